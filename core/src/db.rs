@@ -1,0 +1,187 @@
+//! Storage: one sqlx `Any` pool over SQLite (the embedded default: a file in
+//! WAL mode) or PostgreSQL, one set of SQL for both, and the migrations.
+
+use crate::error::Result;
+use sqlx::any::{install_default_drivers, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
+use std::str::FromStr;
+use std::time::Duration;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// An open write transaction.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Which database is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// SQLite: one writer at a time, so write transactions begin IMMEDIATE.
+    Sqlite,
+    /// PostgreSQL: row locks (`for update`) and `skip locked` work sharing.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+
+    /// Its name, for logs and benchmark lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// Most connections in the pool.
+    pub max_connections: u32,
+    /// How long to wait for a free connection.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The database: a pool and the backend it talks to.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The URL names no supported backend.
+    #[error("DATABASE_URL must start with sqlite: or postgres: (got a URL starting with {0:?})")]
+    UnsupportedUrl(String),
+    /// The database refused or could not be reached.
+    #[error("cannot open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    /// A migration failed.
+    #[error("cannot apply the database migrations: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+impl Db {
+    /// Opens a pool on `url` (`sqlite://file.db`, `sqlite::memory:`,
+    /// `postgres://…`). A SQLite file is created if missing and put in WAL
+    /// mode with full synchronous commits and foreign keys on.
+    pub async fn connect(url: &str, opts: DbOptions) -> Result<Db, ConnectError> {
+        install_default_drivers();
+        let backend = Backend::of_url(url).ok_or_else(|| {
+            ConnectError::UnsupportedUrl(url.split(':').next().unwrap_or_default().to_owned())
+        })?;
+        let mut pool = AnyPoolOptions::new()
+            .max_connections(opts.max_connections)
+            .acquire_timeout(opts.acquire_timeout);
+        if backend == Backend::Sqlite {
+            let memory = url.contains(":memory:") || url.contains("mode=memory");
+            if !memory {
+                // WAL is a property of the file: set it once, on one connection,
+                // before the pool's connections race for it.
+                let native = SqliteConnectOptions::from_str(url)
+                    .map_err(ConnectError::Connect)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal);
+                native
+                    .connect()
+                    .await
+                    .map_err(ConnectError::Connect)?
+                    .close()
+                    .await
+                    .ok();
+            } else {
+                // every in-memory connection would be its own database.
+                pool = pool.max_connections(1);
+            }
+            pool = pool.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("pragma synchronous = full; pragma foreign_keys = on;")
+                        .await
+                        .map(|_| ())
+                })
+            });
+        }
+        let pool = pool.connect(url).await.map_err(ConnectError::Connect)?;
+        Ok(Db { pool, backend })
+    }
+
+    /// Applies the migrations of this backend (safe with several processes).
+    pub async fn migrate(&self) -> Result<(), ConnectError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(ConnectError::Migrate)
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for reads.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Begins a write transaction. On SQLite it takes the write lock at once
+    /// (`begin immediate`), so a transaction that reads and then writes never
+    /// fails to upgrade its lock; on PostgreSQL rows are locked with
+    /// [`Db::for_update`].
+    pub async fn begin(&self) -> Result<Tx> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("begin immediate").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(tx)
+    }
+
+    /// The row-lock clause for a `select` of the tickets table (alias `t`)
+    /// in a write transaction. SQLite needs none: `begin immediate` already
+    /// holds the database's write lock.
+    pub fn for_update(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " for update of t",
+        }
+    }
+
+    /// Whether the database answers (for readiness checks).
+    pub async fn ping(&self) -> bool {
+        match self.pool.acquire().await {
+            Ok(mut conn) => conn.ping().await.is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

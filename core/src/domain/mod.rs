@@ -1,0 +1,16 @@
+//! Pure domain types and rules: no I/O, unit-tested inline.
+
+pub mod access;
+pub mod input;
+pub mod model;
+pub mod platform;
+pub mod status;
+
+pub use access::{Action, Role};
+pub use input::{
+    AttachmentMeta, Email, MessageBody, Name, Subject, ValidationError, MAX_ATTACHMENTS,
+    MAX_MESSAGE_CHARS, MAX_SUBJECT_CHARS,
+};
+pub use model::*;
+pub use platform::{Platform, PlatformIdentity};
+pub use status::{DelegateStatus, Status};

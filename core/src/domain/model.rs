@@ -1,0 +1,325 @@
+//! What the engine hands back: tickets, messages, delegates, pages.
+
+use super::access::{Action, Role};
+use super::platform::PlatformIdentity;
+use super::status::{DelegateStatus, Status};
+use crate::ids::*;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A person known to Threadesk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    /// Their id.
+    pub id: PersonId,
+    /// The name shown to others.
+    pub display_name: String,
+    /// Their organization, if any.
+    pub org_id: Option<OrgId>,
+    /// Member of the support team.
+    pub is_staff: bool,
+    /// Company ticket admin of their organization.
+    pub is_company_admin: bool,
+}
+
+/// An organization (company).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    /// Its id.
+    pub id: OrgId,
+    /// Its name.
+    pub name: String,
+}
+
+/// A department tickets can be filed under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Department {
+    /// Its id.
+    pub id: DepartmentId,
+    /// Its name.
+    pub name: String,
+    /// Whether new tickets may be filed under it.
+    pub active: bool,
+}
+
+/// A ticket's header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// Internal id.
+    pub id: TicketId,
+    /// The number people say aloud.
+    pub number: TicketNumber,
+    /// The subject.
+    pub subject: String,
+    /// The department, if any.
+    pub department_id: Option<DepartmentId>,
+    /// Who opened it.
+    pub requester_id: PersonId,
+    /// The requester's organization.
+    pub org_id: Option<OrgId>,
+    /// Where it stands.
+    pub status: Status,
+    /// When it was opened.
+    pub created_at: Timestamp,
+    /// When anything last happened on it.
+    pub last_activity_at: Timestamp,
+    /// When it was closed.
+    pub closed_at: Option<Timestamp>,
+}
+
+/// A line of a ticket list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketListItem {
+    /// The ticket.
+    pub ticket: Ticket,
+    /// Shared with the asking person as a delegate (shown with a share icon).
+    pub shared: bool,
+}
+
+/// An attachment's metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Its id.
+    pub id: AttachmentId,
+    /// The file name.
+    pub name: String,
+    /// Its media type.
+    pub content_type: String,
+    /// Its size.
+    pub size_bytes: u64,
+    /// Where the bytes are.
+    pub url: String,
+}
+
+/// A public reply or an internal note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Its id.
+    pub id: MessageId,
+    /// The ticket it belongs to.
+    pub ticket_id: TicketId,
+    /// Who wrote it.
+    pub author_id: PersonId,
+    /// The author's name.
+    pub author_name: String,
+    /// The author's role when they wrote it: requester, delegate,
+    /// company_admin or staff.
+    pub author_role: String,
+    /// An internal note (staff only).
+    pub internal: bool,
+    /// The current text.
+    pub body: String,
+    /// 1 for the original, one more per edit.
+    pub revision: i64,
+    /// When it was written.
+    pub created_at: Timestamp,
+    /// When it was last edited.
+    pub edited_at: Option<Timestamp>,
+    /// Attached files.
+    pub attachments: Vec<Attachment>,
+}
+
+/// An earlier text of an edited message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revision {
+    /// Which revision (1 is the original).
+    pub revision: i64,
+    /// Its text.
+    pub body: String,
+    /// Who replaced it.
+    pub edited_by: PersonId,
+    /// When it was replaced.
+    pub replaced_at: Timestamp,
+}
+
+/// A delegation of a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delegate {
+    /// Its id.
+    pub id: DelegateId,
+    /// The ticket.
+    pub ticket_id: TicketId,
+    /// The delegate, once known.
+    pub person_id: Option<PersonId>,
+    /// Their name, once known.
+    pub person_name: Option<String>,
+    /// The address an invitation went to, for people not known yet.
+    pub email: Option<String>,
+    /// Where it stands.
+    pub status: DelegateStatus,
+    /// Who invited them.
+    pub invited_by: PersonId,
+    /// When it was last changed.
+    pub updated_at: Timestamp,
+}
+
+/// What an invited (not yet accepted) delegate may see: only the subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    /// The delegation.
+    pub delegate_id: DelegateId,
+    /// The ticket.
+    pub ticket_id: TicketId,
+    /// Its number.
+    pub number: TicketNumber,
+    /// Its subject.
+    pub subject: String,
+    /// Who invited them.
+    pub invited_by_name: String,
+}
+
+/// One ticket as the asking person may see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thread {
+    /// The header.
+    pub ticket: Ticket,
+    /// The asking person's role.
+    pub role: Role,
+    /// What the asking person may do now (nothing but view once closed).
+    pub allowed: Vec<Action>,
+    /// The messages, oldest first (internal notes only for staff).
+    pub messages: Vec<Message>,
+}
+
+/// Which tickets a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    /// Not closed (the default).
+    #[default]
+    Active,
+    /// Closed only.
+    Closed,
+    /// Everything.
+    All,
+}
+
+impl FromStr for View {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "active" | "" => Ok(View::Active),
+            "closed" => Ok(View::Closed),
+            "all" => Ok(View::All),
+            other => Err(format!("unknown view {other:?}; use active, closed or all")),
+        }
+    }
+}
+
+/// Where the next page of a list starts; opaque to people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// A leading sort key (the staff queue puts unanswered tickets first).
+    pub rank: i64,
+    /// Last activity of the last item shown.
+    pub last_activity_at: i64,
+    /// Id of the last item shown.
+    pub id: i64,
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.rank, self.last_activity_at, self.id)
+    }
+}
+
+impl FromStr for Cursor {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("{s:?} is not a page cursor");
+        let mut parts = s.split('.').map(|p| p.parse::<i64>().map_err(|_| bad()));
+        let (Some(rank), Some(at), Some(id), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        Ok(Cursor {
+            rank: rank?,
+            last_activity_at: at?,
+            id: id?,
+        })
+    }
+}
+
+/// One page of a list, newest activity first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<Cursor>,
+}
+
+/// A list request: which view, from where, how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PageRequest {
+    /// Active, closed or all.
+    pub view: View,
+    /// Continue after this item.
+    pub after: Option<Cursor>,
+    /// How many (1..=100; 0 means the default of 25).
+    pub limit: u32,
+}
+
+impl PageRequest {
+    /// The first page of a view.
+    pub fn first(view: View) -> Self {
+        PageRequest {
+            view,
+            after: None,
+            limit: 0,
+        }
+    }
+
+    /// The effective page size.
+    pub fn size(&self) -> i64 {
+        match self.limit {
+            0 => 25,
+            n => i64::from(n.min(100)),
+        }
+    }
+}
+
+/// A person with the identities they are known by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonProfile {
+    /// The person.
+    pub person: Person,
+    /// Where they are known.
+    pub identities: Vec<PlatformIdentity>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_junk() {
+        let c = Cursor {
+            rank: 1,
+            last_activity_at: 1_700_000,
+            id: 42,
+        };
+        assert_eq!(c.to_string().parse::<Cursor>().unwrap(), c);
+        for bad in ["", "1.2", "1.2.3.4", "a.b.c"] {
+            assert!(bad.parse::<Cursor>().is_err());
+        }
+    }
+
+    #[test]
+    fn page_size_is_bounded() {
+        assert_eq!(PageRequest::first(View::All).size(), 25);
+        assert_eq!(
+            PageRequest {
+                limit: 1000,
+                ..Default::default()
+            }
+            .size(),
+            100
+        );
+    }
+}

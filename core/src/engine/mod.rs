@@ -1,0 +1,415 @@
+//! The engine: every command is one transaction that loads the actor, locks
+//! the ticket, checks the rights table, writes the change and its outbox
+//! event, and commits. Queries show each person only what they may see.
+
+mod delegates;
+mod departments;
+mod people;
+mod queries;
+mod rows;
+mod tickets;
+
+pub use delegates::Invitee;
+pub use queries::QueueFilter;
+pub use tickets::{NewMessage, NewTicket, Opened, Posted};
+
+use crate::db::{Backend, Db, Tx};
+use crate::domain::access::ActorFacts;
+use crate::domain::{Role, Ticket};
+use crate::error::{EngineError, Result};
+use crate::ids::{MessageId, PersonId, TicketId};
+use crate::outbox::EventPayload;
+use crate::time::Timestamp;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+
+/// Tunable limits.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How many tickets one requester may have open at once (staff exempt).
+    pub max_open_tickets_per_requester: u32,
+    /// The largest attachment, in bytes.
+    pub max_attachment_bytes: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_open_tickets_per_requester: 25,
+            max_attachment_bytes: 100 * 1024 * 1024,
+        }
+    }
+}
+
+/// Who is asking, and the idempotency key of the request (an inbound
+/// platform event or interaction id) if it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ctx {
+    /// The person acting.
+    pub actor: PersonId,
+    /// The same key twice performs the operation once.
+    pub key: Option<String>,
+}
+
+impl Ctx {
+    /// A request by `actor` without an idempotency key.
+    pub fn new(actor: PersonId) -> Self {
+        Ctx { actor, key: None }
+    }
+
+    /// The same request, carrying an idempotency key.
+    pub fn with_key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+}
+
+/// The ticket engine.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    db: Db,
+    settings: Settings,
+}
+
+/// How often a command is retried after a transient conflict.
+pub(crate) const ATTEMPTS: usize = 4;
+
+impl Engine {
+    /// An engine over a migrated database.
+    pub fn new(db: Db, settings: Settings) -> Self {
+        Engine { db, settings }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The limits in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The first result of an idempotency key, if a committed command used
+    /// it; a key used for another operation is an error.
+    pub(crate) async fn replay<T: DeserializeOwned>(
+        &self,
+        key: &str,
+        op: &str,
+    ) -> Result<Option<T>> {
+        let prev =
+            sqlx::query("select operation, response from outbox_events where idempotency_key = $1")
+                .bind(key)
+                .fetch_optional(self.db.pool())
+                .await?;
+        let Some(row) = prev else { return Ok(None) };
+        let stored_op: String = row.try_get(0)?;
+        if stored_op != op {
+            return Err(EngineError::IdempotencyMismatch);
+        }
+        let response: String = row.try_get(1)?;
+        Ok(Some(serde_json::from_str(&response)?))
+    }
+
+    /// Writes a change's outbox event, in the change's transaction, with the
+    /// idempotency key and the result when the command carried a key. A key
+    /// that is already stored fails the unique index: the command is then
+    /// rolled back and answered with the first result.
+    pub(crate) async fn emit<T: Serialize>(
+        &self,
+        tx: &mut Tx,
+        event: &Emit,
+        key: Option<&str>,
+        op: &str,
+        result: &T,
+    ) -> Result<()> {
+        let response = match key {
+            Some(_) => Some(serde_json::to_string(result)?),
+            None => None,
+        };
+        let written = sqlx::query(
+            "insert into outbox_events (ticket_id, kind, actor_id, payload, created_at, idempotency_key, operation, response) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(event.ticket.map(|t| t.0))
+        .bind(event.payload.kind())
+        .bind(event.actor.map(|a| a.0))
+        .bind(serde_json::to_string(&event.payload)?)
+        .bind(Timestamp::now().0)
+        .bind(key)
+        .bind(key.map(|_| op))
+        .bind(response)
+        .execute(&mut **tx)
+        .await;
+        match written {
+            Err(e) if is_unique_violation(&e) => Err(EngineError::Busy),
+            other => other.map(drop).map_err(Into::into),
+        }
+    }
+
+    /// Loads the person acting; an unknown person is "not found".
+    pub(crate) async fn actor(&self, tx: &mut Tx, id: PersonId) -> Result<ActorFacts> {
+        actor_facts(tx, id).await
+    }
+
+    /// Requires the actor to be staff.
+    pub(crate) async fn staff(&self, tx: &mut Tx, id: PersonId) -> Result<ActorFacts> {
+        let actor = self.actor(tx, id).await?;
+        if actor.is_staff {
+            Ok(actor)
+        } else {
+            Err(EngineError::StaffOnly("staff"))
+        }
+    }
+
+    /// Loads the actor and locks a ticket row for this transaction, in one
+    /// query, and works out the actor's role on the ticket. Tickets the
+    /// actor may not see are "not found".
+    pub(crate) async fn lock_ticket(
+        &self,
+        tx: &mut Tx,
+        actor: PersonId,
+        id: TicketId,
+    ) -> Result<(ActorFacts, Ticket, Role)> {
+        let (facts, ticket, role, _) = self.lock_ticket_for(tx, actor, id, false).await?;
+        Ok((facts, ticket, role))
+    }
+
+    /// [`Engine::lock_ticket`], and with `next_message` the id the next
+    /// message will take, in the same round trip (SQLite: the write lock is
+    /// held, so `max(id) + 1` is safe; PostgreSQL: the identity's sequence).
+    pub(crate) async fn lock_ticket_for(
+        &self,
+        tx: &mut Tx,
+        actor: PersonId,
+        id: TicketId,
+        next_message: bool,
+    ) -> Result<(ActorFacts, Ticket, Role, Option<MessageId>)> {
+        let next = match (next_message, self.db.backend()) {
+            (false, _) => "null",
+            (true, Backend::Sqlite) => "(select coalesce(max(id), 0) + 1 from messages)",
+            (true, Backend::Postgres) => "nextval(pg_get_serial_sequence('messages', 'id'))",
+        };
+        let sql = format!(
+            "select {cols}, \
+                 (select d.status from delegates d where d.ticket_id = t.id and d.person_id = p.id) as delegation, \
+                 p.id as actor_id, p.display_name as actor_name, p.is_staff as actor_staff, \
+                 p.org_id as actor_org, p.is_company_admin as actor_admin, {next} as next_message_id \
+             from tickets t join people p on p.id = $2 where t.id = $1{lock}",
+            cols = rows::TICKET_COLUMNS,
+            lock = self.db.for_update()
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .bind(actor.0)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let Some(row) = row else {
+            // say which one is missing: an unknown person, or the ticket.
+            actor_facts(tx, actor).await?;
+            return Err(EngineError::NotFound("ticket"));
+        };
+        let facts = rows::actor_columns(&row)?;
+        let ticket = rows::ticket(&row)?;
+        let role = Role::of(
+            &facts,
+            ticket.requester_id,
+            ticket.org_id,
+            rows::delegation(&row)?,
+        );
+        if !role.can(crate::domain::Action::View) {
+            return Err(EngineError::NotFound("ticket"));
+        }
+        let next = row
+            .try_get::<Option<i64>, _>("next_message_id")?
+            .map(MessageId);
+        Ok((facts, ticket, role, next))
+    }
+
+    /// Reads a ticket and the actor's role on it, without locking.
+    /// Tickets the actor may not see are "not found".
+    pub(crate) async fn load_ticket(
+        &self,
+        conn: &mut AnyConnection,
+        actor: &ActorFacts,
+        id: TicketId,
+    ) -> Result<(Ticket, Role)> {
+        let sql = format!(
+            "select {}, (select d.status from delegates d where d.ticket_id = t.id and d.person_id = $2) as delegation \
+             from tickets t where t.id = $1",
+            rows::TICKET_COLUMNS
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .bind(actor.id.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(EngineError::NotFound("ticket"))?;
+        let ticket = rows::ticket(&row)?;
+        let delegation = rows::delegation(&row)?;
+        let role = Role::of(actor, ticket.requester_id, ticket.org_id, delegation);
+        if !role.can(crate::domain::Action::View) {
+            return Err(EngineError::NotFound("ticket"));
+        }
+        Ok((ticket, role))
+    }
+}
+
+/// Loads a person's facts; an unknown person is "not found".
+pub(crate) async fn actor_facts(conn: &mut AnyConnection, id: PersonId) -> Result<ActorFacts> {
+    let row = sqlx::query(
+        "select id, display_name, is_staff, org_id, is_company_admin from people where id = $1",
+    )
+    .bind(id.0)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(EngineError::NotFound("person"))?;
+    rows::actor(&row)
+}
+
+/// The outbox event a command's change writes: exactly one per change.
+#[derive(Debug)]
+pub(crate) struct Emit {
+    /// The ticket it concerns, if any.
+    pub ticket: Option<TicketId>,
+    /// Who caused it, if a person did.
+    pub actor: Option<PersonId>,
+    /// What happened.
+    pub payload: EventPayload,
+}
+
+impl Emit {
+    /// An event about a ticket.
+    pub(crate) fn ticket(ticket: TicketId, actor: PersonId, payload: EventPayload) -> Self {
+        Emit {
+            ticket: Some(ticket),
+            actor: Some(actor),
+            payload,
+        }
+    }
+
+    /// An event outside any ticket.
+    pub(crate) fn global(actor: Option<PersonId>, payload: EventPayload) -> Self {
+        Emit {
+            ticket: None,
+            actor,
+            payload,
+        }
+    }
+}
+
+/// What a command's body did: a change with its one outbox event, or (only
+/// for "ensure" operations that found their work already done) nothing.
+#[derive(Debug)]
+pub(crate) enum Change<T> {
+    /// Something changed; this is its event.
+    Made(T, Box<Emit>),
+    /// Nothing needed changing; nothing is written.
+    Unchanged(T),
+    /// The body wrote its change and its one event itself (with the
+    /// request's [`Idem`]), to save round trips on a hot path.
+    Written(T),
+}
+
+/// A command's idempotency key and operation name, for bodies that write
+/// their own event.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Idem<'a> {
+    /// The key, if the request carried one.
+    pub key: Option<&'a str>,
+    /// The operation.
+    pub op: &'static str,
+}
+
+impl<T> From<(T, Emit)> for Change<T> {
+    fn from((result, event): (T, Emit)) -> Self {
+        Change::Made(result, Box::new(event))
+    }
+}
+
+/// Pins an async block's output to the engine's result type.
+pub(crate) fn typed<T, F: std::future::Future<Output = Result<T>>>(f: F) -> F {
+    f
+}
+
+/// Runs one command in one transaction, with its idempotency key: a key
+/// seen before returns the first result and changes nothing. Transient
+/// conflicts (lock timeouts, deadlocks) are retried from the start. The body
+/// is a block that sees the open transaction as `$tx` (a `&mut Tx`) and
+/// evaluates to `Result<(T, Emit)>`: the result and the one outbox event of
+/// the change, which the macro writes with the key before committing.
+macro_rules! command {
+    ($engine:expr, $key:expr, $op:expr, |$tx:ident| $body:block) => {
+        $crate::engine::command!($engine, $key, $op, |$tx, _idem| $body)
+    };
+    ($engine:expr, $key:expr, $op:expr, |$tx:ident, $idem:ident| $body:block) => {{
+        let engine: &$crate::engine::Engine = $engine;
+        let key: Option<&str> = $key;
+        let op: &'static str = $op;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = $crate::engine::typed(async {
+                let mut tx = engine.db().begin().await?;
+                let done = $crate::engine::typed(async {
+                    let change: $crate::engine::Change<_> = {
+                        let $tx: &mut $crate::db::Tx = &mut tx;
+                        let $idem = $crate::engine::Idem { key, op };
+                        $crate::engine::typed(async { $body }).await?
+                    }
+                    .into();
+                    match change {
+                        $crate::engine::Change::Made(result, event) => {
+                            engine.emit(&mut tx, &event, key, op, &result).await?;
+                            Ok(result)
+                        }
+                        $crate::engine::Change::Unchanged(result)
+                        | $crate::engine::Change::Written(result) => Ok(result),
+                    }
+                })
+                .await;
+                match done {
+                    Ok(result) => {
+                        tx.commit().await?;
+                        Ok(result)
+                    }
+                    Err(e) => {
+                        // roll back now, so the connection goes back to the
+                        // pool clean rather than "idle in transaction".
+                        let _ = tx.rollback().await;
+                        // a key seen before: its first result, whatever this
+                        // attempt ran into (a refusal, or the key's unique index).
+                        match key {
+                            Some(k) => match engine.replay(k, op).await? {
+                                Some(first) => Ok(first),
+                                None => Err(e),
+                            },
+                            None => Err(e),
+                        }
+                    }
+                }
+            })
+            .await;
+            match outcome {
+                Err($crate::error::EngineError::Busy) if attempt < $crate::engine::ATTEMPTS => {
+                    tracing::debug!(op, attempt, "command retried after a conflict");
+                    $crate::engine::pause_before_retry(attempt).await;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+pub(crate) use command;
+
+/// Whether a database error is a unique-constraint violation.
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+pub(crate) async fn pause_before_retry(attempt: usize) {
+    // a short, growing pause lets the competing writer finish.
+    let millis = 5u64 << attempt.min(6);
+    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+}

@@ -1,0 +1,344 @@
+//! Queries: each person sees only what the rights table lets them see.
+//! Lists are keyset-paginated, newest activity first.
+
+use super::{actor_facts, rows, Engine};
+use crate::domain::*;
+use crate::error::{EngineError, Result};
+use crate::ids::*;
+use crate::time::Timestamp;
+use sqlx::any::AnyArguments;
+use sqlx::{AnyConnection, Arguments, Row};
+use std::collections::HashMap;
+
+/// Staff queue filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueFilter {
+    /// Only this department.
+    pub department: Option<DepartmentId>,
+    /// Only this status.
+    pub status: Option<Status>,
+}
+
+fn view_clause(view: View) -> &'static str {
+    match view {
+        View::Active => " and t.is_closed = 0",
+        View::Closed => " and t.is_closed = 1",
+        View::All => "",
+    }
+}
+
+fn bind<'q, T>(args: &mut AnyArguments<'q>, v: T) -> Result<()>
+where
+    T: 'q + sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    args.add(v).map_err(|e| EngineError::Corrupt(e.to_string()))
+}
+
+/// The attachments of some messages.
+pub(crate) async fn attachments_of(
+    conn: &mut AnyConnection,
+    ids: &[MessageId],
+) -> Result<Vec<(MessageId, Attachment)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "select id, message_id, name, content_type, size_bytes, url from attachments where message_id in ({}) order by id",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(id.0);
+    }
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(rows::attachment)
+        .collect()
+}
+
+async fn page(
+    conn: &mut AnyConnection,
+    sql: &str,
+    args: AnyArguments<'_>,
+    size: i64,
+    ranked: bool,
+) -> Result<Page<TicketListItem>> {
+    let found = sqlx::query_with(sql, args).fetch_all(conn).await?;
+    let mut items = Vec::with_capacity(found.len());
+    let mut last = None;
+    for row in found.iter().take(usize::try_from(size).unwrap_or(0)) {
+        let ticket = rows::ticket(row)?;
+        let rank = if ranked {
+            row.try_get::<i64, _>("needs_staff")?
+        } else {
+            0
+        };
+        last = Some(Cursor {
+            rank,
+            last_activity_at: ticket.last_activity_at.0,
+            id: ticket.id.0,
+        });
+        let shared = row.try_get::<i64, _>("shared")? != 0;
+        items.push(TicketListItem { ticket, shared });
+    }
+    let more = i64::try_from(found.len()).unwrap_or(0) > size;
+    Ok(Page {
+        items,
+        next: if more { last } else { None },
+    })
+}
+
+impl Engine {
+    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.db.pool().acquire().await?)
+    }
+
+    /// One ticket's header, if the person may see it.
+    pub async fn ticket(&self, actor: PersonId, id: TicketId) -> Result<Ticket> {
+        let mut conn = self.conn().await?;
+        let facts = actor_facts(&mut conn, actor).await?;
+        Ok(self.load_ticket(&mut conn, &facts, id).await?.0)
+    }
+
+    /// Finds a ticket by the number people say aloud (`#1042`).
+    pub async fn ticket_by_number(&self, actor: PersonId, number: TicketNumber) -> Result<Ticket> {
+        let mut conn = self.conn().await?;
+        let facts = actor_facts(&mut conn, actor).await?;
+        let id: i64 = sqlx::query_scalar("select id from tickets where number = $1")
+            .bind(number.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(EngineError::NotFound("ticket"))?;
+        Ok(self.load_ticket(&mut conn, &facts, TicketId(id)).await?.0)
+    }
+
+    /// One ticket's thread as the asking person may see it: internal notes
+    /// only for staff; what they may do now.
+    pub async fn thread(&self, actor: PersonId, id: TicketId) -> Result<Thread> {
+        let mut conn = self.conn().await?;
+        let facts = actor_facts(&mut conn, actor).await?;
+        let (ticket, role) = self.load_ticket(&mut conn, &facts, id).await?;
+        let notes = if role == Role::Staff {
+            ""
+        } else {
+            " and m.internal = 0"
+        };
+        let sql = format!(
+            "select {} from messages m join people p on p.id = m.author_id where m.ticket_id = $1{notes} order by m.id",
+            rows::MESSAGE_COLUMNS
+        );
+        let mut messages = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(rows::message)
+            .collect::<Result<Vec<_>>>()?;
+        let ids: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
+        let mut files: HashMap<MessageId, Vec<Attachment>> = HashMap::new();
+        for (mid, a) in attachments_of(&mut conn, &ids).await? {
+            files.entry(mid).or_default().push(a);
+        }
+        for m in &mut messages {
+            m.attachments = files.remove(&m.id).unwrap_or_default();
+        }
+        let allowed = if ticket.status.is_closed() {
+            vec![Action::View]
+        } else {
+            Action::ALL.into_iter().filter(|a| role.can(*a)).collect()
+        };
+        Ok(Thread {
+            ticket,
+            role,
+            allowed,
+            messages,
+        })
+    }
+
+    /// The earlier texts of a message, oldest first.
+    pub async fn message_revisions(
+        &self,
+        actor: PersonId,
+        message: MessageId,
+    ) -> Result<Vec<Revision>> {
+        let mut conn = self.conn().await?;
+        let facts = actor_facts(&mut conn, actor).await?;
+        let row = sqlx::query("select ticket_id, internal from messages where id = $1")
+            .bind(message.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(EngineError::NotFound("message"))?;
+        let ticket = TicketId(row.try_get("ticket_id")?);
+        let internal = row.try_get::<i64, _>("internal")? != 0;
+        let role = self
+            .load_ticket(&mut conn, &facts, ticket)
+            .await
+            .map_err(|_| EngineError::NotFound("message"))?
+            .1;
+        if internal && role != Role::Staff {
+            return Err(EngineError::NotFound("message"));
+        }
+        let found = sqlx::query(
+            "select revision, body, edited_by, created_at from message_revisions where message_id = $1 order by revision",
+        )
+        .bind(message.0)
+        .fetch_all(&mut *conn)
+        .await?;
+        found
+            .iter()
+            .map(|r| {
+                Ok(Revision {
+                    revision: r.try_get("revision")?,
+                    body: r.try_get("body")?,
+                    edited_by: PersonId(r.try_get("edited_by")?),
+                    replaced_at: Timestamp(r.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// "My tickets": those I requested plus those shared with me as an
+    /// accepted delegate (marked `shared`).
+    pub async fn my_tickets(
+        &self,
+        actor: PersonId,
+        req: PageRequest,
+    ) -> Result<Page<TicketListItem>> {
+        let mut conn = self.conn().await?;
+        actor_facts(&mut conn, actor).await?;
+        let view = view_clause(req.view);
+        let cols = rows::TICKET_COLUMNS;
+        let sql = format!(
+            "select * from (select {cols}, 0 as shared from tickets t \
+                 where t.requester_id = $1{view} and (t.last_activity_at < $2 or (t.last_activity_at = $2 and t.id < $3)) \
+                 order by t.last_activity_at desc, t.id desc limit $4) mine \
+             union all \
+             select * from (select {cols}, 1 as shared from delegates d join tickets t on t.id = d.ticket_id \
+                 where d.person_id = $1 and d.status = 'accepted'{view} \
+                   and (t.last_activity_at < $2 or (t.last_activity_at = $2 and t.id < $3)) \
+                 order by t.last_activity_at desc, t.id desc limit $4) shared_with_me \
+             order by last_activity_at desc, id desc limit $4"
+        );
+        let after = req.after.unwrap_or(Cursor {
+            rank: 0,
+            last_activity_at: i64::MAX,
+            id: i64::MAX,
+        });
+        let mut args = AnyArguments::default();
+        bind(&mut args, actor.0)?;
+        bind(&mut args, after.last_activity_at)?;
+        bind(&mut args, after.id)?;
+        bind(&mut args, req.size() + 1)?;
+        page(&mut conn, &sql, args, req.size(), false).await
+    }
+
+    /// "Owned by organization": every ticket of my organization (company
+    /// ticket admins only).
+    pub async fn org_tickets(
+        &self,
+        actor: PersonId,
+        req: PageRequest,
+    ) -> Result<Page<TicketListItem>> {
+        let mut conn = self.conn().await?;
+        let facts = actor_facts(&mut conn, actor).await?;
+        let org = match (facts.org_id, facts.is_company_admin) {
+            (Some(org), true) => org,
+            _ => return Err(EngineError::StaffOnly("company ticket admins")),
+        };
+        let sql = format!(
+            "select {cols}, case when t.requester_id = $5 then 0 \
+                 when exists (select 1 from delegates d where d.ticket_id = t.id and d.person_id = $5 and d.status = 'accepted') then 1 \
+                 else 0 end as shared \
+             from tickets t where t.org_id = $1{view} \
+               and (t.last_activity_at < $2 or (t.last_activity_at = $2 and t.id < $3)) \
+             order by t.last_activity_at desc, t.id desc limit $4",
+            cols = rows::TICKET_COLUMNS,
+            view = view_clause(req.view)
+        );
+        let after = req.after.unwrap_or(Cursor {
+            rank: 0,
+            last_activity_at: i64::MAX,
+            id: i64::MAX,
+        });
+        let mut args = AnyArguments::default();
+        bind(&mut args, org.0)?;
+        bind(&mut args, after.last_activity_at)?;
+        bind(&mut args, after.id)?;
+        bind(&mut args, req.size() + 1)?;
+        bind(&mut args, actor.0)?;
+        page(&mut conn, &sql, args, req.size(), false).await
+    }
+
+    /// The staff queue: unanswered tickets (open, client replied) first,
+    /// then newest activity; by department and status on request.
+    pub async fn staff_queue(
+        &self,
+        actor: PersonId,
+        filter: QueueFilter,
+        req: PageRequest,
+    ) -> Result<Page<TicketListItem>> {
+        let mut conn = self.conn().await?;
+        let facts = actor_facts(&mut conn, actor).await?;
+        if !facts.is_staff {
+            return Err(EngineError::StaffOnly("staff"));
+        }
+        let after = req.after.unwrap_or(Cursor {
+            rank: i64::MAX,
+            last_activity_at: i64::MAX,
+            id: i64::MAX,
+        });
+        let mut args = AnyArguments::default();
+        bind(&mut args, after.rank)?;
+        bind(&mut args, after.last_activity_at)?;
+        bind(&mut args, after.id)?;
+        bind(&mut args, req.size() + 1)?;
+        let mut filters = String::from(view_clause(req.view));
+        let mut n = 4;
+        if let Some(dept) = filter.department {
+            n += 1;
+            filters.push_str(&format!(" and t.department_id = ${n}"));
+            bind(&mut args, dept.0)?;
+        }
+        if let Some(status) = filter.status {
+            n += 1;
+            filters.push_str(&format!(" and t.status = ${n}"));
+            bind(&mut args, status.as_str())?;
+        }
+        let sql = format!(
+            "select {cols}, t.needs_staff, 0 as shared from tickets t \
+             where (t.needs_staff < $1 or (t.needs_staff = $1 and (t.last_activity_at < $2 \
+                    or (t.last_activity_at = $2 and t.id < $3)))){filters} \
+             order by t.needs_staff desc, t.last_activity_at desc, t.id desc limit $4",
+            cols = rows::TICKET_COLUMNS
+        );
+        page(&mut conn, &sql, args, req.size(), true).await
+    }
+
+    /// Invitations waiting for me: an invited delegate sees only the subject.
+    pub async fn my_invitations(&self, actor: PersonId) -> Result<Vec<Invitation>> {
+        let mut conn = self.conn().await?;
+        actor_facts(&mut conn, actor).await?;
+        let found = sqlx::query(
+            "select d.id as delegate_id, t.id as ticket_id, t.number, t.subject, p.display_name \
+             from delegates d join tickets t on t.id = d.ticket_id join people p on p.id = d.invited_by \
+             where d.person_id = $1 and d.status = 'invited' and t.is_closed = 0 order by d.id",
+        )
+        .bind(actor.0)
+        .fetch_all(&mut *conn)
+        .await?;
+        found
+            .iter()
+            .map(|r| {
+                Ok(Invitation {
+                    delegate_id: DelegateId(r.try_get("delegate_id")?),
+                    ticket_id: TicketId(r.try_get("ticket_id")?),
+                    number: TicketNumber(r.try_get("number")?),
+                    subject: r.try_get("subject")?,
+                    invited_by_name: r.try_get("display_name")?,
+                })
+            })
+            .collect()
+    }
+}

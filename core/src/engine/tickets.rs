@@ -1,0 +1,599 @@
+//! Ticket commands: open, reply, note, close, edit subject, set status and
+//! edit a message.
+
+use super::command;
+use super::{rows, Change, Ctx, Emit, Engine, Idem};
+use crate::db::{Backend, Tx};
+use crate::domain::access::ActorFacts;
+use crate::domain::*;
+use crate::error::{EngineError, Result};
+use crate::ids::*;
+use crate::outbox::EventPayload;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// What a person fills in to open a ticket.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewTicket {
+    /// Required; trimmed; at most 200 characters.
+    pub subject: String,
+    /// Optional; must be an active department.
+    pub department: Option<DepartmentId>,
+    /// The first message; required.
+    pub body: String,
+    /// Attachment metadata.
+    pub attachments: Vec<AttachmentMeta>,
+}
+
+/// A reply or note as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewMessage {
+    /// The text.
+    pub body: String,
+    /// Attachment metadata.
+    pub attachments: Vec<AttachmentMeta>,
+}
+
+impl NewMessage {
+    /// A message with text only.
+    pub fn text(body: impl Into<String>) -> Self {
+        NewMessage {
+            body: body.into(),
+            attachments: Vec::new(),
+        }
+    }
+}
+
+/// A freshly opened ticket and its first message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Opened {
+    /// The ticket.
+    pub ticket: Ticket,
+    /// Its first message.
+    pub message: Message,
+}
+
+/// A posted reply or note and the ticket after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posted {
+    /// The ticket, with its new status.
+    pub ticket: Ticket,
+    /// The message.
+    pub message: Message,
+}
+
+fn refuse_if_closed(ticket: &Ticket, unsent: Option<&str>) -> Result<()> {
+    if ticket.status.is_closed() {
+        return Err(EngineError::TicketClosed {
+            number: ticket.number,
+            unsent: unsent.map(str::to_owned),
+        });
+    }
+    Ok(())
+}
+
+fn require(role: Role, action: Action) -> Result<()> {
+    if role.can(action) {
+        Ok(())
+    } else {
+        Err(EngineError::NotAllowed(action))
+    }
+}
+
+impl Engine {
+    /// Opens a ticket for the actor, with its first message.
+    #[tracing::instrument(skip_all, fields(person.id = %ctx.actor))]
+    pub async fn open_ticket(&self, ctx: &Ctx, input: NewTicket) -> Result<Opened> {
+        let subject = Subject::parse(&input.subject)?;
+        let body = MessageBody::parse(&input.body)?;
+        let files =
+            AttachmentMeta::parse_all(input.attachments, self.settings.max_attachment_bytes)?;
+        command!(self, ctx.key.as_deref(), "open_ticket", |tx| {
+            let actor = self.actor(tx, ctx.actor).await?;
+            if let Some(dept) = input.department {
+                let active: Option<i64> =
+                    sqlx::query_scalar("select active from departments where id = $1")
+                        .bind(dept.0)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                match active {
+                    None => return Err(EngineError::NotFound("department")),
+                    Some(0) => {
+                        return Err(EngineError::Conflict(
+                            "that department no longer takes new tickets; pick another one".into(),
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+            if !actor.is_staff {
+                let open: i64 = sqlx::query_scalar(
+                    "select count(*) from tickets where requester_id = $1 and is_closed = 0",
+                )
+                .bind(actor.id.0)
+                .fetch_one(&mut **tx)
+                .await?;
+                let limit = self.settings.max_open_tickets_per_requester;
+                if open >= i64::from(limit) {
+                    return Err(EngineError::TooManyOpenTickets { open, limit });
+                }
+            }
+            let number: i64 = sqlx::query_scalar(
+                "update counters set value = value + 1 where name = 'ticket_number' returning value",
+            )
+            .fetch_one(&mut **tx)
+            .await?;
+            let now = Timestamp::now();
+            let id: i64 = sqlx::query_scalar(
+                "insert into tickets (number, subject, department_id, requester_id, org_id, status, created_at, last_activity_at) \
+                 values ($1, $2, $3, $4, $5, 'open', $6, $6) returning id",
+            )
+            .bind(number)
+            .bind(subject.as_str())
+            .bind(input.department.map(|d| d.0))
+            .bind(actor.id.0)
+            .bind(actor.org_id.map(|o| o.0))
+            .bind(now.0)
+            .fetch_one(&mut **tx)
+            .await?;
+            let ticket = Ticket {
+                id: TicketId(id),
+                number: TicketNumber(number),
+                subject: subject.as_str().to_owned(),
+                department_id: input.department,
+                requester_id: actor.id,
+                org_id: actor.org_id,
+                status: Status::Open,
+                created_at: now,
+                last_activity_at: now,
+                closed_at: None,
+            };
+            let message = self
+                .insert_message(
+                    tx,
+                    &ticket,
+                    &actor,
+                    Role::Requester,
+                    false,
+                    &body,
+                    &files,
+                    now,
+                    false,
+                )
+                .await?;
+            let opened = Opened { ticket, message };
+            let event = EventPayload::TicketOpened {
+                ticket: opened.ticket.clone(),
+                message: opened.message.clone(),
+            };
+            let event = Emit::ticket(opened.ticket.id, actor.id, event);
+            Ok((opened, event))
+        })
+    }
+
+    /// Posts a public reply; moves the status as PRODUCT.md says.
+    #[tracing::instrument(skip_all, fields(ticket.id = %ticket))]
+    pub async fn reply(&self, ctx: &Ctx, ticket: TicketId, input: NewMessage) -> Result<Posted> {
+        self.post(ctx, ticket, input, false).await
+    }
+
+    /// Posts an internal note (staff only; never shown to customers).
+    #[tracing::instrument(skip_all, fields(ticket.id = %ticket))]
+    pub async fn note(&self, ctx: &Ctx, ticket: TicketId, input: NewMessage) -> Result<Posted> {
+        self.post(ctx, ticket, input, true).await
+    }
+
+    async fn post(
+        &self,
+        ctx: &Ctx,
+        ticket_id: TicketId,
+        input: NewMessage,
+        internal: bool,
+    ) -> Result<Posted> {
+        let body = MessageBody::parse(&input.body)?;
+        let files =
+            AttachmentMeta::parse_all(input.attachments, self.settings.max_attachment_bytes)?;
+        let op = if internal { "note" } else { "reply" };
+        command!(self, ctx.key.as_deref(), op, |tx, idem| {
+            let plain = files.is_empty();
+            let (actor, mut ticket, role, next_id) = self
+                .lock_ticket_for(tx, ctx.actor, ticket_id, plain)
+                .await?;
+            refuse_if_closed(&ticket, Some(body.as_str()))?;
+            require(
+                role,
+                if internal {
+                    Action::Note
+                } else {
+                    Action::Reply
+                },
+            )?;
+            let now = Timestamp::now();
+            let previous = ticket.status;
+            if !internal {
+                // notes do not move the ticket in customers' lists.
+                ticket.status = previous.after_reply(role == Role::Staff);
+                ticket.last_activity_at = now;
+            }
+            let event_for = |message: &Message, ticket: &Ticket| {
+                let payload = if internal {
+                    EventPayload::NotePosted {
+                        number: ticket.number,
+                        message: message.clone(),
+                    }
+                } else {
+                    EventPayload::ReplyPosted {
+                        number: ticket.number,
+                        message: message.clone(),
+                        previous_status: previous,
+                        status: ticket.status,
+                    }
+                };
+                Emit::ticket(ticket.id, actor.id, payload)
+            };
+            match next_id {
+                // the hot path: the message, the ticket and the event in one
+                // round trip.
+                Some(id) => {
+                    let message = new_message(id, &ticket, &actor, role, internal, &body, now)?;
+                    let event = event_for(&message, &ticket);
+                    let posted = Posted { ticket, message };
+                    self.write_post(tx, idem, &posted, &event).await?;
+                    Ok(Change::Written(posted))
+                }
+                None => {
+                    let message = self
+                        .insert_message(
+                            tx, &ticket, &actor, role, internal, &body, &files, now, true,
+                        )
+                        .await?;
+                    let event = event_for(&message, &ticket);
+                    Ok(Change::from((Posted { ticket, message }, event)))
+                }
+            }
+        })
+    }
+
+    /// Closes a ticket. Closed is final.
+    #[tracing::instrument(skip_all, fields(ticket.id = %ticket))]
+    pub async fn close(&self, ctx: &Ctx, ticket: TicketId) -> Result<Ticket> {
+        command!(self, ctx.key.as_deref(), "close", |tx| {
+            let (actor, ticket, role) = self.lock_ticket(tx, ctx.actor, ticket).await?;
+            refuse_if_closed(&ticket, None)?;
+            require(role, Action::Close)?;
+            self.change_status(tx, &actor, ticket, Status::Closed).await
+        })
+    }
+
+    /// Sets a status by hand (staff only). Setting `closed` closes the ticket.
+    #[tracing::instrument(skip_all, fields(ticket.id = %ticket))]
+    pub async fn set_status(&self, ctx: &Ctx, ticket: TicketId, status: Status) -> Result<Ticket> {
+        command!(self, ctx.key.as_deref(), "set_status", |tx| {
+            let (actor, ticket, role) = self.lock_ticket(tx, ctx.actor, ticket).await?;
+            refuse_if_closed(&ticket, None)?;
+            require(role, Action::SetStatus)?;
+            if ticket.status == status {
+                return Err(EngineError::SameStatus(status));
+            }
+            self.change_status(tx, &actor, ticket, status).await
+        })
+    }
+
+    async fn change_status(
+        &self,
+        tx: &mut Tx,
+        actor: &ActorFacts,
+        mut ticket: Ticket,
+        to: Status,
+    ) -> Result<(Ticket, Emit)> {
+        let now = Timestamp::now();
+        let from = ticket.status;
+        ticket.status = to;
+        ticket.last_activity_at = now;
+        if to.is_closed() {
+            ticket.closed_at = Some(now);
+        }
+        sqlx::query(
+            "update tickets set status = $2, last_activity_at = $3, closed_at = $4, version = version + 1 where id = $1",
+        )
+        .bind(ticket.id.0)
+        .bind(to.as_str())
+        .bind(now.0)
+        .bind(ticket.closed_at.map(|t| t.0))
+        .execute(&mut **tx)
+        .await?;
+        let event = if to.is_closed() {
+            EventPayload::TicketClosed {
+                number: ticket.number,
+                previous_status: from,
+            }
+        } else {
+            EventPayload::StatusChanged {
+                number: ticket.number,
+                from,
+                to,
+            }
+        };
+        let event = Emit::ticket(ticket.id, actor.id, event);
+        Ok((ticket, event))
+    }
+
+    /// Changes a ticket's subject.
+    #[tracing::instrument(skip_all, fields(ticket.id = %ticket))]
+    pub async fn edit_subject(&self, ctx: &Ctx, ticket: TicketId, subject: &str) -> Result<Ticket> {
+        let subject = Subject::parse(subject)?;
+        command!(self, ctx.key.as_deref(), "edit_subject", |tx| {
+            let (actor, mut ticket, role) = self.lock_ticket(tx, ctx.actor, ticket).await?;
+            refuse_if_closed(&ticket, Some(subject.as_str()))?;
+            require(role, Action::EditSubject)?;
+            let previous = std::mem::replace(&mut ticket.subject, subject.as_str().to_owned());
+            if previous == ticket.subject {
+                return Err(EngineError::Conflict("the subject is already that".into()));
+            }
+            let now = Timestamp::now();
+            ticket.last_activity_at = now;
+            sqlx::query("update tickets set subject = $2, last_activity_at = $3, version = version + 1 where id = $1")
+                .bind(ticket.id.0)
+                .bind(&ticket.subject)
+                .bind(now.0)
+                .execute(&mut **tx)
+                .await?;
+            let event = EventPayload::SubjectEdited {
+                number: ticket.number,
+                subject: ticket.subject.clone(),
+                previous,
+            };
+            let event = Emit::ticket(ticket.id, actor.id, event);
+            Ok((ticket, event))
+        })
+    }
+
+    /// Edits a message's text: its author only, while the ticket is open and
+    /// the author still has access. The earlier text is kept as a revision.
+    #[tracing::instrument(skip_all, fields(message.id = %message))]
+    pub async fn edit_message(&self, ctx: &Ctx, message: MessageId, body: &str) -> Result<Message> {
+        let body = MessageBody::parse(body)?;
+        command!(self, ctx.key.as_deref(), "edit_message", |tx| {
+            let sql = format!(
+                "select {} from messages m join people p on p.id = m.author_id where m.id = $1",
+                rows::MESSAGE_COLUMNS
+            );
+            let row = sqlx::query(&sql)
+                .bind(message.0)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(EngineError::NotFound("message"))?;
+            let mut msg = rows::message(&row)?;
+            let (actor, ticket, role) = self
+                .lock_ticket(tx, ctx.actor, msg.ticket_id)
+                .await
+                .map_err(|_| EngineError::NotFound("message"))?;
+            if msg.internal && role != Role::Staff {
+                return Err(EngineError::NotFound("message"));
+            }
+            refuse_if_closed(&ticket, Some(body.as_str()))?;
+            if msg.author_id != actor.id {
+                return Err(EngineError::NotAuthor);
+            }
+            require(
+                role,
+                if msg.internal {
+                    Action::Note
+                } else {
+                    Action::Reply
+                },
+            )?;
+            if msg.body == body.as_str() {
+                return Err(EngineError::Conflict(
+                    "the message already says that".into(),
+                ));
+            }
+            let now = Timestamp::now();
+            sqlx::query(
+                "insert into message_revisions (message_id, revision, body, edited_by, created_at) values ($1, $2, $3, $4, $5)",
+            )
+            .bind(msg.id.0)
+            .bind(msg.revision)
+            .bind(&msg.body)
+            .bind(actor.id.0)
+            .bind(now.0)
+            .execute(&mut **tx)
+            .await?;
+            msg.body = body.as_str().to_owned();
+            msg.revision += 1;
+            msg.edited_at = Some(now);
+            sqlx::query(
+                "update messages set body = $2, revision = $3, edited_at = $4 where id = $1",
+            )
+            .bind(msg.id.0)
+            .bind(&msg.body)
+            .bind(msg.revision)
+            .bind(now.0)
+            .execute(&mut **tx)
+            .await?;
+            self.touch(tx, ticket.id).await?;
+            msg.attachments = super::queries::attachments_of(tx, &[msg.id])
+                .await?
+                .into_iter()
+                .map(|(_, a)| a)
+                .collect();
+            let event = EventPayload::MessageEdited {
+                number: ticket.number,
+                message: msg.clone(),
+            };
+            let event = Emit::ticket(ticket.id, actor.id, event);
+            Ok((msg, event))
+        })
+    }
+}
+
+/// A message as it will be stored, before it has attachments.
+fn new_message(
+    id: MessageId,
+    ticket: &Ticket,
+    actor: &ActorFacts,
+    role: Role,
+    internal: bool,
+    body: &MessageBody,
+    now: Timestamp,
+) -> Result<Message> {
+    let author_role = role
+        .author_role()
+        .ok_or(EngineError::NotAllowed(Action::Reply))?;
+    Ok(Message {
+        id,
+        ticket_id: ticket.id,
+        author_id: actor.id,
+        author_name: actor.display_name.clone(),
+        author_role: author_role.to_owned(),
+        internal,
+        body: body.as_str().to_owned(),
+        revision: 1,
+        created_at: now,
+        edited_at: None,
+        attachments: Vec::new(),
+    })
+}
+
+impl Engine {
+    /// Writes a posted message (its id allocated in advance), the ticket's
+    /// new status and activity, and the change's one outbox event (with the
+    /// request's idempotency key and result) in a single round trip: a
+    /// data-modifying CTE on PostgreSQL, three statements in one call on
+    /// SQLite. A key already stored fails the unique index, which the
+    /// command answers with the first result.
+    async fn write_post(
+        &self,
+        tx: &mut Tx,
+        idem: Idem<'_>,
+        posted: &Posted,
+        event: &Emit,
+    ) -> Result<()> {
+        const MESSAGE: &str = "insert into messages (id, ticket_id, author_id, author_role, internal, body, created_at)";
+        const TICKET: &str = "update tickets set status = $8, last_activity_at = $9, version = version + 1 where id = $2";
+        const EVENT: &str = "insert into outbox_events (ticket_id, kind, actor_id, payload, created_at, idempotency_key, operation, response) \
+                             values ($2, $10, $11, $12, $7, $13, $14, $15)";
+        const VALUES: &str = "values ($1, $2, $3, $4, $5, $6, $7)";
+        let sql = match self.db.backend() {
+            Backend::Postgres => {
+                format!("with m as ({MESSAGE} overriding system value {VALUES}), u as ({TICKET}) {EVENT}")
+            }
+            Backend::Sqlite => format!("{MESSAGE} {VALUES}; {TICKET}; {EVENT}"),
+        };
+        let (message, ticket) = (&posted.message, &posted.ticket);
+        let response = match idem.key {
+            Some(_) => Some(serde_json::to_string(posted)?),
+            None => None,
+        };
+        let written = sqlx::query(&sql)
+            .bind(message.id.0)
+            .bind(ticket.id.0)
+            .bind(message.author_id.0)
+            .bind(message.author_role.as_str())
+            .bind(i64::from(message.internal))
+            .bind(message.body.as_str())
+            .bind(message.created_at.0)
+            .bind(ticket.status.as_str())
+            .bind(ticket.last_activity_at.0)
+            .bind(event.payload.kind())
+            .bind(event.actor.map(|a| a.0))
+            .bind(serde_json::to_string(&event.payload)?)
+            .bind(idem.key)
+            .bind(idem.key.map(|_| idem.op))
+            .bind(response)
+            .execute(&mut **tx)
+            .await;
+        match written {
+            Err(e) if super::is_unique_violation(&e) => Err(EngineError::Busy),
+            other => other.map(drop).map_err(Into::into),
+        }
+    }
+
+    /// Inserts a message (and its attachments). With `bump`, the ticket row
+    /// takes `ticket`'s status and last activity in the same round trip
+    /// where the backend allows it (a data-modifying CTE on PostgreSQL).
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_message(
+        &self,
+        tx: &mut Tx,
+        ticket: &Ticket,
+        actor: &ActorFacts,
+        role: Role,
+        internal: bool,
+        body: &MessageBody,
+        files: &[AttachmentMeta],
+        now: Timestamp,
+        bump: bool,
+    ) -> Result<Message> {
+        let author_role = role
+            .author_role()
+            .ok_or(EngineError::NotAllowed(Action::Reply))?;
+        const INSERT: &str =
+            "insert into messages (ticket_id, author_id, author_role, internal, body, created_at) \
+                              values ($1, $2, $3, $4, $5, $6) returning id";
+        const BUMP: &str = "update tickets set status = $7, last_activity_at = $8, version = version + 1 where id = $1";
+        let sql = match (bump, self.db.backend()) {
+            (true, Backend::Postgres) => {
+                format!("with m as ({INSERT}), u as ({BUMP}) select id from m")
+            }
+            _ => INSERT.to_owned(),
+        };
+        let mut insert = sqlx::query_scalar(&sql)
+            .bind(ticket.id.0)
+            .bind(actor.id.0)
+            .bind(author_role)
+            .bind(i64::from(internal))
+            .bind(body.as_str())
+            .bind(now.0);
+        if bump && self.db.backend() == Backend::Postgres {
+            insert = insert
+                .bind(ticket.status.as_str())
+                .bind(ticket.last_activity_at.0);
+        }
+        let id: i64 = insert.fetch_one(&mut **tx).await?;
+        if bump && self.db.backend() == Backend::Sqlite {
+            sqlx::query("update tickets set status = $2, last_activity_at = $3, version = version + 1 where id = $1")
+                .bind(ticket.id.0)
+                .bind(ticket.status.as_str())
+                .bind(ticket.last_activity_at.0)
+                .execute(&mut **tx)
+                .await?;
+        }
+        let mut attachments = Vec::with_capacity(files.len());
+        for f in files {
+            let size = i64::try_from(f.size_bytes).unwrap_or(i64::MAX);
+            let aid: i64 = sqlx::query_scalar(
+                "insert into attachments (message_id, ticket_id, name, content_type, size_bytes, url) \
+                 values ($1, $2, $3, $4, $5, $6) returning id",
+            )
+            .bind(id)
+            .bind(ticket.id.0)
+            .bind(&f.name)
+            .bind(&f.content_type)
+            .bind(size)
+            .bind(&f.url)
+            .fetch_one(&mut **tx)
+            .await?;
+            attachments.push(Attachment {
+                id: AttachmentId(aid),
+                name: f.name.clone(),
+                content_type: f.content_type.clone(),
+                size_bytes: f.size_bytes,
+                url: f.url.clone(),
+            });
+        }
+        Ok(Message {
+            id: MessageId(id),
+            ticket_id: ticket.id,
+            author_id: actor.id,
+            author_name: actor.display_name.clone(),
+            author_role: author_role.to_owned(),
+            internal,
+            body: body.as_str().to_owned(),
+            revision: 1,
+            created_at: now,
+            edited_at: None,
+            attachments,
+        })
+    }
+}

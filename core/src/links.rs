@@ -1,0 +1,116 @@
+//! Where tickets and messages live on each platform, looked up both ways,
+//! so adapters can mirror, edit and dedupe.
+
+use crate::domain::Platform;
+use crate::engine::Engine;
+use crate::error::{EngineError, Result};
+use crate::ids::{MessageId, TicketId};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// A message's (or a ticket card's) address on a platform.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PlatformRef {
+    /// The platform.
+    pub platform: Platform,
+    /// The Slack team or Discord guild.
+    pub workspace: String,
+    /// The channel (or thread) id.
+    pub channel: String,
+    /// The platform's message id (a Slack `ts`, a Discord snowflake).
+    pub message_id: String,
+}
+
+/// A stored link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    /// The ticket.
+    pub ticket_id: TicketId,
+    /// The message; `None` for the ticket's card (root message).
+    pub message_id: Option<MessageId>,
+    /// Where it is.
+    pub at: PlatformRef,
+}
+
+const COLUMNS: &str = "ticket_id, message_id, platform, workspace, channel, platform_message_id";
+
+fn link(row: &AnyRow) -> Result<Link> {
+    Ok(Link {
+        ticket_id: TicketId(row.try_get("ticket_id")?),
+        message_id: row.try_get::<Option<i64>, _>("message_id")?.map(MessageId),
+        at: PlatformRef {
+            platform: row
+                .try_get::<&str, _>("platform")?
+                .parse()
+                .map_err(EngineError::Corrupt)?,
+            workspace: row.try_get("workspace")?,
+            channel: row.try_get("channel")?,
+            message_id: row.try_get("platform_message_id")?,
+        },
+    })
+}
+
+impl Engine {
+    /// Records where a ticket's card (`message: None`) or a message was
+    /// posted. Recording the same place twice is a no-op; the link that is
+    /// stored for that place comes back.
+    pub async fn put_link(
+        &self,
+        ticket: TicketId,
+        message: Option<MessageId>,
+        at: &PlatformRef,
+    ) -> Result<Link> {
+        sqlx::query(
+            "insert into platform_links (ticket_id, message_id, platform, workspace, channel, platform_message_id, created_at) \
+             values ($1, $2, $3, $4, $5, $6, $7) \
+             on conflict (platform, workspace, channel, platform_message_id) do nothing",
+        )
+        .bind(ticket.0)
+        .bind(message.map(|m| m.0))
+        .bind(at.platform.as_str())
+        .bind(&at.workspace)
+        .bind(&at.channel)
+        .bind(&at.message_id)
+        .bind(Timestamp::now().0)
+        .execute(self.db().pool())
+        .await?;
+        self.link_at(at).await?.ok_or(EngineError::NotFound("link"))
+    }
+
+    /// What lives at a platform address, if it is ours.
+    pub async fn link_at(&self, at: &PlatformRef) -> Result<Option<Link>> {
+        let sql = format!(
+            "select {COLUMNS} from platform_links where platform = $1 and workspace = $2 and channel = $3 and platform_message_id = $4"
+        );
+        let row = sqlx::query(&sql)
+            .bind(at.platform.as_str())
+            .bind(&at.workspace)
+            .bind(&at.channel)
+            .bind(&at.message_id)
+            .fetch_optional(self.db().pool())
+            .await?;
+        row.as_ref().map(link).transpose()
+    }
+
+    /// Every place a ticket's card or messages were posted.
+    pub async fn links_of_ticket(&self, ticket: TicketId) -> Result<Vec<Link>> {
+        let sql = format!("select {COLUMNS} from platform_links where ticket_id = $1 order by id");
+        let found = sqlx::query(&sql)
+            .bind(ticket.0)
+            .fetch_all(self.db().pool())
+            .await?;
+        found.iter().map(link).collect()
+    }
+
+    /// Every place one message was posted (to mirror an edit).
+    pub async fn links_of_message(&self, message: MessageId) -> Result<Vec<Link>> {
+        let sql = format!("select {COLUMNS} from platform_links where message_id = $1 order by id");
+        let found = sqlx::query(&sql)
+            .bind(message.0)
+            .fetch_all(self.db().pool())
+            .await?;
+        found.iter().map(link).collect()
+    }
+}

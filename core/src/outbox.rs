@@ -1,0 +1,355 @@
+//! The outbox: events written in the same transaction as their change, and
+//! handed to consumers (one per adapter surface) at least once, in order per
+//! ticket. Several processes may consume from one PostgreSQL at once: a
+//! claim takes rows with `for update skip locked` and leases them, so two
+//! workers never hold the same event, and a worker that dies lets its lease
+//! run out for another to take over.
+
+use crate::db::{Backend, Db};
+use crate::domain::{Delegate, Department, Message, Organization, Status, Ticket};
+use crate::error::{EngineError, Result};
+use crate::ids::*;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use std::time::Duration;
+
+/// What happened. Stored as JSON; `kind` is its tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventPayload {
+    /// A ticket was opened, with its first message.
+    TicketOpened {
+        /// The ticket.
+        ticket: Ticket,
+        /// Its first message.
+        message: Message,
+    },
+    /// A public reply.
+    ReplyPosted {
+        /// The ticket's number.
+        number: TicketNumber,
+        /// The reply.
+        message: Message,
+        /// The status before.
+        previous_status: Status,
+        /// The status after.
+        status: Status,
+    },
+    /// An internal note (staff surfaces only).
+    NotePosted {
+        /// The ticket's number.
+        number: TicketNumber,
+        /// The note.
+        message: Message,
+    },
+    /// A message's text changed.
+    MessageEdited {
+        /// The ticket's number.
+        number: TicketNumber,
+        /// The message as it is now.
+        message: Message,
+    },
+    /// The subject changed.
+    SubjectEdited {
+        /// The ticket's number.
+        number: TicketNumber,
+        /// The new subject.
+        subject: String,
+        /// The old one.
+        previous: String,
+    },
+    /// Staff set a status by hand.
+    StatusChanged {
+        /// The ticket's number.
+        number: TicketNumber,
+        /// Before.
+        from: Status,
+        /// After.
+        to: Status,
+    },
+    /// The ticket was closed (final).
+    TicketClosed {
+        /// The ticket's number.
+        number: TicketNumber,
+        /// The status before.
+        previous_status: Status,
+    },
+    /// Somebody was invited as a delegate.
+    DelegateInvited {
+        /// The ticket's number.
+        number: TicketNumber,
+        /// The delegation.
+        delegate: Delegate,
+    },
+    /// A delegate accepted.
+    DelegateAccepted {
+        /// The ticket's number.
+        number: TicketNumber,
+        /// The delegation.
+        delegate: Delegate,
+    },
+    /// A delegate declined.
+    DelegateDeclined {
+        /// The ticket's number.
+        number: TicketNumber,
+        /// The delegation.
+        delegate: Delegate,
+    },
+    /// A delegate's access was revoked.
+    DelegateRevoked {
+        /// The ticket's number.
+        number: TicketNumber,
+        /// The delegation.
+        delegate: Delegate,
+    },
+    /// A department was created, renamed, deactivated or reactivated.
+    DepartmentChanged {
+        /// The department as it is now.
+        department: Department,
+    },
+    /// An organization was created.
+    OrganizationCreated {
+        /// The organization.
+        organization: Organization,
+    },
+    /// A person became known.
+    PersonCreated {
+        /// Who.
+        person_id: PersonId,
+    },
+    /// A person's staff, organization or company-admin standing changed.
+    PersonUpdated {
+        /// Who.
+        person_id: PersonId,
+        /// What changed, in words for an audit log.
+        change: String,
+    },
+    /// Two people were found to be one; `from` no longer exists.
+    PeopleMerged {
+        /// The person merged away.
+        from: PersonId,
+        /// The person that remains.
+        into: PersonId,
+    },
+}
+
+impl EventPayload {
+    /// The event's kind, as stored.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventPayload::TicketOpened { .. } => "ticket_opened",
+            EventPayload::ReplyPosted { .. } => "reply_posted",
+            EventPayload::NotePosted { .. } => "note_posted",
+            EventPayload::MessageEdited { .. } => "message_edited",
+            EventPayload::SubjectEdited { .. } => "subject_edited",
+            EventPayload::StatusChanged { .. } => "status_changed",
+            EventPayload::TicketClosed { .. } => "ticket_closed",
+            EventPayload::DelegateInvited { .. } => "delegate_invited",
+            EventPayload::DelegateAccepted { .. } => "delegate_accepted",
+            EventPayload::DelegateDeclined { .. } => "delegate_declined",
+            EventPayload::DelegateRevoked { .. } => "delegate_revoked",
+            EventPayload::DepartmentChanged { .. } => "department_changed",
+            EventPayload::OrganizationCreated { .. } => "organization_created",
+            EventPayload::PersonCreated { .. } => "person_created",
+            EventPayload::PersonUpdated { .. } => "person_updated",
+            EventPayload::PeopleMerged { .. } => "people_merged",
+        }
+    }
+
+    /// Whether only staff may see this event (internal notes, and edits of them).
+    pub fn staff_only(&self) -> bool {
+        match self {
+            EventPayload::NotePosted { .. } => true,
+            EventPayload::MessageEdited { message, .. } => message.internal,
+            _ => false,
+        }
+    }
+}
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Its id; increasing in commit order per ticket.
+    pub id: EventId,
+    /// The ticket it concerns, if any.
+    pub ticket_id: Option<TicketId>,
+    /// Who caused it.
+    pub actor_id: Option<PersonId>,
+    /// When.
+    pub created_at: Timestamp,
+    /// What.
+    pub payload: EventPayload,
+}
+
+/// A claimed event, leased to one consumer process until acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The event.
+    pub event: Event,
+    /// How many times it has been handed out (1 the first time).
+    pub attempts: i64,
+}
+
+/// How far behind a consumer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Lag {
+    /// Events not yet acknowledged (given-up ones excluded).
+    pub pending: i64,
+    /// Age of the oldest of them, in milliseconds.
+    pub oldest_ms: i64,
+    /// Events the consumer gave up on.
+    pub failed: i64,
+}
+
+/// The consumer side of the outbox.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    db: Db,
+}
+
+impl Outbox {
+    /// The outbox of a database.
+    pub fn new(db: Db) -> Self {
+        Outbox { db }
+    }
+
+    /// Registers a consumer; it receives every event committed from now on.
+    pub async fn register(&self, consumer: &str) -> Result<()> {
+        sqlx::query("insert into outbox_consumers (name, created_at) values ($1, $2) on conflict (name) do nothing")
+            .bind(consumer)
+            .bind(Timestamp::now().0)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Claims up to `max` events for `consumer`: per ticket only the oldest
+    /// unacknowledged one, so each ticket's events are handled in order.
+    /// Each is leased for `lease`; unacknowledged, it is handed out again.
+    pub async fn claim(&self, consumer: &str, max: u32, lease: Duration) -> Result<Vec<Delivery>> {
+        let now = Timestamp::now();
+        let until = now.plus_millis(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        let skip_locked = match self.db.backend() {
+            Backend::Postgres => " for update skip locked",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "update outbox_deliveries set available_at = $3, attempts = attempts + 1 \
+             where consumer = $1 and event_id in ( \
+                 select d.event_id from outbox_deliveries d \
+                 where d.consumer = $1 and d.failed_at is null and d.available_at <= $2 \
+                   and not exists (select 1 from outbox_deliveries e \
+                       where e.consumer = d.consumer and e.ticket_key = d.ticket_key \
+                         and e.event_id < d.event_id and e.failed_at is null) \
+                 order by d.event_id limit $4{skip_locked}) \
+             returning event_id, attempts"
+        );
+        let mut tx = self.db.begin().await?;
+        let claimed = sqlx::query(&sql)
+            .bind(consumer)
+            .bind(now.0)
+            .bind(until.0)
+            .bind(i64::from(max))
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let mut out = Vec::with_capacity(claimed.len());
+        for row in claimed {
+            let event_id: i64 = row.try_get("event_id")?;
+            let attempts: i64 = row.try_get("attempts")?;
+            out.push(Delivery {
+                event: self.event(EventId(event_id)).await?,
+                attempts,
+            });
+        }
+        out.sort_by_key(|d| d.event.id);
+        Ok(out)
+    }
+
+    /// One stored event.
+    pub async fn event(&self, id: EventId) -> Result<Event> {
+        let row = sqlx::query(
+            "select id, ticket_id, actor_id, payload, created_at from outbox_events where id = $1",
+        )
+        .bind(id.0)
+        .fetch_optional(self.db.pool())
+        .await?
+        .ok_or(EngineError::NotFound("event"))?;
+        Ok(Event {
+            id: EventId(row.try_get("id")?),
+            ticket_id: row.try_get::<Option<i64>, _>("ticket_id")?.map(TicketId),
+            actor_id: row.try_get::<Option<i64>, _>("actor_id")?.map(PersonId),
+            created_at: Timestamp(row.try_get("created_at")?),
+            payload: serde_json::from_str(row.try_get::<&str, _>("payload")?)?,
+        })
+    }
+
+    /// Acknowledges an event: the consumer is done with it.
+    pub async fn ack(&self, consumer: &str, event: EventId) -> Result<()> {
+        sqlx::query("delete from outbox_deliveries where consumer = $1 and event_id = $2")
+            .bind(consumer)
+            .bind(event.0)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Hands an event back to be tried again after `delay` (a transient
+    /// failure); later events of its ticket wait for it.
+    pub async fn retry_later(
+        &self,
+        consumer: &str,
+        event: EventId,
+        error: &str,
+        delay: Duration,
+    ) -> Result<()> {
+        let at = Timestamp::now().plus_millis(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+        sqlx::query("update outbox_deliveries set available_at = $3, last_error = $4 where consumer = $1 and event_id = $2")
+            .bind(consumer)
+            .bind(event.0)
+            .bind(at.0)
+            .bind(truncate(error))
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Gives up on an event (a permanent failure): it is kept, with the
+    /// error, for staff to see, and no longer holds back its ticket.
+    pub async fn give_up(&self, consumer: &str, event: EventId, error: &str) -> Result<()> {
+        sqlx::query("update outbox_deliveries set failed_at = $3, last_error = $4 where consumer = $1 and event_id = $2")
+            .bind(consumer)
+            .bind(event.0)
+            .bind(Timestamp::now().0)
+            .bind(truncate(error))
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// How far behind `consumer` is.
+    pub async fn lag(&self, consumer: &str) -> Result<Lag> {
+        let row = sqlx::query(
+            "select count(*) as pending, min(e.created_at) as oldest, \
+                    (select count(*) from outbox_deliveries f where f.consumer = $1 and f.failed_at is not null) as failed \
+             from outbox_deliveries d join outbox_events e on e.id = d.event_id \
+             where d.consumer = $1 and d.failed_at is null",
+        )
+        .bind(consumer)
+        .fetch_one(self.db.pool())
+        .await?;
+        let oldest: Option<i64> = row.try_get("oldest")?;
+        Ok(Lag {
+            pending: row.try_get("pending")?,
+            oldest_ms: oldest
+                .map(|t| (Timestamp::now().0 - t).max(0) / 1000)
+                .unwrap_or(0),
+            failed: row.try_get("failed")?,
+        })
+    }
+}
+
+fn truncate(error: &str) -> String {
+    error.chars().take(2000).collect()
+}
