@@ -1,0 +1,193 @@
+//! Concurrency: racing writers lose nothing, racing opens never share a
+//! number, and competing outbox workers never hold the same event.
+
+use crate::helpers::*;
+use rstest::rstest;
+use rstest_reuse::apply;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use threadesk_core::engine::NewMessage;
+use threadesk_core::outbox::Outbox;
+use threadesk_core::{Ctx, Settings};
+
+const WRITERS: usize = 8;
+const EACH: usize = 10;
+
+#[apply(backends)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writers_racing_on_one_ticket_never_lose_an_update(#[case] kind: Kind) {
+    let h = Arc::new(harness_with(kind, Settings::default(), 8).await);
+    let sam = h.staff("Sam").await;
+    let ann = h.person("Ann").await;
+    let t = h.open(ann, "busy").await.ticket;
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let h = h.clone();
+        let who = if w % 2 == 0 { ann } else { sam };
+        tasks.push(tokio::spawn(async move {
+            for i in 0..EACH {
+                h.engine
+                    .reply(&Ctx::new(who), t.id, NewMessage::text(format!("w{w} m{i}")))
+                    .await
+                    .expect("reply commits");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let thread = h.engine.thread(sam, t.id).await.unwrap();
+    assert_eq!(thread.messages.len(), 1 + WRITERS * EACH);
+    let bodies: HashSet<&str> = thread.messages.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies.len(), 1 + WRITERS * EACH, "every reply kept");
+    let version: i64 = sqlx::query_scalar("select version from tickets where id = $1")
+        .bind(t.id.0)
+        .fetch_one(h.engine.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        version,
+        (WRITERS * EACH) as i64,
+        "every update applied on top of the last"
+    );
+    let events: i64 = sqlx::query_scalar("select count(*) from outbox_events where ticket_id = $1")
+        .bind(t.id.0)
+        .fetch_one(h.engine.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(events, 1 + (WRITERS * EACH) as i64);
+}
+
+#[apply(backends)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_opens_never_share_a_ticket_number(#[case] kind: Kind) {
+    let h = Arc::new(harness_with(kind, Settings::default(), 8).await);
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let h = h.clone();
+        tasks.push(tokio::spawn(async move {
+            let who = h.person(&format!("P{w}")).await;
+            let mut numbers = Vec::new();
+            for i in 0..EACH {
+                numbers.push(h.open(who, &format!("w{w} t{i}")).await.ticket.number.0);
+            }
+            numbers
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let unique: HashSet<i64> = all.iter().copied().collect();
+    assert_eq!(unique.len(), WRITERS * EACH, "no number twice");
+    let (lo, hi) = (*unique.iter().min().unwrap(), *unique.iter().max().unwrap());
+    assert_eq!(
+        (lo, hi),
+        (1001, 1000 + (WRITERS * EACH) as i64),
+        "numbers are gapless"
+    );
+}
+
+#[apply(backends)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn competing_outbox_workers_never_handle_the_same_event(#[case] kind: Kind) {
+    let h = Arc::new(
+        harness_with(
+            kind,
+            Settings {
+                max_open_tickets_per_requester: 1000,
+                ..Default::default()
+            },
+            8,
+        )
+        .await,
+    );
+    let ann = h.person("Ann").await;
+    let outbox = Outbox::new(h.engine.db().clone());
+    outbox.register("surface").await.unwrap();
+    let mut tickets = Vec::new();
+    for i in 0..6 {
+        let t = h.open(ann, &format!("t{i}")).await.ticket;
+        for j in 0..4 {
+            h.reply(ann, t.id, &format!("r{j}")).await.unwrap();
+        }
+        tickets.push(t.id);
+    }
+    let total = 6 * 5;
+    let handled: Arc<Mutex<Vec<(i64, i64)>>> = Arc::default();
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let (outbox, handled) = (outbox.clone(), handled.clone());
+        workers.push(tokio::spawn(async move {
+            // bounded: a worker stops after enough empty polls.
+            let mut idle = 0;
+            while idle < 20 {
+                let batch = outbox
+                    .claim("surface", 3, Duration::from_secs(60))
+                    .await
+                    .unwrap();
+                if batch.is_empty() {
+                    idle += 1;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                }
+                idle = 0;
+                for d in batch {
+                    handled
+                        .lock()
+                        .unwrap()
+                        .push((d.event.ticket_id.unwrap().0, d.event.id.0));
+                    outbox.ack("surface", d.event.id).await.unwrap();
+                }
+            }
+        }));
+    }
+    for w in workers {
+        w.await.unwrap();
+    }
+    let handled = handled.lock().unwrap().clone();
+    assert_eq!(handled.len(), total, "each event handled exactly once");
+    let ids: HashSet<i64> = handled.iter().map(|(_, e)| *e).collect();
+    assert_eq!(ids.len(), total);
+    let mut per_ticket: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (t, e) in handled {
+        per_ticket.entry(t).or_default().push(e);
+    }
+    for (t, events) in per_ticket {
+        let mut sorted = events.clone();
+        sorted.sort();
+        assert_eq!(events, sorted, "ticket {t}: handled in order");
+    }
+    assert_eq!(outbox.lag("surface").await.unwrap().pending, 0);
+}
+
+#[apply(backends)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redelivered_event_racing_itself_acts_once(#[case] kind: Kind) {
+    let h = Arc::new(harness_with(kind, Settings::default(), 8).await);
+    let ann = h.person("Ann").await;
+    let t = h.open(ann, "VPN").await.ticket;
+    let events = h.events().await;
+    let mut tasks = Vec::new();
+    for _ in 0..WRITERS {
+        let h = h.clone();
+        tasks.push(tokio::spawn(async move {
+            let ctx = Ctx::new(ann).with_key("discord:interaction:1234");
+            h.engine
+                .reply(&ctx, t.id, NewMessage::text("sent once"))
+                .await
+                .expect("same answer for every copy")
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    assert!(
+        results.windows(2).all(|w| w[0] == w[1]),
+        "every copy gets the first result"
+    );
+    assert_eq!(h.events().await, events + 1);
+    assert_eq!(h.engine.thread(ann, t.id).await.unwrap().messages.len(), 2);
+}

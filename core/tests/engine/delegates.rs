@@ -1,0 +1,280 @@
+//! Delegates: invite, accept, decline, revoke, e-mail invitations.
+
+use crate::helpers::*;
+use rstest::rstest;
+use rstest_reuse::apply;
+use threadesk_core::domain::*;
+use threadesk_core::engine::Invitee;
+use threadesk_core::{Ctx, EngineError};
+
+#[apply(backends)]
+#[tokio::test]
+async fn delegate_reply_sets_client_replied(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let ann = h.person("Ann").await;
+    let bob = h.person("Bob").await;
+    let t = h.open(ann, "VPN").await.ticket;
+    let d = h
+        .engine
+        .invite_delegate(&Ctx::new(ann), t.id, Invitee::Person(bob))
+        .await
+        .unwrap();
+    assert_eq!(d.status, DelegateStatus::Invited);
+    assert_eq!(d.person_name.as_deref(), Some("Bob"));
+    let d = h
+        .engine
+        .accept_delegation(&Ctx::new(bob), d.id)
+        .await
+        .unwrap();
+    assert_eq!(d.status, DelegateStatus::Accepted);
+    h.reply(sam, t.id, "please try again").await.unwrap();
+    let posted = h.reply(bob, t.id, "tried, still broken").await.unwrap();
+    assert_eq!(posted.message.author_role, "delegate");
+    assert_eq!(posted.ticket.status, Status::ClientReplied);
+    // the requester sees Client replied too.
+    assert_eq!(
+        h.engine.ticket(ann, t.id).await.unwrap().status,
+        Status::ClientReplied
+    );
+    let listed = h.engine.delegates(ann, t.id).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|d| d.status).collect::<Vec<_>>(),
+        vec![DelegateStatus::Accepted]
+    );
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn an_invitation_shows_only_the_subject_until_accepted(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let bob = h.person("Bob").await;
+    let t = h.open(ann, "Secret project").await.ticket;
+    h.engine
+        .invite_delegate(&Ctx::new(ann), t.id, Invitee::Person(bob))
+        .await
+        .unwrap();
+    let err = h.engine.thread(bob, t.id).await.unwrap_err();
+    assert!(matches!(err, EngineError::NotFound("ticket")), "{err:?}");
+    let invitations = h.engine.my_invitations(bob).await.unwrap();
+    assert_eq!(invitations.len(), 1);
+    assert_eq!(invitations[0].subject, "Secret project");
+    assert_eq!(invitations[0].invited_by_name, "Ann");
+    assert!(h
+        .engine
+        .my_tickets(bob, PageRequest::first(View::All))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn only_the_invitee_can_answer_and_only_once(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let bob = h.person("Bob").await;
+    let eve = h.person("Eve").await;
+    let t = h.open(ann, "VPN").await.ticket;
+    let d = h
+        .engine
+        .invite_delegate(&Ctx::new(ann), t.id, Invitee::Person(bob))
+        .await
+        .unwrap();
+    let err = h
+        .engine
+        .accept_delegation(&Ctx::new(eve), d.id)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::NotFound("invitation")),
+        "{err:?}"
+    );
+    let declined = h
+        .engine
+        .decline_delegation(&Ctx::new(bob), d.id)
+        .await
+        .unwrap();
+    assert_eq!(declined.status, DelegateStatus::Declined);
+    let err = h
+        .engine
+        .accept_delegation(&Ctx::new(bob), d.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Conflict(_)), "{err:?}");
+    assert!(matches!(
+        h.engine.thread(bob, t.id).await,
+        Err(EngineError::NotFound(_))
+    ));
+    // invited again after declining: a fresh invitation on the same row.
+    let again = h
+        .engine
+        .invite_delegate(&Ctx::new(ann), t.id, Invitee::Person(bob))
+        .await
+        .unwrap();
+    assert_eq!((again.id, again.status), (d.id, DelegateStatus::Invited));
+    let err = h
+        .engine
+        .invite_delegate(&Ctx::new(ann), t.id, Invitee::Person(bob))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Conflict(_)), "{err:?}");
+    let err = h
+        .engine
+        .invite_delegate(&Ctx::new(ann), t.id, Invitee::Person(ann))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::Conflict(_)),
+        "the requester is not their own delegate: {err:?}"
+    );
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn revoking_takes_effect_at_once(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let bob = h.person("Bob").await;
+    let t = h.open(ann, "VPN").await.ticket;
+    let d = h
+        .engine
+        .invite_delegate(&Ctx::new(ann), t.id, Invitee::Person(bob))
+        .await
+        .unwrap();
+    h.engine
+        .accept_delegation(&Ctx::new(bob), d.id)
+        .await
+        .unwrap();
+    let mine = h.reply(bob, t.id, "hello").await.unwrap().message;
+    let revoked = h
+        .engine
+        .revoke_delegate(&Ctx::new(ann), d.id)
+        .await
+        .unwrap();
+    assert_eq!(revoked.status, DelegateStatus::Revoked);
+    assert!(matches!(
+        h.reply(bob, t.id, "still here?").await,
+        Err(EngineError::NotFound("ticket"))
+    ));
+    assert!(matches!(
+        h.engine.thread(bob, t.id).await,
+        Err(EngineError::NotFound("ticket"))
+    ));
+    assert!(matches!(
+        h.engine
+            .edit_message(&Ctx::new(bob), mine.id, "edited")
+            .await,
+        Err(EngineError::NotFound(_))
+    ));
+    assert!(h
+        .engine
+        .my_tickets(bob, PageRequest::first(View::All))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    let err = h
+        .engine
+        .revoke_delegate(&Ctx::new(ann), d.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Conflict(_)), "{err:?}");
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn an_email_invitation_waits_for_whoever_has_that_address(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let t = h.open(ann, "VPN").await.ticket;
+    let d = h
+        .engine
+        .invite_delegate(
+            &Ctx::new(ann),
+            t.id,
+            Invitee::Email(" Carol@Example.com ".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(d.person_id, None);
+    assert_eq!(d.email.as_deref(), Some("carol@example.com"));
+    let err = h
+        .engine
+        .invite_delegate(
+            &Ctx::new(ann),
+            t.id,
+            Invitee::Email("not-an-address".into()),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::Invalid(ValidationError::BadEmail(_))),
+        "{err:?}"
+    );
+    // somebody else cannot take it.
+    let mallory = h.person("Mallory").await;
+    assert!(matches!(
+        h.engine.accept_delegation(&Ctx::new(mallory), d.id).await,
+        Err(EngineError::NotFound(_))
+    ));
+    // carol turns up by e-mail: the invitation is hers.
+    let carol = h
+        .engine
+        .ensure_person(&PlatformIdentity::email("carol@example.com"), "Carol")
+        .await
+        .unwrap()
+        .id;
+    assert_eq!(h.engine.my_invitations(carol).await.unwrap().len(), 1);
+    let accepted = h
+        .engine
+        .accept_delegation(&Ctx::new(carol), d.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (accepted.person_id, accepted.status),
+        (Some(carol), DelegateStatus::Accepted)
+    );
+    assert!(h.reply(carol, t.id, "hi from carol").await.is_ok());
+    let mine = h
+        .engine
+        .my_tickets(carol, PageRequest::first(View::Active))
+        .await
+        .unwrap();
+    assert_eq!(mine.items.len(), 1);
+    assert!(mine.items[0].shared);
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn an_invitation_to_a_known_address_goes_to_that_person(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let dan = h
+        .engine
+        .ensure_person(&PlatformIdentity::email("dan@example.com"), "Dan")
+        .await
+        .unwrap()
+        .id;
+    let t = h.open(ann, "VPN").await.ticket;
+    let d = h
+        .engine
+        .invite_delegate(
+            &Ctx::new(ann),
+            t.id,
+            Invitee::Email("DAN@example.com".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(d.person_id, Some(dan));
+    assert_eq!(
+        h.engine
+            .accept_delegation(&Ctx::new(dan), d.id)
+            .await
+            .unwrap()
+            .status,
+        DelegateStatus::Accepted
+    );
+}

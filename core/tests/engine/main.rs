@@ -1,0 +1,12 @@
+//! The behavioural suite of the engine. Every story runs on SQLite and on
+//! PostgreSQL, each test on a database of its own.
+
+mod concurrency;
+mod delegates;
+mod helpers;
+mod model;
+mod outbox;
+mod people;
+mod rights;
+mod tickets;
+mod views;

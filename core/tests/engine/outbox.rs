@@ -1,0 +1,233 @@
+//! The outbox: one event per change, handed to each consumer in order per
+//! ticket, at least once; and the platform links.
+
+use crate::helpers::*;
+use rstest::rstest;
+use rstest_reuse::apply;
+use std::time::Duration;
+use threadesk_core::domain::*;
+use threadesk_core::links::PlatformRef;
+use threadesk_core::outbox::{EventPayload, Outbox};
+use threadesk_core::{Ctx, EventId};
+
+const LEASE: Duration = Duration::from_secs(60);
+
+#[apply(backends)]
+#[tokio::test]
+async fn each_consumer_sees_every_event_once_in_order_per_ticket(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let ann = h.person("Ann").await;
+    let outbox = Outbox::new(h.engine.db().clone());
+    outbox.register("slack").await.unwrap();
+    outbox.register("discord").await.unwrap();
+    let t1 = h.open(ann, "one").await.ticket;
+    let t2 = h.open(ann, "two").await.ticket;
+    h.reply(sam, t1.id, "first answer").await.unwrap();
+    h.reply(sam, t2.id, "second answer").await.unwrap();
+
+    let mut seen = Vec::new();
+    loop {
+        let batch = outbox.claim("slack", 10, LEASE).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        // per ticket only the oldest unacknowledged event is handed out.
+        let mut tickets: Vec<_> = batch.iter().filter_map(|d| d.event.ticket_id).collect();
+        let n = tickets.len();
+        tickets.dedup();
+        assert_eq!(tickets.len(), n, "one event per ticket per claim");
+        for d in batch {
+            assert_eq!(d.attempts, 1);
+            seen.push((d.event.ticket_id, d.event.payload.kind()));
+            outbox.ack("slack", d.event.id).await.unwrap();
+        }
+    }
+    let for_ticket = |t| {
+        seen.iter()
+            .filter(|(id, _)| *id == Some(t))
+            .map(|(_, k)| *k)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(for_ticket(t1.id), vec!["ticket_opened", "reply_posted"]);
+    assert_eq!(for_ticket(t2.id), vec!["ticket_opened", "reply_posted"]);
+    assert_eq!(outbox.lag("slack").await.unwrap().pending, 0);
+    // the other consumer still has all of its own.
+    assert_eq!(outbox.lag("discord").await.unwrap().pending, 4);
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn an_unacknowledged_event_holds_back_its_ticket_and_comes_again(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let outbox = Outbox::new(h.engine.db().clone());
+    outbox.register("mail").await.unwrap();
+    let t = h.open(ann, "one").await.ticket;
+    h.reply(ann, t.id, "more").await.unwrap();
+    let first = outbox.claim("mail", 10, LEASE).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(
+        outbox.claim("mail", 10, LEASE).await.unwrap().is_empty(),
+        "leased, and the reply waits behind it"
+    );
+    // a transient failure: handed back, tried again once due.
+    outbox
+        .retry_later("mail", first[0].event.id, "smtp 451", Duration::ZERO)
+        .await
+        .unwrap();
+    let again = outbox.claim("mail", 10, LEASE).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (again[0].event.id, again[0].attempts),
+        (first[0].event.id, 2)
+    );
+    // a lease that runs out (a dead worker) hands the event out again.
+    let short = outbox.claim("mail", 10, Duration::ZERO).await.unwrap();
+    assert!(short.is_empty(), "still leased from the previous claim");
+    outbox
+        .retry_later("mail", first[0].event.id, "crash", Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(
+        outbox
+            .claim("mail", 10, Duration::ZERO)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        outbox.claim("mail", 10, LEASE).await.unwrap()[0].attempts,
+        4
+    );
+    // giving up keeps the event for staff and lets the ticket move on.
+    outbox
+        .give_up("mail", first[0].event.id, "550 no such user")
+        .await
+        .unwrap();
+    let next = outbox.claim("mail", 10, LEASE).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].event.payload.kind(), "reply_posted");
+    let lag = outbox.lag("mail").await.unwrap();
+    assert_eq!((lag.pending, lag.failed), (1, 1));
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn events_carry_what_adapters_need_and_notes_are_marked_staff_only(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let outbox = Outbox::new(h.engine.db().clone());
+    outbox.register("staff-surface").await.unwrap();
+    let sam = h.staff("Sam").await;
+    let ann = h.person("Ann").await;
+    let t = h.open(ann, "VPN").await.ticket;
+    h.engine
+        .note(
+            &Ctx::new(sam),
+            t.id,
+            threadesk_core::engine::NewMessage::text("internal"),
+        )
+        .await
+        .unwrap();
+    let mut payloads = Vec::new();
+    while let Some(d) = outbox.claim("staff-surface", 1, LEASE).await.unwrap().pop() {
+        outbox.ack("staff-surface", d.event.id).await.unwrap();
+        payloads.push(d.event.payload);
+    }
+    let opened = payloads
+        .iter()
+        .find(|p| p.kind() == "ticket_opened")
+        .unwrap();
+    match opened {
+        EventPayload::TicketOpened { ticket, message } => {
+            assert_eq!(ticket.number, t.number);
+            assert_eq!(message.body, "about VPN");
+            assert!(!opened.staff_only());
+        }
+        other => panic!("{other:?}"),
+    }
+    let note = payloads.iter().find(|p| p.kind() == "note_posted").unwrap();
+    assert!(note.staff_only());
+    // events from before a consumer registered are not replayed to it.
+    outbox.register("late").await.unwrap();
+    assert!(outbox.claim("late", 10, LEASE).await.unwrap().is_empty());
+    assert!(matches!(
+        outbox.event(EventId(999_999)).await,
+        Err(threadesk_core::EngineError::NotFound(_))
+    ));
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn platform_links_are_found_both_ways_and_recorded_once(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let opened = h.open(ann, "VPN").await;
+    let card = PlatformRef {
+        platform: Platform::Slack,
+        workspace: "T1".into(),
+        channel: "D1".into(),
+        message_id: "1700000000.000100".into(),
+    };
+    let first = PlatformRef {
+        message_id: "1700000000.000200".into(),
+        ..card.clone()
+    };
+    let staff_copy = PlatformRef {
+        platform: Platform::Discord,
+        workspace: "G1".into(),
+        channel: "C9".into(),
+        message_id: "123456789".into(),
+    };
+    h.engine
+        .put_link(opened.ticket.id, None, &card)
+        .await
+        .unwrap();
+    let l1 = h
+        .engine
+        .put_link(opened.ticket.id, Some(opened.message.id), &first)
+        .await
+        .unwrap();
+    let again = h
+        .engine
+        .put_link(opened.ticket.id, Some(opened.message.id), &first)
+        .await
+        .unwrap();
+    assert_eq!(l1, again);
+    h.engine
+        .put_link(opened.ticket.id, Some(opened.message.id), &staff_copy)
+        .await
+        .unwrap();
+    let found = h.engine.link_at(&first).await.unwrap().unwrap();
+    assert_eq!(
+        (found.ticket_id, found.message_id),
+        (opened.ticket.id, Some(opened.message.id))
+    );
+    assert_eq!(
+        h.engine.link_at(&card).await.unwrap().unwrap().message_id,
+        None
+    );
+    let unknown = PlatformRef {
+        message_id: "nope".into(),
+        ..card.clone()
+    };
+    assert_eq!(h.engine.link_at(&unknown).await.unwrap(), None);
+    assert_eq!(
+        h.engine
+            .links_of_ticket(opened.ticket.id)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    let copies: Vec<Platform> = h
+        .engine
+        .links_of_message(opened.message.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.at.platform)
+        .collect();
+    assert_eq!(copies, vec![Platform::Slack, Platform::Discord]);
+}

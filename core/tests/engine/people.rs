@@ -1,0 +1,276 @@
+//! People, identities, organizations, staff and departments.
+
+use crate::helpers::*;
+use rstest::rstest;
+use rstest_reuse::apply;
+use threadesk_core::domain::*;
+use threadesk_core::engine::Invitee;
+use threadesk_core::{Ctx, EngineError};
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_platform_identity_is_one_person_however_often_it_is_seen(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let slack = PlatformIdentity::slack("T1", "U1");
+    let a = h.engine.ensure_person(&slack, "Ann").await.unwrap();
+    let b = h.engine.ensure_person(&slack, "Ann Renamed").await.unwrap();
+    assert_eq!(a, b);
+    let other_team = h
+        .engine
+        .ensure_person(&PlatformIdentity::slack("T2", "U1"), "Ann")
+        .await
+        .unwrap();
+    assert_ne!(a.id, other_team.id, "ids are per workspace");
+    // an unusable display name falls back to the platform id.
+    let c = h
+        .engine
+        .ensure_person(&PlatformIdentity::discord("G", "42"), "   ")
+        .await
+        .unwrap();
+    assert_eq!(c.display_name, "42");
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn staff_link_two_identities_into_one_person_with_everything_they_had(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let slack = PlatformIdentity::slack("T1", "U1");
+    let discord = PlatformIdentity::discord("G1", "99");
+    let on_slack = h.engine.ensure_person(&slack, "Ann").await.unwrap().id;
+    let on_discord = h.engine.ensure_person(&discord, "ann#1").await.unwrap().id;
+    let t1 = h.open(on_slack, "from slack").await.ticket;
+    let t2 = h.open(on_discord, "from discord").await.ticket;
+    let err = h
+        .engine
+        .link_identities(&Ctx::new(on_slack), &slack, &discord)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::StaffOnly(_)), "{err:?}");
+    let merged = h
+        .engine
+        .link_identities(&Ctx::new(sam), &slack, &discord)
+        .await
+        .unwrap();
+    assert_eq!(merged.id, on_slack);
+    let profile = h.engine.person(on_slack).await.unwrap();
+    assert_eq!(profile.identities.len(), 2);
+    assert!(matches!(
+        h.engine.person(on_discord).await,
+        Err(EngineError::NotFound(_))
+    ));
+    let mine = h
+        .engine
+        .my_tickets(on_slack, PageRequest::first(View::All))
+        .await
+        .unwrap();
+    assert_eq!(mine.items.len(), 2);
+    assert!(h.engine.thread(on_slack, t2.id).await.is_ok());
+    assert_eq!(
+        h.engine
+            .person_by_identity(&discord)
+            .await
+            .unwrap()
+            .map(|p| p.id),
+        Some(on_slack)
+    );
+    // an identity nobody has yet is simply added.
+    let email = PlatformIdentity::email("ann@example.com");
+    h.engine
+        .link_identities(&Ctx::new(sam), &slack, &email)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.engine
+            .person_by_identity(&email)
+            .await
+            .unwrap()
+            .map(|p| p.id),
+        Some(on_slack)
+    );
+    let err = h
+        .engine
+        .link_identities(&Ctx::new(sam), &slack, &discord)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Conflict(_)), "{err:?}");
+    assert!(h.engine.thread(on_slack, t1.id).await.is_ok());
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn merging_a_delegate_into_the_requester_leaves_no_self_delegation(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let web = PlatformIdentity::web("ann");
+    let mail = PlatformIdentity::email("ann@example.com");
+    let ann = h.engine.ensure_person(&web, "Ann").await.unwrap().id;
+    let ann2 = h.engine.ensure_person(&mail, "Ann").await.unwrap().id;
+    let t = h.open(ann, "VPN").await.ticket;
+    let d = h
+        .engine
+        .invite_delegate(&Ctx::new(ann), t.id, Invitee::Person(ann2))
+        .await
+        .unwrap();
+    h.engine
+        .accept_delegation(&Ctx::new(ann2), d.id)
+        .await
+        .unwrap();
+    h.engine
+        .link_identities(&Ctx::new(sam), &web, &mail)
+        .await
+        .unwrap();
+    assert!(h.engine.delegates(ann, t.id).await.unwrap().is_empty());
+    let mine = h
+        .engine
+        .my_tickets(ann, PageRequest::first(View::All))
+        .await
+        .unwrap();
+    assert_eq!(mine.items.len(), 1, "the ticket shows once, as her own");
+    assert!(!mine.items[0].shared);
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn organizations_and_company_admins_are_managed_by_staff(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let ann = h.person("Ann").await;
+    let err = h
+        .engine
+        .create_organization(&Ctx::new(ann), "Acme")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::StaffOnly(_)));
+    let acme = h.org(sam, "Acme").await;
+    let err = h
+        .engine
+        .create_organization(&Ctx::new(sam), "ACME")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::Conflict(_)),
+        "names are unique regardless of case: {err:?}"
+    );
+    assert_eq!(h.engine.ensure_organization("acme").await.unwrap().id, acme);
+    let err = h
+        .engine
+        .grant_company_admin(&Ctx::new(sam), ann)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::Conflict(_)),
+        "needs an organization first: {err:?}"
+    );
+    // tickets follow their requester into the organization.
+    let t = h.open(ann, "VPN").await.ticket;
+    h.engine
+        .set_organization(&Ctx::new(sam), ann, Some(acme))
+        .await
+        .unwrap();
+    let boss = h.company_admin(sam, acme, "Boss").await;
+    assert!(h.engine.thread(boss, t.id).await.is_ok());
+    let err = h
+        .engine
+        .grant_company_admin(&Ctx::new(boss), ann)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::StaffOnly(_)),
+        "company admins do not make admins: {err:?}"
+    );
+    let err = h
+        .engine
+        .set_staff(&Ctx::new(ann), ann, true)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::StaffOnly(_)));
+    let p = h.engine.set_staff(&Ctx::new(sam), ann, true).await.unwrap();
+    assert!(p.is_staff);
+    let err = h
+        .engine
+        .set_staff(&Ctx::new(sam), sam, false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::Conflict(_)),
+        "staff cannot lock themselves out: {err:?}"
+    );
+    // leaving the organization ends company-admin rights over it.
+    let boss_now = h
+        .engine
+        .set_organization(&Ctx::new(sam), boss, None)
+        .await
+        .unwrap();
+    assert!(!boss_now.is_company_admin);
+    assert!(matches!(
+        h.engine.thread(boss, t.id).await,
+        Err(EngineError::NotFound(_))
+    ));
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn departments_are_created_renamed_deactivated_and_listed(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let ann = h.person("Ann").await;
+    assert!(matches!(
+        h.engine.create_department(&Ctx::new(ann), "Sales").await,
+        Err(EngineError::StaffOnly(_))
+    ));
+    let sales = h
+        .engine
+        .create_department(&Ctx::new(sam), "Sales")
+        .await
+        .unwrap();
+    let tech = h
+        .engine
+        .create_department(&Ctx::new(sam), "Tech")
+        .await
+        .unwrap();
+    assert!(matches!(
+        h.engine.create_department(&Ctx::new(sam), "sales").await,
+        Err(EngineError::Conflict(_))
+    ));
+    let renamed = h
+        .engine
+        .rename_department(&Ctx::new(sam), tech.id, "Technical support")
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "Technical support");
+    assert!(matches!(
+        h.engine
+            .rename_department(&Ctx::new(sam), tech.id, "Sales")
+            .await,
+        Err(EngineError::Conflict(_))
+    ));
+    h.engine
+        .set_department_active(&Ctx::new(sam), sales.id, false)
+        .await
+        .unwrap();
+    let active: Vec<String> = h
+        .engine
+        .departments(false)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    assert_eq!(active, vec!["Technical support"]);
+    let all: Vec<(String, bool)> = h
+        .engine
+        .departments(true)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.name, d.active))
+        .collect();
+    assert_eq!(
+        all,
+        vec![
+            ("Sales".to_owned(), false),
+            ("Technical support".to_owned(), true)
+        ]
+    );
+}
