@@ -1,0 +1,346 @@
+//! Engine benchmarks, on SQLite (a file in WAL mode) and on PostgreSQL:
+//!
+//! 1. the raw baseline: single-row INSERT transactions per second through
+//!    sqlx with the engine's own connection settings and `begin`;
+//! 2. open-ticket and reply operations per second, each as a ratio to it;
+//! 3. p50 and p99 latency of "my active tickets, first page" with
+//!    100 000 tickets stored.
+//!
+//! Run with `cargo bench -p threadesk-core`. Every figure is one line:
+//! `BENCH <sqlite|postgres> <baseline|open|reply|list_p50_ms|list_p99_ms> <value> [ratio=<value>]`.
+//! Knobs: `BENCH_OPS` (operations per throughput figure, default 2000),
+//! `BENCH_TICKETS` (tickets stored for the list figure, default 100000),
+//! `BENCH_BACKENDS` (default `sqlite,postgres`), `TEST_DATABASE_URL`.
+
+use std::time::{Duration, Instant};
+use threadesk_core::db::{Db, DbOptions};
+use threadesk_core::domain::{PageRequest, PlatformIdentity, View};
+use threadesk_core::engine::{NewMessage, NewTicket};
+use threadesk_core::time::Timestamp;
+use threadesk_core::{Backend, Ctx, Engine, PersonId, Settings, TicketId};
+
+/// No phase runs longer than this, whatever `BENCH_OPS` says.
+const PHASE_LIMIT: Duration = Duration::from_secs(30);
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Target {
+    db: Db,
+    cleanup: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn open(backend: Backend) -> Target {
+    let opts = DbOptions {
+        max_connections: 4,
+        ..Default::default()
+    };
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            let url = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
+            let db = Db::connect(&url, opts).await.expect("sqlite opens");
+            db.migrate().await.expect("migrations");
+            Target {
+                db,
+                cleanup: None,
+                _dir: Some(dir),
+            }
+        }
+        Backend::Postgres => {
+            let base = std::env::var("TEST_DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+            let schema = format!("bench_{}", std::process::id());
+            let admin = Db::connect(
+                &base,
+                DbOptions {
+                    max_connections: 1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("postgres reachable");
+            sqlx::query(&format!("drop schema if exists {schema} cascade"))
+                .execute(admin.pool())
+                .await
+                .expect("drop");
+            sqlx::query(&format!("create schema {schema}"))
+                .execute(admin.pool())
+                .await
+                .expect("create");
+            admin.close().await;
+            let sep = if base.contains('?') { '&' } else { '?' };
+            let db = Db::connect(
+                &format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+                opts,
+            )
+            .await
+            .expect("postgres opens");
+            db.migrate().await.expect("migrations");
+            Target {
+                db,
+                cleanup: Some(schema),
+                _dir: None,
+            }
+        }
+    }
+}
+
+/// Runs `op` up to `n` times (and at most [`PHASE_LIMIT`]); operations per second.
+async fn throughput<F, Fut>(n: usize, mut op: F) -> f64
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let start = Instant::now();
+    let mut done = 0;
+    while done < n && start.elapsed() < PHASE_LIMIT {
+        op(done).await;
+        done += 1;
+    }
+    done as f64 / start.elapsed().as_secs_f64()
+}
+
+async fn baseline(db: &Db, n: usize) -> f64 {
+    sqlx::query("create table bench_baseline (id bigint primary key, body text not null, created_at bigint not null)")
+        .execute(db.pool())
+        .await
+        .expect("baseline table");
+    let insert = |i: usize| async move {
+        let mut tx = db.begin().await.expect("begin");
+        sqlx::query("insert into bench_baseline (id, body, created_at) values ($1, $2, $3)")
+            .bind(i as i64)
+            .bind("a reply of ordinary length, about as long as people write")
+            .bind(Timestamp::now().0)
+            .execute(&mut *tx)
+            .await
+            .expect("insert");
+        tx.commit().await.expect("commit");
+    };
+    // warm the pool and the statement cache.
+    for i in 0..50 {
+        insert(1_000_000 + i).await;
+    }
+    throughput(n, insert).await
+}
+
+/// Stores `total` tickets among 2 000 requesters with plain multi-row
+/// inserts; `me` requests 500 of them (a fifth closed) and 50 more are
+/// shared with `me` as an accepted delegate.
+async fn seed(db: &Db, me: PersonId, total: usize) {
+    let people = 2_000usize;
+    let now = Timestamp::now().0;
+    let mut tx = db.begin().await.expect("begin");
+    for chunk in (0..people).collect::<Vec<_>>().chunks(500) {
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|i| format!("('seeded {i}', {now})"))
+            .collect();
+        sqlx::query(&format!(
+            "insert into people (display_name, created_at) values {}",
+            rows.join(", ")
+        ))
+        .execute(&mut *tx)
+        .await
+        .expect("people");
+    }
+    let first_person: i64 =
+        sqlx::query_scalar("select min(id) from people where display_name like 'seeded %'")
+            .fetch_one(&mut *tx)
+            .await
+            .expect("first person");
+    for chunk in (0..total).collect::<Vec<_>>().chunks(1_000) {
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|&i| {
+                let requester = if i % 200 == 0 {
+                    me.0
+                } else {
+                    first_person + (i % people) as i64
+                };
+                let status = if i % 5 == 0 {
+                    "closed"
+                } else if i % 3 == 0 {
+                    "awaiting_client"
+                } else {
+                    "open"
+                };
+                let at = now - (total - i) as i64 * 1_000;
+                format!(
+                    "({}, 'seeded ticket {i}', {requester}, '{status}', {at}, {at})",
+                    500_000 + i
+                )
+            })
+            .collect();
+        sqlx::query(&format!(
+            "insert into tickets (number, subject, requester_id, status, created_at, last_activity_at) values {}",
+            rows.join(", ")
+        ))
+        .execute(&mut *tx)
+        .await
+        .expect("tickets");
+    }
+    sqlx::query(&format!(
+        "insert into delegates (ticket_id, person_id, status, invited_by, created_at, updated_at) \
+         select id, {me}, 'accepted', requester_id, {now}, {now} from tickets \
+         where requester_id <> {me} and number % 2000 = 1 and number < 600000",
+        me = me.0
+    ))
+    .execute(&mut *tx)
+    .await
+    .expect("delegations");
+    tx.commit().await.expect("commit");
+    sqlx::query("analyze")
+        .execute(db.pool())
+        .await
+        .expect("analyze");
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+async fn run(backend: Backend) {
+    let name = backend.name();
+    let ops = env_usize("BENCH_OPS", 2_000);
+    let tickets = env_usize("BENCH_TICKETS", 100_000);
+    let target = open(backend).await;
+    let db = target.db.clone();
+
+    let base = baseline(&db, ops).await;
+    println!("BENCH {name} baseline {base:.1}");
+
+    let settings = Settings {
+        max_open_tickets_per_requester: u32::MAX,
+        ..Default::default()
+    };
+    let engine = Engine::new(db.clone(), settings);
+    let staff = engine
+        .ensure_person(&PlatformIdentity::web("bench-staff"), "Bench Staff")
+        .await
+        .expect("staff")
+        .id;
+    engine.bootstrap_staff(staff, true).await.expect("staff");
+    let mut requesters = Vec::new();
+    for i in 0..20 {
+        requesters.push(
+            engine
+                .ensure_person(&PlatformIdentity::web(format!("bench-{i}")), "Bench")
+                .await
+                .expect("person")
+                .id,
+        );
+    }
+
+    let opened = std::cell::RefCell::new(Vec::<(TicketId, PersonId)>::new());
+    let open_rate = throughput(ops, |i| {
+        let (engine, who, opened) = (&engine, requesters[i % requesters.len()], &opened);
+        async move {
+            let input = NewTicket {
+                subject: format!("bench ticket {i}"),
+                body: "The VPN drops every hour.".into(),
+                ..Default::default()
+            };
+            let t = engine
+                .open_ticket(&Ctx::new(who).with_key(format!("open-{i}")), input)
+                .await
+                .expect("open");
+            opened.borrow_mut().push((t.ticket.id, who));
+        }
+    })
+    .await;
+    println!(
+        "BENCH {name} open {open_rate:.1} ratio={:.2}",
+        open_rate / base
+    );
+
+    let opened = opened.into_inner();
+    let reply_rate = throughput(ops, |i| {
+        let (engine, (ticket, requester)) = (&engine, opened[i % opened.len()]);
+        // alternate customer and staff, as a conversation does.
+        let who = if i % 2 == 0 { staff } else { requester };
+        async move {
+            let msg = NewMessage::text("a reply of ordinary length, about as long as people write");
+            engine
+                .reply(&Ctx::new(who).with_key(format!("reply-{i}")), ticket, msg)
+                .await
+                .expect("reply");
+        }
+    })
+    .await;
+    println!(
+        "BENCH {name} reply {reply_rate:.1} ratio={:.2}",
+        reply_rate / base
+    );
+
+    let me = engine
+        .ensure_person(&PlatformIdentity::web("bench-me"), "Me")
+        .await
+        .expect("me")
+        .id;
+    seed(&db, me, tickets).await;
+    let stored: i64 = sqlx::query_scalar("select count(*) from tickets")
+        .fetch_one(db.pool())
+        .await
+        .expect("count");
+    assert!(stored >= tickets as i64, "seeded {stored} tickets");
+    let mut samples = Vec::new();
+    let start = Instant::now();
+    while samples.len() < 2_000 && start.elapsed() < PHASE_LIMIT {
+        let t0 = Instant::now();
+        let page = engine
+            .my_tickets(me, PageRequest::first(View::Active))
+            .await
+            .expect("list");
+        samples.push(t0.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(page.items.len(), 25);
+    }
+    samples.sort_by(|a, b| a.total_cmp(b));
+    println!("BENCH {name} list_p50_ms {:.3}", percentile(&samples, 0.50));
+    println!("BENCH {name} list_p99_ms {:.3}", percentile(&samples, 0.99));
+
+    db.close().await;
+    if let Some(schema) = target.cleanup {
+        let base = std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let admin = Db::connect(
+            &base,
+            DbOptions {
+                max_connections: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("postgres");
+        sqlx::query(&format!("drop schema if exists {schema} cascade"))
+            .execute(admin.pool())
+            .await
+            .expect("drop");
+        admin.close().await;
+    }
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` passes nothing
+    // useful and should not run the long figures.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("engine bench: run with `cargo bench -p threadesk-core`");
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let wanted = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        if wanted.split(',').any(|w| w.trim() == backend.name()) {
+            rt.block_on(run(backend));
+        }
+    }
+}
