@@ -67,6 +67,12 @@ impl Default for DbOptions {
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// Where write transactions run. On an SQLite file this is a pool of
+    /// one connection: SQLite has one writer at a time anyway, and a writer
+    /// that keeps its connection keeps its page cache (a connection's cache
+    /// is dropped whenever another connection has written). Elsewhere it is
+    /// the same pool as `pool`.
+    writer: AnyPool,
     backend: Backend,
 }
 
@@ -93,12 +99,37 @@ impl Db {
         let backend = Backend::of_url(url).ok_or_else(|| {
             ConnectError::UnsupportedUrl(url.split(':').next().unwrap_or_default().to_owned())
         })?;
-        let mut pool = AnyPoolOptions::new()
-            .max_connections(opts.max_connections)
-            .acquire_timeout(opts.acquire_timeout);
-        if backend == Backend::Sqlite {
-            let memory = url.contains(":memory:") || url.contains("mode=memory");
-            if !memory {
+        let options = || {
+            AnyPoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(opts.acquire_timeout)
+        };
+        let sqlite_settings = |pool: AnyPoolOptions| {
+            pool.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("pragma synchronous = full; pragma foreign_keys = on; pragma wal_autocheckpoint = 10000;")
+                        .await
+                        .map(|_| ())
+                })
+            })
+        };
+        let (pool, writer) = match backend {
+            Backend::Postgres => {
+                let pool = options()
+                    .connect(url)
+                    .await
+                    .map_err(ConnectError::Connect)?;
+                (pool.clone(), pool)
+            }
+            Backend::Sqlite if url.contains(":memory:") || url.contains("mode=memory") => {
+                // every in-memory connection would be its own database.
+                let pool = sqlite_settings(options().max_connections(1))
+                    .connect(url)
+                    .await
+                    .map_err(ConnectError::Connect)?;
+                (pool.clone(), pool)
+            }
+            Backend::Sqlite => {
                 // WAL is a property of the file: set it once, on one connection,
                 // before the pool's connections race for it.
                 let native = SqliteConnectOptions::from_str(url)
@@ -112,20 +143,22 @@ impl Db {
                     .close()
                     .await
                     .ok();
-            } else {
-                // every in-memory connection would be its own database.
-                pool = pool.max_connections(1);
+                let pool = sqlite_settings(options())
+                    .connect(url)
+                    .await
+                    .map_err(ConnectError::Connect)?;
+                let writer = sqlite_settings(options().max_connections(1))
+                    .connect(url)
+                    .await
+                    .map_err(ConnectError::Connect)?;
+                (pool, writer)
             }
-            pool = pool.after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute("pragma synchronous = full; pragma foreign_keys = on;")
-                        .await
-                        .map(|_| ())
-                })
-            });
-        }
-        let pool = pool.connect(url).await.map_err(ConnectError::Connect)?;
-        Ok(Db { pool, backend })
+        };
+        Ok(Db {
+            pool,
+            writer,
+            backend,
+        })
     }
 
     /// Applies the migrations of this backend (safe with several processes).
@@ -156,8 +189,8 @@ impl Db {
     /// [`Db::for_update`].
     pub async fn begin(&self) -> Result<Tx> {
         let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("begin immediate").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => self.writer.begin_with("begin immediate").await?,
+            Backend::Postgres => self.writer.begin().await?,
         };
         Ok(tx)
     }
@@ -183,5 +216,6 @@ impl Db {
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }

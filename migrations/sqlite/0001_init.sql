@@ -68,7 +68,9 @@ create table tickets (
 create index tickets_requester on tickets (requester_id, is_closed, last_activity_at desc, id desc);
 create index tickets_org on tickets (org_id, is_closed, last_activity_at desc, id desc);
 create index tickets_queue on tickets (is_closed, needs_staff desc, last_activity_at desc, id desc);
-create index tickets_queue_department on tickets (department_id, is_closed, needs_staff desc, last_activity_at desc, id desc);
+-- the staff queue filtered by department walks tickets_queue and skips other
+-- departments' rows: open tickets are few, and every index here is one more
+-- page written by every reply.
 
 create table messages (
     id integer primary key,
@@ -141,7 +143,6 @@ create table outbox_events (
     check ((idempotency_key is null) = (operation is null) and (idempotency_key is null) = (response is null))
 );
 create unique index outbox_events_idempotency_key on outbox_events (idempotency_key);
-create index outbox_events_ticket on outbox_events (ticket_id, id);
 
 create table outbox_consumers (
     name text primary key,
