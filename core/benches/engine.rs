@@ -92,41 +92,59 @@ async fn open(backend: Backend) -> Target {
 }
 
 /// Runs `op` up to `n` times (and at most [`PHASE_LIMIT`]); operations per second.
-async fn throughput<F, Fut>(n: usize, mut op: F) -> f64
+/// Runs `op(first)`, `op(first + 1)`, … `n` times (or until the phase
+/// limit), and adds the count and the time to `meter`.
+async fn timed<F, Fut>(meter: &mut Meter, first: usize, n: usize, limit: Duration, mut op: F)
 where
     F: FnMut(usize) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
     let start = Instant::now();
     let mut done = 0;
-    while done < n && start.elapsed() < PHASE_LIMIT {
-        op(done).await;
+    while done < n && start.elapsed() < limit {
+        op(first + done).await;
         done += 1;
     }
-    done as f64 / start.elapsed().as_secs_f64()
+    meter.ops += done;
+    meter.secs += start.elapsed().as_secs_f64();
 }
 
-async fn baseline(db: &Db, n: usize) -> f64 {
+/// Operations and the time they took, summed over rounds.
+#[derive(Default)]
+struct Meter {
+    ops: usize,
+    secs: f64,
+}
+
+impl Meter {
+    fn rate(&self) -> f64 {
+        self.ops as f64 / self.secs
+    }
+}
+
+/// The baseline and the engine operations are measured in interleaved
+/// rounds, so that drift in the machine's speed (other load, the disk's
+/// state) weighs on all of them alike.
+const ROUNDS: usize = 5;
+
+async fn create_baseline_table(db: &Db) {
     sqlx::query("create table bench_baseline (id bigint primary key, body text not null, created_at bigint not null)")
         .execute(db.pool())
         .await
         .expect("baseline table");
-    let insert = |i: usize| async move {
-        let mut tx = db.begin().await.expect("begin");
-        sqlx::query("insert into bench_baseline (id, body, created_at) values ($1, $2, $3)")
-            .bind(i as i64)
-            .bind("a reply of ordinary length, about as long as people write")
-            .bind(Timestamp::now().0)
-            .execute(&mut *tx)
-            .await
-            .expect("insert");
-        tx.commit().await.expect("commit");
-    };
-    // warm the pool and the statement cache.
-    for i in 0..50 {
-        insert(1_000_000 + i).await;
-    }
-    throughput(n, insert).await
+}
+
+/// One raw single-row INSERT transaction.
+async fn baseline_insert(db: &Db, i: usize) {
+    let mut tx = db.begin().await.expect("begin");
+    sqlx::query("insert into bench_baseline (id, body, created_at) values ($1, $2, $3)")
+        .bind(i as i64)
+        .bind("a reply of ordinary length, about as long as people write")
+        .bind(Timestamp::now().0)
+        .execute(&mut *tx)
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
 }
 
 /// Stores `total` tickets among 2 000 requesters with plain multi-row
@@ -213,9 +231,6 @@ async fn run(backend: Backend) {
     let target = open(backend).await;
     let db = target.db.clone();
 
-    let base = baseline(&db, ops).await;
-    println!("BENCH {name} baseline {base:.1}");
-
     let settings = Settings {
         max_open_tickets_per_requester: u32::MAX,
         ..Default::default()
@@ -237,47 +252,61 @@ async fn run(backend: Backend) {
                 .id,
         );
     }
+    create_baseline_table(&db).await;
+    // warm the pools and the statement caches.
+    for i in 0..50 {
+        baseline_insert(&db, 1_000_000 + i).await;
+    }
 
+    let per_round = ops.div_ceil(ROUNDS);
+    let limit = PHASE_LIMIT / ROUNDS as u32;
+    let (mut base, mut open_meter, mut reply_meter) =
+        (Meter::default(), Meter::default(), Meter::default());
     let opened = std::cell::RefCell::new(Vec::<(TicketId, PersonId)>::new());
-    let open_rate = throughput(ops, |i| {
-        let (engine, who, opened) = (&engine, requesters[i % requesters.len()], &opened);
-        async move {
-            let input = NewTicket {
-                subject: format!("bench ticket {i}"),
-                body: "The VPN drops every hour.".into(),
-                ..Default::default()
-            };
-            let t = engine
-                .open_ticket(&Ctx::new(who).with_key(format!("open-{i}")), input)
-                .await
-                .expect("open");
-            opened.borrow_mut().push((t.ticket.id, who));
-        }
-    })
-    .await;
-    println!(
-        "BENCH {name} open {open_rate:.1} ratio={:.2}",
-        open_rate / base
-    );
-
-    let opened = opened.into_inner();
-    let reply_rate = throughput(ops, |i| {
-        let (engine, (ticket, requester)) = (&engine, opened[i % opened.len()]);
-        // alternate customer and staff, as a conversation does.
-        let who = if i % 2 == 0 { staff } else { requester };
-        async move {
-            let msg = NewMessage::text("a reply of ordinary length, about as long as people write");
-            engine
-                .reply(&Ctx::new(who).with_key(format!("reply-{i}")), ticket, msg)
-                .await
-                .expect("reply");
-        }
-    })
-    .await;
-    println!(
-        "BENCH {name} reply {reply_rate:.1} ratio={:.2}",
-        reply_rate / base
-    );
+    for round in 0..ROUNDS {
+        let first = round * per_round;
+        timed(&mut base, first, per_round, limit, |i| {
+            baseline_insert(&db, i)
+        })
+        .await;
+        timed(&mut open_meter, first, per_round, limit, |i| {
+            let (engine, who, opened) = (&engine, requesters[i % requesters.len()], &opened);
+            async move {
+                let input = NewTicket {
+                    subject: format!("bench ticket {i}"),
+                    body: "The VPN drops every hour.".into(),
+                    ..Default::default()
+                };
+                let t = engine
+                    .open_ticket(&Ctx::new(who).with_key(format!("open-{i}")), input)
+                    .await
+                    .expect("open");
+                opened.borrow_mut().push((t.ticket.id, who));
+            }
+        })
+        .await;
+        let targets = opened.borrow().clone();
+        timed(&mut reply_meter, first, per_round, limit, |i| {
+            let (engine, (ticket, requester)) = (&engine, targets[i % targets.len()]);
+            // alternate customer and staff, as a conversation does.
+            let who = if i % 2 == 0 { staff } else { requester };
+            async move {
+                let msg =
+                    NewMessage::text("a reply of ordinary length, about as long as people write");
+                engine
+                    .reply(&Ctx::new(who).with_key(format!("reply-{i}")), ticket, msg)
+                    .await
+                    .expect("reply");
+            }
+        })
+        .await;
+    }
+    let base = base.rate();
+    println!("BENCH {name} baseline {base:.1}");
+    for (what, meter) in [("open", &open_meter), ("reply", &reply_meter)] {
+        let rate = meter.rate();
+        println!("BENCH {name} {what} {rate:.1} ratio={:.2}", rate / base);
+    }
 
     let me = engine
         .ensure_person(&PlatformIdentity::web("bench-me"), "Me")
