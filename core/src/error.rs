@@ -75,6 +75,25 @@ fn action_words(a: Action) -> &'static str {
 }
 
 impl EngineError {
+    /// A short, stable name of the error's kind, for metrics and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EngineError::NotFound(_) => "not_found",
+            EngineError::NotAllowed(_) => "not_allowed",
+            EngineError::StaffOnly(_) => "staff_only",
+            EngineError::TicketClosed { .. } => "ticket_closed",
+            EngineError::Invalid(_) => "invalid",
+            EngineError::TooManyOpenTickets { .. } => "too_many_open_tickets",
+            EngineError::NotAuthor => "not_author",
+            EngineError::Conflict(_) => "conflict",
+            EngineError::SameStatus(_) => "same_status",
+            EngineError::IdempotencyMismatch => "idempotency_mismatch",
+            EngineError::Database(_) => "database",
+            EngineError::Corrupt(_) => "corrupt",
+            EngineError::Busy => "busy",
+        }
+    }
+
     /// Whether the cause is on our side (to be logged), not the person's.
     pub fn is_internal(&self) -> bool {
         matches!(

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod ids;
 pub mod links;
+pub mod metrics;
 pub mod outbox;
 pub mod time;
 

@@ -18,11 +18,13 @@ use crate::domain::access::ActorFacts;
 use crate::domain::{Role, Ticket};
 use crate::error::{EngineError, Result};
 use crate::ids::{MessageId, PersonId, TicketId};
+use crate::metrics::Metrics;
 use crate::outbox::EventPayload;
 use crate::time::Timestamp;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
+use std::sync::Arc;
 
 /// Tunable limits.
 #[derive(Debug, Clone)]
@@ -70,6 +72,7 @@ impl Ctx {
 pub struct Engine {
     db: Db,
     settings: Settings,
+    metrics: Arc<Metrics>,
 }
 
 /// How often a command is retried after a transient conflict.
@@ -78,7 +81,16 @@ pub(crate) const ATTEMPTS: usize = 4;
 impl Engine {
     /// An engine over a migrated database.
     pub fn new(db: Db, settings: Settings) -> Self {
-        Engine { db, settings }
+        Engine {
+            db,
+            settings,
+            metrics: Arc::default(),
+        }
+    }
+
+    /// The engine's counters (shared by clones of this engine).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The database.
@@ -396,7 +408,14 @@ macro_rules! command {
                     tracing::debug!(op, attempt, "command retried after a conflict");
                     $crate::engine::pause_before_retry(attempt).await;
                 }
-                other => break other,
+                other => {
+                    let outcome = match &other {
+                        Ok(_) => "ok",
+                        Err(e) => e.kind(),
+                    };
+                    engine.metrics().record_command(op, outcome);
+                    break other;
+                }
             }
         }
     }};

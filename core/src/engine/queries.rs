@@ -341,4 +341,31 @@ impl Engine {
             })
             .collect()
     }
+
+    /// Everybody, by name: staff only (to link identities, grant company
+    /// admin, or invite an existing person).
+    pub async fn people_directory(&self, actor: PersonId) -> Result<Vec<Person>> {
+        let mut conn = self.conn().await?;
+        if !actor_facts(&mut conn, actor).await?.is_staff {
+            return Err(EngineError::StaffOnly("staff"));
+        }
+        list_people(&mut conn).await
+    }
+
+    /// Everybody, by name, for a trusted caller only: the web portal's
+    /// local persona switcher, which exists only when the deployment runs
+    /// in local mode.
+    pub async fn all_people(&self) -> Result<Vec<Person>> {
+        let mut conn = self.conn().await?;
+        list_people(&mut conn).await
+    }
+}
+
+async fn list_people(conn: &mut AnyConnection) -> Result<Vec<Person>> {
+    let found = sqlx::query(
+        "select id, display_name, org_id, is_staff, is_company_admin from people order by display_name, id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    found.iter().map(rows::person).collect()
 }
