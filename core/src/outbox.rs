@@ -328,6 +328,15 @@ impl Outbox {
         Ok(())
     }
 
+    /// Every registered consumer, by name.
+    pub async fn consumers(&self) -> Result<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("select name from outbox_consumers order by name")
+                .fetch_all(self.db.pool())
+                .await?,
+        )
+    }
+
     /// How far behind `consumer` is.
     pub async fn lag(&self, consumer: &str) -> Result<Lag> {
         let row = sqlx::query(

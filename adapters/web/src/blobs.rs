@@ -1,0 +1,106 @@
+//! Uploaded files, stored in a local directory under random names. The
+//! database keeps only the name, type, size and a `blob:` link.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use tokio::io::AsyncWriteExt;
+
+/// The prefix of links to files in this store.
+pub(crate) const SCHEME: &str = "blob:";
+
+/// A directory of uploaded files.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    dir: PathBuf,
+}
+
+/// A file being written: bytes go to a temporary name until it is kept.
+pub(crate) struct Upload {
+    file: tokio::fs::File,
+    tmp: PathBuf,
+    key: String,
+    pub size: u64,
+}
+
+impl BlobStore {
+    /// A store in `dir` (created if missing).
+    pub fn open(dir: impl AsRef<Path>) -> io::Result<BlobStore> {
+        std::fs::create_dir_all(dir.as_ref())?;
+        Ok(BlobStore {
+            dir: dir.as_ref().to_path_buf(),
+        })
+    }
+
+    /// Starts writing a new file under a fresh random key.
+    pub(crate) async fn create(&self) -> io::Result<Upload> {
+        let mut bytes = [0u8; 16];
+        getrandom::getrandom(&mut bytes).map_err(io::Error::other)?;
+        let key = hex::encode(bytes);
+        let tmp = self.dir.join(format!("{key}.part"));
+        let file = tokio::fs::File::create(&tmp).await?;
+        Ok(Upload {
+            file,
+            tmp,
+            key,
+            size: 0,
+        })
+    }
+
+    /// Keeps a written file; returns its link.
+    pub(crate) async fn keep(&self, mut upload: Upload) -> io::Result<String> {
+        upload.file.flush().await?;
+        upload.file.sync_all().await?;
+        tokio::fs::rename(&upload.tmp, self.dir.join(&upload.key)).await?;
+        Ok(format!("{SCHEME}{}", upload.key))
+    }
+
+    /// Throws away a file that will not be used.
+    pub(crate) async fn discard(&self, upload: Upload) {
+        drop(upload.file);
+        // best effort: a leftover .part file holds nothing anybody can reach.
+        let _ = tokio::fs::remove_file(&upload.tmp).await;
+    }
+
+    /// Deletes kept files again (a form whose command was refused).
+    pub(crate) async fn forget(&self, links: &[String]) {
+        for link in links {
+            if let Some(path) = self.path_of(link) {
+                let _ = tokio::fs::remove_file(path).await;
+            }
+        }
+    }
+
+    /// The path of a `blob:` link, if it is one of ours and well formed.
+    pub(crate) fn path_of(&self, link: &str) -> Option<PathBuf> {
+        let key = link.strip_prefix(SCHEME)?;
+        let well_formed = key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit());
+        well_formed.then(|| self.dir.join(key))
+    }
+}
+
+impl Upload {
+    /// Appends a chunk.
+    pub(crate) async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+        self.size += chunk.len() as u64;
+        self.file.write_all(chunk).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn files_are_kept_under_random_names_and_links_cannot_escape() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let mut up = store.create().await.unwrap();
+        up.write(b"hello").await.unwrap();
+        assert_eq!(up.size, 5);
+        let link = store.keep(up).await.unwrap();
+        let path = store.path_of(&link).unwrap();
+        assert_eq!(std::fs::read(path).unwrap(), b"hello");
+        assert!(store.path_of("blob:../../etc/passwd").is_none());
+        assert!(store.path_of("https://example.com/x").is_none());
+    }
+}

@@ -1,0 +1,146 @@
+//! Multipart forms (the ones with file inputs): text fields kept in memory
+//! (bounded), files streamed into the blob store as they arrive.
+
+use crate::error::WebError;
+use crate::Portal;
+use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::Multipart;
+use axum::http::StatusCode;
+use std::collections::HashMap;
+use threadesk_core::domain::AttachmentMeta;
+
+/// The largest text field of a form, in bytes (a message is at most
+/// 16 000 characters; this leaves room for any encoding).
+const MAX_TEXT_BYTES: usize = 256 * 1024;
+
+/// A submitted form with its uploaded files.
+#[derive(Debug, Default)]
+pub(crate) struct Submitted {
+    fields: HashMap<String, String>,
+    /// The uploaded files, already stored.
+    pub files: Vec<AttachmentMeta>,
+}
+
+impl Submitted {
+    /// A text field, or "" when absent.
+    pub fn text(&self, name: &str) -> &str {
+        self.fields.get(name).map_or("", String::as_str)
+    }
+
+    /// The links of the stored files, to remove them if the command fails.
+    pub fn links(&self) -> Vec<String> {
+        self.files.iter().map(|f| f.url.clone()).collect()
+    }
+}
+
+fn upload_error(e: MultipartError) -> WebError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        WebError::Page(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "upload too large".into(),
+            crate::views::error_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the files are too large for one upload; attach fewer or smaller files",
+            ),
+        )
+    } else {
+        WebError::BadRequest(format!("the form could not be read: {}", e.body_text()))
+    }
+}
+
+/// Reads a whole multipart form. On any error, files stored so far are
+/// removed again.
+pub(crate) async fn read(portal: &Portal, mut form: Multipart) -> Result<Submitted, WebError> {
+    let mut done = Submitted::default();
+    let outcome = async {
+        while let Some(field) = form.next_field().await.map_err(upload_error)? {
+            let name = field.name().unwrap_or_default().to_owned();
+            match field.file_name().map(str::to_owned) {
+                Some(file_name) => {
+                    if let Some(meta) = store_file(portal, field, &file_name).await? {
+                        done.files.push(meta);
+                    }
+                }
+                None => {
+                    let value = read_text(field).await?;
+                    done.fields.insert(name, value);
+                }
+            }
+        }
+        Ok::<(), WebError>(())
+    }
+    .await;
+    match outcome {
+        Ok(()) => Ok(done),
+        Err(e) => {
+            portal.blobs().forget(&done.links()).await;
+            Err(e)
+        }
+    }
+}
+
+async fn read_text(mut field: Field<'_>) -> Result<String, WebError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(upload_error)? {
+        if bytes.len() + chunk.len() > MAX_TEXT_BYTES {
+            return Err(WebError::BadRequest("a text field is too long".into()));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| WebError::BadRequest("the form is not UTF-8".into()))
+}
+
+/// Streams one file into the blob store; an empty file input (nothing
+/// chosen) is skipped.
+async fn store_file(
+    portal: &Portal,
+    mut field: Field<'_>,
+    file_name: &str,
+) -> Result<Option<AttachmentMeta>, WebError> {
+    let content_type = field
+        .content_type()
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let limit = portal.engine().settings().max_attachment_bytes;
+    let blobs = portal.blobs();
+    let mut upload = blobs
+        .create()
+        .await
+        .map_err(|e| WebError::Internal(format!("blob store: {e}")))?;
+    loop {
+        let chunk = match field.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => {
+                blobs.discard(upload).await;
+                return Err(upload_error(e));
+            }
+        };
+        if upload.size + chunk.len() as u64 > limit {
+            blobs.discard(upload).await;
+            return Err(WebError::BadRequest(format!(
+                "{file_name} is larger than the limit of {} MiB",
+                limit / (1024 * 1024)
+            )));
+        }
+        if let Err(e) = upload.write(&chunk).await {
+            blobs.discard(upload).await;
+            return Err(WebError::Internal(format!("blob store: {e}")));
+        }
+    }
+    if file_name.is_empty() && upload.size == 0 {
+        blobs.discard(upload).await;
+        return Ok(None);
+    }
+    let size_bytes = upload.size;
+    let url = blobs
+        .keep(upload)
+        .await
+        .map_err(|e| WebError::Internal(format!("blob store: {e}")))?;
+    Ok(Some(AttachmentMeta {
+        name: file_name.to_owned(),
+        content_type,
+        size_bytes,
+        url,
+    }))
+}

@@ -1,0 +1,98 @@
+//! The web portal: the customer portal of the seed manuals, shaped like a
+//! chat, for people who are not in a Slack workspace or Discord server, and
+//! a full staff desk.
+//!
+//! Server-rendered HTML (maud escapes everything it interpolates), no
+//! JavaScript needed. Every rule lives in the engine: the handlers here parse
+//! forms into engine calls and engine errors into pages. Sessions are signed
+//! cookies; every form carries a CSRF token bound to the session.
+#![forbid(unsafe_code)]
+
+mod blobs;
+mod error;
+mod forms;
+mod routes;
+mod session;
+mod views;
+
+pub use blobs::BlobStore;
+pub use session::SessionKey;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use std::sync::Arc;
+use threadesk_core::Engine;
+
+/// How people sign in to the portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignIn {
+    /// A persona switcher over everybody in the database: for trying
+    /// Threadesk on one's own machine. Anyone who reaches the portal can act
+    /// as anyone, and every page says so.
+    Local,
+    /// Sign-in links sent by e-mail. Until the e-mail channel is configured
+    /// the sign-in page says that no link can be sent.
+    Link,
+}
+
+/// The portal's settings.
+#[derive(Debug, Clone)]
+pub struct PortalConfig {
+    /// How people sign in.
+    pub sign_in: SignIn,
+    /// Signs session cookies and CSRF tokens.
+    pub session_key: SessionKey,
+    /// Whether cookies are marked `Secure` (the public URL is https).
+    pub secure_cookies: bool,
+    /// The largest upload request, in bytes (all files of one form).
+    pub max_upload_bytes: usize,
+}
+
+/// Everything a handler needs.
+#[derive(Clone)]
+pub struct Portal {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    blobs: BlobStore,
+    config: PortalConfig,
+}
+
+impl Portal {
+    /// A portal over an engine, storing uploads in `blobs`.
+    pub fn new(engine: Engine, blobs: BlobStore, config: PortalConfig) -> Self {
+        Portal {
+            inner: Arc::new(Inner {
+                engine,
+                blobs,
+                config,
+            }),
+        }
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    pub(crate) fn blobs(&self) -> &BlobStore {
+        &self.inner.blobs
+    }
+
+    pub(crate) fn config(&self) -> &PortalConfig {
+        &self.inner.config
+    }
+
+    /// The portal's routes, with sessions and the upload limit applied.
+    pub fn router(self) -> Router {
+        let limit = self.config().max_upload_bytes;
+        routes::router()
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                session::middleware,
+            ))
+            .layer(DefaultBodyLimit::max(limit))
+            .with_state(self)
+    }
+}

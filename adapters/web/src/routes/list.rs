@@ -1,0 +1,214 @@
+//! The ticket list, opening a ticket, and invitations.
+
+use super::{form_id, page, present, see_other, Frame};
+use crate::error::{engine_status, WebError};
+use crate::session::Me;
+use crate::views::{self, ListPage, NewTicketForm};
+use crate::{forms, Portal};
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Form;
+use serde::Deserialize;
+use threadesk_core::domain::{Cursor, PageRequest, View};
+use threadesk_core::engine::NewTicket;
+use threadesk_core::{DelegateId, DepartmentId, EngineError};
+
+#[derive(Deserialize, Default)]
+pub(super) struct ListQuery {
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    view: String,
+    #[serde(default)]
+    after: String,
+}
+
+pub(super) async fn tickets(
+    State(portal): State<Portal>,
+    me: Me,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, WebError> {
+    let view: View = q.view.parse().map_err(WebError::BadRequest)?;
+    let after = match present(&q.after) {
+        Some(c) => Some(c.parse::<Cursor>().map_err(WebError::BadRequest)?),
+        None => None,
+    };
+    let req = PageRequest {
+        view,
+        after,
+        limit: 25,
+    };
+    let org = q.scope == "org";
+    let engine = portal.engine();
+    let list = if org {
+        engine.org_tickets(me.person.id, req).await?
+    } else {
+        engine.my_tickets(me.person.id, req).await?
+    };
+    let frame = Frame::load(&portal, &me).await?;
+    let can_org = me.person.is_company_admin && me.person.org_id.is_some();
+    Ok(page(
+        StatusCode::OK,
+        views::ticket_list(ListPage {
+            chrome: frame.chrome(&me),
+            scope: if org { "org" } else { "mine" },
+            view,
+            page: list,
+            can_org,
+        }),
+    ))
+}
+
+pub(super) async fn new_form(State(portal): State<Portal>, me: Me) -> Result<Response, WebError> {
+    let departments = portal.engine().departments(false).await?;
+    let frame = Frame::load(&portal, &me).await?;
+    Ok(page(
+        StatusCode::OK,
+        views::new_ticket(NewTicketForm {
+            chrome: frame.chrome(&me),
+            departments: &departments,
+            subject: "",
+            department: None,
+            body: "",
+            error: None,
+        }),
+    ))
+}
+
+/// The new-ticket form shown again, with the error and what was typed.
+pub(super) async fn new_form_again(
+    portal: &Portal,
+    me: &Me,
+    subject: &str,
+    department: Option<DepartmentId>,
+    body: &str,
+    error: &EngineError,
+) -> Result<Response, WebError> {
+    if error.is_internal() {
+        return Err(WebError::Engine(clone_internal(error)));
+    }
+    let departments = portal.engine().departments(false).await?;
+    let frame = Frame::load(portal, me).await?;
+    Ok(page(
+        engine_status(error),
+        views::new_ticket(NewTicketForm {
+            chrome: frame.chrome(me),
+            departments: &departments,
+            subject,
+            department,
+            body,
+            error: Some(error.to_string()),
+        }),
+    ))
+}
+
+/// Internal errors are logged where they are turned into a page; this
+/// keeps the variant without the (non-clonable) cause.
+fn clone_internal(e: &EngineError) -> EngineError {
+    match e {
+        EngineError::Busy => EngineError::Busy,
+        other => EngineError::Corrupt(format!("{other:?}")),
+    }
+}
+
+pub(super) async fn open(
+    State(portal): State<Portal>,
+    me: Me,
+    form: Multipart,
+) -> Result<Response, WebError> {
+    let form = forms::read(&portal, form).await?;
+    if let Err(e) = me
+        .session
+        .check_csrf(&portal.config().session_key, form.text("csrf"))
+    {
+        portal.blobs().forget(&form.links()).await;
+        return Err(e);
+    }
+    let department = match form_id(form.text("department"), "department") {
+        Ok(d) => d.map(DepartmentId),
+        Err(e) => {
+            portal.blobs().forget(&form.links()).await;
+            return Err(e);
+        }
+    };
+    let input = NewTicket {
+        subject: form.text("subject").to_owned(),
+        department,
+        body: form.text("body").to_owned(),
+        attachments: form.files.clone(),
+    };
+    match portal.engine().open_ticket(&me.ctx(), input).await {
+        Ok(opened) => Ok(see_other(&format!(
+            "/tickets/{}?done=opened",
+            opened.ticket.number.0
+        ))),
+        Err(e) => {
+            portal.blobs().forget(&form.links()).await;
+            new_form_again(
+                &portal,
+                &me,
+                form.text("subject"),
+                department,
+                form.text("body"),
+                &e,
+            )
+            .await
+        }
+    }
+}
+
+pub(super) async fn invitations(
+    State(portal): State<Portal>,
+    me: Me,
+) -> Result<Response, WebError> {
+    let list = portal.engine().my_invitations(me.person.id).await?;
+    let frame = Frame::load(&portal, &me).await?;
+    Ok(page(
+        StatusCode::OK,
+        views::invitations(frame.chrome(&me), &list),
+    ))
+}
+
+#[derive(Deserialize)]
+pub(super) struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub(super) async fn accept(
+    State(portal): State<Portal>,
+    me: Me,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    me.session
+        .check_csrf(&portal.config().session_key, &form.csrf)?;
+    let delegate = portal
+        .engine()
+        .accept_delegation(&me.ctx(), DelegateId(id))
+        .await?;
+    let ticket = portal
+        .engine()
+        .ticket(me.person.id, delegate.ticket_id)
+        .await?;
+    Ok(see_other(&format!(
+        "/tickets/{}?done=accepted",
+        ticket.number.0
+    )))
+}
+
+pub(super) async fn decline(
+    State(portal): State<Portal>,
+    me: Me,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    me.session
+        .check_csrf(&portal.config().session_key, &form.csrf)?;
+    portal
+        .engine()
+        .decline_delegation(&me.ctx(), DelegateId(id))
+        .await?;
+    Ok(see_other("/invitations"))
+}

@@ -1,0 +1,274 @@
+//! Staff pages: the queue; people, organizations and departments.
+
+use super::{form_id, page, present, see_other, Frame};
+use crate::error::WebError;
+use crate::session::Me;
+use crate::views::{self, QueuePage};
+use crate::Portal;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Form;
+use serde::Deserialize;
+use threadesk_core::domain::{Cursor, PageRequest, Status, View};
+use threadesk_core::engine::QueueFilter;
+use threadesk_core::{DepartmentId, EngineError, OrgId, PersonId};
+
+#[derive(Deserialize, Default)]
+pub(super) struct QueueQuery {
+    #[serde(default)]
+    department: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    after: String,
+}
+
+pub(super) async fn queue(
+    State(portal): State<Portal>,
+    me: Me,
+    Query(q): Query<QueueQuery>,
+) -> Result<Response, WebError> {
+    let department = form_id(&q.department, "department")?.map(DepartmentId);
+    let status = match present(&q.status) {
+        Some(s) => Some(s.parse::<Status>().map_err(WebError::BadRequest)?),
+        None => None,
+    };
+    let after = match present(&q.after) {
+        Some(c) => Some(c.parse::<Cursor>().map_err(WebError::BadRequest)?),
+        None => None,
+    };
+    let view = if status == Some(Status::Closed) {
+        View::Closed
+    } else {
+        View::Active
+    };
+    let engine = portal.engine();
+    let list = engine
+        .staff_queue(
+            me.person.id,
+            QueueFilter { department, status },
+            PageRequest {
+                view,
+                after,
+                limit: 25,
+            },
+        )
+        .await?;
+    let departments = engine.departments(true).await?;
+    let frame = Frame::load(&portal, &me).await?;
+    let filter_query = format!(
+        "department={}&status={}",
+        department.map(|d| d.0.to_string()).unwrap_or_default(),
+        status.map(|s| s.as_str()).unwrap_or_default()
+    );
+    Ok(page(
+        StatusCode::OK,
+        views::queue_page(QueuePage {
+            chrome: frame.chrome(&me),
+            departments: &departments,
+            department,
+            status,
+            page: list,
+            filter_query,
+        }),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct DoneQuery {
+    #[serde(default)]
+    done: String,
+}
+
+pub(super) async fn people(
+    State(portal): State<Portal>,
+    me: Me,
+    Query(q): Query<DoneQuery>,
+) -> Result<Response, WebError> {
+    let engine = portal.engine();
+    let people = engine.people_directory(me.person.id).await?;
+    let orgs = engine.organizations().await?;
+    let departments = engine.departments(true).await?;
+    let frame = Frame::load(&portal, &me).await?;
+    let notice = (q.done == "saved").then_some("Saved.");
+    Ok(page(
+        StatusCode::OK,
+        views::people_page(frame.chrome(&me), &people, &orgs, &departments, notice),
+    ))
+}
+
+#[derive(Deserialize)]
+pub(super) struct FlagForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    admin: String,
+    #[serde(default)]
+    staff: String,
+    #[serde(default)]
+    active: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Where to go after a change: a portal path given by the form, or the
+/// people page (never another site).
+fn back_to(back: &str, done: &str) -> String {
+    let safe = back.starts_with('/') && !back.starts_with("//") && !back.contains(['\\', '?', '#']);
+    let path = if safe { back } else { "/staff/people" };
+    let done = if path.starts_with("/tickets/") {
+        done
+    } else {
+        "saved"
+    };
+    format!("{path}?done={done}")
+}
+
+pub(super) async fn company_admin(
+    State(portal): State<Portal>,
+    me: Me,
+    Path(id): Path<i64>,
+    Form(form): Form<FlagForm>,
+) -> Result<Response, WebError> {
+    me.session
+        .check_csrf(&portal.config().session_key, &form.csrf)?;
+    let engine = portal.engine();
+    if form.admin == "1" {
+        engine.grant_company_admin(&me.ctx(), PersonId(id)).await?;
+    } else {
+        engine.revoke_company_admin(&me.ctx(), PersonId(id)).await?;
+    }
+    Ok(see_other(&back_to(&form.back, "admin")))
+}
+
+pub(super) async fn set_staff(
+    State(portal): State<Portal>,
+    me: Me,
+    Path(id): Path<i64>,
+    Form(form): Form<FlagForm>,
+) -> Result<Response, WebError> {
+    me.session
+        .check_csrf(&portal.config().session_key, &form.csrf)?;
+    portal
+        .engine()
+        .set_staff(&me.ctx(), PersonId(id), form.staff == "1")
+        .await?;
+    Ok(see_other(&back_to(&form.back, "saved")))
+}
+
+#[derive(Deserialize)]
+pub(super) struct OrgForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    org: String,
+}
+
+pub(super) async fn organization(
+    State(portal): State<Portal>,
+    me: Me,
+    Path(id): Path<i64>,
+    Form(form): Form<OrgForm>,
+) -> Result<Response, WebError> {
+    me.session
+        .check_csrf(&portal.config().session_key, &form.csrf)?;
+    let org = form_id(&form.org, "organization")?.map(OrgId);
+    portal
+        .engine()
+        .set_organization(&me.ctx(), PersonId(id), org)
+        .await?;
+    Ok(see_other("/staff/people?done=saved"))
+}
+
+#[derive(Deserialize)]
+pub(super) struct NameForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+pub(super) async fn create_organization(
+    State(portal): State<Portal>,
+    me: Me,
+    Form(form): Form<NameForm>,
+) -> Result<Response, WebError> {
+    me.session
+        .check_csrf(&portal.config().session_key, &form.csrf)?;
+    portal
+        .engine()
+        .create_organization(&me.ctx(), &form.name)
+        .await?;
+    Ok(see_other("/staff/people?done=saved"))
+}
+
+pub(super) async fn create_department(
+    State(portal): State<Portal>,
+    me: Me,
+    Form(form): Form<NameForm>,
+) -> Result<Response, WebError> {
+    me.session
+        .check_csrf(&portal.config().session_key, &form.csrf)?;
+    portal
+        .engine()
+        .create_department(&me.ctx(), &form.name)
+        .await?;
+    Ok(see_other("/staff/people?done=saved"))
+}
+
+pub(super) async fn rename_department(
+    State(portal): State<Portal>,
+    me: Me,
+    Path(id): Path<i64>,
+    Form(form): Form<NameForm>,
+) -> Result<Response, WebError> {
+    me.session
+        .check_csrf(&portal.config().session_key, &form.csrf)?;
+    portal
+        .engine()
+        .rename_department(&me.ctx(), DepartmentId(id), &form.name)
+        .await?;
+    Ok(see_other("/staff/people?done=saved"))
+}
+
+pub(super) async fn department_active(
+    State(portal): State<Portal>,
+    me: Me,
+    Path(id): Path<i64>,
+    Form(form): Form<FlagForm>,
+) -> Result<Response, WebError> {
+    me.session
+        .check_csrf(&portal.config().session_key, &form.csrf)?;
+    let outcome = portal
+        .engine()
+        .set_department_active(&me.ctx(), DepartmentId(id), form.active == "1")
+        .await;
+    match outcome {
+        Ok(_) => Ok(see_other("/staff/people?done=saved")),
+        Err(EngineError::SameStatus(_)) => Ok(see_other("/staff/people")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_stay_on_the_portal() {
+        assert_eq!(
+            back_to("/tickets/1001", "admin"),
+            "/tickets/1001?done=admin"
+        );
+        assert_eq!(
+            back_to("//evil.example", "admin"),
+            "/staff/people?done=saved"
+        );
+        assert_eq!(
+            back_to("https://evil.example", "admin"),
+            "/staff/people?done=saved"
+        );
+        assert_eq!(back_to("", "admin"), "/staff/people?done=saved");
+    }
+}

@@ -1,0 +1,499 @@
+//! One ticket: the page, and every change made from it.
+
+use super::list::new_form_again;
+use super::{form_id, page, present, see_other, Frame};
+use crate::error::{engine_status, WebError};
+use crate::session::Me;
+use crate::views::{self, TicketPage};
+use crate::{blobs, forms, Portal};
+use axum::body::Body;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
+};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use serde::Deserialize;
+use threadesk_core::domain::{Action, Status, Ticket};
+use threadesk_core::engine::{Invitee, NewMessage};
+use threadesk_core::{DelegateId, EngineError, MessageId, PersonId, TicketNumber};
+
+/// Finds a ticket by the number in the URL; junk and tickets the person may
+/// not see are both "not found".
+async fn find(portal: &Portal, me: &Me, number: &str) -> Result<Ticket, WebError> {
+    let n: i64 = number
+        .trim_start_matches('#')
+        .parse()
+        .map_err(|_| WebError::Engine(EngineError::NotFound("ticket")))?;
+    Ok(portal
+        .engine()
+        .ticket_by_number(me.person.id, TicketNumber(n))
+        .await?)
+}
+
+/// What a confirmation says, by the `done` query value (never echoed).
+fn notice(done: &str) -> Option<&'static str> {
+    Some(match done {
+        "opened" => "Your ticket is open. We will answer here; you can add to it below.",
+        "replied" => "Reply sent.",
+        "noted" => "Internal note added (staff only).",
+        "closed" => "The ticket is closed.",
+        "subject" => "Subject saved.",
+        "edited" => "Message saved; the earlier text is kept in its history.",
+        "status" => "Status set.",
+        "invited" => "Invitation sent.",
+        "revoked" => "Access revoked.",
+        "accepted" => "You now follow this ticket.",
+        "admin" => "Company ticket admin updated.",
+        _ => return None,
+    })
+}
+
+/// What a re-rendered page keeps of the person's typing.
+#[derive(Default)]
+struct Drafts<'a> {
+    reply: &'a str,
+}
+
+/// Renders the ticket page, with an error (and the person's drafts) when a
+/// change was refused.
+async fn render(
+    portal: &Portal,
+    me: &Me,
+    ticket: &Ticket,
+    error: Option<&EngineError>,
+    notice: Option<&str>,
+    drafts: Drafts<'_>,
+) -> Result<Response, WebError> {
+    if let Some(e) = error.filter(|e| e.is_internal()) {
+        tracing::error!(error = ?e, "portal change failed in the engine");
+        return Err(WebError::Internal("engine".into()));
+    }
+    let engine = portal.engine();
+    let thread = engine.thread(me.person.id, ticket.id).await?;
+    let departments = engine.departments(true).await?;
+    let department = thread
+        .ticket
+        .department_id
+        .and_then(|id| departments.iter().find(|d| d.id == id));
+    let delegates = if thread.allowed.contains(&Action::ManageDelegates) {
+        Some(engine.delegates(me.person.id, ticket.id).await?)
+    } else {
+        None
+    };
+    let (requester, directory) = if me.person.is_staff {
+        let requester = engine.person(thread.ticket.requester_id).await?.person;
+        let directory = engine.people_directory(me.person.id).await?;
+        (Some(requester), directory)
+    } else {
+        (None, Vec::new())
+    };
+    let frame = Frame::load(portal, me).await?;
+    let status = error.map_or(StatusCode::OK, engine_status);
+    Ok(page(
+        status,
+        views::ticket_page(TicketPage {
+            chrome: frame.chrome(me),
+            thread: &thread,
+            department,
+            delegates: delegates.as_deref(),
+            requester: requester.as_ref(),
+            directory: &directory,
+            error: error.map(ToString::to_string),
+            notice,
+            draft: drafts.reply,
+        }),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct ShowQuery {
+    #[serde(default)]
+    done: String,
+}
+
+pub(super) async fn show(
+    State(portal): State<Portal>,
+    me: Me,
+    Path(number): Path<String>,
+    Query(q): Query<ShowQuery>,
+) -> Result<Response, WebError> {
+    let ticket = find(&portal, &me, &number).await?;
+    render(
+        &portal,
+        &me,
+        &ticket,
+        None,
+        notice(&q.done),
+        Drafts::default(),
+    )
+    .await
+}
+
+/// After a change: back to the ticket with a confirmation, or the page
+/// again with the refusal.
+async fn after(
+    portal: &Portal,
+    me: &Me,
+    ticket: &Ticket,
+    outcome: Result<(), EngineError>,
+    done: &str,
+) -> Result<Response, WebError> {
+    match outcome {
+        Ok(()) => Ok(see_other(&format!(
+            "/tickets/{}?done={done}",
+            ticket.number.0
+        ))),
+        Err(e) => render(portal, me, ticket, Some(&e), None, Drafts::default()).await,
+    }
+}
+
+pub(super) async fn reply(
+    State(portal): State<Portal>,
+    me: Me,
+    Path(number): Path<String>,
+    form: Multipart,
+) -> Result<Response, WebError> {
+    let form = forms::read(&portal, form).await?;
+    let checked = me
+        .session
+        .check_csrf(&portal.config().session_key, form.text("csrf"));
+    let ticket = match checked {
+        Ok(()) => find(&portal, &me, &number).await,
+        Err(e) => Err(e),
+    };
+    let ticket = match ticket {
+        Ok(t) => t,
+        Err(e) => {
+            portal.blobs().forget(&form.links()).await;
+            return Err(e);
+        }
+    };
+    let internal = form.text("internal") == "1";
+    let input = NewMessage {
+        body: form.text("body").to_owned(),
+        attachments: form.files.clone(),
+    };
+    let engine = portal.engine();
+    let posted = if internal {
+        engine.note(&me.ctx(), ticket.id, input).await
+    } else {
+        engine.reply(&me.ctx(), ticket.id, input).await
+    };
+    match posted {
+        Ok(p) => Ok(see_other(&format!(
+            "/tickets/{}?done={}#m{}",
+            ticket.number.0,
+            if internal { "noted" } else { "replied" },
+            p.message.id.0
+        ))),
+        Err(e) => {
+            portal.blobs().forget(&form.links()).await;
+            if let EngineError::TicketClosed { unsent, .. } = &e {
+                // closed is final: offer what they wrote as a new ticket.
+                let subject = format!("Follow-up to {}", ticket.subject);
+                let subject: String = subject.chars().take(200).collect();
+                let body = unsent.as_deref().unwrap_or(form.text("body"));
+                return new_form_again(&portal, &me, &subject, ticket.department_id, body, &e)
+                    .await;
+            }
+            let drafts = Drafts {
+                reply: form.text("body"),
+            };
+            render(&portal, &me, &ticket, Some(&e), None, drafts).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub(super) async fn close(
+    State(portal): State<Portal>,
+    me: Me,
+    Path(number): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    me.session
+        .check_csrf(&portal.config().session_key, &form.csrf)?;
+    let ticket = find(&portal, &me, &number).await?;
+    let outcome = portal.engine().close(&me.ctx(), ticket.id).await.map(drop);
+    after(&portal, &me, &ticket, outcome, "closed").await
+}
+
+#[derive(Deserialize)]
+pub(super) struct SubjectForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    subject: String,
+}
+
+pub(super) async fn subject(
+    State(portal): State<Portal>,
+    me: Me,
+    Path(number): Path<String>,
+    Form(form): Form<SubjectForm>,
+) -> Result<Response, WebError> {
+    me.session
+        .check_csrf(&portal.config().session_key, &form.csrf)?;
+    let ticket = find(&portal, &me, &number).await?;
+    let outcome = portal
+        .engine()
+        .edit_subject(&me.ctx(), ticket.id, &form.subject)
+        .await
+        .map(drop);
+    after(&portal, &me, &ticket, outcome, "subject").await
+}
+
+#[derive(Deserialize)]
+pub(super) struct StatusForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    status: String,
+}
+
+pub(super) async fn status(
+    State(portal): State<Portal>,
+    me: Me,
+    Path(number): Path<String>,
+    Form(form): Form<StatusForm>,
+) -> Result<Response, WebError> {
+    me.session
+        .check_csrf(&portal.config().session_key, &form.csrf)?;
+    let ticket = find(&portal, &me, &number).await?;
+    let status: Status = form.status.parse().map_err(WebError::BadRequest)?;
+    let outcome = portal
+        .engine()
+        .set_status(&me.ctx(), ticket.id, status)
+        .await
+        .map(drop);
+    after(&portal, &me, &ticket, outcome, "status").await
+}
+
+#[derive(Deserialize)]
+pub(super) struct EditForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    body: String,
+}
+
+pub(super) async fn edit_message(
+    State(portal): State<Portal>,
+    me: Me,
+    Path((number, id)): Path<(String, i64)>,
+    Form(form): Form<EditForm>,
+) -> Result<Response, WebError> {
+    me.session
+        .check_csrf(&portal.config().session_key, &form.csrf)?;
+    let ticket = find(&portal, &me, &number).await?;
+    let edited = portal
+        .engine()
+        .edit_message(&me.ctx(), MessageId(id), &form.body)
+        .await;
+    match edited {
+        // the message must belong to the ticket in the URL.
+        Ok(m) if m.ticket_id == ticket.id => Ok(see_other(&format!(
+            "/tickets/{}?done=edited#m{}",
+            ticket.number.0, m.id.0
+        ))),
+        Ok(m) => {
+            let ticket = portal.engine().ticket(me.person.id, m.ticket_id).await?;
+            Ok(see_other(&format!(
+                "/tickets/{}?done=edited#m{}",
+                ticket.number.0, m.id.0
+            )))
+        }
+        Err(e) => {
+            let drafts = Drafts { reply: "" };
+            // what they typed comes back in the reply box, not lost.
+            let typed = format!("(your edit was not saved)\n{}", form.body);
+            let drafts = if e.is_internal() {
+                drafts
+            } else {
+                Drafts { reply: &typed }
+            };
+            render(&portal, &me, &ticket, Some(&e), None, drafts).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct InviteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    person: String,
+}
+
+pub(super) async fn invite(
+    State(portal): State<Portal>,
+    me: Me,
+    Path(number): Path<String>,
+    Form(form): Form<InviteForm>,
+) -> Result<Response, WebError> {
+    me.session
+        .check_csrf(&portal.config().session_key, &form.csrf)?;
+    let ticket = find(&portal, &me, &number).await?;
+    let invitee = match (present(&form.email), form_id(&form.person, "person")?) {
+        (Some(email), _) => Invitee::Email(email.to_owned()),
+        (None, Some(id)) => Invitee::Person(PersonId(id)),
+        (None, None) => {
+            let e = EngineError::Conflict(
+                "enter an e-mail address or choose a person to invite".into(),
+            );
+            return render(&portal, &me, &ticket, Some(&e), None, Drafts::default()).await;
+        }
+    };
+    let outcome = portal
+        .engine()
+        .invite_delegate(&me.ctx(), ticket.id, invitee)
+        .await
+        .map(drop);
+    after(&portal, &me, &ticket, outcome, "invited").await
+}
+
+pub(super) async fn revoke(
+    State(portal): State<Portal>,
+    me: Me,
+    Path((number, id)): Path<(String, i64)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    me.session
+        .check_csrf(&portal.config().session_key, &form.csrf)?;
+    let ticket = find(&portal, &me, &number).await?;
+    let outcome = portal
+        .engine()
+        .revoke_delegate(&me.ctx(), DelegateId(id))
+        .await
+        .and_then(|d| {
+            if d.ticket_id == ticket.id {
+                Ok(())
+            } else {
+                Err(EngineError::NotFound("delegate"))
+            }
+        });
+    after(&portal, &me, &ticket, outcome, "revoked").await
+}
+
+/// Media types a browser may be told as they are; anything else is sent
+/// as opaque bytes. Every file is a download, never rendered in the page.
+fn safe_content_type(declared: &str) -> &'static str {
+    match declared.trim().to_ascii_lowercase().as_str() {
+        "image/png" => "image/png",
+        "image/jpeg" => "image/jpeg",
+        "image/gif" => "image/gif",
+        "image/webp" => "image/webp",
+        "application/pdf" => "application/pdf",
+        "text/plain" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+/// `attachment; filename="…"; filename*=UTF-8''…` with the name made safe.
+fn disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || " ._-()".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded =
+        percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC).to_string();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+pub(super) async fn file(
+    State(portal): State<Portal>,
+    me: Me,
+    Path((number, id)): Path<(String, i64)>,
+) -> Result<Response, WebError> {
+    let ticket = find(&portal, &me, &number).await?;
+    // the thread is what this person may see: notes' files only for staff.
+    let thread = portal.engine().thread(me.person.id, ticket.id).await?;
+    let attachment = thread
+        .messages
+        .iter()
+        .flat_map(|m| m.attachments.iter())
+        .find(|a| a.id.0 == id)
+        .ok_or(WebError::Engine(EngineError::NotFound("file")))?;
+    let Some(path) = portal.blobs().path_of(&attachment.url) else {
+        // a file that lives on a chat platform: send the person there.
+        return if attachment.url.starts_with("https://")
+            && !attachment.url.starts_with(blobs::SCHEME)
+        {
+            Ok(see_other(&attachment.url))
+        } else {
+            Err(WebError::Engine(EngineError::NotFound("file")))
+        };
+    };
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|_| WebError::Engine(EngineError::NotFound("file")))?;
+    let stream = tokio_util_stream(file);
+    Ok((
+        [
+            (
+                CONTENT_TYPE,
+                safe_content_type(&attachment.content_type).to_owned(),
+            ),
+            (CONTENT_DISPOSITION, disposition(&attachment.name)),
+            (X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// A file as a stream of chunks, without loading it whole.
+fn tokio_util_stream(
+    file: tokio::fs::File,
+) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send {
+    use tokio::io::AsyncReadExt;
+    futures_util::stream::unfold(Some(file), |state| async move {
+        let mut file = state?;
+        let mut buf = vec![0u8; 64 * 1024];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(buf), Some(file)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn downloads_never_run_in_the_page() {
+        assert_eq!(safe_content_type("text/html"), "application/octet-stream");
+        assert_eq!(
+            safe_content_type("image/svg+xml"),
+            "application/octet-stream"
+        );
+        assert_eq!(safe_content_type("IMAGE/PNG"), "image/png");
+        let d = disposition("report \"final\".pdf");
+        assert!(
+            d.starts_with("attachment; filename=\"report _final_.pdf\""),
+            "{d}"
+        );
+        assert!(!d.contains('\n'));
+    }
+}

@@ -1,0 +1,266 @@
+//! Sessions in signed cookies, and CSRF tokens bound to them.
+//!
+//! The cookie holds `person.nonce.mac`: the signed-in person (0 for nobody),
+//! a random nonce, and an HMAC-SHA256 over both. Every visitor gets a
+//! session on first contact, so every form, the sign-in form included,
+//! carries a token derived from the session's nonce; signing in or out
+//! starts a new session (a new nonce), so a token never outlives it.
+
+use crate::error::WebError;
+use crate::Portal;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::fmt;
+use threadesk_core::domain::Person;
+use threadesk_core::PersonId;
+
+const COOKIE_NAME: &str = "threadesk_session";
+
+/// The secret that signs sessions and CSRF tokens.
+#[derive(Clone)]
+pub struct SessionKey([u8; 32]);
+
+impl fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionKey(***)")
+    }
+}
+
+impl SessionKey {
+    /// A key derived from a configured secret (at least 32 characters).
+    pub fn from_secret(secret: &str) -> Result<SessionKey, String> {
+        if secret.trim().len() < 32 {
+            return Err("use at least 32 random characters".into());
+        }
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(b"threadesk session key").map_err(|e| e.to_string())?;
+        mac.update(secret.trim().as_bytes());
+        Ok(SessionKey(mac.finalize().into_bytes().into()))
+    }
+
+    /// A fresh random key: sessions end when the process does.
+    pub fn random() -> Result<SessionKey, String> {
+        let mut key = [0u8; 32];
+        getrandom::getrandom(&mut key).map_err(|e| e.to_string())?;
+        Ok(SessionKey(key))
+    }
+
+    fn mac(&self, purpose: &str, data: &str) -> Hmac<Sha256> {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(data.as_bytes());
+        mac
+    }
+
+    fn sign(&self, purpose: &str, data: &str) -> String {
+        hex::encode(self.mac(purpose, data).finalize().into_bytes())
+    }
+
+    fn verify(&self, purpose: &str, data: &str, signature: &str) -> bool {
+        match hex::decode(signature) {
+            // constant-time comparison.
+            Ok(sig) => self.mac(purpose, data).verify_slice(&sig).is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// A visitor's session.
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    pub person: Option<PersonId>,
+    nonce: String,
+}
+
+impl Session {
+    fn fresh(person: Option<PersonId>) -> Result<Session, WebError> {
+        let mut bytes = [0u8; 16];
+        getrandom::getrandom(&mut bytes).map_err(|e| WebError::Internal(e.to_string()))?;
+        Ok(Session {
+            person,
+            nonce: hex::encode(bytes),
+        })
+    }
+
+    fn payload(&self) -> String {
+        format!("{}.{}", self.person.map_or(0, |p| p.0), self.nonce)
+    }
+
+    fn parse(key: &SessionKey, value: &str) -> Option<Session> {
+        let (payload, mac) = value.rsplit_once('.')?;
+        if !key.verify("session", payload, mac) {
+            return None;
+        }
+        let (person, nonce) = payload.split_once('.')?;
+        let person: i64 = person.parse().ok()?;
+        Some(Session {
+            person: (person > 0).then_some(PersonId(person)),
+            nonce: nonce.to_owned(),
+        })
+    }
+
+    /// The CSRF token every form of this session carries.
+    pub fn csrf(&self, key: &SessionKey) -> String {
+        key.sign("csrf", &self.nonce)
+    }
+
+    /// Refuses a form whose token is not this session's.
+    pub fn check_csrf(&self, key: &SessionKey, token: &str) -> Result<(), WebError> {
+        if key.verify("csrf", &self.nonce, token) {
+            Ok(())
+        } else {
+            Err(WebError::Csrf)
+        }
+    }
+}
+
+/// A `Set-Cookie` value starting a new session for `person` (or nobody).
+pub(crate) fn start(portal: &Portal, person: Option<PersonId>) -> Result<HeaderValue, WebError> {
+    let session = Session::fresh(person)?;
+    cookie(portal, &session)
+}
+
+fn cookie(portal: &Portal, session: &Session) -> Result<HeaderValue, WebError> {
+    let key = &portal.config().session_key;
+    let payload = session.payload();
+    let secure = if portal.config().secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let value = format!(
+        "{COOKIE_NAME}={payload}.{}; Path=/; HttpOnly; SameSite=Lax{secure}",
+        key.sign("session", &payload)
+    );
+    HeaderValue::from_str(&value).map_err(|e| WebError::Internal(e.to_string()))
+}
+
+fn from_headers(portal: &Portal, parts: &axum::http::HeaderMap) -> Option<Session> {
+    parts
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .filter(|(name, _)| *name == COOKIE_NAME)
+        .find_map(|(_, value)| Session::parse(&portal.config().session_key, value))
+}
+
+/// Gives every request a session; a new one is sent back as a cookie
+/// unless the handler started one itself (signing in or out).
+pub(crate) async fn middleware(
+    State(portal): State<Portal>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, WebError> {
+    let (session, new) = match from_headers(&portal, req.headers()) {
+        Some(s) => (s, false),
+        None => (Session::fresh(None)?, true),
+    };
+    req.extensions_mut().insert(session.clone());
+    let mut response = next.run(req).await;
+    if new && !response.headers().contains_key(SET_COOKIE) {
+        response
+            .headers_mut()
+            .insert(SET_COOKIE, cookie(&portal, &session)?);
+    }
+    Ok(response)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Session {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| WebError::Internal("the session layer is missing".into()))
+    }
+}
+
+/// The signed-in person; pages that need one send everybody else to the
+/// sign-in page.
+#[derive(Debug, Clone)]
+pub(crate) struct Me {
+    pub session: Session,
+    pub person: Person,
+}
+
+impl Me {
+    /// The engine's request context for this person (no idempotency key:
+    /// a browser's double submit is answered by the engine's rules).
+    pub fn ctx(&self) -> threadesk_core::Ctx {
+        threadesk_core::Ctx::new(self.person.id)
+    }
+}
+
+impl FromRequestParts<Portal> for Me {
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        portal: &Portal,
+    ) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, portal).await?;
+        let Some(id) = session.person else {
+            return Err(WebError::SignIn);
+        };
+        match portal.engine().person(id).await {
+            Ok(profile) => Ok(Me {
+                session,
+                person: profile.person,
+            }),
+            // merged into somebody else, or gone: sign in again.
+            Err(threadesk_core::EngineError::NotFound(_)) => Err(WebError::SignIn),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_cookie_cannot_be_forged_or_altered() {
+        let key = SessionKey::random().unwrap();
+        let other = SessionKey::random().unwrap();
+        let s = Session {
+            person: Some(PersonId(7)),
+            nonce: "abc".into(),
+        };
+        let value = format!("{}.{}", s.payload(), key.sign("session", &s.payload()));
+        let back = Session::parse(&key, &value).unwrap();
+        assert_eq!(back.person, Some(PersonId(7)));
+        assert!(Session::parse(&other, &value).is_none());
+        let altered = value.replacen("7.", "8.", 1);
+        assert!(Session::parse(&key, &altered).is_none());
+        assert!(Session::parse(&key, "garbage").is_none());
+    }
+
+    #[test]
+    fn csrf_tokens_belong_to_one_session() {
+        let key = SessionKey::random().unwrap();
+        let a = Session::fresh(None).unwrap();
+        let b = Session::fresh(None).unwrap();
+        assert!(a.check_csrf(&key, &a.csrf(&key)).is_ok());
+        assert!(a.check_csrf(&key, &b.csrf(&key)).is_err());
+        assert!(a.check_csrf(&key, "").is_err());
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_and_short_ones_are_refused() {
+        let key = SessionKey::from_secret("0123456789abcdef0123456789abcdef").unwrap();
+        assert_eq!(format!("{key:?}"), "SessionKey(***)");
+        assert!(SessionKey::from_secret("short").is_err());
+    }
+}

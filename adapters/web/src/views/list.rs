@@ -1,0 +1,143 @@
+//! The ticket list, the "Open a support ticket" form and invitations.
+
+use super::{capitalized, csrf_field, layout, status_badge, when, Chrome};
+use maud::{html, Markup};
+use threadesk_core::domain::{Department, Invitation, Page, TicketListItem, View};
+use threadesk_core::DepartmentId;
+
+/// One page of a ticket list.
+pub(crate) struct ListPage<'a> {
+    pub chrome: Chrome<'a>,
+    /// `mine` or `org`.
+    pub scope: &'a str,
+    pub view: View,
+    pub page: Page<TicketListItem>,
+    /// Whether the person may use "Owned by organization".
+    pub can_org: bool,
+}
+
+fn view_name(view: View) -> &'static str {
+    match view {
+        View::Active => "active",
+        View::Closed => "closed",
+        View::All => "all",
+    }
+}
+
+/// "My tickets" or "Owned by organization", with Active / Closed / All tabs.
+pub(crate) fn ticket_list(p: ListPage<'_>) -> Markup {
+    let staff = p.chrome.me.is_staff;
+    let body = html! {
+        div.row {
+            h1 { @if p.scope == "org" { "Owned by organization" } @else { "My tickets" } }
+            a href="/tickets/new" style="margin-left:auto" { "Open a support ticket" }
+        }
+        @if p.can_org {
+            form.row method="get" action="/tickets" {
+                label for="scope" style="margin:0" { "View" }
+                select #scope name="scope" style="width:auto" {
+                    option value="mine" selected[p.scope == "mine"] { "My tickets" }
+                    option value="org" selected[p.scope == "org"] { "Owned by organization" }
+                }
+                input type="hidden" name="view" value=(view_name(p.view));
+                button.plain type="submit" { "Show" }
+            }
+        }
+        nav.tabs aria-label="Ticket state" {
+            @for (view, label) in [(View::Active, "Active"), (View::Closed, "Closed"), (View::All, "View all")] {
+                a class=@if view == p.view { "on" } href={ "/tickets?scope=" (p.scope) "&view=" (view_name(view)) } { (label) }
+            }
+        }
+        @if p.page.items.is_empty() {
+            p.card.muted { "No tickets here." }
+        } @else {
+            table {
+                thead { tr { th { "Ticket" } th { "Subject" } th { "Status" } th { "Last activity" } } }
+                tbody {
+                    @for item in &p.page.items {
+                        tr {
+                            td { (item.ticket.number) }
+                            td {
+                                a href={ "/tickets/" (item.ticket.number.0) } { (item.ticket.subject) }
+                                @if item.shared {
+                                    " " span title="Shared with you" aria-label="Shared with you" { "🔗 shared" }
+                                }
+                            }
+                            td { (status_badge(item.ticket.status, staff)) }
+                            td.muted { (when(item.ticket.last_activity_at)) }
+                        }
+                    }
+                }
+            }
+            @if let Some(next) = p.page.next {
+                p { a href={ "/tickets?scope=" (p.scope) "&view=" (view_name(p.view)) "&after=" (next) } { "Older tickets →" } }
+            }
+        }
+    };
+    layout("Tickets", Some(&p.chrome), body)
+}
+
+/// The "Open a support ticket" form, possibly shown again with an error and
+/// everything that was typed.
+pub(crate) struct NewTicketForm<'a> {
+    pub chrome: Chrome<'a>,
+    pub departments: &'a [Department],
+    pub subject: &'a str,
+    pub department: Option<DepartmentId>,
+    pub body: &'a str,
+    pub error: Option<String>,
+}
+
+/// The new-ticket form.
+pub(crate) fn new_ticket(f: NewTicketForm<'_>) -> Markup {
+    let body = html! {
+        h1 { "Open a support ticket" }
+        @if let Some(e) = &f.error { p.error role="alert" { (capitalized(e)) "." } }
+        form.card method="post" action="/tickets" enctype="multipart/form-data" {
+            (csrf_field(f.chrome.csrf))
+            label for="subject" { "Subject" }
+            input #subject type="text" name="subject" value=(f.subject) maxlength="200" required;
+            @if !f.departments.is_empty() {
+                label for="department" { "Department " span.muted { "(optional)" } }
+                select #department name="department" {
+                    option value="" { "Choose a department" }
+                    @for d in f.departments {
+                        option value=(d.id.0) selected[f.department == Some(d.id)] { (d.name) }
+                    }
+                }
+            }
+            label for="body" { "Message" }
+            textarea #body name="body" maxlength="16000" required { (f.body) }
+            label for="files" { "Attachments " span.muted { "(optional)" } }
+            input #files type="file" name="files" multiple;
+            p { button type="submit" { "Create ticket" } }
+        }
+    };
+    layout("Open a support ticket", Some(&f.chrome), body)
+}
+
+/// Invitations waiting for the person: only the subject shows until they
+/// accept.
+pub(crate) fn invitations(chrome: Chrome<'_>, list: &[Invitation]) -> Markup {
+    let body = html! {
+        h1 { "Invitations" }
+        @if list.is_empty() {
+            p.card.muted { "Nobody has invited you to a ticket." }
+        }
+        @for inv in list {
+            div.card {
+                p { strong { (inv.number) " " (inv.subject) } }
+                p.muted { (inv.invited_by_name) " invited you to follow this ticket and reply to it." }
+                div.row {
+                    form.inline method="post" action={ "/invitations/" (inv.delegate_id.0) "/accept" } {
+                        (csrf_field(chrome.csrf)) button type="submit" { "Accept" }
+                    }
+                    form.inline method="post" action={ "/invitations/" (inv.delegate_id.0) "/decline" } {
+                        (csrf_field(chrome.csrf)) button.plain type="submit" { "Decline" }
+                    }
+                }
+            }
+        }
+    };
+    layout("Invitations", Some(&chrome), body)
+}

@@ -1,0 +1,209 @@
+//! The portal's HTML: one layout, small pages, no JavaScript. maud escapes
+//! every interpolated value, so user content can never become markup.
+
+mod list;
+mod signin;
+mod staff;
+mod ticket;
+
+pub(crate) use list::{invitations, new_ticket, ticket_list, ListPage, NewTicketForm};
+pub(crate) use signin::{sign_in_link, sign_in_local};
+pub(crate) use staff::{people_page, queue_page, QueuePage};
+pub(crate) use ticket::{ticket_page, TicketPage};
+
+use axum::http::StatusCode;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use threadesk_core::domain::{Person, Status};
+use threadesk_core::time::Timestamp;
+
+/// What the header shows about the signed-in person.
+pub(crate) struct Chrome<'a> {
+    pub me: &'a Person,
+    pub csrf: &'a str,
+    pub local: bool,
+    pub invitations: usize,
+}
+
+const STYLE: &str = r#"
+:root{--fg:#1d2330;--muted:#5b6475;--line:#d9dee7;--bg:#f6f7f9;--accent:#2456c7;--note:#fff7db;--bad:#a11d2b}
+*{box-sizing:border-box}body{margin:0;font:16px/1.45 system-ui,sans-serif;color:var(--fg);background:var(--bg)}
+header{background:#fff;border-bottom:1px solid var(--line);padding:.6rem 1rem;display:flex;flex-wrap:wrap;gap:.6rem 1.2rem;align-items:center}
+header .brand{font-weight:700;color:var(--fg);text-decoration:none}header nav{display:flex;flex-wrap:wrap;gap:.8rem}
+header .who{margin-left:auto;display:flex;gap:.5rem;align-items:center;color:var(--muted)}
+main{max-width:860px;margin:0 auto;padding:1rem}a{color:var(--accent)}
+.banner{background:#fff3cd;border-bottom:1px solid #e8d28a;padding:.4rem 1rem;font-size:.9rem}
+.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem;margin:0 0 1rem}
+table{width:100%;border-collapse:collapse;background:#fff}th,td{text-align:left;padding:.5rem;border-bottom:1px solid var(--line);vertical-align:top}
+.tabs{display:flex;gap:.4rem;flex-wrap:wrap;margin:.5rem 0}.tabs a{padding:.3rem .7rem;border-radius:99px;border:1px solid var(--line);text-decoration:none;background:#fff}
+.tabs a.on{background:var(--accent);color:#fff;border-color:var(--accent)}
+.status{display:inline-block;padding:.05rem .5rem;border-radius:99px;background:#e8edf7;font-size:.85rem;white-space:nowrap}
+.status.closed{background:#e5e5e5}.status.client_replied{background:#ffe3c2}.status.awaiting_client{background:#d9f2dd}
+.msg{background:#fff;border:1px solid var(--line);border-radius:12px;padding:.6rem .8rem;margin:.6rem 0;max-width:92%}
+.msg.staff{margin-left:auto;background:#eef3ff}.msg.internal{background:var(--note);border-style:dashed}
+.msg .meta{font-size:.85rem;color:var(--muted)}.msg .body{white-space:pre-wrap;overflow-wrap:anywhere}
+.error{border-left:4px solid var(--bad);background:#fff;padding:.6rem .8rem;margin:0 0 1rem}
+.notice{border-left:4px solid var(--accent);background:#fff;padding:.6rem .8rem;margin:0 0 1rem}
+label{display:block;margin:.6rem 0 .2rem;font-weight:600}input[type=text],input[type=email],select,textarea{width:100%;padding:.45rem;border:1px solid var(--line);border-radius:6px;font:inherit}
+textarea{min-height:6rem}button{font:inherit;padding:.4rem .9rem;border-radius:6px;border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer}
+button.plain{background:#fff;color:var(--accent)}button.danger{background:#fff;color:var(--bad);border-color:var(--bad)}
+form.inline{display:inline}.row{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}.muted{color:var(--muted)}
+h1{font-size:1.35rem;margin:.3rem 0 .8rem}h2{font-size:1.1rem}details summary{cursor:pointer;color:var(--accent)}
+"#;
+
+/// The whole page around `body`.
+pub(crate) fn layout(title: &str, chrome: Option<&Chrome<'_>>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Threadesk" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                @if let Some(c) = chrome {
+                    @if c.local {
+                        div.banner role="note" {
+                            "Local mode: anybody who can open this page can act as anybody. "
+                            "Meant for trying Threadesk on your own machine."
+                        }
+                    }
+                    header {
+                        a.brand href="/tickets" { "Threadesk" }
+                        nav {
+                            a href="/tickets" { "Tickets" }
+                            a href="/tickets/new" { "Open a support ticket" }
+                            a href="/invitations" {
+                                "Invitations"
+                                @if c.invitations > 0 { " (" (c.invitations) ")" }
+                            }
+                            @if c.me.is_staff {
+                                a href="/staff" { "Staff queue" }
+                                a href="/staff/people" { "People & departments" }
+                            }
+                        }
+                        div.who {
+                            span { (c.me.display_name) @if c.me.is_staff { " (staff)" } }
+                            @if c.local { a href="/signin" { "Switch person" } }
+                            form.inline method="post" action="/signout" {
+                                input type="hidden" name="csrf" value=(c.csrf);
+                                button.plain type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                } @else {
+                    header { a.brand href="/" { "Threadesk" } }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// A page that only says what went wrong.
+pub(crate) fn error_page(status: StatusCode, message: &str) -> Markup {
+    let title = status.canonical_reason().unwrap_or("Error");
+    layout(
+        title,
+        None,
+        html! {
+            h1 { (title) }
+            p.error { (capitalized(message)) "." }
+            p { a href="/tickets" { "Back to your tickets" } }
+        },
+    )
+}
+
+/// A sentence's first letter in upper case.
+pub(crate) fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A status as the viewer should read it: customers see "Awaiting your
+/// reply" where staff see "Awaiting client".
+pub(crate) fn status_badge(status: Status, staff_view: bool) -> Markup {
+    let label = match status {
+        Status::AwaitingClient if !staff_view => "Awaiting your reply",
+        other => other.label(),
+    };
+    html! { span class={ "status " (status.as_str()) } { (label) } }
+}
+
+/// A UTC time, to the minute (`2026-11-23 14:05 UTC`).
+pub(crate) fn when(t: Timestamp) -> String {
+    let secs = t.0.div_euclid(1_000_000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
+/// algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// A size people can read.
+pub(crate) fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1024 * 1024 => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+        b if b >= 1024 => format!("{:.0} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+/// The hidden CSRF field every form carries.
+pub(crate) fn csrf_field(token: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(token); }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_as_utc_dates() {
+        assert_eq!(when(Timestamp(0)), "1970-01-01 00:00 UTC");
+        // 2026-11-23 14:05:09 UTC
+        assert_eq!(
+            when(Timestamp(1_795_269_909_000_000)),
+            "2026-11-23 14:05 UTC"
+        );
+        assert_eq!(when(Timestamp(951_782_400_000_000)), "2000-02-29 00:00 UTC");
+    }
+
+    #[test]
+    fn user_content_is_escaped() {
+        let page = error_page(StatusCode::BAD_REQUEST, "<script>alert(1)</script>");
+        let html = page.into_string();
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(html.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn customers_are_asked_for_their_reply() {
+        let customer = status_badge(Status::AwaitingClient, false).into_string();
+        let staff = status_badge(Status::AwaitingClient, true).into_string();
+        assert!(customer.contains("Awaiting your reply"));
+        assert!(staff.contains("Awaiting client"));
+    }
+}

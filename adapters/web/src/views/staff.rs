@@ -1,0 +1,180 @@
+//! Staff pages: the queue, and people, organizations and departments.
+
+use super::{csrf_field, layout, status_badge, when, Chrome};
+use maud::{html, Markup};
+use threadesk_core::domain::{Department, Organization, Page, Person, Status, TicketListItem};
+use threadesk_core::{DepartmentId, PersonId};
+
+/// The staff queue: unanswered first, filtered by department and status.
+pub(crate) struct QueuePage<'a> {
+    pub chrome: Chrome<'a>,
+    pub departments: &'a [Department],
+    pub department: Option<DepartmentId>,
+    pub status: Option<Status>,
+    pub page: Page<TicketListItem>,
+    /// The query string of the current filter, for the next-page link.
+    pub filter_query: String,
+}
+
+const FILTERABLE: [Status; 6] = [
+    Status::Open,
+    Status::InProgress,
+    Status::OnHold,
+    Status::AwaitingClient,
+    Status::ClientReplied,
+    Status::Closed,
+];
+
+/// The queue page.
+pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
+    let dept_name = |id: Option<DepartmentId>| {
+        id.and_then(|id| p.departments.iter().find(|d| d.id == id))
+            .map(|d| d.name.as_str())
+            .unwrap_or("—")
+    };
+    let body = html! {
+        h1 { "Staff queue" }
+        form.row method="get" action="/staff" {
+            label for="department" style="margin:0" { "Department" }
+            select #department name="department" style="width:auto" {
+                option value="" { "All" }
+                @for d in p.departments {
+                    option value=(d.id.0) selected[p.department == Some(d.id)] { (d.name) @if !d.active { " (inactive)" } }
+                }
+            }
+            label for="status" style="margin:0" { "Status" }
+            select #status name="status" style="width:auto" {
+                option value="" { "Not closed" }
+                @for s in FILTERABLE { option value=(s.as_str()) selected[p.status == Some(s)] { (s.label()) } }
+            }
+            button.plain type="submit" { "Filter" }
+        }
+        @if p.page.items.is_empty() {
+            p.card.muted { "Nothing waiting." }
+        } @else {
+            table {
+                thead { tr { th { "Ticket" } th { "Subject" } th { "Department" } th { "Status" } th { "Last activity" } } }
+                tbody {
+                    @for item in &p.page.items {
+                        tr {
+                            td { (item.ticket.number) }
+                            td { a href={ "/tickets/" (item.ticket.number.0) } { (item.ticket.subject) } }
+                            td { (dept_name(item.ticket.department_id)) }
+                            td { (status_badge(item.ticket.status, true)) }
+                            td.muted { (when(item.ticket.last_activity_at)) }
+                        }
+                    }
+                }
+            }
+            @if let Some(next) = p.page.next {
+                p { a href={ "/staff?" (p.filter_query) "&after=" (next) } { "More →" } }
+            }
+        }
+    };
+    layout("Staff queue", Some(&p.chrome), body)
+}
+
+/// People, organizations and departments, for staff.
+pub(crate) fn people_page(
+    chrome: Chrome<'_>,
+    people: &[Person],
+    orgs: &[Organization],
+    departments: &[Department],
+    notice: Option<&str>,
+) -> Markup {
+    let csrf = chrome.csrf;
+    let me: PersonId = chrome.me.id;
+    let body = html! {
+        h1 { "People & departments" }
+        @if let Some(n) = notice { p.notice role="status" { (n) } }
+        section.card aria-label="People" {
+            h2 { "People" }
+            table {
+                thead { tr { th { "Name" } th { "Organization" } th { "Company ticket admin" } th { "Staff" } } }
+                tbody {
+                    @for person in people {
+                        tr {
+                            td { (person.display_name) }
+                            td {
+                                form.row method="post" action={ "/staff/people/" (person.id.0) "/organization" } {
+                                    (csrf_field(csrf))
+                                    select name="org" style="width:auto" aria-label={ "Organization of " (person.display_name) } {
+                                        option value="" { "None" }
+                                        @for o in orgs { option value=(o.id.0) selected[person.org_id == Some(o.id)] { (o.name) } }
+                                    }
+                                    button.plain type="submit" { "Set" }
+                                }
+                            }
+                            td {
+                                @if person.org_id.is_some() {
+                                    form.inline method="post" action={ "/staff/people/" (person.id.0) "/company-admin" } {
+                                        (csrf_field(csrf))
+                                        input type="hidden" name="back" value="/staff/people";
+                                        @if person.is_company_admin {
+                                            input type="hidden" name="admin" value="0";
+                                            "Yes " button.danger type="submit" { "Revoke" }
+                                        } @else {
+                                            input type="hidden" name="admin" value="1";
+                                            "No " button.plain type="submit" { "Grant" }
+                                        }
+                                    }
+                                } @else { span.muted { "needs an organization" } }
+                            }
+                            td {
+                                @if person.id != me {
+                                    form.inline method="post" action={ "/staff/people/" (person.id.0) "/staff" } {
+                                        (csrf_field(csrf))
+                                        @if person.is_staff {
+                                            input type="hidden" name="staff" value="0";
+                                            "Yes " button.danger type="submit" { "Remove" }
+                                        } @else {
+                                            input type="hidden" name="staff" value="1";
+                                            "No " button.plain type="submit" { "Make staff" }
+                                        }
+                                    }
+                                } @else { "Yes (you)" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card aria-label="Organizations" {
+            h2 { "Organizations" }
+            ul { @for o in orgs { li { (o.name) } } }
+            form.row method="post" action="/staff/organizations" {
+                (csrf_field(csrf))
+                input type="text" name="name" placeholder="New organization" aria-label="New organization" style="width:auto" required;
+                button.plain type="submit" { "Create" }
+            }
+        }
+        section.card aria-label="Departments" {
+            h2 { "Departments" }
+            @for d in departments {
+                div.row style="margin:.3rem 0" {
+                    form.row method="post" action={ "/staff/departments/" (d.id.0) "/rename" } {
+                        (csrf_field(csrf))
+                        input type="text" name="name" value=(d.name) aria-label={ "Name of " (d.name) } style="width:auto" required;
+                        button.plain type="submit" { "Rename" }
+                    }
+                    form.inline method="post" action={ "/staff/departments/" (d.id.0) "/active" } {
+                        (csrf_field(csrf))
+                        @if d.active {
+                            input type="hidden" name="active" value="0";
+                            button.danger type="submit" { "Deactivate" }
+                        } @else {
+                            input type="hidden" name="active" value="1";
+                            span.muted { "inactive " } button.plain type="submit" { "Reactivate" }
+                        }
+                    }
+                }
+            }
+            form.row method="post" action="/staff/departments" {
+                (csrf_field(csrf))
+                input type="text" name="name" placeholder="New department" aria-label="New department" style="width:auto" required;
+                button.plain type="submit" { "Create" }
+            }
+        }
+    };
+    layout("People & departments", Some(&chrome), body)
+}

@@ -1,0 +1,227 @@
+//! One ticket: its thread as the person may see it, and the actions the
+//! engine says they may take.
+
+use super::{capitalized, csrf_field, layout, size, status_badge, when, Chrome};
+use maud::{html, Markup};
+use threadesk_core::domain::{
+    Action, Delegate, DelegateStatus, Department, Person, Status, Thread,
+};
+
+/// Everything the ticket page shows.
+pub(crate) struct TicketPage<'a> {
+    pub chrome: Chrome<'a>,
+    pub thread: &'a Thread,
+    pub department: Option<&'a Department>,
+    /// The delegates, when the person may manage them.
+    pub delegates: Option<&'a [Delegate]>,
+    /// Staff only: the requester, for granting company admin.
+    pub requester: Option<&'a Person>,
+    /// Staff only: people to invite by name.
+    pub directory: &'a [Person],
+    /// A refusal to show at the top.
+    pub error: Option<String>,
+    /// A confirmation to show at the top.
+    pub notice: Option<&'a str>,
+    /// What the person typed in the reply box, shown again after an error.
+    pub draft: &'a str,
+}
+
+const STATUSES: [Status; 5] = [
+    Status::Open,
+    Status::InProgress,
+    Status::OnHold,
+    Status::AwaitingClient,
+    Status::ClientReplied,
+];
+
+fn delegate_status(s: DelegateStatus) -> &'static str {
+    match s {
+        DelegateStatus::Invited => "Invited",
+        DelegateStatus::Accepted => "Accepted",
+        DelegateStatus::Declined => "Declined",
+        DelegateStatus::Revoked => "Revoked",
+    }
+}
+
+fn role_label(role: &str) -> &'static str {
+    match role {
+        "staff" => "Support",
+        "requester" => "Requester",
+        "delegate" => "Delegate",
+        "company_admin" => "Company admin",
+        _ => "",
+    }
+}
+
+/// The ticket page.
+pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
+    let t = &p.thread.ticket;
+    let me = p.chrome.me;
+    let can = |a: Action| p.thread.allowed.contains(&a) && !t.status.is_closed();
+    let base = format!("/tickets/{}", t.number.0);
+    let csrf = p.chrome.csrf;
+    let opened_by = p.thread.messages.first().map(|m| m.author_name.as_str());
+    let body = html! {
+        div.row {
+            h1 { (t.number) " " (t.subject) }
+            @if can(Action::Close) {
+                details style="margin-left:auto" {
+                    summary { "Mark as Closed" }
+                    form method="post" action={ (base) "/close" } {
+                        (csrf_field(csrf))
+                        p { "Closing is final: nobody can reply afterwards." }
+                        button.danger type="submit" { "Yes, close ticket " (t.number) }
+                    }
+                }
+            }
+        }
+        p.row {
+            (status_badge(t.status, me.is_staff))
+            @if let Some(d) = p.department { span.muted { "Department: " (d.name) } }
+            @if let Some(name) = opened_by { span.muted { "Opened by " (name) " on " (when(t.created_at)) } }
+        }
+        @if let Some(n) = p.notice { p.notice role="status" { (n) } }
+        @if let Some(e) = &p.error { p.error role="alert" { (capitalized(e)) "." } }
+        @if t.status.is_closed() {
+            p.notice { "This ticket is closed. " a href="/tickets/new" { "Open a new ticket" } " if you need more help." }
+        }
+        @if can(Action::EditSubject) {
+            details.card {
+                summary { "Edit subject" }
+                form method="post" action={ (base) "/subject" } {
+                    (csrf_field(csrf))
+                    label for="subject" { "Subject" }
+                    input #subject type="text" name="subject" value=(t.subject) maxlength="200" required;
+                    p { button type="submit" { "Save" } }
+                }
+            }
+        }
+        section aria-label="Conversation" {
+            @for m in &p.thread.messages {
+                article class={ "msg" @if m.author_role == "staff" { " staff" } @if m.internal { " internal" } } id={ "m" (m.id.0) } {
+                    div.meta {
+                        strong { (m.author_name) } " · " (role_label(&m.author_role))
+                        @if m.internal { " · internal note (staff only)" }
+                        " · " (when(m.created_at))
+                        @if m.edited_at.is_some() { " · edited" }
+                    }
+                    div.body { (m.body) }
+                    @if !m.attachments.is_empty() {
+                        ul {
+                            @for a in &m.attachments {
+                                li { a href={ (base) "/files/" (a.id.0) } { (a.name) } " " span.muted { "(" (size(a.size_bytes)) ")" } }
+                            }
+                        }
+                    }
+                    @if m.author_id == me.id && !t.status.is_closed() {
+                        details {
+                            summary { "Edit" }
+                            form method="post" action={ (base) "/messages/" (m.id.0) "/edit" } {
+                                (csrf_field(csrf))
+                                textarea name="body" maxlength="16000" aria-label="Edited message" required { (m.body) }
+                                button type="submit" { "Save" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if can(Action::Reply) {
+            form.card method="post" action={ (base) "/reply" } enctype="multipart/form-data" {
+                (csrf_field(csrf))
+                label for="reply" { "Your reply" }
+                textarea #reply name="body" maxlength="16000" required { (p.draft) }
+                label for="files" { "Attachments " span.muted { "(optional)" } }
+                input #files type="file" name="files" multiple;
+                div.row style="margin-top:.6rem" {
+                    button type="submit" { "Send" }
+                    @if can(Action::Note) {
+                        label style="margin:0;font-weight:400" {
+                            input type="checkbox" name="internal" value="1";
+                            " Internal note (staff only)"
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(delegates) = p.delegates {
+            section.card aria-label="Delegates" {
+                h2 { "Delegates" }
+                @if delegates.is_empty() { p.muted { "Nobody else follows this ticket." } }
+                @if !delegates.is_empty() {
+                    table {
+                        @for d in delegates {
+                            tr {
+                                td { (d.person_name.as_deref().or(d.email.as_deref()).unwrap_or("someone")) }
+                                td { (delegate_status(d.status)) }
+                                td {
+                                    @if can(Action::ManageDelegates) && matches!(d.status, DelegateStatus::Invited | DelegateStatus::Accepted) {
+                                        form.inline method="post" action={ (base) "/delegates/" (d.id.0) "/revoke" } {
+                                            (csrf_field(csrf)) button.danger type="submit" { "Revoke" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if can(Action::ManageDelegates) {
+                    form method="post" action={ (base) "/delegates" } {
+                        (csrf_field(csrf))
+                        label for="invite-email" { "Invite by e-mail" }
+                        input #invite-email type="email" name="email" placeholder="name@example.com";
+                        @if !p.directory.is_empty() {
+                            label for="invite-person" { "…or an existing person" }
+                            select #invite-person name="person" {
+                                option value="" { "Choose a person" }
+                                @for person in p.directory {
+                                    option value=(person.id.0) { (person.display_name) }
+                                }
+                            }
+                        }
+                        p { button type="submit" { "Invite" } }
+                    }
+                }
+            }
+        }
+        @if me.is_staff && !t.status.is_closed() {
+            section.card aria-label="Staff" {
+                h2 { "Staff" }
+                @if can(Action::SetStatus) {
+                    form.row method="post" action={ (base) "/status" } {
+                        (csrf_field(csrf))
+                        label for="status" style="margin:0" { "Status" }
+                        select #status name="status" style="width:auto" {
+                            @for s in STATUSES { option value=(s.as_str()) selected[s == t.status] { (s.label()) } }
+                        }
+                        button.plain type="submit" { "Set status" }
+                    }
+                }
+                @if let Some(r) = p.requester {
+                    @if r.org_id.is_some() {
+                        form.row method="post" action={ "/staff/people/" (r.id.0) "/company-admin" } {
+                            (csrf_field(csrf))
+                            input type="hidden" name="back" value=(base);
+                            @if r.is_company_admin {
+                                span { (r.display_name) " is a company ticket admin." }
+                                input type="hidden" name="admin" value="0";
+                                button.danger type="submit" { "Revoke company admin" }
+                            } @else {
+                                span { (r.display_name) " is not a company ticket admin." }
+                                input type="hidden" name="admin" value="1";
+                                button.plain type="submit" { "Grant company admin" }
+                            }
+                        }
+                    } @else {
+                        p.muted { (r.display_name) " belongs to no organization." }
+                    }
+                }
+            }
+        }
+    };
+    layout(
+        &format!("{} {}", t.number, t.subject),
+        Some(&p.chrome),
+        body,
+    )
+}
