@@ -3,6 +3,8 @@
 //! names it; secrets never show in `Debug`.
 
 use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// The default database: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://threadesk.db?mode=rwc";
@@ -20,6 +22,24 @@ pub enum ConfigError {
     },
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// For people at a terminal.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// How people sign in to the web portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortalSignIn {
+    /// A persona switcher (trying Threadesk locally).
+    Local,
+    /// Sign-in links by e-mail.
+    Link,
+}
+
 /// The whole configuration.
 #[derive(Clone)]
 pub struct Config {
@@ -27,6 +47,24 @@ pub struct Config {
     pub database_url: String,
     /// How many tickets one requester may have open at once.
     pub max_open_tickets: u32,
+    /// Where the HTTP listener binds.
+    pub listen_addr: SocketAddr,
+    /// The address people reach the portal at, if it differs from the
+    /// listener's (behind a proxy).
+    pub public_url: Option<String>,
+    /// How log lines are written.
+    pub log_format: LogFormat,
+    /// How people sign in to the portal.
+    pub portal_sign_in: PortalSignIn,
+    /// Signs portal sessions (secret).
+    pub session_secret: Option<String>,
+    /// Where uploaded files are kept.
+    pub blob_dir: PathBuf,
+    /// The largest upload request, in bytes.
+    pub max_upload_bytes: usize,
+    /// Which platforms have credentials (by name); their adapters are
+    /// separate pieces of work.
+    pub platforms: Vec<&'static str>,
 }
 
 impl fmt::Debug for Config {
@@ -34,7 +72,29 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("database_url", &redact_url(&self.database_url))
             .field("max_open_tickets", &self.max_open_tickets)
+            .field("listen_addr", &self.listen_addr)
+            .field("public_url", &self.public_url)
+            .field("log_format", &self.log_format)
+            .field("portal_sign_in", &self.portal_sign_in)
+            .field(
+                "session_secret",
+                &self.session_secret.as_ref().map(|_| "***"),
+            )
+            .field("blob_dir", &self.blob_dir)
+            .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("platforms", &self.platforms)
             .finish()
+    }
+}
+
+/// The platform credentials that say a platform is configured.
+pub const PLATFORM_VARIABLES: [(&str, &str); 2] =
+    [("Slack", "SLACK_BOT_TOKEN"), ("Discord", "DISCORD_TOKEN")];
+
+fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        reason: reason.into(),
     }
 }
 
@@ -85,9 +145,91 @@ impl Config {
                     reason: format!("{v:?} is not a positive whole number"),
                 })?,
         };
+        let value = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let listen_addr = match value("LISTEN_ADDR") {
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            Some(v) => v.trim().parse().map_err(|_| {
+                invalid(
+                    "LISTEN_ADDR",
+                    format!("{v:?} is not an address like 127.0.0.1:8080"),
+                )
+            })?,
+        };
+        let public_url = match value("PUBLIC_URL") {
+            None => None,
+            Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
+                Some(v.trim().trim_end_matches('/').to_owned())
+            }
+            Some(v) => {
+                return Err(invalid(
+                    "PUBLIC_URL",
+                    format!("{v:?} must start with http:// or https://"),
+                ))
+            }
+        };
+        let log_format = match value("LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(v) => return Err(invalid("LOG_FORMAT", format!("{v:?}: use pretty or json"))),
+        };
+        let portal_sign_in = match value("PORTAL_SIGN_IN").as_deref().map(str::trim) {
+            None | Some("local") => PortalSignIn::Local,
+            Some("link") => PortalSignIn::Link,
+            Some(v) => {
+                return Err(invalid(
+                    "PORTAL_SIGN_IN",
+                    format!("{v:?}: use local or link"),
+                ))
+            }
+        };
+        let session_secret = value("SESSION_SECRET");
+        if let Some(secret) = &session_secret {
+            if secret.trim().len() < 32 {
+                return Err(invalid(
+                    "SESSION_SECRET",
+                    "use at least 32 random characters",
+                ));
+            }
+        }
+        if portal_sign_in == PortalSignIn::Link && session_secret.is_none() {
+            return Err(invalid(
+                "SESSION_SECRET",
+                "is required when PORTAL_SIGN_IN=link, so sessions survive restarts and replicas agree",
+            ));
+        }
+        let blob_dir = value("BLOB_DIR")
+            .map(|v| PathBuf::from(v.trim()))
+            .unwrap_or_else(|| PathBuf::from("threadesk-blobs"));
+        let max_upload_bytes = match value("MAX_UPLOAD_BYTES") {
+            None => 25 * 1024 * 1024,
+            Some(v) => v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n >= 1024)
+                .ok_or_else(|| {
+                    invalid(
+                        "MAX_UPLOAD_BYTES",
+                        format!("{v:?} is not a number of bytes (at least 1024)"),
+                    )
+                })?,
+        };
+        let platforms = PLATFORM_VARIABLES
+            .iter()
+            .filter(|(_, var)| value(var).is_some())
+            .map(|(name, _)| *name)
+            .collect();
         Ok(Config {
             database_url,
             max_open_tickets,
+            listen_addr,
+            public_url,
+            log_format,
+            portal_sign_in,
+            session_secret,
+            blob_dir,
+            max_upload_bytes,
+            platforms,
         })
     }
 }
@@ -121,11 +263,43 @@ mod tests {
     }
 
     #[test]
+    fn listener_and_portal_settings_are_checked() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.listen_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.log_format, LogFormat::Pretty);
+        assert_eq!(c.portal_sign_in, PortalSignIn::Local);
+        assert!(c.platforms.is_empty());
+        for (name, value) in [
+            ("LISTEN_ADDR", "localhost"),
+            ("LOG_FORMAT", "xml"),
+            ("PUBLIC_URL", "example.com"),
+            ("PORTAL_SIGN_IN", "magic"),
+            ("SESSION_SECRET", "short"),
+            ("MAX_UPLOAD_BYTES", "lots"),
+        ] {
+            let e = load(&[(name, value)]).unwrap_err();
+            assert!(e.to_string().starts_with(name), "{e}");
+        }
+        let e = load(&[("PORTAL_SIGN_IN", "link")]).unwrap_err();
+        assert!(e.to_string().starts_with("SESSION_SECRET"), "{e}");
+        let c = load(&[
+            ("SLACK_BOT_TOKEN", "xoxb-1"),
+            ("PUBLIC_URL", "https://help.example.com/"),
+        ])
+        .unwrap();
+        assert_eq!(c.platforms, vec!["Slack"]);
+        assert_eq!(c.public_url.as_deref(), Some("https://help.example.com"));
+    }
+
+    #[test]
     fn passwords_never_show_in_debug() {
-        let c = load(&[(
-            "DATABASE_URL",
-            "postgres://app:s3cret@db.internal:5432/threadesk",
-        )])
+        let c = load(&[
+            (
+                "DATABASE_URL",
+                "postgres://app:s3cret@db.internal:5432/threadesk",
+            ),
+            ("SESSION_SECRET", "s3cret-s3cret-s3cret-s3cret-s3cret"),
+        ])
         .unwrap();
         let shown = format!("{c:?}");
         assert!(!shown.contains("s3cret"), "{shown}");

@@ -1,16 +1,23 @@
 //! `threadesk`: the help desk that lives in chat, in one binary.
 //!
-//! For now it opens the database, applies the migrations and reports which
-//! platform adapters are configured; the adapters and the web portal plug in
-//! here as they land.
+//! Reads the configuration once, opens the database and applies the
+//! migrations, then runs the HTTP listener (the web portal and the ops
+//! routes) and every adapter that has credentials, until SIGINT or SIGTERM.
 #![forbid(unsafe_code)]
 
 mod config;
+mod demo;
+mod http;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use config::{redact_url, Config};
+use config::{redact_url, Config, LogFormat, PortalSignIn};
+use std::sync::Arc;
+use std::time::Duration;
 use threadesk_core::db::{Db, DbOptions};
+use threadesk_core::{Engine, Settings};
+use threadesk_web::{BlobStore, Portal, PortalConfig, SessionKey, SignIn};
+use tokio::task::JoinSet;
 
 /// A help desk that lives in chat.
 #[derive(Debug, Parser)]
@@ -18,53 +25,203 @@ use threadesk_core::db::{Db, DbOptions};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Do not seed the demo data into an empty database.
+    #[arg(long, global = true)]
+    no_demo: bool,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Open the database, apply migrations and start (the default).
+    /// Open the database, apply migrations and serve (the default).
     Run,
     /// Apply the database migrations and exit.
     Migrate,
 }
 
-/// The platform variables the adapters will read; none is implemented yet.
-const ADAPTER_VARIABLES: [(&str, &str); 2] =
-    [("Slack", "SLACK_BOT_TOKEN"), ("Discord", "DISCORD_TOKEN")];
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .init();
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let config = Config::load()?;
-    let db = Db::connect(&config.database_url, DbOptions::default())
-        .await
-        .with_context(|| format!("opening {}", redact_url(&config.database_url)))?;
-    db.migrate().await?;
-    tracing::info!(database = %redact_url(&config.database_url), backend = db.backend().name(), "database ready");
-    match cli.command.unwrap_or(Command::Run) {
-        Command::Migrate => println!("migrations applied to {}", redact_url(&config.database_url)),
-        Command::Run => {
-            let configured: Vec<&str> = ADAPTER_VARIABLES
-                .iter()
-                .filter(|(_, var)| std::env::var(var).is_ok_and(|v| !v.trim().is_empty()))
-                .map(|(name, _)| *name)
-                .collect();
-            if configured.is_empty() {
-                println!("threadesk: database ready; no adapter is configured (Slack and Discord are not set up yet), nothing to run");
-            } else {
-                println!(
-                    "threadesk: database ready; {} credentials found, but this build has no adapter for them yet",
-                    configured.join(" and ")
-                );
-            }
+    let config = match Config::load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("threadesk: cannot start: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    init_logging(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("threadesk: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, config)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "threadesk stopped");
+            eprintln!("threadesk: {e:#}");
+            std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Pretty => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    let shown_url = redact_url(&config.database_url);
+    let db = Db::connect(&config.database_url, DbOptions::default())
+        .await
+        .with_context(|| format!("cannot open DATABASE_URL ({shown_url})"))?;
+    db.migrate()
+        .await
+        .with_context(|| format!("cannot migrate DATABASE_URL ({shown_url})"))?;
+    tracing::info!(database = %shown_url, backend = db.backend().name(), "database ready");
+    if let Some(Command::Migrate) = cli.command {
+        println!("threadesk: migrations applied to {shown_url}");
+        db.close().await;
+        return Ok(());
+    }
+    let engine = Engine::new(
+        db.clone(),
+        Settings {
+            max_open_tickets_per_requester: config.max_open_tickets,
+            ..Settings::default()
+        },
+    );
+    if config.platforms.is_empty() && !cli.no_demo && demo::seed_if_empty(&engine).await? {
+        println!("threadesk: seeded a demo (Acme Corp, Sam Support and a few tickets); start with --no-demo to skip it");
+    }
+    let outcome = serve(&config, engine).await;
     db.close().await;
-    Ok(())
+    outcome
+}
+
+async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
+    let session_key = match &config.session_secret {
+        Some(secret) => SessionKey::from_secret(secret).map_err(anyhow::Error::msg)?,
+        None => SessionKey::random().map_err(anyhow::Error::msg)?,
+    };
+    let blobs = BlobStore::open(&config.blob_dir)
+        .with_context(|| format!("cannot open BLOB_DIR ({})", config.blob_dir.display()))?;
+    let sign_in = match config.portal_sign_in {
+        PortalSignIn::Local => SignIn::Local,
+        PortalSignIn::Link => SignIn::Link,
+    };
+    let portal = Portal::new(
+        engine.clone(),
+        blobs,
+        PortalConfig {
+            sign_in,
+            session_key,
+            secure_cookies: config
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
+            max_upload_bytes: config.max_upload_bytes,
+        },
+    );
+    let requests = Arc::new(http::RequestCounter::default());
+    let app = portal
+        .router()
+        .merge(http::routes(http::Ops {
+            engine,
+            requests: requests.clone(),
+        }))
+        .layer(axum::middleware::from_fn_with_state(
+            requests,
+            http::count_requests,
+        ));
+    let listener = tokio::net::TcpListener::bind(config.listen_addr)
+        .await
+        .with_context(|| format!("cannot listen on LISTEN_ADDR ({})", config.listen_addr))?;
+    let bound = listener.local_addr()?;
+    let url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{bound}"));
+    println!("threadesk: portal at {url}/ (listening on {bound})");
+    if sign_in == SignIn::Local {
+        println!(
+            "threadesk: the portal is in local mode: pick a person at {url}/signin, no password"
+        );
+        if !bound.ip().is_loopback() {
+            tracing::warn!(%bound, "local mode on a non-loopback address: anyone who reaches it can act as anyone");
+        }
+    }
+    for (name, var) in config::PLATFORM_VARIABLES {
+        if config.platforms.contains(&name) {
+            println!("threadesk: {name}: {var} is set, but this build has no {name} adapter yet");
+        } else {
+            println!("threadesk: {name}: not configured (set {var} to connect)");
+        }
+    }
+
+    let mut tasks = JoinSet::new();
+    tasks.spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await;
+        ("http listener", served.map_err(anyhow::Error::from))
+    });
+    // the first task to end decides: a clean stop after a signal, or a
+    // failure that stops the whole process rather than leaving it half-alive.
+    let first = tasks.join_next().await;
+    let outcome = match first {
+        Some(Ok((name, Ok(())))) => {
+            tracing::info!(task = name, "stopped after a shutdown signal");
+            Ok(())
+        }
+        Some(Ok((name, Err(e)))) => Err(e.context(format!("the {name} failed"))),
+        Some(Err(e)) => Err(anyhow::anyhow!("a task panicked or was cancelled: {e}")),
+        None => Ok(()),
+    };
+    tasks.abort_all();
+    // in-flight work was finished by the graceful shutdown; give other tasks
+    // a moment to wind down.
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    outcome
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received: finishing in-flight requests"),
+        () = term => tracing::info!("SIGTERM received: finishing in-flight requests"),
+    }
 }

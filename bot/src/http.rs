@@ -1,0 +1,170 @@
+//! The HTTP listener's own routes: `/healthz`, `/readyz` and `/metrics`
+//! (Prometheus text), and the request counter every route goes through.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::{Arc, Mutex};
+use threadesk_core::outbox::Outbox;
+use threadesk_core::Engine;
+
+/// Requests served, by method, route pattern and status.
+#[derive(Debug, Default)]
+pub struct RequestCounter {
+    counts: Mutex<BTreeMap<(String, String, u16), u64>>,
+}
+
+impl RequestCounter {
+    fn record(&self, method: &str, route: &str, status: u16) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        *counts
+            .entry((method.to_owned(), route.to_owned(), status))
+            .or_default() += 1;
+    }
+
+    fn snapshot(&self) -> Vec<((String, String, u16), u64)> {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+}
+
+/// What the ops routes read.
+#[derive(Clone)]
+pub struct Ops {
+    /// The engine (its database and command counters).
+    pub engine: Engine,
+    /// Request counts.
+    pub requests: Arc<RequestCounter>,
+}
+
+/// The ops routes.
+pub fn routes(ops: Ops) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .with_state(ops)
+}
+
+async fn ready(State(ops): State<Ops>) -> Response {
+    if ops.engine.db().ping().await {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
+    }
+}
+
+/// Counts every request by its route pattern (never the raw path, which
+/// would hold ticket numbers and grow without bound).
+pub async fn count_requests(
+    State(counter): State<Arc<RequestCounter>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let response = next.run(req).await;
+    counter.record(&method, &route, response.status().as_u16());
+    response
+}
+
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+async fn metrics(State(ops): State<Ops>) -> Response {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP threadesk_http_requests_total HTTP requests served."
+    );
+    let _ = writeln!(out, "# TYPE threadesk_http_requests_total counter");
+    for ((method, route, status), n) in ops.requests.snapshot() {
+        let _ = writeln!(
+            out,
+            "threadesk_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {n}",
+            label(&method),
+            label(&route)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP threadesk_commands_total Engine commands by operation and outcome."
+    );
+    let _ = writeln!(out, "# TYPE threadesk_commands_total counter");
+    for (op, outcome, n) in ops.engine.metrics().commands() {
+        let _ = writeln!(
+            out,
+            "threadesk_commands_total{{op=\"{op}\",outcome=\"{outcome}\"}} {n}"
+        );
+    }
+    let outbox = Outbox::new(ops.engine.db().clone());
+    let _ = writeln!(
+        out,
+        "# HELP threadesk_outbox_pending Events a consumer has not handled yet."
+    );
+    let _ = writeln!(out, "# TYPE threadesk_outbox_pending gauge");
+    let mut lags = Vec::new();
+    match outbox.consumers().await {
+        Ok(consumers) => {
+            for c in consumers {
+                match outbox.lag(&c).await {
+                    Ok(lag) => lags.push((c, lag)),
+                    Err(e) => tracing::warn!(error = %e, "outbox lag unavailable"),
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "outbox consumers unavailable"),
+    }
+    for (c, lag) in &lags {
+        let _ = writeln!(
+            out,
+            "threadesk_outbox_pending{{consumer=\"{}\"}} {}",
+            label(c),
+            lag.pending
+        );
+    }
+    let _ = writeln!(out, "# HELP threadesk_outbox_oldest_pending_seconds Age of the oldest event a consumer has not handled.");
+    let _ = writeln!(out, "# TYPE threadesk_outbox_oldest_pending_seconds gauge");
+    for (c, lag) in &lags {
+        let _ = writeln!(
+            out,
+            "threadesk_outbox_oldest_pending_seconds{{consumer=\"{}\"}} {:.3}",
+            label(c),
+            lag.oldest_ms as f64 / 1000.0
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP threadesk_outbox_failed Events a consumer gave up on (kept for staff)."
+    );
+    let _ = writeln!(out, "# TYPE threadesk_outbox_failed gauge");
+    for (c, lag) in &lags {
+        let _ = writeln!(
+            out,
+            "threadesk_outbox_failed{{consumer=\"{}\"}} {}",
+            label(c),
+            lag.failed
+        );
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
+}
