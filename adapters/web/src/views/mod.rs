@@ -183,10 +183,10 @@ mod tests {
     #[test]
     fn times_read_as_utc_dates() {
         assert_eq!(when(Timestamp(0)), "1970-01-01 00:00 UTC");
-        // 2026-11-23 14:05:09 UTC
+        // 2026-11-21 14:05:09 UTC
         assert_eq!(
             when(Timestamp(1_795_269_909_000_000)),
-            "2026-11-23 14:05 UTC"
+            "2026-11-21 14:05 UTC"
         );
         assert_eq!(when(Timestamp(951_782_400_000_000)), "2000-02-29 00:00 UTC");
     }
