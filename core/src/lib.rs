@@ -16,6 +16,8 @@ pub mod ids;
 pub mod links;
 pub mod metrics;
 pub mod outbox;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
 
 pub use db::{Backend, Db};

@@ -1,0 +1,232 @@
+//! Test support (the `testing` feature): a fresh engine per test on SQLite
+//! (a temporary file in WAL mode) or PostgreSQL (a schema of its own in the
+//! test database), removed when dropped. Other crates' tests use it too.
+
+use crate::db::{Db, DbOptions};
+use crate::domain::PlatformIdentity;
+use crate::engine::{NewMessage, NewTicket, Opened, Posted};
+use crate::{Ctx, Engine, EngineError, OrgId, PersonId, Settings, TicketId};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A temporary SQLite file.
+    Sqlite,
+    /// A schema of its own in `TEST_DATABASE_URL`.
+    Postgres,
+}
+
+/// The PostgreSQL server tests use; they fail (never skip) if it is down.
+pub fn postgres_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// Makes names unique within a test process.
+pub static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh engine and the storage behind it, removed when dropped.
+pub struct Harness {
+    /// The engine over the fresh database.
+    pub engine: Engine,
+
+    schema: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(schema) = self.schema.take() {
+            // drop the schema on a thread of its own: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                rt.block_on(async {
+                    let db = Db::connect(
+                        &postgres_url(),
+                        DbOptions {
+                            max_connections: 1,
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .ok()?;
+                    // never hang a test run on a lock: a schema left behind is
+                    // swept by .ci/run.
+                    sqlx::query("set lock_timeout = '10s'")
+                        .execute(db.pool())
+                        .await
+                        .ok()?;
+                    sqlx::query(&format!("drop schema if exists {schema} cascade"))
+                        .execute(db.pool())
+                        .await
+                        .ok()?;
+                    db.close().await;
+                    Some(())
+                })
+            })
+            .join();
+        }
+    }
+}
+
+/// A fresh engine with default settings.
+pub async fn harness(kind: Kind) -> Harness {
+    harness_with(kind, Settings::default(), 5).await
+}
+
+/// A fresh engine with these settings and pool size.
+pub async fn harness_with(kind: Kind, settings: Settings, max_connections: u32) -> Harness {
+    let opts = DbOptions {
+        max_connections,
+        ..Default::default()
+    };
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let (db, schema, dir) = match kind {
+        Kind::Sqlite => {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            let url = format!("sqlite://{}/threadesk.db?mode=rwc", dir.path().display());
+            (
+                Db::connect(&url, opts).await.expect("sqlite opens"),
+                None,
+                Some(dir),
+            )
+        }
+        Kind::Postgres => {
+            let schema = format!("td_{}_{}_{n}", std::process::id(), unique());
+            let admin = Db::connect(
+                &postgres_url(),
+                DbOptions {
+                    max_connections: 1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL must be reachable at {} for the test suite: {e}",
+                    postgres_url()
+                )
+            });
+            sqlx::query(&format!("create schema {schema}"))
+                .execute(admin.pool())
+                .await
+                .expect("create schema");
+            admin.close().await;
+            let sep = if postgres_url().contains('?') {
+                '&'
+            } else {
+                '?'
+            };
+            let url = format!("{}{sep}options=-c%20search_path%3D{schema}", postgres_url());
+            (
+                Db::connect(&url, opts).await.expect("postgres opens"),
+                Some(schema),
+                None,
+            )
+        }
+    };
+    db.migrate().await.expect("migrations apply");
+    Harness {
+        engine: Engine::new(db, settings),
+        schema,
+        _dir: dir,
+    }
+}
+
+fn unique() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() % 1_000_000_000)
+        .unwrap_or(0)
+}
+
+impl Harness {
+    /// A customer known by a web login.
+    pub async fn person(&self, name: &str) -> PersonId {
+        let login = format!(
+            "{}-{}",
+            name.to_lowercase().replace(' ', "-"),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        self.engine
+            .ensure_person(&PlatformIdentity::web(login), name)
+            .await
+            .expect("person")
+            .id
+    }
+
+    /// A member of staff.
+    pub async fn staff(&self, name: &str) -> PersonId {
+        let id = self.person(name).await;
+        self.engine.bootstrap_staff(id, true).await.expect("staff");
+        id
+    }
+
+    /// An organization, created by the given staff member.
+    pub async fn org(&self, staff: PersonId, name: &str) -> OrgId {
+        self.engine
+            .create_organization(&Ctx::new(staff), name)
+            .await
+            .expect("organization")
+            .id
+    }
+
+    /// A person in an organization.
+    pub async fn member(&self, staff: PersonId, org: OrgId, name: &str) -> PersonId {
+        let id = self.person(name).await;
+        self.engine
+            .set_organization(&Ctx::new(staff), id, Some(org))
+            .await
+            .expect("membership");
+        id
+    }
+
+    /// A company ticket admin of an organization.
+    pub async fn company_admin(&self, staff: PersonId, org: OrgId, name: &str) -> PersonId {
+        let id = self.member(staff, org, name).await;
+        self.engine
+            .grant_company_admin(&Ctx::new(staff), id)
+            .await
+            .expect("company admin");
+        id
+    }
+
+    /// Opens a ticket as `who`.
+    pub async fn open(&self, who: PersonId, subject: &str) -> Opened {
+        self.engine
+            .open_ticket(
+                &Ctx::new(who),
+                NewTicket {
+                    subject: subject.into(),
+                    body: format!("about {subject}"),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("ticket opens")
+    }
+
+    /// Posts a reply as `who`.
+    pub async fn reply(
+        &self,
+        who: PersonId,
+        ticket: TicketId,
+        body: &str,
+    ) -> Result<Posted, EngineError> {
+        self.engine
+            .reply(&Ctx::new(who), ticket, NewMessage::text(body))
+            .await
+    }
+
+    /// How many outbox events exist.
+    pub async fn events(&self) -> i64 {
+        sqlx::query_scalar("select count(*) from outbox_events")
+            .fetch_one(self.engine.db().pool())
+            .await
+            .expect("count")
+    }
+}
