@@ -1,0 +1,460 @@
+//! The seed manuals' flows, through the portal's routes.
+
+use crate::helpers::{backends, Site};
+use axum::http::{header, StatusCode};
+use rstest::rstest;
+use rstest_reuse::apply;
+use threadesk_core::testing::Kind;
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_visitor_without_a_session_is_sent_to_sign_in_and_the_form_needs_its_token(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
+    let mut b = site.browser(bob).await;
+    // a second browser without a session.
+    let mut anon = crate::helpers::Browser::from_site(&site);
+    let page = anon.get("/tickets").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location.as_deref(), Some("/signin"));
+    let forged = anon
+        .post_raw(
+            "/signin",
+            &[("csrf", &b.csrf), ("person", &bob.0.to_string())],
+        )
+        .await;
+    assert_eq!(
+        forged.status,
+        StatusCode::FORBIDDEN,
+        "another session's token is refused"
+    );
+    assert!(anon.get("/tickets").await.status == StatusCode::SEE_OTHER);
+    // signing out ends the session.
+    let out = b.post("/signout", &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(b.get("/tickets").await.status, StatusCode::SEE_OTHER);
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_customer_opens_a_ticket_with_a_file_and_downloads_it_safely(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
+    let mut b = site.browser(bob).await;
+    let page = b
+        .post_files(
+            "/tickets",
+            &[
+                ("subject", "VPN drops"),
+                ("body", "Every hour since Monday."),
+            ],
+            &[(
+                "files",
+                "log <1>.html",
+                "text/html",
+                b"<script>alert(1)</script>",
+            )],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let location = page.location.unwrap();
+    assert!(
+        location.starts_with("/tickets/1001?done=opened"),
+        "{location}"
+    );
+    let ticket = b.get(&location).await;
+    assert_eq!(ticket.status, StatusCode::OK);
+    assert!(ticket.shows("#1001 VPN drops"));
+    assert!(ticket.shows("Every hour since Monday."));
+    assert!(ticket.shows("Your ticket is open"));
+    assert!(ticket.shows("log &lt;1&gt;.html"));
+    let at = ticket
+        .body
+        .find("/tickets/1001/files/")
+        .expect("a file link");
+    let link: String = ticket.body[at..]
+        .chars()
+        .take_while(|c| *c != '"')
+        .collect();
+    let file = b.get(&link).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(file.body, "<script>alert(1)</script>");
+    let h = |name| file.headers.get(name).unwrap().to_str().unwrap().to_owned();
+    assert_eq!(h(header::CONTENT_TYPE), "application/octet-stream");
+    assert!(h(header::CONTENT_DISPOSITION).starts_with("attachment; filename="));
+    assert_eq!(h(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    // listed under My tickets, Active.
+    let list = b.get("/tickets").await;
+    assert!(list.shows("VPN drops") && list.shows("#1001"));
+    assert!(!b.get("/tickets?view=closed").await.shows("VPN drops"));
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn bad_input_comes_back_with_everything_typed(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let mut b = site.browser(bob).await;
+    let page = b
+        .post_files(
+            "/tickets",
+            &[("subject", "   "), ("body", "my long careful text")],
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.shows("The subject cannot be empty"));
+    assert!(
+        page.shows("my long careful text"),
+        "the message is not lost"
+    );
+    let n = b.open("Printer", "It jams.").await;
+    let empty = b
+        .post_files(&format!("/tickets/{n}/reply"), &[("body", "  ")], &[])
+        .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.shows("The message cannot be empty"));
+    let subject = b
+        .post(
+            &format!("/tickets/{n}/subject"),
+            &[("subject", &"x".repeat(201))],
+        )
+        .await;
+    assert_eq!(subject.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(subject.shows("the limit is 200"));
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn staff_and_customer_talk_and_statuses_follow(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
+    let mut b = site.browser(bob).await;
+    let mut s = site.browser(site.staff).await;
+    let n = b.open("VPN drops", "Every hour.").await;
+    let queue = s.get("/staff").await;
+    assert!(queue.shows("VPN drops"));
+    let reply = s
+        .post_files(
+            &format!("/tickets/{n}/reply"),
+            &[("body", "Which version?")],
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let note = s
+        .post_files(
+            &format!("/tickets/{n}/reply"),
+            &[("body", "looks like the 4.2 bug"), ("internal", "1")],
+            &[],
+        )
+        .await;
+    assert_eq!(note.status, StatusCode::SEE_OTHER);
+    let seen = b.get(&format!("/tickets/{n}")).await;
+    assert!(seen.shows("Which version?"));
+    assert!(seen.shows("Awaiting your reply"));
+    assert!(!seen.shows("4.2 bug"), "internal notes stay with staff");
+    assert!(s.get(&format!("/tickets/{n}")).await.shows("4.2 bug"));
+    b.post_files(&format!("/tickets/{n}/reply"), &[("body", "4.1.7")], &[])
+        .await;
+    assert!(s
+        .get(&format!("/tickets/{n}"))
+        .await
+        .shows("Client replied"));
+    let set = s
+        .post(&format!("/tickets/{n}/status"), &[("status", "on_hold")])
+        .await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER);
+    assert!(b.get(&format!("/tickets/{n}")).await.shows("On hold"));
+    // customers cannot set a status or write notes.
+    let refused = b
+        .post(&format!("/tickets/{n}/status"), &[("status", "open")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let sneaky = b
+        .post_files(
+            &format!("/tickets/{n}/reply"),
+            &[("body", "sneaky"), ("internal", "1")],
+            &[],
+        )
+        .await;
+    assert_eq!(sneaky.status, StatusCode::FORBIDDEN);
+    assert!(sneaky.shows("sneaky"), "the refused text is shown back");
+    assert!(!s.get(&format!("/tickets/{n}")).await.shows("sneaky"));
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_delegate_accepts_replies_and_loses_access_when_revoked(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let dana = site
+        .customer("Dana Delegate", "dana@partner.example", false)
+        .await;
+    let mut b = site.browser(bob).await;
+    let mut d = site.browser(dana).await;
+    let n = b.open("Renewal", "Please renew.").await;
+    let mut s = site.browser(site.staff).await;
+    s.post_files(
+        &format!("/tickets/{n}/reply"),
+        &[("body", "Which plan?")],
+        &[],
+    )
+    .await;
+    let invited = b
+        .post(
+            &format!("/tickets/{n}/delegates"),
+            &[("email", "dana@partner.example")],
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::SEE_OTHER, "{}", invited.body);
+    assert!(b.get(&format!("/tickets/{n}")).await.shows("Invited"));
+    // an invitee sees only the subject until they accept.
+    assert_eq!(
+        d.get(&format!("/tickets/{n}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let inv = d.get("/invitations").await;
+    assert!(inv.shows("Renewal"));
+    let at = inv.body.find("/invitations/").unwrap();
+    let accept: String = inv.body[at..].chars().take_while(|c| *c != '"').collect();
+    assert!(accept.ends_with("/accept"));
+    let accepted = d.post(&accept, &[]).await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER);
+    d.post_files(
+        &format!("/tickets/{n}/reply"),
+        &[("body", "I can help")],
+        &[],
+    )
+    .await;
+    let seen = b.get(&format!("/tickets/{n}")).await;
+    assert!(seen.shows("I can help") && seen.shows("Accepted"));
+    assert!(seen.shows("Client replied"));
+    assert!(
+        d.get("/tickets").await.shows("shared"),
+        "shared tickets are marked"
+    );
+    // revoke: immediate.
+    let at = seen.body.find("/delegates/").unwrap();
+    let tail: String = seen.body[at..].chars().take_while(|c| *c != '"').collect();
+    let revoked = b.post(&format!("/tickets/{n}{tail}"), &[]).await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.body);
+    assert_eq!(
+        d.get(&format!("/tickets/{n}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let late = d
+        .post_files(
+            &format!("/tickets/{n}/reply"),
+            &[("body", "still here?")],
+            &[],
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::NOT_FOUND);
+    assert!(!b.get(&format!("/tickets/{n}")).await.shows("still here?"));
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_closed_ticket_refuses_replies_and_offers_the_text_as_a_new_ticket(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let mut b = site.browser(bob).await;
+    let n = b.open("Done soon", "Thanks.").await;
+    let closed = b.post(&format!("/tickets/{n}/close"), &[]).await;
+    assert_eq!(closed.status, StatusCode::SEE_OTHER);
+    let page = b.get(&format!("/tickets/{n}")).await;
+    assert!(page.shows("This ticket is closed"));
+    assert!(!page.shows("Your reply"), "no reply box on a closed ticket");
+    let late = b
+        .post_files(
+            &format!("/tickets/{n}/reply"),
+            &[("body", "one more thing")],
+            &[],
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+    assert!(late.shows("is closed"));
+    assert!(late.shows("Open a support ticket"), "the new-ticket form");
+    assert!(late.shows("one more thing"), "what they wrote is kept");
+    assert!(late.shows("Follow-up to Done soon"));
+    assert!(b.get("/tickets?view=closed").await.shows("Done soon"));
+    let edit = b
+        .post(&format!("/tickets/{n}/subject"), &[("subject", "Changed")])
+        .await;
+    assert_eq!(edit.status, StatusCode::CONFLICT);
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn authors_edit_their_own_messages_and_nobody_else_s(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
+    let mut b = site.browser(bob).await;
+    let mut s = site.browser(site.staff).await;
+    let n = b.open("Typo", "Teh printer.").await;
+    let page = b.get(&format!("/tickets/{n}")).await;
+    let at = page.body.find("/messages/").unwrap();
+    let tail: String = page.body[at..].chars().take_while(|c| *c != '"').collect();
+    let edited = b
+        .post(&format!("/tickets/{n}{tail}"), &[("body", "The printer.")])
+        .await;
+    assert_eq!(edited.status, StatusCode::SEE_OTHER);
+    let page = b.get(&format!("/tickets/{n}")).await;
+    assert!(page.shows("The printer.") && page.shows("edited"));
+    let refused = s
+        .post(&format!("/tickets/{n}{tail}"), &[("body", "Staff rewrite")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        refused.shows("Staff rewrite"),
+        "the refused text is shown back"
+    );
+    let subject = b
+        .post(
+            &format!("/tickets/{n}/subject"),
+            &[("subject", "Printer typo")],
+        )
+        .await;
+    assert_eq!(subject.status, StatusCode::SEE_OTHER);
+    assert!(b.get(&format!("/tickets/{n}")).await.shows("Printer typo"));
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn company_admins_get_the_organization_view_from_staff(kind: Kind) {
+    let site = Site::new(kind).await;
+    let alice = site
+        .customer("Alice Admin", "alice@acme.example", true)
+        .await;
+    let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
+    let mut a = site.browser(alice).await;
+    let mut b = site.browser(bob).await;
+    let mut s = site.browser(site.staff).await;
+    let n = b.open("Bob's issue", "Details.").await;
+    assert_eq!(
+        a.get(&format!("/tickets/{n}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        a.get("/tickets?scope=org").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert!(!a.get("/tickets").await.shows("Owned by organization"));
+    let granted = s
+        .post(
+            &format!("/staff/people/{}/company-admin", alice.0),
+            &[("admin", "1"), ("back", "/staff/people")],
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::SEE_OTHER);
+    let org = a.get("/tickets?scope=org").await;
+    assert_eq!(org.status, StatusCode::OK);
+    assert!(org.shows("Bob&#39;s issue") || org.shows("Bob's issue"));
+    assert!(a.get("/tickets").await.shows("Owned by organization"));
+    let reply = a
+        .post_files(
+            &format!("/tickets/{n}/reply"),
+            &[("body", "Adding context")],
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let revoked = s
+        .post(
+            &format!("/staff/people/{}/company-admin", alice.0),
+            &[("admin", "0"), ("back", &format!("/tickets/{n}"))],
+        )
+        .await;
+    assert_eq!(
+        revoked.location.as_deref(),
+        Some(format!("/tickets/{n}?done=admin").as_str())
+    );
+    assert_eq!(
+        a.get(&format!("/tickets/{n}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn staff_manage_departments_and_customers_choose_them(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let mut b = site.browser(bob).await;
+    let mut s = site.browser(site.staff).await;
+    assert!(!b.get("/tickets/new").await.shows("Department"));
+    let made = s.post("/staff/departments", &[("name", "Billing")]).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER);
+    let form = b.get("/tickets/new").await;
+    assert!(form.shows("Department") && form.shows("Billing"));
+    let people = s.get("/staff/people").await;
+    assert!(people.shows("Bob Builder") && people.shows("Billing"));
+    let at = people.body.find("/staff/departments/").unwrap();
+    let tail: String = people.body[at..]
+        .chars()
+        .take_while(|c| *c != '"')
+        .collect();
+    let id = tail
+        .trim_start_matches("/staff/departments/")
+        .split('/')
+        .next()
+        .unwrap();
+    let renamed = s
+        .post(
+            &format!("/staff/departments/{id}/rename"),
+            &[("name", "Invoices")],
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::SEE_OTHER);
+    let page = b
+        .post_files(
+            "/tickets",
+            &[
+                ("subject", "VAT"),
+                ("body", "Wrong VAT."),
+                ("department", id),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let ticket = b.get(page.location.as_deref().unwrap()).await;
+    assert!(ticket.shows("Department: Invoices"));
+    let off = s
+        .post(
+            &format!("/staff/departments/{id}/active"),
+            &[("active", "0")],
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER);
+    assert!(!b.get("/tickets/new").await.shows("Invoices"));
+    let queue = s.get(&format!("/staff?department={id}")).await;
+    assert!(queue.shows("VAT"));
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn pages_escape_user_content(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob <b>Builder</b>", "bob@acme.example", false)
+        .await;
+    let mut b = site.browser(bob).await;
+    let n = b
+        .open("<img src=x onerror=alert(1)>", "<script>alert(2)</script>")
+        .await;
+    let page = b.get(&format!("/tickets/{n}")).await;
+    assert!(!page.body.contains("<img src=x"));
+    assert!(!page.body.contains("<script>alert(2)"));
+    assert!(page.shows("&lt;script&gt;alert(2)&lt;/script&gt;"));
+    assert!(!page.body.contains("<b>Builder</b>"));
+}

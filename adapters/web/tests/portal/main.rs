@@ -1,0 +1,7 @@
+//! HTTP-level tests of the portal against the real engine, on SQLite and
+//! PostgreSQL: every route, the rights (another person's ticket is 404),
+//! sessions, CSRF and escaping.
+
+mod flows;
+mod helpers;
+mod rights;
