@@ -1,0 +1,180 @@
+//! The `threadesk` binary as a user runs it: it starts on an SQLite file
+//! with no credentials, serves the portal and the ops routes, stops cleanly
+//! on SIGTERM, and refuses a malformed configuration naming the variable.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn threadesk(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_threadesk"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+/// A plain HTTP/1.1 GET; returns the status line and the body.
+fn get(addr: &str, path: &str) -> (String, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    let status = response.lines().next().unwrap_or_default().to_owned();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Reads stdout through the start-up report (it ends with the Discord
+/// line); returns the listening address and the lines.
+fn wait_for_portal(child: &mut Child) -> (String, Vec<String>) {
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = Vec::new();
+    let mut reader = BufReader::new(stdout);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let mut line = String::new();
+        if reader.read_line(&mut line).expect("read stdout") == 0 {
+            break;
+        }
+        lines.push(line.trim_end().to_owned());
+        if line.contains("Discord:") {
+            let addr = lines
+                .iter()
+                .find_map(|l| l.split("(listening on ").nth(1))
+                .map(|rest| rest.trim_end_matches(')').to_owned())
+                .expect("the portal line names the address");
+            // drain anything later so the process never blocks on stdout.
+            std::thread::spawn(move || for _ in reader.lines() {});
+            return (addr, lines);
+        }
+    }
+    panic!("no portal line; stdout so far: {lines:?}");
+}
+
+fn terminate(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "threadesk did not stop within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn starts_with_no_credentials_serves_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = threadesk(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("threadesk starts");
+    let (addr, lines) = wait_for_portal(&mut child);
+    let text = lines.join("\n");
+    assert!(text.contains("seeded a demo"), "{text}");
+    assert!(text.contains("local mode"), "{text}");
+    let (status, body) = get(&addr, "/healthz");
+    assert!(status.contains("200"), "{status}");
+    assert_eq!(body.trim(), "ok");
+    let (status, _) = get(&addr, "/readyz");
+    assert!(status.contains("200"), "{status}");
+    let (status, _) = get(&addr, "/signin");
+    assert!(status.contains("200"), "{status}");
+    let (status, metrics) = get(&addr, "/metrics");
+    assert!(status.contains("200"), "{status}");
+    assert!(
+        metrics.contains("threadesk_commands_total{op=\"open_ticket\",outcome=\"ok\"} 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "threadesk_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("# TYPE threadesk_outbox_pending gauge"));
+    terminate(&child);
+    let status = wait_exit(&mut child);
+    assert!(status.success(), "exit status {status:?}");
+    assert!(dir.path().join("threadesk.db").exists());
+
+    // a second start finds data and seeds nothing.
+    let mut again = threadesk(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("threadesk starts again");
+    let (_, lines) = wait_for_portal(&mut again);
+    assert!(!lines.join("\n").contains("seeded a demo"));
+    terminate(&again);
+    assert!(wait_exit(&mut again).success());
+}
+
+#[test]
+fn a_malformed_variable_stops_start_up_and_is_named() {
+    let dir = tempfile::tempdir().expect("dir");
+    for (name, value) in [
+        ("DATABASE_URL", "mysql://nope"),
+        ("LISTEN_ADDR", "everywhere"),
+        ("LOG_FORMAT", "xml"),
+    ] {
+        let out = threadesk(dir.path())
+            .env(name, value)
+            .output()
+            .expect("threadesk runs");
+        assert!(!out.status.success(), "{name}={value} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(name), "{name}: {stderr}");
+    }
+    let out = threadesk(dir.path())
+        .env("DATABASE_URL", "postgres://nobody:hunter2@127.0.0.1:1/none")
+        .output()
+        .expect("threadesk runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("DATABASE_URL"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "the password leaked: {stderr}");
+}
+
+#[test]
+fn migrate_applies_the_schema_and_exits() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = threadesk(dir.path())
+        .arg("migrate")
+        .output()
+        .expect("threadesk runs");
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("migrations applied"));
+    let help = threadesk(dir.path()).arg("--help").output().expect("help");
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        text.contains("migrate") && text.contains("--no-demo"),
+        "{text}"
+    );
+}
