@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import assert from 'node:assert/strict';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
-const bin = process.env.THREADESK_BIN ?? join(root, 'target/debug/threadesk');
+const bin = process.env.THREADESK_BIN ? resolve(process.env.THREADESK_BIN) : join(root, 'target/debug/threadesk');
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const shots = join(root, 'test-output/browser');
 mkdirSync(shots, { recursive: true });
