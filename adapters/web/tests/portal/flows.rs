@@ -458,3 +458,81 @@ async fn pages_escape_user_content(kind: Kind) {
     assert!(page.shows("&lt;script&gt;alert(2)&lt;/script&gt;"));
     assert!(!page.body.contains("<b>Builder</b>"));
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn staff_manage_people_and_organizations_and_invitees_may_decline(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let carol = site
+        .customer("Carol Chen", "carol@acme.example", false)
+        .await;
+    let mut s = site.browser(site.staff).await;
+    let made = s.post("/staff/organizations", &[("name", "Globex")]).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER);
+    let globex = site
+        .h
+        .engine
+        .organizations()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.name == "Globex")
+        .expect("created");
+    let moved = s
+        .post(
+            &format!("/staff/people/{}/organization", bob.0),
+            &[("org", &globex.id.0.to_string())],
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER);
+    let staffed = s
+        .post(
+            &format!("/staff/people/{}/staff", carol.0),
+            &[("staff", "1")],
+        )
+        .await;
+    assert_eq!(staffed.status, StatusCode::SEE_OTHER);
+    let people = s.get("/staff/people?done=saved").await;
+    assert!(people.shows("Saved.") && people.shows("Globex"));
+    assert_eq!(
+        site.h.engine.person(bob).await.unwrap().person.org_id,
+        Some(globex.id)
+    );
+    assert!(site.h.engine.person(carol).await.unwrap().person.is_staff);
+    // staff cannot drop their own membership from the page either.
+    let own = s
+        .post(
+            &format!("/staff/people/{}/staff", site.staff.0),
+            &[("staff", "0")],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::CONFLICT);
+
+    // an invitation can be declined; the ticket stays hidden.
+    let dana = site.customer("Dana", "dana@partner.example", false).await;
+    let mut b = site.browser(bob).await;
+    let mut d = site.browser(dana).await;
+    let n = b.open("Renewal", "Please renew.").await;
+    b.post(
+        &format!("/tickets/{n}/delegates"),
+        &[("email", "dana@partner.example")],
+    )
+    .await;
+    let inv = d.get("/invitations").await;
+    let at = inv.body.find("/invitations/").unwrap();
+    let accept: String = inv.body[at..].chars().take_while(|c| *c != '"').collect();
+    let decline = accept.replace("/accept", "/decline");
+    assert_eq!(d.post(&decline, &[]).await.status, StatusCode::SEE_OTHER);
+    assert!(d.get("/invitations").await.shows("Nobody has invited you"));
+    assert_eq!(
+        d.get(&format!("/tickets/{n}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(b.get(&format!("/tickets/{n}")).await.shows("Declined"));
+    // the root sends people to their tickets; unknown pages are 404.
+    assert_eq!(d.get("/").await.location.as_deref(), Some("/tickets"));
+    assert_eq!(d.get("/no/such/page").await.status, StatusCode::NOT_FOUND);
+}
