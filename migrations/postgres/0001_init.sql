@@ -73,7 +73,9 @@ create index tickets_queue on tickets (is_closed, needs_staff desc, last_activit
 -- page written by every reply.
 
 create table messages (
-    id bigint generated always as identity primary key,
+    -- the sequence is named so that a reply can take its id in the query that
+    -- locks the ticket (see Engine::lock_ticket_for).
+    id bigint generated always as identity (sequence name messages_id_seq) primary key,
     ticket_id bigint not null references tickets (id),
     author_id bigint not null references people (id),
     -- the author's role on the ticket when they wrote it.

@@ -29,6 +29,10 @@ const server = spawn(bin, [], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 const exited = new Promise((done) => server.on('exit', (code, signal) => done({ code, signal })));
+server.on('error', (e) => {
+  console.error(`walk: cannot start ${bin}: ${e.message} (build it with cargo build --bin threadesk)`);
+  process.exit(1);
+});
 
 // the start-up report names the address; it ends with the Discord line.
 const base = await new Promise((done, fail) => {

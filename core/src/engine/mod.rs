@@ -201,7 +201,7 @@ impl Engine {
         let next = match (next_message, self.db.backend()) {
             (false, _) => "null",
             (true, Backend::Sqlite) => "(select coalesce(max(id), 0) + 1 from messages)",
-            (true, Backend::Postgres) => "nextval(pg_get_serial_sequence('messages', 'id'))",
+            (true, Backend::Postgres) => "nextval('messages_id_seq')",
         };
         let sql = format!(
             "select {cols}, \
