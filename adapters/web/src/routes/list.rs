@@ -86,7 +86,8 @@ pub(super) async fn new_form_again(
     error: &EngineError,
 ) -> Result<Response, WebError> {
     if error.is_internal() {
-        return Err(WebError::Engine(clone_internal(error)));
+        // logged where the error becomes a page; never shown.
+        return Err(WebError::Internal(format!("{error:?}")));
     }
     let departments = portal.engine().departments(false).await?;
     let frame = Frame::load(portal, me).await?;
@@ -101,15 +102,6 @@ pub(super) async fn new_form_again(
             error: Some(error.to_string()),
         }),
     ))
-}
-
-/// Internal errors are logged where they are turned into a page; this
-/// keeps the variant without the (non-clonable) cause.
-fn clone_internal(e: &EngineError) -> EngineError {
-    match e {
-        EngineError::Busy => EngineError::Busy,
-        other => EngineError::Corrupt(format!("{other:?}")),
-    }
 }
 
 pub(super) async fn open(

@@ -53,7 +53,10 @@ fn notice(done: &str) -> Option<&'static str> {
 /// What a re-rendered page keeps of the person's typing.
 #[derive(Default)]
 struct Drafts<'a> {
+    /// Back in the reply box.
     reply: &'a str,
+    /// Shown read-only beside the error (e.g. a refused edit).
+    unsaved: Option<&'a str>,
 }
 
 /// Renders the ticket page, with an error (and the person's drafts) when a
@@ -67,8 +70,8 @@ async fn render(
     drafts: Drafts<'_>,
 ) -> Result<Response, WebError> {
     if let Some(e) = error.filter(|e| e.is_internal()) {
-        tracing::error!(error = ?e, "portal change failed in the engine");
-        return Err(WebError::Internal("engine".into()));
+        // logged where the error becomes a page; never shown.
+        return Err(WebError::Internal(format!("{e:?}")));
     }
     let engine = portal.engine();
     let thread = engine.thread(me.person.id, ticket.id).await?;
@@ -103,6 +106,7 @@ async fn render(
             error: error.map(ToString::to_string),
             notice,
             draft: drafts.reply,
+            unsaved: drafts.unsaved,
         }),
     ))
 }
@@ -200,6 +204,7 @@ pub(super) async fn reply(
             }
             let drafts = Drafts {
                 reply: form.text("body"),
+                ..Drafts::default()
             };
             render(&portal, &me, &ticket, Some(&e), None, drafts).await
         }
@@ -311,13 +316,10 @@ pub(super) async fn edit_message(
             )))
         }
         Err(e) => {
-            let drafts = Drafts { reply: "" };
-            // what they typed comes back in the reply box, not lost.
-            let typed = format!("(your edit was not saved)\n{}", form.body);
-            let drafts = if e.is_internal() {
-                drafts
-            } else {
-                Drafts { reply: &typed }
+            // what they typed is shown back, not lost.
+            let drafts = Drafts {
+                unsaved: Some(&form.body),
+                ..Drafts::default()
             };
             render(&portal, &me, &ticket, Some(&e), None, drafts).await
         }

@@ -24,6 +24,8 @@ pub(crate) struct TicketPage<'a> {
     pub notice: Option<&'a str>,
     /// What the person typed in the reply box, shown again after an error.
     pub draft: &'a str,
+    /// Text of a refused change (an edit), shown back so it is not lost.
+    pub unsaved: Option<&'a str>,
 }
 
 const STATUSES: [Status; 5] = [
@@ -82,6 +84,12 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
         }
         @if let Some(n) = p.notice { p.notice role="status" { (n) } }
         @if let Some(e) = &p.error { p.error role="alert" { (capitalized(e)) "." } }
+        @if let Some(text) = p.unsaved {
+            div.card {
+                label for="unsaved" { "What you wrote (not saved)" }
+                textarea #unsaved readonly { (text) }
+            }
+        }
         @if t.status.is_closed() {
             p.notice { "This ticket is closed. " a href="/tickets/new" { "Open a new ticket" } " if you need more help." }
         }
