@@ -226,6 +226,38 @@ impl FromRequestParts<Portal> for Me {
     }
 }
 
+/// A form posted by the signed-in person, accepted only with its session's
+/// CSRF token (the `csrf` field); `T` holds the other fields. Every
+/// signed-in form goes through it, so no handler can forget the check.
+pub(crate) struct SignedForm<T> {
+    pub me: Me,
+    pub form: T,
+}
+
+#[derive(serde::Deserialize)]
+struct WithToken<T> {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    form: T,
+}
+
+impl<T: serde::de::DeserializeOwned + Send> axum::extract::FromRequest<Portal> for SignedForm<T> {
+    type Rejection = WebError;
+
+    async fn from_request(req: Request, portal: &Portal) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let me = Me::from_request_parts(&mut parts, portal).await?;
+        let req = Request::from_parts(parts, body);
+        let axum::Form(WithToken { csrf, form }) =
+            axum::Form::<WithToken<T>>::from_request(req, portal)
+                .await
+                .map_err(|e| WebError::BadRequest(e.body_text()))?;
+        me.session.check_csrf(&portal.config().session_key, &csrf)?;
+        Ok(SignedForm { me, form })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

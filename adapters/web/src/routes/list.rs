@@ -2,13 +2,12 @@
 
 use super::{form_id, page, present, see_other, Frame};
 use crate::error::{engine_status, WebError};
-use crate::session::Me;
+use crate::session::{Me, SignedForm};
 use crate::views::{self, ListPage, NewTicketForm};
 use crate::{forms, Portal};
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
 use serde::Deserialize;
 use threadesk_core::domain::{Cursor, PageRequest, View};
 use threadesk_core::engine::NewTicket;
@@ -162,20 +161,15 @@ pub(super) async fn invitations(
     ))
 }
 
+/// A form with nothing but its token.
 #[derive(Deserialize)]
-pub(super) struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
+pub(super) struct CsrfForm {}
 
 pub(super) async fn accept(
     State(portal): State<Portal>,
-    me: Me,
     Path(id): Path<i64>,
-    Form(form): Form<CsrfForm>,
+    SignedForm { me, .. }: SignedForm<CsrfForm>,
 ) -> Result<Response, WebError> {
-    me.session
-        .check_csrf(&portal.config().session_key, &form.csrf)?;
     let delegate = portal
         .engine()
         .accept_delegation(&me.ctx(), DelegateId(id))
@@ -192,12 +186,9 @@ pub(super) async fn accept(
 
 pub(super) async fn decline(
     State(portal): State<Portal>,
-    me: Me,
     Path(id): Path<i64>,
-    Form(form): Form<CsrfForm>,
+    SignedForm { me, .. }: SignedForm<CsrfForm>,
 ) -> Result<Response, WebError> {
-    me.session
-        .check_csrf(&portal.config().session_key, &form.csrf)?;
     portal
         .engine()
         .decline_delegation(&me.ctx(), DelegateId(id))

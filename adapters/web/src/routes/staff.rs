@@ -2,13 +2,12 @@
 
 use super::{form_id, page, present, see_other, Frame};
 use crate::error::WebError;
-use crate::session::Me;
+use crate::session::{Me, SignedForm};
 use crate::views::{self, QueuePage};
 use crate::Portal;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
 use serde::Deserialize;
 use threadesk_core::domain::{Cursor, PageRequest, Status, View};
 use threadesk_core::engine::QueueFilter;
@@ -101,8 +100,6 @@ pub(super) async fn people(
 #[derive(Deserialize)]
 pub(super) struct FlagForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     admin: String,
     #[serde(default)]
     staff: String,
@@ -127,12 +124,9 @@ fn back_to(back: &str, done: &str) -> String {
 
 pub(super) async fn company_admin(
     State(portal): State<Portal>,
-    me: Me,
     Path(id): Path<i64>,
-    Form(form): Form<FlagForm>,
+    SignedForm { me, form }: SignedForm<FlagForm>,
 ) -> Result<Response, WebError> {
-    me.session
-        .check_csrf(&portal.config().session_key, &form.csrf)?;
     let engine = portal.engine();
     if form.admin == "1" {
         engine.grant_company_admin(&me.ctx(), PersonId(id)).await?;
@@ -144,12 +138,9 @@ pub(super) async fn company_admin(
 
 pub(super) async fn set_staff(
     State(portal): State<Portal>,
-    me: Me,
     Path(id): Path<i64>,
-    Form(form): Form<FlagForm>,
+    SignedForm { me, form }: SignedForm<FlagForm>,
 ) -> Result<Response, WebError> {
-    me.session
-        .check_csrf(&portal.config().session_key, &form.csrf)?;
     portal
         .engine()
         .set_staff(&me.ctx(), PersonId(id), form.staff == "1")
@@ -160,19 +151,14 @@ pub(super) async fn set_staff(
 #[derive(Deserialize)]
 pub(super) struct OrgForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     org: String,
 }
 
 pub(super) async fn organization(
     State(portal): State<Portal>,
-    me: Me,
     Path(id): Path<i64>,
-    Form(form): Form<OrgForm>,
+    SignedForm { me, form }: SignedForm<OrgForm>,
 ) -> Result<Response, WebError> {
-    me.session
-        .check_csrf(&portal.config().session_key, &form.csrf)?;
     let org = form_id(&form.org, "organization")?.map(OrgId);
     portal
         .engine()
@@ -184,18 +170,13 @@ pub(super) async fn organization(
 #[derive(Deserialize)]
 pub(super) struct NameForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
 }
 
 pub(super) async fn create_organization(
     State(portal): State<Portal>,
-    me: Me,
-    Form(form): Form<NameForm>,
+    SignedForm { me, form }: SignedForm<NameForm>,
 ) -> Result<Response, WebError> {
-    me.session
-        .check_csrf(&portal.config().session_key, &form.csrf)?;
     portal
         .engine()
         .create_organization(&me.ctx(), &form.name)
@@ -205,11 +186,8 @@ pub(super) async fn create_organization(
 
 pub(super) async fn create_department(
     State(portal): State<Portal>,
-    me: Me,
-    Form(form): Form<NameForm>,
+    SignedForm { me, form }: SignedForm<NameForm>,
 ) -> Result<Response, WebError> {
-    me.session
-        .check_csrf(&portal.config().session_key, &form.csrf)?;
     portal
         .engine()
         .create_department(&me.ctx(), &form.name)
@@ -219,12 +197,9 @@ pub(super) async fn create_department(
 
 pub(super) async fn rename_department(
     State(portal): State<Portal>,
-    me: Me,
     Path(id): Path<i64>,
-    Form(form): Form<NameForm>,
+    SignedForm { me, form }: SignedForm<NameForm>,
 ) -> Result<Response, WebError> {
-    me.session
-        .check_csrf(&portal.config().session_key, &form.csrf)?;
     portal
         .engine()
         .rename_department(&me.ctx(), DepartmentId(id), &form.name)
@@ -234,12 +209,9 @@ pub(super) async fn rename_department(
 
 pub(super) async fn department_active(
     State(portal): State<Portal>,
-    me: Me,
     Path(id): Path<i64>,
-    Form(form): Form<FlagForm>,
+    SignedForm { me, form }: SignedForm<FlagForm>,
 ) -> Result<Response, WebError> {
-    me.session
-        .check_csrf(&portal.config().session_key, &form.csrf)?;
     let outcome = portal
         .engine()
         .set_department_active(&me.ctx(), DepartmentId(id), form.active == "1")

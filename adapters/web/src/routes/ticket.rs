@@ -3,7 +3,7 @@
 use super::list::new_form_again;
 use super::{form_id, page, present, see_other, Frame};
 use crate::error::{engine_status, WebError};
-use crate::session::Me;
+use crate::session::{Me, SignedForm};
 use crate::views::{self, TicketPage};
 use crate::{blobs, forms, Portal};
 use axum::body::Body;
@@ -13,7 +13,6 @@ use axum::http::header::{
 };
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use serde::Deserialize;
 use threadesk_core::domain::{Action, Status, Ticket};
 use threadesk_core::engine::{Invitee, NewMessage};
@@ -211,20 +210,15 @@ pub(super) async fn reply(
     }
 }
 
+/// A form with nothing but its token.
 #[derive(Deserialize)]
-pub(super) struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
+pub(super) struct CsrfForm {}
 
 pub(super) async fn close(
     State(portal): State<Portal>,
-    me: Me,
     Path(number): Path<String>,
-    Form(form): Form<CsrfForm>,
+    SignedForm { me, .. }: SignedForm<CsrfForm>,
 ) -> Result<Response, WebError> {
-    me.session
-        .check_csrf(&portal.config().session_key, &form.csrf)?;
     let ticket = find(&portal, &me, &number).await?;
     let outcome = portal.engine().close(&me.ctx(), ticket.id).await.map(drop);
     after(&portal, &me, &ticket, outcome, "closed").await
@@ -233,19 +227,14 @@ pub(super) async fn close(
 #[derive(Deserialize)]
 pub(super) struct SubjectForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     subject: String,
 }
 
 pub(super) async fn subject(
     State(portal): State<Portal>,
-    me: Me,
     Path(number): Path<String>,
-    Form(form): Form<SubjectForm>,
+    SignedForm { me, form }: SignedForm<SubjectForm>,
 ) -> Result<Response, WebError> {
-    me.session
-        .check_csrf(&portal.config().session_key, &form.csrf)?;
     let ticket = find(&portal, &me, &number).await?;
     let outcome = portal
         .engine()
@@ -258,19 +247,14 @@ pub(super) async fn subject(
 #[derive(Deserialize)]
 pub(super) struct StatusForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     status: String,
 }
 
 pub(super) async fn status(
     State(portal): State<Portal>,
-    me: Me,
     Path(number): Path<String>,
-    Form(form): Form<StatusForm>,
+    SignedForm { me, form }: SignedForm<StatusForm>,
 ) -> Result<Response, WebError> {
-    me.session
-        .check_csrf(&portal.config().session_key, &form.csrf)?;
     let ticket = find(&portal, &me, &number).await?;
     let status: Status = form.status.parse().map_err(WebError::BadRequest)?;
     let outcome = portal
@@ -284,19 +268,14 @@ pub(super) async fn status(
 #[derive(Deserialize)]
 pub(super) struct EditForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     body: String,
 }
 
 pub(super) async fn edit_message(
     State(portal): State<Portal>,
-    me: Me,
     Path((number, id)): Path<(String, i64)>,
-    Form(form): Form<EditForm>,
+    SignedForm { me, form }: SignedForm<EditForm>,
 ) -> Result<Response, WebError> {
-    me.session
-        .check_csrf(&portal.config().session_key, &form.csrf)?;
     let ticket = find(&portal, &me, &number).await?;
     let edited = portal
         .engine()
@@ -329,8 +308,6 @@ pub(super) async fn edit_message(
 #[derive(Deserialize)]
 pub(super) struct InviteForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     email: String,
     #[serde(default)]
     person: String,
@@ -338,12 +315,9 @@ pub(super) struct InviteForm {
 
 pub(super) async fn invite(
     State(portal): State<Portal>,
-    me: Me,
     Path(number): Path<String>,
-    Form(form): Form<InviteForm>,
+    SignedForm { me, form }: SignedForm<InviteForm>,
 ) -> Result<Response, WebError> {
-    me.session
-        .check_csrf(&portal.config().session_key, &form.csrf)?;
     let ticket = find(&portal, &me, &number).await?;
     let invitee = match (present(&form.email), form_id(&form.person, "person")?) {
         (Some(email), _) => Invitee::Email(email.to_owned()),
@@ -365,12 +339,9 @@ pub(super) async fn invite(
 
 pub(super) async fn revoke(
     State(portal): State<Portal>,
-    me: Me,
     Path((number, id)): Path<(String, i64)>,
-    Form(form): Form<CsrfForm>,
+    SignedForm { me, .. }: SignedForm<CsrfForm>,
 ) -> Result<Response, WebError> {
-    me.session
-        .check_csrf(&portal.config().session_key, &form.csrf)?;
     let ticket = find(&portal, &me, &number).await?;
     let outcome = portal
         .engine()
