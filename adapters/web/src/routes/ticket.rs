@@ -91,6 +91,10 @@ async fn render(
     } else {
         (None, Vec::new())
     };
+    let mut revisions = std::collections::HashMap::new();
+    for m in thread.messages.iter().filter(|m| m.edited_at.is_some()) {
+        revisions.insert(m.id, engine.message_revisions(me.person.id, m.id).await?);
+    }
     let frame = Frame::load(portal, me).await?;
     let status = error.map_or(StatusCode::OK, engine_status);
     Ok(page(
@@ -106,6 +110,7 @@ async fn render(
             notice,
             draft: drafts.reply,
             unsaved: drafts.unsaved,
+            revisions: &revisions,
         }),
     ))
 }

@@ -3,9 +3,11 @@
 
 use super::{capitalized, csrf_field, layout, size, status_badge, when, Chrome};
 use maud::{html, Markup};
+use std::collections::HashMap;
 use threadesk_core::domain::{
-    Action, Delegate, DelegateStatus, Department, Person, Status, Thread,
+    Action, Delegate, DelegateStatus, Department, Person, Revision, Status, Thread,
 };
+use threadesk_core::MessageId;
 
 /// Everything the ticket page shows.
 pub(crate) struct TicketPage<'a> {
@@ -26,6 +28,8 @@ pub(crate) struct TicketPage<'a> {
     pub draft: &'a str,
     /// Text of a refused change (an edit), shown back so it is not lost.
     pub unsaved: Option<&'a str>,
+    /// The earlier texts of edited messages.
+    pub revisions: &'a HashMap<MessageId, Vec<Revision>>,
 }
 
 const STATUSES: [Status; 5] = [
@@ -114,6 +118,15 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                         @if m.edited_at.is_some() { " · edited" }
                     }
                     div.body { (m.body) }
+                    @if let Some(revs) = p.revisions.get(&m.id).filter(|r| !r.is_empty()) {
+                        details {
+                            summary { "Earlier versions (" (revs.len()) ")" }
+                            @for r in revs {
+                                div.meta { "Version " (r.revision) ", replaced " (when(r.replaced_at)) }
+                                div.body { (r.body) }
+                            }
+                        }
+                    }
                     @if !m.attachments.is_empty() {
                         ul {
                             @for a in &m.attachments {

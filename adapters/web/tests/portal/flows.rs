@@ -308,6 +308,7 @@ async fn authors_edit_their_own_messages_and_nobody_else_s(kind: Kind) {
     assert_eq!(edited.status, StatusCode::SEE_OTHER);
     let page = b.get(&format!("/tickets/{n}")).await;
     assert!(page.shows("The printer.") && page.shows("edited"));
+    assert!(page.shows("Earlier versions (1)") && page.shows("Teh printer."));
     let refused = s
         .post(&format!("/tickets/{n}{tail}"), &[("body", "Staff rewrite")])
         .await;
