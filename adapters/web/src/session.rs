@@ -193,13 +193,29 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
 pub(crate) struct Me {
     pub session: Session,
     pub person: Person,
+    /// The form's request id, when it carried a well-formed one.
+    request: Option<String>,
 }
 
 impl Me {
-    /// The engine's request context for this person (no idempotency key:
-    /// a browser's double submit is answered by the engine's rules).
+    /// Takes the `request` field every form carries (a random id made when
+    /// the form was rendered); junk is ignored.
+    pub fn with_request(mut self, request: &str) -> Me {
+        let r = request.trim();
+        let well_formed = (16..=64).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_hexdigit());
+        self.request = well_formed.then(|| r.to_owned());
+        self
+    }
+
+    /// The engine's request context: this person, and the form's request id
+    /// as the idempotency key, so a double submit (or a resubmit after the
+    /// back button) acts once and shows the first result.
     pub fn ctx(&self) -> threadesk_core::Ctx {
-        threadesk_core::Ctx::new(self.person.id)
+        let ctx = threadesk_core::Ctx::new(self.person.id);
+        match &self.request {
+            Some(r) => ctx.with_key(format!("web:{}:{r}", self.person.id.0)),
+            None => ctx,
+        }
     }
 }
 
@@ -218,6 +234,7 @@ impl FromRequestParts<Portal> for Me {
             Ok(profile) => Ok(Me {
                 session,
                 person: profile.person,
+                request: None,
             }),
             // merged into somebody else, or gone: sign in again.
             Err(threadesk_core::EngineError::NotFound(_)) => Err(WebError::SignIn),
@@ -238,6 +255,8 @@ pub(crate) struct SignedForm<T> {
 struct WithToken<T> {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    request: String,
     #[serde(flatten)]
     form: T,
 }
@@ -249,12 +268,18 @@ impl<T: serde::de::DeserializeOwned + Send> axum::extract::FromRequest<Portal> f
         let (mut parts, body) = req.into_parts();
         let me = Me::from_request_parts(&mut parts, portal).await?;
         let req = Request::from_parts(parts, body);
-        let axum::Form(WithToken { csrf, form }) =
-            axum::Form::<WithToken<T>>::from_request(req, portal)
-                .await
-                .map_err(|e| WebError::BadRequest(e.body_text()))?;
+        let axum::Form(WithToken {
+            csrf,
+            request,
+            form,
+        }) = axum::Form::<WithToken<T>>::from_request(req, portal)
+            .await
+            .map_err(|e| WebError::BadRequest(e.body_text()))?;
         me.session.check_csrf(&portal.config().session_key, &csrf)?;
-        Ok(SignedForm { me, form })
+        Ok(SignedForm {
+            me: me.with_request(&request),
+            form,
+        })
     }
 }
 

@@ -109,6 +109,7 @@ pub(super) async fn open(
     form: Multipart,
 ) -> Result<Response, WebError> {
     let form = forms::read(&portal, form).await?;
+    let me = me.with_request(form.text("request"));
     if let Err(e) = me
         .session
         .check_csrf(&portal.config().session_key, form.text("csrf"))

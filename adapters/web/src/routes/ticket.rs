@@ -164,6 +164,7 @@ pub(super) async fn reply(
     form: Multipart,
 ) -> Result<Response, WebError> {
     let form = forms::read(&portal, form).await?;
+    let me = me.with_request(form.text("request"));
     let checked = me
         .session
         .check_csrf(&portal.config().session_key, form.text("csrf"));

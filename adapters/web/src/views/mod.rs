@@ -172,8 +172,19 @@ pub(crate) fn size(bytes: u64) -> String {
 }
 
 /// The hidden CSRF field every form carries.
+/// The hidden fields every form carries: the session's CSRF token, and a
+/// fresh request id that makes a double submit act once.
 pub(crate) fn csrf_field(token: &str) -> Markup {
-    html! { input type="hidden" name="csrf" value=(token); }
+    let mut bytes = [0u8; 16];
+    // without randomness the form still works, only without dedupe.
+    let request = match getrandom::getrandom(&mut bytes) {
+        Ok(()) => hex::encode(bytes),
+        Err(_) => String::new(),
+    };
+    html! {
+        input type="hidden" name="csrf" value=(token);
+        input type="hidden" name="request" value=(request);
+    }
 }
 
 #[cfg(test)]

@@ -537,3 +537,46 @@ async fn staff_manage_people_and_organizations_and_invitees_may_decline(kind: Ki
     assert_eq!(d.get("/").await.location.as_deref(), Some("/tickets"));
     assert_eq!(d.get("/no/such/page").await.status, StatusCode::NOT_FOUND);
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_double_submitted_form_acts_once(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let mut b = site.browser(bob).await;
+    let fields = [
+        ("subject", "Twice?"),
+        ("body", "Clicked twice."),
+        ("request", "00112233445566778899aabbccddeeff"),
+    ];
+    let first = b.post_files("/tickets", &fields, &[]).await;
+    let second = b.post_files("/tickets", &fields, &[]).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        first.location, second.location,
+        "the same ticket both times"
+    );
+    let n = b.open("Another", "A different form.").await;
+    assert_eq!(n, 1002, "only one ticket came of the double submit");
+    let reply = [
+        ("body", "only once"),
+        ("request", "ffeeddccbbaa99887766554433221100"),
+    ];
+    let r1 = b
+        .post_files(&format!("/tickets/{n}/reply"), &reply, &[])
+        .await;
+    let r2 = b
+        .post_files(&format!("/tickets/{n}/reply"), &reply, &[])
+        .await;
+    assert_eq!(r1.location, r2.location);
+    let page = b.get(&format!("/tickets/{n}")).await;
+    let shown = page.body.matches("<div class=\"body\">only once</div>").count();
+    assert_eq!(shown, 1, "one reply");
+    // the same id from another person is their own request.
+    let carol = site.customer("Carol", "carol@acme.example", false).await;
+    let mut c = site.browser(carol).await;
+    let theirs = c.post_files("/tickets", &fields, &[]).await;
+    assert_ne!(theirs.location, first.location);
+}
