@@ -572,7 +572,10 @@ async fn a_double_submitted_form_acts_once(kind: Kind) {
         .await;
     assert_eq!(r1.location, r2.location);
     let page = b.get(&format!("/tickets/{n}")).await;
-    let shown = page.body.matches("<div class=\"body\">only once</div>").count();
+    let shown = page
+        .body
+        .matches("<div class=\"body\">only once</div>")
+        .count();
     assert_eq!(shown, 1, "one reply");
     // the same id from another person is their own request.
     let carol = site.customer("Carol", "carol@acme.example", false).await;
