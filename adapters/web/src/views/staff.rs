@@ -16,15 +16,6 @@ pub(crate) struct QueuePage<'a> {
     pub filter_query: String,
 }
 
-const FILTERABLE: [Status; 6] = [
-    Status::Open,
-    Status::InProgress,
-    Status::OnHold,
-    Status::AwaitingClient,
-    Status::ClientReplied,
-    Status::Closed,
-];
-
 /// The queue page.
 pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
     let dept_name = |id: Option<DepartmentId>| {
@@ -45,7 +36,7 @@ pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
             label for="status" style="margin:0" { "Status" }
             select #status name="status" style="width:auto" {
                 option value="" { "Not closed" }
-                @for s in FILTERABLE { option value=(s.as_str()) selected[p.status == Some(s)] { (s.label()) } }
+                @for s in Status::ALL { option value=(s.as_str()) selected[p.status == Some(s)] { (s.label()) } }
             }
             button.plain type="submit" { "Filter" }
         }

@@ -32,14 +32,6 @@ pub(crate) struct TicketPage<'a> {
     pub revisions: &'a HashMap<MessageId, Vec<Revision>>,
 }
 
-const STATUSES: [Status; 5] = [
-    Status::Open,
-    Status::InProgress,
-    Status::OnHold,
-    Status::AwaitingClient,
-    Status::ClientReplied,
-];
-
 fn delegate_status(s: DelegateStatus) -> &'static str {
     match s {
         DelegateStatus::Invited => "Invited",
@@ -213,7 +205,7 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                         (csrf_field(csrf))
                         label for="status" style="margin:0" { "Status" }
                         select #status name="status" style="width:auto" {
-                            @for s in STATUSES { option value=(s.as_str()) selected[s == t.status] { (s.label()) } }
+                            @for s in Status::ALL.into_iter().filter(|s| !s.is_closed()) { option value=(s.as_str()) selected[s == t.status] { (s.label()) } }
                         }
                         button.plain type="submit" { "Set status" }
                     }
