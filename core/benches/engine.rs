@@ -13,11 +13,12 @@
 //! `BENCH_BACKENDS` (default `sqlite,postgres`), `TEST_DATABASE_URL`.
 
 use std::time::{Duration, Instant};
-use threadesk_core::db::{Db, DbOptions};
+use threadesk_core::db::Db;
 use threadesk_core::domain::{PageRequest, PlatformIdentity, View};
 use threadesk_core::engine::{NewMessage, NewTicket};
+use threadesk_core::testing::{harness_with, Kind};
 use threadesk_core::time::Timestamp;
-use threadesk_core::{Backend, Ctx, Engine, PersonId, Settings, TicketId};
+use threadesk_core::{Backend, Ctx, PersonId, Settings, TicketId};
 
 /// No phase runs longer than this, whatever `BENCH_OPS` says.
 const PHASE_LIMIT: Duration = Duration::from_secs(30);
@@ -29,69 +30,6 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-struct Target {
-    db: Db,
-    cleanup: Option<String>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-async fn open(backend: Backend) -> Target {
-    let opts = DbOptions {
-        max_connections: 4,
-        ..Default::default()
-    };
-    match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().expect("temporary directory");
-            let url = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
-            let db = Db::connect(&url, opts).await.expect("sqlite opens");
-            db.migrate().await.expect("migrations");
-            Target {
-                db,
-                cleanup: None,
-                _dir: Some(dir),
-            }
-        }
-        Backend::Postgres => {
-            let base = std::env::var("TEST_DATABASE_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-            let schema = format!("bench_{}", std::process::id());
-            let admin = Db::connect(
-                &base,
-                DbOptions {
-                    max_connections: 1,
-                    ..Default::default()
-                },
-            )
-            .await
-            .expect("postgres reachable");
-            sqlx::query(&format!("drop schema if exists {schema} cascade"))
-                .execute(admin.pool())
-                .await
-                .expect("drop");
-            sqlx::query(&format!("create schema {schema}"))
-                .execute(admin.pool())
-                .await
-                .expect("create");
-            admin.close().await;
-            let sep = if base.contains('?') { '&' } else { '?' };
-            let db = Db::connect(
-                &format!("{base}{sep}options=-c%20search_path%3D{schema}"),
-                opts,
-            )
-            .await
-            .expect("postgres opens");
-            db.migrate().await.expect("migrations");
-            Target {
-                db,
-                cleanup: Some(schema),
-                _dir: None,
-            }
-        }
-    }
-}
-
-/// Runs `op` up to `n` times (and at most [`PHASE_LIMIT`]); operations per second.
 /// Runs `op(first)`, `op(first + 1)`, … `n` times (or until the phase
 /// limit), and adds the count and the time to `meter`.
 async fn timed<F, Fut>(meter: &mut Meter, first: usize, n: usize, limit: Duration, mut op: F)
@@ -228,14 +166,19 @@ async fn run(backend: Backend) {
     let name = backend.name();
     let ops = env_usize("BENCH_OPS", 2_000);
     let tickets = env_usize("BENCH_TICKETS", 100_000);
-    let target = open(backend).await;
-    let db = target.db.clone();
-
     let settings = Settings {
         max_open_tickets_per_requester: u32::MAX,
         ..Default::default()
     };
-    let engine = Engine::new(db.clone(), settings);
+    // a fresh database (an SQLite file, or a PostgreSQL schema dropped when
+    // the harness is), as the test suite gets.
+    let kind = match backend {
+        Backend::Sqlite => Kind::Sqlite,
+        Backend::Postgres => Kind::Postgres,
+    };
+    let harness = harness_with(kind, settings, 4).await;
+    let engine = harness.engine.clone();
+    let db = engine.db().clone();
     let staff = engine
         .ensure_person(&PlatformIdentity::web("bench-staff"), "Bench Staff")
         .await
@@ -334,25 +277,7 @@ async fn run(backend: Backend) {
     println!("BENCH {name} list_p50_ms {:.3}", percentile(&samples, 0.50));
     println!("BENCH {name} list_p99_ms {:.3}", percentile(&samples, 0.99));
 
-    db.close().await;
-    if let Some(schema) = target.cleanup {
-        let base = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let admin = Db::connect(
-            &base,
-            DbOptions {
-                max_connections: 1,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("postgres");
-        sqlx::query(&format!("drop schema if exists {schema} cascade"))
-            .execute(admin.pool())
-            .await
-            .expect("drop");
-        admin.close().await;
-    }
+    drop(harness);
 }
 
 fn main() {
