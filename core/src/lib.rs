@@ -16,6 +16,7 @@ pub mod ids;
 pub mod links;
 pub mod metrics;
 pub mod outbox;
+pub mod surfaces;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;

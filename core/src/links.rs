@@ -32,9 +32,13 @@ pub struct Link {
     pub message_id: Option<MessageId>,
     /// Where it is.
     pub at: PlatformRef,
+    /// Whether a person wrote that platform message (the bot cannot edit
+    /// it) rather than the bot posting it as a mirror.
+    pub authored: bool,
 }
 
-const COLUMNS: &str = "ticket_id, message_id, platform, workspace, channel, platform_message_id";
+const COLUMNS: &str =
+    "ticket_id, message_id, platform, workspace, channel, platform_message_id, authored";
 
 fn link(row: &AnyRow) -> Result<Link> {
     Ok(Link {
@@ -49,22 +53,45 @@ fn link(row: &AnyRow) -> Result<Link> {
             channel: row.try_get("channel")?,
             message_id: row.try_get("platform_message_id")?,
         },
+        authored: row.try_get::<i64, _>("authored")? == 1,
     })
 }
 
 impl Engine {
-    /// Records where a ticket's card (`message: None`) or a message was
-    /// posted. Recording the same place twice is a no-op; the link that is
-    /// stored for that place comes back.
+    /// Records where the bot posted a ticket's card (`message: None`) or a
+    /// copy of a message. Recording the same place twice is a no-op; the link
+    /// that is stored for that place comes back.
     pub async fn put_link(
         &self,
         ticket: TicketId,
         message: Option<MessageId>,
         at: &PlatformRef,
     ) -> Result<Link> {
+        self.insert_link(ticket, message, at, false).await
+    }
+
+    /// Records the platform message a person wrote that became `message`
+    /// (their reply in a thread): an edit of it edits the message, and
+    /// mirrors skip the place it came from.
+    pub async fn put_authored_link(
+        &self,
+        ticket: TicketId,
+        message: MessageId,
+        at: &PlatformRef,
+    ) -> Result<Link> {
+        self.insert_link(ticket, Some(message), at, true).await
+    }
+
+    async fn insert_link(
+        &self,
+        ticket: TicketId,
+        message: Option<MessageId>,
+        at: &PlatformRef,
+        authored: bool,
+    ) -> Result<Link> {
         sqlx::query(
-            "insert into platform_links (ticket_id, message_id, platform, workspace, channel, platform_message_id, created_at) \
-             values ($1, $2, $3, $4, $5, $6, $7) \
+            "insert into platform_links (ticket_id, message_id, platform, workspace, channel, platform_message_id, authored, created_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8) \
              on conflict (platform, workspace, channel, platform_message_id) do nothing",
         )
         .bind(ticket.0)
@@ -73,6 +100,7 @@ impl Engine {
         .bind(&at.workspace)
         .bind(&at.channel)
         .bind(&at.message_id)
+        .bind(i64::from(authored))
         .bind(Timestamp::now().0)
         .execute(self.db().pool())
         .await?;

@@ -6,7 +6,7 @@ mod delegates;
 mod departments;
 mod people;
 mod queries;
-mod rows;
+pub(crate) mod rows;
 mod tickets;
 
 pub use delegates::Invitee;

@@ -484,6 +484,10 @@ async fn merge(tx: &mut Tx, from: PersonId, into: PersonId) -> Result<()> {
              or ticket_id in (select id from tickets where requester_id = $2))",
         "delete from delegates where person_id = $2 and ticket_id in (select id from tickets where requester_id = $2)",
         "update delegates set person_id = $2 where person_id = $1",
+        // one card per person, ticket and platform: the remaining person's wins.
+        "delete from surfaces where person_id = $1 and exists (select 1 from surfaces s \
+             where s.person_id = $2 and s.ticket_id = surfaces.ticket_id and s.platform = surfaces.platform)",
+        "update surfaces set person_id = $2 where person_id = $1",
         "update people set is_staff = (select max(is_staff) from people where id in ($1, $2)), \
              is_company_admin = (select max(is_company_admin) from people where id in ($1, $2)), \
              org_id = coalesce(org_id, (select org_id from people where id = $1)) where id = $2",

@@ -8,5 +8,6 @@ mod model;
 mod outbox;
 mod people;
 mod rights;
+mod surfaces;
 mod tickets;
 mod views;

@@ -1,0 +1,240 @@
+//! Where a ticket is followed on a chat platform: a card (root message)
+//! whose thread holds the conversation, kept for the staff side or for one
+//! person. Adapters mirror each change of a ticket to its live surfaces, as
+//! the surface's audience may see it; a reply arriving in a surface's thread
+//! is still checked by the engine against the person who wrote it.
+
+use crate::domain::{Platform, Ticket};
+use crate::engine::rows;
+use crate::engine::Engine;
+use crate::error::{EngineError, Result};
+use crate::ids::{PersonId, TicketId};
+use crate::links::PlatformRef;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// Who a surface is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Audience {
+    /// The support team's triage card: sees internal notes.
+    Staff,
+    /// One person's own card (requester, delegate, company admin).
+    Person(PersonId),
+}
+
+impl Audience {
+    /// The person the surface belongs to, if it is a person's.
+    pub fn person(self) -> Option<PersonId> {
+        match self {
+            Audience::Staff => None,
+            Audience::Person(p) => Some(p),
+        }
+    }
+}
+
+/// A ticket's card on a platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Surface {
+    /// The ticket.
+    pub ticket_id: TicketId,
+    /// The card: its channel and platform message id (the thread's root).
+    pub card: PlatformRef,
+    /// Who it is for.
+    pub audience: Audience,
+    /// When the audience lost access (nothing is mirrored there after).
+    pub closed_at: Option<Timestamp>,
+}
+
+impl Surface {
+    /// Whether changes are still mirrored to it.
+    pub fn is_live(&self) -> bool {
+        self.closed_at.is_none()
+    }
+}
+
+const COLUMNS: &str =
+    "ticket_id, platform, workspace, channel, card_id, audience, person_id, closed_at";
+
+fn surface(row: &AnyRow) -> Result<Surface> {
+    let audience = match (
+        row.try_get::<&str, _>("audience")?,
+        row.try_get::<Option<i64>, _>("person_id")?,
+    ) {
+        ("staff", None) => Audience::Staff,
+        ("person", Some(p)) => Audience::Person(PersonId(p)),
+        (other, _) => return Err(EngineError::Corrupt(format!("surface audience {other}"))),
+    };
+    Ok(Surface {
+        ticket_id: TicketId(row.try_get("ticket_id")?),
+        card: PlatformRef {
+            platform: row
+                .try_get::<&str, _>("platform")?
+                .parse()
+                .map_err(EngineError::Corrupt)?,
+            workspace: row.try_get("workspace")?,
+            channel: row.try_get("channel")?,
+            message_id: row.try_get("card_id")?,
+        },
+        audience,
+        closed_at: row.try_get::<Option<i64>, _>("closed_at")?.map(Timestamp),
+    })
+}
+
+/// What a card shows: the ticket and the names around it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardFacts {
+    /// The ticket as it is now.
+    pub ticket: Ticket,
+    /// Its requester's display name.
+    pub requester_name: String,
+    /// Its department's name, if it has one.
+    pub department: Option<String>,
+}
+
+impl Engine {
+    /// What a ticket's card shows. For adapters redrawing a card they posted
+    /// for an audience that was allowed to see it: it checks no rights, and
+    /// a card shows nothing beyond number, subject, status, requester and
+    /// department.
+    pub async fn card_facts(&self, ticket: TicketId) -> Result<CardFacts> {
+        let sql = format!(
+            "select {}, p.display_name as requester_name, d.name as department_name \
+             from tickets t join people p on p.id = t.requester_id \
+             left join departments d on d.id = t.department_id where t.id = $1",
+            rows::TICKET_COLUMNS
+        );
+        let row = sqlx::query(&sql)
+            .bind(ticket.0)
+            .fetch_optional(self.db().pool())
+            .await?
+            .ok_or(EngineError::NotFound("ticket"))?;
+        Ok(CardFacts {
+            ticket: rows::ticket(&row)?,
+            requester_name: row.try_get("requester_name")?,
+            department: row.try_get("department_name")?,
+        })
+    }
+
+    /// Records a ticket's card for an audience. If that audience already has
+    /// a card for the ticket on that platform (a redelivered event raced this
+    /// one), the stored surface wins and comes back.
+    pub async fn put_surface(
+        &self,
+        ticket: TicketId,
+        card: &PlatformRef,
+        audience: Audience,
+    ) -> Result<Surface> {
+        let (kind, person) = match audience {
+            Audience::Staff => ("staff", None),
+            Audience::Person(p) => ("person", Some(p.0)),
+        };
+        sqlx::query(
+            "insert into surfaces (ticket_id, platform, workspace, channel, card_id, audience, person_id, created_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict do nothing",
+        )
+        .bind(ticket.0)
+        .bind(card.platform.as_str())
+        .bind(&card.workspace)
+        .bind(&card.channel)
+        .bind(&card.message_id)
+        .bind(kind)
+        .bind(person)
+        .bind(Timestamp::now().0)
+        .execute(self.db().pool())
+        .await?;
+        self.surface_for(ticket, card.platform, audience)
+            .await?
+            .ok_or(EngineError::NotFound("surface"))
+    }
+
+    /// The card an audience has for a ticket on a platform, live or not.
+    pub async fn surface_for(
+        &self,
+        ticket: TicketId,
+        platform: Platform,
+        audience: Audience,
+    ) -> Result<Option<Surface>> {
+        let sql = format!(
+            "select {COLUMNS} from surfaces where ticket_id = $1 and platform = $2 \
+             and audience = $3 and coalesce(person_id, 0) = $4"
+        );
+        let (kind, person) = match audience {
+            Audience::Staff => ("staff", 0),
+            Audience::Person(p) => ("person", p.0),
+        };
+        let row = sqlx::query(&sql)
+            .bind(ticket.0)
+            .bind(platform.as_str())
+            .bind(kind)
+            .bind(person)
+            .fetch_optional(self.db().pool())
+            .await?;
+        row.as_ref().map(surface).transpose()
+    }
+
+    /// The surface whose card is at a platform address (a thread's root).
+    pub async fn surface_at(&self, card: &PlatformRef) -> Result<Option<Surface>> {
+        let sql = format!(
+            "select {COLUMNS} from surfaces where platform = $1 and workspace = $2 \
+             and channel = $3 and card_id = $4"
+        );
+        let row = sqlx::query(&sql)
+            .bind(card.platform.as_str())
+            .bind(&card.workspace)
+            .bind(&card.channel)
+            .bind(&card.message_id)
+            .fetch_optional(self.db().pool())
+            .await?;
+        row.as_ref().map(surface).transpose()
+    }
+
+    /// A ticket's surfaces on a platform, oldest first.
+    pub async fn surfaces_of_ticket(
+        &self,
+        ticket: TicketId,
+        platform: Platform,
+    ) -> Result<Vec<Surface>> {
+        let sql = format!(
+            "select {COLUMNS} from surfaces where ticket_id = $1 and platform = $2 order by id"
+        );
+        let found = sqlx::query(&sql)
+            .bind(ticket.0)
+            .bind(platform.as_str())
+            .fetch_all(self.db().pool())
+            .await?;
+        found.iter().map(surface).collect()
+    }
+
+    /// Stops mirroring to a surface (its person lost access).
+    pub async fn close_surface(&self, card: &PlatformRef) -> Result<()> {
+        sqlx::query(
+            "update surfaces set closed_at = $5 where platform = $1 and workspace = $2 \
+             and channel = $3 and card_id = $4 and closed_at is null",
+        )
+        .bind(card.platform.as_str())
+        .bind(&card.workspace)
+        .bind(&card.channel)
+        .bind(&card.message_id)
+        .bind(Timestamp::now().0)
+        .execute(self.db().pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Opens a closed surface again (a delegate invited back and accepted).
+    pub async fn reopen_surface(&self, card: &PlatformRef) -> Result<()> {
+        sqlx::query(
+            "update surfaces set closed_at = null where platform = $1 and workspace = $2 \
+             and channel = $3 and card_id = $4",
+        )
+        .bind(card.platform.as_str())
+        .bind(&card.workspace)
+        .bind(&card.channel)
+        .bind(&card.message_id)
+        .execute(self.db().pool())
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,140 @@
+//! Surfaces: a ticket's cards on a platform, one per audience.
+
+use crate::helpers::*;
+use rstest::rstest;
+use rstest_reuse::apply;
+use threadesk_core::domain::*;
+use threadesk_core::links::PlatformRef;
+use threadesk_core::surfaces::Audience;
+use threadesk_core::Ctx;
+
+fn card(channel: &str, ts: &str) -> PlatformRef {
+    PlatformRef {
+        platform: Platform::Slack,
+        workspace: "T1".into(),
+        channel: channel.into(),
+        message_id: ts.into(),
+    }
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn each_audience_has_one_card_per_ticket_and_platform(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let opened = h.open(ann, "VPN").await;
+    let t = opened.ticket.id;
+    let staff = h
+        .engine
+        .put_surface(t, &card("C1", "1.1"), Audience::Staff)
+        .await
+        .unwrap();
+    let mine = h
+        .engine
+        .put_surface(t, &card("D1", "2.1"), Audience::Person(ann))
+        .await
+        .unwrap();
+    // a redelivered event posting a second card keeps the first one.
+    let again = h
+        .engine
+        .put_surface(t, &card("D1", "3.1"), Audience::Person(ann))
+        .await
+        .unwrap();
+    assert_eq!(again, mine);
+    assert_eq!(
+        h.engine.surface_at(&card("C1", "1.1")).await.unwrap(),
+        Some(staff.clone())
+    );
+    assert_eq!(h.engine.surface_at(&card("D1", "3.1")).await.unwrap(), None);
+    assert_eq!(
+        h.engine
+            .surfaces_of_ticket(t, Platform::Slack)
+            .await
+            .unwrap(),
+        vec![staff, mine.clone()]
+    );
+    assert!(h
+        .engine
+        .surfaces_of_ticket(t, Platform::Discord)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let facts = h.engine.card_facts(t).await.unwrap();
+    assert_eq!(
+        (
+            facts.ticket.number,
+            facts.requester_name.as_str(),
+            facts.department
+        ),
+        (opened.ticket.number, "Ann", None)
+    );
+
+    h.engine.close_surface(&mine.card).await.unwrap();
+    let closed = h
+        .engine
+        .surface_for(t, Platform::Slack, Audience::Person(ann))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!closed.is_live());
+    h.engine.reopen_surface(&mine.card).await.unwrap();
+    assert!(h
+        .engine
+        .surface_at(&mine.card)
+        .await
+        .unwrap()
+        .unwrap()
+        .is_live());
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn authored_links_are_told_apart_from_mirrors(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let opened = h.open(ann, "VPN").await;
+    let (t, m) = (opened.ticket.id, opened.message.id);
+    let written = h
+        .engine
+        .put_authored_link(t, m, &card("D1", "5.1"))
+        .await
+        .unwrap();
+    let mirror = h
+        .engine
+        .put_link(t, Some(m), &card("C1", "5.2"))
+        .await
+        .unwrap();
+    assert!(written.authored);
+    assert!(!mirror.authored);
+    let all = h.engine.links_of_message(m).await.unwrap();
+    assert_eq!(all, vec![written, mirror]);
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn merging_people_moves_their_cards(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let slack = PlatformIdentity::slack("T1", "U1");
+    let discord = PlatformIdentity::discord("G1", "42");
+    let on_slack = h.engine.ensure_person(&slack, "Ann").await.unwrap().id;
+    let on_discord = h.engine.ensure_person(&discord, "Ann D").await.unwrap().id;
+    let opened = h.open(on_discord, "VPN").await;
+    let t = opened.ticket.id;
+    h.engine
+        .put_surface(t, &card("D9", "7.1"), Audience::Person(on_discord))
+        .await
+        .unwrap();
+    h.engine
+        .link_identities(&Ctx::new(sam), &slack, &discord)
+        .await
+        .unwrap();
+    let moved = h
+        .engine
+        .surface_at(&card("D9", "7.1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved.audience, Audience::Person(on_slack));
+}
