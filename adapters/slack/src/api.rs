@@ -1,0 +1,246 @@
+//! The Slack Web API, through slack-morphism's hyper client: JSON for the
+//! methods that take it, query strings for the read methods that do not.
+//! A 429 is waited out (`Retry-After`) and retried by slack-morphism's rate
+//! controller; what still fails comes back as [`ApiError`], which tells a
+//! failure worth retrying from one that is not.
+
+use crate::config::SlackConfig;
+use serde_json::{json, Value};
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::hyper_tokio::SlackClientHyperConnector;
+use slack_morphism::prelude::SlackApiRateControlConfig;
+use slack_morphism::{SlackApiToken, SlackApiTokenValue, SlackClient};
+use std::sync::Arc;
+use std::time::Duration;
+
+type Connector = SlackClientHyperConnector<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+>;
+
+/// How many times a 429 is waited out before the call counts as failed.
+const RATE_LIMIT_RETRIES: usize = 5;
+
+/// A failed Web API call.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Worth retrying later: Slack is down, slow, or still rate limiting.
+    #[error("slack is unavailable: {0}")]
+    Transient(String),
+    /// Slack answered `ok: false` with this error code.
+    #[error("slack refused the call: {0}")]
+    Refused(String),
+}
+
+impl ApiError {
+    /// The error code of a refused call.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ApiError::Refused(code) => Some(code),
+            ApiError::Transient(_) => None,
+        }
+    }
+}
+
+fn classify(e: SlackClientError) -> ApiError {
+    // never the response body: it can echo what we sent.
+    match e {
+        SlackClientError::ApiError(e) => match e.code.as_str() {
+            "ratelimited"
+            | "internal_error"
+            | "fatal_error"
+            | "service_unavailable"
+            | "request_timeout" => ApiError::Transient(e.code),
+            _ => ApiError::Refused(e.code),
+        },
+        SlackClientError::HttpError(e) => ApiError::Transient(format!("http {}", e.status_code)),
+        SlackClientError::RateLimitError(_) => ApiError::Transient("rate limited".into()),
+        SlackClientError::HttpProtocolError(_) => ApiError::Transient("connection failed".into()),
+        SlackClientError::EndOfStream(_) => ApiError::Transient("connection closed".into()),
+        SlackClientError::ProtocolError(_) => ApiError::Transient("unreadable answer".into()),
+        other => ApiError::Transient(other.to_string()),
+    }
+}
+
+/// The Web API with our bot token.
+#[derive(Clone)]
+pub struct SlackApi {
+    client: Arc<SlackClient<Connector>>,
+    bot: SlackApiToken,
+    app: Option<SlackApiToken>,
+}
+
+impl SlackApi {
+    /// A client for the configured API base; plain http is allowed so the
+    /// base may point at a proxy or a test server on loopback.
+    pub fn new(config: &SlackConfig) -> std::io::Result<Self> {
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()?
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .build();
+        let connector = SlackClientHyperConnector::with_connector(https)
+            .with_slack_api_url(config.api_url.trim_end_matches('/'))
+            .with_rate_control(
+                SlackApiRateControlConfig::new().with_max_retries(RATE_LIMIT_RETRIES),
+            );
+        Ok(SlackApi {
+            client: Arc::new(SlackClient::new(connector)),
+            bot: SlackApiToken::new(SlackApiTokenValue::new(config.bot_token.clone())),
+            app: config
+                .app_token
+                .as_ref()
+                .map(|t| SlackApiToken::new(SlackApiTokenValue::new(t.clone()))),
+        })
+    }
+
+    /// A write method, with a JSON body.
+    pub async fn post(&self, method: &str, body: Value) -> Result<Value, ApiError> {
+        self.post_as(&self.bot, method, body).await
+    }
+
+    async fn post_as(
+        &self,
+        token: &SlackApiToken,
+        method: &str,
+        body: Value,
+    ) -> Result<Value, ApiError> {
+        let session = self.client.open_session(token);
+        session
+            .http_session_api
+            .http_post(method, &body, None)
+            .await
+            .map_err(classify)
+    }
+
+    /// A read method, with query parameters.
+    pub async fn get(&self, method: &str, params: &[(&str, &str)]) -> Result<Value, ApiError> {
+        let session = self.client.open_session(&self.bot);
+        let params: Vec<(&str, Option<&str>)> =
+            params.iter().map(|(k, v)| (*k, Some(*v))).collect();
+        session
+            .http_session_api
+            .http_get(method, &params, None)
+            .await
+            .map_err(classify)
+    }
+
+    /// Posts a message; returns its `ts`.
+    pub async fn post_message(&self, mut body: Value) -> Result<String, ApiError> {
+        body["unfurl_links"] = json!(false);
+        body["unfurl_media"] = json!(false);
+        let answer = self.post("chat.postMessage", body).await?;
+        string_at(&answer, "ts")
+    }
+
+    /// Rewrites a message the bot posted.
+    pub async fn update_message(&self, body: Value) -> Result<(), ApiError> {
+        self.post("chat.update", body).await.map(drop)
+    }
+
+    /// A message only `user` sees.
+    pub async fn post_ephemeral(&self, body: Value) -> Result<(), ApiError> {
+        self.post("chat.postEphemeral", body).await.map(drop)
+    }
+
+    /// The direct-message channel with a user.
+    pub async fn open_dm(&self, user: &str) -> Result<String, ApiError> {
+        let answer = self
+            .post("conversations.open", json!({ "users": user }))
+            .await?;
+        answer["channel"]["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::Transient("conversations.open gave no channel".into()))
+    }
+
+    /// Opens a modal for an interaction.
+    pub async fn open_view(&self, trigger_id: &str, view: Value) -> Result<(), ApiError> {
+        self.post(
+            "views.open",
+            json!({ "trigger_id": trigger_id, "view": view }),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Shows a user's App Home.
+    pub async fn publish_home(&self, user: &str, view: Value) -> Result<(), ApiError> {
+        self.post("views.publish", json!({ "user_id": user, "view": view }))
+            .await
+            .map(drop)
+    }
+
+    /// Every member of a channel, following the cursor.
+    pub async fn channel_members(&self, channel: &str) -> Result<Vec<String>, ApiError> {
+        let mut out = Vec::new();
+        let mut cursor = String::new();
+        // bounded: 50 pages of 1,000 members.
+        for _ in 0..50 {
+            let mut params = vec![("channel", channel), ("limit", "1000")];
+            if !cursor.is_empty() {
+                params.push(("cursor", cursor.as_str()));
+            }
+            let answer = self.get("conversations.members", &params).await?;
+            for m in answer["members"].as_array().into_iter().flatten() {
+                if let Some(id) = m.as_str() {
+                    out.push(id.to_owned());
+                }
+            }
+            cursor = answer["response_metadata"]["next_cursor"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if cursor.is_empty() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// A user's profile.
+    pub async fn user_info(&self, user: &str) -> Result<Value, ApiError> {
+        Ok(self.get("users.info", &[("user", user)]).await?["user"].take())
+    }
+
+    /// A team's name.
+    pub async fn team_name(&self, team: &str) -> Result<String, ApiError> {
+        let answer = self.get("team.info", &[("team", team)]).await?;
+        string_at(&answer["team"], "name")
+    }
+
+    /// Who the bot is: `(team_id, user_id, bot_id)`.
+    pub async fn whoami(&self) -> Result<(String, String, Option<String>), ApiError> {
+        let answer = self.get("auth.test", &[]).await?;
+        Ok((
+            string_at(&answer, "team_id")?,
+            string_at(&answer, "user_id")?,
+            answer["bot_id"].as_str().map(str::to_owned),
+        ))
+    }
+
+    /// A Socket Mode websocket address (needs the app-level token).
+    pub async fn open_socket(&self) -> Result<String, ApiError> {
+        let token = self
+            .app
+            .as_ref()
+            .ok_or_else(|| ApiError::Refused("no app-level token".into()))?;
+        let answer = self
+            .post_as(token, "apps.connections.open", json!({}))
+            .await?;
+        string_at(&answer, "url")
+    }
+}
+
+fn string_at(v: &Value, key: &str) -> Result<String, ApiError> {
+    v[key]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::Transient(format!("slack's answer has no {key}")))
+}
+
+/// Short pauses for transient failures: 1 s, 2 s, 4 s … at most 5 minutes.
+pub fn backoff(attempts: i64) -> Duration {
+    let exp = u32::try_from(attempts.clamp(1, 9) - 1).unwrap_or(0);
+    Duration::from_secs((1u64 << exp).min(300))
+}

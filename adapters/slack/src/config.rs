@@ -1,0 +1,124 @@
+//! What the Slack adapter needs to know, already parsed. The binary reads
+//! it from the environment; tests build it by hand.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The default Web API base.
+pub const DEFAULT_API_URL: &str = "https://slack.com/api";
+
+/// The Slack adapter's settings.
+#[derive(Clone)]
+pub struct SlackConfig {
+    /// The bot token (`xoxb-…`).
+    pub bot_token: String,
+    /// The app's signing secret, for HTTP requests from Slack.
+    pub signing_secret: String,
+    /// The app-level token (`xapp-…`): Socket Mode instead of HTTP.
+    pub app_token: Option<String>,
+    /// The Web API base, without a trailing slash.
+    pub api_url: String,
+    /// The default triage channel for staff.
+    pub staff_channel: Option<String>,
+    /// Department name (lower case) → its triage channel.
+    pub department_channels: BTreeMap<String, String>,
+}
+
+impl SlackConfig {
+    /// Settings with the defaults for everything optional.
+    pub fn new(bot_token: impl Into<String>, signing_secret: impl Into<String>) -> Self {
+        SlackConfig {
+            bot_token: bot_token.into(),
+            signing_secret: signing_secret.into(),
+            app_token: None,
+            api_url: DEFAULT_API_URL.to_owned(),
+            staff_channel: None,
+            department_channels: BTreeMap::new(),
+        }
+    }
+
+    /// The triage channel for a ticket's department (or the default one).
+    pub fn triage_channel(&self, department: Option<&str>) -> Option<&str> {
+        department
+            .and_then(|d| self.department_channels.get(&d.to_lowercase()))
+            .or(self.staff_channel.as_ref())
+            .map(String::as_str)
+    }
+
+    /// Every channel whose members are staff.
+    pub fn staff_channels(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = self.staff_channel.iter().map(String::as_str).collect();
+        for c in self.department_channels.values() {
+            if !all.contains(&c.as_str()) {
+                all.push(c);
+            }
+        }
+        all
+    }
+}
+
+/// Parses `SLACK_DEPARTMENT_CHANNELS`: `Billing=C0123,Technical support=C0456`.
+pub fn parse_department_channels(raw: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, channel) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("`{pair}` is not `Department name=CHANNEL_ID`"))?;
+        let (name, channel) = (name.trim(), channel.trim());
+        if name.is_empty() || channel.is_empty() || channel.contains(char::is_whitespace) {
+            return Err(format!("`{pair}` is not `Department name=CHANNEL_ID`"));
+        }
+        out.insert(name.to_lowercase(), channel.to_owned());
+    }
+    Ok(out)
+}
+
+impl fmt::Debug for SlackConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SlackConfig")
+            .field("bot_token", &"<redacted>")
+            .field("signing_secret", &"<redacted>")
+            .field("app_token", &self.app_token.as_ref().map(|_| "<redacted>"))
+            .field("api_url", &self.api_url)
+            .field("staff_channel", &self.staff_channel)
+            .field("department_channels", &self.department_channels)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn department_channels_parse_and_route_case_insensitively() {
+        let map = parse_department_channels(" Billing=C1, Technical support = C2 ,").unwrap();
+        let mut c = SlackConfig::new("xoxb-1", "s");
+        c.staff_channel = Some("C0".into());
+        c.department_channels = map;
+        assert_eq!(c.triage_channel(Some("billing")), Some("C1"));
+        assert_eq!(c.triage_channel(Some("Technical Support")), Some("C2"));
+        assert_eq!(c.triage_channel(Some("Sales")), Some("C0"));
+        assert_eq!(c.triage_channel(None), Some("C0"));
+        assert_eq!(c.staff_channels(), vec!["C0", "C1", "C2"]);
+    }
+
+    #[test]
+    fn malformed_department_channels_say_what_is_wrong() {
+        assert!(parse_department_channels("Billing")
+            .unwrap_err()
+            .contains("Billing"));
+        assert!(parse_department_channels("=C1").is_err());
+        assert!(parse_department_channels("Billing=C 1").is_err());
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let mut c = SlackConfig::new("xoxb-secret", "sign-secret");
+        c.app_token = Some("xapp-secret".into());
+        let shown = format!("{c:?}");
+        for secret in ["xoxb-secret", "sign-secret", "xapp-secret"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Events API: thread replies, edits, ✅ reactions and App Home.
+
+use super::interactions::files;
+use super::sentence;
+use crate::render::{self, ids};
+use crate::text::{clip, escape, unescape};
+use crate::SlackAdapter;
+use serde_json::{json, Value};
+use threadesk_core::domain::{Cursor, Person, Platform, View};
+use threadesk_core::engine::NewMessage;
+use threadesk_core::links::PlatformRef;
+use threadesk_core::surfaces::Audience;
+use threadesk_core::{Ctx, EngineError};
+
+/// Subtypes that are a person writing in a thread.
+const WRITTEN: [&str; 3] = ["", "thread_broadcast", "file_share"];
+
+/// Splits a staff message into `(is_note, text)`: `note:` makes it internal.
+pub(crate) fn staff_note(text: &str) -> (bool, &str) {
+    let t = text.trim_start();
+    match t.get(..5) {
+        Some(p) if p.eq_ignore_ascii_case("note:") => (true, t[5..].trim_start()),
+        _ => (false, text),
+    }
+}
+
+impl SlackAdapter {
+    fn at(&self, channel: &str, ts: &str) -> PlatformRef {
+        PlatformRef {
+            platform: Platform::Slack,
+            workspace: self.team().to_owned(),
+            channel: channel.to_owned(),
+            message_id: ts.to_owned(),
+        }
+    }
+
+    /// A bot wrote it (us or another app): never a person's reply. Checked
+    /// by `bot_id` and by our own user id, not by subtype alone.
+    fn is_bot(&self, event: &Value) -> bool {
+        event["bot_id"].is_string()
+            || self
+                .me()
+                .is_some_and(|me| event["user"] == me.user_id.as_str())
+    }
+
+    pub(super) async fn event(&self, envelope: &Value) {
+        let event = &envelope["event"];
+        let key = format!(
+            "slack:event:{}",
+            envelope["event_id"].as_str().unwrap_or_default()
+        );
+        let outcome = match event["type"].as_str().unwrap_or_default() {
+            "message" => self.message(event, &key).await,
+            "reaction_added" => self.reaction(event, &key).await,
+            "app_home_opened" => {
+                if let Some(user) = event["user"].as_str() {
+                    if let Ok(p) = self.person(user).await {
+                        self.publish_home(&p, user, "mine", View::Active, None)
+                            .await;
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(error = %e, "slack event not handled");
+        }
+        self.wake();
+    }
+
+    async fn message(&self, event: &Value, key: &str) -> Result<(), EngineError> {
+        let subtype = event["subtype"].as_str().unwrap_or_default();
+        if subtype == "message_changed" {
+            return self.edited(event, key).await;
+        }
+        if !WRITTEN.contains(&subtype) || self.is_bot(event) {
+            return Ok(());
+        }
+        let (Some(channel), Some(user), Some(ts)) = (
+            event["channel"].as_str(),
+            event["user"].as_str(),
+            event["ts"].as_str(),
+        ) else {
+            return Ok(());
+        };
+        let Some(root) = event["thread_ts"].as_str().filter(|r| *r != ts) else {
+            return Ok(());
+        };
+        let Some(surface) = self.engine().surface_at(&self.at(channel, root)).await? else {
+            return Ok(());
+        };
+        let person = self.person(user).await?;
+        let written = unescape(event["text"].as_str().unwrap_or_default());
+        let (note, body) = match surface.audience {
+            Audience::Staff => staff_note(&written),
+            Audience::Person(_) => (false, written.as_str()),
+        };
+        let input = NewMessage {
+            body: body.to_owned(),
+            attachments: files(&event["files"]),
+        };
+        let ctx = Ctx::new(person.id).with_key(key);
+        let posted = if note {
+            self.engine().note(&ctx, surface.ticket_id, input).await
+        } else {
+            self.engine().reply(&ctx, surface.ticket_id, input).await
+        };
+        match posted {
+            Ok(p) => {
+                self.engine()
+                    .put_authored_link(p.ticket.id, p.message.id, &self.at(channel, ts))
+                    .await?;
+            }
+            Err(EngineError::TicketClosed { number, .. }) => {
+                let text = format!(
+                    "Ticket {number} is closed, so your message was not added to it. Here is what you wrote:\n>{}",
+                    escape(&clip(body, 2500)).replace('\n', "\n>")
+                );
+                let mut open = json!({ "type": "button", "text": { "type": "plain_text", "text": "Open a new ticket with it" },
+                    "action_id": ids::NEW_TICKET, "value": clip(body, 2000) });
+                open["style"] = json!("primary");
+                let blocks = json!([{ "type": "section", "text": { "type": "mrkdwn", "text": text } },
+                    { "type": "actions", "elements": [open] }]);
+                self.tell(channel, user, &text, Some(blocks)).await;
+            }
+            Err(e) => self.tell(channel, user, &sentence(&e), None).await,
+        }
+        Ok(())
+    }
+
+    async fn edited(&self, event: &Value, key: &str) -> Result<(), EngineError> {
+        let m = &event["message"];
+        if self.is_bot(m) {
+            return Ok(());
+        }
+        let (Some(channel), Some(ts), Some(user)) = (
+            event["channel"].as_str(),
+            m["ts"].as_str(),
+            m["user"].as_str(),
+        ) else {
+            return Ok(());
+        };
+        let Some(link) = self.engine().link_at(&self.at(channel, ts)).await? else {
+            return Ok(());
+        };
+        let (true, Some(message)) = (link.authored, link.message_id) else {
+            return Ok(());
+        };
+        let person = self.person(user).await?;
+        let written = unescape(m["text"].as_str().unwrap_or_default());
+        let surface = self
+            .engine()
+            .surface_at(&self.at(channel, m["thread_ts"].as_str().unwrap_or_default()))
+            .await?;
+        let body = match surface.map(|s| s.audience) {
+            Some(Audience::Staff) => staff_note(&written).1.to_owned(),
+            _ => written,
+        };
+        let ctx = Ctx::new(person.id).with_key(key);
+        if let Err(e) = self.engine().edit_message(&ctx, message, &body).await {
+            self.tell(
+                channel,
+                user,
+                &format!("Your edit was not saved: {}", sentence(&e)),
+                None,
+            )
+            .await;
+        }
+        Ok(())
+    }
+
+    async fn reaction(&self, event: &Value, key: &str) -> Result<(), EngineError> {
+        let reaction = event["reaction"].as_str().unwrap_or_default();
+        if !matches!(
+            reaction,
+            "white_check_mark" | "heavy_check_mark" | "ballot_box_with_check"
+        ) {
+            return Ok(());
+        }
+        let (Some(user), Some(channel), Some(ts)) = (
+            event["user"].as_str(),
+            event["item"]["channel"].as_str(),
+            event["item"]["ts"].as_str(),
+        ) else {
+            return Ok(());
+        };
+        if self.me().is_some_and(|m| m.user_id == user) {
+            return Ok(());
+        }
+        let Some(surface) = self.engine().surface_at(&self.at(channel, ts)).await? else {
+            return Ok(());
+        };
+        let person = self.person(user).await?;
+        let ctx = Ctx::new(person.id).with_key(key);
+        match self.engine().close(&ctx, surface.ticket_id).await {
+            Ok(_) | Err(EngineError::TicketClosed { .. }) => {}
+            Err(e) => self.tell(channel, user, &sentence(&e), None).await,
+        }
+        Ok(())
+    }
+
+    /// App Home: the person's list and the "Open a support ticket" button.
+    pub(crate) async fn publish_home(
+        &self,
+        person: &Person,
+        user: &str,
+        scope: &str,
+        view: View,
+        after: Option<Cursor>,
+    ) {
+        let org = scope == "org" && person.is_company_admin;
+        let list = match self.list(person, org, view, after).await {
+            Ok(l) => l,
+            Err(e) => vec![
+                json!({ "type": "section", "text": { "type": "mrkdwn", "text": sentence(&e) } }),
+            ],
+        };
+        let view_name = format!("{view:?}").to_lowercase();
+        let home = render::home(
+            if org { "org" } else { "mine" },
+            &view_name,
+            person.is_company_admin,
+            list,
+        );
+        if let Err(e) = self.api().publish_home(user, home).await {
+            tracing::warn!(error = %e, "app home not published");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_prefix_makes_an_internal_note() {
+        assert_eq!(staff_note("note: check logs"), (true, "check logs"));
+        assert_eq!(staff_note("  NOTE:x"), (true, "x"));
+        assert_eq!(staff_note("notes are fine"), (false, "notes are fine"));
+        assert_eq!(staff_note("é"), (false, "é"));
+    }
+}

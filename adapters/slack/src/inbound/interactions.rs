@@ -1,0 +1,328 @@
+//! Buttons, selects, modal submissions and the internal-note shortcut.
+
+use super::{field_of, modal_errors, sentence, Answer};
+use crate::render::{self, ids};
+use crate::SlackAdapter;
+use serde_json::{json, Value};
+use threadesk_core::domain::{AttachmentMeta, Status, View};
+use threadesk_core::engine::{Invitee, NewMessage, NewTicket};
+use threadesk_core::links::PlatformRef;
+use threadesk_core::surfaces::Audience;
+use threadesk_core::{Ctx, DelegateId, DepartmentId, EngineError, TicketId};
+
+fn state<'a>(view: &'a Value, block: &str) -> &'a Value {
+    &view["state"]["values"][block]["value"]
+}
+
+fn text_input(view: &Value, block: &str) -> String {
+    state(view, block)["value"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Files a person attached in a modal's file input.
+pub(crate) fn files(list: &Value) -> Vec<AttachmentMeta> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| AttachmentMeta {
+            name: f["name"]
+                .as_str()
+                .or(f["title"].as_str())
+                .unwrap_or("file")
+                .to_owned(),
+            content_type: f["mimetype"]
+                .as_str()
+                .unwrap_or("application/octet-stream")
+                .to_owned(),
+            size_bytes: f["size"].as_u64().unwrap_or(0),
+            url: f["url_private"]
+                .as_str()
+                .or(f["permalink"].as_str())
+                .unwrap_or_default()
+                .to_owned(),
+        })
+        .collect()
+}
+
+impl SlackAdapter {
+    pub(super) async fn interaction(&self, p: &Value) -> Answer {
+        let user = p["user"]["id"].as_str().unwrap_or_default();
+        if user.is_empty() {
+            return Answer::Ack;
+        }
+        let person = match self.person(user).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "interaction from an unknown person dropped");
+                return Answer::Ack;
+            }
+        };
+        let trigger = p["trigger_id"].as_str().unwrap_or_default();
+        let answer = match p["type"].as_str().unwrap_or_default() {
+            "block_actions" => self
+                .action(p, &person, user, trigger)
+                .await
+                .map(|()| Answer::Ack),
+            "view_submission" => self.submission(p, &person).await,
+            "message_action" | "shortcut" => {
+                self.shortcut(p, user, trigger).await.map(|()| Answer::Ack)
+            }
+            _ => Ok(Answer::Ack),
+        };
+        match answer {
+            Ok(a) => a,
+            Err(e) => {
+                let channel = p["container"]["channel_id"]
+                    .as_str()
+                    .or(p["channel"]["id"].as_str());
+                if let Some(channel) = channel {
+                    self.tell(channel, user, &sentence(&e), None).await;
+                }
+                Answer::Ack
+            }
+        }
+    }
+
+    async fn action(
+        &self,
+        p: &Value,
+        person: &threadesk_core::domain::Person,
+        user: &str,
+        trigger: &str,
+    ) -> Result<(), EngineError> {
+        let action = &p["actions"][0];
+        let id = action["action_id"].as_str().unwrap_or_default();
+        let value = action["value"].as_str().unwrap_or_default();
+        let number = |v: &str| {
+            v.parse::<i64>()
+                .map_err(|_| EngineError::NotFound("ticket"))
+        };
+        let ctx = Ctx::new(person.id).with_key(format!("slack:action:{trigger}"));
+        let engine = self.engine();
+        match id {
+            ids::CLOSE => {
+                engine.close(&ctx, TicketId(number(value)?)).await?;
+            }
+            ids::SET_STATUS => {
+                let ticket = p["actions"][0]["block_id"]
+                    .as_str()
+                    .and_then(|b| b.strip_prefix("card:"))
+                    .unwrap_or_default();
+                let wanted = action["selected_option"]["value"]
+                    .as_str()
+                    .unwrap_or_default();
+                let Some(status) = Status::ALL.iter().find(|s| s.as_str() == wanted) else {
+                    return Ok(());
+                };
+                engine
+                    .set_status(&ctx, TicketId(number(ticket)?), *status)
+                    .await?;
+            }
+            ids::DELEGATES => {
+                let t = engine.ticket(person.id, TicketId(number(value)?)).await?;
+                let list = engine.delegates(person.id, t.id).await?;
+                self.open_modal(trigger, render::delegates_modal(t.id.0, t.number, &list));
+            }
+            ids::EDIT_SUBJECT => {
+                let t = engine.ticket(person.id, TicketId(number(value)?)).await?;
+                self.open_modal(
+                    trigger,
+                    render::edit_subject_modal(t.id.0, t.number, &t.subject),
+                );
+            }
+            ids::ACCEPT | ids::DECLINE => {
+                let d = DelegateId(number(value).map_err(|_| EngineError::NotFound("invitation"))?);
+                let (d, done) = if id == ids::ACCEPT {
+                    (
+                        engine.accept_delegation(&ctx, d).await?,
+                        "You accepted: the ticket's card is in your direct messages.",
+                    )
+                } else {
+                    (
+                        engine.decline_delegation(&ctx, d).await?,
+                        "You declined this invitation.",
+                    )
+                };
+                if let (Some(ch), Some(ts)) = (
+                    p["container"]["channel_id"].as_str(),
+                    p["container"]["message_ts"].as_str(),
+                ) {
+                    let (text, blocks) = render::line(done);
+                    let body = json!({ "channel": ch, "ts": ts, "text": text, "blocks": blocks });
+                    if let Err(e) = self.api().update_message(body).await {
+                        tracing::warn!(error = %e, delegate.id = %d.id, "invitation not updated");
+                    }
+                }
+            }
+            ids::REVOKE => {
+                let d = engine
+                    .revoke_delegate(
+                        &ctx,
+                        DelegateId(number(value).map_err(|_| EngineError::NotFound("delegate"))?),
+                    )
+                    .await?;
+                let t = engine.ticket(person.id, d.ticket_id).await?;
+                let list = engine.delegates(person.id, t.id).await?;
+                if let Some(view_id) = p["view"]["id"].as_str() {
+                    let view = render::delegates_modal(t.id.0, t.number, &list);
+                    if let Err(e) = self
+                        .api()
+                        .post("views.update", json!({ "view_id": view_id, "view": view }))
+                        .await
+                    {
+                        tracing::warn!(error = %e, "delegates modal not refreshed");
+                    }
+                }
+            }
+            ids::NEW_TICKET => {
+                let view = self.new_ticket_modal("", value).await;
+                self.open_modal(trigger, view);
+            }
+            ids::FOLLOW => {
+                let t = engine.ticket(person.id, TicketId(number(value)?)).await?;
+                self.follow_in_background(t.id, person.id, user);
+            }
+            ids::LIST_MORE => {
+                let mut parts = value.splitn(3, ':');
+                let (scope, view, cursor) = (parts.next(), parts.next(), parts.next());
+                let view: View = view.unwrap_or_default().parse().unwrap_or_default();
+                let cursor = cursor.and_then(|c| c.parse().ok());
+                let blocks = self
+                    .list(person, scope == Some("org"), view, cursor)
+                    .await?;
+                if let Some(ch) = p["container"]["channel_id"]
+                    .as_str()
+                    .or(p["channel"]["id"].as_str())
+                {
+                    self.tell(ch, user, "More tickets", Some(json!(blocks)))
+                        .await;
+                } else {
+                    self.publish_home(person, user, scope.unwrap_or("mine"), view, cursor)
+                        .await;
+                }
+            }
+            other if other.starts_with(ids::HOME_VIEW) => {
+                let mut parts = other.split(':').skip(1);
+                let scope = parts.next().unwrap_or("mine");
+                let view: View = parts.next().unwrap_or_default().parse().unwrap_or_default();
+                self.publish_home(person, user, scope, view, None).await;
+            }
+            _ => {}
+        }
+        self.wake();
+        Ok(())
+    }
+
+    async fn submission(
+        &self,
+        p: &Value,
+        person: &threadesk_core::domain::Person,
+    ) -> Result<Answer, EngineError> {
+        let view = &p["view"];
+        let key = format!("slack:view:{}", view["id"].as_str().unwrap_or_default());
+        let ctx = Ctx::new(person.id).with_key(key);
+        let ticket = view["private_metadata"]
+            .as_str()
+            .and_then(|m| m.parse().ok())
+            .map(TicketId);
+        let engine = self.engine();
+        let answer = match (view["callback_id"].as_str().unwrap_or_default(), ticket) {
+            (ids::NEW_TICKET_VIEW, _) => {
+                let input = NewTicket {
+                    subject: text_input(view, "subject"),
+                    department: state(view, "department")["selected_option"]["value"]
+                        .as_str()
+                        .and_then(|v| v.parse().ok())
+                        .map(DepartmentId),
+                    body: text_input(view, "message"),
+                    attachments: files(&state(view, "attachments")["files"]),
+                };
+                match engine.open_ticket(&ctx, input).await {
+                    Ok(opened) => Answer::Json(json!({
+                        "response_action": "update",
+                        "view": render::opened_modal(opened.ticket.number, &opened.ticket.subject),
+                    })),
+                    Err(EngineError::Invalid(v)) => modal_errors(field_of(&v), &v.to_string()),
+                    Err(EngineError::NotFound("department")) => modal_errors(
+                        "department",
+                        "That department is no longer available; choose another.",
+                    ),
+                    Err(e) => modal_errors("message", &sentence(&e)),
+                }
+            }
+            (ids::EDIT_SUBJECT_VIEW, Some(t)) => match engine
+                .edit_subject(&ctx, t, &text_input(view, "subject"))
+                .await
+            {
+                Ok(_) => Answer::Ack,
+                Err(e) => modal_errors("subject", &sentence(&e)),
+            },
+            (ids::NOTE_VIEW, Some(t)) => match engine
+                .note(&ctx, t, NewMessage::text(text_input(view, "message")))
+                .await
+            {
+                Ok(_) => Answer::Ack,
+                Err(e) => modal_errors("message", &sentence(&e)),
+            },
+            (ids::DELEGATES_VIEW, Some(t)) => {
+                let Some(invitee) = state(view, "invitee")["selected_user"].as_str() else {
+                    return Ok(Answer::Ack);
+                };
+                let who = self.person(invitee).await?;
+                match engine
+                    .invite_delegate(&ctx, t, Invitee::Person(who.id))
+                    .await
+                {
+                    Ok(_) => {
+                        let t = engine.ticket(person.id, t).await?;
+                        let list = engine.delegates(person.id, t.id).await?;
+                        Answer::Json(json!({
+                            "response_action": "update",
+                            "view": render::delegates_modal(t.id.0, t.number, &list),
+                        }))
+                    }
+                    Err(e) => modal_errors("invitee", &sentence(&e)),
+                }
+            }
+            _ => Answer::Ack,
+        };
+        self.wake();
+        Ok(answer)
+    }
+
+    async fn shortcut(&self, p: &Value, user: &str, trigger: &str) -> Result<(), EngineError> {
+        if p["callback_id"] != ids::NOTE_SHORTCUT {
+            return Ok(());
+        }
+        let channel = p["channel"]["id"].as_str().unwrap_or_default();
+        let message = &p["message"];
+        let root = message["thread_ts"]
+            .as_str()
+            .or(message["ts"].as_str())
+            .unwrap_or_default();
+        let card = PlatformRef {
+            platform: threadesk_core::domain::Platform::Slack,
+            workspace: self.team().to_owned(),
+            channel: channel.to_owned(),
+            message_id: root.to_owned(),
+        };
+        match self.engine().surface_at(&card).await? {
+            Some(s) if s.audience == Audience::Staff => {
+                let t = self.engine().card_facts(s.ticket_id).await?.ticket;
+                self.open_modal(trigger, render::note_modal(t.id.0, t.number));
+            }
+            _ => {
+                self.tell(
+                    channel,
+                    user,
+                    "Use *Internal note* on a message in a ticket's staff thread.",
+                    None,
+                )
+                .await
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,113 @@
+//! From Slack to the engine: slash commands, interactions and events, the
+//! same code whether they came over HTTP or Socket Mode. Each engine call
+//! carries Slack's own id of the request as its idempotency key.
+
+mod commands;
+mod events;
+mod interactions;
+
+use crate::render;
+use crate::SlackAdapter;
+use serde_json::{json, Value};
+use threadesk_core::domain::ValidationError;
+use threadesk_core::EngineError;
+
+/// What to answer Slack with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// `200` with an empty body.
+    Ack,
+    /// `200` with this JSON body (an ephemeral reply, a `response_action`).
+    Json(Value),
+}
+
+/// A sentence for the person, from an engine refusal.
+pub(crate) fn sentence(e: &EngineError) -> String {
+    match e {
+        EngineError::NotFound("ticket") => {
+            "I can't find that ticket, or you don't have access to it.".to_owned()
+        }
+        other => {
+            let s = other.to_string();
+            let mut c = s.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().chain(c).collect::<String>() + ".",
+                None => s,
+            }
+        }
+    }
+}
+
+/// An ephemeral slash-command answer.
+pub(crate) fn ephemeral(text: &str) -> Answer {
+    Answer::Json(json!({ "response_type": "ephemeral", "text": text }))
+}
+
+/// Where a validation error belongs in a modal.
+pub(crate) fn field_of(e: &ValidationError) -> &'static str {
+    match e {
+        ValidationError::EmptySubject | ValidationError::SubjectTooLong(_) => "subject",
+        ValidationError::EmptyMessage | ValidationError::MessageTooLong(_) => "message",
+        ValidationError::TooManyAttachments(_)
+        | ValidationError::BadAttachmentName(_)
+        | ValidationError::AttachmentTooLarge { .. }
+        | ValidationError::BadAttachmentLink(_) => "attachments",
+        _ => "subject",
+    }
+}
+
+/// Inline modal errors: nothing the person typed is lost.
+pub(crate) fn modal_errors(block: &str, message: &str) -> Answer {
+    Answer::Json(json!({ "response_action": "errors", "errors": { block: message } }))
+}
+
+impl SlackAdapter {
+    /// A slash command (`application/x-www-form-urlencoded` fields).
+    pub async fn on_command(&self, form: &std::collections::HashMap<String, String>) -> Answer {
+        self.command(form).await
+    }
+
+    /// An interaction (the decoded `payload` JSON).
+    pub async fn on_interaction(&self, payload: &Value) -> Answer {
+        self.interaction(payload).await
+    }
+
+    /// An Events API envelope (`event_callback` or `url_verification`).
+    pub async fn on_event(&self, envelope: &Value) -> Answer {
+        if envelope["type"] == "url_verification" {
+            return Answer::Json(json!({ "challenge": envelope["challenge"] }));
+        }
+        if envelope["type"] == "event_callback" {
+            self.event(envelope).await;
+        }
+        Answer::Ack
+    }
+
+    /// Shows a short message to one person in a channel, logging a failure.
+    pub(crate) async fn tell(&self, channel: &str, user: &str, text: &str, blocks: Option<Value>) {
+        let mut body = json!({ "channel": channel, "user": user, "text": text });
+        if let Some(b) = blocks {
+            body["blocks"] = b;
+        }
+        if let Err(e) = self.api().post_ephemeral(body).await {
+            tracing::warn!(error = %e, "ephemeral message not delivered");
+        }
+    }
+
+    /// Opens a modal in the background (Slack wants the answer first).
+    pub(crate) fn open_modal(&self, trigger_id: &str, view: Value) {
+        let me = self.clone();
+        let trigger = trigger_id.to_owned();
+        tokio::spawn(async move {
+            if let Err(e) = me.api().open_view(&trigger, view).await {
+                tracing::warn!(error = %e, "modal not opened");
+            }
+        });
+    }
+
+    /// The new-ticket modal, pre-filled.
+    pub(crate) async fn new_ticket_modal(&self, subject: &str, body: &str) -> Value {
+        let departments = self.engine().departments(false).await.unwrap_or_default();
+        render::new_ticket_modal(&departments, subject, body)
+    }
+}

@@ -1,0 +1,131 @@
+//! The Slack adapter: Threadesk from a Slack workspace.
+//!
+//! Inbound, Slack's slash commands, interactions and events (over HTTP,
+//! signed, or over Socket Mode) become engine commands, each with the
+//! platform's own id as its idempotency key, so a redelivery acts once.
+//! Outbound, the outbox consumer `slack` turns engine events into cards,
+//! thread messages, DMs and card updates. Rules live in the engine: this
+//! crate only maps.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod config;
+mod inbound;
+pub mod outbound;
+mod people;
+pub mod render;
+mod routes;
+pub mod socket;
+mod text;
+pub mod verify;
+
+pub use config::SlackConfig;
+pub use routes::router;
+
+use api::{ApiError, SlackApi};
+use std::sync::{Arc, OnceLock};
+use threadesk_core::Engine;
+use tokio::sync::Notify;
+
+/// The outbox consumer name of the Slack surface.
+pub const CONSUMER: &str = "slack";
+
+/// Who the bot is in its workspace, learned from `auth.test` at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotIdentity {
+    /// The workspace (team) the app is installed in.
+    pub team_id: String,
+    /// The bot's own user id.
+    pub user_id: String,
+    /// The bot's bot id, if Slack told us.
+    pub bot_id: Option<String>,
+}
+
+/// The adapter, shared by the routes, the Socket Mode client and the
+/// outbox worker.
+#[derive(Clone)]
+pub struct SlackAdapter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    api: SlackApi,
+    config: SlackConfig,
+    me: OnceLock<BotIdentity>,
+    people: people::Directory,
+    wake: Notify,
+}
+
+impl SlackAdapter {
+    /// An adapter over an engine; call [`SlackAdapter::connect`] before use.
+    pub fn new(engine: Engine, config: SlackConfig) -> std::io::Result<Self> {
+        let api = SlackApi::new(&config)?;
+        Ok(SlackAdapter {
+            inner: Arc::new(Inner {
+                engine,
+                api,
+                config,
+                me: OnceLock::new(),
+                people: people::Directory::default(),
+                wake: Notify::new(),
+            }),
+        })
+    }
+
+    /// Learns who the bot is (`auth.test`) and registers the outbox
+    /// consumer. Fails if the token is refused.
+    pub async fn connect(&self) -> Result<BotIdentity, ConnectError> {
+        let (team_id, user_id, bot_id) = self.inner.api.whoami().await?;
+        let me = BotIdentity {
+            team_id,
+            user_id,
+            bot_id,
+        };
+        let _ = self.inner.me.set(me.clone());
+        threadesk_core::outbox::Outbox::new(self.engine().db().clone())
+            .register(CONSUMER)
+            .await?;
+        Ok(me)
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The Web API client.
+    pub fn api(&self) -> &SlackApi {
+        &self.inner.api
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SlackConfig {
+        &self.inner.config
+    }
+
+    /// The workspace the bot lives in ("" before [`SlackAdapter::connect`]).
+    pub fn team(&self) -> &str {
+        self.inner.me.get().map_or("", |m| m.team_id.as_str())
+    }
+
+    fn me(&self) -> Option<&BotIdentity> {
+        self.inner.me.get()
+    }
+
+    /// Wakes the outbox worker: something just changed.
+    fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+}
+
+/// Why the adapter could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// Slack refused the token or could not be reached.
+    #[error("slack: {0}")]
+    Slack(#[from] ApiError),
+    /// The database failed.
+    #[error("database: {0}")]
+    Engine(#[from] threadesk_core::EngineError),
+}

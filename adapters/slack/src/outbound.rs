@@ -1,0 +1,424 @@
+//! From the engine to Slack: the outbox consumer `slack`. Each event
+//! becomes cards, thread messages, DMs and card updates. Every step checks
+//! what is already there (a surface, a link) first, so an event handed out
+//! again after a crash or a Slack outage posts nothing twice.
+
+use crate::api::{backoff, ApiError};
+use crate::render::{self, CardFor};
+use crate::SlackAdapter;
+use crate::CONSUMER;
+use serde_json::json;
+use std::future::Future;
+use std::time::Duration;
+use threadesk_core::domain::{Message, Platform};
+use threadesk_core::links::PlatformRef;
+use threadesk_core::outbox::{Event, EventPayload, Outbox};
+use threadesk_core::surfaces::{Audience, Surface};
+use threadesk_core::{EngineError, PersonId, TicketId};
+
+/// How long a claimed event is ours before another worker may take it.
+const LEASE: Duration = Duration::from_secs(60);
+/// Events claimed at once.
+const BATCH: u32 = 20;
+/// After this many attempts a still-failing event is given up (and counted).
+const MAX_ATTEMPTS: i64 = 12;
+/// How often the worker looks for events nobody woke it for.
+const POLL: Duration = Duration::from_millis(500);
+
+/// Why delivering an event failed.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Slack(#[from] ApiError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl Failure {
+    fn is_permanent(&self) -> bool {
+        match self {
+            Failure::Slack(ApiError::Refused(_)) => true,
+            Failure::Slack(ApiError::Transient(_)) => false,
+            Failure::Engine(EngineError::NotFound(_)) => true,
+            Failure::Engine(_) => false,
+        }
+    }
+}
+
+impl SlackAdapter {
+    fn outbox(&self) -> Outbox {
+        Outbox::new(self.engine().db().clone())
+    }
+
+    /// Delivers what is due now; returns how many events were handled
+    /// (delivered, deferred or given up).
+    pub async fn pump(&self) -> Result<usize, EngineError> {
+        let outbox = self.outbox();
+        let batch = outbox.claim(CONSUMER, BATCH, LEASE).await?;
+        let mut deferred = std::collections::HashSet::new();
+        for d in &batch {
+            // later events of a ticket whose earlier event failed wait for it.
+            if d.event.ticket_id.is_some_and(|t| deferred.contains(&t)) {
+                outbox
+                    .retry_later(
+                        CONSUMER,
+                        d.event.id,
+                        "waiting for an earlier event",
+                        Duration::from_secs(1),
+                    )
+                    .await?;
+                continue;
+            }
+            match self.deliver(&d.event).await {
+                Ok(()) => outbox.ack(CONSUMER, d.event.id).await?,
+                Err(f) if f.is_permanent() || d.attempts >= MAX_ATTEMPTS => {
+                    tracing::warn!(event.id = %d.event.id, event.kind = d.event.payload.kind(), error = %f, "slack delivery given up");
+                    outbox.give_up(CONSUMER, d.event.id, &f.to_string()).await?;
+                }
+                Err(f) => {
+                    tracing::info!(event.id = %d.event.id, error = %f, attempts = d.attempts, "slack delivery deferred");
+                    if let Some(t) = d.event.ticket_id {
+                        deferred.insert(t);
+                    }
+                    outbox
+                        .retry_later(CONSUMER, d.event.id, &f.to_string(), backoff(d.attempts))
+                        .await?;
+                }
+            }
+        }
+        Ok(batch.len())
+    }
+
+    /// Runs the outbox worker until `shutdown` resolves.
+    pub async fn run_outbound(&self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let handled = match self.pump().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "slack outbox unavailable");
+                    0
+                }
+            };
+            if handled > 0 {
+                continue;
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.inner.wake.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    /// Posts a person's own card of a ticket (with the history they may
+    /// see) in the background: `/ticket show`, "Follow in DM".
+    pub(crate) fn follow_in_background(&self, ticket: TicketId, person: PersonId, user: &str) {
+        let me = self.clone();
+        let user = user.to_owned();
+        tokio::spawn(async move {
+            if let Err(e) = me.person_card(ticket, person, Some(&user), None).await {
+                tracing::warn!(ticket.id = %ticket, error = %e, "card not posted");
+            }
+        });
+    }
+
+    async fn deliver(&self, event: &Event) -> Result<(), Failure> {
+        let Some(ticket) = event.ticket_id else {
+            return Ok(());
+        };
+        match &event.payload {
+            EventPayload::TicketOpened { ticket: t, message } => {
+                let facts = self.engine().card_facts(t.id).await?;
+                if let Some(channel) = self.config().triage_channel(facts.department.as_deref()) {
+                    let channel = channel.to_owned();
+                    self.card(
+                        t.id,
+                        Audience::Staff,
+                        &channel,
+                        std::slice::from_ref(message),
+                        None,
+                    )
+                    .await?;
+                }
+                let note = format!(
+                    "✅ Ticket *{}* is open. Replies from support arrive in this thread; reply here to add to it.",
+                    t.number
+                );
+                self.person_card(t.id, t.requester_id, None, Some(&note))
+                    .await?;
+            }
+            EventPayload::ReplyPosted { message, .. }
+            | EventPayload::NotePosted { message, .. } => {
+                self.mirror(ticket, message).await?;
+                self.update_cards(ticket).await?;
+            }
+            EventPayload::MessageEdited { message, .. } => {
+                let (text, blocks) = render::message(message);
+                for link in self.engine().links_of_message(message.id).await? {
+                    if link.authored || link.at.platform != Platform::Slack {
+                        continue;
+                    }
+                    let body = json!({ "channel": link.at.channel, "ts": link.at.message_id, "text": text, "blocks": blocks });
+                    self.api().update_message(body).await?;
+                }
+            }
+            EventPayload::SubjectEdited { .. } | EventPayload::StatusChanged { .. } => {
+                self.update_cards(ticket).await?;
+            }
+            EventPayload::TicketClosed { number, .. } => {
+                self.update_cards(ticket).await?;
+                let by = match event.actor_id {
+                    Some(a) => self.engine().person(a).await?.person.display_name,
+                    None => "Threadesk".to_owned(),
+                };
+                let line = format!(
+                    "🔒 {} closed ticket {number}. To ask something new, use `/ticket`.",
+                    crate::text::escape(&by)
+                );
+                for s in self.live(ticket).await? {
+                    self.post_in_thread(&s, &line).await?;
+                }
+            }
+            EventPayload::DelegateInvited { number, delegate } => {
+                let Some(person) = delegate.person_id else {
+                    return Ok(());
+                };
+                let Some(user) = self.slack_user_of(person).await? else {
+                    return Ok(());
+                };
+                let by = self
+                    .engine()
+                    .person(delegate.invited_by)
+                    .await?
+                    .person
+                    .display_name;
+                let subject = self.engine().card_facts(ticket).await?.ticket.subject;
+                let (text, blocks) = render::invitation(delegate.id.0, *number, &subject, &by);
+                let channel = self.api().open_dm(&user).await?;
+                self.api()
+                    .post_message(json!({ "channel": channel, "text": text, "blocks": blocks }))
+                    .await?;
+            }
+            EventPayload::DelegateAccepted { delegate, .. } => {
+                let Some(person) = delegate.person_id else {
+                    return Ok(());
+                };
+                if let Some(s) = self
+                    .engine()
+                    .surface_for(ticket, Platform::Slack, Audience::Person(person))
+                    .await?
+                {
+                    self.engine().reopen_surface(&s.card).await?;
+                    self.update_cards(ticket).await?;
+                } else {
+                    self.person_card(ticket, person, None, None).await?;
+                }
+            }
+            EventPayload::DelegateRevoked { delegate, .. } => {
+                let Some(person) = delegate.person_id else {
+                    return Ok(());
+                };
+                if let Some(s) = self
+                    .engine()
+                    .surface_for(ticket, Platform::Slack, Audience::Person(person))
+                    .await?
+                {
+                    self.engine().close_surface(&s.card).await?;
+                    self.update_cards(ticket).await?;
+                }
+            }
+            EventPayload::DelegateDeclined { delegate, .. } => {
+                let who = delegate
+                    .person_name
+                    .clone()
+                    .or_else(|| delegate.email.clone())
+                    .unwrap_or_default();
+                let line = format!(
+                    "{} declined the invitation to follow this ticket.",
+                    crate::text::escape(&who)
+                );
+                for s in self.live(ticket).await? {
+                    if s.audience != Audience::Person(person_or_none(delegate.person_id)) {
+                        self.post_in_thread(&s, &line).await?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A person's card in their DMs, posted once, with the history they may
+    /// see (or just `first` note and the messages they may see).
+    async fn person_card(
+        &self,
+        ticket: TicketId,
+        person: PersonId,
+        user: Option<&str>,
+        note: Option<&str>,
+    ) -> Result<(), Failure> {
+        let user = match user {
+            Some(u) => u.to_owned(),
+            None => match self.slack_user_of(person).await? {
+                Some(u) => u,
+                None => return Ok(()),
+            },
+        };
+        if let Some(s) = self
+            .engine()
+            .surface_for(ticket, Platform::Slack, Audience::Person(person))
+            .await?
+        {
+            if s.is_live() {
+                return Ok(());
+            }
+            // access again (re-invited, or an admin following): live again.
+            self.engine().reopen_surface(&s.card).await?;
+            return self.update_cards(ticket).await;
+        }
+        let history = self.engine().thread(person, ticket).await?.messages;
+        let channel = self.api().open_dm(&user).await?;
+        self.card(ticket, Audience::Person(person), &channel, &history, note)
+            .await
+    }
+
+    /// Posts a card and its history unless the audience has one already.
+    async fn card(
+        &self,
+        ticket: TicketId,
+        audience: Audience,
+        channel: &str,
+        history: &[Message],
+        note: Option<&str>,
+    ) -> Result<(), Failure> {
+        if self
+            .engine()
+            .surface_for(ticket, Platform::Slack, audience)
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let facts = self.engine().card_facts(ticket).await?;
+        let who = if audience == Audience::Staff {
+            CardFor::Staff
+        } else {
+            CardFor::Customer
+        };
+        let (text, blocks) = render::card(&facts, who);
+        let ts = self
+            .api()
+            .post_message(json!({ "channel": channel, "text": text, "blocks": blocks }))
+            .await?;
+        let at = self.at_ref(channel, &ts);
+        self.engine().put_link(ticket, None, &at).await?;
+        let surface = self.engine().put_surface(ticket, &at, audience).await?;
+        if let Some(n) = note {
+            self.post_in_thread(&surface, n).await?;
+        }
+        for m in history {
+            if m.internal && audience != Audience::Staff {
+                continue;
+            }
+            self.post_copy(&surface, m).await?;
+        }
+        Ok(())
+    }
+
+    fn at_ref(&self, channel: &str, ts: &str) -> PlatformRef {
+        PlatformRef {
+            platform: Platform::Slack,
+            workspace: self.team().to_owned(),
+            channel: channel.to_owned(),
+            message_id: ts.to_owned(),
+        }
+    }
+
+    /// The ticket's live surfaces whose audience may still see it.
+    async fn live(&self, ticket: TicketId) -> Result<Vec<Surface>, Failure> {
+        let mut out = vec![];
+        for s in self
+            .engine()
+            .surfaces_of_ticket(ticket, Platform::Slack)
+            .await?
+        {
+            if !s.is_live() {
+                continue;
+            }
+            if let Audience::Person(p) = s.audience {
+                match self.engine().ticket(p, ticket).await {
+                    Ok(_) => {}
+                    Err(EngineError::NotFound(_)) => {
+                        self.engine().close_surface(&s.card).await?;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            out.push(s);
+        }
+        Ok(out)
+    }
+
+    /// Copies a message to every surface that may see it and lacks it.
+    async fn mirror(&self, ticket: TicketId, message: &Message) -> Result<(), Failure> {
+        let links = self.engine().links_of_message(message.id).await?;
+        for s in self.live(ticket).await? {
+            if message.internal && s.audience != Audience::Staff {
+                continue;
+            }
+            let there = links
+                .iter()
+                .any(|l| l.at.platform == Platform::Slack && l.at.channel == s.card.channel);
+            if !there {
+                self.post_copy(&s, message).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn post_copy(&self, s: &Surface, m: &Message) -> Result<(), Failure> {
+        let (text, blocks) = render::message(m);
+        let ts = self
+            .api()
+            .post_message(json!({ "channel": s.card.channel, "thread_ts": s.card.message_id, "text": text, "blocks": blocks }))
+            .await?;
+        self.engine()
+            .put_link(s.ticket_id, Some(m.id), &self.at_ref(&s.card.channel, &ts))
+            .await?;
+        Ok(())
+    }
+
+    async fn post_in_thread(&self, s: &Surface, line: &str) -> Result<(), Failure> {
+        let (text, blocks) = render::line(line);
+        self.api()
+            .post_message(json!({ "channel": s.card.channel, "thread_ts": s.card.message_id, "text": text, "blocks": blocks }))
+            .await?;
+        Ok(())
+    }
+
+    /// Redraws every card of the ticket (status, subject, access).
+    async fn update_cards(&self, ticket: TicketId) -> Result<(), Failure> {
+        let facts = self.engine().card_facts(ticket).await?;
+        for s in self
+            .engine()
+            .surfaces_of_ticket(ticket, Platform::Slack)
+            .await?
+        {
+            let who = match s.audience {
+                Audience::Staff => CardFor::Staff,
+                Audience::Person(_) if !s.is_live() => CardFor::Revoked,
+                Audience::Person(_) => CardFor::Customer,
+            };
+            let (text, blocks) = render::card(&facts, who);
+            let body = json!({ "channel": s.card.channel, "ts": s.card.message_id, "text": text, "blocks": blocks });
+            self.api().update_message(body).await?;
+        }
+        Ok(())
+    }
+}
+
+fn person_or_none(p: Option<PersonId>) -> PersonId {
+    p.unwrap_or(PersonId(0))
+}

@@ -1,0 +1,402 @@
+//! Block Kit: cards, mirrored messages, modals, lists and App Home. Every
+//! piece of text a person wrote goes through [`escape`], so it can never
+//! ping a channel or hide a link.
+
+use crate::text::{clip, escape};
+use serde_json::{json, Value};
+use threadesk_core::domain::{Delegate, Department, Message, Status, TicketListItem};
+use threadesk_core::surfaces::CardFacts;
+use threadesk_core::TicketNumber;
+
+/// Action and callback ids: the contract between what we render and what
+/// comes back as interactions.
+pub mod ids {
+    /// Card button: close (with Slack's confirmation dialog).
+    pub const CLOSE: &str = "td_close";
+    /// Card button: the delegates modal.
+    pub const DELEGATES: &str = "td_delegates";
+    /// Card button: the edit-subject modal.
+    pub const EDIT_SUBJECT: &str = "td_edit_subject";
+    /// Staff card select: set the status by hand.
+    pub const SET_STATUS: &str = "td_set_status";
+    /// Invitation button: accept.
+    pub const ACCEPT: &str = "td_accept";
+    /// Invitation button: decline.
+    pub const DECLINE: &str = "td_decline";
+    /// Delegates modal button: revoke one delegate.
+    pub const REVOKE: &str = "td_revoke";
+    /// Opens the new-ticket modal; the value pre-fills the message.
+    pub const NEW_TICKET: &str = "td_new_ticket";
+    /// A list's "More" button; the value is `scope:view:cursor`.
+    pub const LIST_MORE: &str = "td_list_more";
+    /// App Home: switch scope or view; the value is `scope:view`.
+    pub const HOME_VIEW: &str = "td_home_view";
+    /// A list row's "Follow in DM" button: a card of one's own.
+    pub const FOLLOW: &str = "td_follow";
+    /// Modal: open a ticket.
+    pub const NEW_TICKET_VIEW: &str = "td_new_ticket";
+    /// Modal: edit the subject.
+    pub const EDIT_SUBJECT_VIEW: &str = "td_edit_subject";
+    /// Modal: invite a delegate.
+    pub const DELEGATES_VIEW: &str = "td_delegates";
+    /// Modal: write an internal note.
+    pub const NOTE_VIEW: &str = "td_note";
+    /// Message shortcut: an internal note on the thread's ticket.
+    pub const NOTE_SHORTCUT: &str = "td_internal_note";
+}
+
+/// A status as its reader should read it.
+pub fn status_label(status: Status, staff: bool) -> &'static str {
+    match status {
+        Status::AwaitingClient if !staff => "Awaiting your reply",
+        other => other.label(),
+    }
+}
+
+fn plain(text: &str) -> Value {
+    json!({ "type": "plain_text", "text": clip(text, 150), "emoji": true })
+}
+
+fn mrkdwn(text: &str) -> Value {
+    json!({ "type": "mrkdwn", "text": clip(text, 3000) })
+}
+
+fn button(text: &str, action: &str, value: &str) -> Value {
+    json!({ "type": "button", "text": plain(text), "action_id": action, "value": value })
+}
+
+/// How a card looks for its audience.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardFor {
+    /// The triage channel.
+    Staff,
+    /// A person who may act on the ticket.
+    Customer,
+    /// A person whose access was revoked.
+    Revoked,
+}
+
+/// A ticket's card: `(fallback text, blocks)`.
+pub fn card(facts: &CardFacts, who: CardFor) -> (String, Value) {
+    let t = &facts.ticket;
+    let staff = who == CardFor::Staff;
+    let title = format!("{} {}", t.number, escape(&t.subject));
+    let mut fields = vec![
+        mrkdwn(&format!("*Status*\n{}", status_label(t.status, staff))),
+        mrkdwn(&format!("*Requester*\n{}", escape(&facts.requester_name))),
+    ];
+    if let Some(d) = &facts.department {
+        fields.push(mrkdwn(&format!("*Department*\n{}", escape(d))));
+    }
+    let mut blocks = vec![
+        json!({ "type": "header", "text": plain(&title) }),
+        json!({ "type": "section", "fields": fields }),
+    ];
+    let id = t.id.0.to_string();
+    match who {
+        CardFor::Revoked => blocks.push(json!({
+            "type": "context",
+            "elements": [mrkdwn("🚫 Your access to this ticket was revoked.")],
+        })),
+        _ if t.status.is_closed() => blocks.push(json!({
+            "type": "context",
+            "elements": [mrkdwn("🔒 This ticket is closed. Use `/ticket` to open a new one.")],
+        })),
+        _ => {
+            let mut close = button("Close", ids::CLOSE, &id);
+            close["style"] = json!("danger");
+            close["confirm"] = json!({
+                "title": plain("Close this ticket?"),
+                "text": mrkdwn(&format!("Closing {} is final: nobody can reply to it afterwards.", t.number)),
+                "confirm": plain("Close it"),
+                "deny": plain("Keep it open"),
+            });
+            let mut elements = vec![
+                close,
+                button("Delegates", ids::DELEGATES, &id),
+                button("Edit subject", ids::EDIT_SUBJECT, &id),
+            ];
+            if staff {
+                let options: Vec<Value> = Status::ALL
+                    .iter()
+                    .filter(|s| !s.is_closed())
+                    .map(|s| json!({ "text": plain(s.label()), "value": s.as_str() }))
+                    .collect();
+                elements.push(json!({
+                    "type": "static_select",
+                    "action_id": ids::SET_STATUS,
+                    "placeholder": plain("Set status"),
+                    "options": options,
+                }));
+            }
+            blocks.push(json!({ "type": "actions", "block_id": format!("card:{id}"), "elements": elements }));
+            blocks.push(json!({
+                "type": "context",
+                "elements": [mrkdwn(if staff {
+                    "Reply in this thread to answer the customer; start with `note:` for an internal note."
+                } else {
+                    "Reply in this thread to add to your ticket. React with ✅ to close it."
+                })],
+            }));
+        }
+    }
+    (title, Value::Array(blocks))
+}
+
+/// A message mirrored into a thread: `(fallback text, blocks)`.
+pub fn message(m: &Message) -> (String, Value) {
+    let who = format!("*{}* ({})", escape(&m.author_name), escape(&m.author_role));
+    let marker = if m.internal {
+        "🔒 Internal note · "
+    } else {
+        ""
+    };
+    let edited = if m.edited_at.is_some() {
+        " _(edited)_"
+    } else {
+        ""
+    };
+    let body = escape(&m.body);
+    let text = format!("{marker}{who}: {}", clip(&body, 3500));
+    let mut blocks = vec![
+        json!({ "type": "context", "elements": [mrkdwn(&format!("{marker}{who}{edited}"))] }),
+        json!({ "type": "section", "text": mrkdwn(&body) }),
+    ];
+    if !m.attachments.is_empty() {
+        let files: Vec<String> = m
+            .attachments
+            .iter()
+            .map(|a| {
+                format!(
+                    "📎 <{}|{}> ({} bytes)",
+                    escape(&a.url),
+                    escape(&a.name),
+                    a.size_bytes
+                )
+            })
+            .collect();
+        blocks.push(json!({ "type": "context", "elements": [mrkdwn(&files.join("\n"))] }));
+    }
+    (text, Value::Array(blocks))
+}
+
+/// The New ticket modal, pre-filled with what the person had.
+pub fn new_ticket_modal(departments: &[Department], subject: &str, body: &str) -> Value {
+    let mut subject_input =
+        json!({ "type": "plain_text_input", "action_id": "value", "max_length": 200 });
+    if !subject.is_empty() {
+        subject_input["initial_value"] = json!(clip(subject, 200));
+    }
+    let mut body_input = json!({ "type": "plain_text_input", "action_id": "value", "multiline": true, "max_length": 3000 });
+    if !body.is_empty() {
+        body_input["initial_value"] = json!(clip(body, 3000));
+    }
+    let mut blocks = vec![
+        json!({ "type": "input", "block_id": "subject", "label": plain("Subject"), "element": subject_input }),
+    ];
+    let active: Vec<Value> = departments
+        .iter()
+        .filter(|d| d.active)
+        .map(|d| json!({ "text": plain(&d.name), "value": d.id.0.to_string() }))
+        .collect();
+    if !active.is_empty() {
+        blocks.push(json!({
+            "type": "input", "block_id": "department", "optional": true, "label": plain("Department"),
+            "element": { "type": "static_select", "action_id": "value", "placeholder": plain("Choose a department"), "options": active },
+        }));
+    }
+    blocks.push(json!({ "type": "input", "block_id": "message", "label": plain("Message"), "element": body_input }));
+    blocks.push(json!({
+        "type": "input", "block_id": "attachments", "optional": true, "label": plain("Attachments"),
+        "element": { "type": "file_input", "action_id": "value", "max_files": 10 },
+    }));
+    json!({
+        "type": "modal", "callback_id": ids::NEW_TICKET_VIEW,
+        "title": plain("New ticket"), "submit": plain("Open ticket"), "close": plain("Cancel"),
+        "blocks": blocks,
+    })
+}
+
+/// What the New ticket modal turns into once the ticket is open.
+pub fn opened_modal(number: TicketNumber, subject: &str) -> Value {
+    json!({
+        "type": "modal", "title": plain("Ticket opened"), "close": plain("Done"),
+        "blocks": [{ "type": "section", "text": mrkdwn(&format!(
+            "✅ Your ticket *{number}* “{}” is open. Its card is in your direct messages with me; replies arrive in its thread.",
+            escape(subject)
+        )) }],
+    })
+}
+
+/// The Edit subject modal.
+pub fn edit_subject_modal(ticket: i64, number: TicketNumber, subject: &str) -> Value {
+    json!({
+        "type": "modal", "callback_id": ids::EDIT_SUBJECT_VIEW, "private_metadata": ticket.to_string(),
+        "title": plain(&format!("Edit {number}")), "submit": plain("Save"), "close": plain("Cancel"),
+        "blocks": [{ "type": "input", "block_id": "subject", "label": plain("Subject"),
+            "element": { "type": "plain_text_input", "action_id": "value", "max_length": 200, "initial_value": clip(subject, 200) } }],
+    })
+}
+
+/// The internal note modal.
+pub fn note_modal(ticket: i64, number: TicketNumber) -> Value {
+    json!({
+        "type": "modal", "callback_id": ids::NOTE_VIEW, "private_metadata": ticket.to_string(),
+        "title": plain(&format!("Note on {number}")), "submit": plain("Add note"), "close": plain("Cancel"),
+        "blocks": [{ "type": "input", "block_id": "message", "label": plain("Internal note (staff only)"),
+            "element": { "type": "plain_text_input", "action_id": "value", "multiline": true, "max_length": 3000 } }],
+    })
+}
+
+/// The Delegates modal: who has access, and a user picker to invite.
+pub fn delegates_modal(ticket: i64, number: TicketNumber, delegates: &[Delegate]) -> Value {
+    let mut blocks = vec![json!({ "type": "section", "text": mrkdwn(
+        "Delegates read the whole public conversation and can reply. Revoking takes effect at once."
+    ) })];
+    if delegates.is_empty() {
+        blocks.push(json!({ "type": "context", "elements": [mrkdwn("Nobody yet.")] }));
+    }
+    for d in delegates {
+        let who = d
+            .person_name
+            .clone()
+            .or_else(|| d.email.clone())
+            .unwrap_or_default();
+        let mut row = json!({ "type": "section", "text": mrkdwn(&format!("*{}* · {}", escape(&who), d.status.as_str())) });
+        if matches!(
+            d.status,
+            threadesk_core::domain::DelegateStatus::Invited
+                | threadesk_core::domain::DelegateStatus::Accepted
+        ) {
+            let mut revoke = button("Revoke", ids::REVOKE, &d.id.0.to_string());
+            revoke["style"] = json!("danger");
+            row["accessory"] = revoke;
+        }
+        blocks.push(row);
+    }
+    blocks.push(json!({
+        "type": "input", "block_id": "invitee", "optional": true, "label": plain("Invite someone"),
+        "element": { "type": "users_select", "action_id": "value", "placeholder": plain("Choose a person") },
+    }));
+    json!({
+        "type": "modal", "callback_id": ids::DELEGATES_VIEW, "private_metadata": ticket.to_string(),
+        "title": plain(&format!("Delegates of {number}")), "submit": plain("Invite"), "close": plain("Done"),
+        "blocks": blocks,
+    })
+}
+
+/// A delegate invitation with Accept / Decline: `(fallback text, blocks)`.
+pub fn invitation(delegate: i64, number: TicketNumber, subject: &str, by: &str) -> (String, Value) {
+    let text = format!(
+        "{} invited you to follow ticket {number} “{}”.",
+        escape(by),
+        escape(subject)
+    );
+    let value = delegate.to_string();
+    let mut accept = button("Accept", ids::ACCEPT, &value);
+    accept["style"] = json!("primary");
+    let blocks = json!([
+        { "type": "section", "text": mrkdwn(&text) },
+        { "type": "actions", "elements": [accept, button("Decline", ids::DECLINE, &value)] },
+    ]);
+    (text, blocks)
+}
+
+/// A short line with no buttons: `(text, blocks)`.
+pub fn line(text: &str) -> (String, Value) {
+    (
+        text.to_owned(),
+        json!([{ "type": "section", "text": mrkdwn(text) }]),
+    )
+}
+
+/// One page of a ticket list. `more` is the value of the "More" button.
+pub fn ticket_list(
+    title: &str,
+    items: &[TicketListItem],
+    staff: bool,
+    more: Option<String>,
+) -> Vec<Value> {
+    let mut blocks =
+        vec![json!({ "type": "section", "text": mrkdwn(&format!("*{}*", escape(title))) })];
+    if items.is_empty() {
+        blocks.push(json!({ "type": "context", "elements": [mrkdwn("No tickets here.")] }));
+    }
+    for item in items {
+        let t = &item.ticket;
+        let shared = if item.shared { " · 🔗 shared" } else { "" };
+        let mut row = json!({ "type": "section", "text": mrkdwn(&format!(
+            "*{}* {}\n{}{shared}", t.number, escape(&t.subject), status_label(t.status, staff)
+        )) });
+        row["accessory"] = button("Follow in DM", ids::FOLLOW, &t.id.0.to_string());
+        blocks.push(row);
+    }
+    if let Some(value) = more {
+        blocks.push(
+            json!({ "type": "actions", "elements": [button("More", ids::LIST_MORE, &value)] }),
+        );
+    }
+    blocks
+}
+
+/// App Home: open a ticket, and the person's lists.
+pub fn home(scope: &str, view: &str, company_admin: bool, list: Vec<Value>) -> Value {
+    let mut new = button("Open a support ticket", ids::NEW_TICKET, "");
+    new["style"] = json!("primary");
+    let mut switches = vec![];
+    let scopes: &[(&str, &str)] = if company_admin {
+        &[("mine", "My tickets"), ("org", "Owned by organization")]
+    } else {
+        &[("mine", "My tickets")]
+    };
+    for (s, label) in scopes {
+        for (v, vlabel) in [("active", "Active"), ("closed", "Closed"), ("all", "All")] {
+            let mut b = button(
+                &format!("{label} · {vlabel}"),
+                ids::HOME_VIEW,
+                &format!("{s}:{v}"),
+            );
+            if *s == scope && v == view {
+                b["style"] = json!("primary");
+            }
+            b["action_id"] = json!(format!("{}:{s}:{v}", ids::HOME_VIEW));
+            switches.push(b);
+        }
+    }
+    let mut blocks = vec![
+        json!({ "type": "header", "text": plain("Support") }),
+        json!({ "type": "actions", "elements": [new] }),
+        json!({ "type": "actions", "elements": switches }),
+        json!({ "type": "divider" }),
+    ];
+    blocks.extend(list);
+    json!({ "type": "home", "blocks": blocks })
+}
+
+/// `/ticket help`.
+pub fn help(staff: bool) -> String {
+    let mut text = String::from(
+        "*Threadesk help*\n\
+         • `/ticket` — open a new ticket (a form)\n\
+         • `/ticket open <subject>` — the same form, subject filled in\n\
+         • `/ticket list [mine|org] [active|closed|all]` — your tickets (`org`: all of your organization's, for company ticket admins)\n\
+         • `/ticket show #N` — get a ticket's card in your DMs to follow and reply\n\
+         • `/ticket close #N` — close a ticket\n\
+         • `/ticket help` — this help\n\
+         Reply to a ticket in its card's thread. The card's buttons close it (✅ on the card does too), manage delegates and edit the subject.",
+    );
+    if staff {
+        text.push_str(
+            "\n\n*For staff*\n\
+             • In a triage thread, start a message with `note:` for an internal note (or use the message shortcut *Internal note*)\n\
+             • `/ticket queue [department] [status]` — the queue, unanswered first\n\
+             • `/ticket status #N <open|in_progress|on_hold|awaiting_client|client_replied>`\n\
+             • `/ticket admin grant|revoke @user` — company ticket admin\n\
+             • `/ticket staff add|remove @user`\n\
+             • `/ticket org @user <organization name>` — put someone in an organization\n\
+             • `/ticket department list | add <name> | rename <old> = <new> | deactivate <name> | activate <name>`\n\
+             • `/ticket link @user <email address>` — the same person by e-mail (portal)",
+        );
+    }
+    text
+}

@@ -1,0 +1,314 @@
+//! A fake Slack Web API on 127.0.0.1. It records every call, checks each
+//! one against Slack's own OpenAPI specification (the method exists, its
+//! required arguments are there, every argument is documented and has the
+//! documented type), answers like Slack does, and fails on demand (429 with
+//! `Retry-After`, or 500). A call that breaks the specification is answered
+//! `invalid_arguments` and kept in [`FakeSlack::violations`].
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Methods newer than the published specification, with their arguments.
+const NEWER_THAN_SPEC: &[(&str, &[&str])] = &[("apps.connections.open", &[])];
+/// Arguments the specification types as `string` because a form carries
+/// them JSON-encoded; in a JSON body they are the structure itself.
+const JSON_ENCODED: &[&str] = &["blocks", "attachments", "view", "metadata"];
+
+fn spec() -> &'static Value {
+    static SPEC: OnceLock<Value> = OnceLock::new();
+    SPEC.get_or_init(|| {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/specs/slack-web-openapi-v2.json"
+        );
+        serde_json::from_str(
+            &std::fs::read_to_string(path).expect("the Slack spec is in tests/specs"),
+        )
+        .expect("the Slack spec is JSON")
+    })
+}
+
+/// One recorded call.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// `chat.postMessage`, …
+    pub method: String,
+    /// Its arguments, whatever the encoding.
+    pub args: Value,
+    /// What the fake answered.
+    pub answer: Value,
+}
+
+#[derive(Default)]
+struct Inner {
+    calls: Vec<Call>,
+    violations: Vec<String>,
+    failures: VecDeque<(String, u16)>,
+    users: HashMap<String, Value>,
+    members: HashMap<String, Vec<String>>,
+    next_ts: u64,
+    socket_url: Option<String>,
+}
+
+/// The fake, running until dropped with the test's runtime.
+#[derive(Clone)]
+pub struct FakeSlack {
+    /// The API base to configure (`http://127.0.0.1:port/api`).
+    pub api_url: String,
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl FakeSlack {
+    /// Starts the fake on a free loopback port.
+    pub async fn start() -> Self {
+        let inner = Arc::new(Mutex::new(Inner {
+            next_ts: 100,
+            ..Inner::default()
+        }));
+        let app = Router::new()
+            .route("/api/{method}", any(handle))
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        FakeSlack {
+            api_url: format!("http://{addr}/api"),
+            inner,
+        }
+    }
+
+    /// A user `users.info` knows, in `team`.
+    pub fn add_user(&self, id: &str, name: &str, team: &str) {
+        let user = json!({ "id": id, "team_id": team, "name": name.to_lowercase(), "real_name": name,
+            "profile": { "real_name": name, "display_name": name } });
+        self.inner.lock().unwrap().users.insert(id.to_owned(), user);
+    }
+
+    /// A channel's members, for `conversations.members`.
+    pub fn set_members(&self, channel: &str, members: &[&str]) {
+        let m = members.iter().map(|s| s.to_string()).collect();
+        self.inner
+            .lock()
+            .unwrap()
+            .members
+            .insert(channel.to_owned(), m);
+    }
+
+    /// Where `apps.connections.open` sends the bot.
+    pub fn set_socket_url(&self, url: &str) {
+        self.inner.lock().unwrap().socket_url = Some(url.to_owned());
+    }
+
+    /// The next call of `method` answers this HTTP status (429 or 500).
+    pub fn fail_next(&self, method: &str, status: u16) {
+        self.inner
+            .lock()
+            .unwrap()
+            .failures
+            .push_back((method.to_owned(), status));
+    }
+
+    /// Every call so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.inner.lock().unwrap().calls.clone()
+    }
+
+    /// Calls of one method.
+    pub fn calls_of(&self, method: &str) -> Vec<Value> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == method)
+            .map(|c| c.args)
+            .collect()
+    }
+
+    /// Messages posted into one channel: `None` for top-level posts
+    /// (cards, DMs), `Some(ts)` for one thread's.
+    pub fn posts(&self, channel: &str, thread: Option<&str>) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == "chat.postMessage" && c.answer["ok"] == true)
+            .filter(|c| {
+                c.args["channel"] == channel
+                    && c.args.get("thread_ts").and_then(Value::as_str) == thread
+            })
+            .collect()
+    }
+
+    /// Calls that broke the specification.
+    pub fn violations(&self) -> Vec<String> {
+        self.inner.lock().unwrap().violations.clone()
+    }
+}
+
+/// Checks one call against the specification; returns what is wrong.
+pub fn check(method: &str, args: &Map<String, Value>) -> Vec<String> {
+    if let Some((_, known)) = NEWER_THAN_SPEC.iter().find(|(m, _)| *m == method) {
+        return args
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()))
+            .map(|k| format!("{method}: unknown argument {k}"))
+            .collect();
+    }
+    let Some(path) = spec()["paths"].get(format!("/{method}")) else {
+        return vec![format!("{method}: no such method")];
+    };
+    let params: Vec<&Value> = path
+        .as_object()
+        .into_iter()
+        .flat_map(|ops| ops.values())
+        .flat_map(|op| op["parameters"].as_array().into_iter().flatten())
+        .collect();
+    let mut wrong = vec![];
+    for p in &params {
+        let name = p["name"].as_str().unwrap_or_default();
+        if name != "token" && p["required"] == true && !args.contains_key(name) {
+            wrong.push(format!("{method}: missing required {name}"));
+        }
+    }
+    for (name, value) in args {
+        let Some(p) = params.iter().find(|p| p["name"] == name.as_str()) else {
+            wrong.push(format!("{method}: unknown argument {name}"));
+            continue;
+        };
+        let ok = match p["type"].as_str().unwrap_or("string") {
+            "string" => {
+                value.is_string()
+                    || (JSON_ENCODED.contains(&name.as_str())
+                        && (value.is_array() || value.is_object()))
+            }
+            "boolean" => value.is_boolean() || matches!(value.as_str(), Some("true" | "false")),
+            "integer" => value.is_i64() || value.as_str().is_some_and(|s| s.parse::<i64>().is_ok()),
+            "number" => {
+                value.is_number() || value.as_str().is_some_and(|s| s.parse::<f64>().is_ok())
+            }
+            _ => true,
+        };
+        if !ok {
+            wrong.push(format!("{method}: {name} is not a {}", p["type"]));
+        }
+    }
+    wrong
+}
+
+async fn handle(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path(method): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut args: Map<String, Value> = query
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    let json_body = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/json"));
+    if json_body && !body.is_empty() {
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(m)) => args.extend(m),
+            _ => return Json(json!({ "ok": false, "error": "invalid_json" })).into_response(),
+        }
+    }
+    let authorized = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer xox") || v.starts_with("Bearer xapp-"));
+    let mut state = inner.lock().unwrap();
+    let (status, answer) = respond(&mut state, &method, &args, authorized);
+    state.calls.push(Call {
+        method: method.clone(),
+        args: Value::Object(args),
+        answer: answer.clone(),
+    });
+    match status {
+        StatusCode::OK => Json(answer).into_response(),
+        StatusCode::TOO_MANY_REQUESTS => {
+            (status, [("retry-after", "1")], Json(answer)).into_response()
+        }
+        other => (other, "slack is having a bad day").into_response(),
+    }
+}
+
+fn respond(
+    state: &mut Inner,
+    method: &str,
+    args: &Map<String, Value>,
+    authorized: bool,
+) -> (StatusCode, Value) {
+    if !authorized {
+        return (
+            StatusCode::OK,
+            json!({ "ok": false, "error": "not_authed" }),
+        );
+    }
+    let wrong = check(method, args);
+    if !wrong.is_empty() {
+        state.violations.extend(wrong);
+        return (
+            StatusCode::OK,
+            json!({ "ok": false, "error": "invalid_arguments" }),
+        );
+    }
+    if let Some(i) = state.failures.iter().position(|(m, _)| m == method) {
+        let (_, status) = state.failures.remove(i).unwrap();
+        return (
+            StatusCode::from_u16(status).unwrap(),
+            json!({ "ok": false, "error": "ratelimited" }),
+        );
+    }
+    (StatusCode::OK, answer(state, method, args))
+}
+
+fn answer(state: &mut Inner, method: &str, args: &Map<String, Value>) -> Value {
+    let arg = |k: &str| {
+        args.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    match method {
+        "auth.test" => json!({ "ok": true, "team_id": "T1", "user_id": "UBOT", "bot_id": "BBOT" }),
+        "chat.postMessage" => {
+            state.next_ts += 1;
+            json!({ "ok": true, "channel": arg("channel"), "ts": format!("1700000000.{:06}", state.next_ts) })
+        }
+        "chat.update" => json!({ "ok": true, "channel": arg("channel"), "ts": arg("ts") }),
+        "chat.postEphemeral" => json!({ "ok": true, "message_ts": "1700000000.999999" }),
+        "conversations.open" => {
+            json!({ "ok": true, "channel": { "id": format!("D{}", arg("users")) } })
+        }
+        "conversations.members" => {
+            let m = state
+                .members
+                .get(&arg("channel"))
+                .cloned()
+                .unwrap_or_default();
+            json!({ "ok": true, "members": m, "response_metadata": { "next_cursor": "" } })
+        }
+        "users.info" => match state.users.get(&arg("user")) {
+            Some(u) => json!({ "ok": true, "user": u }),
+            None => json!({ "ok": false, "error": "user_not_found" }),
+        },
+        "team.info" => {
+            json!({ "ok": true, "team": { "id": arg("team"), "name": format!("Team {}", arg("team")) } })
+        }
+        "views.open" | "views.publish" | "views.update" => {
+            json!({ "ok": true, "view": { "id": "V1" } })
+        }
+        "apps.connections.open" => match &state.socket_url {
+            Some(u) => json!({ "ok": true, "url": u }),
+            None => json!({ "ok": false, "error": "not_allowed_token_type" }),
+        },
+        _ => json!({ "ok": true }),
+    }
+}
