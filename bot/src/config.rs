@@ -5,6 +5,8 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use threadesk_slack::config::parse_department_channels;
+use threadesk_slack::SlackConfig;
 
 /// The default database: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://threadesk.db?mode=rwc";
@@ -62,9 +64,10 @@ pub struct Config {
     pub blob_dir: PathBuf,
     /// The largest upload request, in bytes.
     pub max_upload_bytes: usize,
-    /// Which platforms have credentials (by name); their adapters are
-    /// separate pieces of work.
+    /// Which platforms have credentials (by name).
     pub platforms: Vec<&'static str>,
+    /// The Slack adapter's settings, when `SLACK_BOT_TOKEN` is set.
+    pub slack: Option<SlackConfig>,
 }
 
 impl fmt::Debug for Config {
@@ -83,6 +86,7 @@ impl fmt::Debug for Config {
             .field("blob_dir", &self.blob_dir)
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("platforms", &self.platforms)
+            .field("slack", &self.slack)
             .finish()
     }
 }
@@ -219,7 +223,9 @@ impl Config {
             .filter(|(_, var)| value(var).is_some())
             .map(|(name, _)| *name)
             .collect();
+        let slack = slack_config(&value)?;
         Ok(Config {
+            slack,
             database_url,
             max_open_tickets,
             listen_addr,
@@ -232,6 +238,51 @@ impl Config {
             platforms,
         })
     }
+}
+
+/// `SLACK_*`: the adapter runs when `SLACK_BOT_TOKEN` is set.
+fn slack_config(
+    value: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<SlackConfig>, ConfigError> {
+    let Some(token) = value("SLACK_BOT_TOKEN") else {
+        return Ok(None);
+    };
+    let token = token.trim().to_owned();
+    if !token.starts_with("xox") {
+        return Err(invalid("SLACK_BOT_TOKEN", "a bot token starts with xoxb-"));
+    }
+    let app_token = value("SLACK_APP_TOKEN").map(|t| t.trim().to_owned());
+    if app_token.as_ref().is_some_and(|t| !t.starts_with("xapp-")) {
+        return Err(invalid(
+            "SLACK_APP_TOKEN",
+            "an app-level token starts with xapp-",
+        ));
+    }
+    let secret = value("SLACK_SIGNING_SECRET").map(|s| s.trim().to_owned());
+    if secret.is_none() && app_token.is_none() {
+        return Err(invalid(
+            "SLACK_SIGNING_SECRET",
+            "is required for HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)",
+        ));
+    }
+    let mut slack = SlackConfig::new(token, secret.unwrap_or_default());
+    slack.app_token = app_token;
+    if let Some(url) = value("SLACK_API_URL") {
+        let url = url.trim().trim_end_matches('/');
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(invalid(
+                "SLACK_API_URL",
+                format!("{url:?} must start with https:// or http://"),
+            ));
+        }
+        slack.api_url = url.to_owned();
+    }
+    slack.staff_channel = value("SLACK_STAFF_CHANNEL").map(|c| c.trim().to_owned());
+    if let Some(map) = value("SLACK_DEPARTMENT_CHANNELS") {
+        slack.department_channels =
+            parse_department_channels(&map).map_err(|e| invalid("SLACK_DEPARTMENT_CHANNELS", e))?;
+    }
+    Ok(Some(slack))
 }
 
 #[cfg(test)]
@@ -284,11 +335,46 @@ mod tests {
         assert!(e.to_string().starts_with("SESSION_SECRET"), "{e}");
         let c = load(&[
             ("SLACK_BOT_TOKEN", "xoxb-1"),
+            ("SLACK_SIGNING_SECRET", "abc"),
             ("PUBLIC_URL", "https://help.example.com/"),
         ])
         .unwrap();
         assert_eq!(c.platforms, vec!["Slack"]);
         assert_eq!(c.public_url.as_deref(), Some("https://help.example.com"));
+    }
+
+    #[test]
+    fn slack_settings_are_read_and_checked() {
+        let e = load(&[("SLACK_BOT_TOKEN", "xoxb-1")]).unwrap_err();
+        assert!(e.to_string().starts_with("SLACK_SIGNING_SECRET"), "{e}");
+        let c = load(&[("SLACK_BOT_TOKEN", "xoxb-1"), ("SLACK_APP_TOKEN", "xapp-1")]).unwrap();
+        assert!(c.slack.unwrap().app_token.is_some());
+        let c = load(&[
+            ("SLACK_BOT_TOKEN", "xoxb-1"),
+            ("SLACK_SIGNING_SECRET", "abc"),
+            ("SLACK_API_URL", "http://127.0.0.1:9/api/"),
+            ("SLACK_STAFF_CHANNEL", "C1"),
+            ("SLACK_DEPARTMENT_CHANNELS", "Billing=C2"),
+        ])
+        .unwrap();
+        let slack = c.slack.unwrap();
+        assert_eq!(slack.api_url, "http://127.0.0.1:9/api");
+        assert_eq!(slack.triage_channel(Some("Billing")), Some("C2"));
+        for (name, value) in [
+            ("SLACK_BOT_TOKEN", "token"),
+            ("SLACK_APP_TOKEN", "app"),
+            ("SLACK_API_URL", "slack.com"),
+            ("SLACK_DEPARTMENT_CHANNELS", "Billing"),
+        ] {
+            let mut vars = vec![
+                ("SLACK_BOT_TOKEN", "xoxb-1"),
+                ("SLACK_SIGNING_SECRET", "abc"),
+            ];
+            vars.retain(|(k, _)| *k != name);
+            vars.push((name, value));
+            let e = load(&vars).unwrap_err();
+            assert!(e.to_string().starts_with(name), "{e}");
+        }
     }
 
     #[test]

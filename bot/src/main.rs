@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use threadesk_core::db::{Db, DbOptions};
 use threadesk_core::{Engine, Settings};
+use threadesk_slack::SlackAdapter;
 use threadesk_web::{BlobStore, Portal, PortalConfig, SessionKey, SignIn};
 use tokio::task::JoinSet;
 
@@ -134,8 +135,23 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
         },
     );
     let requests = Arc::new(http::RequestCounter::default());
-    let app = portal
-        .router()
+    let mut app = portal.router();
+    let slack = match &config.slack {
+        Some(settings) => {
+            let adapter = SlackAdapter::new(engine.clone(), settings.clone())
+                .context("cannot set up the Slack client")?;
+            let me = adapter
+                .connect()
+                .await
+                .context("cannot connect to Slack (check SLACK_BOT_TOKEN and SLACK_API_URL)")?;
+            if settings.app_token.is_none() {
+                app = app.merge(threadesk_slack::router(adapter.clone()));
+            }
+            Some((adapter, me))
+        }
+        None => None,
+    };
+    let app = app
         .merge(http::routes(http::Ops {
             engine,
             requests: requests.clone(),
@@ -162,14 +178,41 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
         }
     }
     for (name, var) in config::PLATFORM_VARIABLES {
-        if config.platforms.contains(&name) {
-            println!("threadesk: {name}: {var} is set, but this build has no {name} adapter yet");
-        } else {
-            println!("threadesk: {name}: not configured (set {var} to connect)");
+        match (name, &slack) {
+            ("Slack", Some((adapter, me))) => {
+                let mode = if adapter.config().app_token.is_some() {
+                    "Socket Mode".to_owned()
+                } else {
+                    format!("HTTP mode: {url}/slack/commands, /slack/interactions, /slack/events")
+                };
+                println!(
+                    "threadesk: Slack: connected to workspace {} as bot user {} ({mode})",
+                    me.team_id, me.user_id
+                );
+            }
+            _ if config.platforms.contains(&name) => {
+                println!(
+                    "threadesk: {name}: {var} is set, but this build has no {name} adapter yet"
+                );
+            }
+            _ => println!("threadesk: {name}: not configured (set {var} to connect)"),
         }
     }
 
     let mut tasks = JoinSet::new();
+    if let Some((adapter, _)) = slack {
+        let worker = adapter.clone();
+        tasks.spawn(async move {
+            worker.run_outbound(std::future::pending()).await;
+            ("slack outbox worker", Ok(()))
+        });
+        if adapter.config().app_token.is_some() {
+            tasks.spawn(async move {
+                adapter.run_socket_mode(std::future::pending()).await;
+                ("slack socket mode client", Ok(()))
+            });
+        }
+    }
     tasks.spawn(async move {
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())

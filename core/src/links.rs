@@ -57,6 +57,31 @@ fn link(row: &AnyRow) -> Result<Link> {
     })
 }
 
+/// Records, inside a command's transaction, the platform message a person
+/// wrote that became `message`.
+pub(crate) async fn insert_authored(
+    tx: &mut crate::db::Tx,
+    ticket: TicketId,
+    message: MessageId,
+    at: &PlatformRef,
+) -> Result<()> {
+    sqlx::query(
+        "insert into platform_links (ticket_id, message_id, platform, workspace, channel, platform_message_id, authored, created_at) \
+         values ($1, $2, $3, $4, $5, $6, 1, $7) \
+         on conflict (platform, workspace, channel, platform_message_id) do nothing",
+    )
+    .bind(ticket.0)
+    .bind(message.0)
+    .bind(at.platform.as_str())
+    .bind(&at.workspace)
+    .bind(&at.channel)
+    .bind(&at.message_id)
+    .bind(Timestamp::now().0)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl Engine {
     /// Records where the bot posted a ticket's card (`message: None`) or a
     /// copy of a message. Recording the same place twice is a no-op; the link

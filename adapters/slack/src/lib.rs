@@ -123,9 +123,9 @@ impl SlackAdapter {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     /// Slack refused the token or could not be reached.
-    #[error("slack: {0}")]
+    #[error(transparent)]
     Slack(#[from] ApiError),
     /// The database failed.
-    #[error("database: {0}")]
+    #[error(transparent)]
     Engine(#[from] threadesk_core::EngineError),
 }

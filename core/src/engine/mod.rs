@@ -18,6 +18,7 @@ use crate::domain::access::ActorFacts;
 use crate::domain::{Role, Ticket};
 use crate::error::{EngineError, Result};
 use crate::ids::{MessageId, PersonId, TicketId};
+use crate::links::PlatformRef;
 use crate::metrics::Metrics;
 use crate::outbox::EventPayload;
 use crate::time::Timestamp;
@@ -52,12 +53,26 @@ pub struct Ctx {
     pub actor: PersonId,
     /// The same key twice performs the operation once.
     pub key: Option<String>,
+    /// Where a posted message was written on a platform (a person's reply
+    /// in a thread): recorded as an authored link in the same transaction,
+    /// so no outbox consumer ever sees the message without it.
+    pub origin: Option<PlatformRef>,
 }
 
 impl Ctx {
     /// A request by `actor` without an idempotency key.
     pub fn new(actor: PersonId) -> Self {
-        Ctx { actor, key: None }
+        Ctx {
+            actor,
+            key: None,
+            origin: None,
+        }
+    }
+
+    /// The same request, written at a platform address.
+    pub fn with_origin(mut self, at: PlatformRef) -> Self {
+        self.origin = Some(at);
+        self
     }
 
     /// The same request, carrying an idempotency key.

@@ -195,7 +195,7 @@ impl Engine {
             AttachmentMeta::parse_all(input.attachments, self.settings.max_attachment_bytes)?;
         let op = if internal { "note" } else { "reply" };
         command!(self, ctx.key.as_deref(), op, |tx, idem| {
-            let plain = files.is_empty();
+            let plain = files.is_empty() && ctx.origin.is_none();
             let (actor, mut ticket, role, next_id) = self
                 .lock_ticket_for(tx, ctx.actor, ticket_id, plain)
                 .await?;
@@ -247,6 +247,9 @@ impl Engine {
                             tx, &ticket, &actor, role, internal, &body, &files, now, true,
                         )
                         .await?;
+                    if let Some(at) = &ctx.origin {
+                        crate::links::insert_authored(tx, ticket.id, message.id, at).await?;
+                    }
                     let event = event_for(&message, &ticket);
                     Ok(Change::from((Posted { ticket, message }, event)))
                 }

@@ -138,3 +138,46 @@ async fn merging_people_moves_their_cards(#[case] kind: Kind) {
         .unwrap();
     assert_eq!(moved.audience, Audience::Person(on_slack));
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_reply_written_on_a_platform_commits_with_its_link(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let opened = h.open(ann, "VPN").await;
+    let at = card("D1", "9.1");
+    let ctx = Ctx::new(ann)
+        .with_key("slack:event:Ev1")
+        .with_origin(at.clone());
+    let posted = h
+        .engine
+        .reply(
+            &ctx,
+            opened.ticket.id,
+            threadesk_core::engine::NewMessage::text("hi"),
+        )
+        .await
+        .unwrap();
+    let link = h.engine.link_at(&at).await.unwrap().unwrap();
+    assert_eq!(link.message_id, Some(posted.message.id));
+    assert!(link.authored);
+    // the redelivery returns the first result and records nothing new.
+    let again = h
+        .engine
+        .reply(
+            &ctx,
+            opened.ticket.id,
+            threadesk_core::engine::NewMessage::text("hi"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.message.id, posted.message.id);
+    assert_eq!(
+        h.engine
+            .links_of_message(posted.message.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

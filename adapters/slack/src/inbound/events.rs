@@ -100,18 +100,16 @@ impl SlackAdapter {
             body: body.to_owned(),
             attachments: files(&event["files"]),
         };
-        let ctx = Ctx::new(person.id).with_key(key);
+        let ctx = Ctx::new(person.id)
+            .with_key(key)
+            .with_origin(self.at(channel, ts));
         let posted = if note {
             self.engine().note(&ctx, surface.ticket_id, input).await
         } else {
             self.engine().reply(&ctx, surface.ticket_id, input).await
         };
         match posted {
-            Ok(p) => {
-                self.engine()
-                    .put_authored_link(p.ticket.id, p.message.id, &self.at(channel, ts))
-                    .await?;
-            }
+            Ok(_) => {}
             Err(EngineError::TicketClosed { number, .. }) => {
                 let text = format!(
                     "Ticket {number} is closed, so your message was not added to it. Here is what you wrote:\n>{}",
