@@ -234,3 +234,37 @@ async fn a_rate_limited_call_is_waited_out_not_dropped(#[case] kind: Kind) {
     assert_eq!(tries[0].answer["error"], "ratelimited");
     assert_eq!(tries[1].answer["ok"], true);
 }
+
+#[test]
+fn the_app_manifest_asks_for_what_the_adapter_uses() {
+    let manifest =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/manifest.yml")).unwrap();
+    for needed in [
+        "/slack/commands",
+        "/slack/interactions",
+        "/slack/events",
+        "command: /ticket",
+        "should_escape: true",
+        "callback_id: td_internal_note",
+        "home_tab_enabled: true",
+        "- app_home_opened",
+        "- message.im",
+        "- message.channels",
+        "- message.groups",
+        "- reaction_added",
+        "- chat:write",
+        "- im:write",
+        "- im:history",
+        "- channels:history",
+        "- groups:history",
+        "- channels:read",
+        "- groups:read",
+        "- users:read",
+        "- team:read",
+        "- reactions:read",
+        "- commands",
+        "- files:read",
+    ] {
+        assert!(manifest.contains(needed), "manifest.yml lacks {needed}");
+    }
+}
