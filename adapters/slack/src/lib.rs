@@ -16,6 +16,8 @@ mod people;
 pub mod render;
 mod routes;
 pub mod socket;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod text;
 pub mod verify;
 

@@ -145,7 +145,8 @@ pub fn card(facts: &CardFacts, who: CardFor) -> (String, Value) {
 
 /// A message mirrored into a thread: `(fallback text, blocks)`.
 pub fn message(m: &Message) -> (String, Value) {
-    let who = format!("*{}* ({})", escape(&m.author_name), escape(&m.author_role));
+    let role = m.author_role.replace('_', " ");
+    let who = format!("*{}* ({})", escape(&m.author_name), escape(&role));
     let marker = if m.internal {
         "🔒 Internal note · "
     } else {

@@ -1,20 +1,18 @@
 //! A fresh engine, a fake Slack and the adapter's routes per test, and
 //! requests built and signed exactly as Slack builds and signs them.
 
-use crate::fake::FakeSlack;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use hmac::{Hmac, Mac};
 use http_body_util::BodyExt;
 use rstest_reuse::template;
 use serde_json::{json, Value};
-use sha2::Sha256;
 use std::sync::atomic::{AtomicU64, Ordering};
 use threadesk_core::domain::PlatformIdentity;
 use threadesk_core::testing::harness;
 pub use threadesk_core::testing::{Harness, Kind};
 use threadesk_core::PersonId;
+pub use threadesk_slack::testing::{signature, FakeSlack};
 use threadesk_slack::{router, SlackAdapter, SlackConfig};
 use tower::ServiceExt;
 
@@ -76,13 +74,6 @@ pub async fn world(kind: Kind) -> World {
         fake,
         app,
     }
-}
-
-/// Slack's signature of a body at a time.
-pub fn signature(secret: &str, timestamp: &str, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("v0:{timestamp}:{body}").as_bytes());
-    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 pub fn now() -> String {

@@ -1,4 +1,4 @@
-//! A fake Slack Web API on 127.0.0.1. It records every call, checks each
+//! Test support: a fake Slack Web API on 127.0.0.1. It records every call, checks each
 //! one against Slack's own OpenAPI specification (the method exists, its
 //! required arguments are there, every argument is documented and has the
 //! documented type), answers like Slack does, and fails on demand (429 with
@@ -11,9 +11,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
+use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
+use sha2::Sha256;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 /// Methods newer than the published specification, with their arguments.
 const NEWER_THAN_SPEC: &[(&str, &[&str])] = &[("apps.connections.open", &[])];
@@ -51,6 +54,7 @@ struct Inner {
     calls: Vec<Call>,
     violations: Vec<String>,
     failures: VecDeque<(String, u16)>,
+    delays: VecDeque<(String, Duration)>,
     users: HashMap<String, Value>,
     members: HashMap<String, Vec<String>>,
     next_ts: u64,
@@ -115,6 +119,15 @@ impl FakeSlack {
             .push_back((method.to_owned(), status));
     }
 
+    /// The next call of `method` is answered only after `pause`.
+    pub fn delay_next(&self, method: &str, pause: Duration) {
+        self.inner
+            .lock()
+            .unwrap()
+            .delays
+            .push_back((method.to_owned(), pause));
+    }
+
     /// Every call so far.
     pub fn calls(&self) -> Vec<Call> {
         self.inner.lock().unwrap().calls.clone()
@@ -146,6 +159,13 @@ impl FakeSlack {
     pub fn violations(&self) -> Vec<String> {
         self.inner.lock().unwrap().violations.clone()
     }
+}
+
+/// Slack's request signature of a body at a time (`X-Slack-Signature`).
+pub fn signature(secret: &str, timestamp: &str, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(format!("v0:{timestamp}:{body}").as_bytes());
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 /// Checks one call against the specification; returns what is wrong.
@@ -223,6 +243,14 @@ async fn handle(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("Bearer xox") || v.starts_with("Bearer xapp-"));
+    let pause = {
+        let mut state = inner.lock().unwrap();
+        let i = state.delays.iter().position(|(m, _)| *m == method);
+        i.and_then(|i| state.delays.remove(i)).map(|(_, d)| d)
+    };
+    if let Some(d) = pause {
+        tokio::time::sleep(d).await;
+    }
     let mut state = inner.lock().unwrap();
     let (status, answer) = respond(&mut state, &method, &args, authorized);
     state.calls.push(Call {

@@ -1,0 +1,406 @@
+//! The rest of what a person can do from Slack, and the 3-second rule.
+
+use crate::helpers::*;
+use rstest::rstest;
+use rstest_reuse::apply;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use threadesk_core::domain::{PlatformIdentity, Status};
+use threadesk_core::engine::NewTicket;
+use threadesk_core::{Ctx, TicketId};
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_slow_slack_call_never_delays_the_acknowledgement_past_three_seconds(#[case] kind: Kind) {
+    let w = world(kind).await;
+    // meeting a new user needs users.info, which Slack answers slowly here.
+    w.fake.delay_next("users.info", Duration::from_secs(4));
+    let started = Instant::now();
+    let answer = w.command(EVE, "help").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "acknowledged after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(answer, serde_json::Value::Null, "a bare acknowledgement");
+    // the work goes on after the acknowledgement: Eve becomes known.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let eve =
+        w.h.engine
+            .person_by_identity(&PlatformIdentity::slack("T1", EVE))
+            .await
+            .unwrap();
+    assert_eq!(eve.unwrap().display_name, "Eve Outsider");
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn edit_subject_opens_a_modal_and_saving_updates_every_card(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(BOB, "VPM", "down").await;
+    w.click(BOB, &t.dm, "td_edit_subject", "1").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let modal = w.fake.calls_of("views.open").pop().unwrap();
+    assert_eq!(
+        modal["view"]["blocks"][0]["element"]["initial_value"],
+        "VPM"
+    );
+    let answer = w
+        .submit(
+            BOB,
+            "td_edit_subject",
+            "1",
+            json!({ "subject": { "value": { "type": "plain_text_input", "value": "" } } }),
+        )
+        .await;
+    assert_eq!(
+        answer["response_action"], "errors",
+        "an empty subject is refused inline"
+    );
+    let answer = w
+        .submit(
+            BOB,
+            "td_edit_subject",
+            "1",
+            json!({ "subject": { "value": { "type": "plain_text_input", "value": "VPN" } } }),
+        )
+        .await;
+    assert_eq!(answer, serde_json::Value::Null);
+    w.drain().await;
+    for ts in [&t.card_ts, &t.staff_ts] {
+        assert!(w
+            .fake
+            .calls_of("chat.update")
+            .iter()
+            .any(|u| u["ts"] == ts.as_str() && u["text"].as_str().unwrap().ends_with("VPN")));
+    }
+    // Eve may not.
+    let refused = w
+        .submit(
+            EVE,
+            "td_edit_subject",
+            "1",
+            json!({ "subject": { "value": { "type": "plain_text_input", "value": "mine now" } } }),
+        )
+        .await;
+    assert!(
+        refused["errors"]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("can't find"),
+        "{refused}"
+    );
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn the_internal_note_shortcut_works_in_staff_threads_only(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(BOB, "VPN", "down").await;
+    w.interact(SAM, json!({ "type": "message_action", "callback_id": "td_internal_note", "channel": { "id": STAFF_CHANNEL },
+        "message": { "ts": "1800000000.5", "thread_ts": t.staff_ts, "text": "x" } })).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let modal = w.fake.calls_of("views.open").pop().expect("the note modal");
+    assert_eq!(modal["view"]["callback_id"], "td_note");
+    w.submit(
+        SAM,
+        "td_note",
+        "1",
+        json!({ "message": { "value": { "type": "plain_text_input", "value": "VIP customer" } } }),
+    )
+    .await;
+    w.drain().await;
+    let sam = w.person(SAM).await;
+    let thread = w.h.engine.thread(sam, TicketId(1)).await.unwrap();
+    assert!(thread
+        .messages
+        .iter()
+        .any(|m| m.internal && m.body == "VIP customer"));
+    assert!(w
+        .fake
+        .posts(STAFF_CHANNEL, Some(&t.staff_ts))
+        .iter()
+        .any(|c| c.args["text"].as_str().unwrap().contains("Internal note")));
+    assert!(!w
+        .fake
+        .posts(&t.dm, Some(&t.card_ts))
+        .iter()
+        .any(|c| c.args["text"].as_str().unwrap().contains("VIP")));
+    // in Bob's own thread the shortcut explains itself instead.
+    let before = w.fake.calls_of("views.open").len();
+    w.interact(BOB, json!({ "type": "message_action", "callback_id": "td_internal_note", "channel": { "id": t.dm },
+        "message": { "ts": "1800000000.6", "thread_ts": t.card_ts, "text": "x" } })).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(w.fake.calls_of("views.open").len(), before);
+    assert!(w.fake.calls_of("chat.postEphemeral").pop().unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .contains("staff thread"));
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_departments_tickets_go_to_its_own_triage_channel(#[case] kind: Kind) {
+    let h = threadesk_core::testing::harness(kind).await;
+    let fake = FakeSlack::start().await;
+    fake.add_user(BOB, "Bob Builder", "T1");
+    let mut config = threadesk_slack::SlackConfig::new("xoxb-test", SECRET);
+    config.api_url = fake.api_url.clone();
+    config.staff_channel = Some(STAFF_CHANNEL.into());
+    config.department_channels =
+        threadesk_slack::config::parse_department_channels("Billing=CBILL").unwrap();
+    let slack = threadesk_slack::SlackAdapter::new(h.engine.clone(), config).unwrap();
+    slack.connect().await.unwrap();
+    let sam = h.staff("Sam").await;
+    let billing = h
+        .engine
+        .create_department(&Ctx::new(sam), "Billing")
+        .await
+        .unwrap();
+    let bob = h
+        .engine
+        .ensure_person(&PlatformIdentity::slack("T1", BOB), "Bob Builder")
+        .await
+        .unwrap()
+        .id;
+    let input = NewTicket {
+        subject: "Invoice".into(),
+        department: Some(billing.id),
+        body: "twice charged".into(),
+        attachments: vec![],
+    };
+    h.engine.open_ticket(&Ctx::new(bob), input).await.unwrap();
+    h.open(bob, "No department").await;
+    while slack.pump().await.unwrap() > 0 {}
+    let cards = |ch: &str| {
+        fake.posts(ch, None)
+            .iter()
+            .map(|c| c.args["text"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(cards("CBILL").len(), 1);
+    assert!(cards("CBILL")[0].ends_with("Invoice"));
+    assert!(cards(STAFF_CHANNEL)[0].ends_with("No department"));
+    // both were opened outside Slack (the portal, say): Bob still gets his DM cards.
+    assert_eq!(cards("DUBOB").len(), 2);
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_slack_connect_guest_joins_their_home_teams_organization(#[case] kind: Kind) {
+    let w = world(kind).await;
+    w.fake.add_user("UGUEST", "Gail Guest", "T9");
+    w.command("UGUEST", "help").await;
+    let gail =
+        w.h.engine
+            .person_by_identity(&PlatformIdentity::slack("T1", "UGUEST"))
+            .await
+            .unwrap()
+            .unwrap();
+    let org =
+        w.h.engine
+            .organization_named("Team T9")
+            .await
+            .unwrap()
+            .expect("the home team's organization");
+    assert_eq!(gail.org_id, Some(org.id));
+    // a member of our own workspace is in no organization by default.
+    let bob = w.person(BOB).await;
+    assert_eq!(w.h.engine.person(bob).await.unwrap().person.org_id, None);
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn lists_are_paged_with_a_more_button(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let bob = w.person(BOB).await;
+    for i in 0..12 {
+        w.h.open(bob, &format!("Ticket {i}")).await;
+    }
+    let first = w.command(BOB, "list").await;
+    let blocks = first["blocks"].as_array().unwrap();
+    let more = blocks.last().unwrap()["elements"][0].clone();
+    assert_eq!(more["action_id"], "td_list_more");
+    assert_eq!(
+        blocks
+            .iter()
+            .filter(|b| b["accessory"]["action_id"] == "td_follow")
+            .count(),
+        10
+    );
+    w.click(
+        BOB,
+        "CGENERAL",
+        "td_list_more",
+        more["value"].as_str().unwrap(),
+    )
+    .await;
+    let page2 = w.fake.calls_of("chat.postEphemeral").pop().unwrap();
+    let rows = page2["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["accessory"]["action_id"] == "td_follow")
+        .count();
+    assert_eq!(rows, 2);
+    assert!(
+        page2["blocks"].to_string().contains("Ticket 0"),
+        "oldest activity last"
+    );
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn staff_set_a_status_from_the_card_and_customers_cannot(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(BOB, "VPN", "down").await;
+    let select = |user: &str| {
+        json!({ "type": "block_actions", "container": { "type": "message", "channel_id": STAFF_CHANNEL, "message_ts": t.staff_ts },
+            "actions": [{ "action_id": "td_set_status", "block_id": "card:1", "type": "static_select",
+                "selected_option": { "value": "on_hold" }, "action_ts": "1" }], "user": user })
+    };
+    w.interact(EVE, select(EVE)).await;
+    let bob = w.person(BOB).await;
+    assert_eq!(
+        w.h.engine.ticket(bob, TicketId(1)).await.unwrap().status,
+        Status::Open
+    );
+    w.interact(SAM, select(SAM)).await;
+    assert_eq!(
+        w.h.engine.ticket(bob, TicketId(1)).await.unwrap().status,
+        Status::OnHold
+    );
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_company_admin_follows_an_org_ticket_in_dm_and_replies_as_admin(#[case] kind: Kind) {
+    let w = world(kind).await;
+    w.open_ticket(BOB, "VPN", "down").await;
+    let (sam, bob, carol) = (
+        w.person(SAM).await,
+        w.person(BOB).await,
+        w.person(CAROL).await,
+    );
+    let acme =
+        w.h.engine
+            .create_organization(&Ctx::new(sam), "Acme")
+            .await
+            .unwrap();
+    for p in [bob, carol] {
+        w.h.engine
+            .set_organization(&Ctx::new(sam), p, Some(acme.id))
+            .await
+            .unwrap();
+    }
+    let refused = w.command(CAROL, "show #1001").await;
+    assert!(
+        refused["text"].as_str().unwrap().contains("can't find"),
+        "{refused}"
+    );
+    w.h.engine
+        .grant_company_admin(&Ctx::new(sam), carol)
+        .await
+        .unwrap();
+    let ok = w.command(CAROL, "show #1001").await;
+    assert!(ok["text"].as_str().unwrap().contains("#1001"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let card = w.fake.posts("DUCAROL", None).pop().expect("Carol's card");
+    let ts = card.answer["ts"].as_str().unwrap().to_owned();
+    assert!(w
+        .fake
+        .posts("DUCAROL", Some(&ts))
+        .iter()
+        .any(|c| c.args["text"].as_str().unwrap().contains("down")));
+    w.say(CAROL, "DUCAROL", &ts, "Approved from our side").await;
+    let thread = w.h.engine.thread(bob, TicketId(1)).await.unwrap();
+    assert_eq!(thread.messages.last().unwrap().author_role, "company_admin");
+    w.drain().await;
+    let shown = w.fake.posts(STAFF_CHANNEL, None).pop().unwrap();
+    let staff_ts = shown.answer["ts"].as_str().unwrap().to_owned();
+    assert!(w
+        .fake
+        .posts(STAFF_CHANNEL, Some(&staff_ts))
+        .iter()
+        .any(|c| c.args["text"]
+            .as_str()
+            .unwrap()
+            .contains("*Carol Chen* (company admin): Approved")));
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_declined_invitation_is_reported_to_the_requester(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(BOB, "VPN", "down").await;
+    w.submit(
+        BOB,
+        "td_delegates",
+        "1",
+        json!({ "invitee": { "value": { "type": "users_select", "selected_user": CAROL } } }),
+    )
+    .await;
+    w.drain().await;
+    let invite = w.fake.posts("DUCAROL", None).pop().unwrap();
+    let value = invite.args["blocks"][1]["elements"][1]["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    w.click(CAROL, "DUCAROL", "td_decline", &value).await;
+    w.drain().await;
+    assert!(w
+        .fake
+        .posts(&t.dm, Some(&t.card_ts))
+        .iter()
+        .any(|c| c.args["text"]
+            .as_str()
+            .unwrap()
+            .contains("Carol Chen declined")));
+    assert!(w
+        .fake
+        .calls_of("chat.update")
+        .iter()
+        .any(|u| u["channel"] == "DUCAROL" && u["text"].as_str().unwrap().contains("declined")));
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn files_in_the_form_and_in_replies_become_attachments(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let file = json!([{ "id": "F1", "name": "screenshot.png", "mimetype": "image/png", "size": 2048,
+        "url_private": "https://files.slack.com/files-pri/T1-F1/screenshot.png" }]);
+    let answer = w
+        .submit(
+            BOB,
+            "td_new_ticket",
+            "",
+            json!({
+                "subject": { "value": { "type": "plain_text_input", "value": "Broken" } },
+                "message": { "value": { "type": "plain_text_input", "value": "see file" } },
+                "attachments": { "value": { "type": "file_input", "files": file } },
+            }),
+        )
+        .await;
+    assert_eq!(answer["response_action"], "update", "{answer}");
+    w.drain().await;
+    let card = w.fake.posts("DUBOB", None).pop().unwrap();
+    let ts = card.answer["ts"].as_str().unwrap().to_owned();
+    w.event(json!({ "type": "message", "subtype": "file_share", "channel": "DUBOB", "user": BOB, "text": "another",
+        "ts": "1800000000.7", "thread_ts": ts, "files": [{ "id": "F2", "name": "log.txt", "mimetype": "text/plain", "size": 10,
+        "url_private": "https://files.slack.com/files-pri/T1-F2/log.txt" }] })).await;
+    w.drain().await;
+    let bob = w.person(BOB).await;
+    let thread = w.h.engine.thread(bob, TicketId(1)).await.unwrap();
+    assert_eq!(thread.messages[0].attachments[0].name, "screenshot.png");
+    assert_eq!(thread.messages[1].attachments[0].name, "log.txt");
+    let staff_copies = w.fake.posts(STAFF_CHANNEL, None);
+    let staff_ts = staff_copies.last().unwrap().answer["ts"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(w
+        .fake
+        .posts(STAFF_CHANNEL, Some(&staff_ts))
+        .iter()
+        .any(|c| c.args["blocks"].to_string().contains("log.txt")));
+}
