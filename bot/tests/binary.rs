@@ -1,6 +1,8 @@
 //! The `threadesk` binary as a user runs it: it starts on an SQLite file
 //! with no credentials, serves the portal and the ops routes, stops cleanly
 //! on SIGTERM, and refuses a malformed configuration naming the variable.
+//! With Slack credentials it answers Slack on its listener and its outbox
+//! worker posts to a fake Slack Web API.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -177,4 +179,124 @@ fn migrate_applies_the_schema_and_exits() {
         text.contains("migrate") && text.contains("--no-demo"),
         "{text}"
     );
+}
+
+/// A plain HTTP/1.1 POST with extra headers; returns the status line and body.
+fn post(
+    addr: &str,
+    path: &str,
+    content_type: &str,
+    headers: &[(&str, String)],
+    body: &str,
+) -> (String, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}\r\n{body}",
+        body.len()
+    )
+    .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    let status = response.lines().next().unwrap_or_default().to_owned();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn with_slack_credentials_it_serves_slack_and_posts_from_the_outbox() {
+    use threadesk_slack::testing::{signature, FakeSlack};
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let fake = runtime.block_on(FakeSlack::start());
+    fake.add_user("UBOB", "Bob Builder", "T1");
+    let secret = "a-signing-secret";
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = threadesk(dir.path())
+        .env("SLACK_BOT_TOKEN", "xoxb-test")
+        .env("SLACK_SIGNING_SECRET", secret)
+        .env("SLACK_API_URL", &fake.api_url)
+        .env("SLACK_STAFF_CHANNEL", "CSTAFF")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("threadesk starts");
+    let (addr, lines) = wait_for_portal(&mut child);
+    let text = lines.join("\n");
+    assert!(text.contains("Slack: connected to workspace T1"), "{text}");
+    assert!(
+        !text.contains("seeded a demo"),
+        "no demo next to a real workspace"
+    );
+
+    let view = serde_json::json!({ "type": "view_submission", "user": { "id": "UBOB" }, "team": { "id": "T1" }, "trigger_id": "t1",
+        "view": { "id": "V1", "callback_id": "td_new_ticket", "state": { "values": {
+            "subject": { "value": { "type": "plain_text_input", "value": "VPN down" } },
+            "message": { "value": { "type": "plain_text_input", "value": "since this morning" } } } } } });
+    let body = format!("payload={}", percent(&view.to_string()));
+    let ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let headers = [
+        ("X-Slack-Request-Timestamp", ts.clone()),
+        ("X-Slack-Signature", signature(secret, &ts, &body)),
+    ];
+    let (status, answer) = post(
+        &addr,
+        "/slack/interactions",
+        "application/x-www-form-urlencoded",
+        &headers,
+        &body,
+    );
+    assert!(status.contains("200"), "{status}");
+    assert!(
+        answer.contains("\"response_action\":\"update\""),
+        "{answer}"
+    );
+    // the outbox worker posts the staff card and Bob's DM card on its own.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fake.posts("CSTAFF", None).is_empty() || fake.posts("DUBOB", None).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no cards were posted: {:?}",
+            fake.calls()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+    let (status, _) = post(
+        &addr,
+        "/slack/interactions",
+        "application/x-www-form-urlencoded",
+        &[],
+        &body,
+    );
+    assert!(
+        status.contains("401"),
+        "unsigned requests are refused: {status}"
+    );
+    terminate(&child);
+    assert!(wait_exit(&mut child).success());
+}
+
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
