@@ -292,6 +292,12 @@ impl Outbox {
             .bind(event.0)
             .execute(self.db.pool())
             .await?;
+        // its steps are done with: nothing will hand the event out again.
+        sqlx::query("delete from outbox_effects where consumer = $1 and event_id = $2")
+            .bind(consumer)
+            .bind(event.0)
+            .execute(self.db.pool())
+            .await?;
         Ok(())
     }
 
@@ -312,6 +318,33 @@ impl Outbox {
             .bind(truncate(error))
             .execute(self.db.pool())
             .await?;
+        Ok(())
+    }
+
+    /// Whether a consumer already did one step (`effect`) of an event.
+    pub async fn effect_done(&self, consumer: &str, event: EventId, effect: &str) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "select event_id from outbox_effects where consumer = $1 and event_id = $2 and effect = $3",
+        )
+        .bind(consumer)
+        .bind(event.0)
+        .bind(effect)
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// Records that a consumer did one step of an event, so a redelivery
+    /// of the event skips it.
+    pub async fn record_effect(&self, consumer: &str, event: EventId, effect: &str) -> Result<()> {
+        sqlx::query(
+            "insert into outbox_effects (consumer, event_id, effect) values ($1, $2, $3) on conflict do nothing",
+        )
+        .bind(consumer)
+        .bind(event.0)
+        .bind(effect)
+        .execute(self.db.pool())
+        .await?;
         Ok(())
     }
 

@@ -28,3 +28,23 @@ create unique index surfaces_one_per_audience
 -- 1 when a person wrote the platform message (the bot cannot edit it), 0
 -- when the bot posted it as a mirror.
 alter table platform_links add column authored bigint not null default 0 check (authored in (0, 1));
+
+-- People who are staff because a platform says so (members of a Slack
+-- staff channel, holders of a Discord staff role): they stop being staff
+-- when the platform stops saying so. Staff granted by a command have no row
+-- here and are left alone.
+create table platform_staff (
+    person_id bigint not null references people (id),
+    platform text not null,
+    primary key (person_id, platform)
+);
+
+-- What an outbox consumer already did for an event, step by step, so an
+-- event handed out again after a partial failure repeats no step (a line
+-- posted in a thread, say).
+create table outbox_effects (
+    consumer text not null,
+    event_id bigint not null references outbox_events (id),
+    effect text not null,
+    primary key (consumer, event_id, effect)
+);

@@ -160,6 +160,11 @@ impl Engine {
                     "you cannot remove your own staff membership".into(),
                 ));
             }
+            // a decision by staff outranks what a platform said.
+            sqlx::query("delete from platform_staff where person_id = $1")
+                .bind(person.0)
+                .execute(&mut **tx)
+                .await?;
             self.update_person(
                 tx,
                 Some(actor.id),
@@ -185,6 +190,56 @@ impl Engine {
                 "staff",
             )
             .await
+        })
+    }
+
+    /// Makes a person staff, or not, because a platform says so (a Slack
+    /// staff channel's members). Staff by a platform stop being staff when
+    /// it stops saying so; staff granted by a command are left alone.
+    pub async fn sync_platform_staff(
+        &self,
+        person: PersonId,
+        platform: Platform,
+        member: bool,
+    ) -> Result<Person> {
+        command!(self, None, "sync_platform_staff", |tx| {
+            let before = load_person(tx, person).await?;
+            let by_platform: Option<i64> = sqlx::query_scalar(
+                "select person_id from platform_staff where person_id = $1 and platform = $2",
+            )
+            .bind(person.0)
+            .bind(platform.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+            match (member, before.is_staff, by_platform.is_some()) {
+                (true, false, _) => {
+                    sqlx::query(
+                        "insert into platform_staff (person_id, platform) values ($1, $2) on conflict do nothing",
+                    )
+                    .bind(person.0)
+                    .bind(platform.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                    let (p, e) = self
+                        .update_person(tx, None, person, "is_staff", Some(1), "staff")
+                        .await?;
+                    Ok(Change::Made(p, Box::new(e)))
+                }
+                (false, true, true) => {
+                    sqlx::query(
+                        "delete from platform_staff where person_id = $1 and platform = $2",
+                    )
+                    .bind(person.0)
+                    .bind(platform.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                    let (p, e) = self
+                        .update_person(tx, None, person, "is_staff", Some(0), "staff")
+                        .await?;
+                    Ok(Change::Made(p, Box::new(e)))
+                }
+                _ => Ok(Change::Unchanged(before)),
+            }
         })
     }
 
@@ -488,6 +543,9 @@ async fn merge(tx: &mut Tx, from: PersonId, into: PersonId) -> Result<()> {
         "delete from surfaces where person_id = $1 and exists (select 1 from surfaces s \
              where s.person_id = $2 and s.ticket_id = surfaces.ticket_id and s.platform = surfaces.platform)",
         "update surfaces set person_id = $2 where person_id = $1",
+        "delete from platform_staff where person_id = $1 and platform in \
+             (select platform from platform_staff where person_id = $2)",
+        "update platform_staff set person_id = $2 where person_id = $1",
         "update people set is_staff = (select max(is_staff) from people where id in ($1, $2)), \
              is_company_admin = (select max(is_company_admin) from people where id in ($1, $2)), \
              org_id = coalesce(org_id, (select org_id from people where id = $1)) where id = $2",

@@ -181,3 +181,75 @@ async fn a_reply_written_on_a_platform_commits_with_its_link(#[case] kind: Kind)
         1
     );
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn platform_staff_come_and_go_with_the_platform_but_granted_staff_stay(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let boss = h.staff("Boss").await;
+    let ann = h.person("Ann").await;
+    let sync = |member| h.engine.sync_platform_staff(ann, Platform::Slack, member);
+    assert!(sync(true).await.unwrap().is_staff);
+    assert!(
+        sync(true).await.unwrap().is_staff,
+        "a second sync changes nothing"
+    );
+    assert!(
+        !sync(false).await.unwrap().is_staff,
+        "left the staff channel"
+    );
+    // granted by staff: the platform cannot take it away.
+    assert!(sync(true).await.unwrap().is_staff);
+    h.engine
+        .set_staff(&Ctx::new(boss), ann, true)
+        .await
+        .unwrap_err();
+    let bob = h.person("Bob").await;
+    h.engine
+        .set_staff(&Ctx::new(boss), bob, true)
+        .await
+        .unwrap();
+    assert!(
+        h.engine
+            .sync_platform_staff(bob, Platform::Slack, false)
+            .await
+            .unwrap()
+            .is_staff
+    );
+    // Ann's platform staff is confirmed by a staff decision once she is demoted and granted.
+    h.engine
+        .set_staff(&Ctx::new(boss), ann, false)
+        .await
+        .unwrap();
+    h.engine
+        .set_staff(&Ctx::new(boss), ann, true)
+        .await
+        .unwrap();
+    assert!(
+        sync(false).await.unwrap().is_staff,
+        "a staff decision outranks the platform"
+    );
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_consumers_steps_are_remembered_until_the_event_is_acknowledged(#[case] kind: Kind) {
+    use threadesk_core::outbox::Outbox;
+    let h = harness(kind).await;
+    let outbox = Outbox::new(h.engine.db().clone());
+    outbox.register("c").await.unwrap();
+    let ann = h.person("Ann").await;
+    h.open(ann, "VPN").await;
+    let d = outbox
+        .claim("c", 10, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    let e = d[0].event.id;
+    assert!(!outbox.effect_done("c", e, "line:C1").await.unwrap());
+    outbox.record_effect("c", e, "line:C1").await.unwrap();
+    outbox.record_effect("c", e, "line:C1").await.unwrap();
+    assert!(outbox.effect_done("c", e, "line:C1").await.unwrap());
+    assert!(!outbox.effect_done("other", e, "line:C1").await.unwrap());
+    outbox.ack("c", e).await.unwrap();
+    assert!(!outbox.effect_done("c", e, "line:C1").await.unwrap());
+}
