@@ -9,7 +9,10 @@ use serde_json::{json, Value};
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::hyper_tokio::SlackClientHyperConnector;
 use slack_morphism::prelude::SlackApiRateControlConfig;
-use slack_morphism::{SlackApiToken, SlackApiTokenValue, SlackClient};
+use slack_morphism::{
+    SlackApiToken, SlackApiTokenValue, SlackClient, SlackClientApiCallContext,
+    SlackClientHttpConnector,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,7 +52,13 @@ fn classify(e: SlackClientError) -> ApiError {
             | "internal_error"
             | "fatal_error"
             | "service_unavailable"
-            | "request_timeout" => ApiError::Transient(e.code),
+            | "request_timeout"
+            // a token an admin is fixing: worth waiting for, not dropping.
+            | "invalid_auth"
+            | "not_authed"
+            | "token_revoked"
+            | "token_expired"
+            | "account_inactive" => ApiError::Transient(e.code),
             _ => ApiError::Refused(e.code),
         },
         SlackClientError::HttpError(e) => ApiError::Transient(format!("http {}", e.status_code)),
@@ -65,6 +74,7 @@ fn classify(e: SlackClientError) -> ApiError {
 #[derive(Clone)]
 pub struct SlackApi {
     client: Arc<SlackClient<Connector>>,
+    base: Option<url::Url>,
     bot: SlackApiToken,
     app: Option<SlackApiToken>,
 }
@@ -86,6 +96,7 @@ impl SlackApi {
             );
         Ok(SlackApi {
             client: Arc::new(SlackClient::new(connector)),
+            base: config.api_url.parse().ok(),
             bot: SlackApiToken::new(SlackApiTokenValue::new(config.bot_token.clone())),
             app: config
                 .app_token
@@ -122,6 +133,38 @@ impl SlackApi {
             .http_session_api
             .http_get(method, &params, None)
             .await
+            .map_err(classify)
+    }
+
+    /// Answers an interaction through its `response_url` (replacing an
+    /// ephemeral message, say). Only Slack's own hooks host, or the host of
+    /// the configured API base, is ever called: a payload cannot make the bot
+    /// post elsewhere.
+    pub async fn respond(&self, response_url: &str, body: Value) -> Result<(), ApiError> {
+        let url: url::Url = response_url
+            .parse()
+            .map_err(|_| ApiError::Refused("response_url is not a URL".into()))?;
+        let slack = url.scheme() == "https" && url.host_str() == Some("hooks.slack.com");
+        let ours = self
+            .base
+            .as_ref()
+            .is_some_and(|b| b.origin() == url.origin());
+        if !(slack || ours) {
+            return Err(ApiError::Refused("response_url is not Slack's".into()));
+        }
+        let span = tracing::debug_span!("slack response_url");
+        let context = SlackClientApiCallContext {
+            rate_control_params: None,
+            token: None,
+            tracing_span: &span,
+            is_sensitive_url: true,
+        };
+        self.client
+            .http_api
+            .connector
+            .http_post_uri::<Value, Value>(url, &body, context)
+            .await
+            .map(drop)
             .map_err(classify)
     }
 

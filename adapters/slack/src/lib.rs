@@ -57,6 +57,7 @@ struct Inner {
     me: OnceLock<BotIdentity>,
     people: people::Directory,
     wake: Notify,
+    cards: tokio::sync::Mutex<()>,
 }
 
 impl SlackAdapter {
@@ -71,6 +72,7 @@ impl SlackAdapter {
                 me: OnceLock::new(),
                 people: people::Directory::default(),
                 wake: Notify::new(),
+                cards: tokio::sync::Mutex::new(()),
             }),
         })
     }

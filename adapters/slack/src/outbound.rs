@@ -1,7 +1,13 @@
 //! From the engine to Slack: the outbox consumer `slack`. Each event
-//! becomes cards, thread messages, DMs and card updates. Every step checks
-//! what is already there (a surface, a link) first, so an event handed out
-//! again after a crash or a Slack outage posts nothing twice.
+//! becomes cards, thread messages, DMs and card updates.
+//!
+//! Nothing is posted twice: before each step the worker looks at what is
+//! already there (a surface, a message link, a recorded effect), so an event
+//! handed out again after a crash or an outage repeats no step. Surfaces fail
+//! alone: a channel the bot was removed from is logged and skipped, while the
+//! others get their messages; a transient failure anywhere (Slack down, rate
+//! limited, a token being fixed) hands the whole event back for later, and
+//! the retry picks up only what is missing.
 
 use crate::api::{backoff, ApiError};
 use crate::render::{self, CardFor};
@@ -14,14 +20,15 @@ use threadesk_core::domain::{Message, Platform};
 use threadesk_core::links::PlatformRef;
 use threadesk_core::outbox::{Event, EventPayload, Outbox};
 use threadesk_core::surfaces::{Audience, Surface};
-use threadesk_core::{EngineError, PersonId, TicketId};
+use threadesk_core::{EngineError, EventId, PersonId, TicketId};
 
 /// How long a claimed event is ours before another worker may take it.
 const LEASE: Duration = Duration::from_secs(60);
 /// Events claimed at once.
 const BATCH: u32 = 20;
-/// After this many attempts a still-failing event is given up (and counted).
-const MAX_ATTEMPTS: i64 = 12;
+/// A still-failing event is given up (and counted as failed) after this
+/// many attempts: with back-off capped at 5 minutes, about two days.
+const MAX_ATTEMPTS: i64 = 600;
 /// How often the worker looks for events nobody woke it for.
 const POLL: Duration = Duration::from_millis(500);
 
@@ -42,6 +49,33 @@ impl Failure {
             Failure::Engine(EngineError::NotFound(_)) => true,
             Failure::Engine(_) => false,
         }
+    }
+}
+
+/// Outcomes of one step per surface: permanent failures are logged and
+/// skipped; the first transient one fails the event (for a later retry).
+#[derive(Default)]
+struct Steps {
+    transient: Option<Failure>,
+}
+
+impl Steps {
+    fn take(&mut self, what: &str, outcome: Result<(), Failure>) {
+        match outcome {
+            Ok(()) => {}
+            Err(f) if f.is_permanent() => {
+                tracing::warn!(step = what, error = %f, "slack step skipped");
+            }
+            Err(f) => {
+                if self.transient.is_none() {
+                    self.transient = Some(f);
+                }
+            }
+        }
+    }
+
+    fn finish(self) -> Result<(), Failure> {
+        self.transient.map_or(Ok(()), Err)
     }
 }
 
@@ -117,7 +151,10 @@ impl SlackAdapter {
         let me = self.clone();
         let user = user.to_owned();
         tokio::spawn(async move {
-            if let Err(e) = me.person_card(ticket, person, Some(&user), None).await {
+            if let Err(e) = me
+                .person_card(None, ticket, person, Some(&user), None)
+                .await
+            {
                 tracing::warn!(ticket.id = %ticket, error = %e, "card not posted");
             }
         });
@@ -127,31 +164,34 @@ impl SlackAdapter {
         let Some(ticket) = event.ticket_id else {
             return Ok(());
         };
+        let id = Some(event.id);
+        let mut steps = Steps::default();
         match &event.payload {
             EventPayload::TicketOpened { ticket: t, message } => {
                 let facts = self.engine().card_facts(t.id).await?;
                 if let Some(channel) = self.config().triage_channel(facts.department.as_deref()) {
                     let channel = channel.to_owned();
-                    self.card(
-                        t.id,
-                        Audience::Staff,
-                        &channel,
-                        std::slice::from_ref(message),
-                        None,
-                    )
-                    .await?;
+                    let first = std::slice::from_ref(message);
+                    steps.take(
+                        "staff card",
+                        self.card(id, t.id, Audience::Staff, &channel, first, None)
+                            .await,
+                    );
                 }
                 let note = format!(
                     "✅ Ticket *{}* is open. Replies from support arrive in this thread; reply here to add to it.",
                     t.number
                 );
-                self.person_card(t.id, t.requester_id, None, Some(&note))
-                    .await?;
+                steps.take(
+                    "requester card",
+                    self.person_card(id, t.id, t.requester_id, None, Some(&note))
+                        .await,
+                );
             }
             EventPayload::ReplyPosted { message, .. }
             | EventPayload::NotePosted { message, .. } => {
-                self.mirror(ticket, message).await?;
-                self.update_cards(ticket).await?;
+                self.mirror(&mut steps, ticket, message).await?;
+                self.update_cards(&mut steps, ticket).await?;
             }
             EventPayload::MessageEdited { message, .. } => {
                 let (text, blocks) = render::message(message);
@@ -160,14 +200,17 @@ impl SlackAdapter {
                         continue;
                     }
                     let body = json!({ "channel": link.at.channel, "ts": link.at.message_id, "text": text, "blocks": blocks });
-                    self.api().update_message(body).await?;
+                    steps.take(
+                        "copy update",
+                        self.api().update_message(body).await.map_err(Failure::from),
+                    );
                 }
             }
             EventPayload::SubjectEdited { .. } | EventPayload::StatusChanged { .. } => {
-                self.update_cards(ticket).await?;
+                self.update_cards(&mut steps, ticket).await?;
             }
             EventPayload::TicketClosed { number, .. } => {
-                self.update_cards(ticket).await?;
+                self.update_cards(&mut steps, ticket).await?;
                 let by = match event.actor_id {
                     Some(a) => self.engine().person(a).await?.person.display_name,
                     None => "Threadesk".to_owned(),
@@ -177,7 +220,7 @@ impl SlackAdapter {
                     crate::text::escape(&by)
                 );
                 for s in self.live(ticket).await? {
-                    self.post_in_thread(&s, &line).await?;
+                    steps.take("closed line", self.post_line(event.id, &s, &line).await);
                 }
             }
             EventPayload::DelegateInvited { number, delegate } => {
@@ -187,6 +230,10 @@ impl SlackAdapter {
                 let Some(user) = self.slack_user_of(person).await? else {
                     return Ok(());
                 };
+                let outbox = self.outbox();
+                if outbox.effect_done(CONSUMER, event.id, "invitation").await? {
+                    return Ok(());
+                }
                 let by = self
                     .engine()
                     .person(delegate.invited_by)
@@ -199,21 +246,18 @@ impl SlackAdapter {
                 self.api()
                     .post_message(json!({ "channel": channel, "text": text, "blocks": blocks }))
                     .await?;
+                outbox
+                    .record_effect(CONSUMER, event.id, "invitation")
+                    .await?;
             }
             EventPayload::DelegateAccepted { delegate, .. } => {
                 let Some(person) = delegate.person_id else {
                     return Ok(());
                 };
-                if let Some(s) = self
-                    .engine()
-                    .surface_for(ticket, Platform::Slack, Audience::Person(person))
-                    .await?
-                {
-                    self.engine().reopen_surface(&s.card).await?;
-                    self.update_cards(ticket).await?;
-                } else {
-                    self.person_card(ticket, person, None, None).await?;
-                }
+                steps.take(
+                    "delegate card",
+                    self.person_card(id, ticket, person, None, None).await,
+                );
             }
             EventPayload::DelegateRevoked { delegate, .. } => {
                 let Some(person) = delegate.person_id else {
@@ -225,7 +269,7 @@ impl SlackAdapter {
                     .await?
                 {
                     self.engine().close_surface(&s.card).await?;
-                    self.update_cards(ticket).await?;
+                    self.update_cards(&mut steps, ticket).await?;
                 }
             }
             EventPayload::DelegateDeclined { delegate, .. } => {
@@ -239,20 +283,24 @@ impl SlackAdapter {
                     crate::text::escape(&who)
                 );
                 for s in self.live(ticket).await? {
-                    if s.audience != Audience::Person(person_or_none(delegate.person_id)) {
-                        self.post_in_thread(&s, &line).await?;
+                    if delegate
+                        .person_id
+                        .is_none_or(|p| s.audience != Audience::Person(p))
+                    {
+                        steps.take("declined line", self.post_line(event.id, &s, &line).await);
                     }
                 }
             }
             _ => {}
         }
-        Ok(())
+        steps.finish()
     }
 
-    /// A person's card in their DMs, posted once, with the history they may
-    /// see (or just `first` note and the messages they may see).
+    /// A person's card in their DMs with the history they may see. Posted
+    /// once; a card that lost its access is made live again.
     async fn person_card(
         &self,
+        event: Option<EventId>,
         ticket: TicketId,
         person: PersonId,
         user: Option<&str>,
@@ -265,63 +313,73 @@ impl SlackAdapter {
                 None => return Ok(()),
             },
         };
-        if let Some(s) = self
+        let audience = Audience::Person(person);
+        let existing = self
             .engine()
-            .surface_for(ticket, Platform::Slack, Audience::Person(person))
-            .await?
-        {
-            if s.is_live() {
-                return Ok(());
-            }
-            // access again (re-invited, or an admin following): live again.
+            .surface_for(ticket, Platform::Slack, audience)
+            .await?;
+        if let Some(s) = existing.as_ref().filter(|s| !s.is_live()) {
+            // access again (re-invited, or following again): live again.
             self.engine().reopen_surface(&s.card).await?;
-            return self.update_cards(ticket).await;
+            let mut steps = Steps::default();
+            self.update_cards(&mut steps, ticket).await?;
+            steps.finish()?;
         }
         let history = self.engine().thread(person, ticket).await?.messages;
-        let channel = self.api().open_dm(&user).await?;
-        self.card(ticket, Audience::Person(person), &channel, &history, note)
+        let channel = match existing {
+            Some(s) => s.card.channel,
+            None => self.api().open_dm(&user).await?,
+        };
+        self.card(event, ticket, audience, &channel, &history, note)
             .await
     }
 
-    /// Posts a card and its history unless the audience has one already.
+    /// Makes sure the audience has its card and every message of `history`
+    /// in its thread (posting only what is missing).
     async fn card(
         &self,
+        event: Option<EventId>,
         ticket: TicketId,
         audience: Audience,
         channel: &str,
         history: &[Message],
         note: Option<&str>,
     ) -> Result<(), Failure> {
-        if self
-            .engine()
-            .surface_for(ticket, Platform::Slack, audience)
-            .await?
-            .is_some()
-        {
-            return Ok(());
-        }
-        let facts = self.engine().card_facts(ticket).await?;
-        let who = if audience == Audience::Staff {
-            CardFor::Staff
-        } else {
-            CardFor::Customer
-        };
-        let (text, blocks) = render::card(&facts, who);
-        let ts = self
-            .api()
-            .post_message(json!({ "channel": channel, "text": text, "blocks": blocks }))
-            .await?;
-        let at = self.at_ref(channel, &ts);
-        self.engine().put_link(ticket, None, &at).await?;
-        let surface = self.engine().put_surface(ticket, &at, audience).await?;
-        if let Some(n) = note {
-            self.post_in_thread(&surface, n).await?;
-        }
-        for m in history {
-            if m.internal && audience != Audience::Staff {
-                continue;
+        let surface = {
+            // one card per audience even when a follow races the worker.
+            let _one_at_a_time = self.inner.cards.lock().await;
+            match self
+                .engine()
+                .surface_for(ticket, Platform::Slack, audience)
+                .await?
+            {
+                Some(s) => s,
+                None => {
+                    let facts = self.engine().card_facts(ticket).await?;
+                    let who = if audience == Audience::Staff {
+                        CardFor::Staff
+                    } else {
+                        CardFor::Customer
+                    };
+                    let (text, blocks) = render::card(&facts, who);
+                    let ts = self
+                        .api()
+                        .post_message(json!({ "channel": channel, "text": text, "blocks": blocks }))
+                        .await?;
+                    let at = self.at_ref(channel, &ts);
+                    self.engine().put_link(ticket, None, &at).await?;
+                    self.engine().put_surface(ticket, &at, audience).await?
+                }
             }
-            self.post_copy(&surface, m).await?;
+        };
+        if let (Some(e), Some(n)) = (event, note) {
+            self.post_line(e, &surface, n).await?;
+        }
+        let staff = self.sees_notes(audience).await?;
+        for m in history {
+            if !m.internal || staff {
+                self.copy_once(&surface, m).await?;
+            }
         }
         Ok(())
     }
@@ -333,6 +391,15 @@ impl SlackAdapter {
             channel: channel.to_owned(),
             message_id: ts.to_owned(),
         }
+    }
+
+    /// Whether an audience sees internal notes: the staff side, or a staff
+    /// member's own card.
+    async fn sees_notes(&self, audience: Audience) -> Result<bool, Failure> {
+        Ok(match audience {
+            Audience::Staff => true,
+            Audience::Person(p) => self.engine().person(p).await?.person.is_staff,
+        })
     }
 
     /// The ticket's live surfaces whose audience may still see it.
@@ -362,44 +429,66 @@ impl SlackAdapter {
     }
 
     /// Copies a message to every surface that may see it and lacks it.
-    async fn mirror(&self, ticket: TicketId, message: &Message) -> Result<(), Failure> {
-        let links = self.engine().links_of_message(message.id).await?;
+    async fn mirror(
+        &self,
+        steps: &mut Steps,
+        ticket: TicketId,
+        message: &Message,
+    ) -> Result<(), Failure> {
         for s in self.live(ticket).await? {
-            if message.internal && s.audience != Audience::Staff {
+            if message.internal && !self.sees_notes(s.audience).await? {
                 continue;
             }
-            let there = links
-                .iter()
-                .any(|l| l.at.platform == Platform::Slack && l.at.channel == s.card.channel);
-            if !there {
-                self.post_copy(&s, message).await?;
-            }
+            steps.take("mirror", self.copy_once(&s, message).await);
         }
         Ok(())
     }
 
-    async fn post_copy(&self, s: &Surface, m: &Message) -> Result<(), Failure> {
+    /// Posts a copy of a message in a surface's thread unless the message
+    /// is already in that channel (written there, or copied before).
+    async fn copy_once(&self, s: &Surface, m: &Message) -> Result<(), Failure> {
+        let links = self.engine().links_of_message(m.id).await?;
+        if links
+            .iter()
+            .any(|l| l.at.platform == Platform::Slack && l.at.channel == s.card.channel)
+        {
+            return Ok(());
+        }
         let (text, blocks) = render::message(m);
-        let ts = self
-            .api()
-            .post_message(json!({ "channel": s.card.channel, "thread_ts": s.card.message_id, "text": text, "blocks": blocks }))
-            .await?;
+        let ts = self.post_in_thread(s, &text, blocks).await?;
         self.engine()
             .put_link(s.ticket_id, Some(m.id), &self.at_ref(&s.card.channel, &ts))
             .await?;
         Ok(())
     }
 
-    async fn post_in_thread(&self, s: &Surface, line: &str) -> Result<(), Failure> {
+    /// Posts a line in a surface's thread once per event.
+    async fn post_line(&self, event: EventId, s: &Surface, line: &str) -> Result<(), Failure> {
+        let outbox = self.outbox();
+        let effect = format!("line:{}:{}", s.card.channel, s.card.message_id);
+        if outbox.effect_done(CONSUMER, event, &effect).await? {
+            return Ok(());
+        }
         let (text, blocks) = render::line(line);
-        self.api()
-            .post_message(json!({ "channel": s.card.channel, "thread_ts": s.card.message_id, "text": text, "blocks": blocks }))
-            .await?;
+        self.post_in_thread(s, &text, blocks).await?;
+        outbox.record_effect(CONSUMER, event, &effect).await?;
         Ok(())
     }
 
+    async fn post_in_thread(
+        &self,
+        s: &Surface,
+        text: &str,
+        blocks: serde_json::Value,
+    ) -> Result<String, Failure> {
+        Ok(self
+            .api()
+            .post_message(json!({ "channel": s.card.channel, "thread_ts": s.card.message_id, "text": text, "blocks": blocks }))
+            .await?)
+    }
+
     /// Redraws every card of the ticket (status, subject, access).
-    async fn update_cards(&self, ticket: TicketId) -> Result<(), Failure> {
+    async fn update_cards(&self, steps: &mut Steps, ticket: TicketId) -> Result<(), Failure> {
         let facts = self.engine().card_facts(ticket).await?;
         for s in self
             .engine()
@@ -413,12 +502,11 @@ impl SlackAdapter {
             };
             let (text, blocks) = render::card(&facts, who);
             let body = json!({ "channel": s.card.channel, "ts": s.card.message_id, "text": text, "blocks": blocks });
-            self.api().update_message(body).await?;
+            steps.take(
+                "card update",
+                self.api().update_message(body).await.map_err(Failure::from),
+            );
         }
         Ok(())
     }
-}
-
-fn person_or_none(p: Option<PersonId>) -> PersonId {
-    p.unwrap_or(PersonId(0))
 }

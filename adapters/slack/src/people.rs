@@ -1,12 +1,14 @@
 //! Slack users as engine people. A user is created on first sight with
 //! their Slack name; a Slack Connect guest (home team other than ours)
 //! joins the organization named after their home team unless staff put
-//! them elsewhere; members of the staff channels are staff.
+//! them elsewhere. Members of the staff channels are staff while they are
+//! members (checked against a briefly cached member list); staff granted
+//! with a command stay staff either way.
 
 use crate::SlackAdapter;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
-use threadesk_core::domain::{Person, PlatformIdentity};
+use threadesk_core::domain::{Person, Platform, PlatformIdentity};
 use threadesk_core::EngineError;
 use tokio::sync::Mutex;
 
@@ -27,8 +29,12 @@ impl SlackAdapter {
             Some(p) => p,
             None => self.first_sight(&identity, user).await?,
         };
-        if !person.is_staff && self.in_staff_channel(user).await {
-            person = self.engine().bootstrap_staff(person.id, true).await?;
+        let member = self.in_staff_channel(user).await;
+        if let Some(member) = member.filter(|m| *m != person.is_staff) {
+            person = self
+                .engine()
+                .sync_platform_staff(person.id, Platform::Slack, member)
+                .await?;
         }
         Ok(person)
     }
@@ -81,31 +87,58 @@ impl SlackAdapter {
         Ok(person)
     }
 
-    /// Whether a user is in one of the staff channels (cached briefly).
-    pub(crate) async fn in_staff_channel(&self, user: &str) -> bool {
-        for channel in self.config().staff_channels() {
-            let mut cache = self.inner.people.members.lock().await;
-            let fresh = cache
-                .get(channel)
-                .is_some_and(|(at, _)| at.elapsed() < MEMBERS_TTL);
-            if !fresh {
-                match self.api().channel_members(channel).await {
+    /// Someone joined or left a staff channel: forget its cached members and
+    /// bring that person's staff standing up to date at once.
+    pub(crate) async fn staff_channel_changed(
+        &self,
+        channel: &str,
+        user: &str,
+    ) -> Result<(), EngineError> {
+        if !self.config().staff_channels().contains(&channel) {
+            return Ok(());
+        }
+        self.inner.people.members.lock().await.remove(channel);
+        self.person(user).await.map(drop)
+    }
+
+    /// Whether a user is in one of the staff channels (cached briefly);
+    /// `None` when Slack could not tell us (then nothing changes).
+    pub(crate) async fn in_staff_channel(&self, user: &str) -> Option<bool> {
+        let channels = self.config().staff_channels();
+        if channels.is_empty() {
+            return None;
+        }
+        let mut known = true;
+        for channel in channels {
+            let cached = {
+                let cache = self.inner.people.members.lock().await;
+                cache
+                    .get(channel)
+                    .filter(|(at, _)| at.elapsed() < MEMBERS_TTL)
+                    .map(|(_, m)| m.contains(user))
+            };
+            let member = match cached {
+                Some(m) => m,
+                // fetched without holding the lock: other requests go on.
+                None => match self.api().channel_members(channel).await {
                     Ok(m) => {
-                        cache.insert(
-                            channel.to_owned(),
-                            (Instant::now(), m.into_iter().collect()),
-                        );
+                        let m: HashSet<String> = m.into_iter().collect();
+                        let member = m.contains(user);
+                        let mut cache = self.inner.people.members.lock().await;
+                        cache.insert(channel.to_owned(), (Instant::now(), m));
+                        member
                     }
                     Err(e) => {
                         tracing::warn!(slack.channel = channel, error = %e, "staff channel members unavailable");
+                        known = false;
                         continue;
                     }
-                }
-            }
-            if cache.get(channel).is_some_and(|(_, m)| m.contains(user)) {
-                return true;
+                },
+            };
+            if member {
+                return Some(true);
             }
         }
-        false
+        known.then_some(false)
     }
 }

@@ -57,6 +57,11 @@ fn plain(text: &str) -> Value {
     json!({ "type": "plain_text", "text": clip(text, 150), "emoji": true })
 }
 
+/// Option text may be 75 characters.
+fn option_text(text: &str) -> Value {
+    json!({ "type": "plain_text", "text": clip(text, 75), "emoji": true })
+}
+
 fn mrkdwn(text: &str) -> Value {
     json!({ "type": "mrkdwn", "text": clip(text, 3000) })
 }
@@ -120,7 +125,7 @@ pub fn card(facts: &CardFacts, who: CardFor) -> (String, Value) {
                 let options: Vec<Value> = Status::ALL
                     .iter()
                     .filter(|s| !s.is_closed())
-                    .map(|s| json!({ "text": plain(s.label()), "value": s.as_str() }))
+                    .map(|s| json!({ "text": option_text(s.label()), "value": s.as_str() }))
                     .collect();
                 elements.push(json!({
                     "type": "static_select",
@@ -143,6 +148,43 @@ pub fn card(facts: &CardFacts, who: CardFor) -> (String, Value) {
     (title, Value::Array(blocks))
 }
 
+/// Section text may be 3,000 characters; a message up to 16,000 is split
+/// over several sections (on line breaks where it can be).
+fn sections(body: &str) -> Vec<Value> {
+    const MAX: usize = 3000;
+    let mut out = vec![];
+    let mut chunk = String::new();
+    for line in body.split_inclusive('\n') {
+        for piece in split_chars(line, MAX) {
+            if chunk.chars().count() + piece.chars().count() > MAX {
+                out.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": std::mem::take(&mut chunk) } }));
+            }
+            chunk.push_str(&piece);
+        }
+    }
+    if !chunk.is_empty() || out.is_empty() {
+        out.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": if chunk.is_empty() { " ".to_owned() } else { chunk } } }));
+    }
+    out
+}
+
+fn split_chars(s: &str, max: usize) -> Vec<String> {
+    let chars: Vec<char> = s.chars().collect();
+    chars.chunks(max).map(|c| c.iter().collect()).collect()
+}
+
+/// A link to an attachment: only http(s), and nothing that could end the
+/// link early and show other text than the file's name.
+fn file_link(url: &str, name: &str) -> String {
+    let safe = url.starts_with("https://") || url.starts_with("http://");
+    let url = url.replace('|', "%7C");
+    if safe {
+        format!("<{}|{}>", escape(&url), escape(name))
+    } else {
+        escape(name)
+    }
+}
+
 /// A message mirrored into a thread: `(fallback text, blocks)`.
 pub fn message(m: &Message) -> (String, Value) {
     let role = m.author_role.replace('_', " ");
@@ -158,23 +200,15 @@ pub fn message(m: &Message) -> (String, Value) {
         ""
     };
     let body = escape(&m.body);
-    let text = format!("{marker}{who}: {}", clip(&body, 3500));
-    let mut blocks = vec![
-        json!({ "type": "context", "elements": [mrkdwn(&format!("{marker}{who}{edited}"))] }),
-        json!({ "type": "section", "text": mrkdwn(&body) }),
-    ];
+    let text = format!("{marker}{who}: {}", clip(&body, 39_000));
+    let mut blocks =
+        vec![json!({ "type": "context", "elements": [mrkdwn(&format!("{marker}{who}{edited}"))] })];
+    blocks.extend(sections(&body));
     if !m.attachments.is_empty() {
         let files: Vec<String> = m
             .attachments
             .iter()
-            .map(|a| {
-                format!(
-                    "📎 <{}|{}> ({} bytes)",
-                    escape(&a.url),
-                    escape(&a.name),
-                    a.size_bytes
-                )
-            })
+            .map(|a| format!("📎 {} ({} bytes)", file_link(&a.url, &a.name), a.size_bytes))
             .collect();
         blocks.push(json!({ "type": "context", "elements": [mrkdwn(&files.join("\n"))] }));
     }
@@ -198,7 +232,7 @@ pub fn new_ticket_modal(departments: &[Department], subject: &str, body: &str) -
     let active: Vec<Value> = departments
         .iter()
         .filter(|d| d.active)
-        .map(|d| json!({ "text": plain(&d.name), "value": d.id.0.to_string() }))
+        .map(|d| json!({ "text": option_text(&d.name), "value": d.id.0.to_string() }))
         .collect();
     if !active.is_empty() {
         blocks.push(json!({
@@ -400,4 +434,48 @@ pub fn help(staff: bool) -> String {
         );
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_message_is_split_into_sections_without_losing_text() {
+        let body = format!("{}\n{}", "a".repeat(2500), "b".repeat(7000));
+        let blocks = sections(&body);
+        let texts: Vec<&str> = blocks
+            .iter()
+            .map(|b| b["text"]["text"].as_str().unwrap())
+            .collect();
+        assert!(
+            texts.iter().all(|t| t.chars().count() <= 3000),
+            "{:?}",
+            texts.iter().map(|t| t.len()).collect::<Vec<_>>()
+        );
+        assert_eq!(texts.concat(), body);
+        assert_eq!(sections("")[0]["text"]["text"], " ");
+    }
+
+    #[test]
+    fn attachment_links_are_http_only_and_cannot_be_disguised() {
+        assert_eq!(
+            file_link("https://x.example/a|b", "f.png"),
+            "<https://x.example/a%7Cb|f.png>"
+        );
+        assert_eq!(file_link("javascript:alert(1)", "f.png"), "f.png");
+        assert_eq!(
+            file_link("https://x.example/<!channel>", "<b>"),
+            "<https://x.example/&lt;!channel&gt;|&lt;b&gt;>"
+        );
+    }
+
+    #[test]
+    fn select_options_fit_slacks_limit() {
+        let long = "d".repeat(100);
+        assert_eq!(
+            option_text(&long)["text"].as_str().unwrap().chars().count(),
+            75
+        );
+    }
 }

@@ -42,31 +42,47 @@ impl SlackAdapter {
     }
 
     /// One websocket session: returns when Slack asks us to reconnect.
+    /// Envelopes are handled side by side, each acknowledged when its
+    /// answer is ready (or its budget is spent), so one slow envelope never
+    /// holds up the others.
     async fn one_connection(&self) -> Result<(), String> {
         let url = self.api().open_socket().await.map_err(|e| e.to_string())?;
-        let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+        let (ws, _) = tokio_tungstenite::connect_async(url.as_str())
             .await
             .map_err(|e| format!("websocket: {e}"))?;
         tracing::info!("slack socket mode connected");
-        while let Some(frame) = ws.next().await {
-            let text = match frame.map_err(|e| format!("websocket: {e}"))? {
-                Ws::Text(t) => t.to_string(),
-                Ws::Close(_) => return Ok(()),
-                _ => continue,
-            };
-            let Ok(envelope) = serde_json::from_str::<Value>(&text) else {
-                continue;
-            };
-            if envelope["type"] == "disconnect" {
-                return Ok(());
-            }
-            if let Some(ack) = self.envelope(envelope).await {
-                ws.send(Ws::text(ack.to_string()))
-                    .await
-                    .map_err(|e| format!("websocket: {e}"))?;
+        let (mut sink, mut stream) = ws.split();
+        let (acks, mut ready) = tokio::sync::mpsc::channel::<Value>(64);
+        loop {
+            tokio::select! {
+                frame = stream.next() => {
+                    let text = match frame {
+                        None | Some(Ok(Ws::Close(_))) => return Ok(()),
+                        Some(Err(e)) => return Err(format!("websocket: {e}")),
+                        Some(Ok(Ws::Text(t))) => t.to_string(),
+                        Some(Ok(_)) => continue,
+                    };
+                    let Ok(envelope) = serde_json::from_str::<Value>(&text) else {
+                        continue;
+                    };
+                    if envelope["type"] == "disconnect" {
+                        return Ok(());
+                    }
+                    let me = self.clone();
+                    let acks = acks.clone();
+                    tokio::spawn(async move {
+                        if let Some(ack) = me.envelope(envelope).await {
+                            let _ = acks.send(ack).await;
+                        }
+                    });
+                }
+                Some(ack) = ready.recv() => {
+                    sink.send(Ws::text(ack.to_string()))
+                        .await
+                        .map_err(|e| format!("websocket: {e}"))?;
+                }
             }
         }
-        Ok(())
     }
 
     /// Handles one envelope; returns its acknowledgement.

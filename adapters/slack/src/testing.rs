@@ -53,7 +53,9 @@ pub struct Call {
 struct Inner {
     calls: Vec<Call>,
     violations: Vec<String>,
-    failures: VecDeque<(String, u16)>,
+    /// `(method, calls to let through first, status)`.
+    failures: VecDeque<(String, usize, u16)>,
+    refused: HashMap<String, String>,
     delays: VecDeque<(String, Duration)>,
     users: HashMap<String, Value>,
     members: HashMap<String, Vec<String>>,
@@ -78,6 +80,7 @@ impl FakeSlack {
         }));
         let app = Router::new()
             .route("/api/{method}", any(handle))
+            .route("/hooks/{*path}", axum::routing::post(hook))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -112,11 +115,27 @@ impl FakeSlack {
 
     /// The next call of `method` answers this HTTP status (429 or 500).
     pub fn fail_next(&self, method: &str, status: u16) {
+        self.fail_after(method, 0, status);
+    }
+
+    /// After `skip` more calls of `method` go through, the next one
+    /// answers this HTTP status.
+    pub fn fail_after(&self, method: &str, skip: usize, status: u16) {
         self.inner
             .lock()
             .unwrap()
             .failures
-            .push_back((method.to_owned(), status));
+            .push_back((method.to_owned(), skip, status));
+    }
+
+    /// Every post into `channel` is refused with this Slack error
+    /// (`not_in_channel`, say), as Slack does for a channel the bot left.
+    pub fn refuse_channel(&self, channel: &str, error: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .refused
+            .insert(channel.to_owned(), error.to_owned());
     }
 
     /// The next call of `method` is answered only after `pause`.
@@ -153,6 +172,11 @@ impl FakeSlack {
                     && c.args.get("thread_ts").and_then(Value::as_str) == thread
             })
             .collect()
+    }
+
+    /// A `response_url` on this fake (recorded as method `response_url`).
+    pub fn response_url(&self) -> String {
+        self.api_url.replace("/api", "/hooks/T1/B1/x")
     }
 
     /// Calls that broke the specification.
@@ -287,14 +311,40 @@ fn respond(
             json!({ "ok": false, "error": "invalid_arguments" }),
         );
     }
-    if let Some(i) = state.failures.iter().position(|(m, _)| m == method) {
-        let (_, status) = state.failures.remove(i).unwrap();
-        return (
-            StatusCode::from_u16(status).unwrap(),
-            json!({ "ok": false, "error": "ratelimited" }),
-        );
+    if let Some(i) = state.failures.iter().position(|(m, _, _)| m == method) {
+        if state.failures[i].1 > 0 {
+            state.failures[i].1 -= 1;
+        } else {
+            let (_, _, status) = state.failures.remove(i).unwrap();
+            return (
+                StatusCode::from_u16(status).unwrap(),
+                json!({ "ok": false, "error": "ratelimited" }),
+            );
+        }
+    }
+    let channel = args
+        .get("channel")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if let Some(error) = state
+        .refused
+        .get(channel)
+        .filter(|_| method.starts_with("chat."))
+    {
+        return (StatusCode::OK, json!({ "ok": false, "error": error }));
     }
     (StatusCode::OK, answer(state, method, args))
+}
+
+/// A `response_url`: not a Web API method, so not in the specification.
+async fn hook(State(inner): State<Arc<Mutex<Inner>>>, body: Bytes) -> Response {
+    let args = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    inner.lock().unwrap().calls.push(Call {
+        method: "response_url".into(),
+        args,
+        answer: json!("ok"),
+    });
+    (StatusCode::OK, "ok").into_response()
 }
 
 fn answer(state: &mut Inner, method: &str, args: &Map<String, Value>) -> Value {

@@ -2,6 +2,7 @@
 
 use super::{ephemeral, sentence, Answer};
 use crate::render;
+use crate::text::unescape;
 use crate::SlackAdapter;
 use serde_json::json;
 use std::collections::HashMap;
@@ -35,28 +36,31 @@ impl SlackAdapter {
         if user.is_empty() {
             return ephemeral("That command arrived without a user; please try again.");
         }
-        let person = match self.person(user).await {
-            Ok(p) => p,
-            Err(e) => return ephemeral(&sentence(&e)),
-        };
         let words: Vec<&str> = text.split_whitespace().collect();
-        let rest = |n: usize| words.get(n..).unwrap_or_default().join(" ");
-        let ctx = Ctx::new(person.id).with_key(format!("slack:cmd:{trigger}"));
+        // Slack escapes &, < and > in what people type; mentions stay <@U…>.
+        let rest = |n: usize| unescape(&words.get(n..).unwrap_or_default().join(" "));
         let sub = words
             .first()
             .map(|w| w.to_ascii_lowercase())
             .unwrap_or_default();
+        // the form first: its trigger expires in 3 seconds, and it needs no
+        // person yet (the submission brings one).
+        if matches!(sub.as_str(), "" | "new" | "open") {
+            let subject = if sub == "open" {
+                rest(1)
+            } else {
+                String::new()
+            };
+            let view = self.new_ticket_modal(&subject, "").await;
+            self.open_modal(trigger, view);
+            return Answer::Ack;
+        }
+        let person = match self.person(user).await {
+            Ok(p) => p,
+            Err(e) => return ephemeral(&sentence(&e)),
+        };
+        let ctx = super::ctx(person.id, "cmd", trigger);
         let result: Result<Answer, EngineError> = match sub.as_str() {
-            "" | "new" => {
-                let view = self.new_ticket_modal("", "").await;
-                self.open_modal(trigger, view);
-                Ok(Answer::Ack)
-            }
-            "open" => {
-                let view = self.new_ticket_modal(&rest(1), "").await;
-                self.open_modal(trigger, view);
-                Ok(Answer::Ack)
-            }
             "help" => Ok(ephemeral(&render::help(person.is_staff))),
             "list" => match list_args(&words[1..]) {
                 Ok((org, view)) => self.list(&person, org, view, None).await.map(|blocks| {
@@ -186,7 +190,7 @@ impl SlackAdapter {
                     }
                 }
                 if !dept_words.is_empty() {
-                    let name = dept_words.join(" ").to_lowercase();
+                    let name = unescape(&dept_words.join(" ")).to_lowercase();
                     let all = engine.departments(true).await?;
                     match all.iter().find(|d| d.name.to_lowercase() == name) {
                         Some(d) => filter.department = Some(d.id),
@@ -277,13 +281,20 @@ impl SlackAdapter {
                 let Some(who) = target(1).await? else {
                     return usage("/ticket org @user <organization name> (or `none`)");
                 };
-                let name = words.get(2..).unwrap_or_default().join(" ");
+                let name = unescape(&words.get(2..).unwrap_or_default().join(" "));
                 let org = match name.trim() {
                     "" => return usage("/ticket org @user <organization name> (or `none`)"),
                     "none" => None,
                     n => Some(match engine.organization_named(n).await? {
                         Some(o) => o,
-                        None => engine.create_organization(ctx, n).await?,
+                        None => {
+                            // its own key: the move below is a second command.
+                            let create = Ctx {
+                                key: ctx.key.as_ref().map(|k| format!("{k}:org")),
+                                ..ctx.clone()
+                            };
+                            engine.create_organization(&create, n).await?
+                        }
                     }),
                 };
                 engine
@@ -339,7 +350,7 @@ impl SlackAdapter {
             let name = name.trim().to_lowercase();
             all.iter().find(|d| d.name.to_lowercase() == name).cloned()
         };
-        let arg = words.get(2..).unwrap_or_default().join(" ");
+        let arg = unescape(&words.get(2..).unwrap_or_default().join(" "));
         let missing = |n: &str| {
             Ok(ephemeral(&format!(
                 "There is no department named “{}”.",

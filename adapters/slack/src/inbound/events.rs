@@ -9,8 +9,7 @@ use serde_json::{json, Value};
 use threadesk_core::domain::{Cursor, Person, Platform, View};
 use threadesk_core::engine::NewMessage;
 use threadesk_core::links::PlatformRef;
-use threadesk_core::surfaces::Audience;
-use threadesk_core::{Ctx, EngineError};
+use threadesk_core::EngineError;
 
 /// Subtypes that are a person writing in a thread.
 const WRITTEN: [&str; 3] = ["", "thread_broadcast", "file_share"];
@@ -52,6 +51,12 @@ impl SlackAdapter {
         let outcome = match event["type"].as_str().unwrap_or_default() {
             "message" => self.message(event, &key).await,
             "reaction_added" => self.reaction(event, &key).await,
+            "member_joined_channel" | "member_left_channel" => {
+                match (event["channel"].as_str(), event["user"].as_str()) {
+                    (Some(channel), Some(user)) => self.staff_channel_changed(channel, user).await,
+                    _ => Ok(()),
+                }
+            }
             "app_home_opened" => {
                 if let Some(user) = event["user"].as_str() {
                     if let Ok(p) = self.person(user).await {
@@ -92,17 +97,18 @@ impl SlackAdapter {
         };
         let person = self.person(user).await?;
         let written = unescape(event["text"].as_str().unwrap_or_default());
-        let (note, body) = match surface.audience {
-            Audience::Staff => staff_note(&written),
-            Audience::Person(_) => (false, written.as_str()),
+        // internal notes are staff's wherever they write: in a staff
+        // member's own card too, never as a public reply by accident.
+        let (note, body) = if person.is_staff {
+            staff_note(&written)
+        } else {
+            (false, written.as_str())
         };
         let input = NewMessage {
             body: body.to_owned(),
             attachments: files(&event["files"]),
         };
-        let ctx = Ctx::new(person.id)
-            .with_key(key)
-            .with_origin(self.at(channel, ts));
+        let ctx = super::ctx(person.id, "event", key).with_origin(self.at(channel, ts));
         let posted = if note {
             self.engine().note(&ctx, surface.ticket_id, input).await
         } else {
@@ -145,17 +151,21 @@ impl SlackAdapter {
         let (true, Some(message)) = (link.authored, link.message_id) else {
             return Ok(());
         };
+        let previous = event["previous_message"]["text"].as_str();
+        // a link preview arriving re-sends the message unchanged.
+        if m["text"].as_str() == previous {
+            return Ok(());
+        }
         let person = self.person(user).await?;
         let written = unescape(m["text"].as_str().unwrap_or_default());
-        let surface = self
-            .engine()
-            .surface_at(&self.at(channel, m["thread_ts"].as_str().unwrap_or_default()))
-            .await?;
-        let body = match surface.map(|s| s.audience) {
-            Some(Audience::Staff) => staff_note(&written).1.to_owned(),
-            _ => written,
+        // a note keeps its `note:` marker out of its text when edited.
+        let was_note = person.is_staff && previous.is_some_and(|p| staff_note(p).0);
+        let body = if was_note {
+            staff_note(&written).1.to_owned()
+        } else {
+            written
         };
-        let ctx = Ctx::new(person.id).with_key(key);
+        let ctx = super::ctx(person.id, "event", key);
         if let Err(e) = self.engine().edit_message(&ctx, message, &body).await {
             self.tell(
                 channel,
@@ -190,7 +200,7 @@ impl SlackAdapter {
             return Ok(());
         };
         let person = self.person(user).await?;
-        let ctx = Ctx::new(person.id).with_key(key);
+        let ctx = super::ctx(person.id, "event", key);
         match self.engine().close(&ctx, surface.ticket_id).await {
             Ok(_) | Err(EngineError::TicketClosed { .. }) => {}
             Err(e) => self.tell(channel, user, &sentence(&e), None).await,

@@ -8,7 +8,7 @@ use threadesk_core::domain::{AttachmentMeta, Status, View};
 use threadesk_core::engine::{Invitee, NewMessage, NewTicket};
 use threadesk_core::links::PlatformRef;
 use threadesk_core::surfaces::Audience;
-use threadesk_core::{Ctx, DelegateId, DepartmentId, EngineError, TicketId};
+use threadesk_core::{DelegateId, DepartmentId, EngineError, TicketId};
 
 fn state<'a>(view: &'a Value, block: &str) -> &'a Value {
     &view["state"]["values"][block]["value"]
@@ -99,7 +99,7 @@ impl SlackAdapter {
             v.parse::<i64>()
                 .map_err(|_| EngineError::NotFound("ticket"))
         };
-        let ctx = Ctx::new(person.id).with_key(format!("slack:action:{trigger}"));
+        let ctx = super::ctx(person.id, "action", trigger);
         let engine = self.engine();
         match id {
             ids::CLOSE => {
@@ -192,10 +192,16 @@ impl SlackAdapter {
                 let blocks = self
                     .list(person, scope == Some("org"), view, cursor)
                     .await?;
-                if let Some(ch) = p["container"]["channel_id"]
+                let channel = p["container"]["channel_id"]
                     .as_str()
-                    .or(p["channel"]["id"].as_str())
-                {
+                    .or(p["channel"]["id"].as_str());
+                if let Some(url) = p["response_url"].as_str() {
+                    // the list is an ephemeral answer: show the next page in its place.
+                    let page = json!({ "response_type": "ephemeral", "replace_original": true, "text": "Your tickets", "blocks": blocks });
+                    if let Err(e) = self.api().respond(url, page).await {
+                        tracing::warn!(error = %e, "next page not shown");
+                    }
+                } else if let Some(ch) = channel {
                     self.tell(ch, user, "More tickets", Some(json!(blocks)))
                         .await;
                 } else {
@@ -221,8 +227,14 @@ impl SlackAdapter {
         person: &threadesk_core::domain::Person,
     ) -> Result<Answer, EngineError> {
         let view = &p["view"];
-        let key = format!("slack:view:{}", view["id"].as_str().unwrap_or_default());
-        let ctx = Ctx::new(person.id).with_key(key);
+        // a modal updated in place (Delegates) keeps its id but gets a new
+        // hash each time: the pair names one submission.
+        let id = match (view["id"].as_str(), view["hash"].as_str()) {
+            (Some(id), Some(hash)) => format!("{id}:{hash}"),
+            (Some(id), None) => id.to_owned(),
+            _ => String::new(),
+        };
+        let ctx = super::ctx(person.id, "view", &id);
         let ticket = view["private_metadata"]
             .as_str()
             .and_then(|m| m.parse().ok())

@@ -21,6 +21,18 @@ pub enum Answer {
     Json(Value),
 }
 
+/// A request's context: the idempotency key is Slack's own id of the
+/// request, `slack:<kind>:<id>`; a request without one gets no key (rather
+/// than a key shared by every such request).
+pub(crate) fn ctx(person: threadesk_core::PersonId, kind: &str, id: &str) -> threadesk_core::Ctx {
+    let ctx = threadesk_core::Ctx::new(person);
+    if id.is_empty() {
+        ctx
+    } else {
+        ctx.with_key(format!("slack:{kind}:{id}"))
+    }
+}
+
 /// A sentence for the person, from an engine refusal.
 pub(crate) fn sentence(e: &EngineError) -> String {
     match e {

@@ -4,5 +4,6 @@
 mod flows;
 mod helpers;
 mod more;
+mod robust;
 mod security;
 mod socket;

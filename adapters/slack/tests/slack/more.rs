@@ -228,14 +228,15 @@ async fn lists_are_paged_with_a_more_button(#[case] kind: Kind) {
             .count(),
         10
     );
-    w.click(
-        BOB,
-        "CGENERAL",
-        "td_list_more",
-        more["value"].as_str().unwrap(),
-    )
-    .await;
-    let page2 = w.fake.calls_of("chat.postEphemeral").pop().unwrap();
+    w.interact(BOB, json!({ "type": "block_actions", "container": { "type": "message", "is_ephemeral": true, "channel_id": "CGENERAL" },
+        "response_url": w.fake.response_url(),
+        "actions": [{ "action_id": "td_list_more", "value": more["value"], "block_id": "b", "action_ts": "1" }] })).await;
+    let page2 = w
+        .fake
+        .calls_of("response_url")
+        .pop()
+        .expect("the next page replaces the list");
+    assert_eq!(page2["replace_original"], true);
     let rows = page2["blocks"]
         .as_array()
         .unwrap()
@@ -247,6 +248,12 @@ async fn lists_are_paged_with_a_more_button(#[case] kind: Kind) {
         page2["blocks"].to_string().contains("Ticket 0"),
         "oldest activity last"
     );
+    // a response_url anywhere else is never called.
+    let before = w.fake.calls().len();
+    w.interact(BOB, json!({ "type": "block_actions", "container": { "type": "message", "channel_id": "CGENERAL" },
+        "response_url": "http://127.0.0.1:9/steal",
+        "actions": [{ "action_id": "td_list_more", "value": more["value"], "block_id": "b", "action_ts": "1" }] })).await;
+    assert_eq!(w.fake.calls().len(), before);
 }
 
 #[apply(backends)]
