@@ -85,33 +85,13 @@ async fn submitting_the_modal_opens_a_ticket_with_a_dm_card_and_a_staff_card(#[c
 #[tokio::test]
 async fn invalid_modal_input_comes_back_inline_and_opens_nothing(#[case] kind: Kind) {
     let w = world(kind).await;
-    let answer = w
-        .submit(
-            BOB,
-            "td_new_ticket",
-            "",
-            json!({
-                "subject": { "value": { "type": "plain_text_input", "value": "   " } },
-                "message": { "value": { "type": "plain_text_input", "value": "body" } },
-            }),
-        )
-        .await;
+    let answer = w.submit_new_ticket(BOB, "   ", "body").await;
     assert_eq!(answer["response_action"], "errors");
     assert!(answer["errors"]["subject"]
         .as_str()
         .unwrap()
         .contains("subject"));
-    let answer = w
-        .submit(
-            BOB,
-            "td_new_ticket",
-            "",
-            json!({
-                "subject": { "value": { "type": "plain_text_input", "value": "ok" } },
-                "message": { "value": { "type": "plain_text_input", "value": "x".repeat(16_001) } },
-            }),
-        )
-        .await;
+    let answer = w.submit_new_ticket(BOB, "ok", "x".repeat(16_001)).await;
     assert_eq!(answer["response_action"], "errors");
     assert!(answer["errors"]["message"].is_string());
     let bob = w.person(BOB).await;

@@ -208,6 +208,26 @@ impl World {
         })).await
     }
 
+    /// Submits the New ticket modal with a subject and a message.
+    pub async fn submit_new_ticket(
+        &self,
+        user: &str,
+        subject: impl Into<String>,
+        body: impl Into<String>,
+    ) -> Value {
+        let (subject, body) = (subject.into(), body.into());
+        self.submit(
+            user,
+            "td_new_ticket",
+            "",
+            json!({
+                "subject": { "value": { "type": "plain_text_input", "value": subject } },
+                "message": { "value": { "type": "plain_text_input", "value": body } },
+            }),
+        )
+        .await
+    }
+
     /// An Events API delivery of `event` with this event id.
     pub async fn event_with_id(&self, event_id: &str, event: Value) -> (StatusCode, String) {
         let body =
@@ -264,17 +284,7 @@ impl World {
     /// Opens a ticket as `user` through the modal; returns its number and
     /// the user's DM card ts and the staff card ts.
     pub async fn open_ticket(&self, user: &str, subject: &str, body: &str) -> Opened {
-        let answer = self
-            .submit(
-                user,
-                "td_new_ticket",
-                "",
-                json!({
-                    "subject": { "value": { "type": "plain_text_input", "value": subject } },
-                    "message": { "value": { "type": "plain_text_input", "value": body } },
-                }),
-            )
-            .await;
+        let answer = self.submit_new_ticket(user, subject, body).await;
         assert_eq!(answer["response_action"], "update", "{answer}");
         self.drain().await;
         let dm = format!("D{user}");

@@ -50,17 +50,7 @@ async fn a_card_whose_history_failed_gets_it_on_the_retry_and_nothing_twice(#[ca
     let w = world(kind).await;
     // the staff card goes out; the copy of the first message under it fails.
     w.fake.fail_after("chat.postMessage", 1, 500);
-    let answer = w
-        .submit(
-            BOB,
-            "td_new_ticket",
-            "",
-            json!({
-                "subject": { "value": { "type": "plain_text_input", "value": "VPN" } },
-                "message": { "value": { "type": "plain_text_input", "value": "first words" } },
-            }),
-        )
-        .await;
+    let answer = w.submit_new_ticket(BOB, "VPN", "first words").await;
     assert_eq!(answer["response_action"], "update");
     w.drain().await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -100,17 +90,7 @@ async fn a_card_whose_history_failed_gets_it_on_the_retry_and_nothing_twice(#[ca
 async fn a_channel_that_refuses_the_bot_does_not_hold_up_the_others(#[case] kind: Kind) {
     let w = world(kind).await;
     w.fake.refuse_channel(STAFF_CHANNEL, "not_in_channel");
-    let answer = w
-        .submit(
-            BOB,
-            "td_new_ticket",
-            "",
-            json!({
-                "subject": { "value": { "type": "plain_text_input", "value": "VPN" } },
-                "message": { "value": { "type": "plain_text_input", "value": "down" } },
-            }),
-        )
-        .await;
+    let answer = w.submit_new_ticket(BOB, "VPN", "down").await;
     assert_eq!(answer["response_action"], "update");
     w.drain().await;
     assert_eq!(w.fake.posts("DUBOB", None).len(), 1, "Bob's card went out");
