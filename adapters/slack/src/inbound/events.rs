@@ -11,6 +11,11 @@ use threadesk_core::engine::NewMessage;
 use threadesk_core::links::PlatformRef;
 use threadesk_core::EngineError;
 
+/// The answer to a direct message that is not in a ticket's thread.
+const DM_HINT: &str =
+    "To open a support ticket, use `/ticket` (or *Open a support ticket* in my Home tab). \
+To add to a ticket, reply in the thread of its card. `/ticket help` explains the rest.";
+
 /// Subtypes that are a person writing in a thread.
 const WRITTEN: [&str; 3] = ["", "thread_broadcast", "file_share"];
 
@@ -90,6 +95,10 @@ impl SlackAdapter {
             return Ok(());
         };
         let Some(root) = event["thread_ts"].as_str().filter(|r| *r != ts) else {
+            if event["channel_type"] == "im" {
+                // someone writing to the bot directly: say where things go.
+                self.tell(channel, user, DM_HINT, None).await;
+            }
             return Ok(());
         };
         let Some(surface) = self.engine().surface_at(&self.at(channel, root)).await? else {

@@ -213,3 +213,17 @@ async fn a_link_preview_is_not_an_edit_and_staff_notes_stay_notes_everywhere(#[c
         .iter()
         .any(|t| t.contains("refund approved")));
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_direct_message_outside_a_ticket_gets_directions_and_opens_nothing(#[case] kind: Kind) {
+    let w = world(kind).await;
+    w.event(json!({ "type": "message", "channel": "DUBOB", "user": BOB, "text": "help me please", "ts": "1800000003.1", "channel_type": "im" })).await;
+    let hint = w
+        .fake
+        .calls_of("chat.postEphemeral")
+        .pop()
+        .expect("directions");
+    assert!(hint["text"].as_str().unwrap().contains("/ticket"));
+    assert_eq!(w.h.events().await, 0, "nothing written");
+}
