@@ -213,6 +213,21 @@ impl Engine {
         id: TicketId,
         next_message: bool,
     ) -> Result<(ActorFacts, Ticket, Role, Option<MessageId>)> {
+        let (facts, ticket, role, next, _) =
+            self.ticket_for(tx, actor, id, next_message, true).await?;
+        Ok((facts, ticket, role, next))
+    }
+
+    /// [`Engine::lock_ticket_for`]'s read, locking the row or not; also
+    /// gives the ticket's version (for a write guarded by it).
+    pub(crate) async fn ticket_for(
+        &self,
+        conn: &mut AnyConnection,
+        actor: PersonId,
+        id: TicketId,
+        next_message: bool,
+        lock: bool,
+    ) -> Result<(ActorFacts, Ticket, Role, Option<MessageId>, i64)> {
         let next = match (next_message, self.db.backend()) {
             (false, _) => "null",
             (true, Backend::Sqlite) => "(select coalesce(max(id), 0) + 1 from messages)",
@@ -222,19 +237,20 @@ impl Engine {
             "select {cols}, \
                  (select d.status from delegates d where d.ticket_id = t.id and d.person_id = p.id) as delegation, \
                  p.id as actor_id, p.display_name as actor_name, p.is_staff as actor_staff, \
-                 p.org_id as actor_org, p.is_company_admin as actor_admin, {next} as next_message_id \
+                 p.org_id as actor_org, p.is_company_admin as actor_admin, {next} as next_message_id, \
+                 t.version as version \
              from tickets t join people p on p.id = $2 where t.id = $1{lock}",
             cols = rows::TICKET_COLUMNS,
-            lock = self.db.for_update()
+            lock = if lock { self.db.for_update() } else { "" }
         );
         let row = sqlx::query(&sql)
             .bind(id.0)
             .bind(actor.0)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *conn)
             .await?;
         let Some(row) = row else {
             // say which one is missing: an unknown person, or the ticket.
-            actor_facts(tx, actor).await?;
+            actor_facts(conn, actor).await?;
             return Err(EngineError::NotFound("ticket"));
         };
         let facts = rows::actor_columns(&row)?;
@@ -251,7 +267,7 @@ impl Engine {
         let next = row
             .try_get::<Option<i64>, _>("next_message_id")?
             .map(MessageId);
-        Ok((facts, ticket, role, next))
+        Ok((facts, ticket, role, next, row.try_get("version")?))
     }
 
     /// Reads a ticket and the actor's role on it, without locking.

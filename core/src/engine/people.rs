@@ -327,11 +327,13 @@ impl Engine {
             .bind(org.map(|o| o.0))
             .execute(&mut **tx)
             .await?;
-        sqlx::query("update tickets set org_id = $2 where requester_id = $1")
-            .bind(person.0)
-            .bind(org.map(|o| o.0))
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "update tickets set org_id = $2, version = version + 1 where requester_id = $1",
+        )
+        .bind(person.0)
+        .bind(org.map(|o| o.0))
+        .execute(&mut **tx)
+        .await?;
         let change = match org {
             Some(o) => format!("organization set to {o}"),
             None => "organization removed".to_owned(),
@@ -530,7 +532,7 @@ async fn merge(tx: &mut Tx, from: PersonId, into: PersonId) -> Result<()> {
     let (f, i) = (from.0, into.0);
     let statements = [
         "update identities set person_id = $2 where person_id = $1",
-        "update tickets set requester_id = $2 where requester_id = $1",
+        "update tickets set requester_id = $2, version = version + 1 where requester_id = $1",
         "update messages set author_id = $2 where author_id = $1",
         "update message_revisions set edited_by = $2 where edited_by = $1",
         "update delegates set invited_by = $2 where invited_by = $1",

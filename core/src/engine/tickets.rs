@@ -72,6 +72,57 @@ fn refuse_if_closed(ticket: &Ticket, unsent: Option<&str>) -> Result<()> {
     Ok(())
 }
 
+/// Checks a reply or note against the ticket and the author's role, and
+/// moves the ticket as the post will; returns the status before.
+fn decide_post(
+    ticket: &mut Ticket,
+    role: Role,
+    internal: bool,
+    body: &MessageBody,
+    now: Timestamp,
+) -> Result<Status> {
+    refuse_if_closed(ticket, Some(body.as_str()))?;
+    require(
+        role,
+        if internal {
+            Action::Note
+        } else {
+            Action::Reply
+        },
+    )?;
+    let previous = ticket.status;
+    if !internal {
+        // notes do not move the ticket in customers' lists.
+        ticket.status = previous.after_reply(role == Role::Staff);
+        ticket.last_activity_at = now;
+    }
+    Ok(previous)
+}
+
+/// The one event of a post.
+fn post_event(
+    internal: bool,
+    message: &Message,
+    ticket: &Ticket,
+    previous: Status,
+    actor: PersonId,
+) -> Emit {
+    let payload = if internal {
+        EventPayload::NotePosted {
+            number: ticket.number,
+            message: message.clone(),
+        }
+    } else {
+        EventPayload::ReplyPosted {
+            number: ticket.number,
+            message: message.clone(),
+            previous_status: previous,
+            status: ticket.status,
+        }
+    };
+    Emit::ticket(ticket.id, actor, payload)
+}
+
 fn require(role: Role, action: Action) -> Result<()> {
     if role.can(action) {
         Ok(())
@@ -194,51 +245,30 @@ impl Engine {
         let files =
             AttachmentMeta::parse_all(input.attachments, self.settings.max_attachment_bytes)?;
         let op = if internal { "note" } else { "reply" };
+        let plain = files.is_empty() && ctx.origin.is_none();
+        if plain && self.db.backend() == Backend::Postgres {
+            // the hot path: no lock, no explicit transaction; falls back to
+            // the locking path below when the ticket changed meanwhile.
+            if let Some(posted) = self
+                .post_unlocked(ctx, ticket_id, &body, internal, op)
+                .await?
+            {
+                return Ok(posted);
+            }
+        }
         command!(self, ctx.key.as_deref(), op, |tx, idem| {
-            let plain = files.is_empty() && ctx.origin.is_none();
             let (actor, mut ticket, role, next_id) = self
                 .lock_ticket_for(tx, ctx.actor, ticket_id, plain)
                 .await?;
-            refuse_if_closed(&ticket, Some(body.as_str()))?;
-            require(
-                role,
-                if internal {
-                    Action::Note
-                } else {
-                    Action::Reply
-                },
-            )?;
             let now = Timestamp::now();
-            let previous = ticket.status;
-            if !internal {
-                // notes do not move the ticket in customers' lists.
-                ticket.status = previous.after_reply(role == Role::Staff);
-                ticket.last_activity_at = now;
-            }
-            let event_for = |message: &Message, ticket: &Ticket| {
-                let payload = if internal {
-                    EventPayload::NotePosted {
-                        number: ticket.number,
-                        message: message.clone(),
-                    }
-                } else {
-                    EventPayload::ReplyPosted {
-                        number: ticket.number,
-                        message: message.clone(),
-                        previous_status: previous,
-                        status: ticket.status,
-                    }
-                };
-                Emit::ticket(ticket.id, actor.id, payload)
-            };
+            let previous = decide_post(&mut ticket, role, internal, &body, now)?;
             match next_id {
-                // the hot path: the message, the ticket and the event in one
-                // round trip.
+                // the message, the ticket and the event in one round trip.
                 Some(id) => {
                     let message = new_message(id, &ticket, &actor, role, internal, &body, now)?;
-                    let event = event_for(&message, &ticket);
+                    let event = post_event(internal, &message, &ticket, previous, actor.id);
                     let posted = Posted { ticket, message };
-                    self.write_post(tx, idem, &posted, &event).await?;
+                    self.write_post(tx, idem, &posted, &event, None).await?;
                     Ok(Change::Written(posted))
                 }
                 None => {
@@ -250,11 +280,62 @@ impl Engine {
                     if let Some(at) = &ctx.origin {
                         crate::links::insert_authored(tx, ticket.id, message.id, at).await?;
                     }
-                    let event = event_for(&message, &ticket);
+                    let event = post_event(internal, &message, &ticket, previous, actor.id);
                     Ok(Change::from((Posted { ticket, message }, event)))
                 }
             }
         })
+    }
+
+    /// A plain reply or note on PostgreSQL in two round trips: read the
+    /// ticket and the actor (no lock) and decide, then one statement writes
+    /// the message, the ticket and the event only if the ticket's version is
+    /// still the one the decision was made on. Every change that bears on
+    /// rights or status bumps the version (status, subject, delegates), so
+    /// the outcome is the locking path's. `None`: the ticket changed
+    /// meanwhile; the caller takes the locking path.
+    async fn post_unlocked(
+        &self,
+        ctx: &Ctx,
+        ticket_id: TicketId,
+        body: &MessageBody,
+        internal: bool,
+        op: &'static str,
+    ) -> Result<Option<Posted>> {
+        let key = ctx.key.as_deref();
+        let attempt = super::typed(async {
+            let mut conn = self.db.pool().acquire().await?;
+            let (actor, mut ticket, role, next_id, version) = self
+                .ticket_for(&mut conn, ctx.actor, ticket_id, true, false)
+                .await?;
+            let now = Timestamp::now();
+            let previous = decide_post(&mut ticket, role, internal, body, now)?;
+            let id = next_id.ok_or_else(|| EngineError::Corrupt("no message id".into()))?;
+            let message = new_message(id, &ticket, &actor, role, internal, body, now)?;
+            let event = post_event(internal, &message, &ticket, previous, actor.id);
+            let posted = Posted { ticket, message };
+            let idem = Idem { key, op };
+            let written = self
+                .write_post(&mut conn, idem, &posted, &event, Some(version))
+                .await?;
+            Ok(written.then_some(posted))
+        })
+        .await;
+        let outcome = match (attempt, key) {
+            // a key seen before: its first result.
+            (Err(e), Some(k)) => match self.replay(k, op).await? {
+                Some(first) => Ok(Some(first)),
+                None => Err(e),
+            },
+            (other, _) => other,
+        };
+        match &outcome {
+            Ok(Some(_)) => self.metrics().record_command(op, "ok"),
+            Err(e) => self.metrics().record_command(op, e.kind()),
+            // the locking path counts it.
+            Ok(None) => {}
+        }
+        outcome
     }
 
     /// Closes a ticket. Closed is final.
@@ -463,32 +544,42 @@ impl Engine {
     /// new status and activity, and the change's one outbox event (with the
     /// request's idempotency key and result) in a single round trip: a
     /// data-modifying CTE on PostgreSQL, three statements in one call on
-    /// SQLite. A key already stored fails the unique index, which the
+    /// SQLite. With `guard` (PostgreSQL, outside a transaction) nothing is
+    /// written unless the ticket's version is still `guard`; the answer says
+    /// whether it was. A key already stored fails the unique index, which the
     /// command answers with the first result.
     async fn write_post(
         &self,
-        tx: &mut Tx,
+        conn: &mut sqlx::AnyConnection,
         idem: Idem<'_>,
         posted: &Posted,
         event: &Emit,
-    ) -> Result<()> {
+        guard: Option<i64>,
+    ) -> Result<bool> {
         const MESSAGE: &str = "insert into messages (id, ticket_id, author_id, author_role, internal, body, created_at)";
         const TICKET: &str = "update tickets set status = $8, last_activity_at = $9, version = version + 1 where id = $2";
-        const EVENT: &str = "insert into outbox_events (ticket_id, kind, actor_id, payload, created_at, idempotency_key, operation, response) \
-                             values ($2, $10, $11, $12, $7, $13, $14, $15)";
-        const VALUES: &str = "values ($1, $2, $3, $4, $5, $6, $7)";
-        let sql = match self.db.backend() {
-            Backend::Postgres => {
-                format!("with m as ({MESSAGE} overriding system value {VALUES}), u as ({TICKET}) {EVENT}")
+        const EVENT: &str = "insert into outbox_events (ticket_id, kind, actor_id, payload, created_at, idempotency_key, operation, response)";
+        const EVENT_VALUES: &str = "$2, $10, $11, $12, $7, $13, $14, $15";
+        const VALUES: &str = "$1, $2, $3, $4, $5, $6, $7";
+        let sql = match (self.db.backend(), guard) {
+            (Backend::Postgres, None) => format!(
+                "with m as ({MESSAGE} overriding system value values ({VALUES})), u as ({TICKET}) {EVENT} values ({EVENT_VALUES})"
+            ),
+            (Backend::Postgres, Some(_)) => format!(
+                "with u as ({TICKET} and version = $16 returning id), \
+                 m as ({MESSAGE} overriding system value select {VALUES} from u) \
+                 {EVENT} select {EVENT_VALUES} from u"
+            ),
+            (Backend::Sqlite, _) => {
+                format!("{MESSAGE} values ({VALUES}); {TICKET}; {EVENT} values ({EVENT_VALUES})")
             }
-            Backend::Sqlite => format!("{MESSAGE} {VALUES}; {TICKET}; {EVENT}"),
         };
         let (message, ticket) = (&posted.message, &posted.ticket);
         let response = match idem.key {
             Some(_) => Some(serde_json::to_string(posted)?),
             None => None,
         };
-        let written = sqlx::query(&sql)
+        let mut query = sqlx::query(&sql)
             .bind(message.id.0)
             .bind(ticket.id.0)
             .bind(message.author_id.0)
@@ -503,12 +594,14 @@ impl Engine {
             .bind(serde_json::to_string(&event.payload)?)
             .bind(idem.key)
             .bind(idem.key.map(|_| idem.op))
-            .bind(response)
-            .execute(&mut **tx)
-            .await;
-        match written {
+            .bind(response);
+        if let Some(version) = guard {
+            query = query.bind(version);
+        }
+        match query.execute(&mut *conn).await {
             Err(e) if super::is_unique_violation(&e) => Err(EngineError::Busy),
-            other => other.map(drop).map_err(Into::into),
+            Err(e) => Err(e.into()),
+            Ok(done) => Ok(done.rows_affected() > 0),
         }
     }
 
