@@ -8,6 +8,7 @@ use crate::ids::{MessageId, TicketId};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 use sqlx::Row;
 
 /// A message's (or a ticket card's) address on a platform.
@@ -40,44 +41,65 @@ pub struct Link {
 const COLUMNS: &str =
     "ticket_id, message_id, platform, workspace, channel, platform_message_id, authored";
 
-fn link(row: &AnyRow) -> Result<Link> {
-    Ok(Link {
-        ticket_id: TicketId(row.try_get("ticket_id")?),
-        message_id: row.try_get::<Option<i64>, _>("message_id")?.map(MessageId),
-        at: PlatformRef {
+impl PlatformRef {
+    /// Reads an address from a row's `platform`, `workspace` and `channel`
+    /// columns and the message id from column `id_column`.
+    pub(crate) fn from_row(row: &AnyRow, id_column: &str) -> Result<Self> {
+        Ok(PlatformRef {
             platform: row
                 .try_get::<&str, _>("platform")?
                 .parse()
                 .map_err(EngineError::Corrupt)?,
             workspace: row.try_get("workspace")?,
             channel: row.try_get("channel")?,
-            message_id: row.try_get("platform_message_id")?,
-        },
+            message_id: row.try_get(id_column)?,
+        })
+    }
+}
+
+fn link(row: &AnyRow) -> Result<Link> {
+    Ok(Link {
+        ticket_id: TicketId(row.try_get("ticket_id")?),
+        message_id: row.try_get::<Option<i64>, _>("message_id")?.map(MessageId),
+        at: PlatformRef::from_row(row, "platform_message_id")?,
         authored: row.try_get::<i64, _>("authored")? == 1,
     })
 }
 
 /// Records, inside a command's transaction, the platform message a person
-/// wrote that became `message`.
+/// wrote that became `message` (their reply in a thread): an edit of it
+/// edits the message, and mirrors skip the place it came from.
 pub(crate) async fn insert_authored(
     tx: &mut crate::db::Tx,
     ticket: TicketId,
     message: MessageId,
     at: &PlatformRef,
 ) -> Result<()> {
+    write_link(tx, ticket, Some(message), at, true).await
+}
+
+/// Stores a link; a place already recorded keeps its first link.
+async fn write_link(
+    conn: &mut AnyConnection,
+    ticket: TicketId,
+    message: Option<MessageId>,
+    at: &PlatformRef,
+    authored: bool,
+) -> Result<()> {
     sqlx::query(
         "insert into platform_links (ticket_id, message_id, platform, workspace, channel, platform_message_id, authored, created_at) \
-         values ($1, $2, $3, $4, $5, $6, 1, $7) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8) \
          on conflict (platform, workspace, channel, platform_message_id) do nothing",
     )
     .bind(ticket.0)
-    .bind(message.0)
+    .bind(message.map(|m| m.0))
     .bind(at.platform.as_str())
     .bind(&at.workspace)
     .bind(&at.channel)
     .bind(&at.message_id)
+    .bind(i64::from(authored))
     .bind(Timestamp::now().0)
-    .execute(&mut **tx)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -92,43 +114,9 @@ impl Engine {
         message: Option<MessageId>,
         at: &PlatformRef,
     ) -> Result<Link> {
-        self.insert_link(ticket, message, at, false).await
-    }
-
-    /// Records the platform message a person wrote that became `message`
-    /// (their reply in a thread): an edit of it edits the message, and
-    /// mirrors skip the place it came from.
-    pub async fn put_authored_link(
-        &self,
-        ticket: TicketId,
-        message: MessageId,
-        at: &PlatformRef,
-    ) -> Result<Link> {
-        self.insert_link(ticket, Some(message), at, true).await
-    }
-
-    async fn insert_link(
-        &self,
-        ticket: TicketId,
-        message: Option<MessageId>,
-        at: &PlatformRef,
-        authored: bool,
-    ) -> Result<Link> {
-        sqlx::query(
-            "insert into platform_links (ticket_id, message_id, platform, workspace, channel, platform_message_id, authored, created_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8) \
-             on conflict (platform, workspace, channel, platform_message_id) do nothing",
-        )
-        .bind(ticket.0)
-        .bind(message.map(|m| m.0))
-        .bind(at.platform.as_str())
-        .bind(&at.workspace)
-        .bind(&at.channel)
-        .bind(&at.message_id)
-        .bind(i64::from(authored))
-        .bind(Timestamp::now().0)
-        .execute(self.db().pool())
-        .await?;
+        let mut conn = self.db().pool().acquire().await?;
+        write_link(&mut conn, ticket, message, at, false).await?;
+        drop(conn);
         self.link_at(at).await?.ok_or(EngineError::NotFound("link"))
     }
 

@@ -68,15 +68,7 @@ fn surface(row: &AnyRow) -> Result<Surface> {
     };
     Ok(Surface {
         ticket_id: TicketId(row.try_get("ticket_id")?),
-        card: PlatformRef {
-            platform: row
-                .try_get::<&str, _>("platform")?
-                .parse()
-                .map_err(EngineError::Corrupt)?,
-            workspace: row.try_get("workspace")?,
-            channel: row.try_get("channel")?,
-            message_id: row.try_get("card_id")?,
-        },
+        card: PlatformRef::from_row(row, "card_id")?,
         audience,
         closed_at: row.try_get::<Option<i64>, _>("closed_at")?.map(Timestamp),
     })

@@ -45,14 +45,6 @@ pub mod ids {
     pub const NOTE_SHORTCUT: &str = "td_internal_note";
 }
 
-/// A status as its reader should read it.
-pub fn status_label(status: Status, staff: bool) -> &'static str {
-    match status {
-        Status::AwaitingClient if !staff => "Awaiting your reply",
-        other => other.label(),
-    }
-}
-
 fn plain(text: &str) -> Value {
     json!({ "type": "plain_text", "text": clip(text, 150), "emoji": true })
 }
@@ -87,7 +79,7 @@ pub fn card(facts: &CardFacts, who: CardFor) -> (String, Value) {
     let staff = who == CardFor::Staff;
     let title = format!("{} {}", t.number, escape(&t.subject));
     let mut fields = vec![
-        mrkdwn(&format!("*Status*\n{}", status_label(t.status, staff))),
+        mrkdwn(&format!("*Status*\n{}", t.status.label_for(staff))),
         mrkdwn(&format!("*Requester*\n{}", escape(&facts.requester_name))),
     ];
     if let Some(d) = &facts.department {
@@ -361,7 +353,7 @@ pub fn ticket_list(
         let t = &item.ticket;
         let shared = if item.shared { " · 🔗 shared" } else { "" };
         let mut row = json!({ "type": "section", "text": mrkdwn(&format!(
-            "*{}* {}\n{}{shared}", t.number, escape(&t.subject), status_label(t.status, staff)
+            "*{}* {}\n{}{shared}", t.number, escape(&t.subject), t.status.label_for(staff)
         )) });
         row["accessory"] = button("Follow in DM", ids::FOLLOW, &t.id.0.to_string());
         blocks.push(row);

@@ -57,6 +57,15 @@ impl Status {
         }
     }
 
+    /// The label as its reader should read it: customers see "Awaiting
+    /// your reply" where staff see "Awaiting client".
+    pub fn label_for(self, staff_view: bool) -> &'static str {
+        match self {
+            Status::AwaitingClient if !staff_view => "Awaiting your reply",
+            other => other.label(),
+        }
+    }
+
     /// Whether the ticket is closed (final).
     pub fn is_closed(self) -> bool {
         self == Status::Closed
@@ -140,6 +149,16 @@ impl FromStr for DelegateStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn customers_are_asked_for_their_reply_where_staff_see_awaiting_client() {
+        assert_eq!(
+            Status::AwaitingClient.label_for(false),
+            "Awaiting your reply"
+        );
+        assert_eq!(Status::AwaitingClient.label_for(true), "Awaiting client");
+        assert_eq!(Status::OnHold.label_for(false), "On hold");
+    }
 
     #[test]
     fn staff_reply_hands_the_turn_to_the_customer() {

@@ -94,17 +94,21 @@ async fn authored_links_are_told_apart_from_mirrors(#[case] kind: Kind) {
     let h = harness(kind).await;
     let ann = h.person("Ann").await;
     let opened = h.open(ann, "VPN").await;
-    let (t, m) = (opened.ticket.id, opened.message.id);
-    let written = h
+    let t = opened.ticket.id;
+    let ctx = Ctx::new(ann).with_origin(card("D1", "5.1"));
+    let m = h
         .engine
-        .put_authored_link(t, m, &card("D1", "5.1"))
+        .reply(&ctx, t, threadesk_core::engine::NewMessage::text("hi"))
         .await
-        .unwrap();
+        .unwrap()
+        .message
+        .id;
     let mirror = h
         .engine
         .put_link(t, Some(m), &card("C1", "5.2"))
         .await
         .unwrap();
+    let written = h.engine.link_at(&card("D1", "5.1")).await.unwrap().unwrap();
     assert!(written.authored);
     assert!(!mirror.authored);
     let all = h.engine.links_of_message(m).await.unwrap();

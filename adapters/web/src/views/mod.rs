@@ -127,11 +127,7 @@ pub(crate) fn capitalized(s: &str) -> String {
 /// A status as the viewer should read it: customers see "Awaiting your
 /// reply" where staff see "Awaiting client".
 pub(crate) fn status_badge(status: Status, staff_view: bool) -> Markup {
-    let label = match status {
-        Status::AwaitingClient if !staff_view => "Awaiting your reply",
-        other => other.label(),
-    };
-    html! { span class={ "status " (status.as_str()) } { (label) } }
+    html! { span class={ "status " (status.as_str()) } { (status.label_for(staff_view)) } }
 }
 
 /// A UTC time, to the minute (`2026-11-23 14:05 UTC`).
