@@ -26,6 +26,8 @@ pub use routes::router;
 
 use api::{ApiError, SlackApi};
 use std::sync::{Arc, OnceLock};
+use threadesk_core::domain::Platform;
+use threadesk_core::links::PlatformRef;
 use threadesk_core::Engine;
 use tokio::sync::Notify;
 
@@ -111,6 +113,16 @@ impl SlackAdapter {
     /// The workspace the bot lives in ("" before [`SlackAdapter::connect`]).
     pub fn team(&self) -> &str {
         self.inner.me.get().map_or("", |m| m.team_id.as_str())
+    }
+
+    /// A message's address in our workspace.
+    fn at(&self, channel: &str, ts: &str) -> PlatformRef {
+        PlatformRef {
+            platform: Platform::Slack,
+            workspace: self.team().to_owned(),
+            channel: channel.to_owned(),
+            message_id: ts.to_owned(),
+        }
     }
 
     fn me(&self) -> Option<&BotIdentity> {

@@ -17,7 +17,7 @@ use serde_json::json;
 use std::future::Future;
 use std::time::Duration;
 use threadesk_core::domain::{Message, Platform};
-use threadesk_core::links::PlatformRef;
+use threadesk_core::links::Link;
 use threadesk_core::outbox::{Event, EventPayload, Outbox};
 use threadesk_core::surfaces::{Audience, Surface};
 use threadesk_core::{EngineError, EventId, PersonId, TicketId};
@@ -366,7 +366,7 @@ impl SlackAdapter {
                         .api()
                         .post_message(json!({ "channel": channel, "text": text, "blocks": blocks }))
                         .await?;
-                    let at = self.at_ref(channel, &ts);
+                    let at = self.at(channel, &ts);
                     self.engine().put_link(ticket, None, &at).await?;
                     self.engine().put_surface(ticket, &at, audience).await?
                 }
@@ -376,21 +376,13 @@ impl SlackAdapter {
             self.post_line(e, &surface, n).await?;
         }
         let staff = self.sees_notes(audience).await?;
+        let links = self.engine().links_of_ticket(ticket).await?;
         for m in history {
             if !m.internal || staff {
-                self.copy_once(&surface, m).await?;
+                self.copy_once(&surface, m, &links).await?;
             }
         }
         Ok(())
-    }
-
-    fn at_ref(&self, channel: &str, ts: &str) -> PlatformRef {
-        PlatformRef {
-            platform: Platform::Slack,
-            workspace: self.team().to_owned(),
-            channel: channel.to_owned(),
-            message_id: ts.to_owned(),
-        }
     }
 
     /// Whether an audience sees internal notes: the staff side, or a staff
@@ -435,29 +427,31 @@ impl SlackAdapter {
         ticket: TicketId,
         message: &Message,
     ) -> Result<(), Failure> {
+        let links = self.engine().links_of_message(message.id).await?;
         for s in self.live(ticket).await? {
             if message.internal && !self.sees_notes(s.audience).await? {
                 continue;
             }
-            steps.take("mirror", self.copy_once(&s, message).await);
+            steps.take("mirror", self.copy_once(&s, message, &links).await);
         }
         Ok(())
     }
 
-    /// Posts a copy of a message in a surface's thread unless the message
-    /// is already in that channel (written there, or copied before).
-    async fn copy_once(&self, s: &Surface, m: &Message) -> Result<(), Failure> {
-        let links = self.engine().links_of_message(m.id).await?;
-        if links
-            .iter()
-            .any(|l| l.at.platform == Platform::Slack && l.at.channel == s.card.channel)
-        {
+    /// Posts a copy of a message in a surface's thread unless `links` (the
+    /// message's, or its ticket's) show it is already in that channel
+    /// (written there, or copied before).
+    async fn copy_once(&self, s: &Surface, m: &Message, links: &[Link]) -> Result<(), Failure> {
+        if links.iter().any(|l| {
+            l.message_id == Some(m.id)
+                && l.at.platform == Platform::Slack
+                && l.at.channel == s.card.channel
+        }) {
             return Ok(());
         }
         let (text, blocks) = render::message(m);
         let ts = self.post_in_thread(s, &text, blocks).await?;
         self.engine()
-            .put_link(s.ticket_id, Some(m.id), &self.at_ref(&s.card.channel, &ts))
+            .put_link(s.ticket_id, Some(m.id), &self.at(&s.card.channel, &ts))
             .await?;
         Ok(())
     }

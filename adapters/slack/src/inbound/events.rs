@@ -6,9 +6,8 @@ use crate::render::{self, ids};
 use crate::text::{clip, escape, unescape};
 use crate::SlackAdapter;
 use serde_json::{json, Value};
-use threadesk_core::domain::{Cursor, Person, Platform, View};
+use threadesk_core::domain::{Cursor, Person, View};
 use threadesk_core::engine::NewMessage;
-use threadesk_core::links::PlatformRef;
 use threadesk_core::EngineError;
 
 /// The answer to a direct message that is not in a ticket's thread.
@@ -29,15 +28,6 @@ pub(crate) fn staff_note(text: &str) -> (bool, &str) {
 }
 
 impl SlackAdapter {
-    fn at(&self, channel: &str, ts: &str) -> PlatformRef {
-        PlatformRef {
-            platform: Platform::Slack,
-            workspace: self.team().to_owned(),
-            channel: channel.to_owned(),
-            message_id: ts.to_owned(),
-        }
-    }
-
     /// A bot wrote it (us or another app): never a person's reply. Checked
     /// by `bot_id` and by our own user id, not by subtype alone.
     fn is_bot(&self, event: &Value) -> bool {

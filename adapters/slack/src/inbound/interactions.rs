@@ -6,7 +6,6 @@ use crate::SlackAdapter;
 use serde_json::{json, Value};
 use threadesk_core::domain::{AttachmentMeta, Status, View};
 use threadesk_core::engine::{Invitee, NewMessage, NewTicket};
-use threadesk_core::links::PlatformRef;
 use threadesk_core::surfaces::Audience;
 use threadesk_core::{DelegateId, DepartmentId, EngineError, TicketId};
 
@@ -314,13 +313,7 @@ impl SlackAdapter {
             .as_str()
             .or(message["ts"].as_str())
             .unwrap_or_default();
-        let card = PlatformRef {
-            platform: threadesk_core::domain::Platform::Slack,
-            workspace: self.team().to_owned(),
-            channel: channel.to_owned(),
-            message_id: root.to_owned(),
-        };
-        match self.engine().surface_at(&card).await? {
+        match self.engine().surface_at(&self.at(channel, root)).await? {
             Some(s) if s.audience == Audience::Staff => {
                 let t = self.engine().card_facts(s.ticket_id).await?.ticket;
                 self.open_modal(trigger, render::note_modal(t.id.0, t.number));
