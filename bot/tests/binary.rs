@@ -21,15 +21,19 @@ fn threadesk(dir: &std::path::Path) -> Command {
 
 /// A plain HTTP/1.1 GET; returns the status line and the body.
 fn get(addr: &str, path: &str) -> (String, String) {
+    exchange(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    )
+}
+
+/// Sends one raw request; returns the status line and the body.
+fn exchange(addr: &str, request: &str) -> (String, String) {
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("request");
+    stream.write_all(request.as_bytes()).expect("request");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("response");
     let status = response.lines().next().unwrap_or_default().to_owned();
@@ -189,33 +193,22 @@ fn post(
     headers: &[(&str, String)],
     body: &str,
 ) -> (String, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
     let extra: String = headers
         .iter()
         .map(|(k, v)| format!("{k}: {v}\r\n"))
         .collect();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}\r\n{body}",
-        body.len()
+    exchange(
+        addr,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}\r\n{body}",
+            body.len()
+        ),
     )
-    .expect("request");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    let status = response.lines().next().unwrap_or_default().to_owned();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 #[test]
 fn with_slack_credentials_it_serves_slack_and_posts_from_the_outbox() {
-    use threadesk_slack::testing::{signature, FakeSlack};
+    use threadesk_slack::testing::{form_encode, signature, FakeSlack};
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let fake = runtime.block_on(FakeSlack::start());
     fake.add_user("UBOB", "Bob Builder", "T1");
@@ -242,7 +235,7 @@ fn with_slack_credentials_it_serves_slack_and_posts_from_the_outbox() {
         "view": { "id": "V1", "callback_id": "td_new_ticket", "state": { "values": {
             "subject": { "value": { "type": "plain_text_input", "value": "VPN down" } },
             "message": { "value": { "type": "plain_text_input", "value": "since this morning" } } } } } });
-    let body = format!("payload={}", percent(&view.to_string()));
+    let body = form_encode(&[("payload", &view.to_string())]);
     let ts = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -288,15 +281,4 @@ fn with_slack_credentials_it_serves_slack_and_posts_from_the_outbox() {
     );
     terminate(&child);
     assert!(wait_exit(&mut child).success());
-}
-
-fn percent(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

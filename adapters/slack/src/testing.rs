@@ -192,6 +192,27 @@ pub fn signature(secret: &str, timestamp: &str, body: &str) -> String {
     format!("v0={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// A form body (`application/x-www-form-urlencoded`), as Slack sends
+/// commands and interactions.
+pub fn form_encode(pairs: &[(&str, &str)]) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_owned(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// Checks one call against the specification; returns what is wrong.
 pub fn check(method: &str, args: &Map<String, Value>) -> Vec<String> {
     if let Some((_, known)) = NEWER_THAN_SPEC.iter().find(|(m, _)| *m == method) {

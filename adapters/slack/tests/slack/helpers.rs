@@ -12,7 +12,7 @@ use threadesk_core::domain::PlatformIdentity;
 use threadesk_core::testing::harness;
 pub use threadesk_core::testing::{Harness, Kind};
 use threadesk_core::PersonId;
-pub use threadesk_slack::testing::{signature, FakeSlack};
+pub use threadesk_slack::testing::{form_encode, signature, FakeSlack};
 use threadesk_slack::{router, SlackAdapter, SlackConfig};
 use tower::ServiceExt;
 
@@ -50,6 +50,11 @@ pub struct World {
 
 /// A world with Bob, Carol, Sam (staff channel member) and Eve known to Slack.
 pub async fn world(kind: Kind) -> World {
+    world_with(kind, |_| {}).await
+}
+
+/// [`world`] with settings of the test's own on top.
+pub async fn world_with(kind: Kind, configure: impl FnOnce(&mut SlackConfig)) -> World {
     let h = harness(kind).await;
     let fake = FakeSlack::start().await;
     for (id, name) in [
@@ -65,6 +70,7 @@ pub async fn world(kind: Kind) -> World {
     config.api_url = fake.api_url.clone();
     config.staff_channel = Some(STAFF_CHANNEL.into());
     config.app_token = Some("xapp-test-token".into());
+    configure(&mut config);
     let slack = SlackAdapter::new(h.engine.clone(), config).unwrap();
     slack.connect().await.unwrap();
     let app = router(slack.clone());
@@ -82,26 +88,6 @@ pub fn now() -> String {
         .unwrap()
         .as_secs()
         .to_string()
-}
-
-fn form_encode(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            b' ' => "+".to_owned(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 impl World {

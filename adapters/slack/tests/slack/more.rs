@@ -141,16 +141,12 @@ async fn the_internal_note_shortcut_works_in_staff_threads_only(#[case] kind: Ki
 #[apply(backends)]
 #[tokio::test]
 async fn a_departments_tickets_go_to_its_own_triage_channel(#[case] kind: Kind) {
-    let h = threadesk_core::testing::harness(kind).await;
-    let fake = FakeSlack::start().await;
-    fake.add_user(BOB, "Bob Builder", "T1");
-    let mut config = threadesk_slack::SlackConfig::new("xoxb-test", SECRET);
-    config.api_url = fake.api_url.clone();
-    config.staff_channel = Some(STAFF_CHANNEL.into());
-    config.department_channels =
-        threadesk_slack::config::parse_department_channels("Billing=CBILL").unwrap();
-    let slack = threadesk_slack::SlackAdapter::new(h.engine.clone(), config).unwrap();
-    slack.connect().await.unwrap();
+    let w = world_with(kind, |config| {
+        config.department_channels =
+            threadesk_slack::config::parse_department_channels("Billing=CBILL").unwrap();
+    })
+    .await;
+    let (h, slack, fake) = (&w.h, &w.slack, &w.fake);
     let sam = h.staff("Sam").await;
     let billing = h
         .engine
