@@ -3,10 +3,10 @@
 //!
 //! Slack wants an answer within 3 seconds. The engine's work is quick, so a
 //! handler normally answers with its result; if it takes longer than
-//! [`ANSWER_BUDGET`], Slack gets a plain acknowledgement and the work goes
+//! [`inbound::ANSWER_BUDGET`], Slack gets a plain acknowledgement and the work goes
 //! on (a redelivery would find it done: every command is idempotent).
 
-use crate::inbound::Answer;
+use crate::inbound::{self, Answer};
 use crate::verify::{signed, Verifier};
 use crate::SlackAdapter;
 use axum::extract::{Form, State};
@@ -17,10 +17,6 @@ use axum::{middleware, Json, Router};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
-use std::time::Duration;
-
-/// How long a handler may work before Slack gets a bare acknowledgement.
-pub const ANSWER_BUDGET: Duration = Duration::from_millis(2500);
 
 /// The Slack routes, ready to merge into the bot's router.
 pub fn router(adapter: SlackAdapter) -> Router {
@@ -37,18 +33,7 @@ async fn within_budget<F>(work: F) -> Response
 where
     F: Future<Output = Answer> + Send + 'static,
 {
-    let task = tokio::spawn(work);
-    match tokio::time::timeout(ANSWER_BUDGET, task).await {
-        Ok(Ok(answer)) => respond(answer),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "slack handler failed");
-            StatusCode::OK.into_response()
-        }
-        Err(_) => {
-            tracing::warn!("slack handler still working; acknowledged first");
-            StatusCode::OK.into_response()
-        }
-    }
+    respond(inbound::within_budget(work).await)
 }
 
 fn respond(answer: Answer) -> Response {

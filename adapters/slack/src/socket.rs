@@ -4,8 +4,7 @@
 //! its `envelope_id` (carrying the answer for commands and interactions);
 //! the handling is the HTTP mode's own.
 
-use crate::inbound::Answer;
-use crate::routes::ANSWER_BUDGET;
+use crate::inbound::{within_budget, Answer};
 use crate::SlackAdapter;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -90,22 +89,21 @@ impl SlackAdapter {
         let id = envelope["envelope_id"].as_str()?.to_owned();
         let payload = envelope["payload"].clone();
         let me = self.clone();
-        let work = match envelope["type"].as_str()? {
-            "events_api" => tokio::spawn(async move { me.on_event(&payload).await }),
-            "slash_commands" => tokio::spawn(async move {
-                let form: HashMap<String, String> = payload
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
-                    .collect();
-                me.on_command(&form).await
-            }),
-            "interactive" => tokio::spawn(async move { me.on_interaction(&payload).await }),
-            _ => return Some(json!({ "envelope_id": id })),
-        };
-        let answer = match tokio::time::timeout(ANSWER_BUDGET, work).await {
-            Ok(Ok(a)) => a,
+        let answer = match envelope["type"].as_str()? {
+            "events_api" => within_budget(async move { me.on_event(&payload).await }).await,
+            "slash_commands" => {
+                within_budget(async move {
+                    let form: HashMap<String, String> = payload
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
+                        .collect();
+                    me.on_command(&form).await
+                })
+                .await
+            }
+            "interactive" => within_budget(async move { me.on_interaction(&payload).await }).await,
             _ => Answer::Ack,
         };
         Some(match answer {

@@ -30,7 +30,8 @@ pub(crate) fn list_args(words: &[&str]) -> Result<(bool, View), String> {
 }
 
 impl SlackAdapter {
-    pub(super) async fn command(&self, form: &HashMap<String, String>) -> Answer {
+    /// A slash command (`application/x-www-form-urlencoded` fields).
+    pub async fn on_command(&self, form: &HashMap<String, String>) -> Answer {
         let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
         let (user, trigger, text) = (field("user_id"), field("trigger_id"), field("text"));
         if user.is_empty() {

@@ -46,7 +46,8 @@ pub(crate) fn files(list: &Value) -> Vec<AttachmentMeta> {
 }
 
 impl SlackAdapter {
-    pub(super) async fn interaction(&self, p: &Value) -> Answer {
+    /// An interaction (the decoded `payload` JSON).
+    pub async fn on_interaction(&self, p: &Value) -> Answer {
         let user = p["user"]["id"].as_str().unwrap_or_default();
         if user.is_empty() {
             return Answer::Ack;

@@ -12,6 +12,31 @@ use serde_json::{json, Value};
 use threadesk_core::domain::ValidationError;
 use threadesk_core::EngineError;
 
+/// How long a handler may work before Slack gets a bare acknowledgement
+/// (Slack wants an answer within 3 seconds).
+pub const ANSWER_BUDGET: std::time::Duration = std::time::Duration::from_millis(2500);
+
+/// Runs a handler on its own task and gives its answer, or a bare
+/// acknowledgement once [`ANSWER_BUDGET`] is spent (the work goes on; a
+/// redelivery would find it done, every command being idempotent). Both
+/// HTTP mode and Socket Mode answer through this.
+pub(crate) async fn within_budget<F>(work: F) -> Answer
+where
+    F: std::future::Future<Output = Answer> + Send + 'static,
+{
+    match tokio::time::timeout(ANSWER_BUDGET, tokio::spawn(work)).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "slack handler failed");
+            Answer::Ack
+        }
+        Err(_) => {
+            tracing::warn!("slack handler still working; acknowledged first");
+            Answer::Ack
+        }
+    }
+}
+
 /// What to answer Slack with.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Answer {
@@ -74,16 +99,6 @@ pub(crate) fn modal_errors(block: &str, message: &str) -> Answer {
 }
 
 impl SlackAdapter {
-    /// A slash command (`application/x-www-form-urlencoded` fields).
-    pub async fn on_command(&self, form: &std::collections::HashMap<String, String>) -> Answer {
-        self.command(form).await
-    }
-
-    /// An interaction (the decoded `payload` JSON).
-    pub async fn on_interaction(&self, payload: &Value) -> Answer {
-        self.interaction(payload).await
-    }
-
     /// An Events API envelope (`event_callback` or `url_verification`).
     pub async fn on_event(&self, envelope: &Value) -> Answer {
         if envelope["type"] == "url_verification" {
