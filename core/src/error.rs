@@ -75,6 +75,24 @@ fn action_words(a: Action) -> &'static str {
 }
 
 impl EngineError {
+    /// The refusal as a sentence for the person who asked: an unknown or
+    /// forbidden ticket is "not found", never told apart.
+    pub fn sentence(&self) -> String {
+        match self {
+            EngineError::NotFound("ticket") => {
+                "I can't find that ticket, or you don't have access to it.".to_owned()
+            }
+            other => {
+                let s = other.to_string();
+                let mut c = s.chars();
+                match c.next() {
+                    Some(f) => f.to_uppercase().chain(c).collect::<String>() + ".",
+                    None => s,
+                }
+            }
+        }
+    }
+
     /// A short, stable name of the error's kind, for metrics and logs.
     pub fn kind(&self) -> &'static str {
         match self {

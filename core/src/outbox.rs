@@ -395,3 +395,110 @@ impl Outbox {
 fn truncate(error: &str) -> String {
     error.chars().take(2000).collect()
 }
+
+/// What one delivery attempt of an event came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// Delivered (or nothing to do).
+    Done,
+    /// Can never succeed: given up at once and counted as failed.
+    Permanent(String),
+    /// Worth trying again later, with back-off.
+    Transient(String),
+}
+
+/// How long a claimed event is a worker's before another may take it.
+const LEASE: Duration = Duration::from_secs(60);
+/// Events claimed at once.
+const BATCH: u32 = 20;
+/// A still-failing event is given up (and counted as failed) after this
+/// many attempts: with back-off capped at 5 minutes, about two days.
+pub const MAX_ATTEMPTS: i64 = 600;
+/// How often a worker looks for events nobody woke it for.
+const POLL: Duration = Duration::from_millis(500);
+
+/// Back-off before retrying a failed delivery: 1 s doubling to 5 minutes.
+pub fn backoff(attempts: i64) -> Duration {
+    let exp = u32::try_from(attempts.clamp(1, 10) - 1).unwrap_or(0);
+    Duration::from_secs((1u64 << exp).min(300))
+}
+
+impl Outbox {
+    /// Delivers what is due now for `consumer`; returns how many events
+    /// were handled (delivered, deferred or given up). Later events of a
+    /// ticket whose earlier event failed wait for it, so a ticket's changes
+    /// arrive in order.
+    pub async fn pump<F, Fut>(&self, consumer: &str, deliver: F) -> Result<usize>
+    where
+        F: Fn(Event) -> Fut,
+        Fut: std::future::Future<Output = Attempt>,
+    {
+        let batch = self.claim(consumer, BATCH, LEASE).await?;
+        let mut deferred = std::collections::HashSet::new();
+        for d in &batch {
+            if d.event.ticket_id.is_some_and(|t| deferred.contains(&t)) {
+                self.retry_later(
+                    consumer,
+                    d.event.id,
+                    "waiting for an earlier event",
+                    Duration::from_secs(1),
+                )
+                .await?;
+                continue;
+            }
+            let kind = d.event.payload.kind();
+            match deliver(d.event.clone()).await {
+                Attempt::Done => self.ack(consumer, d.event.id).await?,
+                Attempt::Permanent(why) => {
+                    tracing::warn!(consumer, event.id = %d.event.id, event.kind = kind, error = %why, "delivery given up");
+                    self.give_up(consumer, d.event.id, &why).await?;
+                }
+                Attempt::Transient(why) if d.attempts >= MAX_ATTEMPTS => {
+                    tracing::warn!(consumer, event.id = %d.event.id, event.kind = kind, error = %why, "delivery given up after retries");
+                    self.give_up(consumer, d.event.id, &why).await?;
+                }
+                Attempt::Transient(why) => {
+                    tracing::info!(consumer, event.id = %d.event.id, error = %why, attempts = d.attempts, "delivery deferred");
+                    if let Some(t) = d.event.ticket_id {
+                        deferred.insert(t);
+                    }
+                    self.retry_later(consumer, d.event.id, &why, backoff(d.attempts))
+                        .await?;
+                }
+            }
+        }
+        Ok(batch.len())
+    }
+
+    /// Runs a consumer's worker until `shutdown` resolves: pumps while
+    /// there is work, then waits for `wake` or the next poll.
+    pub async fn run<F, Fut>(
+        &self,
+        consumer: &str,
+        wake: &tokio::sync::Notify,
+        shutdown: impl std::future::Future<Output = ()>,
+        deliver: F,
+    ) where
+        F: Fn(Event) -> Fut,
+        Fut: std::future::Future<Output = Attempt>,
+    {
+        tokio::pin!(shutdown);
+        loop {
+            let handled = match self.pump(consumer, &deliver).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(consumer, error = %e, "outbox unavailable");
+                    0
+                }
+            };
+            if handled > 0 {
+                continue;
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = wake.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+}

@@ -182,6 +182,46 @@ impl Engine {
         row.as_ref().map(surface).transpose()
     }
 
+    /// The surfaces whose card sits in a channel (on Discord, a ticket's
+    /// private thread holds its own card).
+    pub async fn surfaces_in_channel(
+        &self,
+        platform: Platform,
+        workspace: &str,
+        channel: &str,
+    ) -> Result<Vec<Surface>> {
+        let sql = format!(
+            "select {COLUMNS} from surfaces where platform = $1 and workspace = $2 \
+             and channel = $3 order by id"
+        );
+        let found = sqlx::query(&sql)
+            .bind(platform.as_str())
+            .bind(workspace)
+            .bind(channel)
+            .fetch_all(self.db().pool())
+            .await?;
+        found.iter().map(surface).collect()
+    }
+
+    /// The live surfaces on a platform of tickets that are not closed:
+    /// where messages may have been written while an adapter was away.
+    pub async fn open_surfaces(&self, platform: Platform) -> Result<Vec<Surface>> {
+        let cols = COLUMNS
+            .split(", ")
+            .map(|c| format!("s.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "select {cols} from surfaces s join tickets t on t.id = s.ticket_id \
+             where s.platform = $1 and s.closed_at is null and t.status <> 'closed' order by s.id"
+        );
+        let found = sqlx::query(&sql)
+            .bind(platform.as_str())
+            .fetch_all(self.db().pool())
+            .await?;
+        found.iter().map(surface).collect()
+    }
+
     /// A ticket's surfaces on a platform, oldest first.
     pub async fn surfaces_of_ticket(
         &self,

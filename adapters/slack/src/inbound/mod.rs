@@ -60,19 +60,7 @@ pub(crate) fn ctx(person: threadesk_core::PersonId, kind: &str, id: &str) -> thr
 
 /// A sentence for the person, from an engine refusal.
 pub(crate) fn sentence(e: &EngineError) -> String {
-    match e {
-        EngineError::NotFound("ticket") => {
-            "I can't find that ticket, or you don't have access to it.".to_owned()
-        }
-        other => {
-            let s = other.to_string();
-            let mut c = s.chars();
-            match c.next() {
-                Some(f) => f.to_uppercase().chain(c).collect::<String>() + ".",
-                None => s,
-            }
-        }
-    }
+    e.sentence()
 }
 
 /// An ephemeral slash-command answer.

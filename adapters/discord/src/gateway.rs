@@ -1,0 +1,129 @@
+//! The gateway connection (serenity's client): interactions, thread
+//! messages, edits and reactions arrive here. serenity reconnects by
+//! itself; after every (re)connection the adapter fetches what was written
+//! in open ticket threads while it was away.
+
+use crate::DiscordAdapter;
+use serde::Serialize;
+use serde_json::Value;
+use serenity::all::{
+    Context, EventHandler, GatewayIntents, Interaction, Message, MessageUpdateEvent, Reaction,
+    Ready, ResumedEvent,
+};
+use serenity::http::{LightMethod, Route};
+use serenity::model::id::InteractionId;
+
+/// What the bot listens to: server messages (with their content, a
+/// privileged intent to enable for the bot), reactions and DMs.
+pub fn intents() -> GatewayIntents {
+    GatewayIntents::GUILDS
+        | GatewayIntents::GUILD_MESSAGES
+        | GatewayIntents::MESSAGE_CONTENT
+        | GatewayIntents::GUILD_MESSAGE_REACTIONS
+        | GatewayIntents::DIRECT_MESSAGES
+}
+
+struct Handler {
+    adapter: DiscordAdapter,
+}
+
+fn json(x: &impl Serialize) -> Value {
+    serde_json::to_value(x).unwrap_or(Value::Null)
+}
+
+#[serenity::async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, _: Context, ready: Ready) {
+        tracing::info!(discord.user = %ready.user.name, "discord gateway ready");
+        self.adapter.caught_up().await;
+    }
+
+    async fn resume(&self, _: Context, _: ResumedEvent) {
+        tracing::info!("discord gateway resumed");
+        self.adapter.caught_up().await;
+    }
+
+    async fn interaction_create(&self, _: Context, interaction: Interaction) {
+        let raw = json(&interaction);
+        let (Some(id), Some(token)) = (
+            raw["id"].as_str().and_then(|i| i.parse::<u64>().ok()),
+            raw["token"].as_str().map(str::to_owned),
+        ) else {
+            return;
+        };
+        let answer = self.adapter.on_interaction(raw).await;
+        let route = Route::InteractionResponse {
+            interaction_id: InteractionId::new(id.max(1)),
+            token: &token,
+        };
+        if let Err(e) = self
+            .adapter
+            .api()
+            .call(route, LightMethod::Post, Some(&answer), None)
+            .await
+        {
+            tracing::warn!(error = %e, "interaction answer not delivered");
+        }
+    }
+
+    async fn message(&self, _: Context, message: Message) {
+        self.adapter.on_message(&json(&message)).await;
+    }
+
+    async fn message_update(
+        &self,
+        _: Context,
+        _: Option<Message>,
+        _: Option<Message>,
+        event: MessageUpdateEvent,
+    ) {
+        self.adapter.on_message_update(&json(&event)).await;
+    }
+
+    async fn reaction_add(&self, _: Context, reaction: Reaction) {
+        self.adapter.on_reaction(&json(&reaction)).await;
+    }
+}
+
+impl DiscordAdapter {
+    async fn caught_up(&self) {
+        match self.catch_up().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(messages = n, "ticket threads caught up after a gap"),
+            Err(e) => tracing::warn!(error = %e, "ticket threads not caught up"),
+        }
+    }
+
+    /// Connects to the gateway and serves it until `shutdown` resolves;
+    /// serenity reconnects (and resumes) by itself.
+    pub async fn run_gateway(&self, shutdown: impl std::future::Future<Output = ()>) {
+        let http = match crate::api::build_http(self.config()) {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::error!(error = %e, "discord gateway not started");
+                return;
+            }
+        };
+        let client = serenity::all::ClientBuilder::new_with_http(http, intents())
+            .event_handler(Handler {
+                adapter: self.clone(),
+            })
+            .await;
+        let mut client = match client {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "discord gateway client not built");
+                return;
+            }
+        };
+        let shards = client.shard_manager.clone();
+        tokio::select! {
+            outcome = client.start() => {
+                if let Err(e) = outcome {
+                    tracing::error!(error = %e, "discord gateway stopped");
+                }
+            }
+            () = shutdown => shards.shutdown_all().await,
+        }
+    }
+}

@@ -1,0 +1,1034 @@
+//! From Discord to the engine: interactions (slash commands, buttons,
+//! selects, modals), thread messages, edits and reactions. Interactions
+//! arrive over the gateway or the signed HTTP endpoint and take the same
+//! path. Every engine call carries Discord's own id as its idempotency key,
+//! so a redelivered interaction or event acts once.
+
+use crate::people::Who;
+use crate::render::{self, ids};
+use crate::DiscordAdapter;
+use serde_json::{json, Value};
+use serenity::http::{LightMethod, Route};
+use serenity::model::id::{ApplicationId, ChannelId};
+use std::time::Duration;
+use threadesk_core::domain::{AttachmentMeta, DelegateStatus, Person, Platform, Status, View};
+use threadesk_core::engine::{Invitee, NewMessage, NewTicket, QueueFilter};
+use threadesk_core::surfaces::{Audience, Surface};
+use threadesk_core::{Ctx, DelegateId, DepartmentId, EngineError, TicketId, TicketNumber};
+
+/// How long a handler may work before Discord gets a deferral (Discord
+/// wants an answer within 3 seconds).
+pub const ANSWER_BUDGET: Duration = Duration::from_millis(2500);
+
+/// Reactions that close a ticket.
+const CLOSING: [&str; 3] = ["✅", "✔️", "☑️"];
+
+/// A request's context keyed by Discord's id of it (`discord:<kind>:<id>`).
+fn ctx(person: &Person, kind: &str, id: &str) -> Ctx {
+    let ctx = Ctx::new(person.id);
+    if id.is_empty() {
+        ctx
+    } else {
+        ctx.with_key(format!("discord:{kind}:{id}"))
+    }
+}
+
+/// An option of a (sub)command by name.
+fn option<'a>(options: &'a Value, name: &str) -> &'a Value {
+    options
+        .as_array()
+        .and_then(|o| o.iter().find(|x| x["name"] == name))
+        .map_or(&Value::Null, |x| &x["value"])
+}
+
+/// A text input of a submitted modal by custom id.
+fn field(data: &Value, id: &str) -> String {
+    data["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().into_iter().flatten())
+        .find(|c| c["custom_id"] == id)
+        .and_then(|c| c["value"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Attachments of a message as engine attachment metadata.
+fn attachments(message: &Value) -> Vec<AttachmentMeta> {
+    message["attachments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| AttachmentMeta {
+            name: a["filename"].as_str().unwrap_or("file").to_owned(),
+            content_type: a["content_type"]
+                .as_str()
+                .unwrap_or("application/octet-stream")
+                .to_owned(),
+            size_bytes: a["size"].as_u64().unwrap_or(0),
+            url: a["url"].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect()
+}
+
+fn help(staff: bool) -> String {
+    let mut text = String::from(
+        "**/ticket open** opens a ticket: a private thread with you and the support team.\n\
+         **/ticket list** lists your tickets (`scope`: mine or organization; `state`: active, closed, all).\n\
+         **/ticket show** *number* brings you into a ticket's thread.\n\
+         **/ticket close** *number* closes a ticket; so do the card's **Close** button and a ✅ reaction.\n\
+         Write in a ticket's thread to reply; edit your message to correct it. **Delegates** on the card invites someone to follow the ticket.",
+    );
+    if staff {
+        text.push_str(
+            "\n\n**Staff**\n**/ticket queue** [status] lists the tickets waiting for support.\n\
+             **/ticket status** *number* *status* sets a status.\n\
+             **/ticket note** *number* *text* adds an internal note; in a triage thread, start a message with `note:`.",
+        );
+    }
+    text
+}
+
+impl DiscordAdapter {
+    /// Answers an interaction: its response body, given within
+    /// [`ANSWER_BUDGET`]; slower work is answered with a deferral and its
+    /// result edited in when it is done.
+    pub async fn on_interaction(&self, i: Value) -> Value {
+        if i["type"] == 1 {
+            return json!({ "type": 1 });
+        }
+        let component = i["type"] == 3;
+        let token = i["token"].as_str().unwrap_or_default().to_owned();
+        let me = self.clone();
+        let mut work = tokio::spawn(async move { me.interaction(&i).await });
+        match tokio::time::timeout(ANSWER_BUDGET, &mut work).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "discord interaction handler failed");
+                render::ephemeral("Something went wrong on our side; please try again.")
+            }
+            Err(_) => {
+                tracing::warn!("discord interaction still working; deferred");
+                let me = self.clone();
+                tokio::spawn(async move {
+                    if let Ok(answer) = work.await {
+                        me.finish_deferred(&token, answer).await;
+                    }
+                });
+                if component {
+                    json!({ "type": 6 })
+                } else {
+                    json!({ "type": 5, "data": { "flags": render::EPHEMERAL } })
+                }
+            }
+        }
+    }
+
+    /// Edits the deferred answer in, once Discord has seen the deferral.
+    async fn finish_deferred(&self, token: &str, answer: Value) {
+        let data = &answer["data"];
+        let mut body = json!({ "allowed_mentions": render::no_pings() });
+        for k in ["content", "components", "embeds"] {
+            if !data[k].is_null() {
+                body[k] = data[k].clone();
+            }
+        }
+        for attempt in 0..5u32 {
+            tokio::time::sleep(Duration::from_millis(300 * u64::from(attempt + 1))).await;
+            let route = Route::WebhookOriginalInteractionResponse {
+                application_id: ApplicationId::new(self.config().application_id),
+                token,
+            };
+            match self
+                .api()
+                .call(route, LightMethod::Patch, Some(&body), None)
+                .await
+            {
+                Ok(_) => return,
+                Err(e) => tracing::info!(error = %e, "deferred answer not edited yet"),
+            }
+        }
+    }
+
+    async fn interaction(&self, i: &Value) -> Value {
+        let Some(who) = Who::of_interaction(i) else {
+            return render::ephemeral("I can't tell who you are.");
+        };
+        let person = match self.person(&who).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "person not resolved");
+                return render::ephemeral(
+                    "Threadesk is unavailable right now; please try again in a moment.",
+                );
+            }
+        };
+        let id = i["id"].as_str().unwrap_or_default();
+        let ctx = ctx(&person, "interaction", id);
+        let outcome = match i["type"].as_u64() {
+            Some(2) => self.command(&person, &ctx, &i["data"]).await,
+            Some(3) => self.component(&person, &ctx, &who, &i["data"]).await,
+            Some(5) => self.modal(&person, &ctx, &i["data"]).await,
+            _ => Ok(render::ephemeral("That is not something I handle.")),
+        };
+        self.wake();
+        outcome.unwrap_or_else(|e| render::ephemeral(&e.sentence()))
+    }
+
+    async fn command(
+        &self,
+        person: &Person,
+        ctx: &Ctx,
+        data: &Value,
+    ) -> Result<Value, EngineError> {
+        let sub = &data["options"][0];
+        let opts = &sub["options"];
+        let number = || option(opts, "number").as_i64().map(TicketNumber);
+        match sub["name"].as_str().unwrap_or("help") {
+            "open" => {
+                let department = match option(opts, "department").as_str() {
+                    None => 0,
+                    Some(raw) => {
+                        let active = self.engine().departments(false).await?;
+                        match active.iter().find(|d| d.id.0.to_string() == raw || d.name.eq_ignore_ascii_case(raw)) {
+                            Some(d) => d.id.0,
+                            None => {
+                                return Ok(render::ephemeral(&format!(
+                                    "There is no department \"{}\". Choose one from the list, or leave it out.",
+                                    render::clip(raw, 100)
+                                )))
+                            }
+                        }
+                    }
+                };
+                Ok(render::new_ticket_modal(department, "", ""))
+            }
+            "list" => {
+                let org = option(opts, "scope") == "org";
+                let view = option(opts, "state")
+                    .as_str()
+                    .unwrap_or("active")
+                    .parse()
+                    .unwrap_or(View::Active);
+                self.list(person, org, view, 0, false).await
+            }
+            "show" => {
+                let Some(n) = number() else {
+                    return Ok(render::ephemeral("Which ticket?"));
+                };
+                let t = self.engine().ticket_by_number(person.id, n).await?;
+                let text = match self.follow(t.id, person).await? {
+                    Some(thread) => format!(
+                        "Ticket {} *{}*: <#{thread}>",
+                        t.number,
+                        render::escape(&t.subject)
+                    ),
+                    None => format!(
+                        "Ticket {} *{}* is {}. Its thread is not on this server yet.",
+                        t.number,
+                        render::escape(&t.subject),
+                        t.status.label_for(person.is_staff)
+                    ),
+                };
+                Ok(render::ephemeral(&text))
+            }
+            "close" => {
+                let Some(n) = number() else {
+                    return Ok(render::ephemeral("Which ticket?"));
+                };
+                let t = self.engine().ticket_by_number(person.id, n).await?;
+                let t = self.engine().close(ctx, t.id).await?;
+                Ok(render::ephemeral(&format!(
+                    "Ticket {} is closed.",
+                    t.number
+                )))
+            }
+            "queue" => {
+                let status = option(opts, "status")
+                    .as_str()
+                    .and_then(|s| s.parse::<Status>().ok());
+                self.queue(person, status).await
+            }
+            "status" => {
+                let (Some(n), Some(status)) = (
+                    number(),
+                    option(opts, "status")
+                        .as_str()
+                        .and_then(|s| s.parse::<Status>().ok()),
+                ) else {
+                    return Ok(render::ephemeral("Which ticket, and which status?"));
+                };
+                let t = self.engine().ticket_by_number(person.id, n).await?;
+                let t = self.engine().set_status(ctx, t.id, status).await?;
+                Ok(render::ephemeral(&format!(
+                    "Ticket {} is now {}.",
+                    t.number,
+                    t.status.label_for(true)
+                )))
+            }
+            "note" => {
+                let Some(n) = number() else {
+                    return Ok(render::ephemeral("Which ticket?"));
+                };
+                let text = option(opts, "text").as_str().unwrap_or_default();
+                let t = self.engine().ticket_by_number(person.id, n).await?;
+                match self.engine().note(ctx, t.id, NewMessage::text(text)).await {
+                    Ok(_) => Ok(render::ephemeral(&format!(
+                        "Internal note added to {}.",
+                        t.number
+                    ))),
+                    Err(EngineError::Invalid(v)) => Ok(render::ephemeral(&format!(
+                        "{}. Your note was:\n>>> {}",
+                        EngineError::Invalid(v).sentence().trim_end_matches('.'),
+                        render::clip(text, 1800)
+                    ))),
+                    Err(e) => Err(e),
+                }
+            }
+            _ => Ok(render::ephemeral(&help(person.is_staff))),
+        }
+    }
+
+    /// One page of a list (10 tickets), with a More button.
+    async fn list(
+        &self,
+        person: &Person,
+        org: bool,
+        view: View,
+        page: u32,
+        replace: bool,
+    ) -> Result<Value, EngineError> {
+        let mut after = None;
+        let mut items = vec![];
+        // pages are walked from the start: a cursor does not fit in a custom id.
+        for _ in 0..=page {
+            let req = threadesk_core::domain::PageRequest {
+                view,
+                after,
+                limit: 10,
+            };
+            let p = if org {
+                self.engine().org_tickets(person.id, req).await?
+            } else {
+                self.engine().my_tickets(person.id, req).await?
+            };
+            items = p.items;
+            after = p.next;
+            if after.is_none() {
+                break;
+            }
+        }
+        let title = format!(
+            "**{}** · {}",
+            if org {
+                "Owned by your organization"
+            } else {
+                "My tickets"
+            },
+            format!("{view:?}").to_lowercase()
+        );
+        let mut lines = vec![title];
+        if items.is_empty() {
+            lines.push("No tickets.".to_owned());
+        }
+        for it in &items {
+            let t = &it.ticket;
+            lines.push(format!(
+                "{} *{}* · {}{}",
+                t.number,
+                render::escape(&render::clip(&t.subject, 80)),
+                t.status.label_for(person.is_staff),
+                if it.shared { " · shared with you" } else { "" }
+            ));
+        }
+        let components = match after {
+            Some(_) => json!([{ "type": 1, "components": [{ "type": 2, "style": 2, "label": "More",
+                "custom_id": format!("{}:{}:{}:{}", ids::LIST, if org { "org" } else { "mine" }, format!("{view:?}").to_lowercase(), page + 1) }] }]),
+            None => json!([]),
+        };
+        let text = lines.join("\n");
+        Ok(if replace {
+            render::update(&text, components)
+        } else {
+            render::ephemeral_with(&text, components)
+        })
+    }
+
+    async fn queue(&self, person: &Person, status: Option<Status>) -> Result<Value, EngineError> {
+        let filter = QueueFilter {
+            department: None,
+            status,
+        };
+        let page = self
+            .engine()
+            .staff_queue(
+                person.id,
+                filter,
+                threadesk_core::domain::PageRequest::first(View::Active),
+            )
+            .await?;
+        let mut lines = vec!["**Queue**".to_owned()];
+        if page.items.is_empty() {
+            lines.push("Nothing waiting.".to_owned());
+        }
+        for it in page.items.iter().take(25) {
+            let t = &it.ticket;
+            lines.push(format!(
+                "{} *{}* · {}",
+                t.number,
+                render::escape(&render::clip(&t.subject, 80)),
+                t.status.label_for(true)
+            ));
+        }
+        Ok(render::ephemeral(&lines.join("\n")))
+    }
+
+    async fn component(
+        &self,
+        person: &Person,
+        ctx: &Ctx,
+        who: &Who,
+        data: &Value,
+    ) -> Result<Value, EngineError> {
+        let custom = data["custom_id"].as_str().unwrap_or_default();
+        let (kind, rest) = ids::split(custom);
+        let num = |s: &str| s.parse::<i64>().ok();
+        match kind {
+            ids::CLOSE => {
+                let Some(t) = num(rest) else {
+                    return Ok(render::ephemeral("Unknown ticket."));
+                };
+                let t = self.engine().ticket(person.id, TicketId(t)).await?;
+                Ok(render::ephemeral_with(
+                    &format!(
+                        "Close ticket {} *{}*? Replies in its thread stop.",
+                        t.number,
+                        render::escape(&t.subject)
+                    ),
+                    json!([{ "type": 1, "components": [
+                        { "type": 2, "style": 4, "label": "Yes, close it", "custom_id": ids::make(ids::CLOSE_CONFIRMED, t.id.0) }
+                    ] }]),
+                ))
+            }
+            ids::CLOSE_CONFIRMED => {
+                let Some(t) = num(rest) else {
+                    return Ok(render::ephemeral("Unknown ticket."));
+                };
+                let t = self.engine().close(ctx, TicketId(t)).await?;
+                Ok(render::update(
+                    &format!("Ticket {} is closed.", t.number),
+                    json!([]),
+                ))
+            }
+            ids::SUBJECT => {
+                let Some(t) = num(rest) else {
+                    return Ok(render::ephemeral("Unknown ticket."));
+                };
+                let t = self.engine().ticket(person.id, TicketId(t)).await?;
+                Ok(render::subject_modal(t.id.0, &t.subject))
+            }
+            ids::DELEGATES => {
+                let Some(t) = num(rest) else {
+                    return Ok(render::ephemeral("Unknown ticket."));
+                };
+                self.delegates_panel(person, TicketId(t), false, None).await
+            }
+            ids::INVITE => {
+                let Some(t) = num(rest) else {
+                    return Ok(render::ephemeral("Unknown ticket."));
+                };
+                let ticket = TicketId(t);
+                let mut said = vec![];
+                for user in data["values"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
+                    let resolved = &data["resolved"];
+                    let invitee = Who::from(&resolved["users"][user], &resolved["members"][user])
+                        .unwrap_or(Who {
+                            id: user.to_owned(),
+                            name: user.to_owned(),
+                            roles: None,
+                            bot: false,
+                        });
+                    if invitee.bot {
+                        said.push(format!("{} is a bot.", render::escape(&invitee.name)));
+                        continue;
+                    }
+                    let p = self
+                        .person(&Who {
+                            roles: None,
+                            ..invitee.clone()
+                        })
+                        .await?;
+                    let c = Ctx::new(person.id).with_key(format!(
+                        "{}:{}",
+                        ctx.key.clone().unwrap_or_default(),
+                        user
+                    ));
+                    match self
+                        .engine()
+                        .invite_delegate(&c, ticket, Invitee::Person(p.id))
+                        .await
+                    {
+                        Ok(_) => said.push(format!("Invited {}.", render::escape(&invitee.name))),
+                        Err(e) => said.push(format!(
+                            "{}: {}",
+                            render::escape(&invitee.name),
+                            e.sentence()
+                        )),
+                    }
+                }
+                self.wake();
+                self.delegates_panel(person, ticket, true, Some(said.join(" ")))
+                    .await
+            }
+            ids::REVOKE => {
+                let Some(d) = num(rest) else {
+                    return Ok(render::ephemeral("Unknown delegate."));
+                };
+                let d = self.engine().revoke_delegate(ctx, DelegateId(d)).await?;
+                self.wake();
+                self.delegates_panel(
+                    person,
+                    d.ticket_id,
+                    true,
+                    Some("Access revoked.".to_owned()),
+                )
+                .await
+            }
+            ids::ACCEPT | ids::DECLINE => {
+                let Some(d) = num(rest) else {
+                    return Ok(render::ephemeral("Unknown invitation."));
+                };
+                let d = if kind == ids::ACCEPT {
+                    self.engine().accept_delegation(ctx, DelegateId(d)).await?
+                } else {
+                    self.engine().decline_delegation(ctx, DelegateId(d)).await?
+                };
+                let text = if kind == ids::ACCEPT {
+                    "Invitation accepted: you are being added to the ticket's thread."
+                } else {
+                    "Invitation declined."
+                };
+                let _ = d;
+                Ok(render::update(text, json!([])))
+            }
+            ids::STATUS => {
+                let (Some(t), Some(status)) = (
+                    num(rest),
+                    data["values"][0]
+                        .as_str()
+                        .and_then(|s| s.parse::<Status>().ok()),
+                ) else {
+                    return Ok(render::ephemeral("Unknown status."));
+                };
+                self.engine().set_status(ctx, TicketId(t), status).await?;
+                Ok(json!({ "type": 6 }))
+            }
+            ids::LIST => {
+                let mut parts = rest.split(':');
+                let org = parts.next() == Some("org");
+                let view = parts
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(View::Active);
+                let page = parts
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(0)
+                    .min(100);
+                self.list(person, org, view, page, true).await
+            }
+            _ => {
+                tracing::info!(discord.custom_id = custom, user = %who.id, "unknown component");
+                Ok(render::ephemeral("That button is no longer in use."))
+            }
+        }
+    }
+
+    /// The Delegates panel: who follows the ticket, Revoke buttons, and a
+    /// user select to invite more.
+    async fn delegates_panel(
+        &self,
+        person: &Person,
+        ticket: TicketId,
+        replace: bool,
+        said: Option<String>,
+    ) -> Result<Value, EngineError> {
+        let t = self.engine().ticket(person.id, ticket).await?;
+        let delegates = self.engine().delegates(person.id, ticket).await?;
+        let mut lines = vec![format!(
+            "**Delegates of {}** *{}*",
+            t.number,
+            render::escape(&t.subject)
+        )];
+        if let Some(s) = said.filter(|s| !s.is_empty()) {
+            lines.push(s);
+        }
+        let mut revoke = vec![];
+        for d in &delegates {
+            let name = d
+                .person_name
+                .clone()
+                .or_else(|| d.email.clone())
+                .unwrap_or_default();
+            lines.push(format!(
+                "• {} · {}",
+                render::escape(&name),
+                d.status.as_str()
+            ));
+            if matches!(d.status, DelegateStatus::Invited | DelegateStatus::Accepted)
+                && revoke.len() < 5
+            {
+                revoke.push(json!({ "type": 2, "style": 4, "label": render::clip(&format!("Revoke {name}"), 80), "custom_id": ids::make(ids::REVOKE, d.id.0) }));
+            }
+        }
+        if delegates.is_empty() {
+            lines.push("Nobody else follows this ticket yet.".to_owned());
+        }
+        let mut rows = vec![json!({ "type": 1, "components": [
+            { "type": 5, "custom_id": ids::make(ids::INVITE, ticket.0), "placeholder": "Invite someone to follow it", "min_values": 1, "max_values": 5 }
+        ] })];
+        if !revoke.is_empty() {
+            rows.push(json!({ "type": 1, "components": revoke }));
+        }
+        let text = lines.join("\n");
+        Ok(if replace {
+            render::update(&text, Value::Array(rows))
+        } else {
+            render::ephemeral_with(&text, Value::Array(rows))
+        })
+    }
+
+    async fn modal(&self, _person: &Person, ctx: &Ctx, data: &Value) -> Result<Value, EngineError> {
+        let custom = data["custom_id"].as_str().unwrap_or_default();
+        let (kind, rest) = ids::split(custom);
+        match kind {
+            ids::OPEN => {
+                let subject = field(data, "subject");
+                let body = field(data, "message");
+                let department = rest
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|d| *d > 0)
+                    .map(DepartmentId);
+                let input = NewTicket {
+                    subject: subject.clone(),
+                    department,
+                    body: body.clone(),
+                    attachments: vec![],
+                };
+                match self.engine().open_ticket(ctx, input).await {
+                    Ok(o) => Ok(render::ephemeral(&format!(
+                        "Ticket {} *{}* is open. Its private thread appears in <#{}> in a moment; the support team answers there.",
+                        o.ticket.number,
+                        render::escape(&o.ticket.subject),
+                        self.config().support_channel
+                    ))),
+                    Err(EngineError::Invalid(v)) => Ok(render::ephemeral_with(
+                        &format!(
+                            "{} Nothing was lost; here is what you wrote:\n**Subject:** {}\n>>> {}",
+                            EngineError::Invalid(v).sentence(),
+                            render::clip(&subject, 200),
+                            render::clip(&body, 1500)
+                        ),
+                        json!([{ "type": 1, "components": [{ "type": 2, "style": 1, "label": "Try again", "custom_id": ids::make("retry", rest) }] }]),
+                    )),
+                    Err(e) => Err(e),
+                }
+            }
+            ids::SUBJECT => {
+                let Some(t) = rest.parse::<i64>().ok() else {
+                    return Ok(render::ephemeral("Unknown ticket."));
+                };
+                let subject = field(data, "subject");
+                match self.engine().edit_subject(ctx, TicketId(t), &subject).await {
+                    Ok(t) => Ok(render::ephemeral(&format!(
+                        "Subject of {} changed.",
+                        t.number
+                    ))),
+                    Err(EngineError::Invalid(v)) => Ok(render::ephemeral(&format!(
+                        "{} You wrote: {}",
+                        EngineError::Invalid(v).sentence(),
+                        render::clip(&subject, 300)
+                    ))),
+                    Err(e) => Err(e),
+                }
+            }
+            _ => Ok(render::ephemeral("That form is no longer in use.")),
+        }
+    }
+
+    /// Brings a person who may see a ticket into its thread; the thread id.
+    pub(crate) async fn follow(
+        &self,
+        ticket: TicketId,
+        person: &Person,
+    ) -> Result<Option<String>, EngineError> {
+        self.engine().ticket(person.id, ticket).await?;
+        let Some(user) = self.discord_user_of(person.id).await? else {
+            return Ok(None);
+        };
+        let Some(s) = self.customer_surface(ticket).await? else {
+            return Ok(None);
+        };
+        let thread = crate::thread_of(&s).to_owned();
+        if let Err(e) = self.add_to_thread(&thread, &user).await {
+            tracing::warn!(error = %e, "could not add a member to a ticket thread");
+        }
+        Ok(Some(thread))
+    }
+
+    /// The ticket's shared customer thread on Discord, if it has one.
+    pub(crate) async fn customer_surface(
+        &self,
+        ticket: TicketId,
+    ) -> Result<Option<Surface>, EngineError> {
+        Ok(self
+            .engine()
+            .surfaces_of_ticket(ticket, Platform::Discord)
+            .await?
+            .into_iter()
+            .find(|s| s.audience != Audience::Staff))
+    }
+
+    pub(crate) async fn add_to_thread(
+        &self,
+        thread: &str,
+        user: &str,
+    ) -> Result<(), crate::api::ApiError> {
+        let (Some(c), Some(u)) = (crate::snowflake(thread), crate::snowflake(user)) else {
+            return Ok(());
+        };
+        self.api()
+            .call(
+                Route::ChannelThreadMember {
+                    channel_id: ChannelId::new(c),
+                    user_id: u.into(),
+                },
+                LightMethod::Put,
+                None,
+                None,
+            )
+            .await
+            .map(drop)
+    }
+
+    /// The surface a thread belongs to: a staff triage thread (its id is
+    /// its card's) or a ticket's private thread (which holds its card).
+    pub(crate) async fn surface_of_thread(
+        &self,
+        thread: &str,
+    ) -> Result<Option<Surface>, EngineError> {
+        if let Some(staff) = self.config().staff_channel {
+            if let Some(s) = self
+                .engine()
+                .surface_at(&self.at(&staff.to_string(), thread))
+                .await?
+            {
+                return Ok(Some(s));
+            }
+        }
+        Ok(self
+            .engine()
+            .surfaces_in_channel(Platform::Discord, self.guild(), thread)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// A message in a channel the bot sees: a reply (or, from staff in a
+    /// triage thread, a `note:`) when it is in a ticket's thread.
+    pub async fn on_message(&self, m: &Value) {
+        if let Err(e) = self.message(m).await {
+            tracing::warn!(error = %e, "discord message not recorded");
+        }
+    }
+
+    async fn message(&self, m: &Value) -> Result<(), EngineError> {
+        let Some(who) = Who::from(&m["author"], &m["member"]) else {
+            return Ok(());
+        };
+        if who.bot || who.id == self.bot_user() || !m["webhook_id"].is_null() {
+            return Ok(());
+        }
+        if !matches!(m["type"].as_u64(), None | Some(0) | Some(19)) {
+            return Ok(());
+        }
+        let (Some(channel), Some(id)) = (m["channel_id"].as_str(), m["id"].as_str()) else {
+            return Ok(());
+        };
+        let Some(surface) = self.surface_of_thread(channel).await? else {
+            return Ok(());
+        };
+        let person = self.person(&who).await?;
+        let text = m["content"].as_str().unwrap_or_default();
+        let files = attachments(m);
+        let (note, body) = match text.trim_start().get(..5) {
+            Some(p)
+                if p.eq_ignore_ascii_case("note:")
+                    && surface.audience == Audience::Staff
+                    && person.is_staff =>
+            {
+                (true, text.trim_start()[5..].trim().to_owned())
+            }
+            _ => (false, text.to_owned()),
+        };
+        let ctx = ctx(&person, "message", id).with_origin(self.at(channel, id));
+        let input = NewMessage {
+            body: body.clone(),
+            attachments: files,
+        };
+        let done = if note {
+            self.engine().note(&ctx, surface.ticket_id, input).await
+        } else {
+            self.engine().reply(&ctx, surface.ticket_id, input).await
+        };
+        match done {
+            Ok(_) => self.wake(),
+            Err(EngineError::TicketClosed { number, .. }) => {
+                self.dm(&who.id, &format!(
+                    "Ticket {number} is closed, so your message was not added to it:\n>>> {}\n\nTo ask something new, use `/ticket open`.",
+                    render::clip(&body, 1500)
+                ))
+                .await;
+            }
+            Err(EngineError::NotFound(_)) => {
+                self.dm(&who.id, &format!(
+                    "You no longer have access to this ticket, so your message was not added to it:\n>>> {}",
+                    render::clip(&body, 1500)
+                ))
+                .await;
+            }
+            Err(EngineError::Invalid(v)) => {
+                self.dm(
+                    &who.id,
+                    &format!(
+                        "{} Your message was not added; here it is:\n>>> {}",
+                        EngineError::Invalid(v).sentence(),
+                        render::clip(&body, 1500)
+                    ),
+                )
+                .await;
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// An edited message: the engine message it became is edited too.
+    pub async fn on_message_update(&self, m: &Value) {
+        if let Err(e) = self.message_update(m).await {
+            tracing::warn!(error = %e, "discord edit not recorded");
+        }
+    }
+
+    async fn message_update(&self, m: &Value) -> Result<(), EngineError> {
+        let (Some(channel), Some(id), Some(text)) = (
+            m["channel_id"].as_str(),
+            m["id"].as_str(),
+            m["content"].as_str(),
+        ) else {
+            return Ok(());
+        };
+        let Some(who) = Who::from(&m["author"], &m["member"]) else {
+            return Ok(());
+        };
+        if who.bot || who.id == self.bot_user() {
+            return Ok(());
+        }
+        let Some(link) = self.engine().link_at(&self.at(channel, id)).await? else {
+            return Ok(());
+        };
+        let Some(message) = link.message_id.filter(|_| link.authored) else {
+            return Ok(());
+        };
+        let person = self.person(&who).await?;
+        let edited = m["edited_timestamp"].as_str().unwrap_or_default();
+        let ctx = ctx(&person, "edit", &format!("{id}:{edited}"));
+        let surface = self.surface_of_thread(channel).await?;
+        let body = match text.trim_start().get(..5) {
+            Some(p)
+                if p.eq_ignore_ascii_case("note:")
+                    && surface.is_some_and(|s| s.audience == Audience::Staff) =>
+            {
+                text.trim_start()[5..].trim()
+            }
+            _ => text,
+        };
+        match self.engine().edit_message(&ctx, message, body).await {
+            Ok(_) => self.wake(),
+            Err(
+                e @ (EngineError::Invalid(_)
+                | EngineError::NotFound(_)
+                | EngineError::NotAllowed(_)
+                | EngineError::TicketClosed { .. }),
+            ) => {
+                self.dm(
+                    &who.id,
+                    &format!("Your edit was not recorded: {}", e.sentence()),
+                )
+                .await;
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// A reaction: ✅ in a ticket's thread (or on its triage card) closes it.
+    pub async fn on_reaction(&self, r: &Value) {
+        if let Err(e) = self.reaction(r).await {
+            tracing::warn!(error = %e, "discord reaction not handled");
+        }
+    }
+
+    async fn reaction(&self, r: &Value) -> Result<(), EngineError> {
+        let emoji = r["emoji"]["name"].as_str().unwrap_or_default();
+        if !CLOSING.contains(&emoji) {
+            return Ok(());
+        }
+        let (Some(channel), Some(message), Some(user)) = (
+            r["channel_id"].as_str(),
+            r["message_id"].as_str(),
+            r["user_id"].as_str(),
+        ) else {
+            return Ok(());
+        };
+        if user == self.bot_user() {
+            return Ok(());
+        }
+        let mut surface = self.surface_of_thread(channel).await?;
+        if surface.is_none() {
+            surface = self.engine().surface_at(&self.at(channel, message)).await?;
+        }
+        let Some(surface) = surface else {
+            return Ok(());
+        };
+        let who = Who::from(&json!({ "id": user }), &r["member"]).unwrap_or(Who {
+            id: user.to_owned(),
+            name: user.to_owned(),
+            roles: None,
+            bot: false,
+        });
+        if who.bot {
+            return Ok(());
+        }
+        let person = self.person(&who).await?;
+        let ctx = ctx(&person, "reaction", &format!("{channel}:{message}:{user}"));
+        match self.engine().close(&ctx, surface.ticket_id).await {
+            Ok(_) => self.wake(),
+            Err(e @ (EngineError::NotFound(_) | EngineError::NotAllowed(_))) => {
+                self.dm(
+                    user,
+                    &format!("That reaction did not close the ticket: {}", e.sentence()),
+                )
+                .await;
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// Tells one person something in their DMs, logging a failure.
+    pub(crate) async fn dm(&self, user: &str, text: &str) {
+        if let Err(e) = self.dm_body(user, &render::line(text)).await {
+            tracing::warn!(error = %e, "direct message not delivered");
+        }
+    }
+
+    pub(crate) async fn dm_body(
+        &self,
+        user: &str,
+        body: &Value,
+    ) -> Result<String, crate::api::ApiError> {
+        let channel = self
+            .api()
+            .call(
+                Route::UserMeDmChannels,
+                LightMethod::Post,
+                Some(&json!({ "recipient_id": user })),
+                None,
+            )
+            .await?;
+        let channel = channel["id"]
+            .as_str()
+            .and_then(crate::snowflake)
+            .unwrap_or(1);
+        let sent = self
+            .api()
+            .call(
+                Route::ChannelMessages {
+                    channel_id: ChannelId::new(channel),
+                },
+                LightMethod::Post,
+                Some(body),
+                None,
+            )
+            .await?;
+        Ok(sent["id"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Records what was written in open ticket threads while the bot was
+    /// away (after a gateway reconnect): each thread's history after the
+    /// last message we know, oldest first, through the same path as live
+    /// messages (so nothing is recorded twice).
+    pub async fn catch_up(&self) -> Result<usize, EngineError> {
+        let mut seen = 0;
+        for s in self.engine().open_surfaces(Platform::Discord).await? {
+            let thread = crate::thread_of(&s).to_owned();
+            let Some(c) = crate::snowflake(&thread) else {
+                continue;
+            };
+            let links = self.engine().links_of_ticket(s.ticket_id).await?;
+            let mut after = links
+                .iter()
+                .filter(|l| l.at.channel == thread)
+                .filter_map(|l| l.at.message_id.parse::<u64>().ok())
+                .chain(crate::snowflake(&s.card.message_id))
+                .max()
+                .unwrap_or(0);
+            for _ in 0..20 {
+                let params = vec![("after", after.to_string()), ("limit", "100".to_owned())];
+                let page = match self
+                    .api()
+                    .call(
+                        Route::ChannelMessages {
+                            channel_id: ChannelId::new(c),
+                        },
+                        LightMethod::Get,
+                        None,
+                        Some(params),
+                    )
+                    .await
+                {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "thread history unavailable");
+                        break;
+                    }
+                };
+                let mut messages: Vec<Value> = page.as_array().cloned().unwrap_or_default();
+                messages.sort_by_key(|m| {
+                    m["id"]
+                        .as_str()
+                        .and_then(|i| i.parse::<u64>().ok())
+                        .unwrap_or(0)
+                });
+                let full = messages.len() >= 100;
+                for m in &messages {
+                    after = after.max(m["id"].as_str().and_then(|i| i.parse().ok()).unwrap_or(0));
+                    self.on_message(m).await;
+                    seen += 1;
+                }
+                if !full {
+                    break;
+                }
+            }
+        }
+        Ok(seen)
+    }
+}

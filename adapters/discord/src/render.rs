@@ -1,0 +1,330 @@
+//! Discord messages, components and modals as JSON bodies. Every message
+//! the bot sends parses no mentions: relayed text never pings anyone.
+
+use serde_json::{json, Value};
+use threadesk_core::domain::{Department, Message, Status};
+use threadesk_core::surfaces::CardFacts;
+
+/// Discord's limit on a message's `content`.
+pub const CONTENT_MAX: usize = 2000;
+/// The ephemeral flag of an interaction answer.
+pub const EPHEMERAL: u64 = 64;
+
+/// Custom ids of buttons, selects and modals: `<kind>:<id>`.
+pub mod ids {
+    /// The card's Close button (asks for a confirmation).
+    pub const CLOSE: &str = "close";
+    /// The confirmation's "Yes, close it".
+    pub const CLOSE_CONFIRMED: &str = "close-yes";
+    /// The card's Delegates button.
+    pub const DELEGATES: &str = "delegates";
+    /// The card's Edit subject button and its modal.
+    pub const SUBJECT: &str = "subject";
+    /// The staff card's status select.
+    pub const STATUS: &str = "status";
+    /// The Delegates panel's user select.
+    pub const INVITE: &str = "invite";
+    /// The Delegates panel's Revoke buttons.
+    pub const REVOKE: &str = "revoke";
+    /// The invitation's Accept button.
+    pub const ACCEPT: &str = "accept";
+    /// The invitation's Decline button.
+    pub const DECLINE: &str = "decline";
+    /// The New ticket modal (`open:<department id or 0>`).
+    pub const OPEN: &str = "open";
+    /// The list's "More" button (`list:<scope>:<state>:<page>`).
+    pub const LIST: &str = "list";
+
+    /// `<kind>:<id>`.
+    pub fn make(kind: &str, id: impl std::fmt::Display) -> String {
+        format!("{kind}:{id}")
+    }
+
+    /// Splits a custom id into its kind and the rest.
+    pub fn split(custom_id: &str) -> (&str, &str) {
+        custom_id.split_once(':').unwrap_or((custom_id, ""))
+    }
+}
+
+/// No pings, ever.
+pub fn no_pings() -> Value {
+    json!({ "parse": [] })
+}
+
+/// Cuts text to `max` characters, marking the cut.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Escapes Discord markdown in a name (people's text keeps its markdown).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']' | '<' | '@'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Splits text into pieces Discord accepts, at line ends where it can.
+pub fn chunks(text: &str, max: usize) -> Vec<String> {
+    let mut out = vec![];
+    let mut current = String::new();
+    for line in text.split_inclusive('\n') {
+        if current.chars().count() + line.chars().count() > max && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+        }
+        if line.chars().count() > max {
+            let chars: Vec<char> = line.chars().collect();
+            for piece in chars.chunks(max) {
+                out.push(piece.iter().collect());
+            }
+        } else {
+            current.push_str(line);
+        }
+    }
+    if !current.is_empty() || out.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// The `/ticket` command with its subcommands (the departments as choices).
+pub fn commands(departments: &[Department]) -> Value {
+    let choices: Vec<Value> = departments
+        .iter()
+        .filter(|d| d.active)
+        .take(25)
+        .map(|d| json!({ "name": clip(&d.name, 100), "value": d.id.0.to_string() }))
+        .collect();
+    let mut department = json!({ "type": 3, "name": "department", "description": "Which team should answer", "required": false });
+    if !choices.is_empty() {
+        department["choices"] = Value::Array(choices);
+    }
+    let scope = json!({ "type": 3, "name": "scope", "description": "Your tickets, or your organization's", "required": false,
+        "choices": [{ "name": "mine", "value": "mine" }, { "name": "organization", "value": "org" }] });
+    let state = json!({ "type": 3, "name": "state", "description": "Which tickets", "required": false,
+        "choices": [{ "name": "active", "value": "active" }, { "name": "closed", "value": "closed" }, { "name": "all", "value": "all" }] });
+    let number = |what: &str| json!({ "type": 4, "name": "number", "description": what, "required": true, "min_value": 1 });
+    let statuses: Vec<Value> = Status::ALL
+        .iter()
+        .map(|s| json!({ "name": s.label_for(true), "value": s.as_str() }))
+        .collect();
+    json!([{
+        "name": "ticket",
+        "type": 1,
+        "description": "Support tickets: open, follow and close them",
+        "contexts": [0],
+        "options": [
+            { "type": 1, "name": "open", "description": "Open a new support ticket", "options": [department] },
+            { "type": 1, "name": "list", "description": "List tickets", "options": [scope, state] },
+            { "type": 1, "name": "show", "description": "Follow a ticket: its thread, with you in it", "options": [number("The ticket number")] },
+            { "type": 1, "name": "close", "description": "Close a ticket", "options": [number("The ticket number")] },
+            { "type": 1, "name": "help", "description": "What /ticket can do" },
+            { "type": 1, "name": "queue", "description": "Staff: the tickets waiting for support", "options": [
+                { "type": 3, "name": "status", "description": "Only this status", "required": false, "choices": statuses.clone() }
+            ] },
+            { "type": 1, "name": "status", "description": "Staff: set a ticket's status", "options": [
+                number("The ticket number"),
+                { "type": 3, "name": "status", "description": "The new status", "required": true, "choices": statuses }
+            ] },
+            { "type": 1, "name": "note", "description": "Staff: add an internal note to a ticket", "options": [
+                number("The ticket number"),
+                { "type": 3, "name": "text", "description": "The note (only staff see it)", "required": true, "max_length": 4000 }
+            ] }
+        ]
+    }])
+}
+
+/// Who a card is drawn for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardFor {
+    /// The support team (with the status select).
+    Staff,
+    /// The requester and their delegates.
+    Customer,
+}
+
+fn colour(status: Status) -> u32 {
+    match status {
+        Status::Closed => 0x95a5a6,
+        Status::AwaitingClient => 0xf1c40f,
+        Status::ClientReplied | Status::Open => 0x3498db,
+        _ => 0x2ecc71,
+    }
+}
+
+/// A ticket's card: embed and buttons (none once it is closed).
+pub fn card(facts: &CardFacts, who: CardFor) -> Value {
+    let t = &facts.ticket;
+    let staff = who == CardFor::Staff;
+    let mut fields = vec![
+        json!({ "name": "Status", "value": t.status.label_for(staff), "inline": true }),
+        json!({ "name": "Requester", "value": clip(&escape(&facts.requester_name), 1024), "inline": true }),
+    ];
+    if let Some(d) = &facts.department {
+        fields
+            .push(json!({ "name": "Department", "value": clip(&escape(d), 1024), "inline": true }));
+    }
+    let embed = json!({
+        "title": clip(&format!("{} {}", t.number, t.subject), 256),
+        "color": colour(t.status),
+        "fields": fields,
+    });
+    let id = t.id.0;
+    let components = if t.status.is_closed() {
+        json!([])
+    } else {
+        let mut rows = vec![json!({ "type": 1, "components": [
+            { "type": 2, "style": 4, "label": "Close", "custom_id": ids::make(ids::CLOSE, id) },
+            { "type": 2, "style": 2, "label": "Delegates", "custom_id": ids::make(ids::DELEGATES, id) },
+            { "type": 2, "style": 2, "label": "Edit subject", "custom_id": ids::make(ids::SUBJECT, id) }
+        ] })];
+        if staff {
+            let options: Vec<Value> = Status::ALL
+                .iter()
+                .filter(|s| !s.is_closed())
+                .map(|s| json!({ "label": s.label_for(true), "value": s.as_str(), "default": *s == t.status }))
+                .collect();
+            rows.push(json!({ "type": 1, "components": [
+                { "type": 3, "custom_id": ids::make(ids::STATUS, id), "placeholder": "Set status", "options": options }
+            ] }));
+        }
+        Value::Array(rows)
+    };
+    json!({
+        "content": "",
+        "embeds": [embed],
+        "components": components,
+        "allowed_mentions": no_pings(),
+    })
+}
+
+/// The lines of a copied message: "**Name** (role): text", attachments as
+/// links, cut into messages Discord accepts.
+pub fn message(m: &Message) -> Vec<String> {
+    let role = m.author_role.replace('_', " ");
+    let marker = if m.internal {
+        "🔒 Internal note · "
+    } else {
+        ""
+    };
+    let edited = if m.edited_at.is_some() {
+        " *(edited)*"
+    } else {
+        ""
+    };
+    let mut text = format!(
+        "{marker}**{}** ({}){edited}: {}",
+        escape(&m.author_name),
+        escape(&role),
+        m.body
+    );
+    for a in &m.attachments {
+        text.push_str(&format!(
+            "\n📎 [{}](<{}>) ({} bytes)",
+            escape(&a.name),
+            a.url,
+            a.size_bytes
+        ));
+    }
+    chunks(&text, CONTENT_MAX)
+}
+
+/// A plain line from the bot in a thread.
+pub fn line(text: &str) -> Value {
+    json!({ "content": clip(text, CONTENT_MAX), "allowed_mentions": no_pings() })
+}
+
+/// A message body of text that is already cut to size.
+pub fn line_raw(text: &str) -> Value {
+    json!({ "content": text, "allowed_mentions": no_pings() })
+}
+
+/// An ephemeral answer to an interaction.
+pub fn ephemeral(text: &str) -> Value {
+    json!({ "type": 4, "data": { "content": clip(text, CONTENT_MAX), "flags": EPHEMERAL, "allowed_mentions": no_pings() } })
+}
+
+/// An ephemeral answer with components.
+pub fn ephemeral_with(text: &str, components: Value) -> Value {
+    json!({ "type": 4, "data": { "content": clip(text, CONTENT_MAX), "flags": EPHEMERAL, "components": components, "allowed_mentions": no_pings() } })
+}
+
+/// Replaces the message a component sits on.
+pub fn update(text: &str, components: Value) -> Value {
+    json!({ "type": 7, "data": { "content": clip(text, CONTENT_MAX), "components": components, "allowed_mentions": no_pings() } })
+}
+
+/// A text input row of a modal.
+fn input(id: &str, label: &str, long: bool, max: usize, value: &str, required: bool) -> Value {
+    let mut i = json!({ "type": 4, "custom_id": id, "label": label, "style": if long { 2 } else { 1 }, "max_length": max, "required": required });
+    if !value.is_empty() {
+        i["value"] = json!(clip(value, max));
+    }
+    json!({ "type": 1, "components": [i] })
+}
+
+/// The New ticket modal, pre-filled with what the person had.
+pub fn new_ticket_modal(department: i64, subject: &str, body: &str) -> Value {
+    json!({ "type": 9, "data": {
+        "custom_id": ids::make(ids::OPEN, department),
+        "title": "New support ticket",
+        "components": [
+            input("subject", "Subject", false, 200, subject, true),
+            input("message", "How can we help?", true, 4000, body, true)
+        ]
+    } })
+}
+
+/// The Edit subject modal.
+pub fn subject_modal(ticket: i64, subject: &str) -> Value {
+    json!({ "type": 9, "data": {
+        "custom_id": ids::make(ids::SUBJECT, ticket),
+        "title": "Edit subject",
+        "components": [input("subject", "Subject", false, 200, subject, true)]
+    } })
+}
+
+/// A delegate invitation in the invitee's DMs.
+pub fn invitation(delegate: i64, number: &str, subject: &str, by: &str) -> Value {
+    json!({
+        "content": clip(&format!("**{}** invited you to follow support ticket {} *{}*: you will see its replies and can answer in its thread.", escape(by), number, escape(subject)), CONTENT_MAX),
+        "components": [{ "type": 1, "components": [
+            { "type": 2, "style": 3, "label": "Accept", "custom_id": ids::make(ids::ACCEPT, delegate) },
+            { "type": 2, "style": 2, "label": "Decline", "custom_id": ids::make(ids::DECLINE, delegate) }
+        ] }],
+        "allowed_mentions": no_pings(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_cut_into_accepted_pieces() {
+        let text = format!("{}\n{}", "a".repeat(1500), "b".repeat(4500));
+        let parts = chunks(&text, CONTENT_MAX);
+        assert!(parts.iter().all(|p| p.chars().count() <= CONTENT_MAX));
+        assert_eq!(parts.concat(), text);
+        assert_eq!(chunks("", 10), vec![String::new()]);
+    }
+
+    #[test]
+    fn names_cannot_format_or_mention() {
+        assert_eq!(escape("@everyone *x*"), "\\@everyone \\*x\\*");
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(ids::split("close:12"), ("close", "12"));
+    }
+}

@@ -1,0 +1,152 @@
+//! The ticket lifecycle from Discord, as customers and staff live it.
+
+use crate::helpers::*;
+use rstest::rstest;
+use rstest_reuse::apply;
+use serde_json::json;
+
+#[apply(backends)]
+#[tokio::test]
+async fn connecting_registers_ticket_with_the_departments(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let puts = w.fake.calls_to("PUT", "/applications/*/guilds/*/commands");
+    assert_eq!(puts.len(), 1);
+    let cmd = &puts[0].body[0];
+    assert_eq!(cmd["name"], "ticket");
+    let subs: Vec<&str> = cmd["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        subs,
+        ["open", "list", "show", "close", "help", "queue", "status", "note"]
+    );
+    let sam = w.h.staff("Sam").await;
+    w.h.engine
+        .create_department(&threadesk_core::Ctx::new(sam), "Billing")
+        .await
+        .unwrap();
+    w.discord.register_commands().await.unwrap();
+    let puts = w.fake.calls_to("PUT", "/applications/*/guilds/*/commands");
+    assert_eq!(
+        puts[1].body[0]["options"][0]["options"][0]["choices"][0]["name"],
+        "Billing"
+    );
+    w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_ticket_opened_with_the_modal_gets_a_private_thread_a_card_and_a_triage_card(
+    #[case] kind: Kind,
+) {
+    let w = world(kind).await;
+    let t = w
+        .open_ticket(&bob(), "VPN down", "It drops every hour")
+        .await;
+    let thread = w.fake.channel(&t.thread).expect("a private thread");
+    assert_eq!(thread.kind, 12, "private");
+    assert_eq!(thread.name, format!("{} VPN down", t.number));
+    assert!(thread.members.contains(&bob().id), "the requester is in it");
+    let posted = w.fake.messages_in(&t.thread);
+    let card = &posted[0];
+    assert_eq!(card["embeds"][0]["title"], format!("{} VPN down", t.number));
+    let buttons: Vec<&str> = card["components"][0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(buttons, ["Close", "Delegates", "Edit subject"]);
+    assert_eq!(
+        w.contents(&t.thread)[1],
+        "**Bob Builder** (requester): It drops every hour"
+    );
+
+    let triage = w.fake.messages_in(&STAFF_CHANNEL.to_string());
+    assert_eq!(
+        triage[0]["embeds"][0]["title"],
+        format!("{} VPN down", t.number)
+    );
+    assert_eq!(
+        triage[0]["id"],
+        t.triage.as_str(),
+        "the triage thread hangs off the card"
+    );
+    assert_eq!(
+        w.contents(&t.triage),
+        ["**Bob Builder** (requester): It drops every hour"]
+    );
+    for body in w
+        .fake
+        .calls_to("POST", "/channels/*/messages")
+        .iter()
+        .map(|c| &c.body)
+    {
+        assert_eq!(
+            body["allowed_mentions"],
+            json!({ "parse": [] }),
+            "nothing the bot posts pings"
+        );
+    }
+    // handing the same events out again posts nothing new.
+    let before = w.fake.calls().len();
+    w.settle().await;
+    assert_eq!(w.fake.calls().len(), before);
+    w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn the_same_interaction_delivered_twice_opens_one_ticket(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let submit = interaction::modal(
+        &bob(),
+        &SUPPORT_CHANNEL.to_string(),
+        "open:0",
+        &[("subject", "Twice"), ("message", "Once please")],
+    );
+    let a = w.interact(&submit).await;
+    let b = w.interact(&submit).await;
+    assert_eq!(a, b, "the same answer");
+    w.settle().await;
+    assert_eq!(w.fake.threads_in(SUPPORT_CHANNEL).len(), 1);
+    assert_eq!(w.tickets_of(&bob()).await, 1, "one ticket");
+    w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn invalid_input_is_explained_and_given_back(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let unknown = w
+        .interact(&interaction::command(
+            &bob(),
+            &SUPPORT_CHANNEL.to_string(),
+            "open",
+            json!([{ "type": 3, "name": "department", "value": "Astrology" }]),
+        ))
+        .await;
+    assert_eq!(unknown["type"], 4);
+    assert!(unknown["data"]["content"]
+        .as_str()
+        .unwrap()
+        .contains("no department \"Astrology\""));
+    let blank = w
+        .interact(&interaction::modal(
+            &bob(),
+            &SUPPORT_CHANNEL.to_string(),
+            "open:0",
+            &[
+                ("subject", "   "),
+                ("message", "My long story about the printer"),
+            ],
+        ))
+        .await;
+    let text = blank["data"]["content"].as_str().unwrap();
+    assert!(text.contains("My long story about the printer"), "{text}");
+    assert_eq!(blank["data"]["flags"], 64);
+    assert_eq!(w.tickets_of(&bob()).await, 0, "nothing opened");
+}

@@ -1,0 +1,7 @@
+//! The Discord adapter end to end: signed interactions and gateway
+//! dispatches in, a fake Discord REST API (checked against Discord's
+//! specification) out, on SQLite and PostgreSQL.
+
+mod flows;
+mod helpers;
+mod robust;

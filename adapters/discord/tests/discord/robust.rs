@@ -1,0 +1,96 @@
+//! Signatures, redelivery, outages and rate limits.
+
+use crate::helpers::*;
+use axum::http::StatusCode;
+use rstest::rstest;
+use rstest_reuse::apply;
+
+#[apply(backends)]
+#[tokio::test]
+async fn ping_is_answered_and_bad_signatures_are_refused_with_no_effect(#[case] kind: Kind) {
+    let w = world(kind).await;
+    assert_eq!(
+        w.interact(&interaction::ping()).await,
+        serde_json::json!({ "type": 1 })
+    );
+    let submit = interaction::modal(
+        &bob(),
+        &SUPPORT_CHANNEL.to_string(),
+        "open:0",
+        &[("subject", "Forged"), ("message", "x")],
+    )
+    .to_string();
+    let ts = now().to_string();
+    let good = sign(&ts, submit.as_bytes());
+    let mut forged = good.clone().into_bytes();
+    forged[10] = if forged[10] == b'0' { b'1' } else { b'0' };
+    let stale = (now() - 600).to_string();
+    let cases = [
+        vec![],
+        vec![
+            ("x-signature-ed25519", String::from_utf8(forged).unwrap()),
+            ("x-signature-timestamp", ts.clone()),
+        ],
+        vec![
+            ("x-signature-ed25519", sign(&stale, submit.as_bytes())),
+            ("x-signature-timestamp", stale.clone()),
+        ],
+        vec![
+            ("x-signature-ed25519", good.clone()),
+            ("x-signature-timestamp", (now() + 1).to_string()),
+        ],
+    ];
+    for headers in cases {
+        let (status, _) = w.post(&submit, &headers).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, _) = w
+        .post(
+            &submit.replace("Forged", "Tampered"),
+            &[("x-signature-ed25519", good), ("x-signature-timestamp", ts)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(w.tickets_of(&bob()).await, 0, "nothing happened");
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_429_is_waited_out_and_an_outage_retried_once_each(#[case] kind: Kind) {
+    let w = world(kind).await;
+    w.fake
+        .fail_next(&format!("/channels/{SUPPORT_CHANNEL}/threads"), 429);
+    let t = w.open_ticket(&bob(), "Rate limited", "Hello").await;
+    let creates = w.fake.calls_to("POST", "/channels/*/threads");
+    assert_eq!(
+        creates.iter().map(|c| c.status).collect::<Vec<_>>(),
+        [429, 201],
+        "retried after Retry-After"
+    );
+    assert_eq!(w.fake.threads_in(super::helpers::SUPPORT_CHANNEL).len(), 1);
+    assert!(!t.thread.is_empty());
+
+    // Discord down for one message: the reply waits, then goes out once.
+    let carol_free = w.person(&bob()).await;
+    w.fake
+        .fail_next(&format!("/channels/{}/messages", t.thread), 500);
+    w.h.reply(carol_free, t.id, "Still there?").await.unwrap();
+    w.settle().await;
+    assert_eq!(
+        w.contents(&t.thread)
+            .iter()
+            .filter(|c| c.contains("Still there?"))
+            .count(),
+        0
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    w.settle().await;
+    assert_eq!(
+        w.contents(&t.thread)
+            .iter()
+            .filter(|c| c.contains("Still there?"))
+            .count(),
+        1
+    );
+    w.no_violations();
+}
