@@ -44,7 +44,17 @@ impl EventHandler for Handler {
     }
 
     async fn interaction_create(&self, _: Context, interaction: Interaction) {
-        let raw = json(&interaction);
+        // serenity's serialization leaves out the interaction's type.
+        let kind = match &interaction {
+            Interaction::Ping(_) => 1,
+            Interaction::Command(_) => 2,
+            Interaction::Component(_) => 3,
+            Interaction::Autocomplete(_) => 4,
+            Interaction::Modal(_) => 5,
+            _ => 0,
+        };
+        let mut raw = json(&interaction);
+        raw["type"] = kind.into();
         let (Some(id), Some(token)) = (
             raw["id"].as_str().and_then(|i| i.parse::<u64>().ok()),
             raw["token"].as_str().map(str::to_owned),

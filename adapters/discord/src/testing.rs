@@ -402,6 +402,7 @@ pub mod interaction {
             "entitlements": [],
             "authorizing_integration_owners": { "0": GUILD },
             "context": 0,
+            "attachment_size_limit": 8388608,
         })
     }
 

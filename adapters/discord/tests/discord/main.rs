@@ -3,5 +3,6 @@
 //! specification) out, on SQLite and PostgreSQL.
 
 mod flows;
+mod gateway;
 mod helpers;
 mod robust;

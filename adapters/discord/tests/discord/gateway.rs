@@ -1,0 +1,319 @@
+//! What arrives over the gateway: thread messages, edits, reactions and
+//! interactions, and what was written while the bot was away.
+
+use crate::helpers::*;
+use rstest::rstest;
+use rstest_reuse::apply;
+use serde_json::{json, Value};
+use threadesk_core::domain::Status;
+
+/// The ticket's status as staff see it.
+async fn status(w: &World, t: &Opened) -> Status {
+    let staff = w.h.staff("Checker").await;
+    w.h.engine.ticket(staff, t.id).await.unwrap().status
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn thread_messages_are_replies_by_their_authors_mirrored_without_pings(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(&bob(), "Printer", "It is on fire").await;
+    w.gateway().await;
+
+    let m = w
+        .fake
+        .user_message(&t.thread, &bob(), "@everyone please help <@&1>");
+    w.fake.gateway().dispatch("MESSAGE_CREATE", m.clone());
+    w.fake.gateway().dispatch("MESSAGE_CREATE", m);
+    let n = || async { w.bodies(t.id).await.len() };
+    for _ in 0..200 {
+        if n().await == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let bodies = w.bodies(t.id).await;
+    assert_eq!(
+        bodies.len(),
+        2,
+        "one reply for a redelivered message: {bodies:?}"
+    );
+    assert_eq!(
+        bodies[1],
+        (
+            "requester".into(),
+            false,
+            "@everyone please help <@&1>".into()
+        )
+    );
+    w.settle().await;
+    let copies = w.fake.messages_in(&t.triage);
+    let last = copies.last().unwrap();
+    assert_eq!(
+        last["content"],
+        "**Bob Builder** (requester): @everyone please help <@&1>"
+    );
+    let post = w
+        .fake
+        .calls_to("POST", &format!("/channels/{}/messages", t.triage))
+        .pop()
+        .unwrap();
+    assert_eq!(post.body["allowed_mentions"], json!({ "parse": [] }));
+    assert_eq!(
+        w.contents(&t.thread).len(),
+        3,
+        "not copied back into its own thread"
+    );
+
+    // staff answer in the customer thread; a note in the triage thread.
+    let sam_says = w.fake.user_message(&t.thread, &sam(), "Unplug it");
+    w.fake.gateway().dispatch("MESSAGE_CREATE", sam_says);
+    let note = w
+        .fake
+        .user_message(&t.triage, &sam(), "note: third fire this month");
+    w.fake.gateway().dispatch("MESSAGE_CREATE", note);
+    for _ in 0..200 {
+        if n().await == 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let bodies = w.bodies(t.id).await;
+    assert!(
+        bodies.contains(&("staff".into(), false, "Unplug it".into())),
+        "{bodies:?}"
+    );
+    assert!(
+        bodies.contains(&("staff".into(), true, "third fire this month".into())),
+        "{bodies:?}"
+    );
+    assert_eq!(status(&w, &t).await, Status::AwaitingClient);
+    w.settle().await;
+    let customer = w.contents(&t.thread).join("\n");
+    assert!(!customer.contains("third fire"), "notes stay with staff");
+    assert!(w
+        .contents(&t.triage)
+        .iter()
+        .any(|c| c == "**Sam Support** (staff): Unplug it"));
+    w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn interactions_over_the_gateway_are_answered_through_the_callback(#[case] kind: Kind) {
+    let w = world(kind).await;
+    w.gateway().await;
+    let i = interaction::command(&bob(), &SUPPORT_CHANNEL.to_string(), "help", json!([]));
+    w.fake.gateway().dispatch("INTERACTION_CREATE", i.clone());
+    let path = format!(
+        "/interactions/{}/{}/callback",
+        i["id"].as_str().unwrap(),
+        i["token"].as_str().unwrap()
+    );
+    w.wait_for("the callback", || {
+        !w.fake.calls_to("POST", &path).is_empty()
+    })
+    .await;
+    let answer = &w.fake.calls_to("POST", &path)[0].body;
+    assert_eq!(answer["type"], 4);
+    assert_eq!(answer["data"]["flags"], 64);
+    assert!(answer["data"]["content"]
+        .as_str()
+        .unwrap()
+        .contains("/ticket open"));
+    assert!(
+        !answer["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Staff"),
+        "no staff section for customers"
+    );
+    w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn close_asks_first_then_locks_and_archives_the_thread(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(&bob(), "Close me", "Done soon").await;
+    let id = t.id.0;
+    let ask = w
+        .interact(&interaction::component(
+            &bob(),
+            &t.thread,
+            &format!("close:{id}"),
+            2,
+            None,
+        ))
+        .await;
+    assert_eq!(
+        ask["data"]["components"][0]["components"][0]["custom_id"],
+        format!("close-yes:{id}")
+    );
+    assert_eq!(
+        status(&w, &t).await,
+        Status::Open,
+        "not closed before confirming"
+    );
+    let done = w
+        .interact(&interaction::component(
+            &bob(),
+            &t.thread,
+            &format!("close-yes:{id}"),
+            2,
+            None,
+        ))
+        .await;
+    assert_eq!(done["type"], 7);
+    assert_eq!(status(&w, &t).await, Status::Closed);
+    w.settle().await;
+    let thread = w.fake.channel(&t.thread).unwrap();
+    assert!(thread.locked && thread.archived);
+    let card = &w.fake.messages_in(&t.thread)[0];
+    assert_eq!(card["components"], json!([]), "no buttons on a closed card");
+    assert!(w
+        .contents(&t.thread)
+        .iter()
+        .any(|c| c.starts_with("🔒 Bob Builder closed ticket")));
+    assert!(w
+        .contents(&t.triage)
+        .iter()
+        .any(|c| c.starts_with("🔒 Bob Builder closed ticket")));
+
+    // a late message (staff can still write in a locked thread) is not recorded.
+    w.gateway().await;
+    let late = w.fake.user_message(&t.thread, &sam(), "One more thing");
+    w.fake.gateway().dispatch("MESSAGE_CREATE", late);
+    w.wait_for("the closed notice", || {
+        w.fake
+            .dm_of(&sam().id)
+            .is_some_and(|dm| !w.fake.messages_in(&dm).is_empty())
+    })
+    .await;
+    let dm = w.fake.dm_of(&sam().id).unwrap();
+    assert!(w.contents(&dm)[0].contains("is closed"));
+    assert!(
+        w.contents(&dm)[0].contains("One more thing"),
+        "the text is given back"
+    );
+    assert_eq!(w.bodies(t.id).await.len(), 1);
+    w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_check_mark_closes_for_those_who_may(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(&bob(), "React", "to close").await;
+    w.gateway().await;
+    let react = |who: &Person| -> Value {
+        json!({
+            "user_id": who.id, "channel_id": t.thread, "message_id": w.fake.messages_in(&t.thread)[0]["id"],
+            "guild_id": threadesk_discord::testing::GUILD, "member": who.member(),
+            "emoji": { "id": null, "name": "✅" }, "burst": false, "type": 0
+        })
+    };
+    w.fake
+        .gateway()
+        .dispatch("MESSAGE_REACTION_ADD", react(&eve()));
+    w.wait_for("the refusal", || {
+        w.fake
+            .dm_of(&eve().id)
+            .is_some_and(|dm| !w.fake.messages_in(&dm).is_empty())
+    })
+    .await;
+    assert_eq!(
+        status(&w, &t).await,
+        Status::Open,
+        "a stranger cannot close it"
+    );
+    let dm = w.fake.dm_of(&eve().id).unwrap();
+    assert!(
+        w.contents(&dm)[0].contains("can't find that ticket"),
+        "{:?}",
+        w.contents(&dm)
+    );
+    w.fake
+        .gateway()
+        .dispatch("MESSAGE_REACTION_ADD", react(&bob()));
+    for _ in 0..200 {
+        if status(&w, &t).await == Status::Closed {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(status(&w, &t).await, Status::Closed);
+    w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn an_edit_in_discord_edits_the_ticket_message_and_its_copies(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(&bob(), "Edits", "first").await;
+    w.gateway().await;
+    let m = w.fake.user_message(&t.thread, &bob(), "teh typo");
+    w.fake.gateway().dispatch("MESSAGE_CREATE", m.clone());
+    for _ in 0..200 {
+        if w.bodies(t.id).await.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    w.settle().await;
+    let mut edited = m.clone();
+    edited["content"] = json!("the typo, fixed");
+    edited["edited_timestamp"] = json!("2026-11-23T10:05:00.000000+00:00");
+    w.fake.gateway().dispatch("MESSAGE_UPDATE", edited);
+    for _ in 0..200 {
+        if w.bodies(t.id).await[1].2 == "the typo, fixed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(w.bodies(t.id).await[1].2, "the typo, fixed");
+    w.settle().await;
+    let copy = w.contents(&t.triage).pop().unwrap();
+    assert_eq!(
+        copy,
+        "**Bob Builder** (requester) *(edited)*: the typo, fixed"
+    );
+    w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn messages_written_during_a_reconnect_gap_are_recorded_once(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(&bob(), "Gap", "before").await;
+    w.gateway().await;
+    let live = w.fake.user_message(&t.thread, &bob(), "seen live");
+    w.fake.gateway().dispatch("MESSAGE_CREATE", live);
+    for _ in 0..200 {
+        if w.bodies(t.id).await.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    // written while the connection is lost: never dispatched, only in history.
+    w.fake
+        .history_only(&t.thread, &bob(), "written during the gap");
+    w.fake
+        .history_only(&t.thread, &carol(), "a stranger in the thread");
+    let before = w.fake.gateway().handshakes();
+    w.fake.gateway().drop_connections();
+    for _ in 0..400 {
+        if w.fake.gateway().handshakes() > before && w.bodies(t.id).await.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let bodies: Vec<String> = w.bodies(t.id).await.into_iter().map(|b| b.2).collect();
+    assert_eq!(
+        bodies,
+        ["before", "seen live", "written during the gap"],
+        "back-filled once, strangers refused"
+    );
+    w.no_violations();
+}
