@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use threadesk_slack::config::parse_department_channels;
 use threadesk_slack::SlackConfig;
+use threadesk_discord::config as discord;
+use threadesk_discord::DiscordConfig;
 
 /// The default database: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://threadesk.db?mode=rwc";
@@ -68,6 +70,8 @@ pub struct Config {
     pub platforms: Vec<&'static str>,
     /// The Slack adapter's settings, when `SLACK_BOT_TOKEN` is set.
     pub slack: Option<SlackConfig>,
+    /// The Discord adapter's settings, when `DISCORD_TOKEN` is set.
+    pub discord: Option<DiscordConfig>,
 }
 
 impl fmt::Debug for Config {
@@ -87,6 +91,7 @@ impl fmt::Debug for Config {
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("platforms", &self.platforms)
             .field("slack", &self.slack)
+            .field("discord", &self.discord)
             .finish()
     }
 }
@@ -224,8 +229,10 @@ impl Config {
             .map(|(name, _)| *name)
             .collect();
         let slack = slack_config(&value)?;
+        let discord = discord_config(&value)?;
         Ok(Config {
             slack,
+            discord,
             database_url,
             max_open_tickets,
             listen_addr,
@@ -285,6 +292,61 @@ fn slack_config(
     Ok(Some(slack))
 }
 
+/// `DISCORD_*`: the adapter runs when `DISCORD_TOKEN` is set.
+fn discord_config(
+    value: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<DiscordConfig>, ConfigError> {
+    let Some(token) = value("DISCORD_TOKEN") else {
+        return Ok(None);
+    };
+    let token = token.trim().trim_start_matches("Bot ").to_owned();
+    if token.len() < 10 || token.contains(char::is_whitespace) {
+        return Err(invalid("DISCORD_TOKEN", "is not a bot token (Bot → Reset Token)"));
+    }
+    let id = |name: &'static str| -> Result<Option<u64>, ConfigError> {
+        value(name)
+            .map(|v| discord::parse_snowflake(&v).map_err(|e| invalid(name, e)))
+            .transpose()
+    };
+    let application = id("DISCORD_APPLICATION_ID")?
+        .ok_or_else(|| invalid("DISCORD_APPLICATION_ID", "is required with DISCORD_TOKEN"))?;
+    let support = id("DISCORD_SUPPORT_CHANNEL")?.ok_or_else(|| {
+        invalid(
+            "DISCORD_SUPPORT_CHANNEL",
+            "is required with DISCORD_TOKEN (the channel ticket threads are created in)",
+        )
+    })?;
+    let mut c = DiscordConfig::new(token, application, support);
+    c.staff_role = id("DISCORD_STAFF_ROLE")?;
+    c.staff_channel = id("DISCORD_STAFF_CHANNEL")?;
+    if let Some(key) = value("DISCORD_PUBLIC_KEY") {
+        c.public_key =
+            Some(discord::parse_public_key(&key).map_err(|e| invalid("DISCORD_PUBLIC_KEY", e))?);
+    }
+    if let Some(url) = value("DISCORD_API_URL") {
+        c.api_url = discord::parse_api_url(&url).map_err(|e| invalid("DISCORD_API_URL", e))?;
+    }
+    if let Some(path) = value("DISCORD_CA_CERT") {
+        let pem = std::fs::read(path.trim())
+            .map_err(|e| invalid("DISCORD_CA_CERT", format!("cannot read {path:?}: {e}")))?;
+        c.extra_root_pem = Some(pem);
+    }
+    if let Some(g) = value("DISCORD_GATEWAY") {
+        c.gateway = match g.trim() {
+            "on" | "true" | "1" => true,
+            "off" | "false" | "0" => false,
+            other => return Err(invalid("DISCORD_GATEWAY", format!("{other:?} is not on or off"))),
+        };
+    }
+    if !c.gateway && c.public_key.is_none() {
+        return Err(invalid(
+            "DISCORD_GATEWAY",
+            "off needs DISCORD_PUBLIC_KEY, or nothing would reach the bot",
+        ));
+    }
+    Ok(Some(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +403,47 @@ mod tests {
         .unwrap();
         assert_eq!(c.platforms, vec!["Slack"]);
         assert_eq!(c.public_url.as_deref(), Some("https://help.example.com"));
+    }
+
+    #[test]
+    fn discord_settings_are_read_and_checked() {
+        let base = [
+            ("DISCORD_TOKEN", "MTA1.bot-token-value"),
+            ("DISCORD_APPLICATION_ID", "830000000000000001"),
+            ("DISCORD_SUPPORT_CHANNEL", "810000000000000001"),
+        ];
+        let c = load(&base).unwrap().discord.unwrap();
+        assert_eq!(c.support_channel, 810000000000000001);
+        assert_eq!(c.api_url, "https://discord.com");
+        assert!(c.gateway && c.public_key.is_none());
+        let mut all = base.to_vec();
+        all.extend([
+            ("DISCORD_STAFF_ROLE", "820000000000000001"),
+            ("DISCORD_STAFF_CHANNEL", "810000000000000002"),
+            ("DISCORD_PUBLIC_KEY", "67c6bd767ca099e79efac9fcce4d2022a63bf7dea780e7f3d813f694c1597089"),
+            ("DISCORD_API_URL", "https://127.0.0.1:4443/"),
+        ]);
+        let c = load(&all).unwrap().discord.unwrap();
+        assert_eq!(c.staff_role, Some(820000000000000001));
+        assert_eq!(c.api_url, "https://127.0.0.1:4443");
+        assert!(!format!("{:?}", load(&all).unwrap()).contains("bot-token-value"));
+        for (name, value) in [
+            ("DISCORD_APPLICATION_ID", "my app"),
+            ("DISCORD_SUPPORT_CHANNEL", "#support"),
+            ("DISCORD_STAFF_ROLE", "Support"),
+            ("DISCORD_PUBLIC_KEY", "xyz"),
+            ("DISCORD_API_URL", "http://127.0.0.1:9"),
+            ("DISCORD_CA_CERT", "/nonexistent/ca.pem"),
+            ("DISCORD_GATEWAY", "off"),
+        ] {
+            let mut vars = base.to_vec();
+            vars.retain(|(k, _)| *k != name);
+            vars.push((name, value));
+            let e = load(&vars).unwrap_err();
+            assert!(e.to_string().starts_with(name), "{name}: {e}");
+        }
+        let e = load(&base[..2]).unwrap_err();
+        assert!(e.to_string().starts_with("DISCORD_SUPPORT_CHANNEL"), "{e}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use threadesk_core::db::{Db, DbOptions};
 use threadesk_core::{Engine, Settings};
+use threadesk_discord::DiscordAdapter;
 use threadesk_slack::SlackAdapter;
 use threadesk_web::{BlobStore, Portal, PortalConfig, SessionKey, SignIn};
 use tokio::task::JoinSet;
@@ -151,6 +152,18 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let discord = match &config.discord {
+        Some(settings) => {
+            let adapter = DiscordAdapter::new(engine.clone(), settings.clone())
+                .map_err(|e| anyhow::anyhow!("cannot set up the Discord client: {e}"))?;
+            let me = adapter.connect().await.context(
+                "cannot connect to Discord (check DISCORD_TOKEN, DISCORD_APPLICATION_ID, DISCORD_SUPPORT_CHANNEL and DISCORD_API_URL)",
+            )?;
+            app = app.merge(threadesk_discord::router(adapter.clone()));
+            Some((adapter, me))
+        }
+        None => None,
+    };
     let app = app
         .merge(http::routes(http::Ops {
             engine,
@@ -179,6 +192,24 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
     }
     for (name, var) in config::PLATFORM_VARIABLES {
         match (name, &slack) {
+            ("Discord", _) if discord.is_some() => {
+                if let Some((adapter, me)) = &discord {
+                    let mut modes = vec![];
+                    if adapter.config().gateway {
+                        modes.push("gateway".to_owned());
+                    }
+                    if adapter.config().public_key.is_some() {
+                        modes.push(format!("interactions endpoint: {url}/discord/interactions"));
+                    }
+                    println!(
+                        "threadesk: Discord: connected to server {} as {} ({}); tickets open in channel {}",
+                        me.guild_id,
+                        me.name,
+                        modes.join(", "),
+                        adapter.config().support_channel
+                    );
+                }
+            }
             ("Slack", Some((adapter, me))) => {
                 let mode = if adapter.config().app_token.is_some() {
                     "Socket Mode".to_owned()
@@ -210,6 +241,19 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
             tasks.spawn(async move {
                 adapter.run_socket_mode(std::future::pending()).await;
                 ("slack socket mode client", Ok(()))
+            });
+        }
+    }
+    if let Some((adapter, _)) = discord {
+        let worker = adapter.clone();
+        tasks.spawn(async move {
+            worker.run_outbound(std::future::pending()).await;
+            ("discord outbox worker", Ok(()))
+        });
+        if adapter.config().gateway {
+            tasks.spawn(async move {
+                adapter.run_gateway(std::future::pending()).await;
+                ("discord gateway client", Err(anyhow::anyhow!("the gateway connection ended")))
             });
         }
     }

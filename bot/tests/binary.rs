@@ -2,7 +2,8 @@
 //! with no credentials, serves the portal and the ops routes, stops cleanly
 //! on SIGTERM, and refuses a malformed configuration naming the variable.
 //! With Slack credentials it answers Slack on its listener and its outbox
-//! worker posts to a fake Slack Web API.
+//! worker posts to a fake Slack Web API; with Discord credentials it
+//! connects to a fake Discord gateway and answers signed interactions.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -279,6 +280,85 @@ fn with_slack_credentials_it_serves_slack_and_posts_from_the_outbox() {
         status.contains("401"),
         "unsigned requests are refused: {status}"
     );
+    terminate(&child);
+    assert!(wait_exit(&mut child).success());
+}
+
+#[test]
+fn with_discord_credentials_it_connects_the_gateway_and_answers_interactions() {
+    use threadesk_discord::testing::{interaction, sign, FakeDiscord, Person, SUPPORT_CHANNEL};
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let fake = runtime.block_on(FakeDiscord::start());
+    let config = fake.config();
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = dir.path().join("test-ca.pem");
+    std::fs::write(&ca, &fake.root_pem).expect("the test certificate");
+    let mut child = threadesk(dir.path())
+        .env("DISCORD_TOKEN", "fake-bot-token")
+        .env("DISCORD_APPLICATION_ID", config.application_id.to_string())
+        .env("DISCORD_SUPPORT_CHANNEL", SUPPORT_CHANNEL.to_string())
+        .env("DISCORD_STAFF_CHANNEL", config.staff_channel.unwrap().to_string())
+        .env("DISCORD_STAFF_ROLE", config.staff_role.unwrap().to_string())
+        .env("DISCORD_PUBLIC_KEY", config.public_key.clone().unwrap())
+        .env("DISCORD_API_URL", &fake.api_url)
+        .env("DISCORD_CA_CERT", &ca)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("threadesk starts");
+    let (addr, lines) = wait_for_portal(&mut child);
+    let text = lines.join("\n");
+    assert!(
+        text.contains("Discord: connected to server 800000000000000001"),
+        "{text}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fake.gateway().sessions() == 0 {
+        assert!(Instant::now() < deadline, "the gateway never connected");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_ne!(fake.gateway().intents(), 0, "identified with intents");
+
+    let bob = Person::new(700000000000000001, "Bob Builder");
+    let submit = interaction::modal(
+        &bob,
+        &SUPPORT_CHANNEL.to_string(),
+        "open:0",
+        &[("subject", "VPN down"), ("message", "since this morning")],
+    )
+    .to_string();
+    let ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let headers = [
+        ("X-Signature-Ed25519", sign(&ts, submit.as_bytes())),
+        ("X-Signature-Timestamp", ts),
+    ];
+    let (status, answer) = post(
+        &addr,
+        "/discord/interactions",
+        "application/json",
+        &headers,
+        &submit,
+    );
+    assert!(status.contains("200"), "{status}");
+    assert!(answer.contains("is open"), "{answer}");
+    // the outbox worker creates the private thread on its own.
+    while fake.threads_in(SUPPORT_CHANNEL).is_empty() {
+        assert!(Instant::now() < deadline, "no thread: {:?}", fake.calls());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+    let (status, _) = post(
+        &addr,
+        "/discord/interactions",
+        "application/json",
+        &[],
+        &submit,
+    );
+    assert!(status.contains("401"), "unsigned requests are refused: {status}");
     terminate(&child);
     assert!(wait_exit(&mut child).success());
 }
