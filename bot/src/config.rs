@@ -5,10 +5,10 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use threadesk_slack::config::parse_department_channels;
-use threadesk_slack::SlackConfig;
 use threadesk_discord::config as discord;
 use threadesk_discord::DiscordConfig;
+use threadesk_slack::config::parse_department_channels;
+use threadesk_slack::SlackConfig;
 
 /// The default database: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://threadesk.db?mode=rwc";
@@ -301,7 +301,10 @@ fn discord_config(
     };
     let token = token.trim().trim_start_matches("Bot ").to_owned();
     if token.len() < 10 || token.contains(char::is_whitespace) {
-        return Err(invalid("DISCORD_TOKEN", "is not a bot token (Bot → Reset Token)"));
+        return Err(invalid(
+            "DISCORD_TOKEN",
+            "is not a bot token (Bot → Reset Token)",
+        ));
     }
     let id = |name: &'static str| -> Result<Option<u64>, ConfigError> {
         value(name)
@@ -335,7 +338,12 @@ fn discord_config(
         c.gateway = match g.trim() {
             "on" | "true" | "1" => true,
             "off" | "false" | "0" => false,
-            other => return Err(invalid("DISCORD_GATEWAY", format!("{other:?} is not on or off"))),
+            other => {
+                return Err(invalid(
+                    "DISCORD_GATEWAY",
+                    format!("{other:?} is not on or off"),
+                ))
+            }
         };
     }
     if !c.gateway && c.public_key.is_none() {
@@ -420,7 +428,10 @@ mod tests {
         all.extend([
             ("DISCORD_STAFF_ROLE", "820000000000000001"),
             ("DISCORD_STAFF_CHANNEL", "810000000000000002"),
-            ("DISCORD_PUBLIC_KEY", "67c6bd767ca099e79efac9fcce4d2022a63bf7dea780e7f3d813f694c1597089"),
+            (
+                "DISCORD_PUBLIC_KEY",
+                "67c6bd767ca099e79efac9fcce4d2022a63bf7dea780e7f3d813f694c1597089",
+            ),
             ("DISCORD_API_URL", "https://127.0.0.1:4443/"),
         ]);
         let c = load(&all).unwrap().discord.unwrap();

@@ -253,7 +253,10 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
         if adapter.config().gateway {
             tasks.spawn(async move {
                 adapter.run_gateway(std::future::pending()).await;
-                ("discord gateway client", Err(anyhow::anyhow!("the gateway connection ended")))
+                (
+                    "discord gateway client",
+                    Err(anyhow::anyhow!("the gateway connection ended")),
+                )
             });
         }
     }

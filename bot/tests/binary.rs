@@ -297,7 +297,10 @@ fn with_discord_credentials_it_connects_the_gateway_and_answers_interactions() {
         .env("DISCORD_TOKEN", "fake-bot-token")
         .env("DISCORD_APPLICATION_ID", config.application_id.to_string())
         .env("DISCORD_SUPPORT_CHANNEL", SUPPORT_CHANNEL.to_string())
-        .env("DISCORD_STAFF_CHANNEL", config.staff_channel.unwrap().to_string())
+        .env(
+            "DISCORD_STAFF_CHANNEL",
+            config.staff_channel.unwrap().to_string(),
+        )
         .env("DISCORD_STAFF_ROLE", config.staff_role.unwrap().to_string())
         .env("DISCORD_PUBLIC_KEY", config.public_key.clone().unwrap())
         .env("DISCORD_API_URL", &fake.api_url)
@@ -358,7 +361,10 @@ fn with_discord_credentials_it_connects_the_gateway_and_answers_interactions() {
         &[],
         &submit,
     );
-    assert!(status.contains("401"), "unsigned requests are refused: {status}");
+    assert!(
+        status.contains("401"),
+        "unsigned requests are refused: {status}"
+    );
     terminate(&child);
     assert!(wait_exit(&mut child).success());
 }

@@ -322,22 +322,63 @@ async fn messages_written_during_a_reconnect_gap_are_recorded_once(#[case] kind:
 #[tokio::test]
 async fn a_delegate_is_invited_joins_the_thread_and_is_removed_when_revoked(#[case] kind: Kind) {
     let w = world(kind).await;
-    let t = w.open_ticket(&bob(), "Shared", "Carol should see this").await;
+    let t = w
+        .open_ticket(&bob(), "Shared", "Carol should see this")
+        .await;
     w.gateway().await;
-    let panel = w.interact(&interaction::component(&bob(), &t.thread, &format!("delegates:{}", t.id.0), 2, None)).await;
-    assert_eq!(panel["data"]["components"][0]["components"][0]["type"], 5, "a user select");
-    let invited = w.interact(&interaction::user_select(&bob(), &t.thread, &format!("invite:{}", t.id.0), &[&carol()])).await;
-    assert!(invited["data"]["content"].as_str().unwrap().contains("Invited Carol Chen"), "{invited}");
+    let panel = w
+        .interact(&interaction::component(
+            &bob(),
+            &t.thread,
+            &format!("delegates:{}", t.id.0),
+            2,
+            None,
+        ))
+        .await;
+    assert_eq!(
+        panel["data"]["components"][0]["components"][0]["type"], 5,
+        "a user select"
+    );
+    let invited = w
+        .interact(&interaction::user_select(
+            &bob(),
+            &t.thread,
+            &format!("invite:{}", t.id.0),
+            &[&carol()],
+        ))
+        .await;
+    assert!(
+        invited["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Invited Carol Chen"),
+        "{invited}"
+    );
     w.settle().await;
-    let dm = w.fake.dm_of(&carol().id).expect("an invitation in Carol's DMs");
+    let dm = w
+        .fake
+        .dm_of(&carol().id)
+        .expect("an invitation in Carol's DMs");
     let invitation = &w.fake.messages_in(&dm)[0];
-    let accept = invitation["components"][0]["components"][0]["custom_id"].as_str().unwrap().to_owned();
+    let accept = invitation["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(accept.starts_with("accept:"));
     let delegate = accept.trim_start_matches("accept:").to_owned();
-    let answered = w.interact(&interaction::dm_component(&carol(), &dm, &accept)).await;
+    let answered = w
+        .interact(&interaction::dm_component(&carol(), &dm, &accept))
+        .await;
     assert_eq!(answered["type"], 7);
     w.settle().await;
-    assert!(w.fake.channel(&t.thread).unwrap().members.contains(&carol().id), "added to the private thread");
+    assert!(
+        w.fake
+            .channel(&t.thread)
+            .unwrap()
+            .members
+            .contains(&carol().id),
+        "added to the private thread"
+    );
 
     let said = w.fake.user_message(&t.thread, &carol(), "Carol here");
     w.fake.gateway().dispatch("MESSAGE_CREATE", said);
@@ -347,15 +388,48 @@ async fn a_delegate_is_invited_joins_the_thread_and_is_removed_when_revoked(#[ca
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    assert_eq!(w.bodies(t.id).await[1], ("delegate".into(), false, "Carol here".into()));
+    assert_eq!(
+        w.bodies(t.id).await[1],
+        ("delegate".into(), false, "Carol here".into())
+    );
 
-    let revoked = w.interact(&interaction::component(&bob(), &t.thread, &format!("revoke:{delegate}"), 2, None)).await;
-    assert!(revoked["data"]["content"].as_str().unwrap().contains("revoked"), "{revoked}");
+    let revoked = w
+        .interact(&interaction::component(
+            &bob(),
+            &t.thread,
+            &format!("revoke:{delegate}"),
+            2,
+            None,
+        ))
+        .await;
+    assert!(
+        revoked["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("revoked"),
+        "{revoked}"
+    );
     w.settle().await;
-    assert!(!w.fake.channel(&t.thread).unwrap().members.contains(&carol().id), "removed at once");
+    assert!(
+        !w.fake
+            .channel(&t.thread)
+            .unwrap()
+            .members
+            .contains(&carol().id),
+        "removed at once"
+    );
     let late = w.fake.user_message(&t.thread, &carol(), "Still here?");
     w.fake.gateway().dispatch("MESSAGE_CREATE", late);
-    w.wait_for("the refusal", || w.contents(&dm).iter().any(|c| c.contains("no longer have access"))).await;
-    assert_eq!(w.bodies(t.id).await.len(), 2, "nothing recorded after revocation");
+    w.wait_for("the refusal", || {
+        w.contents(&dm)
+            .iter()
+            .any(|c| c.contains("no longer have access"))
+    })
+    .await;
+    assert_eq!(
+        w.bodies(t.id).await.len(),
+        2,
+        "nothing recorded after revocation"
+    );
     w.no_violations();
 }
