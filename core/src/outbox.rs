@@ -502,3 +502,72 @@ impl Outbox {
         }
     }
 }
+
+/// Whether a delivery failure can never succeed (so retrying is pointless).
+pub trait Permanence: std::fmt::Display {
+    /// `true` when retrying cannot help.
+    fn is_permanent(&self) -> bool;
+}
+
+/// Outcomes of the steps of one delivery, one per surface: a permanent
+/// failure is logged and skipped (the other surfaces still get theirs); the
+/// first transient one fails the event, for a later retry that repeats only
+/// what is missing.
+#[derive(Debug)]
+pub struct Steps<E> {
+    consumer: &'static str,
+    transient: Option<E>,
+}
+
+impl<E: Permanence> Steps<E> {
+    /// No step taken yet.
+    pub fn new(consumer: &'static str) -> Self {
+        Steps {
+            consumer,
+            transient: None,
+        }
+    }
+
+    /// Takes one step's outcome.
+    pub fn take(&mut self, what: &str, outcome: std::result::Result<(), E>) {
+        match outcome {
+            Ok(()) => {}
+            Err(f) if f.is_permanent() => {
+                tracing::warn!(consumer = self.consumer, step = what, error = %f, "delivery step skipped");
+            }
+            Err(f) => {
+                if self.transient.is_none() {
+                    self.transient = Some(f);
+                }
+            }
+        }
+    }
+
+    /// The first transient failure, if any.
+    pub fn finish(self) -> std::result::Result<(), E> {
+        self.transient.map_or(Ok(()), Err)
+    }
+}
+
+/// An attempt's outcome from a delivery result.
+pub fn attempt<E: Permanence>(outcome: std::result::Result<(), E>) -> Attempt {
+    match outcome {
+        Ok(()) => Attempt::Done,
+        Err(f) if f.is_permanent() => Attempt::Permanent(f.to_string()),
+        Err(f) => Attempt::Transient(f.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_five_minutes() {
+        assert_eq!(backoff(1), Duration::from_secs(1));
+        assert_eq!(backoff(2), Duration::from_secs(2));
+        assert_eq!(backoff(9), Duration::from_secs(256));
+        assert_eq!(backoff(10), Duration::from_secs(300));
+        assert_eq!(backoff(500), Duration::from_secs(300));
+    }
+}

@@ -69,12 +69,6 @@ fn strip(e: &reqwest::Error) -> String {
     s
 }
 
-/// Back-off before retrying a failed delivery: 1 s doubling to 5 minutes.
-pub fn backoff(attempts: i64) -> Duration {
-    let exp = attempts.clamp(1, 20) - 1;
-    Duration::from_secs((1u64 << exp.min(9)).min(300))
-}
-
 /// The REST client.
 #[derive(Clone)]
 pub struct DiscordApi {
@@ -157,15 +151,6 @@ fn reqwest_client(config: &DiscordConfig) -> Result<reqwest::Client, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_to_five_minutes() {
-        assert_eq!(backoff(1), Duration::from_secs(1));
-        assert_eq!(backoff(2), Duration::from_secs(2));
-        assert_eq!(backoff(9), Duration::from_secs(256));
-        assert_eq!(backoff(10), Duration::from_secs(300));
-        assert_eq!(backoff(500), Duration::from_secs(300));
-    }
 
     #[test]
     fn refusal_codes_are_read() {

@@ -23,8 +23,25 @@ pub fn intents() -> GatewayIntents {
         | GatewayIntents::DIRECT_MESSAGES
 }
 
+/// Thread events, recorded one at a time in the order they arrived
+/// (serenity runs each event handler on its own task).
+enum Inbound {
+    Message(Value),
+    Update(Value),
+    Reaction(Value),
+}
+
 struct Handler {
     adapter: DiscordAdapter,
+    inbound: tokio::sync::mpsc::UnboundedSender<Inbound>,
+}
+
+impl Handler {
+    fn queue(&self, event: Inbound) {
+        if self.inbound.send(event).is_err() {
+            tracing::warn!("discord inbound queue closed; event dropped until the next catch-up");
+        }
+    }
 }
 
 fn json(x: &impl Serialize) -> Value {
@@ -77,7 +94,7 @@ impl EventHandler for Handler {
     }
 
     async fn message(&self, _: Context, message: Message) {
-        self.adapter.on_message(&json(&message)).await;
+        self.queue(Inbound::Message(json(&message)));
     }
 
     async fn message_update(
@@ -87,11 +104,11 @@ impl EventHandler for Handler {
         _: Option<Message>,
         event: MessageUpdateEvent,
     ) {
-        self.adapter.on_message_update(&json(&event)).await;
+        self.queue(Inbound::Update(json(&event)));
     }
 
     async fn reaction_add(&self, _: Context, reaction: Reaction) {
-        self.adapter.on_reaction(&json(&reaction)).await;
+        self.queue(Inbound::Reaction(json(&reaction)));
     }
 }
 
@@ -114,9 +131,21 @@ impl DiscordAdapter {
                 return;
             }
         };
+        let (inbound, mut queue) = tokio::sync::mpsc::unbounded_channel();
+        let recorder = self.clone();
+        let recording = tokio::spawn(async move {
+            while let Some(event) = queue.recv().await {
+                match event {
+                    Inbound::Message(m) => recorder.on_message(&m).await,
+                    Inbound::Update(m) => recorder.on_message_update(&m).await,
+                    Inbound::Reaction(r) => recorder.on_reaction(&r).await,
+                }
+            }
+        });
         let client = serenity::all::ClientBuilder::new_with_http(http, intents())
             .event_handler(Handler {
                 adapter: self.clone(),
+                inbound,
             })
             .await;
         let mut client = match client {
@@ -135,5 +164,6 @@ impl DiscordAdapter {
             }
             () = shutdown => shards.shutdown_all().await,
         }
+        recording.abort();
     }
 }

@@ -169,7 +169,7 @@ impl DiscordAdapter {
         let outcome = match i["type"].as_u64() {
             Some(2) => self.command(&person, &ctx, &i["data"]).await,
             Some(3) => self.component(&person, &ctx, &who, &i["data"]).await,
-            Some(5) => self.modal(&person, &ctx, &i["data"]).await,
+            Some(5) => self.modal(&who, &ctx, &i["data"]).await,
             _ => Ok(render::ephemeral("That is not something I handle.")),
         };
         self.wake();
@@ -529,6 +529,17 @@ impl DiscordAdapter {
                 self.engine().set_status(ctx, TicketId(t), status).await?;
                 Ok(json!({ "type": 6 }))
             }
+            ids::RETRY => {
+                let department = rest.parse::<i64>().unwrap_or(0);
+                let draft = self
+                    .inner
+                    .drafts
+                    .lock()
+                    .ok()
+                    .and_then(|mut d| d.remove(&who.id));
+                let (subject, body) = draft.unwrap_or_default();
+                Ok(render::new_ticket_modal(department, &subject, &body))
+            }
             ids::LIST => {
                 let mut parts = rest.split(':');
                 let org = parts.next() == Some("org");
@@ -604,7 +615,7 @@ impl DiscordAdapter {
         })
     }
 
-    async fn modal(&self, _person: &Person, ctx: &Ctx, data: &Value) -> Result<Value, EngineError> {
+    async fn modal(&self, who: &Who, ctx: &Ctx, data: &Value) -> Result<Value, EngineError> {
         let custom = data["custom_id"].as_str().unwrap_or_default();
         let (kind, rest) = ids::split(custom);
         match kind {
@@ -629,15 +640,23 @@ impl DiscordAdapter {
                         render::escape(&o.ticket.subject),
                         self.config().support_channel
                     ))),
-                    Err(EngineError::Invalid(v)) => Ok(render::ephemeral_with(
+                    Err(EngineError::Invalid(v)) => {
+                        if let Ok(mut drafts) = self.inner.drafts.lock() {
+                            if drafts.len() > 10_000 {
+                                drafts.clear();
+                            }
+                            drafts.insert(who.id.clone(), (subject.clone(), body.clone()));
+                        }
+                        Ok(render::ephemeral_with(
                         &format!(
                             "{} Nothing was lost; here is what you wrote:\n**Subject:** {}\n>>> {}",
                             EngineError::Invalid(v).sentence(),
                             render::clip(&subject, 200),
                             render::clip(&body, 1500)
                         ),
-                        json!([{ "type": 1, "components": [{ "type": 2, "style": 1, "label": "Try again", "custom_id": ids::make("retry", rest) }] }]),
-                    )),
+                        json!([{ "type": 1, "components": [{ "type": 2, "style": 1, "label": "Try again", "custom_id": ids::make(ids::RETRY, rest) }] }]),
+                    ))
+                    }
                     Err(e) => Err(e),
                 }
             }

@@ -62,6 +62,9 @@ struct Inner {
     wake: Notify,
     cards: tokio::sync::Mutex<()>,
     verifier: Option<serenity::interactions_endpoint::Verifier>,
+    /// What people typed into a New ticket modal that was refused, by user
+    /// id: the Try again button opens the modal with it.
+    drafts: std::sync::Mutex<std::collections::HashMap<String, (String, String)>>,
 }
 
 impl DiscordAdapter {
@@ -81,6 +84,7 @@ impl DiscordAdapter {
                 wake: Notify::new(),
                 cards: tokio::sync::Mutex::new(()),
                 verifier,
+                drafts: Default::default(),
             }),
         })
     }

@@ -21,7 +21,7 @@ use serenity::model::id::{ChannelId, MessageId};
 use std::future::Future;
 use threadesk_core::domain::{Message, Platform};
 use threadesk_core::links::Link;
-use threadesk_core::outbox::{Attempt, Event, EventPayload, Outbox};
+use threadesk_core::outbox::{attempt, Attempt, Event, EventPayload, Outbox, Permanence, Steps};
 use threadesk_core::surfaces::{Audience, Surface};
 use threadesk_core::{EngineError, EventId, PersonId, TicketId};
 
@@ -34,39 +34,12 @@ enum Failure {
     Engine(#[from] EngineError),
 }
 
-impl Failure {
+impl Permanence for Failure {
     fn is_permanent(&self) -> bool {
         matches!(
             self,
             Failure::Discord(ApiError::Refused(_)) | Failure::Engine(EngineError::NotFound(_))
         )
-    }
-}
-
-/// Outcomes of one step per surface: permanent failures are logged and
-/// skipped; the first transient one fails the event (for a later retry).
-#[derive(Default)]
-struct Steps {
-    transient: Option<Failure>,
-}
-
-impl Steps {
-    fn take(&mut self, what: &str, outcome: Result<(), Failure>) {
-        match outcome {
-            Ok(()) => {}
-            Err(f) if f.is_permanent() => {
-                tracing::warn!(step = what, error = %f, "discord step skipped");
-            }
-            Err(f) => {
-                if self.transient.is_none() {
-                    self.transient = Some(f);
-                }
-            }
-        }
-    }
-
-    fn finish(self) -> Result<(), Failure> {
-        self.transient.map_or(Ok(()), Err)
     }
 }
 
@@ -94,18 +67,14 @@ impl DiscordAdapter {
     }
 
     async fn attempt(&self, event: Event) -> Attempt {
-        match self.deliver(&event).await {
-            Ok(()) => Attempt::Done,
-            Err(f) if f.is_permanent() => Attempt::Permanent(f.to_string()),
-            Err(f) => Attempt::Transient(f.to_string()),
-        }
+        attempt(self.deliver(&event).await)
     }
 
     async fn deliver(&self, event: &Event) -> Result<(), Failure> {
         let Some(ticket) = event.ticket_id else {
             return Ok(());
         };
-        let mut steps = Steps::default();
+        let mut steps = Steps::new(CONSUMER);
         match &event.payload {
             EventPayload::TicketOpened { ticket: t, message } => {
                 let first = std::slice::from_ref(message);
@@ -550,7 +519,11 @@ impl DiscordAdapter {
     }
 
     /// Redraws every card of the ticket (status, subject).
-    async fn update_cards(&self, steps: &mut Steps, ticket: TicketId) -> Result<(), Failure> {
+    async fn update_cards(
+        &self,
+        steps: &mut Steps<Failure>,
+        ticket: TicketId,
+    ) -> Result<(), Failure> {
         let facts = self.engine().card_facts(ticket).await?;
         for s in self
             .engine()

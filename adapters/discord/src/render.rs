@@ -32,6 +32,8 @@ pub mod ids {
     pub const DECLINE: &str = "decline";
     /// The New ticket modal (`open:<department id or 0>`).
     pub const OPEN: &str = "open";
+    /// "Try again" after a refused New ticket modal (`retry:<department>`).
+    pub const RETRY: &str = "retry";
     /// The list's "More" button (`list:<scope>:<state>:<page>`).
     pub const LIST: &str = "list";
 

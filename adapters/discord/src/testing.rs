@@ -95,6 +95,8 @@ struct Inner {
     /// `(path fragment, status)`: the next request whose path contains it fails.
     failures: VecDeque<(String, u16)>,
     refused: BTreeSet<String>,
+    /// `(path fragment, delay)`: the next request whose path contains it is slow.
+    delays: VecDeque<(String, Duration)>,
     channels: HashMap<String, Channel>,
     messages: Vec<Value>,
     next_id: u64,
@@ -224,6 +226,16 @@ impl FakeDiscord {
             .push_back((fragment.to_owned(), status));
     }
 
+    /// The next request whose path contains `fragment` is answered only
+    /// after `delay`.
+    pub fn delay_next(&self, fragment: &str, delay: Duration) {
+        self.inner
+            .lock()
+            .expect("fake state")
+            .delays
+            .push_back((fragment.to_owned(), delay));
+    }
+
     /// Requests about this channel answer 403 Missing Access.
     pub fn refuse_channel(&self, channel: &str) {
         self.inner
@@ -302,6 +314,33 @@ impl FakeDiscord {
             "type": 0,
         });
         inner.messages.push(m.clone());
+        m
+    }
+
+    /// A person's message with files attached `(name, size)`.
+    pub fn user_message_with_files(
+        &self,
+        channel: &str,
+        who: &Person,
+        content: &str,
+        files: &[(&str, u64)],
+    ) -> Value {
+        let mut m = self.user_message(channel, who, content);
+        let list: Vec<Value> = files
+            .iter()
+            .enumerate()
+            .map(|(i, (name, size))| json!({
+                "id": format!("{}", 1_200_000_000_000_000_000u64 + i as u64),
+                "filename": name, "size": size, "content_type": "application/pdf",
+                "url": format!("https://cdn.discordapp.com/attachments/{channel}/{i}/{name}"),
+                "proxy_url": format!("https://media.discordapp.net/attachments/{channel}/{i}/{name}"),
+            }))
+            .collect();
+        m["attachments"] = Value::Array(list);
+        let mut inner = self.inner.lock().expect("fake state");
+        if let Some(last) = inner.messages.last_mut() {
+            *last = m.clone();
+        }
         m
     }
 
@@ -771,6 +810,14 @@ async fn rest(
             Err(_) => return error(400, 50109, "The request body contains invalid JSON."),
         }
     };
+    let delay = {
+        let mut g = inner.lock().expect("fake state");
+        let i = g.delays.iter().position(|(f, _)| path.contains(f.as_str()));
+        i.and_then(|i| g.delays.remove(i)).map(|(_, d)| d)
+    };
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
     let mut g = inner.lock().expect("fake state");
     let record = |g: &mut Inner, status: u16| {
         g.calls.push(Call {

@@ -14,7 +14,6 @@ use slack_morphism::{
     SlackClientHttpConnector,
 };
 use std::sync::Arc;
-use std::time::Duration;
 
 type Connector = SlackClientHyperConnector<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
@@ -280,10 +279,4 @@ fn string_at(v: &Value, key: &str) -> Result<String, ApiError> {
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| ApiError::Transient(format!("slack's answer has no {key}")))
-}
-
-/// Short pauses for transient failures: 1 s, 2 s, 4 s … at most 5 minutes.
-pub fn backoff(attempts: i64) -> Duration {
-    let exp = u32::try_from(attempts.clamp(1, 9) - 1).unwrap_or(0);
-    Duration::from_secs((1u64 << exp).min(300))
 }

@@ -9,28 +9,17 @@
 //! limited, a token being fixed) hands the whole event back for later, and
 //! the retry picks up only what is missing.
 
-use crate::api::{backoff, ApiError};
+use crate::api::ApiError;
 use crate::render::{self, CardFor};
 use crate::SlackAdapter;
 use crate::CONSUMER;
 use serde_json::json;
 use std::future::Future;
-use std::time::Duration;
 use threadesk_core::domain::{Message, Platform};
 use threadesk_core::links::Link;
-use threadesk_core::outbox::{Event, EventPayload, Outbox};
+use threadesk_core::outbox::{attempt, Attempt, Event, EventPayload, Outbox, Permanence, Steps};
 use threadesk_core::surfaces::{Audience, Surface};
 use threadesk_core::{EngineError, EventId, PersonId, TicketId};
-
-/// How long a claimed event is ours before another worker may take it.
-const LEASE: Duration = Duration::from_secs(60);
-/// Events claimed at once.
-const BATCH: u32 = 20;
-/// A still-failing event is given up (and counted as failed) after this
-/// many attempts: with back-off capped at 5 minutes, about two days.
-const MAX_ATTEMPTS: i64 = 600;
-/// How often the worker looks for events nobody woke it for.
-const POLL: Duration = Duration::from_millis(500);
 
 /// Why delivering an event failed.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +30,7 @@ enum Failure {
     Engine(#[from] EngineError),
 }
 
-impl Failure {
+impl Permanence for Failure {
     fn is_permanent(&self) -> bool {
         match self {
             Failure::Slack(ApiError::Refused(_)) => true,
@@ -49,33 +38,6 @@ impl Failure {
             Failure::Engine(EngineError::NotFound(_)) => true,
             Failure::Engine(_) => false,
         }
-    }
-}
-
-/// Outcomes of one step per surface: permanent failures are logged and
-/// skipped; the first transient one fails the event (for a later retry).
-#[derive(Default)]
-struct Steps {
-    transient: Option<Failure>,
-}
-
-impl Steps {
-    fn take(&mut self, what: &str, outcome: Result<(), Failure>) {
-        match outcome {
-            Ok(()) => {}
-            Err(f) if f.is_permanent() => {
-                tracing::warn!(step = what, error = %f, "slack step skipped");
-            }
-            Err(f) => {
-                if self.transient.is_none() {
-                    self.transient = Some(f);
-                }
-            }
-        }
-    }
-
-    fn finish(self) -> Result<(), Failure> {
-        self.transient.map_or(Ok(()), Err)
     }
 }
 
@@ -87,62 +49,18 @@ impl SlackAdapter {
     /// Delivers what is due now; returns how many events were handled
     /// (delivered, deferred or given up).
     pub async fn pump(&self) -> Result<usize, EngineError> {
-        let outbox = self.outbox();
-        let batch = outbox.claim(CONSUMER, BATCH, LEASE).await?;
-        let mut deferred = std::collections::HashSet::new();
-        for d in &batch {
-            // later events of a ticket whose earlier event failed wait for it.
-            if d.event.ticket_id.is_some_and(|t| deferred.contains(&t)) {
-                outbox
-                    .retry_later(
-                        CONSUMER,
-                        d.event.id,
-                        "waiting for an earlier event",
-                        Duration::from_secs(1),
-                    )
-                    .await?;
-                continue;
-            }
-            match self.deliver(&d.event).await {
-                Ok(()) => outbox.ack(CONSUMER, d.event.id).await?,
-                Err(f) if f.is_permanent() || d.attempts >= MAX_ATTEMPTS => {
-                    tracing::warn!(event.id = %d.event.id, event.kind = d.event.payload.kind(), error = %f, "slack delivery given up");
-                    outbox.give_up(CONSUMER, d.event.id, &f.to_string()).await?;
-                }
-                Err(f) => {
-                    tracing::info!(event.id = %d.event.id, error = %f, attempts = d.attempts, "slack delivery deferred");
-                    if let Some(t) = d.event.ticket_id {
-                        deferred.insert(t);
-                    }
-                    outbox
-                        .retry_later(CONSUMER, d.event.id, &f.to_string(), backoff(d.attempts))
-                        .await?;
-                }
-            }
-        }
-        Ok(batch.len())
+        self.outbox().pump(CONSUMER, |e| self.attempt(e)).await
     }
 
     /// Runs the outbox worker until `shutdown` resolves.
     pub async fn run_outbound(&self, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            let handled = match self.pump().await {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::warn!(error = %e, "slack outbox unavailable");
-                    0
-                }
-            };
-            if handled > 0 {
-                continue;
-            }
-            tokio::select! {
-                () = &mut shutdown => return,
-                () = self.inner.wake.notified() => {}
-                () = tokio::time::sleep(POLL) => {}
-            }
-        }
+        self.outbox()
+            .run(CONSUMER, &self.inner.wake, shutdown, |e| self.attempt(e))
+            .await;
+    }
+
+    async fn attempt(&self, event: Event) -> Attempt {
+        attempt(self.deliver(&event).await)
     }
 
     /// Posts a person's own card of a ticket (with the history they may
@@ -165,7 +83,7 @@ impl SlackAdapter {
             return Ok(());
         };
         let id = Some(event.id);
-        let mut steps = Steps::default();
+        let mut steps = Steps::new(CONSUMER);
         match &event.payload {
             EventPayload::TicketOpened { ticket: t, message } => {
                 let facts = self.engine().card_facts(t.id).await?;
@@ -321,7 +239,7 @@ impl SlackAdapter {
         if let Some(s) = existing.as_ref().filter(|s| !s.is_live()) {
             // access again (re-invited, or following again): live again.
             self.engine().reopen_surface(&s.card).await?;
-            let mut steps = Steps::default();
+            let mut steps = Steps::new(CONSUMER);
             self.update_cards(&mut steps, ticket).await?;
             steps.finish()?;
         }
@@ -423,7 +341,7 @@ impl SlackAdapter {
     /// Copies a message to every surface that may see it and lacks it.
     async fn mirror(
         &self,
-        steps: &mut Steps,
+        steps: &mut Steps<Failure>,
         ticket: TicketId,
         message: &Message,
     ) -> Result<(), Failure> {
@@ -482,7 +400,11 @@ impl SlackAdapter {
     }
 
     /// Redraws every card of the ticket (status, subject, access).
-    async fn update_cards(&self, steps: &mut Steps, ticket: TicketId) -> Result<(), Failure> {
+    async fn update_cards(
+        &self,
+        steps: &mut Steps<Failure>,
+        ticket: TicketId,
+    ) -> Result<(), Failure> {
         let facts = self.engine().card_facts(ticket).await?;
         for s in self
             .engine()

@@ -31,6 +31,28 @@ async fn a_platform_identity_is_one_person_however_often_it_is_seen(#[case] kind
 }
 
 #[apply(backends)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_sightings_at_the_same_moment_make_one_person(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    for round in 0..10 {
+        let identity = PlatformIdentity::discord("G", format!("7{round}"));
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let engine = h.engine.clone();
+                let identity = identity.clone();
+                tokio::spawn(async move { engine.ensure_person(&identity, "Twin").await })
+            })
+            .collect();
+        let mut ids = vec![];
+        for t in tasks {
+            ids.push(t.await.unwrap().expect("every caller gets the person").id);
+        }
+        ids.dedup();
+        assert_eq!(ids.len(), 1, "one person for one identity");
+    }
+}
+
+#[apply(backends)]
 #[tokio::test]
 async fn staff_link_two_identities_into_one_person_with_everything_they_had(#[case] kind: Kind) {
     let h = harness(kind).await;

@@ -149,4 +149,156 @@ async fn invalid_input_is_explained_and_given_back(#[case] kind: Kind) {
     assert!(text.contains("My long story about the printer"), "{text}");
     assert_eq!(blank["data"]["flags"], 64);
     assert_eq!(w.tickets_of(&bob()).await, 0, "nothing opened");
+    // Try again opens the modal with what was typed.
+    let retry = blank["data"]["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap();
+    let modal = w
+        .interact(&interaction::component(
+            &bob(),
+            &SUPPORT_CHANNEL.to_string(),
+            retry,
+            2,
+            None,
+        ))
+        .await;
+    assert_eq!(modal["type"], 9);
+    assert_eq!(
+        modal["data"]["components"][1]["components"][0]["value"],
+        "My long story about the printer"
+    );
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn lists_staff_commands_and_subject_edits(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let mut last = None;
+    for i in 0..12 {
+        last = Some(
+            w.open_ticket(&bob(), &format!("Question {i}"), "body")
+                .await,
+        );
+    }
+    let t = last.unwrap();
+    let channel = SUPPORT_CHANNEL.to_string();
+    let list = w
+        .interact(&interaction::command(&bob(), &channel, "list", json!([])))
+        .await;
+    let text = list["data"]["content"].as_str().unwrap();
+    assert_eq!(text.lines().count(), 11, "a title and 10 tickets: {text}");
+    let more = list["data"]["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap();
+    let page2 = w
+        .interact(&interaction::component(&bob(), &channel, more, 2, None))
+        .await;
+    assert_eq!(page2["type"], 7, "the list is replaced");
+    assert_eq!(
+        page2["data"]["content"].as_str().unwrap().lines().count(),
+        3
+    );
+    let none = w
+        .interact(&interaction::command(
+            &eve(),
+            &channel,
+            "list",
+            json!([{ "type": 3, "name": "scope", "value": "org" }]),
+        ))
+        .await;
+    assert!(
+        none["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Only company ticket admins"),
+        "{none}"
+    );
+
+    // staff commands are for staff.
+    let number = t.number.trim_start_matches('#').parse::<i64>().unwrap();
+    let set = json!([{ "type": 4, "name": "number", "value": number }, { "type": 3, "name": "status", "value": "on_hold" }]);
+    let refused = w
+        .interact(&interaction::command(
+            &bob(),
+            &channel,
+            "status",
+            set.clone(),
+        ))
+        .await;
+    assert!(
+        refused["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("not allowed"),
+        "{refused}"
+    );
+    let done = w
+        .interact(&interaction::command(&sam(), &channel, "status", set))
+        .await;
+    assert!(
+        done["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("On hold"),
+        "{done}"
+    );
+    let note = json!([{ "type": 4, "name": "number", "value": number }, { "type": 3, "name": "text", "value": "VIP customer" }]);
+    w.interact(&interaction::command(&sam(), &channel, "note", note))
+        .await;
+    let queue = w
+        .interact(&interaction::command(&sam(), &channel, "queue", json!([])))
+        .await;
+    assert!(
+        queue["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Question 11"),
+        "{queue}"
+    );
+    w.settle().await;
+    assert!(
+        w.contents(&t.triage)
+            .iter()
+            .any(|c| c.contains("VIP customer")),
+        "the note reaches the triage thread"
+    );
+    assert!(
+        !w.contents(&t.thread)
+            .iter()
+            .any(|c| c.contains("VIP customer")),
+        "and never the customer's"
+    );
+    let card = &w.fake.messages_in(&t.thread)[0];
+    assert_eq!(
+        card["embeds"][0]["fields"][0]["value"], "On hold",
+        "the card is redrawn"
+    );
+
+    // Edit subject: a modal with the subject, then the thread is renamed.
+    let modal = w
+        .interact(&interaction::component(
+            &bob(),
+            &t.thread,
+            &format!("subject:{}", t.id.0),
+            2,
+            None,
+        ))
+        .await;
+    assert_eq!(
+        modal["data"]["components"][0]["components"][0]["value"],
+        "Question 11"
+    );
+    w.interact(&interaction::modal(
+        &bob(),
+        &t.thread,
+        &format!("subject:{}", t.id.0),
+        &[("subject", "Printer question")],
+    ))
+    .await;
+    w.settle().await;
+    assert_eq!(
+        w.fake.channel(&t.thread).unwrap().name,
+        format!("{} Printer question", t.number)
+    );
+    w.no_violations();
 }

@@ -25,13 +25,7 @@ async fn thread_messages_are_replies_by_their_authors_mirrored_without_pings(#[c
         .user_message(&t.thread, &bob(), "@everyone please help <@&1>");
     w.fake.gateway().dispatch("MESSAGE_CREATE", m.clone());
     w.fake.gateway().dispatch("MESSAGE_CREATE", m);
-    let n = || async { w.bodies(t.id).await.len() };
-    for _ in 0..200 {
-        if n().await == 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    w.wait_messages(t.id, 2).await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let bodies = w.bodies(t.id).await;
     assert_eq!(
@@ -73,12 +67,7 @@ async fn thread_messages_are_replies_by_their_authors_mirrored_without_pings(#[c
         .fake
         .user_message(&t.triage, &sam(), "note: third fire this month");
     w.fake.gateway().dispatch("MESSAGE_CREATE", note);
-    for _ in 0..200 {
-        if n().await == 4 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    w.wait_messages(t.id, 4).await;
     let bodies = w.bodies(t.id).await;
     assert!(
         bodies.contains(&("staff".into(), false, "Unplug it".into())),
@@ -237,7 +226,7 @@ async fn a_check_mark_closes_for_those_who_may(#[case] kind: Kind) {
     w.fake
         .gateway()
         .dispatch("MESSAGE_REACTION_ADD", react(&bob()));
-    for _ in 0..200 {
+    for _ in 0..800 {
         if status(&w, &t).await == Status::Closed {
             break;
         }
@@ -255,18 +244,13 @@ async fn an_edit_in_discord_edits_the_ticket_message_and_its_copies(#[case] kind
     w.gateway().await;
     let m = w.fake.user_message(&t.thread, &bob(), "teh typo");
     w.fake.gateway().dispatch("MESSAGE_CREATE", m.clone());
-    for _ in 0..200 {
-        if w.bodies(t.id).await.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    w.wait_messages(t.id, 2).await;
     w.settle().await;
     let mut edited = m.clone();
     edited["content"] = json!("the typo, fixed");
     edited["edited_timestamp"] = json!("2026-11-23T10:05:00.000000+00:00");
     w.fake.gateway().dispatch("MESSAGE_UPDATE", edited);
-    for _ in 0..200 {
+    for _ in 0..800 {
         if w.bodies(t.id).await[1].2 == "the typo, fixed" {
             break;
         }
@@ -290,12 +274,7 @@ async fn messages_written_during_a_reconnect_gap_are_recorded_once(#[case] kind:
     w.gateway().await;
     let live = w.fake.user_message(&t.thread, &bob(), "seen live");
     w.fake.gateway().dispatch("MESSAGE_CREATE", live);
-    for _ in 0..200 {
-        if w.bodies(t.id).await.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    w.wait_messages(t.id, 2).await;
     // written while the connection is lost: never dispatched, only in history.
     w.fake
         .history_only(&t.thread, &bob(), "written during the gap");
@@ -303,7 +282,7 @@ async fn messages_written_during_a_reconnect_gap_are_recorded_once(#[case] kind:
         .history_only(&t.thread, &carol(), "a stranger in the thread");
     let before = w.fake.gateway().handshakes();
     w.fake.gateway().drop_connections();
-    for _ in 0..400 {
+    for _ in 0..800 {
         if w.fake.gateway().handshakes() > before && w.bodies(t.id).await.len() >= 3 {
             break;
         }
@@ -382,12 +361,7 @@ async fn a_delegate_is_invited_joins_the_thread_and_is_removed_when_revoked(#[ca
 
     let said = w.fake.user_message(&t.thread, &carol(), "Carol here");
     w.fake.gateway().dispatch("MESSAGE_CREATE", said);
-    for _ in 0..200 {
-        if w.bodies(t.id).await.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    w.wait_messages(t.id, 2).await;
     assert_eq!(
         w.bodies(t.id).await[1],
         ("delegate".into(), false, "Carol here".into())
@@ -431,5 +405,36 @@ async fn a_delegate_is_invited_joins_the_thread_and_is_removed_when_revoked(#[ca
         2,
         "nothing recorded after revocation"
     );
+    w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn files_in_the_thread_become_ticket_attachments(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(&bob(), "Files", "see attached").await;
+    w.gateway().await;
+    let m = w.fake.user_message_with_files(
+        &t.thread,
+        &bob(),
+        "the invoice",
+        &[("invoice.pdf", 48_213)],
+    );
+    w.fake.gateway().dispatch("MESSAGE_CREATE", m);
+    w.wait_messages(t.id, 2).await;
+    let bob_id = w.person(&bob()).await;
+    let thread = w.h.engine.thread(bob_id, t.id).await.unwrap();
+    let files = &thread.messages[1].attachments;
+    assert_eq!(files.len(), 1);
+    assert_eq!(
+        (files[0].name.as_str(), files[0].size_bytes),
+        ("invoice.pdf", 48_213)
+    );
+    assert!(files[0]
+        .url
+        .starts_with("https://cdn.discordapp.com/attachments/"));
+    w.settle().await;
+    let copy = w.contents(&t.triage).pop().unwrap();
+    assert!(copy.contains("📎 [invoice.pdf]"), "{copy}");
     w.no_violations();
 }

@@ -251,13 +251,27 @@ impl World {
 
     /// Waits (bounded) until `done` holds.
     pub async fn wait_for(&self, what: &str, done: impl Fn() -> bool) {
-        for _ in 0..200 {
+        for _ in 0..800 {
             if done() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("timed out waiting for {what}");
+    }
+
+    /// Waits (bounded) until the ticket has `n` messages.
+    pub async fn wait_messages(&self, ticket: TicketId, n: usize) {
+        for _ in 0..800 {
+            if self.bodies(ticket).await.len() >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!(
+            "timed out waiting for {n} messages: {:?}",
+            self.bodies(ticket).await
+        );
     }
 
     /// Messages of a ticket as the engine holds them (staff view).

@@ -94,3 +94,47 @@ async fn a_429_is_waited_out_and_an_outage_retried_once_each(#[case] kind: Kind)
     );
     w.no_violations();
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn slow_work_is_deferred_within_three_seconds_and_edited_in(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(&bob(), "Slow", "Discord is slow today").await;
+    w.fake
+        .delay_next("/thread-members/", std::time::Duration::from_millis(3500));
+    let started = std::time::Instant::now();
+    let number = t.number.trim_start_matches('#').parse::<i64>().unwrap();
+    let answer = w
+        .interact(&interaction::command(
+            &bob(),
+            &SUPPORT_CHANNEL.to_string(),
+            "show",
+            serde_json::json!([{ "type": 4, "name": "number", "value": number }]),
+        ))
+        .await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "answered in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        answer,
+        serde_json::json!({ "type": 5, "data": { "flags": 64 } }),
+        "a deferral"
+    );
+    w.wait_for("the edited answer", || {
+        !w.fake
+            .calls_to("PATCH", "/webhooks/*/*/messages/@original")
+            .is_empty()
+    })
+    .await;
+    let edit = &w.fake.calls_to("PATCH", "/webhooks/*/*/messages/@original")[0].body;
+    assert!(
+        edit["content"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("<#{}>", t.thread)),
+        "{edit}"
+    );
+    w.no_violations();
+}
