@@ -84,7 +84,8 @@ fn help(staff: bool) -> String {
         text.push_str(
             "\n\n**Staff**\n**/ticket queue** [status] lists the tickets waiting for support.\n\
              **/ticket status** *number* *status* sets a status.\n\
-             **/ticket note** *number* *text* adds an internal note; in a triage thread, start a message with `note:`.",
+             **/ticket note** *number* *text* adds an internal note; in a triage thread, start a message with `note:`.\n\
+             **/ticket admin**, **/ticket staff**, **/ticket org** and **/ticket link** manage people; **/ticket department** manages departments.",
         );
     }
     text
@@ -286,8 +287,175 @@ impl DiscordAdapter {
                     Err(e) => Err(e),
                 }
             }
+            "admin" | "staff" | "org" | "link" => self.people_command(ctx, sub, data).await,
+            "department" => self.department_command(ctx, opts).await,
             _ => Ok(render::ephemeral(&help(person.is_staff))),
         }
+    }
+
+    /// The person a command's `user` option names (resolved by Discord).
+    async fn target(&self, sub: &Value, data: &Value) -> Result<Option<Person>, EngineError> {
+        let Some(id) = option(&sub["options"], "user").as_str() else {
+            return Ok(None);
+        };
+        let resolved = &data["resolved"];
+        let who = Who::from(&resolved["users"][id], &resolved["members"][id]).unwrap_or(Who {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            roles: None,
+            bot: false,
+        });
+        if who.bot {
+            return Ok(None);
+        }
+        // their roles are not ours to re-read here: the command decides.
+        self.person(&Who { roles: None, ..who }).await.map(Some)
+    }
+
+    async fn people_command(
+        &self,
+        ctx: &Ctx,
+        sub: &Value,
+        data: &Value,
+    ) -> Result<Value, EngineError> {
+        let engine = self.engine();
+        let opts = &sub["options"];
+        let Some(who) = self.target(sub, data).await? else {
+            return Ok(render::ephemeral("Choose a person (not a bot)."));
+        };
+        let name = render::escape(&who.display_name);
+        let text = match sub["name"].as_str().unwrap_or_default() {
+            "admin" => {
+                let p = if option(opts, "action") == "grant" {
+                    engine.grant_company_admin(ctx, who.id).await?
+                } else {
+                    engine.revoke_company_admin(ctx, who.id).await?
+                };
+                format!(
+                    "{name} {} a company ticket admin.",
+                    if p.is_company_admin {
+                        "is now"
+                    } else {
+                        "is no longer"
+                    }
+                )
+            }
+            "staff" => {
+                let p = engine
+                    .set_staff(ctx, who.id, option(opts, "action") == "add")
+                    .await?;
+                format!(
+                    "{name} {} staff.",
+                    if p.is_staff { "is now" } else { "is no longer" }
+                )
+            }
+            "org" => {
+                let raw = option(opts, "name").as_str().unwrap_or_default().trim();
+                let org = if raw.eq_ignore_ascii_case("none") || raw.is_empty() {
+                    None
+                } else {
+                    Some(raw)
+                };
+                match engine.place_in_organization(ctx, who.id, org).await? {
+                    Some(o) => format!("{name} is now in {}.", render::escape(&o.name)),
+                    None => format!("{name} is in no organization now."),
+                }
+            }
+            _ => {
+                let email = option(opts, "email").as_str().unwrap_or_default().trim();
+                let mine = threadesk_core::domain::PlatformIdentity::discord(
+                    self.guild(),
+                    option(opts, "user").as_str().unwrap_or_default(),
+                );
+                let p = engine
+                    .link_identities(
+                        ctx,
+                        &mine,
+                        &threadesk_core::domain::PlatformIdentity::email(email),
+                    )
+                    .await?;
+                format!(
+                    "{} and {} are now one person.",
+                    render::escape(&p.display_name),
+                    render::escape(email)
+                )
+            }
+        };
+        Ok(render::ephemeral(&text))
+    }
+
+    async fn department_command(&self, ctx: &Ctx, opts: &Value) -> Result<Value, EngineError> {
+        let engine = self.engine();
+        let all = engine.departments(true).await?;
+        let name = option(opts, "name")
+            .as_str()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        let find = |n: &str| {
+            all.iter()
+                .find(|d| d.name.eq_ignore_ascii_case(n.trim()))
+                .cloned()
+        };
+        let missing = || {
+            Ok(render::ephemeral(&format!(
+                "There is no department named \"{}\".",
+                render::escape(&name)
+            )))
+        };
+        let text = match option(opts, "action").as_str().unwrap_or("list") {
+            "add" => format!(
+                "Department \"{}\" created.",
+                render::escape(&engine.create_department(ctx, &name).await?.name)
+            ),
+            "rename" => {
+                let Some(d) = find(&name) else {
+                    return missing();
+                };
+                let new = option(opts, "new_name").as_str().unwrap_or_default();
+                format!(
+                    "Renamed to \"{}\".",
+                    render::escape(&engine.rename_department(ctx, d.id, new).await?.name)
+                )
+            }
+            verb @ ("deactivate" | "activate") => {
+                let Some(d) = find(&name) else {
+                    return missing();
+                };
+                let d = engine
+                    .set_department_active(ctx, d.id, verb == "activate")
+                    .await?;
+                format!(
+                    "\"{}\" is {}.",
+                    render::escape(&d.name),
+                    if d.active { "active" } else { "inactive" }
+                )
+            }
+            _ => {
+                let lines: Vec<String> = all
+                    .iter()
+                    .map(|d| {
+                        format!(
+                            "• {}{}",
+                            render::escape(&d.name),
+                            if d.active { "" } else { " (inactive)" }
+                        )
+                    })
+                    .collect();
+                if lines.is_empty() {
+                    "No departments yet.".to_owned()
+                } else {
+                    lines.join("\n")
+                }
+            }
+        };
+        // the choices of /ticket open follow the departments.
+        if option(opts, "action") != "list" {
+            if let Err(e) = self.register_commands().await {
+                tracing::warn!(error = %e, "department choices not refreshed");
+            }
+        }
+        Ok(render::ephemeral(&text))
     }
 
     /// One page of a list (10 tickets), with a More button.

@@ -69,7 +69,7 @@ pub fn escape(text: &str) -> String {
     for c in text.chars() {
         if matches!(
             c,
-            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']' | '<' | '@'
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']' | '<'
         ) {
             out.push('\\');
         }
@@ -117,6 +117,8 @@ pub fn commands(departments: &[Department]) -> Value {
         "choices": [{ "name": "mine", "value": "mine" }, { "name": "organization", "value": "org" }] });
     let state = json!({ "type": 3, "name": "state", "description": "Which tickets", "required": false,
         "choices": [{ "name": "active", "value": "active" }, { "name": "closed", "value": "closed" }, { "name": "all", "value": "all" }] });
+    let user =
+        |what: &str| json!({ "type": 6, "name": "user", "description": what, "required": true });
     let number = |what: &str| json!({ "type": 4, "name": "number", "description": what, "required": true, "min_value": 1 });
     let statuses: Vec<Value> = Status::ALL
         .iter()
@@ -143,6 +145,32 @@ pub fn commands(departments: &[Department]) -> Value {
             { "type": 1, "name": "note", "description": "Staff: add an internal note to a ticket", "options": [
                 number("The ticket number"),
                 { "type": 3, "name": "text", "description": "The note (only staff see it)", "required": true, "max_length": 4000 }
+            ] },
+            { "type": 1, "name": "admin", "description": "Staff: make someone their company's ticket admin, or not", "options": [
+                user("Who"),
+                { "type": 3, "name": "action", "description": "Grant or revoke", "required": true,
+                  "choices": [{ "name": "grant", "value": "grant" }, { "name": "revoke", "value": "revoke" }] }
+            ] },
+            { "type": 1, "name": "staff", "description": "Staff: add someone to the support team, or remove them", "options": [
+                user("Who"),
+                { "type": 3, "name": "action", "description": "Add or remove", "required": true,
+                  "choices": [{ "name": "add", "value": "add" }, { "name": "remove", "value": "remove" }] }
+            ] },
+            { "type": 1, "name": "org", "description": "Staff: put someone in an organization", "options": [
+                user("Who"),
+                { "type": 3, "name": "name", "description": "The organization (created if new), or none", "required": true, "max_length": 200 }
+            ] },
+            { "type": 1, "name": "department", "description": "Staff: list, add, rename, deactivate or activate departments", "options": [
+                { "type": 3, "name": "action", "description": "What to do", "required": true, "choices": [
+                    { "name": "list", "value": "list" }, { "name": "add", "value": "add" }, { "name": "rename", "value": "rename" },
+                    { "name": "deactivate", "value": "deactivate" }, { "name": "activate", "value": "activate" }
+                ] },
+                { "type": 3, "name": "name", "description": "The department", "required": false, "max_length": 100 },
+                { "type": 3, "name": "new_name", "description": "Its new name (rename)", "required": false, "max_length": 100 }
+            ] },
+            { "type": 1, "name": "link", "description": "Staff: link someone's Discord account and e-mail address", "options": [
+                user("Who"),
+                { "type": 3, "name": "email", "description": "Their e-mail address", "required": true, "max_length": 254 }
             ] }
         ]
     }])
@@ -325,7 +353,7 @@ mod tests {
 
     #[test]
     fn names_cannot_format_or_mention() {
-        assert_eq!(escape("@everyone *x*"), "\\@everyone \\*x\\*");
+        assert_eq!(escape("<@1> *x*"), "\\<@1\\> \\*x\\*");
         assert_eq!(clip("abcdef", 4), "abc…");
         assert_eq!(ids::split("close:12"), ("close", "12"));
     }

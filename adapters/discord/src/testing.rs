@@ -458,6 +458,26 @@ pub mod interaction {
         )
     }
 
+    /// `/ticket <sub>` whose `user` option names `target` (with Discord's
+    /// resolved data).
+    pub fn command_on(
+        who: &Person,
+        channel: &str,
+        sub: &str,
+        target: &Person,
+        mut options: Value,
+    ) -> Value {
+        if let Some(list) = options.as_array_mut() {
+            list.push(json!({ "type": 6, "name": "user", "value": target.id }));
+        }
+        let mut i = command(who, channel, sub, options);
+        i["data"]["resolved"] = json!({
+            "users": { target.id.clone(): target.user() },
+            "members": { target.id.clone(): target.member_partial() }
+        });
+        i
+    }
+
     /// A button press (or a select, with `values`).
     pub fn component(
         who: &Person,

@@ -288,6 +288,33 @@ impl Engine {
         })
     }
 
+    /// Staff put a person in the organization with this name, creating it
+    /// if there is none yet (`None`: in no organization). For chat commands
+    /// that name organizations; the creation is keyed apart from the move.
+    pub async fn place_in_organization(
+        &self,
+        ctx: &Ctx,
+        person: PersonId,
+        name: Option<&str>,
+    ) -> Result<Option<Organization>> {
+        let org = match name.map(str::trim) {
+            None => None,
+            Some(n) => Some(match self.organization_named(n).await? {
+                Some(o) => o,
+                None => {
+                    let create = Ctx {
+                        key: ctx.key.as_ref().map(|k| format!("{k}:org")),
+                        ..ctx.clone()
+                    };
+                    self.create_organization(&create, n).await?
+                }
+            }),
+        };
+        self.set_organization(ctx, person, org.as_ref().map(|o| o.id))
+            .await?;
+        Ok(org)
+    }
+
     /// Puts a person in an organization without an acting person (an adapter
     /// mapping a Slack Connect workspace or a Discord role to a company).
     pub async fn ensure_membership(&self, person: PersonId, org: OrgId) -> Result<Person> {

@@ -21,7 +21,21 @@ async fn connecting_registers_ticket_with_the_departments(#[case] kind: Kind) {
         .collect();
     assert_eq!(
         subs,
-        ["open", "list", "show", "close", "help", "queue", "status", "note"]
+        [
+            "open",
+            "list",
+            "show",
+            "close",
+            "help",
+            "queue",
+            "status",
+            "note",
+            "admin",
+            "staff",
+            "org",
+            "department",
+            "link"
+        ]
     );
     let sam = w.h.staff("Sam").await;
     w.h.engine
@@ -299,6 +313,123 @@ async fn lists_staff_commands_and_subject_edits(#[case] kind: Kind) {
     assert_eq!(
         w.fake.channel(&t.thread).unwrap().name,
         format!("{} Printer question", t.number)
+    );
+    w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn staff_manage_people_and_departments_from_discord(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let channel = SUPPORT_CHANNEL.to_string();
+    let say = |v: &serde_json::Value| v["data"]["content"].as_str().unwrap().to_owned();
+    let t = w.open_ticket(&carol(), "Carol's", "hers").await;
+
+    // customers cannot.
+    let refused = w
+        .interact(&interaction::command_on(
+            &bob(),
+            &channel,
+            "staff",
+            &eve(),
+            json!([{ "type": 3, "name": "action", "value": "add" }]),
+        ))
+        .await;
+    assert!(!say(&refused).contains("is now staff"), "{refused}");
+
+    let org = w
+        .interact(&interaction::command_on(
+            &sam(),
+            &channel,
+            "org",
+            &bob(),
+            json!([{ "type": 3, "name": "name", "value": "Acme" }]),
+        ))
+        .await;
+    assert_eq!(say(&org), "Bob Builder is now in Acme.");
+    w.interact(&interaction::command_on(
+        &sam(),
+        &channel,
+        "org",
+        &carol(),
+        json!([{ "type": 3, "name": "name", "value": "Acme" }]),
+    ))
+    .await;
+    let admin = w
+        .interact(&interaction::command_on(
+            &sam(),
+            &channel,
+            "admin",
+            &bob(),
+            json!([{ "type": 3, "name": "action", "value": "grant" }]),
+        ))
+        .await;
+    assert_eq!(say(&admin), "Bob Builder is now a company ticket admin.");
+    let list = w
+        .interact(&interaction::command(
+            &bob(),
+            &channel,
+            "list",
+            json!([{ "type": 3, "name": "scope", "value": "org" }]),
+        ))
+        .await;
+    assert!(
+        say(&list).contains("Carol's"),
+        "the company admin sees Carol's ticket: {list}"
+    );
+    // following it brings Bob into Carol's thread.
+    let number = t.number.trim_start_matches('#').parse::<i64>().unwrap();
+    w.interact(&interaction::command(
+        &bob(),
+        &channel,
+        "show",
+        json!([{ "type": 4, "name": "number", "value": number }]),
+    ))
+    .await;
+    assert!(w
+        .fake
+        .channel(&t.thread)
+        .unwrap()
+        .members
+        .contains(&bob().id));
+
+    let dept = w
+        .interact(&interaction::command(&sam(), &channel, "department", json!([{ "type": 3, "name": "action", "value": "add" }, { "type": 3, "name": "name", "value": "Billing" }])))
+        .await;
+    assert_eq!(say(&dept), "Department \"Billing\" created.");
+    let puts = w.fake.calls_to("PUT", "/applications/*/guilds/*/commands");
+    assert_eq!(
+        puts.last().unwrap().body[0]["options"][0]["options"][0]["choices"][0]["name"],
+        "Billing",
+        "choices follow"
+    );
+    let renamed = w
+        .interact(&interaction::command(&sam(), &channel, "department", json!([{ "type": 3, "name": "action", "value": "rename" }, { "type": 3, "name": "name", "value": "billing" }, { "type": 3, "name": "new_name", "value": "Invoices" }])))
+        .await;
+    assert_eq!(say(&renamed), "Renamed to \"Invoices\".");
+
+    let staff = w
+        .interact(&interaction::command_on(
+            &sam(),
+            &channel,
+            "staff",
+            &eve(),
+            json!([{ "type": 3, "name": "action", "value": "add" }]),
+        ))
+        .await;
+    assert_eq!(say(&staff), "Eve Outsider is now staff.");
+    let link = w
+        .interact(&interaction::command_on(
+            &sam(),
+            &channel,
+            "link",
+            &bob(),
+            json!([{ "type": 3, "name": "email", "value": "bob@acme.test" }]),
+        ))
+        .await;
+    assert_eq!(
+        say(&link),
+        "Bob Builder and bob@acme.test are now one person."
     );
     w.no_violations();
 }

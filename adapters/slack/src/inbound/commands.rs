@@ -283,24 +283,12 @@ impl SlackAdapter {
                     return usage("/ticket org @user <organization name> (or `none`)");
                 };
                 let name = unescape(&words.get(2..).unwrap_or_default().join(" "));
-                let org = match name.trim() {
+                let name = match name.trim() {
                     "" => return usage("/ticket org @user <organization name> (or `none`)"),
                     "none" => None,
-                    n => Some(match engine.organization_named(n).await? {
-                        Some(o) => o,
-                        None => {
-                            // its own key: the move below is a second command.
-                            let create = Ctx {
-                                key: ctx.key.as_ref().map(|k| format!("{k}:org")),
-                                ..ctx.clone()
-                            };
-                            engine.create_organization(&create, n).await?
-                        }
-                    }),
+                    n => Some(n),
                 };
-                engine
-                    .set_organization(ctx, who.id, org.as_ref().map(|o| o.id))
-                    .await?;
+                let org = engine.place_in_organization(ctx, who.id, name).await?;
                 Ok(ephemeral(&match org {
                     Some(o) => format!(
                         "{} is now in {}.",
