@@ -60,6 +60,17 @@ async fn thread_messages_are_replies_by_their_authors_mirrored_without_pings(#[c
         "not copied back into its own thread"
     );
 
+    // the bot's own copies (and other bots) are never replies.
+    let mut own = w
+        .fake
+        .user_message(&t.thread, &bob(), "a copy the bot posted");
+    own["author"] = json!({ "id": threadesk_discord::testing::BOT_USER, "username": "threadesk", "discriminator": "0", "avatar": null, "bot": true });
+    w.fake.gateway().dispatch("MESSAGE_CREATE", own);
+    let mut other = w.fake.user_message(&t.thread, &bob(), "another app");
+    other["author"]["bot"] = json!(true);
+    other["author"]["id"] = json!("555");
+    w.fake.gateway().dispatch("MESSAGE_CREATE", other);
+
     // staff answer in the customer thread; a note in the triage thread.
     let sam_says = w.fake.user_message(&t.thread, &sam(), "Unplug it");
     w.fake.gateway().dispatch("MESSAGE_CREATE", sam_says);
@@ -69,6 +80,11 @@ async fn thread_messages_are_replies_by_their_authors_mirrored_without_pings(#[c
     w.fake.gateway().dispatch("MESSAGE_CREATE", note);
     w.wait_messages(t.id, 4).await;
     let bodies = w.bodies(t.id).await;
+    assert_eq!(
+        bodies.len(),
+        4,
+        "bots' messages are not recorded: {bodies:?}"
+    );
     assert!(
         bodies.contains(&("staff".into(), false, "Unplug it".into())),
         "{bodies:?}"
