@@ -449,12 +449,6 @@ impl DiscordAdapter {
                 }
             }
         };
-        // the choices of /ticket open follow the departments.
-        if option(opts, "action") != "list" {
-            if let Err(e) = self.register_commands().await {
-                tracing::warn!(error = %e, "department choices not refreshed");
-            }
-        }
         Ok(render::ephemeral(&text))
     }
 

@@ -71,6 +71,15 @@ impl DiscordAdapter {
     }
 
     async fn deliver(&self, event: &Event) -> Result<(), Failure> {
+        if let EventPayload::DepartmentChanged { .. } = &event.payload {
+            // `/ticket open` offers the departments as choices.
+            return match self.register_commands().await {
+                Ok(()) => Ok(()),
+                Err(crate::ConnectError::Discord(e)) => Err(e.into()),
+                Err(crate::ConnectError::Engine(e)) => Err(e.into()),
+                Err(e) => Err(Failure::Discord(ApiError::Refused(e.to_string()))),
+            };
+        }
         let Some(ticket) = event.ticket_id else {
             return Ok(());
         };
