@@ -44,7 +44,7 @@ fn classify(e: serenity::Error) -> ApiError {
             let what = format!(
                 "{} {} (code {}: {})",
                 status,
-                r.url.split('?').next().unwrap_or_default(),
+                redact_path(r.url.split('?').next().unwrap_or_default()),
                 r.error.code,
                 r.error.message
             );
@@ -60,13 +60,29 @@ fn classify(e: serenity::Error) -> ApiError {
     }
 }
 
-/// A transport error without its URL's query (never secret, but noisy).
+/// A transport error with its URL's path only, interaction tokens hidden.
 fn strip(e: &reqwest::Error) -> String {
     let mut s = e.to_string();
     if let Some(u) = e.url() {
-        s = s.replace(u.as_str(), u.path());
+        s = s.replace(u.as_str(), &redact_path(u.path()));
     }
     s
+}
+
+/// A URL or path with interaction tokens (which let anyone answer as the
+/// app for 15 minutes) replaced by `***`.
+pub fn redact_path(url: &str) -> String {
+    let mut parts: Vec<String> = url.split('/').map(str::to_owned).collect();
+    for i in 0..parts.len() {
+        let token_at = match parts[i].as_str() {
+            "webhooks" | "interactions" => Some(i + 2),
+            _ => None,
+        };
+        if let Some(t) = token_at.filter(|t| *t < parts.len()) {
+            parts[t] = "***".to_owned();
+        }
+    }
+    parts.join("/")
 }
 
 /// The REST client.
@@ -151,6 +167,24 @@ fn reqwest_client(config: &DiscordConfig) -> Result<reqwest::Client, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interaction_tokens_never_reach_a_message() {
+        assert_eq!(
+            redact_path(
+                "https://discord.com/api/v10/webhooks/83/aW50ZXJhY3Rpb24/messages/@original"
+            ),
+            "https://discord.com/api/v10/webhooks/83/***/messages/@original"
+        );
+        assert_eq!(
+            redact_path("/api/v10/interactions/11/secret-token/callback"),
+            "/api/v10/interactions/11/***/callback"
+        );
+        assert_eq!(
+            redact_path("/api/v10/channels/1/messages"),
+            "/api/v10/channels/1/messages"
+        );
+    }
 
     #[test]
     fn refusal_codes_are_read() {
