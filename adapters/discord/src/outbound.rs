@@ -131,17 +131,6 @@ impl DiscordAdapter {
             }
             EventPayload::StatusChanged { .. } => {
                 self.update_cards(&mut steps, ticket).await?;
-                let facts = self.engine().card_facts(ticket).await?;
-                if !facts.ticket.status.is_closed() {
-                    // reopened: the threads take messages again.
-                    for s in self.live(ticket).await? {
-                        steps.take(
-                            "thread reopened",
-                            self.edit_thread(&s, json!({ "archived": false, "locked": false }))
-                                .await,
-                        );
-                    }
-                }
             }
             EventPayload::TicketClosed { number, .. } => {
                 self.update_cards(&mut steps, ticket).await?;
