@@ -454,3 +454,45 @@ async fn files_in_the_thread_become_ticket_attachments(#[case] kind: Kind) {
     assert!(copy.contains("📎 [invoice.pdf]"), "{copy}");
     w.no_violations();
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_declined_invitation_is_told_in_the_thread(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(&bob(), "Declines", "ask Eve").await;
+    w.interact(&interaction::user_select(
+        &bob(),
+        &t.thread,
+        &format!("invite:{}", t.id.0),
+        &[&eve()],
+    ))
+    .await;
+    w.settle().await;
+    let dm = w.fake.dm_of(&eve().id).expect("an invitation");
+    let decline = w.fake.messages_in(&dm)[0]["components"][0]["components"][1]["custom_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(decline.starts_with("decline:"));
+    let answered = w
+        .interact(&interaction::dm_component(&eve(), &dm, &decline))
+        .await;
+    assert_eq!(answered["data"]["content"], "Invitation declined.");
+    w.settle().await;
+    assert!(w
+        .contents(&t.thread)
+        .iter()
+        .any(|c| c == "Eve Outsider declined the invitation to follow this ticket."));
+    assert!(!w
+        .fake
+        .channel(&t.thread)
+        .unwrap()
+        .members
+        .contains(&eve().id));
+    // pressing it again changes nothing and says so.
+    let again = w
+        .interact(&interaction::dm_component(&eve(), &dm, &decline))
+        .await;
+    assert_eq!(again["type"], 7, "{again}");
+    w.no_violations();
+}
