@@ -1,0 +1,100 @@
+//! The e-mail channel: ticket mail over SMTP.
+//!
+//! The outbox consumer `email` sends a confirmation with the ticket number
+//! to the requester, a notification of each public reply and status change
+//! to the requester and accepted delegates who have an e-mail address and
+//! have not seen it in a chat thread already (never for their own message),
+//! and delegate invitations. Every mail threads with the ticket's earlier
+//! mails (`Message-ID`, `In-Reply-To`, `References`), says it was sent
+//! automatically (`Auto-Submitted: auto-generated`) and carries a reply
+//! address signed for that recipient and that ticket ([`token`]).
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod mail;
+pub mod outbound;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod token;
+
+pub use config::{EmailConfig, Security};
+
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, Tokio1Executor};
+use std::sync::Arc;
+use std::time::Duration;
+use threadesk_core::Engine;
+use tokio::sync::Notify;
+
+/// The outbox consumer name of the e-mail channel.
+pub const CONSUMER: &str = "email";
+
+/// The channel, shared by the outbox worker (and, later, the inbound route).
+#[derive(Clone)]
+pub struct EmailAdapter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    config: EmailConfig,
+    mailer: AsyncSmtpTransport<Tokio1Executor>,
+    wake: Notify,
+}
+
+impl EmailAdapter {
+    /// The channel over an engine; call [`EmailAdapter::connect`] before use.
+    pub fn new(engine: Engine, config: EmailConfig) -> Result<Self, String> {
+        let tls = |host: &str| TlsParameters::new(host.to_owned()).map_err(|e| e.to_string());
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
+            .port(config.port)
+            .timeout(Some(Duration::from_secs(30)));
+        builder = match config.security {
+            Security::Tls => builder.tls(Tls::Wrapper(tls(&config.host)?)),
+            Security::StartTls => builder.tls(Tls::Required(tls(&config.host)?)),
+            Security::None => builder.tls(Tls::None),
+        };
+        if let Some((user, password)) = &config.credentials {
+            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+        }
+        Ok(EmailAdapter {
+            inner: Arc::new(Inner {
+                engine,
+                config,
+                mailer: builder.build(),
+                wake: Notify::new(),
+            }),
+        })
+    }
+
+    /// Registers the outbox consumer and says whether the SMTP server
+    /// answers (mail waits in the outbox while it does not).
+    pub async fn connect(&self) -> Result<bool, threadesk_core::EngineError> {
+        threadesk_core::outbox::Outbox::new(self.engine().db().clone())
+            .register(CONSUMER)
+            .await?;
+        Ok(match self.inner.mailer.test_connection().await {
+            Ok(up) => up,
+            Err(e) => {
+                tracing::warn!(error = %e, "smtp server not reachable yet; mail waits in the outbox");
+                false
+            }
+        })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &EmailConfig {
+        &self.inner.config
+    }
+
+    /// Wakes the outbox worker.
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+}

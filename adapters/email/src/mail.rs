@@ -1,0 +1,148 @@
+//! Composing ticket mail: plain text and HTML, thread headers, signed
+//! reply addresses.
+
+use crate::token::reply_token;
+use crate::EmailConfig;
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::Message;
+use threadesk_core::{PersonId, TicketId};
+
+/// One mail to one person about one ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketMail {
+    /// The ticket.
+    pub ticket: TicketId,
+    /// Its number as people see it (`#1042`).
+    pub number: String,
+    /// The recipient.
+    pub person: PersonId,
+    /// Their name and address.
+    pub to_name: String,
+    /// Their address.
+    pub to: String,
+    /// The subject line after `[#N] `.
+    pub subject: String,
+    /// Paragraphs of the body, plain text.
+    pub paragraphs: Vec<String>,
+    /// A quoted message, if the mail carries one.
+    pub quote: Option<String>,
+    /// A link and its label.
+    pub link: Option<(String, String)>,
+    /// A unique part of this mail's `Message-ID`.
+    pub unique: String,
+    /// Whether this mail starts the ticket's thread (the confirmation).
+    pub root: bool,
+}
+
+/// The `Message-ID` every mail of a ticket refers to.
+pub fn root_id(config: &EmailConfig, ticket: TicketId) -> String {
+    format!("<ticket-{}@{}>", ticket.0, config.reply_domain)
+}
+
+/// The signed reply address of a recipient for a ticket.
+pub fn reply_address(config: &EmailConfig, ticket: TicketId, person: PersonId) -> String {
+    format!(
+        "{}+{}@{}",
+        config.from_local(),
+        reply_token(&config.secret, ticket, person),
+        config.reply_domain
+    )
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+impl TicketMail {
+    /// The plain-text body.
+    pub fn text(&self) -> String {
+        let mut out = format!("Hello {},\n\n", self.to_name);
+        for p in &self.paragraphs {
+            out.push_str(p);
+            out.push_str("\n\n");
+        }
+        if let Some(q) = &self.quote {
+            for line in q.lines() {
+                out.push_str("> ");
+                out.push_str(line);
+                out.push('\n');
+            }
+            out.push('\n');
+        }
+        if let Some((label, url)) = &self.link {
+            out.push_str(&format!("{label}: {url}\n\n"));
+        }
+        out.push_str("-- \nReply to this e-mail to add to the ticket. This message was sent automatically.\n");
+        out
+    }
+
+    /// The HTML body (the same content).
+    pub fn html(&self) -> String {
+        let mut out = format!("<p>Hello {},</p>", html_escape(&self.to_name));
+        for p in &self.paragraphs {
+            out.push_str(&format!("<p>{}</p>", html_escape(p)));
+        }
+        if let Some(q) = &self.quote {
+            out.push_str(&format!(
+                "<blockquote style=\"border-left:3px solid #ccc;padding-left:8px\">{}</blockquote>",
+                html_escape(q).replace('\n', "<br>")
+            ));
+        }
+        if let Some((label, url)) = &self.link {
+            out.push_str(&format!(
+                "<p><a href=\"{}\">{}</a></p>",
+                html_escape(url),
+                html_escape(label)
+            ));
+        }
+        out.push_str("<p style=\"color:#666\">Reply to this e-mail to add to the ticket. This message was sent automatically.</p>");
+        out
+    }
+
+    /// The message, ready for SMTP.
+    pub fn build(&self, config: &EmailConfig) -> Result<Message, String> {
+        let from: Mailbox = config.from.parse().map_err(|e| format!("MAIL_FROM: {e}"))?;
+        let to = Mailbox::new(
+            Some(self.to_name.clone()),
+            self.to.parse().map_err(|e| format!("{}: {e}", self.to))?,
+        );
+        let reply: Mailbox = Mailbox::new(
+            from.name.clone(),
+            reply_address(config, self.ticket, self.person)
+                .parse()
+                .map_err(|e| format!("reply address: {e}"))?,
+        );
+        let root = root_id(config, self.ticket);
+        let id = if self.root {
+            root.clone()
+        } else {
+            format!(
+                "<ticket-{}.{}@{}>",
+                self.ticket.0, self.unique, config.reply_domain
+            )
+        };
+        let mut b = Message::builder()
+            .from(from)
+            .to(to)
+            .reply_to(reply)
+            .subject(format!("[{}] {}", self.number, self.subject))
+            .message_id(Some(id))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Auto-Submitted"),
+                "auto-generated".to_owned(),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("X-Threadesk-Ticket"),
+                self.number.clone(),
+            ));
+        if !self.root {
+            b = b.in_reply_to(root.clone()).references(root);
+        }
+        b.multipart(MultiPart::alternative_plain_html(self.text(), self.html()))
+            .map_err(|e| e.to_string())
+    }
+}

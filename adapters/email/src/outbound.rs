@@ -1,0 +1,337 @@
+//! From the engine to mailboxes: the outbox consumer `email`.
+//!
+//! Each recipient of an event gets at most one mail for it: a sent mail is
+//! recorded as an effect of the event, so an event handed out again (after
+//! a failure for another recipient, or a crash) mails only who is missing.
+//! A transient SMTP failure (4xx, connection) hands the event back with
+//! back-off; a permanent one (5xx: no such mailbox) skips that recipient
+//! and is logged, the others still get theirs.
+
+use crate::mail::TicketMail;
+use crate::{EmailAdapter, CONSUMER};
+use lettre::AsyncTransport;
+use std::future::Future;
+use threadesk_core::domain::{DelegateStatus, Platform};
+use threadesk_core::outbox::{attempt, Attempt, Event, EventPayload, Outbox, Permanence, Steps};
+use threadesk_core::surfaces::Audience;
+use threadesk_core::{EngineError, EventId, PersonId, TicketId};
+
+/// Why delivering an event failed.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error("smtp: {0}")]
+    Smtp(String, bool),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl Permanence for Failure {
+    fn is_permanent(&self) -> bool {
+        match self {
+            Failure::Smtp(_, permanent) => *permanent,
+            Failure::Engine(e) => matches!(e, EngineError::NotFound(_)),
+        }
+    }
+}
+
+/// What a notification to a ticket's followers says.
+struct Notice {
+    paragraphs: Vec<String>,
+    quote: Option<String>,
+    link: (String, String),
+}
+
+/// Someone who may get the ticket's mail.
+struct Recipient {
+    person: PersonId,
+    name: String,
+    address: String,
+}
+
+impl EmailAdapter {
+    fn outbox(&self) -> Outbox {
+        Outbox::new(self.engine().db().clone())
+    }
+
+    /// Delivers what is due now; returns how many events were handled.
+    pub async fn pump(&self) -> Result<usize, EngineError> {
+        self.outbox().pump(CONSUMER, |e| self.attempt(e)).await
+    }
+
+    /// Runs the outbox worker until `shutdown` resolves.
+    pub async fn run_outbound(&self, shutdown: impl Future<Output = ()>) {
+        self.outbox()
+            .run(CONSUMER, &self.inner.wake, shutdown, |e| self.attempt(e))
+            .await;
+    }
+
+    async fn attempt(&self, event: Event) -> Attempt {
+        attempt(self.deliver(&event).await)
+    }
+
+    async fn deliver(&self, event: &Event) -> Result<(), Failure> {
+        let Some(ticket) = event.ticket_id else {
+            return Ok(());
+        };
+        let mut steps = Steps::new(CONSUMER);
+        let link = |id: TicketId| {
+            (
+                "Follow it in the portal".to_owned(),
+                format!("{}/tickets/{}", self.config().public_url, id.0),
+            )
+        };
+        match &event.payload {
+            EventPayload::TicketOpened { ticket: t, message } => {
+                if let Some(r) = self.recipient(t.requester_id).await? {
+                    let mail = TicketMail {
+                        ticket: t.id,
+                        number: t.number.to_string(),
+                        person: r.person,
+                        to_name: r.name.clone(),
+                        to: r.address.clone(),
+                        subject: t.subject.clone(),
+                        paragraphs: vec![format!(
+                            "We have received your support ticket {} \"{}\". Our team will answer soon; you will get their replies by e-mail.",
+                            t.number, t.subject
+                        )],
+                        quote: Some(message.body.clone()),
+                        link: Some(link(t.id)),
+                        unique: "opened".to_owned(),
+                        root: true,
+                    };
+                    steps.take("confirmation", self.send_once(event.id, &r, mail).await);
+                }
+            }
+            EventPayload::ReplyPosted {
+                number, message, ..
+            } if !message.internal => {
+                let mut paragraphs = vec![format!(
+                    "{} ({}) replied to ticket {number}:",
+                    message.author_name,
+                    message.author_role.replace('_', " ")
+                )];
+                if !message.attachments.is_empty() {
+                    let names: Vec<&str> = message
+                        .attachments
+                        .iter()
+                        .map(|a| a.name.as_str())
+                        .collect();
+                    paragraphs.push(format!("Attached: {} (in the portal).", names.join(", ")));
+                }
+                let notice = Notice {
+                    paragraphs,
+                    quote: Some(message.body.clone()),
+                    link: link(ticket),
+                };
+                self.to_followers(
+                    &mut steps,
+                    event,
+                    &number.to_string(),
+                    Some(message.author_id),
+                    notice,
+                )
+                .await?;
+            }
+            EventPayload::StatusChanged { number, to, .. } => {
+                let notice = Notice {
+                    paragraphs: vec![format!("Ticket {number} is now: {}.", to.label_for(false))],
+                    quote: None,
+                    link: link(ticket),
+                };
+                self.to_followers(
+                    &mut steps,
+                    event,
+                    &number.to_string(),
+                    event.actor_id,
+                    notice,
+                )
+                .await?;
+            }
+            EventPayload::TicketClosed { number, .. } => {
+                let notice = Notice {
+                    paragraphs: vec![format!(
+                        "Ticket {number} is closed. To ask something new, open a new ticket."
+                    )],
+                    quote: None,
+                    link: (
+                        "Open a new ticket".to_owned(),
+                        format!("{}/tickets/new", self.config().public_url),
+                    ),
+                };
+                self.to_followers(
+                    &mut steps,
+                    event,
+                    &number.to_string(),
+                    event.actor_id,
+                    notice,
+                )
+                .await?;
+            }
+            EventPayload::DelegateInvited { number, delegate } => {
+                let facts = self.engine().card_facts(ticket).await?;
+                let by = self
+                    .engine()
+                    .person(delegate.invited_by)
+                    .await?
+                    .person
+                    .display_name;
+                let recipient = match (delegate.person_id, &delegate.email) {
+                    (Some(p), _) => self.recipient(p).await?,
+                    (None, Some(address)) => Some(Recipient {
+                        person: PersonId(0),
+                        name: address.clone(),
+                        address: address.clone(),
+                    }),
+                    (None, None) => None,
+                };
+                if let Some(r) = recipient {
+                    let mail = TicketMail {
+                        ticket,
+                        number: number.to_string(),
+                        person: r.person,
+                        to_name: r.name.clone(),
+                        to: r.address.clone(),
+                        subject: facts.ticket.subject.clone(),
+                        paragraphs: vec![format!(
+                            "{by} invited you to follow support ticket {number} \"{}\": you would see its replies and could answer. Sign in to the portal with this address to accept or decline.",
+                            facts.ticket.subject
+                        )],
+                        quote: None,
+                        link: Some(("Accept or decline".to_owned(), format!("{}/invitations", self.config().public_url))),
+                        unique: format!("e{}.invite", event.id),
+                        root: false,
+                    };
+                    steps.take("invitation", self.send_once(event.id, &r, mail).await);
+                }
+            }
+            _ => {}
+        }
+        steps.finish()
+    }
+
+    /// Mails a notice to each follower (see [`EmailAdapter::followers`]).
+    async fn to_followers(
+        &self,
+        steps: &mut Steps<Failure>,
+        event: &Event,
+        number: &str,
+        except: Option<PersonId>,
+        notice: Notice,
+    ) -> Result<(), Failure> {
+        let Some(ticket) = event.ticket_id else {
+            return Ok(());
+        };
+        let subject = self.engine().card_facts(ticket).await?.ticket.subject;
+        for r in self.followers(ticket, except).await? {
+            let mail = TicketMail {
+                ticket,
+                number: number.to_owned(),
+                person: r.person,
+                to_name: r.name.clone(),
+                to: r.address.clone(),
+                subject: subject.clone(),
+                paragraphs: notice.paragraphs.clone(),
+                quote: notice.quote.clone(),
+                link: Some(notice.link.clone()),
+                unique: format!("e{}.p{}", event.id, r.person.0),
+                root: false,
+            };
+            steps.take("notification", self.send_once(event.id, &r, mail).await);
+        }
+        Ok(())
+    }
+
+    /// A person's e-mail recipient, if they have an address.
+    async fn recipient(&self, person: PersonId) -> Result<Option<Recipient>, EngineError> {
+        let profile = self.engine().person(person).await?;
+        Ok(profile
+            .identities
+            .iter()
+            .find(|i| i.platform == Platform::Email)
+            .map(|i| Recipient {
+                person,
+                name: profile.person.display_name.clone(),
+                address: i.external_id.clone(),
+            }))
+    }
+
+    /// The requester and accepted delegates with an address, other than
+    /// `except` (the author), who do not follow the ticket in a chat thread.
+    async fn followers(
+        &self,
+        ticket: TicketId,
+        except: Option<PersonId>,
+    ) -> Result<Vec<Recipient>, EngineError> {
+        let facts = self.engine().card_facts(ticket).await?;
+        let requester = facts.ticket.requester_id;
+        let mut people = vec![requester];
+        for d in self.engine().delegates(requester, ticket).await? {
+            if let (DelegateStatus::Accepted, Some(p)) = (d.status, d.person_id) {
+                people.push(p);
+            }
+        }
+        let mut out = vec![];
+        for p in people {
+            if Some(p) == except || self.in_chat_thread(ticket, p).await? {
+                continue;
+            }
+            if let Some(r) = self.recipient(p).await? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the person sees the ticket in a chat thread already: their
+    /// own live card (Slack), or the ticket's Discord thread they are in.
+    async fn in_chat_thread(
+        &self,
+        ticket: TicketId,
+        person: PersonId,
+    ) -> Result<bool, EngineError> {
+        let profile = self.engine().person(person).await?;
+        for platform in [Platform::Slack, Platform::Discord] {
+            let known = profile.identities.iter().any(|i| i.platform == platform);
+            for s in self.engine().surfaces_of_ticket(ticket, platform).await? {
+                if !s.is_live() {
+                    continue;
+                }
+                match s.audience {
+                    Audience::Person(p) if p == person => return Ok(true),
+                    // a Discord ticket thread is shared by its followers.
+                    Audience::Person(_) if platform == Platform::Discord && known => {
+                        return Ok(true)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// Sends a mail unless this event already mailed this address.
+    async fn send_once(
+        &self,
+        event: EventId,
+        r: &Recipient,
+        mail: TicketMail,
+    ) -> Result<(), Failure> {
+        let outbox = self.outbox();
+        let effect = format!("mail:{}", r.address.to_lowercase());
+        if outbox.effect_done(CONSUMER, event, &effect).await? {
+            return Ok(());
+        }
+        let message = mail
+            .build(self.config())
+            .map_err(|e| Failure::Smtp(e, true))?;
+        match self.inner.mailer.send(message).await {
+            Ok(_) => {}
+            Err(e) => {
+                let permanent = e.is_permanent();
+                return Err(Failure::Smtp(e.to_string(), permanent));
+            }
+        }
+        outbox.record_effect(CONSUMER, event, &effect).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,314 @@
+//! Confirmations and notifications, as they arrive in mailboxes.
+
+use rstest::rstest;
+use rstest_reuse::{apply, template};
+use threadesk_core::domain::{PlatformIdentity, Status};
+use threadesk_core::engine::{Invitee, NewMessage, NewTicket};
+use threadesk_core::links::PlatformRef;
+use threadesk_core::surfaces::Audience;
+use threadesk_core::testing::{harness, Harness, Kind};
+use threadesk_core::{Ctx, PersonId};
+use threadesk_email::testing::SmtpSink;
+use threadesk_email::{token, EmailAdapter, EmailConfig};
+
+#[template]
+#[rstest]
+#[case::sqlite(Kind::Sqlite)]
+#[case::postgres(Kind::Postgres)]
+fn backends(#[case] kind: Kind) {}
+
+const SECRET: &[u8] = b"mail token secret";
+
+struct World {
+    h: Harness,
+    mail: EmailAdapter,
+    sink: SmtpSink,
+}
+
+async fn world(kind: Kind) -> World {
+    let h = harness(kind).await;
+    let sink = SmtpSink::start().await;
+    let (host, port, security, credentials) = EmailConfig::parse_smtp_url(&sink.url()).unwrap();
+    let config = EmailConfig {
+        host,
+        port,
+        security,
+        credentials,
+        from: "Acme Support <help@acme.test>".into(),
+        reply_domain: "reply.acme.test".into(),
+        secret: SECRET.to_vec(),
+        public_url: "https://help.acme.test".into(),
+    };
+    let mail = EmailAdapter::new(h.engine.clone(), config).unwrap();
+    assert!(mail.connect().await.unwrap(), "the sink answers");
+    World { h, mail, sink }
+}
+
+impl World {
+    async fn settle(&self) {
+        for _ in 0..20 {
+            if self.mail.pump().await.unwrap() == 0 {
+                return;
+            }
+        }
+        panic!("the outbox did not settle");
+    }
+
+    async fn customer(&self, name: &str, address: &str) -> PersonId {
+        self.h
+            .engine
+            .ensure_person(&PlatformIdentity::email(address), name)
+            .await
+            .unwrap()
+            .id
+    }
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn the_requester_gets_a_confirmation_that_starts_the_mail_thread(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let bob = w.customer("Bob Builder", "bob@customer.test").await;
+    let input = NewTicket {
+        subject: "VPN down".into(),
+        body: "It drops every hour".into(),
+        ..Default::default()
+    };
+    let opened = w.h.engine.open_ticket(&Ctx::new(bob), input).await.unwrap();
+    w.settle().await;
+    let got = w.sink.to("bob@customer.test");
+    assert_eq!(got.len(), 1);
+    let m = &got[0];
+    assert_eq!(m.mail_from, "help@acme.test");
+    assert_eq!(
+        m.header("Subject").unwrap(),
+        format!("[{}] VPN down", opened.ticket.number)
+    );
+    assert_eq!(
+        m.header("Message-ID").unwrap(),
+        format!("<ticket-{}@reply.acme.test>", opened.ticket.id.0)
+    );
+    assert_eq!(m.header("Auto-Submitted").unwrap(), "auto-generated");
+    let text = m.text();
+    assert!(text.contains(&opened.ticket.number.to_string()), "{text}");
+    assert!(text.contains("> It drops every hour"), "{text}");
+    assert!(m.parsed().body_html(0).is_some(), "an HTML part too");
+    // the reply address is signed for Bob and this ticket.
+    let reply_to = m.header("Reply-To").unwrap();
+    let address = reply_to.rsplit('<').next().unwrap().trim_end_matches('>');
+    let t = token::token_of_address(address, "reply.acme.test").expect("our reply domain");
+    assert_eq!(token::verify(SECRET, t), Some((opened.ticket.id, bob)));
+    assert!(address.starts_with("help+"), "{address}");
+    // handed out again, nothing is sent twice.
+    w.settle().await;
+    assert_eq!(w.sink.received().len(), 1);
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn replies_and_status_changes_reach_followers_by_mail_threaded(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let sam = w.h.staff("Sam Support").await;
+    let bob = w.customer("Bob Builder", "bob@customer.test").await;
+    let carol = w.customer("Carol Chen", "carol@customer.test").await;
+    let t = w.h.open(bob, "Printer").await.ticket;
+    let d =
+        w.h.engine
+            .invite_delegate(&Ctx::new(bob), t.id, Invitee::Person(carol))
+            .await
+            .unwrap();
+    w.h.engine
+        .accept_delegation(&Ctx::new(carol), d.id)
+        .await
+        .unwrap();
+    w.settle().await;
+    let before = w.sink.received().len();
+
+    w.h.engine
+        .reply(
+            &Ctx::new(sam),
+            t.id,
+            NewMessage::text("Try turning it off and on"),
+        )
+        .await
+        .unwrap();
+    w.h.engine
+        .note(
+            &Ctx::new(sam),
+            t.id,
+            NewMessage::text("internal: third time"),
+        )
+        .await
+        .unwrap();
+    w.h.engine
+        .reply(&Ctx::new(bob), t.id, NewMessage::text("It worked, thanks"))
+        .await
+        .unwrap();
+    w.settle().await;
+    let new: Vec<_> = w.sink.received().into_iter().skip(before).collect();
+    let root = format!("<ticket-{}@reply.acme.test>", t.id.0);
+    let to_bob: Vec<_> = new
+        .iter()
+        .filter(|m| m.rcpt_to == ["bob@customer.test"])
+        .collect();
+    let to_carol: Vec<_> = new
+        .iter()
+        .filter(|m| m.rcpt_to == ["carol@customer.test"])
+        .collect();
+    assert_eq!(to_bob.len(), 1, "Bob hears of Sam's reply, not of his own");
+    assert_eq!(
+        to_carol.len(),
+        2,
+        "the accepted delegate hears of both replies"
+    );
+    for m in new.iter() {
+        assert!(
+            !m.text().contains("third time"),
+            "internal notes never go out"
+        );
+        assert_eq!(m.header("In-Reply-To").unwrap(), root);
+        assert_eq!(m.header("References").unwrap(), root);
+        assert!(m
+            .header("Subject")
+            .unwrap()
+            .starts_with(&format!("[{}]", t.number)));
+    }
+    assert!(
+        to_bob[0].text().contains("Sam Support (staff) replied"),
+        "{}",
+        to_bob[0].text()
+    );
+    assert!(to_bob[0].text().contains("> Try turning it off and on"));
+    // each mail's reply address is its recipient's own.
+    let reply_to = to_carol[0].header("Reply-To").unwrap();
+    let address = reply_to
+        .rsplit('<')
+        .next()
+        .unwrap()
+        .trim_end_matches('>')
+        .to_owned();
+    let tok = token::token_of_address(&address, "reply.acme.test").unwrap();
+    assert_eq!(token::verify(SECRET, tok), Some((t.id, carol)));
+
+    let before = w.sink.received().len();
+    w.h.engine
+        .set_status(&Ctx::new(sam), t.id, Status::OnHold)
+        .await
+        .unwrap();
+    w.h.engine.close(&Ctx::new(bob), t.id).await.unwrap();
+    w.settle().await;
+    let new: Vec<_> = w.sink.received().into_iter().skip(before).collect();
+    assert_eq!(
+        new.iter()
+            .filter(|m| m.text().contains("is now: On hold"))
+            .count(),
+        2
+    );
+    let closed: Vec<_> = new
+        .iter()
+        .filter(|m| m.text().contains("is closed"))
+        .collect();
+    assert_eq!(
+        closed.len(),
+        1,
+        "Carol hears Bob closed it; Bob does not get his own change"
+    );
+    assert_eq!(closed[0].rcpt_to, ["carol@customer.test"]);
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn smtp_failures_retry_what_is_missing_and_skip_what_cannot_work(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let sam = w.h.staff("Sam Support").await;
+    let bob = w.customer("Bob Builder", "bob@customer.test").await;
+    let carol = w.customer("Carol Chen", "carol@customer.test").await;
+    let t = w.h.open(bob, "Outage").await.ticket;
+    let d =
+        w.h.engine
+            .invite_delegate(&Ctx::new(bob), t.id, Invitee::Person(carol))
+            .await
+            .unwrap();
+    w.h.engine
+        .accept_delegation(&Ctx::new(carol), d.id)
+        .await
+        .unwrap();
+    w.settle().await;
+    let before = w.sink.received().len();
+
+    // the server is busy for the first recipient: that mail waits; the next is sent.
+    w.sink.refuse_next("451 4.3.0 try again later");
+    w.h.engine
+        .reply(&Ctx::new(sam), t.id, NewMessage::text("We are on it"))
+        .await
+        .unwrap();
+    w.settle().await;
+    assert_eq!(w.sink.received().len() - before, 1, "one of two went out");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    w.settle().await;
+    let new: Vec<_> = w.sink.received().into_iter().skip(before).collect();
+    let mut to: Vec<String> = new.iter().map(|m| m.rcpt_to[0].clone()).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        ["bob@customer.test", "carol@customer.test"],
+        "each once"
+    );
+
+    // a mailbox that does not exist: skipped for good, the other still mailed.
+    let before = w.sink.received().len();
+    w.sink.refuse_next("550 5.1.1 no such user");
+    w.h.engine
+        .reply(&Ctx::new(sam), t.id, NewMessage::text("Fixed"))
+        .await
+        .unwrap();
+    w.settle().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    w.settle().await;
+    assert_eq!(w.sink.received().len() - before, 1);
+    let lag = threadesk_core::outbox::Outbox::new(w.h.engine.db().clone())
+        .lag("email")
+        .await
+        .unwrap();
+    assert_eq!(lag.pending, 0, "nothing left waiting: {lag:?}");
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn followers_reading_the_ticket_in_a_chat_thread_get_no_mail(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let sam = w.h.staff("Sam Support").await;
+    let bob = w.customer("Bob Builder", "bob@customer.test").await;
+    let t = w.h.open(bob, "Chatty").await.ticket;
+    w.settle().await;
+    // Bob follows the ticket in his Slack DMs.
+    let card = PlatformRef {
+        platform: threadesk_core::domain::Platform::Slack,
+        workspace: "T1".into(),
+        channel: "DBOB".into(),
+        message_id: "1.1".into(),
+    };
+    w.h.engine
+        .put_surface(t.id, &card, Audience::Person(bob))
+        .await
+        .unwrap();
+    let before = w.sink.received().len();
+    w.h.engine
+        .reply(&Ctx::new(sam), t.id, NewMessage::text("Seen in Slack"))
+        .await
+        .unwrap();
+    w.settle().await;
+    assert_eq!(
+        w.sink.received().len(),
+        before,
+        "no mail for what Bob reads in Slack"
+    );
+    // once that card lost access, mail takes over.
+    w.h.engine.close_surface(&card).await.unwrap();
+    w.h.engine
+        .reply(&Ctx::new(sam), t.id, NewMessage::text("Now by mail"))
+        .await
+        .unwrap();
+    w.settle().await;
+    assert_eq!(w.sink.received().len(), before + 1);
+}
