@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use threadesk_discord::config as discord;
 use threadesk_discord::DiscordConfig;
+use threadesk_email::EmailConfig;
 use threadesk_slack::config::parse_department_channels;
 use threadesk_slack::SlackConfig;
 
@@ -72,6 +73,8 @@ pub struct Config {
     pub slack: Option<SlackConfig>,
     /// The Discord adapter's settings, when `DISCORD_TOKEN` is set.
     pub discord: Option<DiscordConfig>,
+    /// The e-mail channel's settings, when `SMTP_URL` is set.
+    pub email: Option<EmailConfig>,
 }
 
 impl fmt::Debug for Config {
@@ -92,6 +95,7 @@ impl fmt::Debug for Config {
             .field("platforms", &self.platforms)
             .field("slack", &self.slack)
             .field("discord", &self.discord)
+            .field("email", &self.email)
             .finish()
     }
 }
@@ -230,9 +234,16 @@ impl Config {
             .collect();
         let slack = slack_config(&value)?;
         let discord = discord_config(&value)?;
+        let email = email_config(
+            &value,
+            public_url.as_deref(),
+            listen_addr,
+            session_secret.as_deref(),
+        )?;
         Ok(Config {
             slack,
             discord,
+            email,
             database_url,
             max_open_tickets,
             listen_addr,
@@ -290,6 +301,75 @@ fn slack_config(
             parse_department_channels(&map).map_err(|e| invalid("SLACK_DEPARTMENT_CHANNELS", e))?;
     }
     Ok(Some(slack))
+}
+
+/// `SMTP_URL`, `MAIL_*`: the e-mail channel runs when `SMTP_URL` is set.
+fn email_config(
+    value: &impl Fn(&str) -> Option<String>,
+    public_url: Option<&str>,
+    listen_addr: std::net::SocketAddr,
+    session_secret: Option<&str>,
+) -> Result<Option<EmailConfig>, ConfigError> {
+    let Some(url) = value("SMTP_URL") else {
+        return Ok(None);
+    };
+    let (host, port, security, credentials) =
+        EmailConfig::parse_smtp_url(&url).map_err(|e| invalid("SMTP_URL", e))?;
+    let from = value("MAIL_FROM")
+        .map(|f| f.trim().to_owned())
+        .ok_or_else(|| {
+            invalid(
+                "MAIL_FROM",
+                "is required with SMTP_URL (e.g. `Acme Support <help@acme.example>`)",
+            )
+        })?;
+    let address = from
+        .rsplit_once('<')
+        .map_or(from.as_str(), |(_, a)| a.trim_end_matches('>'));
+    let Some((_, from_domain)) = address
+        .split_once('@')
+        .filter(|(l, d)| !l.is_empty() && d.contains('.'))
+    else {
+        return Err(invalid(
+            "MAIL_FROM",
+            format!("{from:?} has no address like help@acme.example"),
+        ));
+    };
+    let reply_domain =
+        value("MAIL_REPLY_DOMAIN").map_or_else(|| from_domain.to_owned(), |d| d.trim().to_owned());
+    if reply_domain.is_empty() || reply_domain.contains(['@', '/', ' ']) {
+        return Err(invalid(
+            "MAIL_REPLY_DOMAIN",
+            "is a domain name, e.g. reply.acme.example",
+        ));
+    }
+    let secret = value("MAIL_TOKEN_SECRET")
+        .or_else(|| session_secret.map(str::to_owned))
+        .ok_or_else(|| {
+            invalid(
+                "MAIL_TOKEN_SECRET",
+                "is required with SMTP_URL (it signs reply addresses; or set SESSION_SECRET)",
+            )
+        })?;
+    if secret.len() < 16 {
+        return Err(invalid(
+            "MAIL_TOKEN_SECRET",
+            "must be at least 16 characters",
+        ));
+    }
+    Ok(Some(EmailConfig {
+        host,
+        port,
+        security,
+        credentials,
+        from,
+        reply_domain,
+        secret: secret.into_bytes(),
+        public_url: public_url.map_or_else(
+            || format!("http://{listen_addr}"),
+            |u| u.trim_end_matches('/').to_owned(),
+        ),
+    }))
 }
 
 /// `DISCORD_*`: the adapter runs when `DISCORD_TOKEN` is set.
@@ -411,6 +491,48 @@ mod tests {
         .unwrap();
         assert_eq!(c.platforms, vec!["Slack"]);
         assert_eq!(c.public_url.as_deref(), Some("https://help.example.com"));
+    }
+
+    #[test]
+    fn email_settings_are_read_and_checked() {
+        let base = [
+            ("SMTP_URL", "smtp://u:pa%40ss@mail.acme.test"),
+            ("MAIL_FROM", "Acme Support <help@acme.test>"),
+            ("MAIL_TOKEN_SECRET", "a-long-enough-secret"),
+        ];
+        let c = load(&base).unwrap().email.unwrap();
+        assert_eq!((c.host.as_str(), c.port), ("mail.acme.test", 587));
+        assert_eq!(
+            c.reply_domain, "acme.test",
+            "the sender's domain by default"
+        );
+        assert_eq!(c.credentials.as_ref().unwrap().1, "pa@ss");
+        let shown = format!("{:?}", load(&base).unwrap());
+        assert!(
+            !shown.contains("pa@ss") && !shown.contains("a-long-enough-secret"),
+            "{shown}"
+        );
+        let mut more = base.to_vec();
+        more.push(("MAIL_REPLY_DOMAIN", "reply.acme.test"));
+        assert_eq!(
+            load(&more).unwrap().email.unwrap().reply_domain,
+            "reply.acme.test"
+        );
+        for (name, value) in [
+            ("SMTP_URL", "http://mail.acme.test"),
+            ("MAIL_FROM", "Acme Support"),
+            ("MAIL_REPLY_DOMAIN", "help@acme.test"),
+            ("MAIL_TOKEN_SECRET", "short"),
+        ] {
+            let mut vars = base.to_vec();
+            vars.retain(|(k, _)| *k != name);
+            vars.push((name, value));
+            let e = load(&vars).unwrap_err();
+            assert!(e.to_string().starts_with(name), "{name}: {e}");
+        }
+        let e = load(&base[..2]).unwrap_err();
+        assert!(e.to_string().starts_with("MAIL_TOKEN_SECRET"), "{e}");
+        assert!(load(&[]).unwrap().email.is_none(), "off without SMTP_URL");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use std::time::Duration;
 use threadesk_core::db::{Db, DbOptions};
 use threadesk_core::{Engine, Settings};
 use threadesk_discord::DiscordAdapter;
+use threadesk_email::EmailAdapter;
 use threadesk_slack::SlackAdapter;
 use threadesk_web::{BlobStore, Portal, PortalConfig, SessionKey, SignIn};
 use tokio::task::JoinSet;
@@ -105,6 +106,13 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             ..Settings::default()
         },
     );
+    if config.email.is_some() {
+        // before the demo is seeded, so its tickets are confirmed by mail.
+        threadesk_core::outbox::Outbox::new(db.clone())
+            .register(threadesk_email::CONSUMER)
+            .await
+            .context("cannot register the e-mail outbox")?;
+    }
     if config.platforms.is_empty() && !cli.no_demo && demo::seed_if_empty(&engine).await? {
         println!("threadesk: seeded a demo (Acme Corp, Sam Support and a few tickets); start with --no-demo to skip it");
     }
@@ -163,6 +171,18 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
             )?;
             app = app.merge(threadesk_discord::router(adapter.clone()));
             Some((adapter, me))
+        }
+        None => None,
+    };
+    let email = match &config.email {
+        Some(settings) => {
+            let adapter = EmailAdapter::new(engine.clone(), settings.clone())
+                .map_err(|e| anyhow::anyhow!("cannot set up the SMTP client: {e}"))?;
+            let up = adapter
+                .connect()
+                .await
+                .context("cannot register the e-mail outbox")?;
+            Some((adapter, up))
         }
         None => None,
     };
@@ -232,7 +252,28 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
         }
     }
 
+    match &email {
+        Some((adapter, up)) => println!(
+            "threadesk: E-mail: sending through {}:{} as {}{}",
+            adapter.config().host,
+            adapter.config().port,
+            adapter.config().from,
+            if *up {
+                ""
+            } else {
+                " (the server does not answer yet; mail waits in the outbox)"
+            }
+        ),
+        None => println!("threadesk: E-mail: off (set SMTP_URL and MAIL_FROM to send ticket mail)"),
+    }
+
     let mut tasks = JoinSet::new();
+    if let Some((adapter, _)) = email {
+        tasks.spawn(async move {
+            adapter.run_outbound(std::future::pending()).await;
+            ("e-mail outbox worker", Ok(()))
+        });
+    }
     if let Some((adapter, _)) = slack {
         let worker = adapter.clone();
         tasks.spawn(async move {

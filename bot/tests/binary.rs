@@ -45,7 +45,7 @@ fn exchange(addr: &str, request: &str) -> (String, String) {
     (status, body)
 }
 
-/// Reads stdout through the start-up report (it ends with the Discord
+/// Reads stdout through the start-up report (it ends with the e-mail
 /// line); returns the listening address and the lines.
 fn wait_for_portal(child: &mut Child) -> (String, Vec<String>) {
     let stdout = child.stdout.take().expect("stdout");
@@ -58,7 +58,7 @@ fn wait_for_portal(child: &mut Child) -> (String, Vec<String>) {
             break;
         }
         lines.push(line.trim_end().to_owned());
-        if line.contains("Discord:") {
+        if line.contains("E-mail:") {
             let addr = lines
                 .iter()
                 .find_map(|l| l.split("(listening on ").nth(1))
@@ -365,6 +365,53 @@ fn with_discord_credentials_it_connects_the_gateway_and_answers_interactions() {
         status.contains("401"),
         "unsigned requests are refused: {status}"
     );
+    terminate(&child);
+    assert!(wait_exit(&mut child).success());
+}
+
+#[test]
+fn with_smtp_settings_the_demo_tickets_are_confirmed_by_mail() {
+    use threadesk_email::testing::SmtpSink;
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let sink = runtime.block_on(SmtpSink::start());
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = threadesk(dir.path())
+        .env("SMTP_URL", sink.url())
+        .env("MAIL_FROM", "Acme Support <help@support.example>")
+        .env("MAIL_REPLY_DOMAIN", "reply.support.example")
+        .env("MAIL_TOKEN_SECRET", "a-test-token-secret")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("threadesk starts");
+    let (_, lines) = wait_for_portal(&mut child);
+    let text = lines.join("\n");
+    assert!(
+        text.contains(&format!(
+            "E-mail: sending through {} as Acme Support <help@support.example>",
+            sink.addr
+        )),
+        "{text}"
+    );
+    // the demo's requesters have addresses: the worker confirms their tickets.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sink.to("bob@acme.example").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no confirmation: {:?}",
+            sink.received().len()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mail = &sink.to("bob@acme.example")[0];
+    assert_eq!(
+        mail.header("Auto-Submitted").as_deref(),
+        Some("auto-generated")
+    );
+    assert!(mail
+        .header("Reply-To")
+        .unwrap()
+        .contains("@reply.support.example"));
     terminate(&child);
     assert!(wait_exit(&mut child).success());
 }
