@@ -365,6 +365,16 @@ fn email_config(
         from,
         reply_domain,
         secret: secret.into_bytes(),
+        inbound_secret: match value("INBOUND_EMAIL_SECRET") {
+            Some(s) if s.trim().len() >= 16 => Some(s.trim().as_bytes().to_vec()),
+            Some(_) => {
+                return Err(invalid(
+                    "INBOUND_EMAIL_SECRET",
+                    "must be at least 16 characters",
+                ))
+            }
+            None => None,
+        },
         public_url: public_url.map_or_else(
             || format!("http://{listen_addr}"),
             |u| u.trim_end_matches('/').to_owned(),
@@ -523,6 +533,7 @@ mod tests {
             ("MAIL_FROM", "Acme Support"),
             ("MAIL_REPLY_DOMAIN", "help@acme.test"),
             ("MAIL_TOKEN_SECRET", "short"),
+            ("INBOUND_EMAIL_SECRET", "short"),
         ] {
             let mut vars = base.to_vec();
             vars.retain(|(k, _)| *k != name);

@@ -182,6 +182,7 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
                 .connect()
                 .await
                 .context("cannot register the e-mail outbox")?;
+            app = app.merge(threadesk_email::router(adapter.clone()));
             Some((adapter, up))
         }
         None => None,
@@ -258,10 +259,11 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
             adapter.config().host,
             adapter.config().port,
             adapter.config().from,
-            if *up {
-                ""
-            } else {
-                " (the server does not answer yet; mail waits in the outbox)"
+            match (adapter.config().inbound_secret.is_some(), *up) {
+                (true, true) => format!("; replies by e-mail at {url}/email/inbound"),
+                (true, false) => format!("; replies by e-mail at {url}/email/inbound (the SMTP server does not answer yet; mail waits in the outbox)"),
+                (false, true) => String::new(),
+                (false, false) => " (the SMTP server does not answer yet; mail waits in the outbox)".to_owned(),
             }
         ),
         None => println!("threadesk: E-mail: off (set SMTP_URL and MAIL_FROM to send ticket mail)"),

@@ -37,6 +37,8 @@ pub struct EmailConfig {
     pub secret: Vec<u8>,
     /// The portal's public address, for links in mails.
     pub public_url: String,
+    /// Authenticates `POST /email/inbound` (off without it).
+    pub inbound_secret: Option<Vec<u8>>,
 }
 
 impl EmailConfig {
@@ -120,6 +122,10 @@ impl fmt::Debug for EmailConfig {
             .field("reply_domain", &self.reply_domain)
             .field("secret", &"<redacted>")
             .field("public_url", &self.public_url)
+            .field(
+                "inbound_secret",
+                &self.inbound_secret.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -154,6 +160,7 @@ mod tests {
             reply_domain: "reply.acme.test".into(),
             secret: b"s3cret-value".to_vec(),
             public_url: "https://help.acme.test".into(),
+            inbound_secret: Some(b"inbound-secret".to_vec()),
         };
         assert_eq!(c.from_local(), "help");
         let shown = format!("{c:?}");

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod inbound;
 pub mod mail;
 pub mod outbound;
 #[cfg(feature = "testing")]
@@ -18,6 +19,7 @@ pub mod testing;
 pub mod token;
 
 pub use config::{EmailConfig, Security};
+pub use inbound::router;
 
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
@@ -41,6 +43,8 @@ struct Inner {
     config: EmailConfig,
     mailer: AsyncSmtpTransport<Tokio1Executor>,
     wake: Notify,
+    /// Message-IDs of mails to closed tickets already answered.
+    answered: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl EmailAdapter {
@@ -64,6 +68,7 @@ impl EmailAdapter {
                 config,
                 mailer: builder.build(),
                 wake: Notify::new(),
+                answered: Default::default(),
             }),
         })
     }

@@ -2,4 +2,5 @@
 //! client to a local SMTP sink, mails parsed and checked, on SQLite and
 //! PostgreSQL.
 
+mod inbound;
 mod outbound;

@@ -15,17 +15,18 @@ use threadesk_email::{token, EmailAdapter, EmailConfig};
 #[rstest]
 #[case::sqlite(Kind::Sqlite)]
 #[case::postgres(Kind::Postgres)]
-fn backends(#[case] kind: Kind) {}
+pub fn backends(#[case] kind: Kind) {}
 
-const SECRET: &[u8] = b"mail token secret";
+pub const SECRET: &[u8] = b"mail token secret";
+pub const INBOUND: &str = "an-inbound-webhook-secret";
 
-struct World {
-    h: Harness,
-    mail: EmailAdapter,
-    sink: SmtpSink,
+pub struct World {
+    pub h: Harness,
+    pub mail: EmailAdapter,
+    pub sink: SmtpSink,
 }
 
-async fn world(kind: Kind) -> World {
+pub async fn world(kind: Kind) -> World {
     let h = harness(kind).await;
     let sink = SmtpSink::start().await;
     let (host, port, security, credentials) = EmailConfig::parse_smtp_url(&sink.url()).unwrap();
@@ -38,6 +39,7 @@ async fn world(kind: Kind) -> World {
         reply_domain: "reply.acme.test".into(),
         secret: SECRET.to_vec(),
         public_url: "https://help.acme.test".into(),
+        inbound_secret: Some(INBOUND.as_bytes().to_vec()),
     };
     let mail = EmailAdapter::new(h.engine.clone(), config).unwrap();
     assert!(mail.connect().await.unwrap(), "the sink answers");
@@ -45,7 +47,7 @@ async fn world(kind: Kind) -> World {
 }
 
 impl World {
-    async fn settle(&self) {
+    pub async fn settle(&self) {
         for _ in 0..20 {
             if self.mail.pump().await.unwrap() == 0 {
                 return;
@@ -54,7 +56,7 @@ impl World {
         panic!("the outbox did not settle");
     }
 
-    async fn customer(&self, name: &str, address: &str) -> PersonId {
+    pub async fn customer(&self, name: &str, address: &str) -> PersonId {
         self.h
             .engine
             .ensure_person(&PlatformIdentity::email(address), name)

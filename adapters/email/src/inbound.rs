@@ -1,0 +1,477 @@
+//! `POST /email/inbound`: replies by e-mail.
+//!
+//! Takes a raw MIME message, as inbound-mail services deliver it: the body
+//! itself (`message/rfc822`), or a `multipart/form-data` field (`email`,
+//! `body-mime`, `message`, `mime` or `raw`) holding the full message. The
+//! request is authenticated with `INBOUND_EMAIL_SECRET`: as the password of
+//! HTTP Basic auth (the form most services offer in the webhook URL), as a
+//! bearer token, or as an HMAC-SHA256 of the body in
+//! `X-Threadesk-Signature: sha256=<hex>`.
+//!
+//! The signed token in the recipient address decides the ticket and the
+//! person; the `From` address must be one of that person's addresses, or
+//! the mail is refused (and logged for staff), never posted. Quoted history
+//! and signatures are cut off. Automatic mail (auto-replies, bounces,
+//! mailing lists) is never posted and never answered, so no mail loop can
+//! start. A reply to a closed ticket gets one automatic answer saying so.
+
+use crate::mail::TicketMail;
+use crate::token;
+use crate::EmailAdapter;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use hmac::{Hmac, Mac};
+use lettre::AsyncTransport;
+use mail_parser::{Message, MessageParser};
+use serde_json::json;
+use sha2::Sha256;
+use threadesk_core::domain::Platform;
+use threadesk_core::engine::NewMessage;
+use threadesk_core::{Ctx, EngineError, PersonId, TicketId};
+
+/// The largest message taken (attachments included).
+const MAX_MESSAGE_BYTES: usize = 25 << 20;
+
+/// Form fields that carry the whole message, as common services name them.
+const MESSAGE_FIELDS: [&str; 5] = ["email", "body-mime", "message", "mime", "raw"];
+
+/// What became of an inbound mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Posted as a reply to the ticket.
+    Posted {
+        /// The ticket's number.
+        number: String,
+    },
+    /// Automatic mail: neither posted nor answered.
+    Ignored(String),
+    /// Not posted: the reason (logged for staff).
+    Refused(String),
+    /// The ticket is closed; the sender was told (once).
+    Closed {
+        /// The ticket's number.
+        number: String,
+    },
+}
+
+/// The route, when an inbound secret is configured (none otherwise).
+pub fn router(adapter: EmailAdapter) -> Router {
+    if adapter.config().inbound_secret.is_none() {
+        return Router::new();
+    }
+    Router::new()
+        .route("/email/inbound", post(inbound))
+        .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES + (1 << 20)))
+        .with_state(adapter)
+}
+
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Whether a request carries the inbound secret (or its signature).
+pub fn authorized(secret: &[u8], headers: &HeaderMap, body: &[u8]) -> bool {
+    use base64::Engine as _;
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(sig) = header("x-threadesk-signature").and_then(|s| s.strip_prefix("sha256=")) {
+        let Ok(sig) = hex::decode(sig) else {
+            return false;
+        };
+        let mut m = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+        m.update(body);
+        return m.verify_slice(&sig).is_ok();
+    }
+    match header("authorization") {
+        Some(a) if a.len() > 6 && a[..6].eq_ignore_ascii_case("basic ") => {
+            let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(a[6..].trim())
+            else {
+                return false;
+            };
+            let password = decoded.splitn(2, |b| *b == b':').nth(1).unwrap_or_default();
+            constant_eq(password, secret)
+        }
+        Some(a) if a.len() > 7 && a[..7].eq_ignore_ascii_case("bearer ") => {
+            constant_eq(a[7..].trim().as_bytes(), secret)
+        }
+        _ => false,
+    }
+}
+
+/// The raw message of a request: the body, or the form field holding it.
+async fn raw_message(headers: &HeaderMap, body: Bytes) -> Option<Vec<u8>> {
+    let ctype = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !ctype
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
+        return Some(body.to_vec());
+    }
+    let boundary = multer::parse_boundary(ctype).ok()?;
+    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+    let mut form = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = form.next_field().await {
+        let name = field.name().unwrap_or_default().to_ascii_lowercase();
+        if MESSAGE_FIELDS.contains(&name.as_str()) {
+            return field.bytes().await.ok().map(|b| b.to_vec());
+        }
+    }
+    None
+}
+
+async fn inbound(State(adapter): State<EmailAdapter>, headers: HeaderMap, body: Bytes) -> Response {
+    let secret = adapter.config().inbound_secret.clone().unwrap_or_default();
+    if !authorized(&secret, &headers, &body) {
+        tracing::warn!("inbound mail refused: not authenticated");
+        return (StatusCode::UNAUTHORIZED, "not authenticated").into_response();
+    }
+    let Some(raw) = raw_message(&headers, body).await else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "no message in the form (fields: email, body-mime, message, mime or raw)",
+        )
+            .into_response();
+    };
+    if raw.len() > MAX_MESSAGE_BYTES {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "message too large").into_response();
+    }
+    match adapter.receive(&raw).await {
+        Ok(Outcome::Posted { number }) => {
+            Json(json!({ "result": "posted", "ticket": number })).into_response()
+        }
+        Ok(Outcome::Closed { number }) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "result": "closed", "ticket": number })),
+        )
+            .into_response(),
+        Ok(Outcome::Ignored(why)) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "result": "ignored", "reason": why })),
+        )
+            .into_response(),
+        Ok(Outcome::Refused(why)) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "result": "refused", "reason": why })),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "inbound mail not handled; the sender's service may retry");
+            (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response()
+        }
+    }
+}
+
+/// The `From` address, lower case ("" without one).
+fn sender(m: &Message<'_>) -> String {
+    m.from()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// Why a mail is automatic (never posted, never answered), if it is.
+pub fn automatic(m: &Message<'_>) -> Option<&'static str> {
+    let raw = |n: &str| m.header_raw(n).map(|v| v.trim().to_ascii_lowercase());
+    if raw("Auto-Submitted").is_some_and(|v| !v.starts_with("no")) {
+        return Some("auto-submitted");
+    }
+    if raw("Precedence").is_some_and(|v| {
+        ["bulk", "junk", "list", "auto_reply"]
+            .iter()
+            .any(|p| v.starts_with(p))
+    }) {
+        return Some("bulk or list mail");
+    }
+    if raw("List-Id").is_some() || raw("List-Unsubscribe").is_some() {
+        return Some("mailing-list mail");
+    }
+    if raw("Return-Path").is_some_and(|v| v == "<>" || v.is_empty()) {
+        return Some("empty return path (a bounce)");
+    }
+    if [
+        "X-Autoreply",
+        "X-Autorespond",
+        "X-Auto-Response-Suppress",
+        "X-Autogenerated",
+    ]
+    .iter()
+    .any(|h| raw(h).is_some())
+    {
+        return Some("auto-reply");
+    }
+    if raw("Content-Type").is_some_and(|v| v.starts_with("multipart/report")) {
+        return Some("delivery report (a bounce)");
+    }
+    let from = sender(m);
+    let local = from.split('@').next().unwrap_or_default();
+    if ["mailer-daemon", "postmaster"].contains(&local) {
+        return Some("mail system (a bounce)");
+    }
+    None
+}
+
+/// The new text of a reply: quoted history and the signature cut off.
+pub fn strip_quoted(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut end = lines.len();
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim();
+        let wrote = t.ends_with("wrote:") || t.ends_with("schrieb:") || t.ends_with("a écrit :");
+        let starts_quote = t.starts_with('>');
+        let outlook = t.starts_with("-----Original Message-----")
+            || t.starts_with("________________________________")
+            || (t.starts_with("From:")
+                && i > 0
+                && lines[i - 1].trim().is_empty()
+                && lines[i + 1..].iter().any(|l| {
+                    l.trim_start().starts_with("Sent:") || l.trim_start().starts_with("Subject:")
+                }));
+        let signature = *line == "-- " || *line == "--";
+        if wrote || starts_quote || outlook || signature {
+            end = i;
+            // "On Mon, 1 Jan 2026, Sam Support <…>" may wrap before "wrote:".
+            if wrote && !t.starts_with("On ") && i > 0 && lines[i - 1].trim().starts_with("On ") {
+                end = i - 1;
+            }
+            break;
+        }
+    }
+    lines[..end].join("\n").trim().to_owned()
+}
+
+impl EmailAdapter {
+    /// Handles one inbound message.
+    pub async fn receive(&self, raw: &[u8]) -> Result<Outcome, EngineError> {
+        let Some(m) = MessageParser::default().parse(raw) else {
+            return Ok(Outcome::Refused("not an e-mail message".into()));
+        };
+        if let Some(why) = automatic(&m) {
+            tracing::info!(reason = why, "inbound automatic mail ignored");
+            return Ok(Outcome::Ignored(why.to_owned()));
+        }
+        let Some((ticket, person)) = self.addressed_to(&m) else {
+            tracing::warn!("inbound mail refused: no valid reply address");
+            return Ok(Outcome::Refused("not sent to a valid reply address".into()));
+        };
+        let from = sender(&m);
+        let profile = match self.engine().person(person).await {
+            Ok(p) => p,
+            Err(EngineError::NotFound(_)) => return Ok(Outcome::Refused("unknown person".into())),
+            Err(e) => return Err(e),
+        };
+        let theirs = profile
+            .identities
+            .iter()
+            .any(|i| i.platform == Platform::Email && i.external_id.eq_ignore_ascii_case(&from));
+        if !theirs {
+            tracing::warn!(ticket.id = %ticket, person.id = %person, "inbound mail refused: the sender does not own the reply address");
+            return Ok(Outcome::Refused(
+                "the sender is not the person this reply address belongs to".into(),
+            ));
+        }
+        let body = strip_quoted(&m.body_text(0).map(|t| t.into_owned()).unwrap_or_default());
+        if body.is_empty() {
+            return Ok(Outcome::Refused(
+                "the reply is empty once quoted text is removed".into(),
+            ));
+        }
+        let id = m.message_id().map(str::to_owned).unwrap_or_else(|| {
+            let mut h =
+                Hmac::<Sha256>::new_from_slice(b"message").expect("HMAC takes any key length");
+            h.update(raw);
+            hex::encode(h.finalize().into_bytes())
+        });
+        let ctx = Ctx::new(person).with_key(format!("email:{id}"));
+        match self
+            .engine()
+            .reply(&ctx, ticket, NewMessage::text(body.clone()))
+            .await
+        {
+            Ok(posted) => {
+                self.wake();
+                Ok(Outcome::Posted {
+                    number: posted.ticket.number.to_string(),
+                })
+            }
+            Err(EngineError::TicketClosed { number, .. }) => {
+                self.answer_closed(
+                    ticket,
+                    person,
+                    &profile.person.display_name,
+                    &from,
+                    &number.to_string(),
+                    &id,
+                    &body,
+                )
+                .await;
+                Ok(Outcome::Closed {
+                    number: number.to_string(),
+                })
+            }
+            Err(
+                e @ (EngineError::NotFound(_)
+                | EngineError::NotAllowed(_)
+                | EngineError::Invalid(_)),
+            ) => {
+                tracing::warn!(ticket.id = %ticket, error = %e, "inbound mail refused");
+                Ok(Outcome::Refused(e.sentence()))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The ticket and person of the first valid reply address the mail was
+    /// sent to.
+    fn addressed_to(&self, m: &Message<'_>) -> Option<(TicketId, PersonId)> {
+        let domain = &self.config().reply_domain;
+        let mut candidates: Vec<String> = [m.to(), m.cc()]
+            .into_iter()
+            .flatten()
+            .flat_map(|a| a.iter())
+            .filter_map(|a| a.address().map(str::to_owned))
+            .collect();
+        for h in ["Delivered-To", "X-Original-To", "Envelope-To"] {
+            if let Some(v) = m.header_raw(h) {
+                candidates.push(v.trim().to_owned());
+            }
+        }
+        candidates.iter().find_map(|a| {
+            token::token_of_address(a, domain).and_then(|t| token::verify(&self.config().secret, t))
+        })
+    }
+
+    /// Tells the sender, once per message, that the ticket is closed.
+    #[allow(clippy::too_many_arguments)]
+    async fn answer_closed(
+        &self,
+        ticket: TicketId,
+        person: PersonId,
+        name: &str,
+        to: &str,
+        number: &str,
+        message_id: &str,
+        body: &str,
+    ) {
+        {
+            let mut answered = self
+                .inner
+                .answered
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if answered.len() > 10_000 {
+                answered.clear();
+            }
+            if !answered.insert(message_id.to_owned()) {
+                return;
+            }
+        }
+        let subject = match self.engine().card_facts(ticket).await {
+            Ok(f) => f.ticket.subject,
+            Err(_) => String::new(),
+        };
+        let mail = TicketMail {
+            ticket,
+            number: number.to_owned(),
+            person,
+            to_name: name.to_owned(),
+            to: to.to_owned(),
+            subject,
+            paragraphs: vec![format!(
+                "Ticket {number} is closed, so your e-mail was not added to it. To ask something new, open a new ticket; here is what you wrote:"
+            )],
+            quote: Some(body.to_owned()),
+            link: Some(("Open a new ticket".to_owned(), format!("{}/tickets/new", self.config().public_url))),
+            unique: format!("closed.{}", hex::encode(&message_id.as_bytes()[..message_id.len().min(24)])),
+            root: false,
+        };
+        let sent = match mail.build(self.config()) {
+            Ok(message) => self
+                .inner
+                .mailer
+                .send(message)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "closed-ticket answer not sent");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_history_and_signatures_are_cut_off() {
+        assert_eq!(
+            strip_quoted("Thanks!\n\nOn Mon, Sam wrote:\n> old"),
+            "Thanks!"
+        );
+        assert_eq!(
+            strip_quoted("Thanks!\nOn Mon, 23 Nov 2026, Sam <s@x>\nwrote:\n> old"),
+            "Thanks!"
+        );
+        assert_eq!(
+            strip_quoted("Yes.\n\n-----Original Message-----\nFrom: Sam"),
+            "Yes."
+        );
+        assert_eq!(
+            strip_quoted(
+                "Yes.\n\nFrom: Acme Support <help@acme.test>\nSent: Monday\nSubject: Re: x\n\nold"
+            ),
+            "Yes."
+        );
+        assert_eq!(
+            strip_quoted("Line one\nline two\n-- \nBob\nAcme"),
+            "Line one\nline two"
+        );
+        assert_eq!(strip_quoted("> only a quote"), "");
+        assert_eq!(
+            strip_quoted("From: here on, it works"),
+            "From: here on, it works",
+            "not a header block"
+        );
+    }
+
+    #[test]
+    fn the_secret_is_checked_in_every_accepted_form() {
+        use base64::Engine as _;
+        let secret = b"an-inbound-webhook-secret";
+        let mut h = HeaderMap::new();
+        assert!(!authorized(secret, &h, b"x"));
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode("api:an-inbound-webhook-secret");
+        h.insert("authorization", format!("Basic {basic}").parse().unwrap());
+        assert!(authorized(secret, &h, b"x"));
+        h.insert(
+            "authorization",
+            "Bearer an-inbound-webhook-secret".parse().unwrap(),
+        );
+        assert!(authorized(secret, &h, b"x"));
+        h.insert(
+            "authorization",
+            "Bearer an-inbound-webhook-secreT".parse().unwrap(),
+        );
+        assert!(!authorized(secret, &h, b"x"));
+        let mut m = Hmac::<Sha256>::new_from_slice(secret).unwrap();
+        m.update(b"body");
+        let sig = hex::encode(m.finalize().into_bytes());
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-threadesk-signature",
+            format!("sha256={sig}").parse().unwrap(),
+        );
+        assert!(authorized(secret, &h, b"body"));
+        assert!(!authorized(secret, &h, b"other body"));
+    }
+}
