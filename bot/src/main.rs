@@ -134,7 +134,7 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
     };
     let portal = Portal::new(
         engine.clone(),
-        blobs,
+        blobs.clone(),
         PortalConfig {
             sign_in,
             session_key,
@@ -177,7 +177,8 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
     let email = match &config.email {
         Some(settings) => {
             let adapter = EmailAdapter::new(engine.clone(), settings.clone())
-                .map_err(|e| anyhow::anyhow!("cannot set up the SMTP client: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("cannot set up the SMTP client: {e}"))?
+                .with_blobs(blobs.clone());
             let up = adapter
                 .connect()
                 .await

@@ -26,10 +26,10 @@ use axum::routing::post;
 use axum::{Json, Router};
 use hmac::{Hmac, Mac};
 use lettre::AsyncTransport;
-use mail_parser::{Message, MessageParser};
+use mail_parser::{Message, MessageParser, MimeHeaders};
 use serde_json::json;
 use sha2::Sha256;
-use threadesk_core::domain::Platform;
+use threadesk_core::domain::{AttachmentMeta, Platform, MAX_ATTACHMENTS};
 use threadesk_core::engine::NewMessage;
 use threadesk_core::{Ctx, EngineError, PersonId, TicketId};
 
@@ -276,12 +276,17 @@ impl EmailAdapter {
                 "the sender is not the person this reply address belongs to".into(),
             ));
         }
-        let body = strip_quoted(&m.body_text(0).map(|t| t.into_owned()).unwrap_or_default());
-        if body.is_empty() {
+        let mut body = strip_quoted(&m.body_text(0).map(|t| t.into_owned()).unwrap_or_default());
+        let (files, left_out) = self.keep_attachments(&m).await;
+        if !left_out.is_empty() {
+            body.push_str(&format!("\n\n(Not kept: {}.)", left_out.join(", ")));
+        }
+        if body.trim().is_empty() && files.is_empty() {
             return Ok(Outcome::Refused(
                 "the reply is empty once quoted text is removed".into(),
             ));
         }
+        let links: Vec<String> = files.iter().map(|f| f.url.clone()).collect();
         let id = m.message_id().map(str::to_owned).unwrap_or_else(|| {
             let mut h =
                 Hmac::<Sha256>::new_from_slice(b"message").expect("HMAC takes any key length");
@@ -289,11 +294,17 @@ impl EmailAdapter {
             hex::encode(h.finalize().into_bytes())
         });
         let ctx = Ctx::new(person).with_key(format!("email:{id}"));
-        match self
-            .engine()
-            .reply(&ctx, ticket, NewMessage::text(body.clone()))
-            .await
-        {
+        let input = NewMessage {
+            body: body.trim().to_owned(),
+            attachments: files,
+        };
+        let outcome = self.engine().reply(&ctx, ticket, input).await;
+        if outcome.is_err() {
+            if let Some(store) = &self.inner.blobs {
+                store.forget(&links).await;
+            }
+        }
+        match outcome {
             Ok(posted) => {
                 self.wake();
                 Ok(Outcome::Posted {
@@ -325,6 +336,63 @@ impl EmailAdapter {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Keeps a mail's attachments (at most [`MAX_ATTACHMENTS`], each within
+    /// the engine's size limit); returns them and the names left out.
+    async fn keep_attachments(&self, m: &Message<'_>) -> (Vec<AttachmentMeta>, Vec<String>) {
+        let (mut kept, mut left_out) = (vec![], vec![]);
+        let max = self.engine().settings().max_attachment_bytes;
+        for (i, part) in m.attachments().enumerate() {
+            let name: String = part
+                .attachment_name()
+                .unwrap_or("attachment")
+                .chars()
+                .map(|c| {
+                    if c == '/' || c == '\\' || c.is_control() {
+                        '_'
+                    } else {
+                        c
+                    }
+                })
+                .take(200)
+                .collect();
+            let bytes = part.contents();
+            let Some(store) = self
+                .inner
+                .blobs
+                .as_ref()
+                .filter(|_| i < MAX_ATTACHMENTS && bytes.len() as u64 <= max)
+            else {
+                left_out.push(name);
+                continue;
+            };
+            let content_type = part
+                .content_type()
+                .map(|c| match c.subtype() {
+                    Some(sub) => format!("{}/{sub}", c.ctype()),
+                    None => c.ctype().to_owned(),
+                })
+                .unwrap_or_else(|| "application/octet-stream".to_owned());
+            let stored = async {
+                let mut upload = store.create().await?;
+                upload.write(bytes).await?;
+                store.keep(upload).await
+            };
+            match stored.await {
+                Ok(url) => kept.push(AttachmentMeta {
+                    name,
+                    content_type,
+                    size_bytes: bytes.len() as u64,
+                    url,
+                }),
+                Err(e) => {
+                    tracing::warn!(error = %e, "e-mailed attachment not kept");
+                    left_out.push(name);
+                }
+            }
+        }
+        (kept, left_out)
     }
 
     /// The ticket and person of the first valid reply address the mail was

@@ -45,6 +45,8 @@ struct Inner {
     wake: Notify,
     /// Message-IDs of mails to closed tickets already answered.
     answered: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Where attachments of e-mailed replies are kept (none: not kept).
+    blobs: Option<threadesk_core::blobs::BlobStore>,
 }
 
 impl EmailAdapter {
@@ -69,8 +71,21 @@ impl EmailAdapter {
                 mailer: builder.build(),
                 wake: Notify::new(),
                 answered: Default::default(),
+                blobs: None,
             }),
         })
+    }
+
+    /// Keeps attachments of e-mailed replies in `store` (the portal's),
+    /// where the portal serves them to those who may see the ticket.
+    pub fn with_blobs(mut self, store: threadesk_core::blobs::BlobStore) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.blobs = Some(store),
+            None => tracing::warn!(
+                "attachment store set after the channel was shared; e-mailed attachments are not kept"
+            ),
+        }
+        self
     }
 
     /// Registers the outbox consumer and says whether the SMTP server

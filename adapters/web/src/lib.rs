@@ -8,15 +8,14 @@
 //! cookies; every form carries a CSRF token bound to the session.
 #![forbid(unsafe_code)]
 
-mod blobs;
 mod error;
 mod forms;
 mod routes;
 mod session;
 mod views;
 
-pub use blobs::BlobStore;
 pub use session::SessionKey;
+pub use threadesk_core::blobs::BlobStore;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;

@@ -287,3 +287,29 @@ async fn a_reply_to_a_closed_ticket_is_answered_once(#[case] kind: Kind) {
     .await;
     assert_eq!(w.sink.to("bob@customer.test").len(), before + 1);
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn attachments_of_an_emailed_reply_become_ticket_attachments(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let (ticket, address) = w.notified().await;
+    let raw = format!(
+        "From: bob@customer.test\nTo: {address}\nSubject: Re: Printer\nMessage-ID: <att1@customer.test>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n--B\nContent-Type: text/plain; charset=utf-8\n\nThe error log is attached.\n--B\nContent-Type: application/pdf; name=\"log.pdf\"\nContent-Disposition: attachment; filename=\"../log.pdf\"\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQKJcfsj6IK\n--B--\n"
+    );
+    let (status, a) = w.mail_in(&raw).await;
+    assert_eq!(status, StatusCode::OK, "{a}");
+    let staff = w.h.staff("Checker").await;
+    let thread = w.h.engine.thread(staff, ticket).await.unwrap();
+    let last = thread.messages.last().unwrap();
+    assert_eq!(last.body, "The error log is attached.");
+    assert_eq!(last.attachments.len(), 1);
+    let file = &last.attachments[0];
+    assert_eq!(file.name, ".._log.pdf", "no path in a name");
+    assert_eq!(file.content_type, "application/pdf");
+    let path = w.blobs.path_of(&file.url).expect("kept in the store");
+    assert_eq!(
+        std::fs::read(path).unwrap(),
+        b"%PDF-1.4\n%\xc7\xec\x8f\xa2\n"
+    );
+    assert_eq!(file.size_bytes, 15);
+}

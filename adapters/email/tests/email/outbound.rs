@@ -24,6 +24,8 @@ pub struct World {
     pub h: Harness,
     pub mail: EmailAdapter,
     pub sink: SmtpSink,
+    pub blobs: threadesk_core::blobs::BlobStore,
+    _dir: tempfile::TempDir,
 }
 
 pub async fn world(kind: Kind) -> World {
@@ -41,9 +43,19 @@ pub async fn world(kind: Kind) -> World {
         public_url: "https://help.acme.test".into(),
         inbound_secret: Some(INBOUND.as_bytes().to_vec()),
     };
-    let mail = EmailAdapter::new(h.engine.clone(), config).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = threadesk_core::blobs::BlobStore::open(dir.path()).unwrap();
+    let mail = EmailAdapter::new(h.engine.clone(), config)
+        .unwrap()
+        .with_blobs(blobs.clone());
     assert!(mail.connect().await.unwrap(), "the sink answers");
-    World { h, mail, sink }
+    World {
+        h,
+        mail,
+        sink,
+        blobs,
+        _dir: dir,
+    }
 }
 
 impl World {

@@ -5,7 +5,7 @@ use super::{form_id, page, present, see_other, Frame};
 use crate::error::{engine_status, WebError};
 use crate::session::{Me, SignedForm};
 use crate::views::{self, TicketPage};
-use crate::{blobs, forms, Portal};
+use crate::{forms, Portal};
 use axum::body::Body;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::header::{
@@ -14,6 +14,7 @@ use axum::http::header::{
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use threadesk_core::blobs;
 use threadesk_core::domain::{Action, Status, Ticket};
 use threadesk_core::engine::{Invitee, NewMessage};
 use threadesk_core::{DelegateId, EngineError, MessageId, PersonId, TicketNumber};

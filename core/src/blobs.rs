@@ -1,4 +1,5 @@
-//! Uploaded files, stored in a local directory under random names. The
+//! Attached files kept by Threadesk itself (portal uploads, e-mailed
+//! attachments), stored in a local directory under random names. The
 //! database keeps only the name, type, size and a `blob:` link.
 
 use std::io;
@@ -6,7 +7,7 @@ use std::path::{Path, PathBuf};
 use tokio::io::AsyncWriteExt;
 
 /// The prefix of links to files in this store.
-pub(crate) const SCHEME: &str = "blob:";
+pub const SCHEME: &str = "blob:";
 
 /// A directory of uploaded files.
 #[derive(Debug, Clone)]
@@ -15,10 +16,11 @@ pub struct BlobStore {
 }
 
 /// A file being written: bytes go to a temporary name until it is kept.
-pub(crate) struct Upload {
+pub struct Upload {
     file: tokio::fs::File,
     tmp: PathBuf,
     key: String,
+    /// Bytes written so far.
     pub size: u64,
 }
 
@@ -32,7 +34,7 @@ impl BlobStore {
     }
 
     /// Starts writing a new file under a fresh random key.
-    pub(crate) async fn create(&self) -> io::Result<Upload> {
+    pub async fn create(&self) -> io::Result<Upload> {
         let mut bytes = [0u8; 16];
         getrandom::getrandom(&mut bytes).map_err(io::Error::other)?;
         let key = hex::encode(bytes);
@@ -47,7 +49,7 @@ impl BlobStore {
     }
 
     /// Keeps a written file; returns its link.
-    pub(crate) async fn keep(&self, mut upload: Upload) -> io::Result<String> {
+    pub async fn keep(&self, mut upload: Upload) -> io::Result<String> {
         upload.file.flush().await?;
         upload.file.sync_all().await?;
         tokio::fs::rename(&upload.tmp, self.dir.join(&upload.key)).await?;
@@ -55,14 +57,14 @@ impl BlobStore {
     }
 
     /// Throws away a file that will not be used.
-    pub(crate) async fn discard(&self, upload: Upload) {
+    pub async fn discard(&self, upload: Upload) {
         drop(upload.file);
         // best effort: a leftover .part file holds nothing anybody can reach.
         let _ = tokio::fs::remove_file(&upload.tmp).await;
     }
 
     /// Deletes kept files again (a form whose command was refused).
-    pub(crate) async fn forget(&self, links: &[String]) {
+    pub async fn forget(&self, links: &[String]) {
         for link in links {
             if let Some(path) = self.path_of(link) {
                 let _ = tokio::fs::remove_file(path).await;
@@ -71,7 +73,7 @@ impl BlobStore {
     }
 
     /// The path of a `blob:` link, if it is one of ours and well formed.
-    pub(crate) fn path_of(&self, link: &str) -> Option<PathBuf> {
+    pub fn path_of(&self, link: &str) -> Option<PathBuf> {
         let key = link.strip_prefix(SCHEME)?;
         let well_formed = key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit());
         well_formed.then(|| self.dir.join(key))
@@ -80,7 +82,7 @@ impl BlobStore {
 
 impl Upload {
     /// Appends a chunk.
-    pub(crate) async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+    pub async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
         self.size += chunk.len() as u64;
         self.file.write_all(chunk).await
     }
