@@ -73,9 +73,11 @@ fn main() -> std::process::ExitCode {
 
 fn init_logging(format: LogFormat) {
     // serenity's HTTP spans carry request routes, and an interaction's
-    // route holds its token: the adapter logs its own (redacted) errors.
+    // route holds its token: off whatever RUST_LOG says (the adapter logs
+    // its own errors, redacted).
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,sqlx=warn,serenity::http=off".into());
+        .unwrap_or_else(|_| "info,sqlx=warn".into())
+        .add_directive("serenity::http=off".parse().expect("a valid log directive"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

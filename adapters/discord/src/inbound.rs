@@ -99,7 +99,6 @@ impl DiscordAdapter {
         if i["type"] == 1 {
             return json!({ "type": 1 });
         }
-        let component = i["type"] == 3;
         let token = i["token"].as_str().unwrap_or_default().to_owned();
         let me = self.clone();
         let mut work = tokio::spawn(async move { me.interaction(&i).await });
@@ -117,11 +116,9 @@ impl DiscordAdapter {
                         me.finish_deferred(&token, answer).await;
                     }
                 });
-                if component {
-                    json!({ "type": 6 })
-                } else {
-                    json!({ "type": 5, "data": { "flags": render::EPHEMERAL } })
-                }
+                // a private "thinking…" message of its own, also for a
+                // button: editing `@original` then never touches the card.
+                json!({ "type": 5, "data": { "flags": render::EPHEMERAL } })
             }
         }
     }
@@ -130,6 +127,16 @@ impl DiscordAdapter {
     async fn finish_deferred(&self, token: &str, answer: Value) {
         let data = &answer["data"];
         let mut body = json!({ "allowed_mentions": render::no_pings() });
+        match answer["type"].as_u64() {
+            // a form can only open as the first answer.
+            Some(9) => {
+                body["content"] =
+                    json!("That took too long to open; please press the button again.")
+            }
+            // a bare acknowledgement: the change itself shows on the card.
+            Some(6) => body["content"] = json!("Done."),
+            _ => {}
+        }
         for k in ["content", "components", "embeds"] {
             if !data[k].is_null() {
                 body[k] = data[k].clone();
@@ -914,12 +921,14 @@ impl DiscordAdapter {
                 return Ok(Some(s));
             }
         }
+        // a ticket's private thread holds its customers' card; the staff
+        // channel itself (which holds the triage cards) is no ticket's thread.
         Ok(self
             .engine()
             .surfaces_in_channel(Platform::Discord, self.guild(), thread)
             .await?
             .into_iter()
-            .next())
+            .find(|s| s.audience != Audience::Staff))
     }
 
     /// A message in a channel the bot sees: a reply (or, from staff in a
@@ -946,6 +955,12 @@ impl DiscordAdapter {
         let Some(surface) = self.surface_of_thread(channel).await? else {
             return Ok(());
         };
+        let at = self.at(channel, id);
+        if self.engine().link_at(&at).await?.is_some() {
+            // seen before (recorded, or refused and told): a redelivery or
+            // a catch-up reading it again.
+            return Ok(());
+        }
         let person = self.person(&who).await?;
         let text = m["content"].as_str().unwrap_or_default();
         let files = attachments(m);
@@ -970,7 +985,10 @@ impl DiscordAdapter {
             self.engine().reply(&ctx, surface.ticket_id, input).await
         };
         match done {
-            Ok(_) => self.wake(),
+            Ok(_) => {
+                self.wake();
+                return Ok(());
+            }
             Err(EngineError::TicketClosed { number, .. }) => {
                 self.dm(&who.id, &format!(
                     "Ticket {number} is closed, so your message was not added to it:\n>>> {}\n\nTo ask something new, use `/ticket open`.",
@@ -997,7 +1015,10 @@ impl DiscordAdapter {
                 .await;
             }
             Err(e) => return Err(e),
-        }
+        };
+        // told once: a mark at the message's address, so a redelivery or a
+        // catch-up after a reconnect does not tell them again.
+        self.engine().put_link(surface.ticket_id, None, &at).await?;
         Ok(())
     }
 
@@ -1082,9 +1103,10 @@ impl DiscordAdapter {
         if user == self.bot_user() {
             return Ok(());
         }
-        let mut surface = self.surface_of_thread(channel).await?;
+        // a triage card itself first, then the thread the message is in.
+        let mut surface = self.engine().surface_at(&self.at(channel, message)).await?;
         if surface.is_none() {
-            surface = self.engine().surface_at(&self.at(channel, message)).await?;
+            surface = self.surface_of_thread(channel).await?;
         }
         let Some(surface) = surface else {
             return Ok(());
@@ -1165,9 +1187,11 @@ impl DiscordAdapter {
                 continue;
             };
             let links = self.engine().links_of_ticket(s.ticket_id).await?;
+            // after the last message a person wrote there (the bot's own
+            // copies may be newer than what was missed), else the card.
             let mut after = links
                 .iter()
-                .filter(|l| l.at.channel == thread)
+                .filter(|l| l.authored && l.at.channel == thread)
                 .filter_map(|l| l.at.message_id.parse::<u64>().ok())
                 .chain(crate::snowflake(&s.card.message_id))
                 .max()

@@ -296,10 +296,22 @@ async fn messages_written_during_a_reconnect_gap_are_recorded_once(#[case] kind:
         .history_only(&t.thread, &bob(), "written during the gap");
     w.fake
         .history_only(&t.thread, &carol(), "a stranger in the thread");
+    // meanwhile staff answer from elsewhere: the bot's copy is newer than
+    // what was missed.
+    let sam = w.h.staff("Sam Elsewhere").await;
+    w.h.engine
+        .reply(
+            &threadesk_core::Ctx::new(sam),
+            t.id,
+            threadesk_core::engine::NewMessage::text("answered from the portal"),
+        )
+        .await
+        .unwrap();
+    w.settle().await;
     let before = w.fake.gateway().handshakes();
     w.fake.gateway().drop_connections();
     for _ in 0..800 {
-        if w.fake.gateway().handshakes() > before && w.bodies(t.id).await.len() >= 3 {
+        if w.fake.gateway().handshakes() > before && w.bodies(t.id).await.len() >= 4 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
@@ -307,9 +319,66 @@ async fn messages_written_during_a_reconnect_gap_are_recorded_once(#[case] kind:
     let bodies: Vec<String> = w.bodies(t.id).await.into_iter().map(|b| b.2).collect();
     assert_eq!(
         bodies,
-        ["before", "seen live", "written during the gap"],
+        [
+            "before",
+            "seen live",
+            "answered from the portal",
+            "written during the gap"
+        ],
         "back-filled once, strangers refused"
     );
+    let told = |w: &World| {
+        w.fake
+            .dm_of(&carol().id)
+            .map_or(0, |dm| w.fake.messages_in(&dm).len())
+    };
+    w.wait_for("the stranger's refusal", || told(&w) == 1).await;
+    // another reconnect reads the history again: nothing new, nobody told twice.
+    let before = w.fake.gateway().handshakes();
+    w.fake.gateway().drop_connections();
+    w.wait_for("the reconnect", || w.fake.gateway().handshakes() > before)
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(w.bodies(t.id).await.len(), 4);
+    assert_eq!(told(&w), 1, "the refusal is told once");
+    w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn the_staff_channel_itself_is_no_tickets_thread(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let first = w.open_ticket(&bob(), "First", "one").await;
+    let second = w.open_ticket(&bob(), "Second", "two").await;
+    w.gateway().await;
+    let staff = threadesk_discord::testing::STAFF_CHANNEL.to_string();
+    let chat = w.fake.user_message(&staff, &sam(), "lunch at noon?");
+    w.fake.gateway().dispatch("MESSAGE_CREATE", chat);
+    // a check mark on the second ticket's triage card closes that one.
+    let react = json!({
+        "user_id": sam().id, "channel_id": staff, "message_id": second.triage,
+        "guild_id": threadesk_discord::testing::GUILD, "member": sam().member(),
+        "emoji": { "id": null, "name": "✅" }, "burst": false, "type": 0
+    });
+    w.fake.gateway().dispatch("MESSAGE_REACTION_ADD", react);
+    for _ in 0..800 {
+        if status(&w, &second).await == Status::Closed {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(status(&w, &second).await, Status::Closed);
+    assert_eq!(
+        status(&w, &first).await,
+        Status::Open,
+        "not the oldest card's ticket"
+    );
+    for t in [&first, &second] {
+        assert!(
+            !w.bodies(t.id).await.iter().any(|b| b.2.contains("lunch")),
+            "a staff-channel chat is no reply"
+        );
+    }
     w.no_violations();
 }
 
