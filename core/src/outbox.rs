@@ -434,8 +434,17 @@ impl Outbox {
         Fut: std::future::Future<Output = Attempt>,
     {
         let batch = self.claim(consumer, BATCH, LEASE).await?;
+        let claimed = std::time::Instant::now();
         let mut deferred = std::collections::HashSet::new();
+        let mut handled = 0;
         for d in &batch {
+            if claimed.elapsed() > LEASE / 2 {
+                // slow deliveries (an SMTP server taking its time): the rest
+                // of the batch is left to lapse and be claimed afresh, rather
+                // than worked on after another worker may have taken it.
+                break;
+            }
+            handled += 1;
             if d.event.ticket_id.is_some_and(|t| deferred.contains(&t)) {
                 self.retry_later(
                     consumer,
@@ -467,7 +476,7 @@ impl Outbox {
                 }
             }
         }
-        Ok(batch.len())
+        Ok(handled)
     }
 
     /// Runs a consumer's worker until `shutdown` resolves: pumps while

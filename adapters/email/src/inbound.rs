@@ -31,6 +31,7 @@ use serde_json::json;
 use sha2::Sha256;
 use threadesk_core::domain::{AttachmentMeta, Platform, MAX_ATTACHMENTS};
 use threadesk_core::engine::NewMessage;
+use threadesk_core::links::PlatformRef;
 use threadesk_core::{Ctx, EngineError, PersonId, TicketId};
 
 /// The largest message taken (attachments included).
@@ -293,7 +294,8 @@ impl EmailAdapter {
             h.update(raw);
             hex::encode(h.finalize().into_bytes())
         });
-        let ctx = Ctx::new(person).with_key(format!("email:{id}"));
+        // the Message-ID is the sender's choice: the key is theirs and the ticket's.
+        let ctx = Ctx::new(person).with_key(format!("email:{}:{}:{id}", ticket.0, person.0));
         let input = NewMessage {
             body: body.trim().to_owned(),
             attachments: files,
@@ -321,7 +323,7 @@ impl EmailAdapter {
                     &id,
                     &body,
                 )
-                .await;
+                .await?;
                 Ok(Outcome::Closed {
                     number: number.to_string(),
                 })
@@ -415,7 +417,10 @@ impl EmailAdapter {
         })
     }
 
-    /// Tells the sender, once per message, that the ticket is closed.
+    /// Tells the sender, once per message, that the ticket is closed. The
+    /// answer is marked as sent at an address of its own (so a mail
+    /// delivered again, even after a restart, is not answered again); a
+    /// failed send is an error, so the inbound service delivers it again.
     #[allow(clippy::too_many_arguments)]
     async fn answer_closed(
         &self,
@@ -426,19 +431,15 @@ impl EmailAdapter {
         number: &str,
         message_id: &str,
         body: &str,
-    ) {
-        {
-            let mut answered = self
-                .inner
-                .answered
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if answered.len() > 10_000 {
-                answered.clear();
-            }
-            if !answered.insert(message_id.to_owned()) {
-                return;
-            }
+    ) -> Result<(), EngineError> {
+        let mark = PlatformRef {
+            platform: Platform::Email,
+            workspace: String::new(),
+            channel: "closed-answer".to_owned(),
+            message_id: format!("{}:{}:{message_id}", ticket.0, person.0),
+        };
+        if self.engine().link_at(&mark).await?.is_some() {
+            return Ok(());
         }
         let subject = match self.engine().card_facts(ticket).await {
             Ok(f) => f.ticket.subject,
@@ -469,8 +470,12 @@ impl EmailAdapter {
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
-        if let Err(e) = sent {
-            tracing::warn!(error = %e, "closed-ticket answer not sent");
+        match sent {
+            Ok(()) => self.engine().put_link(ticket, None, &mark).await.map(drop),
+            Err(e) => {
+                tracing::warn!(error = %e, "closed-ticket answer not sent");
+                Err(EngineError::Busy)
+            }
         }
     }
 }

@@ -43,8 +43,6 @@ struct Inner {
     config: EmailConfig,
     mailer: AsyncSmtpTransport<Tokio1Executor>,
     wake: Notify,
-    /// Message-IDs of mails to closed tickets already answered.
-    answered: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Where attachments of e-mailed replies are kept (none: not kept).
     blobs: Option<threadesk_core::blobs::BlobStore>,
 }
@@ -70,7 +68,6 @@ impl EmailAdapter {
                 config,
                 mailer: builder.build(),
                 wake: Notify::new(),
-                answered: Default::default(),
                 blobs: None,
             }),
         })

@@ -52,7 +52,8 @@ pub fn token_of_address<'a>(address: &'a str, reply_domain: &str) -> Option<&'a 
     if !domain.eq_ignore_ascii_case(reply_domain) {
         return None;
     }
-    local.split_once('+').map(|(_, t)| t)
+    // the last `+`: the sender's own local part may hold one.
+    local.rsplit_once('+').map(|(_, t)| t)
 }
 
 #[cfg(test)]

@@ -276,6 +276,32 @@ async fn a_reply_to_a_closed_ticket_is_answered_once(#[case] kind: Kind) {
         Some("auto-generated")
     );
     assert!(!w.bodies(ticket).await.iter().any(|b| b == "One more thing"));
+    // after a restart (a new channel over the same database), still once.
+    let restarted =
+        threadesk_email::EmailAdapter::new(w.h.engine.clone(), w.mail.config().clone()).unwrap();
+    let outcome = restarted
+        .receive(late.replace('\n', "\r\n").as_bytes())
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, threadesk_email::inbound::Outcome::Closed { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        w.sink.to("bob@customer.test").len(),
+        before + 1,
+        "not answered again"
+    );
+    // the SMTP server refusing the answer: the service is told to deliver again.
+    let other = reply("bob@customer.test", &address, "late3", "", "And another");
+    w.sink.refuse_next("451 4.3.0 try again later");
+    assert_eq!(w.mail_in(&other).await.0, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(w.mail_in(&other).await.0, StatusCode::ACCEPTED);
+    assert_eq!(
+        w.sink.to("bob@customer.test").len(),
+        before + 2,
+        "answered on the redelivery"
+    );
     // an auto-reply to that answer is not answered again.
     w.mail_in(&reply(
         "bob@customer.test",
@@ -285,7 +311,7 @@ async fn a_reply_to_a_closed_ticket_is_answered_once(#[case] kind: Kind) {
         "Out of office",
     ))
     .await;
-    assert_eq!(w.sink.to("bob@customer.test").len(), before + 1);
+    assert_eq!(w.sink.to("bob@customer.test").len(), before + 2);
 }
 
 #[apply(backends)]
