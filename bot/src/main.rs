@@ -145,6 +145,7 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
                 .as_deref()
                 .is_some_and(|u| u.starts_with("https://")),
             max_upload_bytes: config.max_upload_bytes,
+            email_enabled: config.email.is_some(),
         },
     );
     let requests = Arc::new(http::RequestCounter::default());

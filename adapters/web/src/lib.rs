@@ -45,6 +45,8 @@ pub struct PortalConfig {
     pub secure_cookies: bool,
     /// The largest upload request, in bytes (all files of one form).
     pub max_upload_bytes: usize,
+    /// Whether ticket mail goes out (the e-mail channel is configured).
+    pub email_enabled: bool,
 }
 
 /// Everything a handler needs.

@@ -23,7 +23,7 @@ pub(super) async fn page(
             let csrf = session.csrf(&portal.config().session_key);
             Ok(page_ok(views::sign_in_local(&csrf, &people, &orgs)))
         }
-        SignIn::Link => Ok(page_ok(views::sign_in_link())),
+        SignIn::Link => Ok(page_ok(views::sign_in_link(portal.config().email_enabled))),
     }
 }
 

@@ -112,6 +112,7 @@ async fn render(
             draft: drafts.reply,
             unsaved: drafts.unsaved,
             revisions: &revisions,
+            email_enabled: portal.config().email_enabled,
         }),
     ))
 }

@@ -41,13 +41,19 @@ pub(crate) fn sign_in_local(csrf: &str, people: &[Person], orgs: &[Organization]
 }
 
 /// Link mode: sign-in links go out by e-mail, once that channel exists.
-pub(crate) fn sign_in_link() -> Markup {
+pub(crate) fn sign_in_link(email_enabled: bool) -> Markup {
     let body = html! {
         h1 { "Sign in" }
         p.notice {
-            "This portal signs people in with a link sent by e-mail. E-mail is not configured on this "
-            "deployment, so no link can be sent yet: use the chat (Slack or Discord) where your team "
-            "answers tickets, or ask the operator to configure e-mail."
+            @if email_enabled {
+                "This portal signs people in with a link sent by e-mail. Sending sign-in links is not "
+                "available in this version yet: reply to your ticket e-mails, or use the chat (Slack or "
+                "Discord) where your team answers tickets."
+            } @else {
+                "This portal signs people in with a link sent by e-mail. E-mail is not configured on this "
+                "deployment, so no link can be sent yet: use the chat (Slack or Discord) where your team "
+                "answers tickets, or ask the operator to configure e-mail."
+            }
         }
     };
     layout("Sign in", None, body)

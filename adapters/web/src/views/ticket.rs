@@ -30,6 +30,8 @@ pub(crate) struct TicketPage<'a> {
     pub unsaved: Option<&'a str>,
     /// The earlier texts of edited messages.
     pub revisions: &'a HashMap<MessageId, Vec<Revision>>,
+    /// Whether ticket mail goes out.
+    pub email_enabled: bool,
 }
 
 fn delegate_status(s: DelegateStatus) -> &'static str {
@@ -183,6 +185,13 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                         (csrf_field(csrf))
                         label for="invite-email" { "Invite by e-mail" }
                         input #invite-email type="email" name="email" placeholder="name@example.com";
+                        p.muted {
+                            @if p.email_enabled {
+                                "They get the invitation by e-mail."
+                            } @else {
+                                "E-mail is off on this deployment: no invitation is mailed; they see it under Invitations once they sign in with that address."
+                            }
+                        }
                         @if !p.directory.is_empty() {
                             label for="invite-person" { "…or an existing person" }
                             select #invite-person name="person" {

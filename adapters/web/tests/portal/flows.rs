@@ -198,6 +198,12 @@ async fn a_delegate_accepts_replies_and_loses_access_when_revoked(kind: Kind) {
     let mut b = site.browser(bob).await;
     let mut d = site.browser(dana).await;
     let n = b.open("Renewal", "Please renew.").await;
+    assert!(
+        b.get(&format!("/tickets/{n}"))
+            .await
+            .shows("E-mail is off on this deployment"),
+        "the invite form says no mail will go out"
+    );
     let mut s = site.browser(site.staff).await;
     s.post_files(
         &format!("/tickets/{n}/reply"),

@@ -40,6 +40,7 @@ impl Site {
                 session_key: SessionKey::random().expect("key"),
                 secure_cookies: false,
                 max_upload_bytes: 1024 * 1024,
+                email_enabled: false,
             },
         );
         let staff = h.staff("Sam Support").await;
