@@ -673,17 +673,13 @@ impl DiscordAdapter {
                 let Some(d) = num(rest) else {
                     return Ok(render::ephemeral("Unknown invitation."));
                 };
-                let d = if kind == ids::ACCEPT {
-                    self.engine().accept_delegation(ctx, DelegateId(d)).await?
-                } else {
-                    self.engine().decline_delegation(ctx, DelegateId(d)).await?
-                };
                 let text = if kind == ids::ACCEPT {
+                    self.engine().accept_delegation(ctx, DelegateId(d)).await?;
                     "Invitation accepted: you are being added to the ticket's thread."
                 } else {
+                    self.engine().decline_delegation(ctx, DelegateId(d)).await?;
                     "Invitation declined."
                 };
-                let _ = d;
                 Ok(render::update(text, json!([])))
             }
             ids::STATUS => {

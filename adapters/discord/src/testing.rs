@@ -546,9 +546,6 @@ pub mod interaction {
     pub fn ping() -> Value {
         json!({ "id": "1", "application_id": APPLICATION.to_string(), "type": 1, "token": "t", "version": 1 })
     }
-
-    #[allow(dead_code)]
-    fn _unused(_: Value) {}
 }
 
 // ---------------------------------------------------------------- REST
