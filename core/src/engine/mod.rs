@@ -4,12 +4,14 @@
 
 mod delegates;
 mod departments;
+mod link_tokens;
 mod people;
 mod queries;
 pub(crate) mod rows;
 mod tickets;
 
 pub use delegates::Invitee;
+pub use link_tokens::{LinkPurpose, Redeemed};
 pub use queries::QueueFilter;
 pub use tickets::{NewMessage, NewTicket, Opened, Posted};
 

@@ -278,3 +278,84 @@ async fn an_invitation_to_a_known_address_goes_to_that_person(#[case] kind: Kind
         DelegateStatus::Accepted
     );
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn mailed_links_act_once_and_expire(#[case] kind: Kind) {
+    use std::time::Duration;
+    use threadesk_core::engine::LinkPurpose;
+    let h = harness(kind).await;
+    let bob = h.person("Bob").await;
+    let t = h.open(bob, "Shared").await.ticket;
+    let d = h
+        .engine
+        .invite_delegate(
+            &Ctx::new(bob),
+            t.id,
+            Invitee::Email("Dana@Partner.example".into()),
+        )
+        .await
+        .unwrap();
+    let token = h
+        .engine
+        .issue_link_token(
+            LinkPurpose::Accept(d.id),
+            "dana@partner.example",
+            Duration::from_secs(3600),
+        )
+        .await
+        .unwrap();
+    assert_eq!(token.len(), 64);
+    // a sign-in link is not an accept link.
+    assert!(matches!(
+        h.engine.redeem_link_token(false, &token).await,
+        Err(EngineError::NotFound("link"))
+    ));
+    let r = h.engine.redeem_link_token(true, &token).await.unwrap();
+    assert_eq!(r.delegate, Some(d.id));
+    // the address became a person, and the invitation is theirs to accept.
+    h.engine
+        .accept_delegation(&Ctx::new(r.person.id), d.id)
+        .await
+        .unwrap();
+    assert!(h.engine.ticket(r.person.id, t.id).await.is_ok());
+    // once only.
+    assert!(matches!(
+        h.engine.redeem_link_token(true, &token).await,
+        Err(EngineError::NotFound("link"))
+    ));
+    // an expired link does nothing.
+    let old = h
+        .engine
+        .issue_link_token(LinkPurpose::SignIn, "bob@acme.example", Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(matches!(
+        h.engine.redeem_link_token(false, &old).await,
+        Err(EngineError::NotFound("link"))
+    ));
+    let fresh = h
+        .engine
+        .issue_link_token(
+            LinkPurpose::SignIn,
+            "bob@acme.example",
+            Duration::from_secs(900),
+        )
+        .await
+        .unwrap();
+    let signed = h.engine.redeem_link_token(false, &fresh).await.unwrap();
+    assert_eq!(signed.delegate, None);
+    assert!(matches!(
+        h.engine.redeem_link_token(false, "nonsense").await,
+        Err(EngineError::NotFound("link"))
+    ));
+    assert!(h
+        .engine
+        .issue_link_token(
+            LinkPurpose::SignIn,
+            "not an address",
+            Duration::from_secs(9)
+        )
+        .await
+        .is_err());
+}

@@ -1,0 +1,106 @@
+//! Links mailed to a person that act once and expire: signing in to the
+//! portal, and accepting a delegate invitation. The token is 256 random
+//! bits; only its SHA-256 is stored, so the database never holds a usable
+//! link. Following a link proves the mailbox: the person with that address
+//! is found, or made, when it is redeemed.
+
+use super::Engine;
+use crate::domain::{Email, Person, PlatformIdentity};
+use crate::error::{EngineError, Result};
+use crate::ids::DelegateId;
+use crate::time::Timestamp;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use std::time::Duration;
+
+/// What a link does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// Signs the person in to the portal.
+    SignIn,
+    /// Accepts a delegate invitation (and signs the invitee in).
+    Accept(DelegateId),
+}
+
+impl LinkPurpose {
+    fn name(self) -> &'static str {
+        match self {
+            LinkPurpose::SignIn => "sign_in",
+            LinkPurpose::Accept(_) => "accept",
+        }
+    }
+}
+
+/// A redeemed link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redeemed {
+    /// The person behind the address it was mailed to.
+    pub person: Person,
+    /// The invitation, for an accept link.
+    pub delegate: Option<DelegateId>,
+}
+
+fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.trim().as_bytes()))
+}
+
+impl Engine {
+    /// Makes a link token for an address, valid once for `ttl`.
+    pub async fn issue_link_token(
+        &self,
+        purpose: LinkPurpose,
+        email: &str,
+        ttl: Duration,
+    ) -> Result<String> {
+        let email = Email::parse(email)?;
+        let mut bytes = [0u8; 32];
+        getrandom::getrandom(&mut bytes).map_err(|e| EngineError::Corrupt(e.to_string()))?;
+        let token = hex::encode(bytes);
+        let now = Timestamp::now().0;
+        let delegate = match purpose {
+            LinkPurpose::Accept(d) => Some(d.0),
+            LinkPurpose::SignIn => None,
+        };
+        sqlx::query(
+            "insert into link_tokens (token_hash, purpose, email, delegate_id, created_at, expires_at) \
+             values ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(hash(&token))
+        .bind(purpose.name())
+        .bind(email.as_str())
+        .bind(delegate)
+        .bind(now)
+        .bind(now + i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX / 2))
+        .execute(self.db().pool())
+        .await?;
+        Ok(token)
+    }
+
+    /// Uses a link token once: the person behind its address (made on first
+    /// sight) and, for an accept link, the invitation. An unknown, used or
+    /// expired token is "not found".
+    pub async fn redeem_link_token(&self, accept: bool, token: &str) -> Result<Redeemed> {
+        let purpose = if accept { "accept" } else { "sign_in" };
+        let now = Timestamp::now().0;
+        let row = sqlx::query(
+            "update link_tokens set used_at = $1 where token_hash = $2 and purpose = $3 \
+             and used_at is null and expires_at > $1 returning email, delegate_id",
+        )
+        .bind(now)
+        .bind(hash(token))
+        .bind(purpose)
+        .fetch_optional(self.db().pool())
+        .await?
+        .ok_or(EngineError::NotFound("link"))?;
+        let email: String = row.try_get("email")?;
+        let delegate: Option<i64> = row.try_get("delegate_id")?;
+        let name = email.split('@').next().unwrap_or(&email).to_owned();
+        let person = self
+            .ensure_person(&PlatformIdentity::email(&email), &name)
+            .await?;
+        Ok(Redeemed {
+            person,
+            delegate: delegate.map(DelegateId),
+        })
+    }
+}
