@@ -134,6 +134,19 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
         PortalSignIn::Local => SignIn::Local,
         PortalSignIn::Link => SignIn::Link,
     };
+    let email = match &config.email {
+        Some(settings) => {
+            let adapter = EmailAdapter::new(engine.clone(), settings.clone())
+                .map_err(|e| anyhow::anyhow!("cannot set up the SMTP client: {e}"))?
+                .with_blobs(blobs.clone());
+            let up = adapter
+                .connect()
+                .await
+                .context("cannot register the e-mail outbox")?;
+            Some((adapter, up))
+        }
+        None => None,
+    };
     let portal = Portal::new(
         engine.clone(),
         blobs.clone(),
@@ -148,6 +161,10 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
             email_enabled: config.email.is_some(),
         },
     );
+    let portal = match &email {
+        Some((adapter, _)) => portal.with_mailer(Arc::new(MailLinks(adapter.clone()))),
+        None => portal,
+    };
     let requests = Arc::new(http::RequestCounter::default());
     let mut app = portal.router();
     let slack = match &config.slack {
@@ -177,20 +194,9 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let email = match &config.email {
-        Some(settings) => {
-            let adapter = EmailAdapter::new(engine.clone(), settings.clone())
-                .map_err(|e| anyhow::anyhow!("cannot set up the SMTP client: {e}"))?
-                .with_blobs(blobs.clone());
-            let up = adapter
-                .connect()
-                .await
-                .context("cannot register the e-mail outbox")?;
-            app = app.merge(threadesk_email::router(adapter.clone()));
-            Some((adapter, up))
-        }
-        None => None,
-    };
+    if let Some((adapter, _)) = &email {
+        app = app.merge(threadesk_email::router(adapter.clone()));
+    }
     let app = app
         .merge(http::routes(http::Ops {
             engine,
@@ -335,6 +341,19 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
     })
     .await;
     outcome
+}
+
+/// Portal sign-in links go out through the e-mail channel.
+struct MailLinks(EmailAdapter);
+
+impl threadesk_web::LinkMailer for MailLinks {
+    fn send_sign_in<'a>(
+        &'a self,
+        to: &'a str,
+        token: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(self.0.send_sign_in(to, token))
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

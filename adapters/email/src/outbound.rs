@@ -12,9 +12,13 @@ use crate::{EmailAdapter, CONSUMER};
 use lettre::AsyncTransport;
 use std::future::Future;
 use threadesk_core::domain::{DelegateStatus, Platform};
+use threadesk_core::engine::LinkPurpose;
 use threadesk_core::outbox::{attempt, Attempt, Event, EventPayload, Outbox, Permanence, Steps};
 use threadesk_core::surfaces::Audience;
 use threadesk_core::{EngineError, EventId, PersonId, TicketId};
+
+/// How long an invitation's Accept link works.
+const INVITATION_TTL: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
 /// Why delivering an event failed.
 #[derive(Debug, thiserror::Error)]
@@ -184,7 +188,23 @@ impl EmailAdapter {
                     }),
                     (None, None) => None,
                 };
-                if let Some(r) = recipient {
+                let effect = recipient
+                    .as_ref()
+                    .map(|r| format!("mail:{}", r.address.to_lowercase()));
+                let done = match &effect {
+                    Some(e) => self.outbox().effect_done(CONSUMER, event.id, e).await?,
+                    None => true,
+                };
+                if let (Some(r), false) = (recipient, done) {
+                    // a link that accepts (and signs the invitee in), once, within a week.
+                    let token = self
+                        .engine()
+                        .issue_link_token(
+                            LinkPurpose::Accept(delegate.id),
+                            &r.address,
+                            INVITATION_TTL,
+                        )
+                        .await?;
                     let mail = TicketMail {
                         ticket,
                         number: number.to_string(),
@@ -193,11 +213,14 @@ impl EmailAdapter {
                         to: r.address.clone(),
                         subject: facts.ticket.subject.clone(),
                         paragraphs: vec![format!(
-                            "{by} invited you to follow support ticket {number} \"{}\": you would see its replies and could answer. Sign in to the portal with this address to accept or decline.",
+                            "{by} invited you to follow support ticket {number} \"{}\": you would see its replies and could answer. The link below accepts and signs you in; it works once, for 7 days. To decline, sign in and choose Decline under Invitations.",
                             facts.ticket.subject
                         )],
                         quote: None,
-                        link: Some(("Accept or decline".to_owned(), format!("{}/invitations", self.config().public_url))),
+                        link: Some((
+                            "Accept the invitation".to_owned(),
+                            format!("{}/invitations/accept/{token}", self.config().public_url),
+                        )),
                         unique: format!("e{}.invite", event.id),
                         root: false,
                     };
@@ -207,6 +230,42 @@ impl EmailAdapter {
             _ => {}
         }
         steps.finish()
+    }
+
+    /// Mails a portal sign-in link carrying `token` (it works once, for 15
+    /// minutes).
+    pub async fn send_sign_in(&self, to: &str, token: &str) -> Result<(), String> {
+        use lettre::message::header::{HeaderName, HeaderValue};
+        use lettre::message::{Mailbox, MultiPart};
+        let link = format!("{}/signin/link/{token}", self.config().public_url);
+        let from: Mailbox = self
+            .config()
+            .from
+            .parse()
+            .map_err(|e| format!("MAIL_FROM: {e}"))?;
+        let to: Mailbox = to.parse().map_err(|e| format!("{to}: {e}"))?;
+        let text = format!(
+            "Hello,\n\nFollow this link to sign in to the support portal (it works once, for 15 minutes):\n{link}\n\nIf you did not ask for it, ignore this e-mail.\n"
+        );
+        let html = format!(
+            "<p>Hello,</p><p><a href=\"{link}\">Sign in to the support portal</a> (the link works once, for 15 minutes).</p><p>If you did not ask for it, ignore this e-mail.</p>"
+        );
+        let message = lettre::Message::builder()
+            .from(from)
+            .to(to)
+            .subject("Your sign-in link")
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Auto-Submitted"),
+                "auto-generated".to_owned(),
+            ))
+            .multipart(MultiPart::alternative_plain_html(text, html))
+            .map_err(|e| e.to_string())?;
+        self.inner
+            .mailer
+            .send(message)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
     }
 
     /// Mails a notice to each follower (see [`EmailAdapter::followers`]).

@@ -49,6 +49,16 @@ pub struct PortalConfig {
     pub email_enabled: bool,
 }
 
+/// Sends sign-in links by e-mail (the e-mail channel does it).
+pub trait LinkMailer: Send + Sync {
+    /// Mails a sign-in link carrying `token` to `to`.
+    fn send_sign_in<'a>(
+        &'a self,
+        to: &'a str,
+        token: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
+}
+
 /// Everything a handler needs.
 #[derive(Clone)]
 pub struct Portal {
@@ -59,6 +69,7 @@ struct Inner {
     engine: Engine,
     blobs: BlobStore,
     config: PortalConfig,
+    mailer: Option<Arc<dyn LinkMailer>>,
 }
 
 impl Portal {
@@ -69,8 +80,22 @@ impl Portal {
                 engine,
                 blobs,
                 config,
+                mailer: None,
             }),
         }
+    }
+
+    /// Sends sign-in links through `mailer` (link sign-in needs it).
+    pub fn with_mailer(mut self, mailer: Arc<dyn LinkMailer>) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.mailer = Some(mailer),
+            None => tracing::warn!("mailer set after the portal was shared; sign-in links are off"),
+        }
+        self
+    }
+
+    pub(crate) fn mailer(&self) -> Option<&Arc<dyn LinkMailer>> {
+        self.inner.mailer.as_ref()
     }
 
     pub(crate) fn engine(&self) -> &Engine {

@@ -326,3 +326,52 @@ async fn followers_reading_the_ticket_in_a_chat_thread_get_no_mail(#[case] kind:
     w.settle().await;
     assert_eq!(w.sink.received().len(), before + 1);
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn an_invitation_by_email_carries_a_single_use_accept_link(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let bob = w.customer("Bob Builder", "bob@customer.test").await;
+    let t = w.h.open(bob, "Shared").await.ticket;
+    let d =
+        w.h.engine
+            .invite_delegate(
+                &Ctx::new(bob),
+                t.id,
+                Invitee::Email("dana@partner.test".into()),
+            )
+            .await
+            .unwrap();
+    w.settle().await;
+    w.settle().await;
+    let got = w.sink.to("dana@partner.test");
+    assert_eq!(got.len(), 1, "one invitation");
+    let text = got[0].text();
+    assert!(text.contains("Bob Builder invited you"), "{text}");
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/invitations/accept/"))
+        .expect("an accept link")
+        .to_owned();
+    assert!(link.starts_with("https://help.acme.test/invitations/accept/"));
+    let token = link.rsplit('/').next().unwrap();
+    let r = w.h.engine.redeem_link_token(true, token).await.unwrap();
+    assert_eq!(r.delegate, Some(d.id));
+    assert!(
+        w.h.engine.redeem_link_token(true, token).await.is_err(),
+        "once"
+    );
+    // a sign-in link mail, for the portal.
+    w.mail
+        .send_sign_in("dana@partner.test", "abc123")
+        .await
+        .unwrap();
+    let signin = w.sink.to("dana@partner.test").pop().unwrap();
+    assert!(signin
+        .text()
+        .contains("https://help.acme.test/signin/link/abc123"));
+    assert_eq!(
+        signin.header("Auto-Submitted").as_deref(),
+        Some("auto-generated")
+    );
+}

@@ -23,6 +23,15 @@ pub(crate) fn router() -> Router<Portal> {
         .route("/", get(|| async { Redirect::to("/tickets") }))
         .route("/signin", get(signin::page).post(signin::submit))
         .route("/signout", post(signin::sign_out))
+        .route("/signin/link", post(signin::send_link))
+        .route(
+            "/signin/link/{token}",
+            get(signin::confirm_link).post(signin::use_link),
+        )
+        .route(
+            "/invitations/accept/{token}",
+            get(signin::confirm_accept).post(signin::use_accept),
+        )
         .route("/tickets", get(list::tickets).post(list::open))
         .route("/tickets/new", get(list::new_form))
         .route("/invitations", get(list::invitations))

@@ -4,7 +4,7 @@ use super::{form_id, see_other};
 use crate::error::WebError;
 use crate::session::{self, Session};
 use crate::{views, Portal, SignIn};
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -23,7 +23,11 @@ pub(super) async fn page(
             let csrf = session.csrf(&portal.config().session_key);
             Ok(page_ok(views::sign_in_local(&csrf, &people, &orgs)))
         }
-        SignIn::Link => Ok(page_ok(views::sign_in_link(portal.config().email_enabled))),
+        SignIn::Link if portal.mailer().is_some() => {
+            let csrf = session.csrf(&portal.config().session_key);
+            Ok(page_ok(views::sign_in_link_form(&csrf, None, None)))
+        }
+        SignIn::Link => Ok(page_ok(views::sign_in_link())),
     }
 }
 
@@ -75,4 +79,147 @@ pub(super) async fn sign_out(
     session.check_csrf(&portal.config().session_key, &form.csrf)?;
     let cookie = session::start(&portal, None)?;
     Ok(([(SET_COOKIE, cookie)], see_other("/signin")).into_response())
+}
+
+/// How long a mailed sign-in link works.
+const SIGN_IN_LINK_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+#[derive(Deserialize)]
+pub(super) struct LinkForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+}
+
+/// Link mode: mails a sign-in link to the address given.
+pub(super) async fn send_link(
+    State(portal): State<Portal>,
+    session: Session,
+    Form(form): Form<LinkForm>,
+) -> Result<Response, WebError> {
+    let Some(mailer) = portal
+        .mailer()
+        .filter(|_| portal.config().sign_in == SignIn::Link)
+    else {
+        return Err(WebError::Engine(threadesk_core::EngineError::NotFound(
+            "page",
+        )));
+    };
+    session.check_csrf(&portal.config().session_key, &form.csrf)?;
+    let csrf = session.csrf(&portal.config().session_key);
+    let token = match portal
+        .engine()
+        .issue_link_token(
+            threadesk_core::engine::LinkPurpose::SignIn,
+            &form.email,
+            SIGN_IN_LINK_TTL,
+        )
+        .await
+    {
+        Ok(t) => t,
+        Err(threadesk_core::EngineError::Invalid(_)) => {
+            return Ok(super::page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                views::sign_in_link_form(&csrf, None, Some("That is not an e-mail address.")),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Err(e) = mailer.send_sign_in(form.email.trim(), &token).await {
+        tracing::warn!(error = %e, "sign-in link not sent");
+        return Ok(super::page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            views::sign_in_link_form(
+                &csrf,
+                None,
+                Some("The link could not be sent just now; please try again in a moment."),
+            ),
+        ));
+    }
+    Ok(page_ok(views::sign_in_link_form(
+        &csrf,
+        Some("A sign-in link is on its way: open it from your mailbox."),
+        None,
+    )))
+}
+
+pub(super) async fn confirm_link(
+    State(portal): State<Portal>,
+    session: Session,
+) -> Result<Response, WebError> {
+    let csrf = session.csrf(&portal.config().session_key);
+    Ok(page_ok(views::use_link(
+        &csrf,
+        "Sign in",
+        "Continue to sign in to the support portal.",
+        "Sign in",
+    )))
+}
+
+/// Uses a sign-in link: a new session for the person behind the address.
+pub(super) async fn use_link(
+    State(portal): State<Portal>,
+    session: Session,
+    Path(token): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, WebError> {
+    session.check_csrf(&portal.config().session_key, &form.csrf)?;
+    match portal.engine().redeem_link_token(false, &token).await {
+        Ok(r) => {
+            let id = r.person.id.0;
+            tracing::event!(target: "audit", tracing::Level::INFO, person.id = id, "portal sign-in by e-mailed link");
+            let cookie = session::start(&portal, Some(r.person.id))?;
+            Ok(([(SET_COOKIE, cookie)], see_other("/tickets")).into_response())
+        }
+        Err(threadesk_core::EngineError::NotFound(_)) => {
+            Ok(super::page(StatusCode::NOT_FOUND, views::link_gone()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) async fn confirm_accept(
+    State(portal): State<Portal>,
+    session: Session,
+) -> Result<Response, WebError> {
+    let csrf = session.csrf(&portal.config().session_key);
+    Ok(page_ok(views::use_link(
+        &csrf,
+        "Accept the invitation",
+        "You were invited to follow a support ticket: you will see its replies and can answer.",
+        "Accept and sign in",
+    )))
+}
+
+/// Uses an invitation link: signs the invitee in and accepts.
+pub(super) async fn use_accept(
+    State(portal): State<Portal>,
+    session: Session,
+    Path(token): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, WebError> {
+    session.check_csrf(&portal.config().session_key, &form.csrf)?;
+    let r = match portal.engine().redeem_link_token(true, &token).await {
+        Ok(r) => r,
+        Err(threadesk_core::EngineError::NotFound(_)) => {
+            return Ok(super::page(StatusCode::NOT_FOUND, views::link_gone()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let cookie = session::start(&portal, Some(r.person.id))?;
+    let Some(delegate) = r.delegate else {
+        return Ok(([(SET_COOKIE, cookie)], see_other("/invitations")).into_response());
+    };
+    let ctx =
+        threadesk_core::Ctx::new(r.person.id).with_key(format!("web:accept-link:{}", delegate.0));
+    let to = match portal.engine().accept_delegation(&ctx, delegate).await {
+        Ok(d) => match portal.engine().ticket(r.person.id, d.ticket_id).await {
+            Ok(t) => format!("/tickets/{}", t.number.0),
+            Err(_) => "/tickets".to_owned(),
+        },
+        // declined or revoked meanwhile: the invitations page says how it stands.
+        Err(_) => "/invitations".to_owned(),
+    };
+    Ok(([(SET_COOKIE, cookie)], see_other(&to)).into_response())
 }

@@ -7,7 +7,7 @@ mod staff;
 mod ticket;
 
 pub(crate) use list::{invitations, new_ticket, ticket_list, ListPage, NewTicketForm};
-pub(crate) use signin::{sign_in_link, sign_in_local};
+pub(crate) use signin::{link_gone, sign_in_link, sign_in_link_form, sign_in_local, use_link};
 pub(crate) use staff::{people_page, queue_page, QueuePage};
 pub(crate) use ticket::{ticket_page, TicketPage};
 

@@ -40,21 +40,56 @@ pub(crate) fn sign_in_local(csrf: &str, people: &[Person], orgs: &[Organization]
     layout("Sign in", None, body)
 }
 
-/// Link mode: sign-in links go out by e-mail, once that channel exists.
-pub(crate) fn sign_in_link(email_enabled: bool) -> Markup {
+/// Link mode without e-mail: no link can be sent.
+pub(crate) fn sign_in_link() -> Markup {
     let body = html! {
         h1 { "Sign in" }
         p.notice {
-            @if email_enabled {
-                "This portal signs people in with a link sent by e-mail. Sending sign-in links is not "
-                "available in this version yet: reply to your ticket e-mails, or use the chat (Slack or "
-                "Discord) where your team answers tickets."
-            } @else {
-                "This portal signs people in with a link sent by e-mail. E-mail is not configured on this "
-                "deployment, so no link can be sent yet: use the chat (Slack or Discord) where your team "
-                "answers tickets, or ask the operator to configure e-mail."
-            }
+            "This portal signs people in with a link sent by e-mail. E-mail is not configured on this "
+            "deployment, so no link can be sent yet: use the chat (Slack or Discord) where your team "
+            "answers tickets, or ask the operator to configure e-mail."
         }
     };
     layout("Sign in", None, body)
+}
+
+/// Link mode with e-mail: ask for the address to send a link to.
+pub(crate) fn sign_in_link_form(csrf: &str, notice: Option<&str>, error: Option<&str>) -> Markup {
+    let body = html! {
+        h1 { "Sign in" }
+        @if let Some(e) = error { p.error { (e) } }
+        @if let Some(n) = notice { p.notice { (n) } }
+        p { "Enter your e-mail address: we send you a link that signs you in (it works once, for 15 minutes)." }
+        form.card method="post" action="/signin/link" {
+            (csrf_field(csrf))
+            label for="email" { "E-mail address" }
+            input #email type="email" name="email" required placeholder="name@example.com";
+            p { button type="submit" { "Send me a sign-in link" } }
+        }
+    };
+    layout("Sign in", None, body)
+}
+
+/// The page a mailed link opens: one button, so link scanners that fetch
+/// it do not use it up.
+pub(crate) fn use_link(csrf: &str, title: &str, text: &str, button: &str) -> Markup {
+    let body = html! {
+        h1 { (title) }
+        p { (text) }
+        form.card method="post" {
+            (csrf_field(csrf))
+            button type="submit" { (button) }
+        }
+    };
+    layout(title, None, body)
+}
+
+/// A link that was used already, expired, or never was.
+pub(crate) fn link_gone() -> Markup {
+    let body = html! {
+        h1 { "This link no longer works" }
+        p.notice { "Links from our e-mails work once and expire. Ask for a new sign-in link, or ask whoever invited you to invite you again." }
+        p { a href="/signin" { "Sign in" } }
+    };
+    layout("Link expired", None, body)
 }

@@ -28,21 +28,51 @@ pub struct Site {
     _blobs: tempfile::TempDir,
 }
 
+/// Sign-in links a test mailer was asked to send: `(to, token)`.
+#[derive(Clone, Default)]
+pub struct Outbox(pub std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>);
+
+impl threadesk_web::LinkMailer for Outbox {
+    fn send_sign_in<'a>(
+        &'a self,
+        to: &'a str,
+        token: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((to.to_owned(), token.to_owned()));
+        Box::pin(async { Ok(()) })
+    }
+}
+
 impl Site {
     pub async fn new(kind: Kind) -> Site {
+        Site::with(kind, SignIn::Local, None).await
+    }
+
+    /// A portal in link mode whose sign-in links land in `mailer`.
+    pub async fn with_links(kind: Kind, mailer: Outbox) -> Site {
+        Site::with(kind, SignIn::Link, Some(mailer)).await
+    }
+
+    async fn with(kind: Kind, sign_in: SignIn, mailer: Option<Outbox>) -> Site {
         let h = harness(kind).await;
         let blobs = tempfile::tempdir().expect("blob dir");
-        let portal = Portal::new(
+        let mut portal = Portal::new(
             h.engine.clone(),
             BlobStore::open(blobs.path()).expect("blob store"),
             PortalConfig {
-                sign_in: SignIn::Local,
+                sign_in,
                 session_key: SessionKey::random().expect("key"),
                 secure_cookies: false,
                 max_upload_bytes: 1024 * 1024,
-                email_enabled: false,
+                email_enabled: mailer.is_some(),
             },
         );
+        if let Some(m) = mailer {
+            portal = portal.with_mailer(std::sync::Arc::new(m));
+        }
         let staff = h.staff("Sam Support").await;
         let org = h.org(staff, "Acme").await;
         Site {

@@ -4,4 +4,5 @@
 
 mod flows;
 mod helpers;
+mod links;
 mod rights;

@@ -1,0 +1,137 @@
+//! Links from e-mails: signing in, and accepting an invitation. Each works
+//! once, expires, and is used by a button (a link scanner fetching the page
+//! uses nothing up).
+
+use crate::helpers::*;
+use axum::http::StatusCode;
+use rstest::rstest;
+use rstest_reuse::apply;
+use std::time::Duration;
+use threadesk_core::engine::{Invitee, LinkPurpose};
+use threadesk_core::Ctx;
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_mailed_link_signs_in_once(#[case] kind: threadesk_core::testing::Kind) {
+    let mailer = Outbox::default();
+    let site = Site::with_links(kind, mailer.clone()).await;
+    let mut b = Browser::from_site(&site);
+    let form = b.get("/signin").await;
+    assert!(form.shows("Send me a sign-in link"), "{}", form.body);
+    b.csrf = form.csrf();
+    let bad = b.post("/signin/link", &[("email", "not an address")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let sent = b
+        .post("/signin/link", &[("email", "New.Customer@Example.com")])
+        .await;
+    assert!(sent.shows("on its way"), "{}", sent.body);
+    let (to, token) = mailer.0.lock().unwrap().pop().expect("a link was mailed");
+    assert_eq!(to, "New.Customer@Example.com");
+
+    // opening the link only shows a button.
+    let mut visitor = Browser::from_site(&site);
+    let page = visitor.get(&format!("/signin/link/{token}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    visitor.csrf = page.csrf();
+    let again = visitor.get(&format!("/signin/link/{token}")).await;
+    assert_eq!(
+        again.status,
+        StatusCode::OK,
+        "fetching it twice uses nothing"
+    );
+    let used = visitor.post(&format!("/signin/link/{token}"), &[]).await;
+    assert_eq!(used.status, StatusCode::SEE_OTHER);
+    assert_eq!(used.location.as_deref(), Some("/tickets"));
+    let tickets = visitor.get("/tickets").await;
+    assert_eq!(tickets.status, StatusCode::OK);
+    assert!(
+        tickets.shows("new.customer"),
+        "signed in as the address's new person"
+    );
+
+    // a second use, from anywhere, finds nothing.
+    let mut other = Browser::from_site(&site);
+    other.csrf = other.get(&format!("/signin/link/{token}")).await.csrf();
+    let reused = other.post(&format!("/signin/link/{token}"), &[]).await;
+    assert_eq!(reused.status, StatusCode::NOT_FOUND);
+    assert!(reused.shows("no longer works"));
+    // an expired one neither.
+    let old = site
+        .h
+        .engine
+        .issue_link_token(LinkPurpose::SignIn, "x@example.com", Duration::ZERO)
+        .await
+        .unwrap();
+    let expired = other.post(&format!("/signin/link/{old}"), &[]).await;
+    assert_eq!(expired.status, StatusCode::NOT_FOUND);
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn an_invitation_link_accepts_and_the_delegate_can_reply(
+    #[case] kind: threadesk_core::testing::Kind,
+) {
+    let site = Site::with_links(kind, Outbox::default()).await;
+    let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
+    let t = site.h.open(bob, "Renewal").await.ticket;
+    let d = site
+        .h
+        .engine
+        .invite_delegate(
+            &Ctx::new(bob),
+            t.id,
+            Invitee::Email("dana@partner.example".into()),
+        )
+        .await
+        .unwrap();
+    // what the invitation e-mail carries.
+    let token = site
+        .h
+        .engine
+        .issue_link_token(
+            LinkPurpose::Accept(d.id),
+            "dana@partner.example",
+            Duration::from_secs(3600),
+        )
+        .await
+        .unwrap();
+    let mut dana = Browser::from_site(&site);
+    let page = dana.get(&format!("/invitations/accept/{token}")).await;
+    assert!(page.shows("Accept and sign in"), "{}", page.body);
+    dana.csrf = page.csrf();
+    let accepted = dana
+        .post(&format!("/invitations/accept/{token}"), &[])
+        .await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER);
+    let at = accepted.location.clone().unwrap();
+    assert_eq!(at, format!("/tickets/{}", t.number.0));
+    let seen = dana.get(&at).await;
+    assert_eq!(seen.status, StatusCode::OK);
+    assert!(seen.shows("Renewal"));
+    dana.csrf = seen.csrf();
+    let replied = dana
+        .post_files(
+            &format!("{at}/reply"),
+            &[("body", "Dana here: approved")],
+            &[],
+        )
+        .await;
+    assert_eq!(replied.status, StatusCode::SEE_OTHER, "{}", replied.body);
+    let staff = site.staff;
+    let thread = site.h.engine.thread(staff, t.id).await.unwrap();
+    let last = thread.messages.last().unwrap();
+    assert_eq!(
+        (last.body.as_str(), last.author_role.as_str()),
+        ("Dana here: approved", "delegate")
+    );
+    // the link is spent.
+    let mut again = Browser::from_site(&site);
+    again.csrf = again
+        .get(&format!("/invitations/accept/{token}"))
+        .await
+        .csrf();
+    let reused = again
+        .post(&format!("/invitations/accept/{token}"), &[])
+        .await;
+    assert_eq!(reused.status, StatusCode::NOT_FOUND);
+}
