@@ -12,3 +12,14 @@ create table link_tokens (
     expires_at bigint not null,
     used_at bigint
 );
+
+-- Mail that could never be delivered (the server refused the mailbox):
+-- shown to staff on the ticket, so they can reach the person another way.
+create table mail_failures (
+    id bigint generated always as identity primary key,
+    ticket_id bigint not null references tickets (id),
+    address text not null,
+    reason text not null,
+    created_at bigint not null
+);
+create index mail_failures_by_ticket on mail_failures (ticket_id);

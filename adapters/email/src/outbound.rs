@@ -380,15 +380,26 @@ impl EmailAdapter {
         if outbox.effect_done(CONSUMER, event, &effect).await? {
             return Ok(());
         }
-        let message = mail
-            .build(self.config())
-            .map_err(|e| Failure::Smtp(e, true))?;
-        match self.inner.mailer.send(message).await {
-            Ok(_) => {}
-            Err(e) => {
-                let permanent = e.is_permanent();
-                return Err(Failure::Smtp(e.to_string(), permanent));
+        let sent = match mail.build(self.config()) {
+            Ok(message) => self
+                .inner
+                .mailer
+                .send(message)
+                .await
+                .map(drop)
+                .map_err(|e| (e.to_string(), e.is_permanent())),
+            Err(e) => Err((e, true)),
+        };
+        if let Err((why, permanent)) = sent {
+            if permanent {
+                // staff see it on the ticket and can reach the person otherwise.
+                self.engine()
+                    .record_mail_failure(mail.ticket, &r.address, &why)
+                    .await?;
+                // recorded once: the event moves on without this recipient.
+                outbox.record_effect(CONSUMER, event, &effect).await?;
             }
+            return Err(Failure::Smtp(why, permanent));
         }
         outbox.record_effect(CONSUMER, event, &effect).await?;
         Ok(())

@@ -104,3 +104,64 @@ impl Engine {
         })
     }
 }
+
+/// Mail a server refused for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailFailure {
+    /// The address.
+    pub address: String,
+    /// What the server said.
+    pub reason: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+impl Engine {
+    /// Records that mail about a ticket to an address could not be delivered.
+    pub async fn record_mail_failure(
+        &self,
+        ticket: crate::ids::TicketId,
+        address: &str,
+        reason: &str,
+    ) -> Result<()> {
+        let reason: String = reason.chars().take(500).collect();
+        sqlx::query(
+            "insert into mail_failures (ticket_id, address, reason, created_at) values ($1, $2, $3, $4)",
+        )
+        .bind(ticket.0)
+        .bind(address)
+        .bind(reason)
+        .bind(Timestamp::now().0)
+        .execute(self.db().pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Staff only: the ticket's undeliverable mail, newest first.
+    pub async fn mail_failures(
+        &self,
+        actor: crate::ids::PersonId,
+        ticket: crate::ids::TicketId,
+    ) -> Result<Vec<MailFailure>> {
+        if !self.person(actor).await?.person.is_staff {
+            return Err(EngineError::StaffOnly("staff"));
+        }
+        self.ticket(actor, ticket).await?;
+        let rows = sqlx::query(
+            "select address, reason, created_at from mail_failures where ticket_id = $1 \
+             order by id desc limit 20",
+        )
+        .bind(ticket.0)
+        .fetch_all(self.db().pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MailFailure {
+                    address: r.try_get("address")?,
+                    reason: r.try_get("reason")?,
+                    at: Timestamp(r.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+}

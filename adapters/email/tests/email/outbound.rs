@@ -285,6 +285,14 @@ async fn smtp_failures_retry_what_is_missing_and_skip_what_cannot_work(#[case] k
         .await
         .unwrap();
     assert_eq!(lag.pending, 0, "nothing left waiting: {lag:?}");
+    // staff see the refused mailbox on the ticket.
+    let failures = w.h.engine.mail_failures(sam, t.id).await.unwrap();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].reason.contains("no such user"), "{failures:?}");
+    assert!(
+        w.h.engine.mail_failures(bob, t.id).await.is_err(),
+        "staff only"
+    );
 }
 
 #[apply(backends)]

@@ -85,12 +85,13 @@ async fn render(
     } else {
         None
     };
-    let (requester, directory) = if me.person.is_staff {
+    let (requester, directory, mail_failures) = if me.person.is_staff {
         let requester = engine.person(thread.ticket.requester_id).await?.person;
         let directory = engine.people_directory(me.person.id).await?;
-        (Some(requester), directory)
+        let failures = engine.mail_failures(me.person.id, ticket.id).await?;
+        (Some(requester), directory, failures)
     } else {
-        (None, Vec::new())
+        (None, Vec::new(), Vec::new())
     };
     let mut revisions = std::collections::HashMap::new();
     for m in thread.messages.iter().filter(|m| m.edited_at.is_some()) {
@@ -113,6 +114,7 @@ async fn render(
             unsaved: drafts.unsaved,
             revisions: &revisions,
             email_enabled: portal.config().email_enabled,
+            mail_failures: &mail_failures,
         }),
     ))
 }

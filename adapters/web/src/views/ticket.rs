@@ -32,6 +32,8 @@ pub(crate) struct TicketPage<'a> {
     pub revisions: &'a HashMap<MessageId, Vec<Revision>>,
     /// Whether ticket mail goes out.
     pub email_enabled: bool,
+    /// Staff only: mail about the ticket that could not be delivered.
+    pub mail_failures: &'a [threadesk_core::engine::MailFailure],
 }
 
 fn delegate_status(s: DelegateStatus) -> &'static str {
@@ -82,6 +84,16 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
         }
         @if let Some(n) = p.notice { p.notice role="status" { (n) } }
         @if let Some(e) = &p.error { p.error role="alert" { (capitalized(e)) "." } }
+        @if !p.mail_failures.is_empty() {
+            div.error {
+                strong { "E-mail could not be delivered" }
+                ul {
+                    @for f in p.mail_failures {
+                        li { (f.address) ": " (f.reason) }
+                    }
+                }
+            }
+        }
         @if let Some(text) = p.unsaved {
             div.card {
                 label for="unsaved" { "What you wrote (not saved)" }

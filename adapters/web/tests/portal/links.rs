@@ -135,3 +135,24 @@ async fn an_invitation_link_accepts_and_the_delegate_can_reply(
         .await;
     assert_eq!(reused.status, StatusCode::NOT_FOUND);
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn staff_see_mail_that_could_not_be_delivered(#[case] kind: threadesk_core::testing::Kind) {
+    let site = Site::new(kind).await;
+    let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
+    let t = site.h.open(bob, "Bounced").await.ticket;
+    site.h
+        .engine
+        .record_mail_failure(t.id, "bob@acme.example", "550 5.1.1 no such user")
+        .await
+        .unwrap();
+    let mut staff = site.browser(site.staff).await;
+    let page = staff.get(&format!("/tickets/{}", t.number.0)).await;
+    assert!(page.shows("E-mail could not be delivered"), "{}", page.body);
+    assert!(page.shows("550 5.1.1 no such user"));
+    let mut customer = site.browser(bob).await;
+    let theirs = customer.get(&format!("/tickets/{}", t.number.0)).await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert!(!theirs.shows("could not be delivered"), "staff only");
+}
