@@ -25,7 +25,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use hmac::{Hmac, Mac};
-use lettre::AsyncTransport;
 use mail_parser::{Message, MessageParser, MimeHeaders};
 use serde_json::json;
 use sha2::Sha256;
@@ -460,17 +459,7 @@ impl EmailAdapter {
             unique: format!("closed.{}", hex::encode(&message_id.as_bytes()[..message_id.len().min(24)])),
             root: false,
         };
-        let sent = match mail.build(self.config()) {
-            Ok(message) => self
-                .inner
-                .mailer
-                .send(message)
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e),
-        };
-        match sent {
+        match self.send_mail(&mail).await.map_err(|(why, _)| why) {
             Ok(()) => self.engine().put_link(ticket, None, &mark).await.map(drop),
             Err(e) => {
                 tracing::warn!(error = %e, "closed-ticket answer not sent");

@@ -110,6 +110,19 @@ impl EmailAdapter {
         &self.inner.config
     }
 
+    /// Sends one ticket mail; a failure says why and whether it is for good
+    /// (a 5xx, or a mail that cannot be built).
+    pub(crate) async fn send_mail(&self, mail: &mail::TicketMail) -> Result<(), (String, bool)> {
+        use lettre::AsyncTransport;
+        let message = mail.build(self.config()).map_err(|e| (e, true))?;
+        self.inner
+            .mailer
+            .send(message)
+            .await
+            .map(drop)
+            .map_err(|e| (e.to_string(), e.is_permanent()))
+    }
+
     /// Wakes the outbox worker.
     pub fn wake(&self) {
         self.inner.wake.notify_one();

@@ -380,17 +380,7 @@ impl EmailAdapter {
         if outbox.effect_done(CONSUMER, event, &effect).await? {
             return Ok(());
         }
-        let sent = match mail.build(self.config()) {
-            Ok(message) => self
-                .inner
-                .mailer
-                .send(message)
-                .await
-                .map(drop)
-                .map_err(|e| (e.to_string(), e.is_permanent())),
-            Err(e) => Err((e, true)),
-        };
-        if let Err((why, permanent)) = sent {
+        if let Err((why, permanent)) = self.send_mail(&mail).await {
             if permanent {
                 // staff see it on the ticket and can reach the person otherwise.
                 self.engine()
