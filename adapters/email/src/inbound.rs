@@ -271,6 +271,14 @@ impl EmailAdapter {
             .iter()
             .any(|i| i.platform == Platform::Email && i.external_id.eq_ignore_ascii_case(&from));
         if !theirs {
+            // staff see it on the ticket.
+            self.engine()
+                .record_mail_failure(
+                    ticket,
+                    &from,
+                    "a reply by e-mail was refused: the sender does not own the reply address it was sent to",
+                )
+                .await?;
             tracing::warn!(ticket.id = %ticket, person.id = %person, "inbound mail refused: the sender does not own the reply address");
             return Ok(Outcome::Refused(
                 "the sender is not the person this reply address belongs to".into(),

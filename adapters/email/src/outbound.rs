@@ -205,6 +205,14 @@ impl EmailAdapter {
                             INVITATION_TTL,
                         )
                         .await?;
+                    let decline = self
+                        .engine()
+                        .issue_link_token(
+                            LinkPurpose::Decline(delegate.id),
+                            &r.address,
+                            INVITATION_TTL,
+                        )
+                        .await?;
                     let mail = TicketMail {
                         ticket,
                         number: number.to_string(),
@@ -212,10 +220,16 @@ impl EmailAdapter {
                         to_name: r.name.clone(),
                         to: r.address.clone(),
                         subject: facts.ticket.subject.clone(),
-                        paragraphs: vec![format!(
-                            "{by} invited you to follow support ticket {number} \"{}\": you would see its replies and could answer. The link below accepts and signs you in; it works once, for 7 days. To decline, sign in and choose Decline under Invitations.",
-                            facts.ticket.subject
-                        )],
+                        paragraphs: vec![
+                            format!(
+                                "{by} invited you to follow support ticket {number} \"{}\": you would see its replies and could answer. The link below accepts and signs you in; each link works once, for 7 days.",
+                                facts.ticket.subject
+                            ),
+                            format!(
+                                "Not for you? Decline: {}/invitations/decline/{decline}",
+                                self.config().public_url
+                            ),
+                        ],
                         quote: None,
                         link: Some((
                             "Accept the invitation".to_owned(),
@@ -384,7 +398,7 @@ impl EmailAdapter {
             if permanent {
                 // staff see it on the ticket and can reach the person otherwise.
                 self.engine()
-                    .record_mail_failure(mail.ticket, &r.address, &why)
+                    .record_mail_failure(mail.ticket, &r.address, &format!("not delivered: {why}"))
                     .await?;
                 // recorded once: the event moves on without this recipient.
                 outbox.record_effect(CONSUMER, event, &effect).await?;

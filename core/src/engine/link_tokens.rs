@@ -20,6 +20,8 @@ pub enum LinkPurpose {
     SignIn,
     /// Accepts a delegate invitation (and signs the invitee in).
     Accept(DelegateId),
+    /// Declines a delegate invitation (and signs the invitee in).
+    Decline(DelegateId),
 }
 
 impl LinkPurpose {
@@ -27,6 +29,28 @@ impl LinkPurpose {
         match self {
             LinkPurpose::SignIn => "sign_in",
             LinkPurpose::Accept(_) => "accept",
+            LinkPurpose::Decline(_) => "decline",
+        }
+    }
+}
+
+/// The kind of a link, when it is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    /// A sign-in link.
+    SignIn,
+    /// An invitation's Accept link.
+    Accept,
+    /// An invitation's Decline link.
+    Decline,
+}
+
+impl LinkKind {
+    fn name(self) -> &'static str {
+        match self {
+            LinkKind::SignIn => "sign_in",
+            LinkKind::Accept => "accept",
+            LinkKind::Decline => "decline",
         }
     }
 }
@@ -58,7 +82,7 @@ impl Engine {
         let token = hex::encode(bytes);
         let now = Timestamp::now().0;
         let delegate = match purpose {
-            LinkPurpose::Accept(d) => Some(d.0),
+            LinkPurpose::Accept(d) | LinkPurpose::Decline(d) => Some(d.0),
             LinkPurpose::SignIn => None,
         };
         sqlx::query(
@@ -76,11 +100,11 @@ impl Engine {
         Ok(token)
     }
 
-    /// Uses a link token once: the person behind its address (made on first
-    /// sight) and, for an accept link, the invitation. An unknown, used or
-    /// expired token is "not found".
-    pub async fn redeem_link_token(&self, accept: bool, token: &str) -> Result<Redeemed> {
-        let purpose = if accept { "accept" } else { "sign_in" };
+    /// Uses a link token of this kind once: the person behind its address (made on first sight) and, for
+    /// an invitation link, the invitation. An unknown, used, expired or
+    /// other kind of token is "not found".
+    pub async fn redeem_link_token(&self, kind: LinkKind, token: &str) -> Result<Redeemed> {
+        let purpose = kind.name();
         let now = Timestamp::now().0;
         let row = sqlx::query(
             "update link_tokens set used_at = $1 where token_hash = $2 and purpose = $3 \
@@ -105,7 +129,8 @@ impl Engine {
     }
 }
 
-/// Mail a server refused for good.
+/// A mail problem of a ticket: mail a server refused for good, or a reply
+/// by e-mail that was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailFailure {
     /// The address.
@@ -117,7 +142,7 @@ pub struct MailFailure {
 }
 
 impl Engine {
-    /// Records that mail about a ticket to an address could not be delivered.
+    /// Records a mail problem of a ticket (`reason` says what happened).
     pub async fn record_mail_failure(
         &self,
         ticket: crate::ids::TicketId,
@@ -137,7 +162,7 @@ impl Engine {
         Ok(())
     }
 
-    /// Staff only: the ticket's undeliverable mail, newest first.
+    /// Staff only: the ticket's mail problems, newest first.
     pub async fn mail_failures(
         &self,
         actor: crate::ids::PersonId,

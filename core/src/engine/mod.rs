@@ -11,7 +11,7 @@ pub(crate) mod rows;
 mod tickets;
 
 pub use delegates::Invitee;
-pub use link_tokens::{LinkPurpose, MailFailure, Redeemed};
+pub use link_tokens::{LinkKind, LinkPurpose, MailFailure, Redeemed};
 pub use queries::QueueFilter;
 pub use tickets::{NewMessage, NewTicket, Opened, Posted};
 

@@ -308,10 +308,16 @@ async fn mailed_links_act_once_and_expire(#[case] kind: Kind) {
     assert_eq!(token.len(), 64);
     // a sign-in link is not an accept link.
     assert!(matches!(
-        h.engine.redeem_link_token(false, &token).await,
+        h.engine
+            .redeem_link_token(threadesk_core::engine::LinkKind::SignIn, &token)
+            .await,
         Err(EngineError::NotFound("link"))
     ));
-    let r = h.engine.redeem_link_token(true, &token).await.unwrap();
+    let r = h
+        .engine
+        .redeem_link_token(threadesk_core::engine::LinkKind::Accept, &token)
+        .await
+        .unwrap();
     assert_eq!(r.delegate, Some(d.id));
     // the address became a person, and the invitation is theirs to accept.
     h.engine
@@ -321,7 +327,9 @@ async fn mailed_links_act_once_and_expire(#[case] kind: Kind) {
     assert!(h.engine.ticket(r.person.id, t.id).await.is_ok());
     // once only.
     assert!(matches!(
-        h.engine.redeem_link_token(true, &token).await,
+        h.engine
+            .redeem_link_token(threadesk_core::engine::LinkKind::Accept, &token)
+            .await,
         Err(EngineError::NotFound("link"))
     ));
     // an expired link does nothing.
@@ -331,7 +339,9 @@ async fn mailed_links_act_once_and_expire(#[case] kind: Kind) {
         .await
         .unwrap();
     assert!(matches!(
-        h.engine.redeem_link_token(false, &old).await,
+        h.engine
+            .redeem_link_token(threadesk_core::engine::LinkKind::SignIn, &old)
+            .await,
         Err(EngineError::NotFound("link"))
     ));
     let fresh = h
@@ -343,10 +353,16 @@ async fn mailed_links_act_once_and_expire(#[case] kind: Kind) {
         )
         .await
         .unwrap();
-    let signed = h.engine.redeem_link_token(false, &fresh).await.unwrap();
+    let signed = h
+        .engine
+        .redeem_link_token(threadesk_core::engine::LinkKind::SignIn, &fresh)
+        .await
+        .unwrap();
     assert_eq!(signed.delegate, None);
     assert!(matches!(
-        h.engine.redeem_link_token(false, "nonsense").await,
+        h.engine
+            .redeem_link_token(threadesk_core::engine::LinkKind::SignIn, "nonsense")
+            .await,
         Err(EngineError::NotFound("link"))
     ));
     assert!(h

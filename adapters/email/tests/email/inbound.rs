@@ -240,6 +240,14 @@ async fn forged_senders_tampered_tokens_and_automatic_mail_are_never_posted(#[ca
     );
     assert_eq!(w.mail_in(&bounce).await.1["result"], "ignored");
     assert_eq!(w.bodies(ticket).await.len(), before, "nothing posted");
+    let staff = w.h.staff("Checker").await;
+    let problems = w.h.engine.mail_failures(staff, ticket).await.unwrap();
+    assert_eq!(
+        problems.len(),
+        1,
+        "the forged sender is shown to staff: {problems:?}"
+    );
+    assert_eq!(problems[0].address, "eve@evil.test");
     assert_eq!(w.sink.received().len(), mails_before, "nothing answered");
 }
 

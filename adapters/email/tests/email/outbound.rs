@@ -363,12 +363,33 @@ async fn an_invitation_by_email_carries_a_single_use_accept_link(#[case] kind: K
         .to_owned();
     assert!(link.starts_with("https://help.acme.test/invitations/accept/"));
     let token = link.rsplit('/').next().unwrap();
-    let r = w.h.engine.redeem_link_token(true, token).await.unwrap();
+    let r =
+        w.h.engine
+            .redeem_link_token(threadesk_core::engine::LinkKind::Accept, token)
+            .await
+            .unwrap();
     assert_eq!(r.delegate, Some(d.id));
     assert!(
-        w.h.engine.redeem_link_token(true, token).await.is_err(),
+        w.h.engine
+            .redeem_link_token(threadesk_core::engine::LinkKind::Accept, token)
+            .await
+            .is_err(),
         "once"
     );
+    let decline = text
+        .split_whitespace()
+        .find(|w| w.contains("/invitations/decline/"))
+        .expect("a decline link")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let r =
+        w.h.engine
+            .redeem_link_token(threadesk_core::engine::LinkKind::Decline, &decline)
+            .await
+            .unwrap();
+    assert_eq!(r.delegate, Some(d.id));
     // a sign-in link mail, for the portal.
     w.mail
         .send_sign_in("dana@partner.test", "abc123")

@@ -32,6 +32,10 @@ pub(crate) fn router() -> Router<Portal> {
             "/invitations/accept/{token}",
             get(signin::confirm_accept).post(signin::use_accept),
         )
+        .route(
+            "/invitations/decline/{token}",
+            get(signin::confirm_decline).post(signin::use_decline),
+        )
         .route("/tickets", get(list::tickets).post(list::open))
         .route("/tickets/new", get(list::new_form))
         .route("/invitations", get(list::invitations))

@@ -165,7 +165,11 @@ pub(super) async fn use_link(
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, WebError> {
     session.check_csrf(&portal.config().session_key, &form.csrf)?;
-    match portal.engine().redeem_link_token(false, &token).await {
+    match portal
+        .engine()
+        .redeem_link_token(threadesk_core::engine::LinkKind::SignIn, &token)
+        .await
+    {
         Ok(r) => {
             let id = r.person.id.0;
             tracing::event!(target: "audit", tracing::Level::INFO, person.id = id, "portal sign-in by e-mailed link");
@@ -199,8 +203,47 @@ pub(super) async fn use_accept(
     Path(token): Path<String>,
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, WebError> {
+    answer_invitation(portal, session, token, form, true).await
+}
+
+pub(super) async fn confirm_decline(
+    State(portal): State<Portal>,
+    session: Session,
+) -> Result<Response, WebError> {
+    let csrf = session.csrf(&portal.config().session_key);
+    Ok(page_ok(views::use_link(
+        &csrf,
+        "Decline the invitation",
+        "You were invited to follow a support ticket. Declining tells whoever invited you.",
+        "Decline",
+    )))
+}
+
+/// Uses an invitation's Decline link: signs the invitee in and declines.
+pub(super) async fn use_decline(
+    State(portal): State<Portal>,
+    session: Session,
+    Path(token): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, WebError> {
+    answer_invitation(portal, session, token, form, false).await
+}
+
+async fn answer_invitation(
+    portal: Portal,
+    session: Session,
+    token: String,
+    form: CsrfOnly,
+    accept: bool,
+) -> Result<Response, WebError> {
+    use threadesk_core::engine::LinkKind;
     session.check_csrf(&portal.config().session_key, &form.csrf)?;
-    let r = match portal.engine().redeem_link_token(true, &token).await {
+    let kind = if accept {
+        LinkKind::Accept
+    } else {
+        LinkKind::Decline
+    };
+    let r = match portal.engine().redeem_link_token(kind, &token).await {
         Ok(r) => r,
         Err(threadesk_core::EngineError::NotFound(_)) => {
             return Ok(super::page(StatusCode::NOT_FOUND, views::link_gone()))
@@ -211,15 +254,22 @@ pub(super) async fn use_accept(
     let Some(delegate) = r.delegate else {
         return Ok(([(SET_COOKIE, cookie)], see_other("/invitations")).into_response());
     };
-    let ctx =
-        threadesk_core::Ctx::new(r.person.id).with_key(format!("web:accept-link:{}", delegate.0));
-    let to = match portal.engine().accept_delegation(&ctx, delegate).await {
-        Ok(d) => match portal.engine().ticket(r.person.id, d.ticket_id).await {
-            Ok(t) => format!("/tickets/{}", t.number.0),
-            Err(_) => "/tickets".to_owned(),
-        },
-        // declined or revoked meanwhile: the invitations page says how it stands.
-        Err(_) => "/invitations".to_owned(),
+    let ctx = threadesk_core::Ctx::new(r.person.id)
+        .with_key(format!("web:invitation-link:{}:{accept}", delegate.0));
+    let to = if accept {
+        match portal.engine().accept_delegation(&ctx, delegate).await {
+            Ok(d) => match portal.engine().ticket(r.person.id, d.ticket_id).await {
+                Ok(t) => format!("/tickets/{}", t.number.0),
+                Err(_) => "/tickets".to_owned(),
+            },
+            // declined or revoked meanwhile: the invitations page says how it stands.
+            Err(_) => "/invitations".to_owned(),
+        }
+    } else {
+        if let Err(e) = portal.engine().decline_delegation(&ctx, delegate).await {
+            tracing::info!(error = %e, "invitation not declined by link");
+        }
+        "/invitations".to_owned()
     };
     Ok(([(SET_COOKIE, cookie)], see_other(&to)).into_response())
 }

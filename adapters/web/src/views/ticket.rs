@@ -86,7 +86,7 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
         @if let Some(e) = &p.error { p.error role="alert" { (capitalized(e)) "." } }
         @if !p.mail_failures.is_empty() {
             div.error {
-                strong { "E-mail could not be delivered" }
+                strong { "E-mail problems" }
                 ul {
                     @for f in p.mail_failures {
                         li { (f.address) ": " (f.reason) }

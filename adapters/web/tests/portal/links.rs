@@ -149,10 +149,58 @@ async fn staff_see_mail_that_could_not_be_delivered(#[case] kind: threadesk_core
         .unwrap();
     let mut staff = site.browser(site.staff).await;
     let page = staff.get(&format!("/tickets/{}", t.number.0)).await;
-    assert!(page.shows("E-mail could not be delivered"), "{}", page.body);
+    assert!(page.shows("E-mail problems"), "{}", page.body);
     assert!(page.shows("550 5.1.1 no such user"));
     let mut customer = site.browser(bob).await;
     let theirs = customer.get(&format!("/tickets/{}", t.number.0)).await;
     assert_eq!(theirs.status, StatusCode::OK);
-    assert!(!theirs.shows("could not be delivered"), "staff only");
+    assert!(!theirs.shows("E-mail problems"), "staff only");
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn an_invitation_link_declines(#[case] kind: threadesk_core::testing::Kind) {
+    use threadesk_core::domain::DelegateStatus;
+    let site = Site::with_links(kind, Outbox::default()).await;
+    let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
+    let t = site.h.open(bob, "Renewal").await.ticket;
+    let d = site
+        .h
+        .engine
+        .invite_delegate(
+            &Ctx::new(bob),
+            t.id,
+            Invitee::Email("dana@partner.example".into()),
+        )
+        .await
+        .unwrap();
+    let token = site
+        .h
+        .engine
+        .issue_link_token(
+            LinkPurpose::Decline(d.id),
+            "dana@partner.example",
+            Duration::from_secs(3600),
+        )
+        .await
+        .unwrap();
+    let mut dana = Browser::from_site(&site);
+    // an accept page does not take a decline link.
+    dana.csrf = dana
+        .get(&format!("/invitations/accept/{token}"))
+        .await
+        .csrf();
+    let wrong = dana
+        .post(&format!("/invitations/accept/{token}"), &[])
+        .await;
+    assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+    let page = dana.get(&format!("/invitations/decline/{token}")).await;
+    assert!(page.shows("Decline"), "{}", page.body);
+    dana.csrf = page.csrf();
+    let done = dana
+        .post(&format!("/invitations/decline/{token}"), &[])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let delegates = site.h.engine.delegates(bob, t.id).await.unwrap();
+    assert_eq!(delegates[0].status, DelegateStatus::Declined);
 }
