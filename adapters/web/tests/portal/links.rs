@@ -72,29 +72,8 @@ async fn an_invitation_link_accepts_and_the_delegate_can_reply(
     #[case] kind: threadesk_core::testing::Kind,
 ) {
     let site = Site::with_links(kind, Outbox::default()).await;
-    let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
-    let t = site.h.open(bob, "Renewal").await.ticket;
-    let d = site
-        .h
-        .engine
-        .invite_delegate(
-            &Ctx::new(bob),
-            t.id,
-            Invitee::Email("dana@partner.example".into()),
-        )
-        .await
-        .unwrap();
-    // what the invitation e-mail carries.
-    let token = site
-        .h
-        .engine
-        .issue_link_token(
-            LinkPurpose::Accept(d.id),
-            "dana@partner.example",
-            Duration::from_secs(3600),
-        )
-        .await
-        .unwrap();
+    let (_, t, d) = dana_invited(&site).await;
+    let token = link_for(&site, LinkPurpose::Accept(d.id)).await;
     let mut dana = Browser::from_site(&site);
     let page = dana.get(&format!("/invitations/accept/{token}")).await;
     assert!(page.shows("Accept and sign in"), "{}", page.body);
@@ -162,28 +141,8 @@ async fn staff_see_mail_that_could_not_be_delivered(#[case] kind: threadesk_core
 async fn an_invitation_link_declines(#[case] kind: threadesk_core::testing::Kind) {
     use threadesk_core::domain::DelegateStatus;
     let site = Site::with_links(kind, Outbox::default()).await;
-    let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
-    let t = site.h.open(bob, "Renewal").await.ticket;
-    let d = site
-        .h
-        .engine
-        .invite_delegate(
-            &Ctx::new(bob),
-            t.id,
-            Invitee::Email("dana@partner.example".into()),
-        )
-        .await
-        .unwrap();
-    let token = site
-        .h
-        .engine
-        .issue_link_token(
-            LinkPurpose::Decline(d.id),
-            "dana@partner.example",
-            Duration::from_secs(3600),
-        )
-        .await
-        .unwrap();
+    let (bob, t, d) = dana_invited(&site).await;
+    let token = link_for(&site, LinkPurpose::Decline(d.id)).await;
     let mut dana = Browser::from_site(&site);
     // an accept page does not take a decline link.
     dana.csrf = dana
@@ -203,4 +162,36 @@ async fn an_invitation_link_declines(#[case] kind: threadesk_core::testing::Kind
     assert_eq!(done.status, StatusCode::SEE_OTHER);
     let delegates = site.h.engine.delegates(bob, t.id).await.unwrap();
     assert_eq!(delegates[0].status, DelegateStatus::Declined);
+}
+
+/// Bob's ticket with Dana invited by e-mail.
+async fn dana_invited(
+    site: &Site,
+) -> (
+    threadesk_core::PersonId,
+    threadesk_core::domain::Ticket,
+    threadesk_core::domain::Delegate,
+) {
+    let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
+    let t = site.h.open(bob, "Renewal").await.ticket;
+    let d = site
+        .h
+        .engine
+        .invite_delegate(
+            &Ctx::new(bob),
+            t.id,
+            Invitee::Email("dana@partner.example".into()),
+        )
+        .await
+        .unwrap();
+    (bob, t, d)
+}
+
+/// What the invitation e-mail carries.
+async fn link_for(site: &Site, purpose: LinkPurpose) -> String {
+    site.h
+        .engine
+        .issue_link_token(purpose, "dana@partner.example", Duration::from_secs(3600))
+        .await
+        .unwrap()
 }
