@@ -164,6 +164,45 @@ async fn an_invitation_link_declines(#[case] kind: threadesk_core::testing::Kind
     assert_eq!(delegates[0].status, DelegateStatus::Declined);
 }
 
+#[apply(backends)]
+#[tokio::test]
+async fn a_ticket_opened_in_the_portal_is_confirmed_by_mail(
+    #[case] kind: threadesk_core::testing::Kind,
+) {
+    use threadesk_email::testing::SmtpSink;
+    use threadesk_email::{EmailAdapter, EmailConfig};
+    let site = Site::new(kind).await;
+    let sink = SmtpSink::start().await;
+    let (host, port, security, credentials) = EmailConfig::parse_smtp_url(&sink.url()).unwrap();
+    let mail = EmailAdapter::new(
+        site.h.engine.clone(),
+        EmailConfig {
+            host,
+            port,
+            security,
+            credentials,
+            from: "Acme Support <help@acme.example>".into(),
+            reply_domain: "reply.acme.example".into(),
+            secret: b"a-token-secret-for-tests".to_vec(),
+            public_url: "https://help.acme.example".into(),
+            inbound_secret: None,
+        },
+    )
+    .unwrap();
+    mail.connect().await.unwrap();
+    let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
+    let mut b = site.browser(bob).await;
+    let n = b.open("Printer jam", "Paper everywhere").await;
+    while mail.pump().await.unwrap() > 0 {}
+    let got = sink.to("bob@acme.example");
+    assert_eq!(got.len(), 1, "one confirmation");
+    assert_eq!(
+        got[0].header("Subject").unwrap(),
+        format!("[#{n}] Printer jam")
+    );
+    assert!(got[0].text().contains("> Paper everywhere"));
+}
+
 /// Bob's ticket with Dana invited by e-mail.
 async fn dana_invited(
     site: &Site,
