@@ -308,10 +308,18 @@ impl EmailAdapter {
             attachments: files,
         };
         let outcome = self.engine().reply(&ctx, ticket, input).await;
-        if outcome.is_err() {
-            if let Some(store) = &self.inner.blobs {
-                store.forget(&links).await;
-            }
+        // files kept for nothing: the reply was refused, or this mail was
+        // delivered again and the first delivery's files are the ones used.
+        let unused: Vec<String> = match &outcome {
+            Ok(posted) => links
+                .iter()
+                .filter(|l| !posted.message.attachments.iter().any(|a| &a.url == *l))
+                .cloned()
+                .collect(),
+            Err(_) => links,
+        };
+        if let Some(store) = &self.inner.blobs {
+            store.forget(&unused).await;
         }
         match outcome {
             Ok(posted) => {

@@ -346,4 +346,15 @@ async fn attachments_of_an_emailed_reply_become_ticket_attachments(#[case] kind:
         b"%PDF-1.4\n%\xc7\xec\x8f\xa2\n"
     );
     assert_eq!(file.size_bytes, 15);
+    // delivered again: one reply, and no second copy of the file is kept.
+    let files = |w: &World| {
+        let dir = w.blobs.path_of(&file.url).unwrap();
+        std::fs::read_dir(dir.parent().unwrap()).unwrap().count()
+    };
+    let before = files(&w);
+    w.mail_in(&raw).await;
+    assert_eq!(files(&w), before);
+    let staff = w.h.staff("Checker").await;
+    let again = w.h.engine.thread(staff, ticket).await.unwrap();
+    assert_eq!(again.messages.len(), thread.messages.len());
 }
