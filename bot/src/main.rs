@@ -15,6 +15,7 @@ use config::{redact_url, Config, LogFormat, PortalSignIn};
 use std::sync::Arc;
 use std::time::Duration;
 use threadesk_core::db::{Db, DbOptions};
+use threadesk_core::outbox::Consumer;
 use threadesk_core::{Engine, Settings};
 use threadesk_discord::DiscordAdapter;
 use threadesk_email::EmailAdapter;

@@ -512,6 +512,53 @@ impl Outbox {
     }
 }
 
+/// A platform adapter's side of the outbox: its consumer name and how it
+/// delivers one event. The delivery loop itself is the same for every
+/// adapter, so it is provided here.
+pub trait Consumer: Sync {
+    /// The consumer name (`slack`, `discord`, `email`).
+    const NAME: &'static str;
+
+    /// The database the outbox lives in.
+    fn db(&self) -> &Db;
+
+    /// Signalled when something new may be due.
+    fn wake_signal(&self) -> &tokio::sync::Notify;
+
+    /// One delivery attempt of an event.
+    fn attempt(&self, event: Event) -> impl std::future::Future<Output = Attempt> + Send;
+
+    /// Delivers what is due now; returns how many events were handled
+    /// (delivered, deferred or given up).
+    fn pump(&self) -> impl std::future::Future<Output = Result<usize>> + Send
+    where
+        Self: Sized,
+    {
+        async move {
+            Outbox::new(self.db().clone())
+                .pump(Self::NAME, |e| self.attempt(e))
+                .await
+        }
+    }
+
+    /// Runs the outbox worker until `shutdown` resolves.
+    fn run_outbound(
+        &self,
+        shutdown: impl std::future::Future<Output = ()> + Send,
+    ) -> impl std::future::Future<Output = ()> + Send
+    where
+        Self: Sized,
+    {
+        async move {
+            Outbox::new(self.db().clone())
+                .run(Self::NAME, self.wake_signal(), shutdown, |e| {
+                    self.attempt(e)
+                })
+                .await
+        }
+    }
+}
+
 /// Whether a delivery failure can never succeed (so retrying is pointless).
 pub trait Permanence: std::fmt::Display {
     /// `true` when retrying cannot help.

@@ -18,10 +18,11 @@ use crate::{snowflake, thread_of, DiscordAdapter, CONSUMER};
 use serde_json::{json, Value};
 use serenity::http::{LightMethod, Route};
 use serenity::model::id::{ChannelId, MessageId};
-use std::future::Future;
 use threadesk_core::domain::{Message, Platform};
 use threadesk_core::links::Link;
-use threadesk_core::outbox::{attempt, Attempt, Event, EventPayload, Outbox, Permanence, Steps};
+use threadesk_core::outbox::{
+    attempt, Attempt, Consumer, Event, EventPayload, Outbox, Permanence, Steps,
+};
 use threadesk_core::surfaces::{Audience, Surface};
 use threadesk_core::{EngineError, EventId, PersonId, TicketId};
 
@@ -49,25 +50,25 @@ fn channel(id: &str) -> Result<ChannelId, Failure> {
         .ok_or_else(|| Failure::Discord(ApiError::Refused(format!("bad channel id {id}"))))
 }
 
-impl DiscordAdapter {
-    fn outbox(&self) -> Outbox {
-        Outbox::new(self.engine().db().clone())
+impl Consumer for DiscordAdapter {
+    const NAME: &'static str = CONSUMER;
+
+    fn db(&self) -> &threadesk_core::Db {
+        self.engine().db()
     }
 
-    /// Delivers what is due now; returns how many events were handled.
-    pub async fn pump(&self) -> Result<usize, EngineError> {
-        self.outbox().pump(CONSUMER, |e| self.attempt(e)).await
-    }
-
-    /// Runs the outbox worker until `shutdown` resolves.
-    pub async fn run_outbound(&self, shutdown: impl Future<Output = ()>) {
-        self.outbox()
-            .run(CONSUMER, &self.inner.wake, shutdown, |e| self.attempt(e))
-            .await;
+    fn wake_signal(&self) -> &tokio::sync::Notify {
+        &self.inner.wake
     }
 
     async fn attempt(&self, event: Event) -> Attempt {
         attempt(self.deliver(&event).await)
+    }
+}
+
+impl DiscordAdapter {
+    fn outbox(&self) -> Outbox {
+        Outbox::new(self.engine().db().clone())
     }
 
     async fn deliver(&self, event: &Event) -> Result<(), Failure> {

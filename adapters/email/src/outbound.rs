@@ -10,10 +10,11 @@
 use crate::mail::TicketMail;
 use crate::{EmailAdapter, CONSUMER};
 use lettre::AsyncTransport;
-use std::future::Future;
 use threadesk_core::domain::{DelegateStatus, Platform};
 use threadesk_core::engine::LinkPurpose;
-use threadesk_core::outbox::{attempt, Attempt, Event, EventPayload, Outbox, Permanence, Steps};
+use threadesk_core::outbox::{
+    attempt, Attempt, Consumer, Event, EventPayload, Outbox, Permanence, Steps,
+};
 use threadesk_core::surfaces::Audience;
 use threadesk_core::{EngineError, EventId, PersonId, TicketId};
 
@@ -52,25 +53,25 @@ struct Recipient {
     address: String,
 }
 
-impl EmailAdapter {
-    fn outbox(&self) -> Outbox {
-        Outbox::new(self.engine().db().clone())
+impl Consumer for EmailAdapter {
+    const NAME: &'static str = CONSUMER;
+
+    fn db(&self) -> &threadesk_core::Db {
+        self.engine().db()
     }
 
-    /// Delivers what is due now; returns how many events were handled.
-    pub async fn pump(&self) -> Result<usize, EngineError> {
-        self.outbox().pump(CONSUMER, |e| self.attempt(e)).await
-    }
-
-    /// Runs the outbox worker until `shutdown` resolves.
-    pub async fn run_outbound(&self, shutdown: impl Future<Output = ()>) {
-        self.outbox()
-            .run(CONSUMER, &self.inner.wake, shutdown, |e| self.attempt(e))
-            .await;
+    fn wake_signal(&self) -> &tokio::sync::Notify {
+        &self.inner.wake
     }
 
     async fn attempt(&self, event: Event) -> Attempt {
         attempt(self.deliver(&event).await)
+    }
+}
+
+impl EmailAdapter {
+    fn outbox(&self) -> Outbox {
+        Outbox::new(self.engine().db().clone())
     }
 
     async fn deliver(&self, event: &Event) -> Result<(), Failure> {

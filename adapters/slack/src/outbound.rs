@@ -14,10 +14,11 @@ use crate::render::{self, CardFor};
 use crate::SlackAdapter;
 use crate::CONSUMER;
 use serde_json::json;
-use std::future::Future;
 use threadesk_core::domain::{Message, Platform};
 use threadesk_core::links::Link;
-use threadesk_core::outbox::{attempt, Attempt, Event, EventPayload, Outbox, Permanence, Steps};
+use threadesk_core::outbox::{
+    attempt, Attempt, Consumer, Event, EventPayload, Outbox, Permanence, Steps,
+};
 use threadesk_core::surfaces::{Audience, Surface};
 use threadesk_core::{EngineError, EventId, PersonId, TicketId};
 
@@ -41,26 +42,25 @@ impl Permanence for Failure {
     }
 }
 
-impl SlackAdapter {
-    fn outbox(&self) -> Outbox {
-        Outbox::new(self.engine().db().clone())
+impl Consumer for SlackAdapter {
+    const NAME: &'static str = CONSUMER;
+
+    fn db(&self) -> &threadesk_core::Db {
+        self.engine().db()
     }
 
-    /// Delivers what is due now; returns how many events were handled
-    /// (delivered, deferred or given up).
-    pub async fn pump(&self) -> Result<usize, EngineError> {
-        self.outbox().pump(CONSUMER, |e| self.attempt(e)).await
-    }
-
-    /// Runs the outbox worker until `shutdown` resolves.
-    pub async fn run_outbound(&self, shutdown: impl Future<Output = ()>) {
-        self.outbox()
-            .run(CONSUMER, &self.inner.wake, shutdown, |e| self.attempt(e))
-            .await;
+    fn wake_signal(&self) -> &tokio::sync::Notify {
+        &self.inner.wake
     }
 
     async fn attempt(&self, event: Event) -> Attempt {
         attempt(self.deliver(&event).await)
+    }
+}
+
+impl SlackAdapter {
+    fn outbox(&self) -> Outbox {
+        Outbox::new(self.engine().db().clone())
     }
 
     /// Posts a person's own card of a ticket (with the history they may

@@ -6,6 +6,7 @@ use rstest::rstest;
 use rstest_reuse::apply;
 use serde_json::{json, Value};
 use threadesk_core::domain::Status;
+use threadesk_core::outbox::Consumer;
 use threadesk_slack::testing::FakeSlack;
 use threadesk_slack::{SlackAdapter, SlackConfig};
 

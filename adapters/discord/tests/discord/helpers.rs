@@ -8,6 +8,7 @@ use rstest_reuse::template;
 use serde_json::{json, Value};
 use std::time::Duration;
 use threadesk_core::domain::PlatformIdentity;
+use threadesk_core::outbox::Consumer;
 use threadesk_core::testing::harness;
 pub use threadesk_core::testing::{Harness, Kind};
 use threadesk_core::{PersonId, TicketId};

@@ -5,6 +5,7 @@ use rstest_reuse::{apply, template};
 use threadesk_core::domain::{PlatformIdentity, Status};
 use threadesk_core::engine::{Invitee, NewMessage, NewTicket};
 use threadesk_core::links::PlatformRef;
+use threadesk_core::outbox::Consumer;
 use threadesk_core::surfaces::Audience;
 use threadesk_core::testing::{harness, Harness, Kind};
 use threadesk_core::{Ctx, PersonId};

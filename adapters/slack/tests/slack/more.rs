@@ -7,6 +7,7 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 use threadesk_core::domain::{PlatformIdentity, Status};
 use threadesk_core::engine::NewTicket;
+use threadesk_core::outbox::Consumer;
 use threadesk_core::{Ctx, TicketId};
 
 #[apply(backends)]

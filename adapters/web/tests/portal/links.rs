@@ -8,6 +8,7 @@ use rstest::rstest;
 use rstest_reuse::apply;
 use std::time::Duration;
 use threadesk_core::engine::{Invitee, LinkPurpose};
+use threadesk_core::outbox::Consumer;
 use threadesk_core::Ctx;
 
 #[apply(backends)]
