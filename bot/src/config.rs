@@ -458,6 +458,17 @@ mod tests {
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
+    /// Each `(name, value)` put over `base` is refused, naming `name`.
+    fn each_refused_by_name(base: &[(&str, &str)], cases: &[(&'static str, &str)]) {
+        for &(name, value) in cases {
+            let mut vars = base.to_vec();
+            vars.retain(|(k, _)| *k != name);
+            vars.push((name, value));
+            let e = load(&vars).unwrap_err();
+            assert!(e.to_string().starts_with(name), "{name}: {e}");
+        }
+    }
+
     #[test]
     fn defaults_to_a_local_sqlite_file() {
         let c = load(&[]).unwrap();
@@ -528,19 +539,16 @@ mod tests {
             load(&more).unwrap().email.unwrap().reply_domain,
             "reply.acme.test"
         );
-        for (name, value) in [
-            ("SMTP_URL", "http://mail.acme.test"),
-            ("MAIL_FROM", "Acme Support"),
-            ("MAIL_REPLY_DOMAIN", "help@acme.test"),
-            ("MAIL_TOKEN_SECRET", "short"),
-            ("INBOUND_EMAIL_SECRET", "short"),
-        ] {
-            let mut vars = base.to_vec();
-            vars.retain(|(k, _)| *k != name);
-            vars.push((name, value));
-            let e = load(&vars).unwrap_err();
-            assert!(e.to_string().starts_with(name), "{name}: {e}");
-        }
+        each_refused_by_name(
+            &base,
+            &[
+                ("SMTP_URL", "http://mail.acme.test"),
+                ("MAIL_FROM", "Acme Support"),
+                ("MAIL_REPLY_DOMAIN", "help@acme.test"),
+                ("MAIL_TOKEN_SECRET", "short"),
+                ("INBOUND_EMAIL_SECRET", "short"),
+            ],
+        );
         let e = load(&base[..2]).unwrap_err();
         assert!(e.to_string().starts_with("MAIL_TOKEN_SECRET"), "{e}");
         assert!(load(&[]).unwrap().email.is_none(), "off without SMTP_URL");
@@ -571,21 +579,18 @@ mod tests {
         assert_eq!(c.staff_role, Some(820000000000000001));
         assert_eq!(c.api_url, "https://127.0.0.1:4443");
         assert!(!format!("{:?}", load(&all).unwrap()).contains("bot-token-value"));
-        for (name, value) in [
-            ("DISCORD_APPLICATION_ID", "my app"),
-            ("DISCORD_SUPPORT_CHANNEL", "#support"),
-            ("DISCORD_STAFF_ROLE", "Support"),
-            ("DISCORD_PUBLIC_KEY", "xyz"),
-            ("DISCORD_API_URL", "http://127.0.0.1:9"),
-            ("DISCORD_CA_CERT", "/nonexistent/ca.pem"),
-            ("DISCORD_GATEWAY", "off"),
-        ] {
-            let mut vars = base.to_vec();
-            vars.retain(|(k, _)| *k != name);
-            vars.push((name, value));
-            let e = load(&vars).unwrap_err();
-            assert!(e.to_string().starts_with(name), "{name}: {e}");
-        }
+        each_refused_by_name(
+            &base,
+            &[
+                ("DISCORD_APPLICATION_ID", "my app"),
+                ("DISCORD_SUPPORT_CHANNEL", "#support"),
+                ("DISCORD_STAFF_ROLE", "Support"),
+                ("DISCORD_PUBLIC_KEY", "xyz"),
+                ("DISCORD_API_URL", "http://127.0.0.1:9"),
+                ("DISCORD_CA_CERT", "/nonexistent/ca.pem"),
+                ("DISCORD_GATEWAY", "off"),
+            ],
+        );
         let e = load(&base[..2]).unwrap_err();
         assert!(e.to_string().starts_with("DISCORD_SUPPORT_CHANNEL"), "{e}");
     }
@@ -607,21 +612,18 @@ mod tests {
         let slack = c.slack.unwrap();
         assert_eq!(slack.api_url, "http://127.0.0.1:9/api");
         assert_eq!(slack.triage_channel(Some("Billing")), Some("C2"));
-        for (name, value) in [
-            ("SLACK_BOT_TOKEN", "token"),
-            ("SLACK_APP_TOKEN", "app"),
-            ("SLACK_API_URL", "slack.com"),
-            ("SLACK_DEPARTMENT_CHANNELS", "Billing"),
-        ] {
-            let mut vars = vec![
+        each_refused_by_name(
+            &[
                 ("SLACK_BOT_TOKEN", "xoxb-1"),
                 ("SLACK_SIGNING_SECRET", "abc"),
-            ];
-            vars.retain(|(k, _)| *k != name);
-            vars.push((name, value));
-            let e = load(&vars).unwrap_err();
-            assert!(e.to_string().starts_with(name), "{e}");
-        }
+            ],
+            &[
+                ("SLACK_BOT_TOKEN", "token"),
+                ("SLACK_APP_TOKEN", "app"),
+                ("SLACK_API_URL", "slack.com"),
+                ("SLACK_DEPARTMENT_CHANNELS", "Billing"),
+            ],
+        );
     }
 
     #[test]
