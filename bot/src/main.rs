@@ -288,7 +288,7 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
         });
     }
     if let Some((adapter, _)) = slack {
-        let worker = adapter.clone();
+        let worker = adapter.mirror();
         tasks.spawn(async move {
             worker.run_outbound(std::future::pending()).await;
             ("slack outbox worker", Ok(()))
@@ -301,7 +301,7 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
         }
     }
     if let Some((adapter, _)) = discord {
-        let worker = adapter.clone();
+        let worker = adapter.mirror();
         tasks.spawn(async move {
             worker.run_outbound(std::future::pending()).await;
             ("discord outbox worker", Ok(()))

@@ -50,6 +50,10 @@ id_type!(
     /// An attachment's metadata row.
     AttachmentId
 );
+id_type!(
+    /// A ticket's card on a chat platform (see `surfaces`).
+    SurfaceId
+);
 
 /// The number people say aloud, shown as `#1042`; unique per deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -4,11 +4,12 @@
 //! the surface's audience may see it; a reply arriving in a surface's thread
 //! is still checked by the engine against the person who wrote it.
 
+use crate::domain::SurfaceKind;
 use crate::domain::{Platform, Ticket};
 use crate::engine::rows;
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
-use crate::ids::{PersonId, TicketId};
+use crate::ids::{PersonId, SurfaceId, TicketId};
 use crate::links::PlatformRef;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -22,14 +23,35 @@ pub enum Audience {
     Staff,
     /// One person's own card (requester, delegate, company admin).
     Person(PersonId),
+    /// A customer thread shared by the requester and the people following
+    /// the ticket (a Discord private ticket thread); its members are kept
+    /// apart ([`Engine::surface_members`]).
+    Shared,
 }
 
 impl Audience {
     /// The person the surface belongs to, if it is a person's.
     pub fn person(self) -> Option<PersonId> {
         match self {
-            Audience::Staff => None,
+            Audience::Staff | Audience::Shared => None,
             Audience::Person(p) => Some(p),
+        }
+    }
+
+    /// The kind of surface, for [`crate::domain::may_show`].
+    pub fn kind(self) -> SurfaceKind {
+        match self {
+            Audience::Staff => SurfaceKind::StaffSide,
+            Audience::Person(_) => SurfaceKind::OwnCard,
+            Audience::Shared => SurfaceKind::SharedThread,
+        }
+    }
+
+    fn stored(self) -> (&'static str, Option<i64>) {
+        match self {
+            Audience::Staff => ("staff", None),
+            Audience::Person(p) => ("person", Some(p.0)),
+            Audience::Shared => ("shared", None),
         }
     }
 }
@@ -37,6 +59,8 @@ impl Audience {
 /// A ticket's card on a platform.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Surface {
+    /// Its id.
+    pub id: SurfaceId,
     /// The ticket.
     pub ticket_id: TicketId,
     /// The card: its channel and platform message id (the thread's root).
@@ -55,18 +79,29 @@ impl Surface {
 }
 
 const COLUMNS: &str =
-    "ticket_id, platform, workspace, channel, card_id, audience, person_id, closed_at";
+    "id, ticket_id, platform, workspace, channel, card_id, audience, person_id, closed_at";
 
-fn surface(row: &AnyRow) -> Result<Surface> {
+/// The surface columns, each prefixed with a table alias.
+pub(crate) fn qualified_columns(alias: &str) -> String {
+    COLUMNS
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) fn surface(row: &AnyRow) -> Result<Surface> {
     let audience = match (
         row.try_get::<&str, _>("audience")?,
         row.try_get::<Option<i64>, _>("person_id")?,
     ) {
         ("staff", None) => Audience::Staff,
         ("person", Some(p)) => Audience::Person(PersonId(p)),
+        ("shared", None) => Audience::Shared,
         (other, _) => return Err(EngineError::Corrupt(format!("surface audience {other}"))),
     };
     Ok(Surface {
+        id: SurfaceId(row.try_get("id")?),
         ticket_id: TicketId(row.try_get("ticket_id")?),
         card: PlatformRef::from_row(row, "card_id")?,
         audience,
@@ -118,10 +153,7 @@ impl Engine {
         card: &PlatformRef,
         audience: Audience,
     ) -> Result<Surface> {
-        let (kind, person) = match audience {
-            Audience::Staff => ("staff", None),
-            Audience::Person(p) => ("person", Some(p.0)),
-        };
+        let (kind, person) = audience.stored();
         sqlx::query(
             "insert into surfaces (ticket_id, platform, workspace, channel, card_id, audience, person_id, created_at) \
              values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict do nothing",
@@ -152,10 +184,8 @@ impl Engine {
             "select {COLUMNS} from surfaces where ticket_id = $1 and platform = $2 \
              and audience = $3 and coalesce(person_id, 0) = $4"
         );
-        let (kind, person) = match audience {
-            Audience::Staff => ("staff", 0),
-            Audience::Person(p) => ("person", p.0),
-        };
+        let (kind, person) = audience.stored();
+        let person = person.unwrap_or(0);
         let row = sqlx::query(&sql)
             .bind(ticket.0)
             .bind(platform.as_str())
@@ -206,11 +236,7 @@ impl Engine {
     /// The live surfaces on a platform of tickets that are not closed:
     /// where messages may have been written while an adapter was away.
     pub async fn open_surfaces(&self, platform: Platform) -> Result<Vec<Surface>> {
-        let cols = COLUMNS
-            .split(", ")
-            .map(|c| format!("s.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = qualified_columns("s");
         let sql = format!(
             "select {cols} from surfaces s join tickets t on t.id = s.ticket_id \
              where s.platform = $1 and s.closed_at is null and t.status <> 'closed' order by s.id"

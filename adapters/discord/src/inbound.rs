@@ -847,7 +847,8 @@ impl DiscordAdapter {
         }
     }
 
-    /// Brings a person who may see a ticket into its thread; the thread id.
+    /// Brings a person who may see a ticket into its customer thread (when
+    /// it has one here); the thread id.
     pub(crate) async fn follow(
         &self,
         ticket: TicketId,
@@ -857,49 +858,14 @@ impl DiscordAdapter {
         let Some(user) = self.discord_user_of(person.id).await? else {
             return Ok(None);
         };
-        let Some(s) = self.customer_surface(ticket).await? else {
+        let mirror = self.mirror();
+        let Some(s) = mirror.shared_surface(ticket).await? else {
             return Ok(None);
         };
-        let thread = crate::thread_of(&s).to_owned();
-        if let Err(e) = self.add_to_thread(&thread, &user).await {
+        if let Err(e) = mirror.follow(ticket, person.id, Some(&user)).await {
             tracing::warn!(error = %e, "could not add a member to a ticket thread");
         }
-        Ok(Some(thread))
-    }
-
-    /// The ticket's shared customer thread on Discord, if it has one.
-    pub(crate) async fn customer_surface(
-        &self,
-        ticket: TicketId,
-    ) -> Result<Option<Surface>, EngineError> {
-        Ok(self
-            .engine()
-            .surfaces_of_ticket(ticket, Platform::Discord)
-            .await?
-            .into_iter()
-            .find(|s| s.audience != Audience::Staff))
-    }
-
-    pub(crate) async fn add_to_thread(
-        &self,
-        thread: &str,
-        user: &str,
-    ) -> Result<(), crate::api::ApiError> {
-        let (Some(c), Some(u)) = (crate::snowflake(thread), crate::snowflake(user)) else {
-            return Ok(());
-        };
-        self.api()
-            .call(
-                Route::ChannelThreadMember {
-                    channel_id: ChannelId::new(c),
-                    user_id: u.into(),
-                },
-                LightMethod::Put,
-                None,
-                None,
-            )
-            .await
-            .map(drop)
+        Ok(Some(crate::thread_of(&s).to_owned()))
     }
 
     /// The surface a thread belongs to: a staff triage thread (its id is
@@ -960,14 +926,9 @@ impl DiscordAdapter {
         let person = self.person(&who).await?;
         let text = m["content"].as_str().unwrap_or_default();
         let files = attachments(m);
-        let (note, body) = match text.trim_start().get(..5) {
-            Some(p)
-                if p.eq_ignore_ascii_case("note:")
-                    && surface.audience == Audience::Staff
-                    && person.is_staff =>
-            {
-                (true, text.trim_start()[5..].trim().to_owned())
-            }
+        // `note:` from staff is an internal note wherever it is written.
+        let (note, body) = match threadesk_core::domain::staff_note(text) {
+            Some(rest) if person.is_staff => (true, rest.trim().to_owned()),
             _ => (false, text.to_owned()),
         };
         let ctx = ctx(&person, "message", id).with_origin(self.at(channel, id));
@@ -981,8 +942,18 @@ impl DiscordAdapter {
             self.engine().reply(&ctx, surface.ticket_id, input).await
         };
         match done {
-            Ok(_) => {
+            Ok(posted) => {
                 self.wake();
+                if surface.audience == Audience::Shared {
+                    // writing in a thread joins it: they leave it with their access.
+                    self.engine()
+                        .add_surface_member(surface.id, person.id)
+                        .await?;
+                    if note {
+                        self.withdraw_note(channel, id, &who.id, posted.ticket.number)
+                            .await;
+                    }
+                }
                 return Ok(());
             }
             Err(EngineError::TicketClosed { number, .. }) => {
@@ -1048,14 +1019,9 @@ impl DiscordAdapter {
         let person = self.person(&who).await?;
         let edited = m["edited_timestamp"].as_str().unwrap_or_default();
         let ctx = ctx(&person, "edit", &format!("{id}:{edited}"));
-        let surface = self.surface_of_thread(channel).await?;
-        let body = match text.trim_start().get(..5) {
-            Some(p)
-                if p.eq_ignore_ascii_case("note:")
-                    && surface.is_some_and(|s| s.audience == Audience::Staff) =>
-            {
-                text.trim_start()[5..].trim()
-            }
+        // a note keeps its `note:` marker out of its text when edited.
+        let body = match threadesk_core::domain::staff_note(text) {
+            Some(rest) if person.is_staff => rest.trim(),
             _ => text,
         };
         match self.engine().edit_message(&ctx, message, body).await {
@@ -1132,6 +1098,41 @@ impl DiscordAdapter {
         Ok(())
     }
 
+    /// A staff member's `note:` written in a customer thread was recorded
+    /// as an internal note (kept on the staff side): it is removed from the
+    /// thread and its author told so privately; where it cannot be removed,
+    /// the author is told at once that the customer saw it.
+    async fn withdraw_note(&self, channel: &str, id: &str, user: &str, number: TicketNumber) {
+        let removed = match crate::snowflake(id) {
+            Some(m) => self
+                .api()
+                .call(
+                    Route::ChannelMessage {
+                        channel_id: ChannelId::new(crate::snowflake(channel).unwrap_or(1)),
+                        message_id: serenity::model::id::MessageId::new(m),
+                    },
+                    LightMethod::Delete,
+                    None,
+                    None,
+                )
+                .await
+                .map(drop),
+            None => Err(crate::api::ApiError::Refused("bad message id".into())),
+        };
+        let told = match removed {
+            Ok(()) => format!(
+                "Your internal note on ticket {number} was removed from the customer thread; it is kept on the staff side, where staff see it."
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "internal note not removed from a customer thread");
+                format!(
+                    "⚠️ Your internal note on ticket {number} could not be removed from the customer thread: the customer can see it there. It is kept as an internal note on the staff side."
+                )
+            }
+        };
+        self.dm(user, &told).await;
+    }
+
     /// Tells one person something in their DMs, logging a failure.
     pub(crate) async fn dm(&self, user: &str, text: &str) {
         if let Err(e) = self.dm_body(user, &render::line(text)).await {
@@ -1144,19 +1145,9 @@ impl DiscordAdapter {
         user: &str,
         body: &Value,
     ) -> Result<String, crate::api::ApiError> {
-        let channel = self
-            .api()
-            .call(
-                Route::UserMeDmChannels,
-                LightMethod::Post,
-                Some(&json!({ "recipient_id": user })),
-                None,
-            )
-            .await?;
-        let channel = channel["id"]
-            .as_str()
-            .and_then(crate::snowflake)
-            .unwrap_or(1);
+        use threadesk_chat::ChatPlatform;
+        let channel = self.open_dm(user).await?;
+        let channel = crate::snowflake(&channel).unwrap_or(1);
         let sent = self
             .api()
             .call(

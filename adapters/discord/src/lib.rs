@@ -31,7 +31,6 @@ use std::sync::{Arc, OnceLock};
 use threadesk_core::domain::Platform;
 use threadesk_core::links::PlatformRef;
 use threadesk_core::Engine;
-use tokio::sync::Notify;
 
 /// The outbox consumer name of the Discord surface.
 pub const CONSUMER: &str = "discord";
@@ -55,12 +54,10 @@ pub struct DiscordAdapter {
 }
 
 struct Inner {
-    engine: Engine,
+    hub: threadesk_chat::Hub,
     api: DiscordApi,
     config: DiscordConfig,
     me: OnceLock<BotIdentity>,
-    wake: Notify,
-    cards: tokio::sync::Mutex<()>,
     verifier: Option<serenity::interactions_endpoint::Verifier>,
     /// What people typed into a New ticket modal that was refused, by user
     /// id: the Try again button opens the modal with it.
@@ -77,12 +74,10 @@ impl DiscordAdapter {
             .map(serenity::interactions_endpoint::Verifier::new);
         Ok(DiscordAdapter {
             inner: Arc::new(Inner {
-                engine,
+                hub: threadesk_chat::Hub::new(engine),
                 api,
                 config,
                 me: OnceLock::new(),
-                wake: Notify::new(),
-                cards: tokio::sync::Mutex::new(()),
                 verifier,
                 drafts: Default::default(),
             }),
@@ -147,7 +142,7 @@ impl DiscordAdapter {
 
     /// The engine.
     pub fn engine(&self) -> &Engine {
-        &self.inner.engine
+        self.inner.hub.engine()
     }
 
     /// The REST client.
@@ -182,7 +177,7 @@ impl DiscordAdapter {
 
     /// Wakes the outbox worker: something just changed.
     fn wake(&self) {
-        self.inner.wake.notify_one();
+        self.inner.hub.wake();
     }
 }
 
@@ -210,6 +205,7 @@ pub(crate) fn snowflake(raw: &str) -> Option<u64> {
 pub(crate) fn thread_of(s: &threadesk_core::surfaces::Surface) -> &str {
     match s.audience {
         threadesk_core::surfaces::Audience::Staff => &s.card.message_id,
-        threadesk_core::surfaces::Audience::Person(_) => &s.card.channel,
+        threadesk_core::surfaces::Audience::Person(_)
+        | threadesk_core::surfaces::Audience::Shared => &s.card.channel,
     }
 }

@@ -176,14 +176,7 @@ pub fn commands(departments: &[Department]) -> Value {
     }])
 }
 
-/// Who a card is drawn for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CardFor {
-    /// The support team (with the status select).
-    Staff,
-    /// The requester and their delegates.
-    Customer,
-}
+pub use threadesk_chat::CardFor;
 
 fn colour(status: Status) -> u32 {
     match status {
@@ -206,13 +199,16 @@ pub fn card(facts: &CardFacts, who: CardFor) -> Value {
         fields
             .push(json!({ "name": "Department", "value": clip(&escape(d), 1024), "inline": true }));
     }
-    let embed = json!({
+    let mut embed = json!({
         "title": clip(&format!("{} {}", t.number, t.subject), 256),
         "color": colour(t.status),
         "fields": fields,
     });
+    if who == CardFor::Revoked {
+        embed["description"] = json!("Your access to this ticket was revoked.");
+    }
     let id = t.id.0;
-    let components = if t.status.is_closed() {
+    let components = if t.status.is_closed() || who == CardFor::Revoked {
         json!([])
     } else {
         let mut rows = vec![json!({ "type": 1, "components": [

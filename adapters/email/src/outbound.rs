@@ -10,12 +10,11 @@
 use crate::mail::TicketMail;
 use crate::{EmailAdapter, CONSUMER};
 use lettre::AsyncTransport;
-use threadesk_core::domain::{DelegateStatus, Platform};
+use threadesk_core::domain::Platform;
 use threadesk_core::engine::LinkPurpose;
 use threadesk_core::outbox::{
     attempt, Attempt, Consumer, Event, EventPayload, Outbox, Permanence, Steps,
 };
-use threadesk_core::surfaces::Audience;
 use threadesk_core::{EngineError, EventId, PersonId, TicketId};
 
 /// How long an invitation's Accept link works.
@@ -329,24 +328,18 @@ impl EmailAdapter {
             }))
     }
 
-    /// The requester and accepted delegates with an address, other than
-    /// `except` (the author), who do not follow the ticket in a chat thread.
+    /// The ticket's followers (core's: the requester, accepted delegates
+    /// and whoever follows it) with an address, other than `except` (the
+    /// author), who do not read the ticket in a chat thread already.
     async fn followers(
         &self,
         ticket: TicketId,
         except: Option<PersonId>,
     ) -> Result<Vec<Recipient>, EngineError> {
-        let facts = self.engine().card_facts(ticket).await?;
-        let requester = facts.ticket.requester_id;
-        let mut people = vec![requester];
-        for d in self.engine().delegates(requester, ticket).await? {
-            if let (DelegateStatus::Accepted, Some(p)) = (d.status, d.person_id) {
-                people.push(p);
-            }
-        }
+        let people = self.engine().followers(ticket).await?;
         let mut out = vec![];
         for p in people {
-            if Some(p) == except || self.in_chat_thread(ticket, p).await? {
+            if Some(p) == except || self.engine().reads_in_chat(ticket, p).await? {
                 continue;
             }
             if let Some(r) = self.recipient(p).await? {
@@ -354,33 +347,6 @@ impl EmailAdapter {
             }
         }
         Ok(out)
-    }
-
-    /// Whether the person sees the ticket in a chat thread already: their
-    /// own live card (Slack), or the ticket's Discord thread they are in.
-    async fn in_chat_thread(
-        &self,
-        ticket: TicketId,
-        person: PersonId,
-    ) -> Result<bool, EngineError> {
-        let profile = self.engine().person(person).await?;
-        for platform in [Platform::Slack, Platform::Discord] {
-            let known = profile.identities.iter().any(|i| i.platform == platform);
-            for s in self.engine().surfaces_of_ticket(ticket, platform).await? {
-                if !s.is_live() {
-                    continue;
-                }
-                match s.audience {
-                    Audience::Person(p) if p == person => return Ok(true),
-                    // a Discord ticket thread is shared by its followers.
-                    Audience::Person(_) if platform == Platform::Discord && known => {
-                        return Ok(true)
-                    }
-                    _ => {}
-                }
-            }
-        }
-        Ok(false)
     }
 
     /// Sends a mail unless this event already mailed this address.

@@ -29,7 +29,6 @@ use std::sync::{Arc, OnceLock};
 use threadesk_core::domain::Platform;
 use threadesk_core::links::PlatformRef;
 use threadesk_core::Engine;
-use tokio::sync::Notify;
 
 /// The outbox consumer name of the Slack surface.
 pub const CONSUMER: &str = "slack";
@@ -53,13 +52,11 @@ pub struct SlackAdapter {
 }
 
 struct Inner {
-    engine: Engine,
+    hub: threadesk_chat::Hub,
     api: SlackApi,
     config: SlackConfig,
     me: OnceLock<BotIdentity>,
     people: people::Directory,
-    wake: Notify,
-    cards: tokio::sync::Mutex<()>,
 }
 
 impl SlackAdapter {
@@ -68,13 +65,11 @@ impl SlackAdapter {
         let api = SlackApi::new(&config)?;
         Ok(SlackAdapter {
             inner: Arc::new(Inner {
-                engine,
+                hub: threadesk_chat::Hub::new(engine),
                 api,
                 config,
                 me: OnceLock::new(),
                 people: people::Directory::default(),
-                wake: Notify::new(),
-                cards: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -97,7 +92,7 @@ impl SlackAdapter {
 
     /// The engine.
     pub fn engine(&self) -> &Engine {
-        &self.inner.engine
+        self.inner.hub.engine()
     }
 
     /// The Web API client.
@@ -131,7 +126,7 @@ impl SlackAdapter {
 
     /// Wakes the outbox worker: something just changed.
     fn wake(&self) {
-        self.inner.wake.notify_one();
+        self.inner.hub.wake();
     }
 }
 

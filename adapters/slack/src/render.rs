@@ -62,16 +62,7 @@ fn button(text: &str, action: &str, value: &str) -> Value {
     json!({ "type": "button", "text": plain(text), "action_id": action, "value": value })
 }
 
-/// How a card looks for its audience.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CardFor {
-    /// The triage channel.
-    Staff,
-    /// A person who may act on the ticket.
-    Customer,
-    /// A person whose access was revoked.
-    Revoked,
-}
+pub use threadesk_chat::CardFor;
 
 /// A ticket's card: `(fallback text, blocks)`.
 pub fn card(facts: &CardFacts, who: CardFor) -> (String, Value) {

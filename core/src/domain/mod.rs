@@ -5,6 +5,7 @@ pub mod input;
 pub mod model;
 pub mod platform;
 pub mod status;
+pub mod visibility;
 
 pub use access::{Action, Role};
 pub use input::{
@@ -14,3 +15,4 @@ pub use input::{
 pub use model::*;
 pub use platform::{Platform, PlatformIdentity};
 pub use status::{DelegateStatus, Status};
+pub use visibility::{may_show, staff_note, Shown, SurfaceKind};

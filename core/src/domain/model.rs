@@ -155,6 +155,17 @@ pub struct Delegate {
     pub updated_at: Timestamp,
 }
 
+impl Delegate {
+    /// The name to show for the delegate: their name once known, else the
+    /// address the invitation went to.
+    pub fn display_name(&self) -> &str {
+        self.person_name
+            .as_deref()
+            .or(self.email.as_deref())
+            .unwrap_or("someone")
+    }
+}
+
 /// What an invited (not yet accepted) delegate may see: only the subject.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invitation {

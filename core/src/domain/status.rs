@@ -130,6 +130,12 @@ impl DelegateStatus {
             DelegateStatus::Revoked => "revoked",
         }
     }
+
+    /// Whether the delegation can still be revoked: an open invitation or
+    /// an accepted one (declined and revoked ones are over).
+    pub fn is_revocable(self) -> bool {
+        matches!(self, DelegateStatus::Invited | DelegateStatus::Accepted)
+    }
 }
 
 impl FromStr for DelegateStatus {

@@ -227,10 +227,7 @@ impl Engine {
             if !role.can(Action::ManageDelegates) {
                 return Err(EngineError::NotAllowed(Action::ManageDelegates));
             }
-            if !matches!(
-                current.status,
-                DelegateStatus::Invited | DelegateStatus::Accepted
-            ) {
+            if !current.status.is_revocable() {
                 return Err(EngineError::Conflict(format!(
                     "there is nothing to revoke: the delegation is {}",
                     current.status.as_str()

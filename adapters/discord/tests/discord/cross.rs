@@ -24,8 +24,8 @@ async fn slack_world(w: &World) -> (SlackAdapter, FakeSlack) {
 
 async fn settle_both(w: &World, slack: &SlackAdapter) {
     for _ in 0..20 {
-        let a = w.discord.pump().await.unwrap();
-        let b = slack.pump().await.unwrap();
+        let a = w.discord.mirror().pump().await.unwrap();
+        let b = slack.mirror().pump().await.unwrap();
         if a + b == 0 {
             return;
         }

@@ -126,7 +126,7 @@ impl World {
     /// Runs the outbox worker until nothing is due.
     pub async fn settle(&self) {
         for _ in 0..50 {
-            if self.discord.pump().await.unwrap() == 0 {
+            if self.discord.mirror().pump().await.unwrap() == 0 {
                 return;
             }
         }

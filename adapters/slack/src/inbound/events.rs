@@ -18,13 +18,10 @@ To add to a ticket, reply in the thread of its card. `/ticket help` explains the
 /// Subtypes that are a person writing in a thread.
 const WRITTEN: [&str; 3] = ["", "thread_broadcast", "file_share"];
 
-/// Splits a staff message into `(is_note, text)`: `note:` makes it internal.
-pub(crate) fn staff_note(text: &str) -> (bool, &str) {
-    let t = text.trim_start();
-    match t.get(..5) {
-        Some(p) if p.eq_ignore_ascii_case("note:") => (true, t[5..].trim_start()),
-        _ => (false, text),
-    }
+/// Splits a staff message into `(is_note, text)`: `note:` makes it
+/// internal (core's one rule for every platform).
+fn staff_note(text: &str) -> (bool, &str) {
+    threadesk_core::domain::staff_note(text).map_or((false, text), |t| (true, t))
 }
 
 impl SlackAdapter {

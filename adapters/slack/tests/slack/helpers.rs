@@ -244,7 +244,7 @@ impl World {
     /// Lets the outbox worker post everything due now.
     pub async fn drain(&self) {
         for _ in 0..50 {
-            if self.slack.pump().await.unwrap() == 0 {
+            if self.slack.mirror().pump().await.unwrap() == 0 {
                 return;
             }
         }

@@ -168,7 +168,7 @@ async fn a_departments_tickets_go_to_its_own_triage_channel(#[case] kind: Kind) 
     };
     h.engine.open_ticket(&Ctx::new(bob), input).await.unwrap();
     h.open(bob, "No department").await;
-    while slack.pump().await.unwrap() > 0 {}
+    while slack.mirror().pump().await.unwrap() > 0 {}
     let cards = |ch: &str| {
         fake.posts(ch, None)
             .iter()

@@ -1,0 +1,32 @@
+//! Why one delivery step failed: the platform, or the engine.
+
+use threadesk_core::outbox::Permanence;
+use threadesk_core::EngineError;
+
+/// A platform API error, as the chat layer needs to know it.
+pub trait PlatformError: std::error::Error + Send + Sync + 'static {
+    /// `true` when retrying cannot help (the bot lost access to a channel,
+    /// a request the platform refuses as malformed).
+    fn is_permanent(&self) -> bool;
+}
+
+/// Why delivering an event (or one step of it) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure<E: PlatformError> {
+    /// The platform refused or could not be reached.
+    #[error(transparent)]
+    Platform(E),
+    /// The engine failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl<E: PlatformError> Permanence for Failure<E> {
+    fn is_permanent(&self) -> bool {
+        match self {
+            Failure::Platform(e) => e.is_permanent(),
+            Failure::Engine(EngineError::NotFound(_)) => true,
+            Failure::Engine(_) => false,
+        }
+    }
+}

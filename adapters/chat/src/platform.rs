@@ -1,0 +1,185 @@
+//! What a chat platform can do, as the chat layer asks it.
+
+use crate::failure::{Failure, PlatformError};
+use crate::Hub;
+use std::future::Future;
+use threadesk_core::domain::{Delegate, Message, Platform};
+use threadesk_core::links::PlatformRef;
+use threadesk_core::outbox::Event;
+use threadesk_core::surfaces::{CardFacts, Surface};
+use threadesk_core::{Engine, EngineError, PersonId, TicketId, TicketNumber};
+
+/// How a platform's customers follow a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerSide {
+    /// Each person gets their own card (a Slack DM, a Teams 1:1 chat).
+    OwnCards,
+    /// One thread shared by the requester and the people following the
+    /// ticket (a Discord private thread); people are added and removed.
+    SharedThread,
+}
+
+/// Whose card is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardFor {
+    /// The support team's triage card.
+    Staff,
+    /// A customer's card (or the shared thread's).
+    Customer,
+    /// A person's card after they lost access: no buttons, marked.
+    Revoked,
+}
+
+/// A delegate invitation to draw.
+#[derive(Debug, Clone, Copy)]
+pub struct Invitation<'a> {
+    /// The delegation.
+    pub delegate: &'a Delegate,
+    /// The ticket's number.
+    pub number: TicketNumber,
+    /// The ticket's subject (an invitee sees only that).
+    pub subject: &'a str,
+    /// Who invited them.
+    pub invited_by: &'a str,
+}
+
+/// A chat platform: the calls the chat layer makes and how the platform
+/// draws things. Rules (who sees what) are not the platform's to decide.
+pub trait ChatPlatform: Clone + Send + Sync + 'static {
+    /// The platform's API error.
+    type Error: PlatformError;
+    /// Which platform.
+    const PLATFORM: Platform;
+    /// Its outbox consumer name.
+    const CONSUMER: &'static str;
+    /// How its customers follow tickets.
+    const CUSTOMERS: CustomerSide;
+    /// How a person starts a new ticket there, as a hint in closing lines.
+    const NEW_TICKET: &'static str;
+
+    /// The engine, the wake signal and the cards lock.
+    fn hub(&self) -> &Hub;
+    /// The engine.
+    fn engine(&self) -> &Engine {
+        self.hub().engine()
+    }
+    /// A message's address on the platform.
+    fn at(&self, channel: &str, message: &str) -> PlatformRef;
+    /// Text as the platform shows it literally (its markup escaped).
+    fn escape(&self, text: &str) -> String;
+
+    /// The staff channel a ticket of a department goes to; `None` when the
+    /// platform has no staff side.
+    fn staff_channel(&self, department: Option<&str>) -> Option<String>;
+    /// The person's user on the platform, if they are known there.
+    fn user_of(
+        &self,
+        person: PersonId,
+    ) -> impl Future<Output = Result<Option<String>, EngineError>> + Send;
+    /// The channel a surface's messages are posted in (the card's channel,
+    /// or the thread it started).
+    fn thread_of(&self, surface: &Surface) -> String;
+
+    /// Opens (or finds) the direct-message channel with a user.
+    fn open_dm(&self, user: &str) -> impl Future<Output = Result<String, Self::Error>> + Send;
+    /// Posts a card in a channel; the card's message id.
+    fn post_card(
+        &self,
+        channel: &str,
+        facts: &CardFacts,
+        to: CardFor,
+    ) -> impl Future<Output = Result<String, Self::Error>> + Send;
+    /// Redraws a card.
+    fn update_card(
+        &self,
+        surface: &Surface,
+        facts: &CardFacts,
+        to: CardFor,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    /// Posts a copy of a message in a surface's thread; the id of the
+    /// (first) platform message.
+    fn post_message(
+        &self,
+        surface: &Surface,
+        message: &Message,
+    ) -> impl Future<Output = Result<String, Self::Error>> + Send;
+    /// Posts a line of the bot's in a surface's thread.
+    fn post_line(
+        &self,
+        surface: &Surface,
+        line: &str,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    /// Edits a copy the bot posted to a message's current text.
+    fn edit_copy(
+        &self,
+        at: &PlatformRef,
+        message: &Message,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    /// Sends an invitation (Accept / Decline) to a user.
+    fn invite(
+        &self,
+        user: &str,
+        invitation: Invitation<'_>,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// A line posted when a ticket opens on a person's own card.
+    fn opened_line(&self, _number: TicketNumber) -> Option<String> {
+        None
+    }
+    /// Starts the thread of a staff card where the platform needs one
+    /// made (each step once: it is called again on a redelivery).
+    fn start_staff_thread(
+        &self,
+        _surface: &Surface,
+        _facts: &CardFacts,
+    ) -> impl Future<Output = Result<(), Failure<Self::Error>>> + Send {
+        async { Ok(()) }
+    }
+    /// Creates (once per ticket) the customers' shared thread; its id.
+    fn create_shared_thread(
+        &self,
+        _ticket: TicketId,
+        _facts: &CardFacts,
+    ) -> impl Future<Output = Result<String, Failure<Self::Error>>> + Send {
+        async { Err(Failure::Engine(EngineError::NotFound("shared thread"))) }
+    }
+    /// Adds a user to a thread.
+    fn add_member(
+        &self,
+        _thread: &str,
+        _user: &str,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        async { Ok(()) }
+    }
+    /// Removes a user from a thread.
+    fn remove_member(
+        &self,
+        _thread: &str,
+        _user: &str,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        async { Ok(()) }
+    }
+    /// Locks a surface's thread once its ticket is closed.
+    fn close_thread(
+        &self,
+        _surface: &Surface,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        async { Ok(()) }
+    }
+    /// Renames a surface's thread after the subject changed.
+    fn rename_thread(
+        &self,
+        _surface: &Surface,
+        _facts: &CardFacts,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        async { Ok(()) }
+    }
+    /// An event about no ticket that the platform reacts to (Discord
+    /// offers departments as command choices).
+    fn other_event(
+        &self,
+        _event: &Event,
+    ) -> impl Future<Output = Result<(), Failure<Self::Error>>> + Send {
+        async { Ok(()) }
+    }
+}

@@ -1,0 +1,217 @@
+//! Who follows a ticket on chat, and what each of its surfaces may show:
+//! the engine's one answer for every adapter (chat platforms and e-mail
+//! alike), from the rights table ([`crate::domain::may_show`]).
+//!
+//! A person's own card shows what that person may see; a shared customer
+//! thread shows only what every member may see (never an internal note),
+//! and a member who loses access is to be removed from it before anything
+//! further is posted there ([`Engine::members_without_access`]).
+
+use crate::domain::access::ActorFacts;
+use crate::domain::{may_show, Action, DelegateStatus, Platform, Role, Shown};
+use crate::engine::{actor_facts, Engine};
+use crate::error::{EngineError, Result};
+use crate::ids::{PersonId, SurfaceId, TicketId};
+use crate::surfaces::{Audience, Surface};
+use crate::time::Timestamp;
+use sqlx::Row;
+
+impl Engine {
+    /// The role a person holds on a ticket; `None` when either is unknown.
+    /// Checks no rights: it is how the chat layer decides what a surface
+    /// may show.
+    pub async fn role_on(&self, person: PersonId, ticket: TicketId) -> Result<Option<Role>> {
+        let mut conn = self.db().pool().acquire().await?;
+        let facts: ActorFacts = match actor_facts(&mut conn, person).await {
+            Ok(f) => f,
+            Err(EngineError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let row = sqlx::query(
+            "select t.requester_id, t.org_id, \
+                    (select d.status from delegates d where d.ticket_id = t.id and d.person_id = $2) as delegation \
+             from tickets t where t.id = $1",
+        )
+        .bind(ticket.0)
+        .bind(person.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let delegation = row
+            .try_get::<Option<String>, _>("delegation")?
+            .map(|d| d.parse::<DelegateStatus>())
+            .transpose()
+            .map_err(EngineError::Corrupt)?;
+        Ok(Some(Role::of(
+            &facts,
+            PersonId(row.try_get("requester_id")?),
+            row.try_get::<Option<i64>, _>("org_id")?
+                .map(crate::ids::OrgId),
+            delegation,
+        )))
+    }
+
+    /// Whether a live surface may show `shown` now: the staff side
+    /// everything; a person's card what that person may see; a shared
+    /// thread no internal note (its members are checked one by one with
+    /// [`Engine::members_without_access`]). A surface that is no longer
+    /// live shows nothing.
+    pub async fn may_show(&self, surface: &Surface, shown: Shown) -> Result<bool> {
+        if !surface.is_live() {
+            return Ok(false);
+        }
+        let role = match surface.audience {
+            Audience::Person(p) => self.role_on(p, surface.ticket_id).await?,
+            Audience::Staff => None,
+            // read by its members, each of whom may view the ticket (those
+            // who may not are removed first): a reader's rights apply.
+            Audience::Shared => Some(Role::Requester),
+        };
+        Ok(may_show(surface.audience.kind(), role, shown))
+    }
+
+    /// Records that a person is in a shared surface's thread (the bot added
+    /// them, or they wrote there). `true` when they were not a member.
+    pub async fn add_surface_member(&self, surface: SurfaceId, person: PersonId) -> Result<bool> {
+        let now = Timestamp::now().0;
+        let done = sqlx::query(
+            "insert into surface_members (surface_id, person_id, added_at) values ($1, $2, $3) \
+             on conflict (surface_id, person_id) do update set removed_at = null, added_at = $3 \
+             where surface_members.removed_at is not null",
+        )
+        .bind(surface.0)
+        .bind(person.0)
+        .bind(now)
+        .execute(self.db().pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Records that a person was taken out of a shared surface's thread.
+    pub async fn remove_surface_member(&self, surface: SurfaceId, person: PersonId) -> Result<()> {
+        sqlx::query(
+            "update surface_members set removed_at = $3 \
+             where surface_id = $1 and person_id = $2 and removed_at is null",
+        )
+        .bind(surface.0)
+        .bind(person.0)
+        .bind(Timestamp::now().0)
+        .execute(self.db().pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The people in a shared surface's thread now.
+    pub async fn surface_members(&self, surface: SurfaceId) -> Result<Vec<PersonId>> {
+        let found: Vec<i64> = sqlx::query_scalar(
+            "select person_id from surface_members where surface_id = $1 and removed_at is null order by added_at, person_id",
+        )
+        .bind(surface.0)
+        .fetch_all(self.db().pool())
+        .await?;
+        Ok(found.into_iter().map(PersonId).collect())
+    }
+
+    /// The members of a shared surface who may no longer read its ticket
+    /// (a revoked delegate, a company admin revoked or moved, staff who
+    /// left): to be removed before anything further is posted there.
+    pub async fn members_without_access(&self, surface: &Surface) -> Result<Vec<PersonId>> {
+        let mut out = vec![];
+        for p in self.surface_members(surface.id).await? {
+            if !self.reads(p, surface.ticket_id).await? {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The live surfaces through which a person follows tickets on a
+    /// platform: their own cards and the shared threads they are in. When
+    /// their standing changes, each is checked again.
+    pub async fn followed_by(&self, person: PersonId, platform: Platform) -> Result<Vec<Surface>> {
+        let sql = format!(
+            "select {cols} from surfaces s where s.platform = $1 and s.closed_at is null and \
+             (s.person_id = $2 or exists (select 1 from surface_members m \
+                where m.surface_id = s.id and m.person_id = $2 and m.removed_at is null)) \
+             order by s.id",
+            cols = crate::surfaces::qualified_columns("s")
+        );
+        let found = sqlx::query(&sql)
+            .bind(platform.as_str())
+            .bind(person.0)
+            .fetch_all(self.db().pool())
+            .await?;
+        found.iter().map(crate::surfaces::surface).collect()
+    }
+
+    /// Whether a person already reads a ticket in a chat thread: their own
+    /// live card, or a live shared thread they are in, on any platform.
+    pub async fn reads_in_chat(&self, ticket: TicketId, person: PersonId) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "select s.id from surfaces s where s.ticket_id = $1 and s.closed_at is null and \
+             (s.person_id = $2 or exists (select 1 from surface_members m \
+                where m.surface_id = s.id and m.person_id = $2 and m.removed_at is null)) \
+             limit 1",
+        )
+        .bind(ticket.0)
+        .bind(person.0)
+        .fetch_optional(self.db().pool())
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// The people who follow a ticket as customers: the requester, the
+    /// accepted delegates, and whoever else has a live card or thread place
+    /// on it and may still read it, each once, requester first.
+    pub async fn followers(&self, ticket: TicketId) -> Result<Vec<PersonId>> {
+        let requester: i64 = sqlx::query_scalar("select requester_id from tickets where id = $1")
+            .bind(ticket.0)
+            .fetch_optional(self.db().pool())
+            .await?
+            .ok_or(EngineError::NotFound("ticket"))?;
+        let accepted: Vec<i64> = sqlx::query_scalar(
+            "select person_id from delegates where ticket_id = $1 and status = 'accepted' \
+             and person_id is not null order by id",
+        )
+        .bind(ticket.0)
+        .fetch_all(self.db().pool())
+        .await?;
+        let in_chat: Vec<i64> = sqlx::query_scalar(
+            "select s.person_id from surfaces s where s.ticket_id = $1 and s.person_id is not null \
+               and s.closed_at is null \
+             union select m.person_id from surface_members m join surfaces s on s.id = m.surface_id \
+               where s.ticket_id = $1 and m.removed_at is null and s.closed_at is null",
+        )
+        .bind(ticket.0)
+        .fetch_all(self.db().pool())
+        .await?;
+        let mut in_chat: Vec<PersonId> = in_chat.into_iter().map(PersonId).collect();
+        in_chat.sort();
+        let mut out: Vec<PersonId> = vec![];
+        let named = std::iter::once(PersonId(requester)).chain(accepted.into_iter().map(PersonId));
+        for p in named {
+            if !out.contains(&p) && self.reads(p, ticket).await? {
+                out.push(p);
+            }
+        }
+        for p in in_chat {
+            // staff follow from the staff side, not as customers.
+            if !out.contains(&p)
+                && self
+                    .role_on(p, ticket)
+                    .await?
+                    .is_some_and(|r| r != Role::Staff && r.can(Action::View))
+            {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn reads(&self, person: PersonId, ticket: TicketId) -> Result<bool> {
+        Ok(self
+            .role_on(person, ticket)
+            .await?
+            .is_some_and(|r| r.can(Action::View)))
+    }
+}

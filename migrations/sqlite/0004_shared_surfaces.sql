@@ -1,0 +1,63 @@
+-- A customer thread shared by the requester and the people following the
+-- ticket (a Discord private ticket thread) is its own kind of surface,
+-- 'shared', owned by nobody: who may read it is decided per member.
+-- SQLite cannot change a check constraint: the table is made anew (nothing
+-- references it yet).
+create table surfaces_new (
+    id integer primary key,
+    ticket_id bigint not null references tickets (id),
+    platform text not null,
+    workspace text not null,
+    channel text not null,
+    -- the card's platform message id (a Slack ts, a Discord snowflake).
+    card_id text not null,
+    -- 'staff': the triage side; 'person': one customer's own card;
+    -- 'shared': a customer thread its members share.
+    audience text not null check (audience in ('staff', 'person', 'shared')),
+    person_id bigint references people (id),
+    -- set when the surface's audience lost access: nothing more is mirrored
+    -- there and replies from it are refused by the engine anyway.
+    closed_at bigint,
+    created_at bigint not null,
+    unique (platform, workspace, channel, card_id),
+    -- a person's surface belongs to exactly one person, the others to nobody.
+    check ((audience = 'person') = (person_id is not null))
+);
+insert into surfaces_new (id, ticket_id, platform, workspace, channel, card_id, audience, person_id, closed_at, created_at)
+select id, ticket_id, platform, workspace, channel, card_id, audience, person_id, closed_at, created_at from surfaces;
+
+drop index surfaces_one_per_audience;
+drop table surfaces;
+alter table surfaces_new rename to surfaces;
+-- one card per ticket, platform and audience: a redelivered event finds it.
+create unique index surfaces_one_per_audience
+    on surfaces (ticket_id, platform, audience, coalesce(person_id, 0));
+
+-- Who is in a shared surface's thread: the people the bot added (the
+-- requester, accepted delegates, company admins who followed) and those who
+-- joined by writing there. A member who loses access to the ticket is
+-- removed from the thread and gets `removed_at`; nothing reaches them after.
+create table surface_members (
+    surface_id bigint not null references surfaces (id),
+    person_id bigint not null references people (id),
+    added_at bigint not null,
+    removed_at bigint,
+    primary key (surface_id, person_id)
+);
+create index surface_members_person on surface_members (person_id);
+
+-- Until now a Discord ticket thread was recorded as the card of the person
+-- it was made for (the requester, or a delegate when the requester was not
+-- on Discord): that person is its first member, with the accepted delegates
+-- known on Discord, and the thread becomes shared.
+insert into surface_members (surface_id, person_id, added_at)
+select s.id, s.person_id, s.created_at from surfaces s
+where s.platform = 'discord' and s.audience = 'person';
+insert into surface_members (surface_id, person_id, added_at)
+select s.id, d.person_id, s.created_at from surfaces s
+join delegates d on d.ticket_id = s.ticket_id and d.status = 'accepted'
+where s.platform = 'discord' and s.audience = 'person' and d.person_id <> s.person_id
+  and exists (select 1 from identities i where i.person_id = d.person_id and i.platform = 'discord');
+update surfaces set audience = 'shared', person_id = null
+where platform = 'discord' and audience = 'person';
+
