@@ -24,11 +24,14 @@ pub fn intents() -> GatewayIntents {
 }
 
 /// Thread events, recorded one at a time in the order they arrived
-/// (serenity runs each event handler on its own task).
+/// (serenity runs each event handler on its own task). Catching up after
+/// a (re)connection is queued too, so a message it reads from history and
+/// the same message arriving live are never handled at once.
 enum Inbound {
     Message(Value),
     Update(Value),
     Reaction(Value),
+    CatchUp,
 }
 
 struct Handler {
@@ -52,12 +55,12 @@ fn json(x: &impl Serialize) -> Value {
 impl EventHandler for Handler {
     async fn ready(&self, _: Context, ready: Ready) {
         tracing::info!(discord.user = %ready.user.name, "discord gateway ready");
-        self.adapter.caught_up().await;
+        self.queue(Inbound::CatchUp);
     }
 
     async fn resume(&self, _: Context, _: ResumedEvent) {
         tracing::info!("discord gateway resumed");
-        self.adapter.caught_up().await;
+        self.queue(Inbound::CatchUp);
     }
 
     async fn interaction_create(&self, _: Context, interaction: Interaction) {
@@ -139,6 +142,7 @@ impl DiscordAdapter {
                     Inbound::Message(m) => recorder.on_message(&m).await,
                     Inbound::Update(m) => recorder.on_message_update(&m).await,
                     Inbound::Reaction(r) => recorder.on_reaction(&r).await,
+                    Inbound::CatchUp => recorder.caught_up().await,
                 }
             }
         });

@@ -84,7 +84,7 @@ fn help(staff: bool) -> String {
         text.push_str(
             "\n\n**Staff**\n**/ticket queue** [status] lists the tickets waiting for support.\n\
              **/ticket status** *number* *status* sets a status.\n\
-             **/ticket note** *number* *text* adds an internal note; in a triage thread, start a message with `note:`.\n\
+             **/ticket note** *number* *text* adds an internal note. A message of yours that starts with `note:` is an internal note wherever you write it; written in a customer thread, it is removed there (you are told privately) and kept on the staff side.\n\
              **/ticket admin**, **/ticket staff**, **/ticket org** and **/ticket link** manage people; **/ticket department** manages departments.",
         );
     }
@@ -1120,6 +1120,8 @@ impl DiscordAdapter {
             None => Err(crate::api::ApiError::Refused("bad message id".into())),
         };
         let told = match removed {
+            // already gone: removed by hand, or by an earlier delivery.
+            Err(e) if e.code() == Some(10008) => return,
             Ok(()) => format!(
                 "Your internal note on ticket {number} was removed from the customer thread; it is kept on the staff side, where staff see it."
             ),

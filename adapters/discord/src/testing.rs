@@ -1014,6 +1014,17 @@ async fn rest(
                 None => error(404, 10008, "Unknown Message"),
             }
         }
+        ("DELETE", ["channels", id, "messages", mid]) => {
+            let (id, mid) = ((*id).to_owned(), (*mid).to_owned());
+            let before = g.messages.len();
+            g.messages
+                .retain(|x| !(x["id"] == mid.as_str() && x["channel_id"] == id.as_str()));
+            if g.messages.len() < before {
+                StatusCode::NO_CONTENT.into_response()
+            } else {
+                error(404, 10008, "Unknown Message")
+            }
+        }
         ("GET", ["channels", id, "messages"]) => {
             let after = query
                 .get("after")

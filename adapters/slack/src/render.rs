@@ -406,7 +406,7 @@ pub fn help(staff: bool) -> String {
     if staff {
         text.push_str(
             "\n\n*For staff*\n\
-             • In a triage thread, start a message with `note:` for an internal note (or use the message shortcut *Internal note*)\n\
+             • A message of yours that starts with `note:` is an internal note wherever you write it, on every platform (or use the message shortcut *Internal note*)\n\
              • `/ticket queue [department] [status]` — the queue, unanswered first\n\
              • `/ticket status #N <open|in_progress|on_hold|awaiting_client|client_replied>`\n\
              • `/ticket admin grant|revoke @user` — company ticket admin\n\

@@ -6,4 +6,5 @@ mod cross;
 mod flows;
 mod gateway;
 mod helpers;
+mod notes;
 mod robust;
