@@ -5,21 +5,20 @@
 //! routes) and every adapter that has credentials, until SIGINT or SIGTERM.
 #![forbid(unsafe_code)]
 
+mod channels;
 mod config;
 mod demo;
 mod http;
 
 use anyhow::Context;
+use channels::{Channel, Shutdown};
 use clap::{Parser, Subcommand};
 use config::{redact_url, Config, LogFormat, PortalSignIn};
 use std::sync::Arc;
 use std::time::Duration;
 use threadesk_core::db::{Db, DbOptions};
-use threadesk_core::outbox::Consumer;
 use threadesk_core::{Engine, Settings};
-use threadesk_discord::DiscordAdapter;
 use threadesk_email::EmailAdapter;
-use threadesk_slack::SlackAdapter;
 use threadesk_web::{BlobStore, Portal, PortalConfig, SessionKey, SignIn};
 use tokio::task::JoinSet;
 
@@ -135,19 +134,7 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
         PortalSignIn::Local => SignIn::Local,
         PortalSignIn::Link => SignIn::Link,
     };
-    let email = match &config.email {
-        Some(settings) => {
-            let adapter = EmailAdapter::new(engine.clone(), settings.clone())
-                .map_err(|e| anyhow::anyhow!("cannot set up the SMTP client: {e}"))?
-                .with_blobs(blobs.clone());
-            let up = adapter
-                .connect()
-                .await
-                .context("cannot register the e-mail outbox")?;
-            Some((adapter, up))
-        }
-        None => None,
-    };
+    let email = channels::email(config, &engine, &blobs).await?;
     let portal = Portal::new(
         engine.clone(),
         blobs.clone(),
@@ -162,41 +149,22 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
             email_enabled: config.email.is_some(),
         },
     );
-    let portal = match &email {
-        Some((adapter, _)) => portal.with_mailer(Arc::new(MailLinks(adapter.clone()))),
+    let mut channels: Vec<Channel> = vec![];
+    let portal = match email {
+        Some((channel, adapter)) => {
+            channels.push(channel);
+            portal.with_mailer(Arc::new(MailLinks(adapter)))
+        }
         None => portal,
     };
     let requests = Arc::new(http::RequestCounter::default());
     let mut app = portal.router();
-    let slack = match &config.slack {
-        Some(settings) => {
-            let adapter = SlackAdapter::new(engine.clone(), settings.clone())
-                .context("cannot set up the Slack client")?;
-            let me = adapter
-                .connect()
-                .await
-                .context("cannot connect to Slack (check SLACK_BOT_TOKEN and SLACK_API_URL)")?;
-            if settings.app_token.is_none() {
-                app = app.merge(threadesk_slack::router(adapter.clone()));
-            }
-            Some((adapter, me))
+    channels.extend(channels::slack(config, &engine).await?);
+    channels.extend(channels::discord(config, &engine).await?);
+    for c in &mut channels {
+        if let Some(routes) = c.router.take() {
+            app = app.merge(routes);
         }
-        None => None,
-    };
-    let discord = match &config.discord {
-        Some(settings) => {
-            let adapter = DiscordAdapter::new(engine.clone(), settings.clone())
-                .map_err(|e| anyhow::anyhow!("cannot set up the Discord client: {e}"))?;
-            let me = adapter.connect().await.context(
-                "cannot connect to Discord (check DISCORD_TOKEN, DISCORD_APPLICATION_ID, DISCORD_SUPPORT_CHANNEL and DISCORD_API_URL)",
-            )?;
-            app = app.merge(threadesk_discord::router(adapter.clone()));
-            Some((adapter, me))
-        }
-        None => None,
-    };
-    if let Some((adapter, _)) = &email {
-        app = app.merge(threadesk_email::router(adapter.clone()));
     }
     let app = app
         .merge(http::routes(http::Ops {
@@ -224,125 +192,88 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
             tracing::warn!(%bound, "local mode on a non-loopback address: anyone who reaches it can act as anyone");
         }
     }
+    let named = |name: &str| channels.iter().find(|c| c.name == name);
     for (name, var) in config::PLATFORM_VARIABLES {
-        match (name, &slack) {
-            ("Discord", _) if discord.is_some() => {
-                if let Some((adapter, me)) = &discord {
-                    let mut modes = vec![];
-                    if adapter.config().gateway {
-                        modes.push("gateway".to_owned());
-                    }
-                    if adapter.config().public_key.is_some() {
-                        modes.push(format!("interactions endpoint: {url}/discord/interactions"));
-                    }
-                    println!(
-                        "threadesk: Discord: connected to server {} as {} ({}); tickets open in channel {}",
-                        me.guild_id,
-                        me.name,
-                        modes.join(", "),
-                        adapter.config().support_channel
-                    );
-                }
-            }
-            ("Slack", Some((adapter, me))) => {
-                let mode = if adapter.config().app_token.is_some() {
-                    "Socket Mode".to_owned()
-                } else {
-                    format!("HTTP mode: {url}/slack/commands, /slack/interactions, /slack/events")
-                };
-                println!(
-                    "threadesk: Slack: connected to workspace {} as bot user {} ({mode})",
-                    me.team_id, me.user_id
-                );
-            }
-            _ if config.platforms.contains(&name) => {
-                println!(
-                    "threadesk: {name}: {var} is set, but this build has no {name} adapter yet"
-                );
-            }
-            _ => println!("threadesk: {name}: not configured (set {var} to connect)"),
+        match named(name) {
+            Some(c) => println!("threadesk: {name}: {}", (c.banner)(&url)),
+            None if config.platforms.contains(&name) => println!(
+                "threadesk: {name}: {var} is set, but this build has no {name} adapter yet"
+            ),
+            None => println!("threadesk: {name}: not configured (set {var} to connect)"),
         }
     }
-
-    match &email {
-        Some((adapter, up)) => println!(
-            "threadesk: E-mail: sending through {}:{} as {}{}",
-            adapter.config().host,
-            adapter.config().port,
-            adapter.config().from,
-            match (adapter.config().inbound_secret.is_some(), *up) {
-                (true, true) => format!("; replies by e-mail at {url}/email/inbound"),
-                (true, false) => format!("; replies by e-mail at {url}/email/inbound (the SMTP server does not answer yet; mail waits in the outbox)"),
-                (false, true) => String::new(),
-                (false, false) => " (the SMTP server does not answer yet; mail waits in the outbox)".to_owned(),
-            }
-        ),
+    match named("E-mail") {
+        Some(c) => println!("threadesk: E-mail: {}", (c.banner)(&url)),
         None => println!("threadesk: E-mail: off (set SMTP_URL and MAIL_FROM to send ticket mail)"),
     }
+    run_until_shutdown(channels, listener, app).await
+}
 
+/// Runs every channel's tasks and the listener until a shutdown signal
+/// (or until one of them fails, which stops the whole process rather than
+/// leaving it half-alive); then asks each to stop, lets outbox workers
+/// finish the step in hand, and reports why each task ended.
+async fn run_until_shutdown(
+    channels: Vec<Channel>,
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop) = Shutdown::new();
     let mut tasks = JoinSet::new();
-    if let Some((adapter, _)) = email {
-        tasks.spawn(async move {
-            adapter.run_outbound(std::future::pending()).await;
-            ("e-mail outbox worker", Ok(()))
-        });
-    }
-    if let Some((adapter, _)) = slack {
-        let worker = adapter.mirror();
-        tasks.spawn(async move {
-            worker.run_outbound(std::future::pending()).await;
-            ("slack outbox worker", Ok(()))
-        });
-        if adapter.config().app_token.is_some() {
-            tasks.spawn(async move {
-                adapter.run_socket_mode(std::future::pending()).await;
-                ("slack socket mode client", Ok(()))
-            });
+    for channel in channels {
+        for task in channel.tasks {
+            let stop = stop.clone();
+            tasks.spawn(async move { (task.name, (task.run)(stop).await) });
         }
     }
-    if let Some((adapter, _)) = discord {
-        let worker = adapter.mirror();
-        tasks.spawn(async move {
-            worker.run_outbound(std::future::pending()).await;
-            ("discord outbox worker", Ok(()))
-        });
-        if adapter.config().gateway {
-            tasks.spawn(async move {
-                adapter.run_gateway(std::future::pending()).await;
-                (
-                    "discord gateway client",
-                    Err(anyhow::anyhow!("the gateway connection ended")),
-                )
-            });
-        }
-    }
+    let graceful = stop.clone();
     tasks.spawn(async move {
         let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(graceful.wait())
             .await;
         ("http listener", served.map_err(anyhow::Error::from))
     });
-    // the first task to end decides: a clean stop after a signal, or a
-    // failure that stops the whole process rather than leaving it half-alive.
-    let first = tasks.join_next().await;
+    let first = tokio::select! {
+        () = shutdown_signal() => None,
+        first = tasks.join_next() => first,
+    };
     let outcome = match first {
-        Some(Ok((name, Ok(())))) => {
-            tracing::info!(task = name, "stopped after a shutdown signal");
-            Ok(())
-        }
+        None => Ok(()),
+        Some(Ok((name, Ok(())))) => Err(anyhow::anyhow!("the {name} stopped on its own")),
         Some(Ok((name, Err(e)))) => Err(e.context(format!("the {name} failed"))),
         Some(Err(e)) => Err(anyhow::anyhow!("a task panicked or was cancelled: {e}")),
-        None => Ok(()),
     };
-    tasks.abort_all();
-    // in-flight work was finished by the graceful shutdown; give other tasks
-    // a moment to wind down.
-    let _ = tokio::time::timeout(Duration::from_secs(5), async {
-        while tasks.join_next().await.is_some() {}
+    let _ = stop_tx.send(true);
+    // in-flight requests and outbox steps finish; a task that does not
+    // within the deadline is cut off.
+    let drained = tokio::time::timeout(SHUTDOWN_DEADLINE, async {
+        while let Some(ended) = tasks.join_next().await {
+            match ended {
+                Ok((name, Ok(()))) => tracing::info!(task = name, "stopped"),
+                Ok((name, Err(e))) => {
+                    tracing::warn!(
+                        task = name,
+                        error = format!("{e:#}"),
+                        "stopped with an error"
+                    )
+                }
+                Err(e) => tracing::warn!(error = %e, "a task panicked or was cancelled"),
+            }
+        }
     })
     .await;
+    if drained.is_err() {
+        tracing::warn!(
+            deadline_s = SHUTDOWN_DEADLINE.as_secs(),
+            "tasks still running at the shutdown deadline were cut off"
+        );
+        tasks.abort_all();
+    }
     outcome
 }
+
+/// How long tasks get to finish after a shutdown signal.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Portal sign-in links go out through the e-mail channel.
 struct MailLinks(EmailAdapter);

@@ -433,11 +433,33 @@ impl Outbox {
         F: Fn(Event) -> Fut,
         Fut: std::future::Future<Output = Attempt>,
     {
+        self.pump_while(consumer, &deliver, || true).await
+    }
+
+    /// [`Outbox::pump`], asking `go_on` before each event: once it says
+    /// no, the rest of the batch is handed back at once (for another
+    /// worker, or this one's next start) and the pump returns.
+    async fn pump_while<F, Fut>(
+        &self,
+        consumer: &str,
+        deliver: &F,
+        go_on: impl Fn() -> bool,
+    ) -> Result<usize>
+    where
+        F: Fn(Event) -> Fut,
+        Fut: std::future::Future<Output = Attempt>,
+    {
         let batch = self.claim(consumer, BATCH, LEASE).await?;
         let claimed = std::time::Instant::now();
         let mut deferred = std::collections::HashSet::new();
         let mut handled = 0;
-        for d in &batch {
+        for (i, d) in batch.iter().enumerate() {
+            if !go_on() {
+                for rest in &batch[i..] {
+                    self.release(consumer, rest.event.id).await?;
+                }
+                break;
+            }
             if claimed.elapsed() > LEASE / 2 {
                 // slow deliveries (an SMTP server taking its time): the rest
                 // of the batch is left to lapse and be claimed afresh, rather
@@ -479,8 +501,25 @@ impl Outbox {
         Ok(handled)
     }
 
+    /// Hands a claimed event back untouched: due now, its attempt not
+    /// counted (a worker stopping).
+    async fn release(&self, consumer: &str, event: EventId) -> Result<()> {
+        sqlx::query(
+            "update outbox_deliveries set available_at = $3, attempts = attempts - 1 \
+             where consumer = $1 and event_id = $2 and attempts > 0",
+        )
+        .bind(consumer)
+        .bind(event.0)
+        .bind(Timestamp::now().0)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
     /// Runs a consumer's worker until `shutdown` resolves: pumps while
-    /// there is work, then waits for `wake` or the next poll.
+    /// there is work, then waits for `wake` or the next poll. When
+    /// `shutdown` resolves mid-batch, the event in hand is finished and
+    /// the rest of the batch handed back before it returns.
     pub async fn run<F, Fut>(
         &self,
         consumer: &str,
@@ -492,14 +531,30 @@ impl Outbox {
         Fut: std::future::Future<Output = Attempt>,
     {
         tokio::pin!(shutdown);
+        let stopping = std::sync::atomic::AtomicBool::new(false);
+        let stopped = || stopping.load(std::sync::atomic::Ordering::Relaxed);
         loop {
-            let handled = match self.pump(consumer, &deliver).await {
+            let pumping = self.pump_while(consumer, &deliver, || !stopped());
+            tokio::pin!(pumping);
+            let pumped = loop {
+                tokio::select! {
+                    r = &mut pumping => break r,
+                    () = &mut shutdown, if !stopped() => {
+                        stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            };
+            let handled = match pumped {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(consumer, error = %e, "outbox unavailable");
                     0
                 }
             };
+            if stopped() {
+                tracing::info!(consumer, "outbox worker stopped");
+                return;
+            }
             if handled > 0 {
                 continue;
             }

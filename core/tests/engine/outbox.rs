@@ -231,3 +231,49 @@ async fn platform_links_are_found_both_ways_and_recorded_once(#[case] kind: Kind
         .collect();
     assert_eq!(copies, vec![Platform::Slack, Platform::Discord]);
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_stopping_worker_finishes_the_event_in_hand_and_hands_back_the_rest(#[case] kind: Kind) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use threadesk_core::outbox::Attempt;
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let outbox = Outbox::new(h.engine.db().clone());
+    outbox.register("slow").await.unwrap();
+    for i in 0..5 {
+        h.open(ann, &format!("ticket {i}")).await;
+    }
+    let started = AtomicUsize::new(0);
+    let finished = AtomicUsize::new(0);
+    let stop = tokio::sync::Notify::new();
+    let wake = tokio::sync::Notify::new();
+    let worker = outbox.run("slow", &wake, stop.notified(), |_event| async {
+        started.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        finished.fetch_add(1, Ordering::SeqCst);
+        Attempt::Done
+    });
+    let stopper = async {
+        // shutdown arrives while the first event is being delivered.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stop.notify_one();
+    };
+    tokio::time::timeout(Duration::from_secs(10), async {
+        tokio::join!(worker, stopper)
+    })
+    .await
+    .expect("the worker stops");
+    assert_eq!(started.load(Ordering::SeqCst), 1, "nothing new started");
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        1,
+        "the step in hand finished"
+    );
+    let lag = outbox.lag("slow").await.unwrap();
+    assert_eq!(lag.pending, 4, "the rest waits");
+    // handed back at once, not left to a lease: due now, attempt not counted.
+    let next = outbox.claim("slow", 10, LEASE).await.unwrap();
+    assert_eq!(next.len(), 4);
+    assert!(next.iter().all(|d| d.attempts == 1), "{next:?}");
+}

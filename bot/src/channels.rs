@@ -1,0 +1,210 @@
+//! The ways in and out of Threadesk besides the portal (chat platforms and
+//! e-mail), each as one [`Channel`]: its name, the routes it adds to the
+//! listener, its start-up line, and the tasks it runs until shutdown.
+//! `main` wires a list of them and names none.
+
+use crate::config::Config;
+use anyhow::Context;
+use axum::Router;
+use std::future::Future;
+use std::pin::Pin;
+use threadesk_core::outbox::Consumer;
+use threadesk_core::Engine;
+use threadesk_discord::DiscordAdapter;
+use threadesk_email::EmailAdapter;
+use threadesk_slack::SlackAdapter;
+use threadesk_web::BlobStore;
+use tokio::sync::watch;
+
+/// Resolves once shutdown was asked for; cheap to clone.
+#[derive(Clone)]
+pub struct Shutdown(watch::Receiver<bool>);
+
+impl Shutdown {
+    /// A signal and its trigger.
+    pub fn new() -> (watch::Sender<bool>, Shutdown) {
+        let (tx, rx) = watch::channel(false);
+        (tx, Shutdown(rx))
+    }
+
+    /// Waits until shutdown is asked for (or its trigger is gone).
+    pub async fn wait(mut self) {
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+}
+
+type TaskFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+
+/// A long-running task of a channel.
+pub struct Task {
+    /// Its name in logs and errors.
+    pub name: &'static str,
+    /// Runs until the shutdown signal; an end before it stops the process.
+    pub run: Box<dyn FnOnce(Shutdown) -> TaskFuture + Send>,
+}
+
+impl Task {
+    fn new<F, Fut>(name: &'static str, run: F) -> Task
+    where
+        F: FnOnce(Shutdown) -> Fut + Send + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        Task {
+            name,
+            run: Box::new(move |s| Box::pin(run(s))),
+        }
+    }
+}
+
+/// One connected way in and out.
+pub struct Channel {
+    /// Its name, as the start-up lines say it.
+    pub name: &'static str,
+    /// Routes it adds to the listener.
+    pub router: Option<Router>,
+    /// Its start-up line, given the public base URL.
+    pub banner: Box<dyn Fn(&str) -> String + Send>,
+    /// What it runs until shutdown.
+    pub tasks: Vec<Task>,
+}
+
+/// An outbox worker: finishes the step in hand when shutdown is asked for.
+fn worker<C: Consumer + Send + 'static>(name: &'static str, consumer: C) -> Task {
+    Task::new(name, move |stop| async move {
+        consumer.run_outbound(stop.wait()).await;
+        Ok(())
+    })
+}
+
+/// The e-mail channel, when SMTP is configured.
+pub async fn email(
+    config: &Config,
+    engine: &Engine,
+    blobs: &BlobStore,
+) -> anyhow::Result<Option<(Channel, EmailAdapter)>> {
+    let Some(settings) = &config.email else {
+        return Ok(None);
+    };
+    let adapter = EmailAdapter::new(engine.clone(), settings.clone())
+        .map_err(|e| anyhow::anyhow!("cannot set up the SMTP client: {e}"))?
+        .with_blobs(blobs.clone());
+    let up = adapter
+        .connect()
+        .await
+        .context("cannot register the e-mail outbox")?;
+    let shown = adapter.clone();
+    let channel = Channel {
+        name: "E-mail",
+        router: Some(threadesk_email::router(adapter.clone())),
+        banner: Box::new(move |url| {
+            let c = shown.config();
+            let waiting = " (the SMTP server does not answer yet; mail waits in the outbox)";
+            let inbound = match (c.inbound_secret.is_some(), up) {
+                (true, true) => format!("; replies by e-mail at {url}/email/inbound"),
+                (true, false) => format!("; replies by e-mail at {url}/email/inbound{waiting}"),
+                (false, true) => String::new(),
+                (false, false) => waiting.to_owned(),
+            };
+            format!(
+                "sending through {}:{} as {}{inbound}",
+                c.host, c.port, c.from
+            )
+        }),
+        tasks: vec![worker("e-mail outbox worker", adapter.clone())],
+    };
+    Ok(Some((channel, adapter)))
+}
+
+/// The Slack channel, when a bot token is configured.
+pub async fn slack(config: &Config, engine: &Engine) -> anyhow::Result<Option<Channel>> {
+    let Some(settings) = &config.slack else {
+        return Ok(None);
+    };
+    let adapter = SlackAdapter::new(engine.clone(), settings.clone())
+        .context("cannot set up the Slack client")?;
+    let me = adapter
+        .connect()
+        .await
+        .context("cannot connect to Slack (check SLACK_BOT_TOKEN and SLACK_API_URL)")?;
+    let socket = settings.app_token.is_some();
+    let mut tasks = vec![worker("slack outbox worker", adapter.mirror())];
+    if socket {
+        let client = adapter.clone();
+        tasks.push(Task::new(
+            "slack socket mode client",
+            move |stop| async move {
+                client.run_socket_mode(stop.wait()).await;
+                Ok(())
+            },
+        ));
+    }
+    Ok(Some(Channel {
+        name: "Slack",
+        router: (!socket).then(|| threadesk_slack::router(adapter.clone())),
+        banner: Box::new(move |url| {
+            let mode = if socket {
+                "Socket Mode".to_owned()
+            } else {
+                format!("HTTP mode: {url}/slack/commands, /slack/interactions, /slack/events")
+            };
+            format!(
+                "connected to workspace {} as bot user {} ({mode})",
+                me.team_id, me.user_id
+            )
+        }),
+        tasks,
+    }))
+}
+
+/// The Discord channel, when a bot token is configured.
+pub async fn discord(config: &Config, engine: &Engine) -> anyhow::Result<Option<Channel>> {
+    let Some(settings) = &config.discord else {
+        return Ok(None);
+    };
+    let adapter = DiscordAdapter::new(engine.clone(), settings.clone())
+        .map_err(|e| anyhow::anyhow!("cannot set up the Discord client: {e}"))?;
+    let me = adapter.connect().await.context(
+        "cannot connect to Discord (check DISCORD_TOKEN, DISCORD_APPLICATION_ID, DISCORD_SUPPORT_CHANNEL and DISCORD_API_URL)",
+    )?;
+    let mut tasks = vec![worker("discord outbox worker", adapter.mirror())];
+    if settings.gateway {
+        let client = adapter.clone();
+        tasks.push(Task::new(
+            "discord gateway client",
+            move |stop| async move {
+                let stopped = stop.clone();
+                client.run_gateway(stop.wait()).await;
+                if *stopped.0.borrow() {
+                    Ok(())
+                } else {
+                    Err(anyhow::anyhow!("the gateway connection ended"))
+                }
+            },
+        ));
+    }
+    let (gateway, public_key, support) = (
+        settings.gateway,
+        settings.public_key.is_some(),
+        settings.support_channel,
+    );
+    Ok(Some(Channel {
+        name: "Discord",
+        router: Some(threadesk_discord::router(adapter.clone())),
+        banner: Box::new(move |url| {
+            let mut modes = vec![];
+            if gateway {
+                modes.push("gateway".to_owned());
+            }
+            if public_key {
+                modes.push(format!("interactions endpoint: {url}/discord/interactions"));
+            }
+            format!(
+                "connected to server {} as {} ({}); tickets open in channel {support}",
+                me.guild_id,
+                me.name,
+                modes.join(", "),
+            )
+        }),
+        tasks,
+    }))
+}
