@@ -5,18 +5,19 @@
 //! A person's own card shows what that person may see; a shared customer
 //! thread shows only what every member may see (never an internal note),
 //! and a member who loses access is to be removed from it before anything
-//! further is posted there ([`Engine::members_without_access`]).
+//! further is posted there ([`System::members_without_access`]).
 
 use crate::domain::access::ActorFacts;
 use crate::domain::{may_show, Action, DelegateStatus, Platform, Role, Shown};
-use crate::engine::{actor_facts, Engine};
+use crate::engine::actor_facts;
 use crate::error::{EngineError, Result};
 use crate::ids::{PersonId, SurfaceId, TicketId};
 use crate::surfaces::{Audience, Surface};
+use crate::system::System;
 use crate::time::Timestamp;
 use sqlx::Row;
 
-impl Engine {
+impl System<'_> {
     /// The role a person holds on a ticket; `None` when either is unknown.
     /// Checks no rights: it is how the chat layer decides what a surface
     /// may show.
@@ -54,7 +55,7 @@ impl Engine {
     /// Whether a live surface may show `shown` now: the staff side
     /// everything; a person's card what that person may see; a shared
     /// thread no internal note (its members are checked one by one with
-    /// [`Engine::members_without_access`]). A surface that is no longer
+    /// [`System::members_without_access`]). A surface that is no longer
     /// live shows nothing.
     pub async fn may_show(&self, surface: &Surface, shown: Shown) -> Result<bool> {
         if !surface.is_live() {

@@ -19,6 +19,7 @@ pub mod links;
 pub mod metrics;
 pub mod outbox;
 pub mod surfaces;
+pub mod system;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;

@@ -2,9 +2,9 @@
 //! so adapters can mirror, edit and dedupe.
 
 use crate::domain::Platform;
-use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::ids::{MessageId, TicketId};
+use crate::system::System;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -104,7 +104,7 @@ async fn write_link(
     Ok(())
 }
 
-impl Engine {
+impl System<'_> {
     /// Records where the bot posted a ticket's card (`message: None`) or a
     /// copy of a message. Recording the same place twice is a no-op; the link
     /// that is stored for that place comes back.

@@ -7,10 +7,10 @@
 use crate::domain::SurfaceKind;
 use crate::domain::{Platform, Ticket};
 use crate::engine::rows;
-use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::ids::{PersonId, SurfaceId, TicketId};
 use crate::links::PlatformRef;
+use crate::system::System;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -25,7 +25,7 @@ pub enum Audience {
     Person(PersonId),
     /// A customer thread shared by the requester and the people following
     /// the ticket (a Discord private ticket thread); its members are kept
-    /// apart ([`Engine::surface_members`]).
+    /// apart ([`System::surface_members`](crate::system::System::surface_members)).
     Shared,
 }
 
@@ -120,7 +120,7 @@ pub struct CardFacts {
     pub department: Option<String>,
 }
 
-impl Engine {
+impl System<'_> {
     /// What a ticket's card shows. For adapters redrawing a card they posted
     /// for an audience that was allowed to see it: it checks no rights, and
     /// a card shows nothing beyond number, subject, status, requester and

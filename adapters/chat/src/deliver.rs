@@ -71,7 +71,7 @@ impl<P: ChatPlatform> Mirror<P> {
         let mut steps = Steps::new(P::CONSUMER);
         match &event.payload {
             EventPayload::TicketOpened { ticket: t, message } => {
-                let facts = self.engine().card_facts(t.id).await?;
+                let facts = self.engine().system().card_facts(t.id).await?;
                 let first = std::slice::from_ref(message);
                 if let Some(channel) = self.p().staff_channel(facts.department.as_deref()) {
                     steps.take("staff card", self.staff_card(t.id, &channel, first).await);
@@ -102,7 +102,7 @@ impl<P: ChatPlatform> Mirror<P> {
                 self.update_cards(&mut steps, ticket).await?;
             }
             EventPayload::MessageEdited { message, .. } => {
-                for link in self.engine().links_of_message(message.id).await? {
+                for link in self.engine().system().links_of_message(message.id).await? {
                     if link.authored || link.at.platform != P::PLATFORM {
                         continue;
                     }
@@ -117,7 +117,7 @@ impl<P: ChatPlatform> Mirror<P> {
             }
             EventPayload::SubjectEdited { .. } => {
                 self.update_cards(&mut steps, ticket).await?;
-                let facts = self.engine().card_facts(ticket).await?;
+                let facts = self.engine().system().card_facts(ticket).await?;
                 for s in self.live(ticket).await? {
                     steps.take(
                         "thread name",
@@ -162,7 +162,13 @@ impl<P: ChatPlatform> Mirror<P> {
                     return Ok(());
                 }
                 let by = self.engine().person(delegate.invited_by).await?;
-                let subject = self.engine().card_facts(ticket).await?.ticket.subject;
+                let subject = self
+                    .engine()
+                    .system()
+                    .card_facts(ticket)
+                    .await?
+                    .ticket
+                    .subject;
                 let invitation = Invitation {
                     delegate,
                     number: *number,
@@ -230,6 +236,7 @@ impl<P: ChatPlatform> Mirror<P> {
     /// The ticket's shared customer thread, if it has one here.
     pub async fn shared_surface(&self, ticket: TicketId) -> Result<Option<Surface>, EngineError> {
         self.engine()
+            .system()
             .surface_for(ticket, P::PLATFORM, Audience::Shared)
             .await
     }
@@ -254,13 +261,14 @@ impl<P: ChatPlatform> Mirror<P> {
         let audience = Audience::Person(person);
         let existing = self
             .engine()
+            .system()
             .surface_for(ticket, P::PLATFORM, audience)
             .await?;
         // rights-checked as the person: "not found" when they may not see it.
         let history = self.engine().thread(person, ticket).await?.messages;
         if let Some(s) = existing.as_ref().filter(|s| !s.is_live()) {
             // access again (re-invited, or following again): live again.
-            self.engine().reopen_surface(&s.card).await?;
+            self.engine().system().reopen_surface(&s.card).await?;
             let mut steps = Steps::new(P::CONSUMER);
             self.update_cards(&mut steps, ticket).await?;
             steps.finish()?;
@@ -283,7 +291,7 @@ impl<P: ChatPlatform> Mirror<P> {
         let surface = self
             .card_once(ticket, Audience::Staff, channel, CardFor::Staff)
             .await?;
-        let facts = self.engine().card_facts(ticket).await?;
+        let facts = self.engine().system().card_facts(ticket).await?;
         self.p().start_staff_thread(&surface, &facts).await?;
         self.copy_history(&surface, history).await
     }
@@ -304,7 +312,7 @@ impl<P: ChatPlatform> Mirror<P> {
             match self.shared_surface(ticket).await? {
                 Some(s) => s,
                 None => {
-                    let facts = self.engine().card_facts(ticket).await?;
+                    let facts = self.engine().system().card_facts(ticket).await?;
                     let thread = self.p().create_shared_thread(ticket, &facts).await?;
                     self.p().add_member(&thread, user).await.map_err(platform)?;
                     let card = self
@@ -313,12 +321,16 @@ impl<P: ChatPlatform> Mirror<P> {
                         .await
                         .map_err(platform)?;
                     let at = self.p().at(&thread, &card);
-                    self.engine().put_link(ticket, None, &at).await?;
+                    self.engine().system().put_link(ticket, None, &at).await?;
                     let s = self
                         .engine()
+                        .system()
                         .put_surface(ticket, &at, Audience::Shared)
                         .await?;
-                    self.engine().add_surface_member(s.id, person).await?;
+                    self.engine()
+                        .system()
+                        .add_surface_member(s.id, person)
+                        .await?;
                     s
                 }
             }
@@ -326,6 +338,7 @@ impl<P: ChatPlatform> Mirror<P> {
         if rejoin
             || !self
                 .engine()
+                .system()
                 .surface_members(surface.id)
                 .await?
                 .contains(&person)
@@ -334,7 +347,10 @@ impl<P: ChatPlatform> Mirror<P> {
                 .add_member(&self.p().thread_of(&surface), user)
                 .await
                 .map_err(platform)?;
-            self.engine().add_surface_member(surface.id, person).await?;
+            self.engine()
+                .system()
+                .add_surface_member(surface.id, person)
+                .await?;
         }
         self.copy_history(&surface, history).await
     }
@@ -350,27 +366,41 @@ impl<P: ChatPlatform> Mirror<P> {
         let _one_at_a_time = self.p().hub().cards_lock().lock().await;
         if let Some(s) = self
             .engine()
+            .system()
             .surface_for(ticket, P::PLATFORM, audience)
             .await?
         {
             return Ok(s);
         }
-        let facts = self.engine().card_facts(ticket).await?;
+        let facts = self.engine().system().card_facts(ticket).await?;
         let card = self
             .p()
             .post_card(channel, &facts, to)
             .await
             .map_err(platform)?;
         let at = self.p().at(channel, &card);
-        self.engine().put_link(ticket, None, &at).await?;
-        Ok(self.engine().put_surface(ticket, &at, audience).await?)
+        self.engine().system().put_link(ticket, None, &at).await?;
+        Ok(self
+            .engine()
+            .system()
+            .put_surface(ticket, &at, audience)
+            .await?)
     }
 
     /// Copies every message of `history` the surface may show and lacks.
     async fn copy_history(&self, surface: &Surface, history: &[Message]) -> R<P> {
-        let links = self.engine().links_of_ticket(surface.ticket_id).await?;
+        let links = self
+            .engine()
+            .system()
+            .links_of_ticket(surface.ticket_id)
+            .await?;
         for m in history {
-            if self.engine().may_show(surface, Shown::of(m)).await? {
+            if self
+                .engine()
+                .system()
+                .may_show(surface, Shown::of(m))
+                .await?
+            {
                 self.copy_once(surface, m, &links).await?;
             }
         }
@@ -384,6 +414,7 @@ impl<P: ChatPlatform> Mirror<P> {
         let mut out = vec![];
         for s in self
             .engine()
+            .system()
             .surfaces_of_ticket(ticket, P::PLATFORM)
             .await?
         {
@@ -394,6 +425,7 @@ impl<P: ChatPlatform> Mirror<P> {
                 Audience::Person(p) => {
                     if self
                         .engine()
+                        .system()
                         .role_on(p, ticket)
                         .await?
                         .is_none_or(|r| !r.can(threadesk_core::domain::Action::View))
@@ -403,7 +435,7 @@ impl<P: ChatPlatform> Mirror<P> {
                     }
                 }
                 Audience::Shared => {
-                    for p in self.engine().members_without_access(&s).await? {
+                    for p in self.engine().system().members_without_access(&s).await? {
                         self.remove_member(&s, p).await?;
                     }
                 }
@@ -416,8 +448,8 @@ impl<P: ChatPlatform> Mirror<P> {
 
     /// Closes a person's card that lost access and marks it so.
     async fn close_card(&self, s: &Surface) -> R<P> {
-        self.engine().close_surface(&s.card).await?;
-        let facts = self.engine().card_facts(s.ticket_id).await?;
+        self.engine().system().close_surface(&s.card).await?;
+        let facts = self.engine().system().card_facts(s.ticket_id).await?;
         let mut closed = s.clone();
         closed.closed_at = Some(threadesk_core::time::Timestamp::now());
         match self
@@ -447,7 +479,10 @@ impl<P: ChatPlatform> Mirror<P> {
                 Err(e) => return Err(Failure::Platform(e)),
             }
         }
-        self.engine().remove_surface_member(s.id, person).await?;
+        self.engine()
+            .system()
+            .remove_surface_member(s.id, person)
+            .await?;
         Ok(())
     }
 
@@ -461,13 +496,19 @@ impl<P: ChatPlatform> Mirror<P> {
     ) -> R<P> {
         let reads = self
             .engine()
+            .system()
             .role_on(person, ticket)
             .await?
             .is_some_and(|r| r.can(threadesk_core::domain::Action::View));
         if reads {
             return Ok(());
         }
-        for s in self.engine().followed_by(person, P::PLATFORM).await? {
+        for s in self
+            .engine()
+            .system()
+            .followed_by(person, P::PLATFORM)
+            .await?
+        {
             if s.ticket_id != ticket {
                 continue;
             }
@@ -488,6 +529,7 @@ impl<P: ChatPlatform> Mirror<P> {
         let mut steps = Steps::new(P::CONSUMER);
         let mut tickets: Vec<TicketId> = self
             .engine()
+            .system()
             .followed_by(person, P::PLATFORM)
             .await?
             .into_iter()
@@ -507,9 +549,14 @@ impl<P: ChatPlatform> Mirror<P> {
         ticket: TicketId,
         message: &Message,
     ) -> R<P> {
-        let links = self.engine().links_of_message(message.id).await?;
+        let links = self.engine().system().links_of_message(message.id).await?;
         for s in self.live(ticket).await? {
-            if self.engine().may_show(&s, Shown::of(message)).await? {
+            if self
+                .engine()
+                .system()
+                .may_show(&s, Shown::of(message))
+                .await?
+            {
                 steps.take("mirror", self.copy_once(&s, message, &links).await);
             }
         }
@@ -528,6 +575,7 @@ impl<P: ChatPlatform> Mirror<P> {
         }
         let id = self.p().post_message(s, m).await.map_err(platform)?;
         self.engine()
+            .system()
             .put_link(s.ticket_id, Some(m.id), &self.p().at(&thread, &id))
             .await?;
         Ok(())
@@ -547,9 +595,10 @@ impl<P: ChatPlatform> Mirror<P> {
 
     /// Redraws every card of the ticket (status, subject, access).
     async fn update_cards(&self, steps: &mut Steps<Failure<P::Error>>, ticket: TicketId) -> R<P> {
-        let facts = self.engine().card_facts(ticket).await?;
+        let facts = self.engine().system().card_facts(ticket).await?;
         for s in self
             .engine()
+            .system()
             .surfaces_of_ticket(ticket, P::PLATFORM)
             .await?
         {

@@ -877,6 +877,7 @@ impl DiscordAdapter {
         if let Some(staff) = self.config().staff_channel {
             if let Some(s) = self
                 .engine()
+                .system()
                 .surface_at(&self.at(&staff.to_string(), thread))
                 .await?
             {
@@ -887,6 +888,7 @@ impl DiscordAdapter {
         // channel itself (which holds the triage cards) is no ticket's thread.
         Ok(self
             .engine()
+            .system()
             .surfaces_in_channel(Platform::Discord, self.guild(), thread)
             .await?
             .into_iter()
@@ -918,7 +920,7 @@ impl DiscordAdapter {
             return Ok(());
         };
         let at = self.at(channel, id);
-        if self.engine().link_at(&at).await?.is_some() {
+        if self.engine().system().link_at(&at).await?.is_some() {
             // seen before (recorded, or refused and told): a redelivery or
             // a catch-up reading it again.
             return Ok(());
@@ -947,6 +949,7 @@ impl DiscordAdapter {
                 if surface.audience == Audience::Shared {
                     // writing in a thread joins it: they leave it with their access.
                     self.engine()
+                        .system()
                         .add_surface_member(surface.id, person.id)
                         .await?;
                     if note {
@@ -985,7 +988,10 @@ impl DiscordAdapter {
         };
         // told once: a mark at the message's address, so a redelivery or a
         // catch-up after a reconnect does not tell them again.
-        self.engine().put_link(surface.ticket_id, None, &at).await?;
+        self.engine()
+            .system()
+            .put_link(surface.ticket_id, None, &at)
+            .await?;
         Ok(())
     }
 
@@ -1010,7 +1016,12 @@ impl DiscordAdapter {
         if who.bot || who.id == self.bot_user() {
             return Ok(());
         }
-        let Some(link) = self.engine().link_at(&self.at(channel, id)).await? else {
+        let Some(link) = self
+            .engine()
+            .system()
+            .link_at(&self.at(channel, id))
+            .await?
+        else {
             return Ok(());
         };
         let Some(message) = link.message_id.filter(|_| link.authored) else {
@@ -1066,7 +1077,11 @@ impl DiscordAdapter {
             return Ok(());
         }
         // a triage card itself first, then the thread the message is in.
-        let mut surface = self.engine().surface_at(&self.at(channel, message)).await?;
+        let mut surface = self
+            .engine()
+            .system()
+            .surface_at(&self.at(channel, message))
+            .await?;
         if surface.is_none() {
             surface = self.surface_of_thread(channel).await?;
         }
@@ -1170,12 +1185,17 @@ impl DiscordAdapter {
     /// messages (so nothing is recorded twice).
     pub async fn catch_up(&self) -> Result<usize, EngineError> {
         let mut seen = 0;
-        for s in self.engine().open_surfaces(Platform::Discord).await? {
+        for s in self
+            .engine()
+            .system()
+            .open_surfaces(Platform::Discord)
+            .await?
+        {
             let thread = crate::thread_of(&s).to_owned();
             let Some(c) = crate::snowflake(&thread) else {
                 continue;
             };
-            let links = self.engine().links_of_ticket(s.ticket_id).await?;
+            let links = self.engine().system().links_of_ticket(s.ticket_id).await?;
             // after the last message a person wrote there (the bot's own
             // copies may be newer than what was missed), else the card.
             let mut after = links

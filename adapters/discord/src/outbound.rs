@@ -252,6 +252,7 @@ impl DiscordAdapter {
     async fn thread_marks(&self, ticket: TicketId) -> Result<Vec<String>, EngineError> {
         Ok(self
             .engine()
+            .system()
             .links_of_ticket(ticket)
             .await?
             .into_iter()
@@ -267,6 +268,7 @@ impl DiscordAdapter {
     async fn customer_thread_mark(&self, ticket: TicketId) -> Result<Option<String>, EngineError> {
         let staff = self
             .engine()
+            .system()
             .surface_for(ticket, Platform::Discord, Audience::Staff)
             .await?
             .map(|s| s.card.message_id);
@@ -279,6 +281,7 @@ impl DiscordAdapter {
 
     async fn mark_thread(&self, ticket: TicketId, thread: &str) -> Result<(), EngineError> {
         self.engine()
+            .system()
             .put_link(ticket, None, &self.at(thread, thread))
             .await
             .map(drop)

@@ -453,10 +453,10 @@ impl EmailAdapter {
             channel: "closed-answer".to_owned(),
             message_id: format!("{}:{}:{message_id}", ticket.0, person.0),
         };
-        if self.engine().link_at(&mark).await?.is_some() {
+        if self.engine().system().link_at(&mark).await?.is_some() {
             return Ok(());
         }
-        let subject = match self.engine().card_facts(ticket).await {
+        let subject = match self.engine().system().card_facts(ticket).await {
             Ok(f) => f.ticket.subject,
             Err(_) => String::new(),
         };
@@ -476,7 +476,12 @@ impl EmailAdapter {
             root: false,
         };
         match self.send_mail(&mail).await.map_err(|(why, _)| why) {
-            Ok(()) => self.engine().put_link(ticket, None, &mark).await.map(drop),
+            Ok(()) => self
+                .engine()
+                .system()
+                .put_link(ticket, None, &mark)
+                .await
+                .map(drop),
             Err(e) => {
                 tracing::warn!(error = %e, "closed-ticket answer not sent");
                 Err(EngineError::Busy)

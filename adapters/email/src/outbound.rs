@@ -172,7 +172,7 @@ impl EmailAdapter {
                 .await?;
             }
             EventPayload::DelegateInvited { number, delegate } => {
-                let facts = self.engine().card_facts(ticket).await?;
+                let facts = self.engine().system().card_facts(ticket).await?;
                 let by = self
                     .engine()
                     .person(delegate.invited_by)
@@ -294,7 +294,13 @@ impl EmailAdapter {
         let Some(ticket) = event.ticket_id else {
             return Ok(());
         };
-        let subject = self.engine().card_facts(ticket).await?.ticket.subject;
+        let subject = self
+            .engine()
+            .system()
+            .card_facts(ticket)
+            .await?
+            .ticket
+            .subject;
         for r in self.followers(ticket, except).await? {
             let mail = TicketMail {
                 ticket,
@@ -336,10 +342,10 @@ impl EmailAdapter {
         ticket: TicketId,
         except: Option<PersonId>,
     ) -> Result<Vec<Recipient>, EngineError> {
-        let people = self.engine().followers(ticket).await?;
+        let people = self.engine().system().followers(ticket).await?;
         let mut out = vec![];
         for p in people {
-            if Some(p) == except || self.engine().reads_in_chat(ticket, p).await? {
+            if Some(p) == except || self.engine().system().reads_in_chat(ticket, p).await? {
                 continue;
             }
             if let Some(r) = self.recipient(p).await? {

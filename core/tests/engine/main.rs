@@ -8,6 +8,7 @@ mod model;
 mod outbox;
 mod people;
 mod rights;
+mod schema;
 mod surfaces;
 mod tickets;
 mod views;

@@ -181,40 +181,51 @@ async fn platform_links_are_found_both_ways_and_recorded_once(#[case] kind: Kind
         message_id: "123456789".into(),
     };
     h.engine
+        .system()
         .put_link(opened.ticket.id, None, &card)
         .await
         .unwrap();
     let l1 = h
         .engine
+        .system()
         .put_link(opened.ticket.id, Some(opened.message.id), &first)
         .await
         .unwrap();
     let again = h
         .engine
+        .system()
         .put_link(opened.ticket.id, Some(opened.message.id), &first)
         .await
         .unwrap();
     assert_eq!(l1, again);
     h.engine
+        .system()
         .put_link(opened.ticket.id, Some(opened.message.id), &staff_copy)
         .await
         .unwrap();
-    let found = h.engine.link_at(&first).await.unwrap().unwrap();
+    let found = h.engine.system().link_at(&first).await.unwrap().unwrap();
     assert_eq!(
         (found.ticket_id, found.message_id),
         (opened.ticket.id, Some(opened.message.id))
     );
     assert_eq!(
-        h.engine.link_at(&card).await.unwrap().unwrap().message_id,
+        h.engine
+            .system()
+            .link_at(&card)
+            .await
+            .unwrap()
+            .unwrap()
+            .message_id,
         None
     );
     let unknown = PlatformRef {
         message_id: "nope".into(),
         ..card.clone()
     };
-    assert_eq!(h.engine.link_at(&unknown).await.unwrap(), None);
+    assert_eq!(h.engine.system().link_at(&unknown).await.unwrap(), None);
     assert_eq!(
         h.engine
+            .system()
             .links_of_ticket(opened.ticket.id)
             .await
             .unwrap()
@@ -223,6 +234,7 @@ async fn platform_links_are_found_both_ways_and_recorded_once(#[case] kind: Kind
     );
     let copies: Vec<Platform> = h
         .engine
+        .system()
         .links_of_message(opened.message.id)
         .await
         .unwrap()

@@ -26,28 +26,43 @@ async fn each_audience_has_one_card_per_ticket_and_platform(#[case] kind: Kind) 
     let t = opened.ticket.id;
     let staff = h
         .engine
+        .system()
         .put_surface(t, &card("C1", "1.1"), Audience::Staff)
         .await
         .unwrap();
     let mine = h
         .engine
+        .system()
         .put_surface(t, &card("D1", "2.1"), Audience::Person(ann))
         .await
         .unwrap();
     // a redelivered event posting a second card keeps the first one.
     let again = h
         .engine
+        .system()
         .put_surface(t, &card("D1", "3.1"), Audience::Person(ann))
         .await
         .unwrap();
     assert_eq!(again, mine);
     assert_eq!(
-        h.engine.surface_at(&card("C1", "1.1")).await.unwrap(),
+        h.engine
+            .system()
+            .surface_at(&card("C1", "1.1"))
+            .await
+            .unwrap(),
         Some(staff.clone())
     );
-    assert_eq!(h.engine.surface_at(&card("D1", "3.1")).await.unwrap(), None);
     assert_eq!(
         h.engine
+            .system()
+            .surface_at(&card("D1", "3.1"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        h.engine
+            .system()
             .surfaces_of_ticket(t, Platform::Slack)
             .await
             .unwrap(),
@@ -55,12 +70,13 @@ async fn each_audience_has_one_card_per_ticket_and_platform(#[case] kind: Kind) 
     );
     assert!(h
         .engine
+        .system()
         .surfaces_of_ticket(t, Platform::Discord)
         .await
         .unwrap()
         .is_empty());
 
-    let facts = h.engine.card_facts(t).await.unwrap();
+    let facts = h.engine.system().card_facts(t).await.unwrap();
     assert_eq!(
         (
             facts.ticket.number,
@@ -70,17 +86,19 @@ async fn each_audience_has_one_card_per_ticket_and_platform(#[case] kind: Kind) 
         (opened.ticket.number, "Ann", None)
     );
 
-    h.engine.close_surface(&mine.card).await.unwrap();
+    h.engine.system().close_surface(&mine.card).await.unwrap();
     let closed = h
         .engine
+        .system()
         .surface_for(t, Platform::Slack, Audience::Person(ann))
         .await
         .unwrap()
         .unwrap();
     assert!(!closed.is_live());
-    h.engine.reopen_surface(&mine.card).await.unwrap();
+    h.engine.system().reopen_surface(&mine.card).await.unwrap();
     assert!(h
         .engine
+        .system()
         .surface_at(&mine.card)
         .await
         .unwrap()
@@ -105,13 +123,20 @@ async fn authored_links_are_told_apart_from_mirrors(#[case] kind: Kind) {
         .id;
     let mirror = h
         .engine
+        .system()
         .put_link(t, Some(m), &card("C1", "5.2"))
         .await
         .unwrap();
-    let written = h.engine.link_at(&card("D1", "5.1")).await.unwrap().unwrap();
+    let written = h
+        .engine
+        .system()
+        .link_at(&card("D1", "5.1"))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(written.authored);
     assert!(!mirror.authored);
-    let all = h.engine.links_of_message(m).await.unwrap();
+    let all = h.engine.system().links_of_message(m).await.unwrap();
     assert_eq!(all, vec![written, mirror]);
 }
 
@@ -127,6 +152,7 @@ async fn merging_people_moves_their_cards(#[case] kind: Kind) {
     let opened = h.open(on_discord, "VPN").await;
     let t = opened.ticket.id;
     h.engine
+        .system()
         .put_surface(t, &card("D9", "7.1"), Audience::Person(on_discord))
         .await
         .unwrap();
@@ -136,6 +162,7 @@ async fn merging_people_moves_their_cards(#[case] kind: Kind) {
         .unwrap();
     let moved = h
         .engine
+        .system()
         .surface_at(&card("D9", "7.1"))
         .await
         .unwrap()
@@ -162,7 +189,7 @@ async fn a_reply_written_on_a_platform_commits_with_its_link(#[case] kind: Kind)
         )
         .await
         .unwrap();
-    let link = h.engine.link_at(&at).await.unwrap().unwrap();
+    let link = h.engine.system().link_at(&at).await.unwrap().unwrap();
     assert_eq!(link.message_id, Some(posted.message.id));
     assert!(link.authored);
     // the redelivery returns the first result and records nothing new.
@@ -178,6 +205,7 @@ async fn a_reply_written_on_a_platform_commits_with_its_link(#[case] kind: Kind)
     assert_eq!(again.message.id, posted.message.id);
     assert_eq!(
         h.engine
+            .system()
             .links_of_message(posted.message.id)
             .await
             .unwrap()

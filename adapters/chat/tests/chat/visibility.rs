@@ -230,7 +230,7 @@ async fn disagreements(
 ) -> Vec<String> {
     let mut out = vec![];
     for v in viewers {
-        let role = w.h.engine.role_on(v.id, t).await.unwrap();
+        let role = w.h.engine.system().role_on(v.id, t).await.unwrap();
         let seen = [("slack", w.slack_sees(v)), ("discord", w.discord_sees(v))];
         for (shown, token) in posted {
             let allowed = may_show(SurfaceKind::OwnCard, role, *shown);

@@ -312,6 +312,7 @@ async fn followers_reading_the_ticket_in_a_chat_thread_get_no_mail(#[case] kind:
         message_id: "1.1".into(),
     };
     w.h.engine
+        .system()
         .put_surface(t.id, &card, Audience::Person(bob))
         .await
         .unwrap();
@@ -327,7 +328,7 @@ async fn followers_reading_the_ticket_in_a_chat_thread_get_no_mail(#[case] kind:
         "no mail for what Bob reads in Slack"
     );
     // once that card lost access, mail takes over.
-    w.h.engine.close_surface(&card).await.unwrap();
+    w.h.engine.system().close_surface(&card).await.unwrap();
     w.h.engine
         .reply(&Ctx::new(sam), t.id, NewMessage::text("Now by mail"))
         .await

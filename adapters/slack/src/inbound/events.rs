@@ -88,7 +88,12 @@ impl SlackAdapter {
             }
             return Ok(());
         };
-        let Some(surface) = self.engine().surface_at(&self.at(channel, root)).await? else {
+        let Some(surface) = self
+            .engine()
+            .system()
+            .surface_at(&self.at(channel, root))
+            .await?
+        else {
             return Ok(());
         };
         let person = self.person(user).await?;
@@ -141,7 +146,12 @@ impl SlackAdapter {
         ) else {
             return Ok(());
         };
-        let Some(link) = self.engine().link_at(&self.at(channel, ts)).await? else {
+        let Some(link) = self
+            .engine()
+            .system()
+            .link_at(&self.at(channel, ts))
+            .await?
+        else {
             return Ok(());
         };
         let (true, Some(message)) = (link.authored, link.message_id) else {
@@ -192,7 +202,12 @@ impl SlackAdapter {
         if self.me().is_some_and(|m| m.user_id == user) {
             return Ok(());
         }
-        let Some(surface) = self.engine().surface_at(&self.at(channel, ts)).await? else {
+        let Some(surface) = self
+            .engine()
+            .system()
+            .surface_at(&self.at(channel, ts))
+            .await?
+        else {
             return Ok(());
         };
         let person = self.person(user).await?;

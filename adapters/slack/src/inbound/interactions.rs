@@ -314,9 +314,14 @@ impl SlackAdapter {
             .as_str()
             .or(message["ts"].as_str())
             .unwrap_or_default();
-        match self.engine().surface_at(&self.at(channel, root)).await? {
+        match self
+            .engine()
+            .system()
+            .surface_at(&self.at(channel, root))
+            .await?
+        {
             Some(s) if s.audience == Audience::Staff => {
-                let t = self.engine().card_facts(s.ticket_id).await?.ticket;
+                let t = self.engine().system().card_facts(s.ticket_id).await?.ticket;
                 self.open_modal(trigger, render::note_modal(t.id.0, t.number));
             }
             _ => {

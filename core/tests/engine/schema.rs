@@ -1,0 +1,95 @@
+//! The two sets of migrations describe one schema: the same tables, the
+//! same columns and the same named indexes on SQLite and PostgreSQL.
+
+use crate::helpers::*;
+use sqlx::Row;
+use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+
+/// Tables with their columns, and the named indexes.
+#[derive(Debug, PartialEq, Eq)]
+struct Schema {
+    tables: BTreeMap<String, BTreeSet<String>>,
+    indexes: BTreeSet<String>,
+}
+
+async fn sqlite_schema(h: &Harness) -> Schema {
+    let pool = h.engine.db().pool();
+    let names: Vec<String> = sqlx::query_scalar(
+        "select name from sqlite_master where type = 'table' \
+         and name not like 'sqlite_%' and name <> '_sqlx_migrations' order by name",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut tables = BTreeMap::new();
+    for t in names {
+        // xinfo: generated columns too.
+        let columns = sqlx::query(&format!("select name from pragma_table_xinfo('{t}')"))
+            .fetch_all(pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>("name"))
+            .collect();
+        tables.insert(t, columns);
+    }
+    // indexes created by name (a unique constraint's own index has no sql).
+    let indexes = sqlx::query_scalar(
+        "select name from sqlite_master where type = 'index' and sql is not null",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    Schema { tables, indexes }
+}
+
+async fn postgres_schema(h: &Harness) -> Schema {
+    let pool = h.engine.db().pool();
+    let rows = sqlx::query(
+        "select table_name::text as t, column_name::text as c from information_schema.columns \
+         where table_schema = current_schema() and table_name <> '_sqlx_migrations'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut tables: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in rows {
+        tables.entry(r.get("t")).or_default().insert(r.get("c"));
+    }
+    // indexes created by name: not those behind a primary key or unique
+    // constraint (SQLite's have no names of ours either).
+    let indexes = sqlx::query_scalar(
+        "select indexname::text from pg_indexes i where schemaname = current_schema() \
+         and not exists (select 1 from pg_constraint c where c.conname = i.indexname)",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    Schema { tables, indexes }
+}
+
+#[tokio::test]
+async fn sqlite_and_postgres_migrations_define_the_same_tables_columns_and_indexes() {
+    let sqlite = sqlite_schema(&harness(Kind::Sqlite).await).await;
+    let postgres = postgres_schema(&harness(Kind::Postgres).await).await;
+    assert!(sqlite.tables.len() > 10, "{sqlite:?}");
+    assert!(sqlite.indexes.contains("surfaces_one_per_audience"));
+    for (t, columns) in &sqlite.tables {
+        assert_eq!(
+            Some(columns),
+            postgres.tables.get(t),
+            "table {t}: columns differ"
+        );
+    }
+    assert_eq!(
+        sqlite.tables.keys().collect::<Vec<_>>(),
+        postgres.tables.keys().collect::<Vec<_>>(),
+        "tables differ"
+    );
+    assert_eq!(sqlite.indexes, postgres.indexes, "indexes differ");
+}
