@@ -22,6 +22,9 @@ pub mod surfaces;
 pub mod system;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub use rstest_reuse;
 pub mod time;
 
 pub use db::{Backend, Db};

@@ -230,3 +230,13 @@ impl Harness {
             .expect("count")
     }
 }
+
+/// Every behavioural story runs once per backend: `#[apply(backends)]`
+/// on a test taking `#[case] kind: Kind` (with `rstest::rstest`,
+/// `rstest_reuse::apply` in scope).
+#[rstest_reuse::template]
+#[export]
+#[rstest]
+#[case::sqlite(threadesk_core::testing::Kind::Sqlite)]
+#[case::postgres(threadesk_core::testing::Kind::Postgres)]
+pub fn backends(#[case] kind: threadesk_core::testing::Kind) {}

@@ -15,6 +15,8 @@ mod failure;
 mod hub;
 mod platform;
 pub mod reply;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use deliver::Mirror;
 pub use failure::{Failure, PlatformError};

@@ -17,6 +17,7 @@ use sha2::Sha256;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+use threadesk_chat::testing::Spec;
 
 /// Methods newer than the published specification, with their arguments.
 const NEWER_THAN_SPEC: &[(&str, &[&str])] = &[("apps.connections.open", &[])];
@@ -24,17 +25,13 @@ const NEWER_THAN_SPEC: &[(&str, &[&str])] = &[("apps.connections.open", &[])];
 /// them JSON-encoded; in a JSON body they are the structure itself.
 const JSON_ENCODED: &[&str] = &["blocks", "attachments", "view", "metadata"];
 
-fn spec() -> &'static Value {
-    static SPEC: OnceLock<Value> = OnceLock::new();
+fn spec() -> &'static Spec {
+    static SPEC: OnceLock<Spec> = OnceLock::new();
     SPEC.get_or_init(|| {
-        let path = concat!(
+        Spec::load(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../tests/specs/slack-web-openapi-v2.json"
-        );
-        serde_json::from_str(
-            &std::fs::read_to_string(path).expect("the Slack spec is in tests/specs"),
-        )
-        .expect("the Slack spec is JSON")
+        ))
     })
 }
 
@@ -222,7 +219,7 @@ pub fn check(method: &str, args: &Map<String, Value>) -> Vec<String> {
             .map(|k| format!("{method}: unknown argument {k}"))
             .collect();
     }
-    let Some(path) = spec()["paths"].get(format!("/{method}")) else {
+    let Some(path) = spec().root()["paths"].get(format!("/{method}")) else {
         return vec![format!("{method}: no such method")];
     };
     let params: Vec<&Value> = path

@@ -5,7 +5,7 @@
 //! change: what the platform shows them is exactly what core says.
 
 use rstest::rstest;
-use rstest_reuse::{apply, template};
+use rstest_reuse::apply;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -19,11 +19,7 @@ use threadesk_discord::DiscordAdapter;
 use threadesk_slack::testing::FakeSlack;
 use threadesk_slack::{SlackAdapter, SlackConfig};
 
-#[template]
-#[rstest]
-#[case::sqlite(Kind::Sqlite)]
-#[case::postgres(Kind::Postgres)]
-fn backends(#[case] kind: Kind) {}
+use threadesk_core::testing::backends;
 
 const SLACK_STAFF: &str = "CSTAFF";
 

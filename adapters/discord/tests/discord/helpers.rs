@@ -4,7 +4,6 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use rstest_reuse::template;
 use serde_json::{json, Value};
 use std::time::Duration;
 use threadesk_core::domain::PlatformIdentity;
@@ -18,12 +17,7 @@ pub use threadesk_discord::testing::{
 use threadesk_discord::{router, DiscordAdapter, DiscordConfig};
 use tower::ServiceExt;
 
-/// Every story runs once per backend.
-#[template]
-#[rstest]
-#[case::sqlite(Kind::Sqlite)]
-#[case::postgres(Kind::Postgres)]
-pub fn backends(#[case] kind: Kind) {}
+pub use threadesk_core::testing::backends;
 
 pub fn bob() -> Person {
     Person::new(700000000000000001, "Bob Builder")

@@ -1,7 +1,7 @@
 //! Confirmations and notifications, as they arrive in mailboxes.
 
 use rstest::rstest;
-use rstest_reuse::{apply, template};
+use rstest_reuse::apply;
 use threadesk_core::domain::{PlatformIdentity, Status};
 use threadesk_core::engine::{Invitee, NewMessage, NewTicket};
 use threadesk_core::links::PlatformRef;
@@ -12,11 +12,7 @@ use threadesk_core::{Ctx, PersonId};
 use threadesk_email::testing::SmtpSink;
 use threadesk_email::{token, EmailAdapter, EmailConfig};
 
-#[template]
-#[rstest]
-#[case::sqlite(Kind::Sqlite)]
-#[case::postgres(Kind::Postgres)]
-pub fn backends(#[case] kind: Kind) {}
+pub use threadesk_core::testing::backends;
 
 pub const SECRET: &[u8] = b"mail token secret";
 pub const INBOUND: &str = "an-inbound-webhook-secret";

@@ -5,7 +5,6 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use rstest_reuse::template;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use threadesk_core::domain::PlatformIdentity;
@@ -17,12 +16,7 @@ pub use threadesk_slack::testing::{form_encode, signature, FakeSlack};
 use threadesk_slack::{router, SlackAdapter, SlackConfig};
 use tower::ServiceExt;
 
-/// Every story runs once per backend.
-#[template]
-#[rstest]
-#[case::sqlite(Kind::Sqlite)]
-#[case::postgres(Kind::Postgres)]
-pub fn backends(#[case] kind: Kind) {}
+pub use threadesk_core::testing::backends;
 
 pub const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 pub const STAFF_CHANNEL: &str = "CSTAFF";

@@ -37,7 +37,9 @@ impl threadesk_web::LinkMailer for Outbox {
         &'a self,
         to: &'a str,
         token: &'a str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), threadesk_web::LinkMailError>> + Send + 'a>,
+    > {
         self.0
             .lock()
             .unwrap()

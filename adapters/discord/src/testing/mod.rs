@@ -1,0 +1,367 @@
+//! Test support: a fake Discord on 127.0.0.1, REST API and gateway.
+//!
+//! The REST API is served over TLS with a certificate for `discord.com`
+//! made at start; the adapter reaches it the way it reaches any other
+//! origin (`api_url` + an extra trusted root), with serenity's rate limiter
+//! on. Every request is recorded and checked against Discord's own OpenAPI
+//! specification: the path and method must exist, and a JSON body must
+//! match the operation's request schema (types, required and unknown
+//! fields, lengths, enumerations, unions). A request that breaks it is
+//! answered 400 and kept in [`FakeDiscord::violations`]. The fake keeps
+//! channels, threads, members and messages, and fails on demand (429 with
+//! `Retry-After`, 500, a channel without access).
+//!
+//! The gateway speaks the real protocol over a plain websocket: HELLO,
+//! IDENTIFY or RESUME, READY or RESUMED, heartbeats, then the dispatches a
+//! test sends; a test can drop the connection to make the client reconnect.
+
+mod gateway;
+mod people;
+mod rest;
+
+pub use gateway::Gateway;
+use people::hex;
+pub use people::{interaction, sign, signing_key, Person};
+use rest::segments_match;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use ed25519_dalek::{Signer, SigningKey};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use threadesk_chat::testing::Spec;
+use tokio::sync::broadcast;
+use tokio_tungstenite::tungstenite::Message as Ws;
+
+/// The bot's user id on the fake.
+pub const BOT_USER: &str = "900000000000000001";
+/// The fake server (guild).
+pub const GUILD: &str = "800000000000000001";
+/// The support channel.
+pub const SUPPORT_CHANNEL: u64 = 810000000000000001;
+/// The staff-only triage channel.
+pub const STAFF_CHANNEL: u64 = 810000000000000002;
+/// The staff role.
+pub const STAFF_ROLE: u64 = 820000000000000001;
+/// The application id.
+pub const APPLICATION: u64 = 830000000000000001;
+
+fn spec() -> &'static Spec {
+    static SPEC: OnceLock<Spec> = OnceLock::new();
+    SPEC.get_or_init(|| {
+        Spec::load(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/specs/discord-openapi.json"
+        ))
+    })
+}
+
+/// What Discord's specification says of a request; empty when it conforms.
+pub fn spec_problems(
+    method: &str,
+    path: &str,
+    query: &Map<String, Value>,
+    body: &Value,
+) -> Vec<String> {
+    spec().problems(method, path, query, body)
+}
+
+/// One recorded request.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// `POST`, `PATCH`, …
+    pub method: String,
+    /// The path after `/api/v10`, e.g. `/channels/1/messages`.
+    pub path: String,
+    /// The JSON body (`null` without one).
+    pub body: Value,
+    /// The status the fake answered.
+    pub status: u16,
+}
+
+/// A channel or thread the fake knows.
+#[derive(Debug, Clone, Default)]
+pub struct Channel {
+    /// Its parent (for a thread).
+    pub parent: Option<String>,
+    /// Discord's channel type (0 text, 1 DM, 11 public thread, 12 private).
+    pub kind: u64,
+    /// Its name.
+    pub name: String,
+    /// Thread members.
+    pub members: BTreeSet<String>,
+    /// Archived thread.
+    pub archived: bool,
+    /// Locked thread.
+    pub locked: bool,
+    /// A DM's other person.
+    pub recipient: Option<String>,
+}
+
+#[derive(Default)]
+struct Inner {
+    calls: Vec<Call>,
+    violations: Vec<String>,
+    /// `(path fragment, status)`: the next request whose path contains it fails.
+    failures: VecDeque<(String, u16)>,
+    refused: BTreeSet<String>,
+    /// `(path fragment, delay)`: the next request whose path contains it is slow.
+    delays: VecDeque<(String, Duration)>,
+    channels: HashMap<String, Channel>,
+    messages: Vec<Value>,
+    next_id: u64,
+    gateway_url: String,
+}
+
+/// The fake, running until dropped with the test's runtime.
+#[derive(Clone)]
+pub struct FakeDiscord {
+    /// The origin to configure as `api_url` (`https://127.0.0.1:port`).
+    pub api_url: String,
+    /// The certificate to trust for it (PEM).
+    pub root_pem: Vec<u8>,
+    inner: Arc<Mutex<Inner>>,
+    gateway: Gateway,
+}
+
+impl FakeDiscord {
+    /// Starts the REST API (TLS) and the gateway on free loopback ports.
+    pub async fn start() -> Self {
+        let cert = rcgen::generate_simple_self_signed(vec!["discord.com".to_owned()])
+            .expect("a test certificate");
+        let root_pem = cert.cert.pem().into_bytes();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
+            rustls::pki_types::PrivatePkcs8KeyDer::from(cert.key_pair.serialize_der()),
+        );
+        let mut tls = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .expect("a TLS server config");
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+
+        let gateway = Gateway::start().await;
+        let mut channels = HashMap::new();
+        for (id, name) in [(SUPPORT_CHANNEL, "support"), (STAFF_CHANNEL, "staff")] {
+            channels.insert(
+                id.to_string(),
+                Channel {
+                    kind: 0,
+                    name: name.to_owned(),
+                    ..Channel::default()
+                },
+            );
+        }
+        let inner = Arc::new(Mutex::new(Inner {
+            next_id: 1_000_000_000_000_000_000,
+            channels,
+            gateway_url: gateway.url.clone(),
+            ..Inner::default()
+        }));
+        let app = Router::new().fallback(rest::rest).with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let port = listener.local_addr().expect("an address").port();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let service = hyper_util::service::TowerToHyperService::new(app);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        FakeDiscord {
+            api_url: format!("https://127.0.0.1:{port}"),
+            root_pem,
+            inner,
+            gateway,
+        }
+    }
+
+    /// The adapter settings for this fake (staff channel and role set,
+    /// HTTP interactions signed by [`FakeDiscord::signing_key`]).
+    pub fn config(&self) -> crate::DiscordConfig {
+        let mut c = crate::DiscordConfig::new("fake-bot-token", APPLICATION, SUPPORT_CHANNEL);
+        c.api_url = self.api_url.clone();
+        c.extra_root_pem = Some(self.root_pem.clone());
+        c.staff_role = Some(STAFF_ROLE);
+        c.staff_channel = Some(STAFF_CHANNEL);
+        c.public_key = Some(hex(&signing_key().verifying_key().to_bytes()));
+        c
+    }
+
+    /// The gateway.
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    /// Every request so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.inner.lock().expect("fake state").calls.clone()
+    }
+
+    /// Requests with this method whose path matches `pattern` (`*` is one
+    /// path segment).
+    pub fn calls_to(&self, method: &str, pattern: &str) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == method && segments_match(pattern, &c.path))
+            .collect()
+    }
+
+    /// Requests that broke the specification.
+    pub fn violations(&self) -> Vec<String> {
+        self.inner.lock().expect("fake state").violations.clone()
+    }
+
+    /// The next request whose path contains `fragment` answers `status`
+    /// (429 comes with `Retry-After`).
+    pub fn fail_next(&self, fragment: &str, status: u16) {
+        self.inner
+            .lock()
+            .expect("fake state")
+            .failures
+            .push_back((fragment.to_owned(), status));
+    }
+
+    /// The next request whose path contains `fragment` is answered only
+    /// after `delay`.
+    pub fn delay_next(&self, fragment: &str, delay: Duration) {
+        self.inner
+            .lock()
+            .expect("fake state")
+            .delays
+            .push_back((fragment.to_owned(), delay));
+    }
+
+    /// Requests about this channel answer 403 Missing Access.
+    pub fn refuse_channel(&self, channel: &str) {
+        self.inner
+            .lock()
+            .expect("fake state")
+            .refused
+            .insert(channel.to_owned());
+    }
+
+    /// A channel or thread as the fake holds it.
+    pub fn channel(&self, id: &str) -> Option<Channel> {
+        self.inner
+            .lock()
+            .expect("fake state")
+            .channels
+            .get(id)
+            .cloned()
+    }
+
+    /// Threads created in a channel, oldest first: `(id, channel)`.
+    pub fn threads_in(&self, parent: u64) -> Vec<(String, Channel)> {
+        let inner = self.inner.lock().expect("fake state");
+        let mut out: Vec<_> = inner
+            .channels
+            .iter()
+            .filter(|(_, c)| c.parent.as_deref() == Some(parent.to_string().as_str()))
+            .map(|(id, c)| (id.clone(), c.clone()))
+            .collect();
+        out.sort_by_key(|(id, _)| id.parse::<u64>().unwrap_or(0));
+        out
+    }
+
+    /// Messages in a channel, oldest first.
+    pub fn messages_in(&self, channel: &str) -> Vec<Value> {
+        self.inner
+            .lock()
+            .expect("fake state")
+            .messages
+            .iter()
+            .filter(|m| m["channel_id"] == channel)
+            .cloned()
+            .collect()
+    }
+
+    /// The DM channel the bot has with a user, if it opened one.
+    pub fn dm_of(&self, user: &str) -> Option<String> {
+        let inner = self.inner.lock().expect("fake state");
+        inner
+            .channels
+            .iter()
+            .find(|(_, c)| c.recipient.as_deref() == Some(user))
+            .map(|(id, _)| id.clone())
+    }
+
+    /// A message written by a person, as Discord dispatches it (and keeps
+    /// it in the channel's history).
+    pub fn user_message(&self, channel: &str, who: &Person, content: &str) -> Value {
+        let mut inner = self.inner.lock().expect("fake state");
+        inner.next_id += 1;
+        let m = json!({
+            "id": inner.next_id.to_string(),
+            "channel_id": channel,
+            "guild_id": GUILD,
+            "author": who.user(),
+            "member": who.member_partial(),
+            "content": content,
+            "timestamp": "2026-11-23T10:00:00.000000+00:00",
+            "edited_timestamp": null,
+            "tts": false,
+            "mention_everyone": false,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "pinned": false,
+            "type": 0,
+        });
+        inner.messages.push(m.clone());
+        m
+    }
+
+    /// A person's message with files attached `(name, size)`.
+    pub fn user_message_with_files(
+        &self,
+        channel: &str,
+        who: &Person,
+        content: &str,
+        files: &[(&str, u64)],
+    ) -> Value {
+        let mut m = self.user_message(channel, who, content);
+        let list: Vec<Value> = files
+            .iter()
+            .enumerate()
+            .map(|(i, (name, size))| json!({
+                "id": format!("{}", 1_200_000_000_000_000_000u64 + i as u64),
+                "filename": name, "size": size, "content_type": "application/pdf",
+                "url": format!("https://cdn.discordapp.com/attachments/{channel}/{i}/{name}"),
+                "proxy_url": format!("https://media.discordapp.net/attachments/{channel}/{i}/{name}"),
+            }))
+            .collect();
+        m["attachments"] = Value::Array(list);
+        let mut inner = self.inner.lock().expect("fake state");
+        if let Some(last) = inner.messages.last_mut() {
+            *last = m.clone();
+        }
+        m
+    }
+
+    /// A person's message written while the bot was away: only in history.
+    pub fn history_only(&self, channel: &str, who: &Person, content: &str) -> Value {
+        self.user_message(channel, who, content)
+    }
+}

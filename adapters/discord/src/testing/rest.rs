@@ -1,0 +1,330 @@
+//! The fake REST API: each request recorded, checked against the
+//! specification, and answered from the fake's state.
+
+use super::*;
+
+pub(super) fn segments_match(pattern: &str, path: &str) -> bool {
+    let p: Vec<&str> = pattern.trim_matches('/').split('/').collect();
+    let s: Vec<&str> = path.trim_matches('/').split('/').collect();
+    p.len() == s.len() && p.iter().zip(&s).all(|(a, b)| *a == "*" || a == b)
+}
+
+pub(super) fn error(status: u16, code: u64, message: &str) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        axum::Json(json!({ "code": code, "message": message })),
+    )
+        .into_response()
+}
+
+pub(super) fn ok(v: Value) -> Response {
+    axum::Json(v).into_response()
+}
+
+fn channel_json(id: &str, c: &Channel) -> Value {
+    let mut v = json!({ "id": id, "type": c.kind, "name": c.name, "guild_id": GUILD, "flags": 0 });
+    if let Some(p) = &c.parent {
+        v["parent_id"] = json!(p);
+        v["thread_metadata"] = json!({ "archived": c.archived, "locked": c.locked, "auto_archive_duration": 10080, "archive_timestamp": "2026-11-23T10:00:00.000000+00:00" });
+        v["owner_id"] = json!(BOT_USER);
+    }
+    if c.kind == 1 {
+        if let Some(o) = v.as_object_mut() {
+            o.remove("guild_id");
+            o.remove("name");
+        }
+        v["recipients"] = json!([{ "id": c.recipient, "username": "someone", "discriminator": "0", "avatar": null }]);
+    }
+    v
+}
+
+fn bot_message(id: &str, channel: &str, body: &Value) -> Value {
+    json!({
+        "id": id,
+        "channel_id": channel,
+        "author": { "id": BOT_USER, "username": "threadesk", "discriminator": "0", "avatar": null, "bot": true },
+        "content": body["content"].as_str().unwrap_or_default(),
+        "embeds": body["embeds"].clone(),
+        "components": body["components"].clone(),
+        "timestamp": "2026-11-23T10:00:00.000000+00:00",
+        "edited_timestamp": null,
+        "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [], "attachments": [], "pinned": false, "type": 0,
+    })
+}
+
+pub(super) async fn rest(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    method: Method,
+    uri: Uri,
+    Query(query): Query<Map<String, Value>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let full = uri.path().to_owned();
+    let Some(path) = full.strip_prefix("/api/v10").map(str::to_owned) else {
+        return error(404, 0, "404: Not Found");
+    };
+    let body: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(_) => return error(400, 50109, "The request body contains invalid JSON."),
+        }
+    };
+    let delay = {
+        let mut g = inner.lock().expect("fake state");
+        let i = g.delays.iter().position(|(f, _)| path.contains(f.as_str()));
+        i.and_then(|i| g.delays.remove(i)).map(|(_, d)| d)
+    };
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
+    let mut g = inner.lock().expect("fake state");
+    let record = |g: &mut Inner, status: u16| {
+        g.calls.push(Call {
+            method: method.to_string(),
+            path: path.clone(),
+            body: body.clone(),
+            status,
+        })
+    };
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bot fake-bot-token") {
+        record(&mut g, 401);
+        return error(401, 0, "401: Unauthorized");
+    }
+    let problems = spec_problems(method.as_str(), &path, &query, &body);
+    if !problems.is_empty() {
+        g.violations.extend(problems.clone());
+        record(&mut g, 400);
+        return error(
+            400,
+            50035,
+            &format!("Invalid Form Body: {}", problems.join("; ")),
+        );
+    }
+    if let Some(i) = g
+        .failures
+        .iter()
+        .position(|(f, _)| path.contains(f.as_str()))
+    {
+        let (_, status) = g.failures.remove(i).unwrap_or_default();
+        record(&mut g, status);
+        if status == 429 {
+            let mut r = error(429, 0, "You are being rate limited.");
+            let h = r.headers_mut();
+            h.insert("retry-after", "0.3".parse().expect("a header"));
+            h.insert("x-ratelimit-limit", "5".parse().expect("a header"));
+            h.insert("x-ratelimit-remaining", "0".parse().expect("a header"));
+            h.insert("x-ratelimit-reset-after", "0.3".parse().expect("a header"));
+            h.insert("x-ratelimit-bucket", "fake".parse().expect("a header"));
+            return r;
+        }
+        return error(status, 0, "Internal Server Error");
+    }
+    let seg: Vec<String> = path
+        .trim_matches('/')
+        .split('/')
+        .map(str::to_owned)
+        .collect();
+    if seg.len() >= 2 && seg[0] == "channels" && g.refused.contains(&seg[1]) {
+        record(&mut g, 403);
+        return error(403, 50001, "Missing Access");
+    }
+    let s: Vec<&str> = seg.iter().map(String::as_str).collect();
+    let m = method.as_str();
+    let answer = match (m, s.as_slice()) {
+        ("GET", ["users", "@me"]) => ok(
+            json!({ "id": BOT_USER, "username": "threadesk", "discriminator": "0", "global_name": null, "avatar": null, "bot": true, "flags": 0 }),
+        ),
+        ("GET", ["gateway"]) => ok(json!({ "url": g.gateway_url })),
+        ("GET", ["gateway", "bot"]) => ok(
+            json!({ "url": g.gateway_url, "shards": 1, "session_start_limit": { "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1 } }),
+        ),
+        ("PUT", ["applications", _, "guilds", _, "commands"]) => {
+            let list: Vec<Value> = body
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut c)| {
+                    c["id"] = json!((840000000000000001u64 + i as u64).to_string());
+                    c["application_id"] = json!(APPLICATION.to_string());
+                    c["version"] = json!("1");
+                    c
+                })
+                .collect();
+            ok(Value::Array(list))
+        }
+        ("GET", ["channels", id]) => match g.channels.get(*id) {
+            Some(c) => ok(channel_json(id, c)),
+            None => error(404, 10003, "Unknown Channel"),
+        },
+        ("PATCH", ["channels", id]) => {
+            let id = (*id).to_owned();
+            match g.channels.get_mut(&id) {
+                Some(c) => {
+                    if let Some(a) = body["archived"].as_bool() {
+                        c.archived = a;
+                    }
+                    if let Some(l) = body["locked"].as_bool() {
+                        c.locked = l;
+                    }
+                    if let Some(n) = body["name"].as_str() {
+                        c.name = n.to_owned();
+                    }
+                    let c = c.clone();
+                    ok(channel_json(&id, &c))
+                }
+                None => error(404, 10003, "Unknown Channel"),
+            }
+        }
+        ("POST", ["channels", parent, "threads"]) => {
+            g.next_id += 1;
+            let id = g.next_id.to_string();
+            let c = Channel {
+                parent: Some((*parent).to_owned()),
+                kind: body["type"].as_u64().unwrap_or(11),
+                name: body["name"].as_str().unwrap_or_default().to_owned(),
+                members: [BOT_USER.to_owned()].into(),
+                ..Channel::default()
+            };
+            g.channels.insert(id.clone(), c.clone());
+            (StatusCode::CREATED, axum::Json(channel_json(&id, &c))).into_response()
+        }
+        ("POST", ["channels", parent, "messages", msg, "threads"]) => {
+            let id = (*msg).to_owned();
+            if g.channels.contains_key(&id) {
+                error(
+                    400,
+                    160004,
+                    "A thread has already been created for this message",
+                )
+            } else {
+                let c = Channel {
+                    parent: Some((*parent).to_owned()),
+                    kind: 11,
+                    name: body["name"].as_str().unwrap_or_default().to_owned(),
+                    members: [BOT_USER.to_owned()].into(),
+                    ..Channel::default()
+                };
+                g.channels.insert(id.clone(), c.clone());
+                (StatusCode::CREATED, axum::Json(channel_json(&id, &c))).into_response()
+            }
+        }
+        ("PUT" | "DELETE", ["channels", id, "thread-members", user]) => {
+            let (id, user) = ((*id).to_owned(), (*user).to_owned());
+            match g.channels.get_mut(&id) {
+                Some(c) => {
+                    if m == "PUT" {
+                        c.members.insert(user);
+                    } else {
+                        c.members.remove(&user);
+                    }
+                    StatusCode::NO_CONTENT.into_response()
+                }
+                None => error(404, 10003, "Unknown Channel"),
+            }
+        }
+        ("POST", ["channels", id, "messages"]) => {
+            let id = (*id).to_owned();
+            match g.channels.get(&id) {
+                None => error(404, 10003, "Unknown Channel"),
+                Some(c) if c.locked => error(403, 50083, "Thread is archived"),
+                Some(_) => {
+                    g.next_id += 1;
+                    let mid = g.next_id.to_string();
+                    let msg = bot_message(&mid, &id, &body);
+                    g.messages.push(msg.clone());
+                    ok(msg)
+                }
+            }
+        }
+        ("PATCH", ["channels", id, "messages", mid]) => {
+            let (id, mid) = ((*id).to_owned(), (*mid).to_owned());
+            match g
+                .messages
+                .iter_mut()
+                .find(|x| x["id"] == mid.as_str() && x["channel_id"] == id.as_str())
+            {
+                Some(x) => {
+                    for k in ["content", "embeds", "components"] {
+                        if !body[k].is_null() {
+                            x[k] = body[k].clone();
+                        }
+                    }
+                    ok(x.clone())
+                }
+                None => error(404, 10008, "Unknown Message"),
+            }
+        }
+        ("DELETE", ["channels", id, "messages", mid]) => {
+            let (id, mid) = ((*id).to_owned(), (*mid).to_owned());
+            let before = g.messages.len();
+            g.messages
+                .retain(|x| !(x["id"] == mid.as_str() && x["channel_id"] == id.as_str()));
+            if g.messages.len() < before {
+                StatusCode::NO_CONTENT.into_response()
+            } else {
+                error(404, 10008, "Unknown Message")
+            }
+        }
+        ("GET", ["channels", id, "messages"]) => {
+            let after = query
+                .get("after")
+                .and_then(|a| a.as_str())
+                .and_then(|a| a.parse::<u64>().ok())
+                .unwrap_or(0);
+            let limit = query
+                .get("limit")
+                .and_then(|a| a.as_str())
+                .and_then(|a| a.parse::<usize>().ok())
+                .unwrap_or(50);
+            let mut found: Vec<Value> = g
+                .messages
+                .iter()
+                .filter(|x| {
+                    x["channel_id"] == *id
+                        && x["id"]
+                            .as_str()
+                            .and_then(|i| i.parse::<u64>().ok())
+                            .unwrap_or(0)
+                            > after
+                })
+                .cloned()
+                .collect();
+            found.truncate(limit);
+            found.reverse();
+            ok(Value::Array(found))
+        }
+        ("POST", ["users", "@me", "channels"]) => {
+            let user = body["recipient_id"].as_str().unwrap_or_default().to_owned();
+            let existing = g
+                .channels
+                .iter()
+                .find(|(_, c)| c.recipient.as_deref() == Some(user.as_str()))
+                .map(|(id, c)| (id.clone(), c.clone()));
+            let (id, c) = match existing {
+                Some(x) => x,
+                None => {
+                    g.next_id += 1;
+                    let id = g.next_id.to_string();
+                    let c = Channel {
+                        kind: 1,
+                        recipient: Some(user),
+                        ..Channel::default()
+                    };
+                    g.channels.insert(id.clone(), c.clone());
+                    (id, c)
+                }
+            };
+            ok(channel_json(&id, &c))
+        }
+        ("POST", ["interactions", _, _, "callback"]) => StatusCode::NO_CONTENT.into_response(),
+        ("PATCH", ["webhooks", _, _, "messages", "@original"]) => ok(bot_message("1", "1", &body)),
+        _ => error(404, 0, "404: Not Found"),
+    };
+    record(&mut g, answer.status().as_u16());
+    answer
+}
