@@ -1,5 +1,6 @@
 //! The gateway connection (serenity's client): interactions, thread
-//! messages, edits and reactions arrive here. serenity reconnects by
+//! messages, edits, reactions and (with the Server Members intent) member
+//! updates arrive here. serenity reconnects by
 //! itself; after every (re)connection the adapter fetches what was written
 //! in open ticket threads while it was away.
 
@@ -7,20 +8,29 @@ use crate::DiscordAdapter;
 use serde::Serialize;
 use serde_json::Value;
 use serenity::all::{
-    Context, EventHandler, GatewayIntents, Interaction, Message, MessageUpdateEvent, Reaction,
-    Ready, ResumedEvent,
+    Context, EventHandler, GatewayIntents, GuildMemberUpdateEvent, Interaction, Member, Message,
+    MessageUpdateEvent, Reaction, Ready, ResumedEvent,
 };
 use serenity::http::{LightMethod, Route};
 use serenity::model::id::InteractionId;
 
 /// What the bot listens to: server messages (with their content, a
-/// privileged intent to enable for the bot), reactions and DMs.
-pub fn intents() -> GatewayIntents {
-    GatewayIntents::GUILDS
+/// privileged intent to enable for the bot), reactions and DMs; with
+/// `member_events`, member updates too (the privileged Server Members
+/// intent), so a staff role taken away applies at once rather than at the
+/// member's next interaction or message.
+pub fn intents(member_events: bool) -> GatewayIntents {
+    let always = GatewayIntents::GUILDS
         | GatewayIntents::GUILD_MESSAGES
         | GatewayIntents::MESSAGE_CONTENT
         | GatewayIntents::GUILD_MESSAGE_REACTIONS
-        | GatewayIntents::DIRECT_MESSAGES
+        | GatewayIntents::DIRECT_MESSAGES;
+    if member_events {
+        // privileged (Server Members Intent): role changes arrive at once.
+        always | GatewayIntents::GUILD_MEMBERS
+    } else {
+        always
+    }
 }
 
 /// Thread events, recorded one at a time in the order they arrived
@@ -31,6 +41,7 @@ enum Inbound {
     Message(Value),
     Update(Value),
     Reaction(Value),
+    Member(Value),
     CatchUp,
 }
 
@@ -113,6 +124,16 @@ impl EventHandler for Handler {
     async fn reaction_add(&self, _: Context, reaction: Reaction) {
         self.queue(Inbound::Reaction(json(&reaction)));
     }
+
+    async fn guild_member_update(
+        &self,
+        _: Context,
+        _: Option<Member>,
+        _: Option<Member>,
+        event: GuildMemberUpdateEvent,
+    ) {
+        self.queue(Inbound::Member(json(&event)));
+    }
 }
 
 impl DiscordAdapter {
@@ -142,16 +163,18 @@ impl DiscordAdapter {
                     Inbound::Message(m) => recorder.on_message(&m).await,
                     Inbound::Update(m) => recorder.on_message_update(&m).await,
                     Inbound::Reaction(r) => recorder.on_reaction(&r).await,
+                    Inbound::Member(m) => recorder.on_member_update(&m).await,
                     Inbound::CatchUp => recorder.caught_up().await,
                 }
             }
         });
-        let client = serenity::all::ClientBuilder::new_with_http(http, intents())
-            .event_handler(Handler {
-                adapter: self.clone(),
-                inbound,
-            })
-            .await;
+        let client =
+            serenity::all::ClientBuilder::new_with_http(http, intents(self.config().member_events))
+                .event_handler(Handler {
+                    adapter: self.clone(),
+                    inbound,
+                })
+                .await;
         let mut client = match client {
             Ok(c) => c,
             Err(e) => {

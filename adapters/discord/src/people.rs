@@ -82,6 +82,38 @@ impl DiscordAdapter {
         Ok(person)
     }
 
+    /// A member of our server changed (a gateway `GUILD_MEMBER_UPDATE`,
+    /// sent with the Server Members intent): a person we know follows their
+    /// roles at once, so a staff role taken away ends their staff rights
+    /// (and their place in ticket threads) before they next do anything.
+    pub async fn on_member_update(&self, member: &Value) {
+        let Some(who) = Who::from(&member["user"], member) else {
+            return;
+        };
+        if who.bot
+            || member["guild_id"]
+                .as_str()
+                .is_some_and(|g| g != self.guild())
+        {
+            return;
+        }
+        let identity = PlatformIdentity::discord(self.guild(), &who.id);
+        let known = match self.engine().person_by_identity(&identity).await {
+            Ok(p) => p.is_some(),
+            Err(e) => {
+                tracing::warn!(error = %e, "discord member update not applied");
+                return;
+            }
+        };
+        // somebody we never met has no standing to change.
+        if known {
+            match self.person(&who).await {
+                Ok(_) => self.wake(),
+                Err(e) => tracing::warn!(error = %e, "discord member update not applied"),
+            }
+        }
+    }
+
     /// The Discord user id of a person in our server, if they have one.
     pub(crate) async fn discord_user_of(
         &self,

@@ -2,6 +2,7 @@
 //! dispatches in, a fake Discord REST API (checked against Discord's
 //! specification) out, on SQLite and PostgreSQL.
 
+mod access;
 mod cross;
 mod flows;
 mod gateway;
