@@ -104,6 +104,15 @@ impl fmt::Debug for Config {
 pub const PLATFORM_VARIABLES: [(&str, &str); 2] =
     [("Slack", "SLACK_BOT_TOKEN"), ("Discord", "DISCORD_TOKEN")];
 
+/// A switch: `on` / `off` (or true / false, 1 / 0).
+fn on_off(name: &'static str, raw: &str) -> Result<bool, ConfigError> {
+    match raw.trim() {
+        "on" | "true" | "1" => Ok(true),
+        "off" | "false" | "0" => Ok(false),
+        other => Err(invalid(name, format!("{other:?} is not on or off"))),
+    }
+}
+
 fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         name,
@@ -297,8 +306,8 @@ fn slack_config(
     }
     slack.staff_channel = value("SLACK_STAFF_CHANNEL").map(|c| c.trim().to_owned());
     if let Some(map) = value("SLACK_DEPARTMENT_CHANNELS") {
-        slack.department_channels =
-            parse_department_channels(&map).map_err(|e| invalid("SLACK_DEPARTMENT_CHANNELS", e))?;
+        slack.department_channels = parse_department_channels(&map)
+            .map_err(|e| invalid("SLACK_DEPARTMENT_CHANNELS", e.to_string()))?;
     }
     Ok(Some(slack))
 }
@@ -314,7 +323,7 @@ fn email_config(
         return Ok(None);
     };
     let (host, port, security, credentials) =
-        EmailConfig::parse_smtp_url(&url).map_err(|e| invalid("SMTP_URL", e))?;
+        EmailConfig::parse_smtp_url(&url).map_err(|e| invalid("SMTP_URL", e.to_string()))?;
     let from = value("MAIL_FROM")
         .map(|f| f.trim().to_owned())
         .ok_or_else(|| {
@@ -398,7 +407,7 @@ fn discord_config(
     }
     let id = |name: &'static str| -> Result<Option<u64>, ConfigError> {
         value(name)
-            .map(|v| discord::parse_snowflake(&v).map_err(|e| invalid(name, e)))
+            .map(|v| discord::parse_snowflake(&v).map_err(|e| invalid(name, e.to_string())))
             .transpose()
     };
     let application = id("DISCORD_APPLICATION_ID")?
@@ -413,11 +422,14 @@ fn discord_config(
     c.staff_role = id("DISCORD_STAFF_ROLE")?;
     c.staff_channel = id("DISCORD_STAFF_CHANNEL")?;
     if let Some(key) = value("DISCORD_PUBLIC_KEY") {
-        c.public_key =
-            Some(discord::parse_public_key(&key).map_err(|e| invalid("DISCORD_PUBLIC_KEY", e))?);
+        c.public_key = Some(
+            discord::parse_public_key(&key)
+                .map_err(|e| invalid("DISCORD_PUBLIC_KEY", e.to_string()))?,
+        );
     }
     if let Some(url) = value("DISCORD_API_URL") {
-        c.api_url = discord::parse_api_url(&url).map_err(|e| invalid("DISCORD_API_URL", e))?;
+        c.api_url =
+            discord::parse_api_url(&url).map_err(|e| invalid("DISCORD_API_URL", e.to_string()))?;
     }
     if let Some(path) = value("DISCORD_CA_CERT") {
         let pem = std::fs::read(path.trim())
@@ -425,16 +437,10 @@ fn discord_config(
         c.extra_root_pem = Some(pem);
     }
     if let Some(g) = value("DISCORD_GATEWAY") {
-        c.gateway = match g.trim() {
-            "on" | "true" | "1" => true,
-            "off" | "false" | "0" => false,
-            other => {
-                return Err(invalid(
-                    "DISCORD_GATEWAY",
-                    format!("{other:?} is not on or off"),
-                ))
-            }
-        };
+        c.gateway = on_off("DISCORD_GATEWAY", &g)?;
+    }
+    if let Some(m) = value("DISCORD_MEMBER_EVENTS") {
+        c.member_events = on_off("DISCORD_MEMBER_EVENTS", &m)?;
     }
     if !c.gateway && c.public_key.is_none() {
         return Err(invalid(
@@ -564,7 +570,7 @@ mod tests {
         let c = load(&base).unwrap().discord.unwrap();
         assert_eq!(c.support_channel, 810000000000000001);
         assert_eq!(c.api_url, "https://discord.com");
-        assert!(c.gateway && c.public_key.is_none());
+        assert!(c.gateway && c.public_key.is_none() && !c.member_events);
         let mut all = base.to_vec();
         all.extend([
             ("DISCORD_STAFF_ROLE", "820000000000000001"),
@@ -574,8 +580,10 @@ mod tests {
                 "67c6bd767ca099e79efac9fcce4d2022a63bf7dea780e7f3d813f694c1597089",
             ),
             ("DISCORD_API_URL", "https://127.0.0.1:4443/"),
+            ("DISCORD_MEMBER_EVENTS", "on"),
         ]);
         let c = load(&all).unwrap().discord.unwrap();
+        assert!(c.member_events);
         assert_eq!(c.staff_role, Some(820000000000000001));
         assert_eq!(c.api_url, "https://127.0.0.1:4443");
         assert!(!format!("{:?}", load(&all).unwrap()).contains("bot-token-value"));
@@ -589,6 +597,7 @@ mod tests {
                 ("DISCORD_API_URL", "http://127.0.0.1:9"),
                 ("DISCORD_CA_CERT", "/nonexistent/ca.pem"),
                 ("DISCORD_GATEWAY", "off"),
+                ("DISCORD_MEMBER_EVENTS", "maybe"),
             ],
         );
         let e = load(&base[..2]).unwrap_err();

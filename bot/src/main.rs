@@ -125,8 +125,8 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
 
 async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
     let session_key = match &config.session_secret {
-        Some(secret) => SessionKey::from_secret(secret).map_err(anyhow::Error::msg)?,
-        None => SessionKey::random().map_err(anyhow::Error::msg)?,
+        Some(secret) => SessionKey::from_secret(secret)?,
+        None => SessionKey::random()?,
     };
     let blobs = BlobStore::open(&config.blob_dir)
         .with_context(|| format!("cannot open BLOB_DIR ({})", config.blob_dir.display()))?;
@@ -283,8 +283,10 @@ impl threadesk_web::LinkMailer for MailLinks {
         &'a self,
         to: &'a str,
         token: &'a str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
-        Box::pin(self.0.send_sign_in(to, token))
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), threadesk_web::LinkMailError>> + Send + 'a>,
+    > {
+        Box::pin(async move { self.0.send_sign_in(to, token).await.map_err(Into::into) })
     }
 }
 

@@ -42,7 +42,7 @@ impl System<'_> {
             .try_get::<Option<String>, _>("delegation")?
             .map(|d| d.parse::<DelegateStatus>())
             .transpose()
-            .map_err(EngineError::Corrupt)?;
+            .map_err(|e| EngineError::Corrupt(e.to_string()))?;
         Ok(Some(Role::of(
             &facts,
             PersonId(row.try_get("requester_id")?),

@@ -1,7 +1,7 @@
 //! Where tickets and messages live on each platform, looked up both ways,
 //! so adapters can mirror, edit and dedupe.
 
-use crate::domain::Platform;
+use crate::domain::{ParseError, Platform};
 use crate::error::{EngineError, Result};
 use crate::ids::{MessageId, TicketId};
 use crate::system::System;
@@ -49,7 +49,7 @@ impl PlatformRef {
             platform: row
                 .try_get::<&str, _>("platform")?
                 .parse()
-                .map_err(EngineError::Corrupt)?,
+                .map_err(|e: ParseError| EngineError::Corrupt(e.to_string()))?,
             workspace: row.try_get("workspace")?,
             channel: row.try_get("channel")?,
             message_id: row.try_get(id_column)?,

@@ -2,7 +2,7 @@
 //! rate limits (a 429 is waited out and the request sent again). Bodies and
 //! answers are plain JSON, so a field serenity does not model is never lost.
 
-use crate::config::{DiscordConfig, DEFAULT_API_URL};
+use crate::config::{DiscordConfig, SetupError, DEFAULT_API_URL};
 use serde_json::Value;
 use serenity::http::{HttpBuilder, LightMethod, Request, Route};
 use serenity::model::id::ApplicationId;
@@ -20,18 +20,49 @@ pub enum ApiError {
     /// Discord refused this request for good (missing access, unknown
     /// channel, invalid body).
     #[error("discord refused: {0}")]
-    Refused(String),
+    Refused(Refusal),
+}
+
+/// What was refused, and how.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Discord answered with an error status and a JSON error, e.g.
+    /// `403 /api/v10/channels/1 (code 50001: Missing Access)`.
+    #[error("{status} {path} (code {code}: {message})")]
+    Http {
+        /// The HTTP status.
+        status: u16,
+        /// The request's path, without its query, interaction tokens hidden.
+        path: String,
+        /// Discord's JSON error code, e.g. 50001 (Missing Access).
+        code: i64,
+        /// Discord's error message.
+        message: String,
+    },
+    /// The request was not sent: it could not be made (a bad id, a body
+    /// that is no JSON).
+    #[error("{0}")]
+    NotSent(String),
+}
+
+impl From<String> for Refusal {
+    fn from(why: String) -> Self {
+        Refusal::NotSent(why)
+    }
+}
+
+impl From<&str> for Refusal {
+    fn from(why: &str) -> Self {
+        Refusal::NotSent(why.to_owned())
+    }
 }
 
 impl ApiError {
     /// Discord's JSON error code, when it refused with one.
     pub fn code(&self) -> Option<i64> {
         match self {
-            ApiError::Refused(s) => s
-                .split_once("code ")
-                .and_then(|(_, rest)| rest.split(|c: char| !c.is_ascii_digit()).next())
-                .and_then(|n| n.parse().ok()),
-            ApiError::Transient(_) => None,
+            ApiError::Refused(Refusal::Http { code, .. }) => Some(*code),
+            ApiError::Refused(Refusal::NotSent(_)) | ApiError::Transient(_) => None,
         }
     }
 }
@@ -41,18 +72,17 @@ fn classify(e: serenity::Error) -> ApiError {
     match e {
         serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => {
             let status = r.status_code.as_u16();
-            let what = format!(
-                "{} {} (code {}: {})",
+            let refusal = Refusal::Http {
                 status,
-                redact_path(r.url.split('?').next().unwrap_or_default()),
-                r.error.code,
-                r.error.message
-            );
+                path: redact_path(r.url.split('?').next().unwrap_or_default()),
+                code: r.error.code as i64,
+                message: r.error.message,
+            };
             // 401: a token being replaced; 429 after the limiter's own waits.
             if status >= 500 || status == 429 || status == 401 || status == 408 {
-                ApiError::Transient(what)
+                ApiError::Transient(refusal.to_string())
             } else {
-                ApiError::Refused(what)
+                ApiError::Refused(refusal)
             }
         }
         serenity::Error::Http(HttpError::Request(e)) => ApiError::Transient(strip(&e)),
@@ -93,7 +123,7 @@ pub struct DiscordApi {
 
 impl DiscordApi {
     /// A client for the configured origin, with serenity's rate limiter on.
-    pub fn new(config: &DiscordConfig) -> Result<Self, String> {
+    pub fn new(config: &DiscordConfig) -> Result<Self, SetupError> {
         Ok(DiscordApi {
             http: Arc::new(build_http(config)?),
         })
@@ -115,7 +145,7 @@ impl DiscordApi {
         let body = body
             .map(serde_json::to_vec)
             .transpose()
-            .map_err(|e| ApiError::Refused(e.to_string()))?;
+            .map_err(|e| ApiError::Refused(e.to_string().into()))?;
         let req = Request::new(route, method).body(body).params(params);
         let response = self.http.request(req).await.map_err(classify)?;
         let bytes = response
@@ -130,7 +160,7 @@ impl DiscordApi {
 }
 
 /// serenity's HTTP client for the configured origin, rate limiter on.
-pub fn build_http(config: &DiscordConfig) -> Result<serenity::http::Http, String> {
+pub fn build_http(config: &DiscordConfig) -> Result<serenity::http::Http, SetupError> {
     Ok(HttpBuilder::new(&config.token)
         .client(reqwest_client(config)?)
         .application_id(ApplicationId::new(config.application_id.max(1)))
@@ -141,27 +171,30 @@ pub fn build_http(config: &DiscordConfig) -> Result<serenity::http::Http, String
 /// reached by resolving discord.com to it, so every route serenity builds
 /// (and its rate limiter) stays as it is, and TLS still checks the name
 /// discord.com against the trusted roots (plus the configured extra one).
-fn reqwest_client(config: &DiscordConfig) -> Result<reqwest::Client, String> {
+fn reqwest_client(config: &DiscordConfig) -> Result<reqwest::Client, SetupError> {
     let mut b = reqwest::Client::builder()
         .use_rustls_tls()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(30));
     if config.api_url != DEFAULT_API_URL {
-        let url = url::Url::parse(&config.api_url).map_err(|e| e.to_string())?;
-        let host = url.host_str().ok_or("DISCORD_API_URL has no host")?;
+        let url = url::Url::parse(&config.api_url).map_err(SetupError::ApiUrl)?;
+        let host = url.host_str().ok_or(SetupError::ApiUrlHost)?;
         let port = url.port_or_known_default().unwrap_or(443);
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let addrs: Vec<_> = (host, port)
             .to_socket_addrs()
-            .map_err(|e| format!("{}: {e}", config.api_url))?
+            .map_err(|reason| SetupError::Resolve {
+                url: config.api_url.clone(),
+                reason,
+            })?
             .collect();
         b = b.resolve_to_addrs("discord.com", &addrs);
     }
     if let Some(pem) = &config.extra_root_pem {
-        let cert = reqwest::Certificate::from_pem(pem).map_err(|e| e.to_string())?;
+        let cert = reqwest::Certificate::from_pem(pem).map_err(SetupError::Certificate)?;
         b = b.add_root_certificate(cert);
     }
-    b.build().map_err(|e| e.to_string())
+    b.build().map_err(SetupError::Client)
 }
 
 #[cfg(test)]
@@ -188,8 +221,18 @@ mod tests {
 
     #[test]
     fn refusal_codes_are_read() {
-        let e = ApiError::Refused("403 /api/v10/channels/1 (code 50001: Missing Access)".into());
+        let e = ApiError::Refused(Refusal::Http {
+            status: 403,
+            path: "/api/v10/channels/1".into(),
+            code: 50001,
+            message: "Missing Access".into(),
+        });
         assert_eq!(e.code(), Some(50001));
+        assert_eq!(
+            e.to_string(),
+            "discord refused: 403 /api/v10/channels/1 (code 50001: Missing Access)"
+        );
+        assert_eq!(ApiError::Refused("bad message id".into()).code(), None);
         assert_eq!(ApiError::Transient("x".into()).code(), None);
     }
 }

@@ -31,6 +31,11 @@ pub struct DiscordConfig {
     pub extra_root_pem: Option<Vec<u8>>,
     /// Whether to connect to the gateway (off: HTTP interactions only).
     pub gateway: bool,
+    /// Whether to ask the gateway for member updates (the privileged Server
+    /// Members intent, `DISCORD_MEMBER_EVENTS=on`): a staff role taken away
+    /// then applies at once; without it, at the member's next interaction
+    /// or message.
+    pub member_events: bool,
 }
 
 impl DiscordConfig {
@@ -46,30 +51,80 @@ impl DiscordConfig {
             api_url: DEFAULT_API_URL.to_owned(),
             extra_root_pem: None,
             gateway: true,
+            member_events: false,
         }
     }
 }
 
+/// Why a Discord setting could not be read or the REST client not set up.
+/// Its text is the sentence people see.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// Not a Discord id (a snowflake).
+    #[error("`{0}` is not a Discord id (digits, as \"Copy ID\" gives them)")]
+    NotASnowflake(String),
+    /// A public key that is not 64 hexadecimal digits.
+    #[error("a public key is 64 hexadecimal digits (General Information → Public Key)")]
+    PublicKeyShape,
+    /// A public key that is not hexadecimal.
+    #[error("not hex")]
+    PublicKeyNotHex,
+    /// 64 hexadecimal digits that are no Ed25519 public key.
+    #[error("{0}")]
+    PublicKeyInvalid(serenity::interactions_endpoint::InvalidKey),
+    /// `DISCORD_API_URL` is not a URL.
+    #[error("`{raw}`: {reason}")]
+    NotAUrl {
+        /// The setting as given.
+        raw: String,
+        /// Why it is not a URL.
+        reason: url::ParseError,
+    },
+    /// `DISCORD_API_URL` is not an https:// address with a host.
+    #[error("`{0}` is not an https:// address")]
+    NotHttps(String),
+    /// The configured API origin is not a URL.
+    #[error("{0}")]
+    ApiUrl(url::ParseError),
+    /// The configured API origin has no host.
+    #[error("DISCORD_API_URL has no host")]
+    ApiUrlHost,
+    /// The configured API origin's host could not be resolved.
+    #[error("{url}: {reason}")]
+    Resolve {
+        /// The configured API origin.
+        url: String,
+        /// Why its host could not be resolved.
+        reason: std::io::Error,
+    },
+    /// The extra root certificate is not a PEM certificate.
+    #[error("{0}")]
+    Certificate(reqwest::Error),
+    /// The HTTP client could not be built.
+    #[error("{0}")]
+    Client(reqwest::Error),
+}
+
 /// Reads a Discord id (a snowflake): digits only, not zero.
-pub fn parse_snowflake(raw: &str) -> Result<u64, String> {
+pub fn parse_snowflake(raw: &str) -> Result<u64, SetupError> {
     let raw = raw.trim();
     match raw.parse::<u64>() {
         Ok(n) if n > 0 && raw.chars().all(|c| c.is_ascii_digit()) => Ok(n),
-        _ => Err(format!(
-            "`{raw}` is not a Discord id (digits, as \"Copy ID\" gives them)"
-        )),
+        _ => Err(SetupError::NotASnowflake(raw.to_owned())),
     }
 }
 
 /// Reads an Ed25519 public key as Discord shows it: 64 hex digits.
-pub fn parse_public_key(raw: &str) -> Result<String, String> {
+pub fn parse_public_key(raw: &str) -> Result<String, SetupError> {
     let raw = raw.trim();
     if raw.len() == 64 && raw.chars().all(|c| c.is_ascii_hexdigit()) {
-        serenity::interactions_endpoint::Verifier::try_new(hex_bytes(raw).ok_or("not hex")?)
-            .map_err(|e| e.to_string())?;
+        serenity::interactions_endpoint::Verifier::try_new(
+            hex_bytes(raw).ok_or(SetupError::PublicKeyNotHex)?,
+        )
+        .map_err(SetupError::PublicKeyInvalid)?;
         Ok(raw.to_ascii_lowercase())
     } else {
-        Err("a public key is 64 hexadecimal digits (General Information → Public Key)".to_owned())
+        Err(SetupError::PublicKeyShape)
     }
 }
 
@@ -82,10 +137,13 @@ fn hex_bytes(s: &str) -> Option<[u8; 32]> {
 }
 
 /// Checks `DISCORD_API_URL`: an https origin (Discord's API is https only).
-pub fn parse_api_url(raw: &str) -> Result<String, String> {
-    let url = url::Url::parse(raw.trim()).map_err(|e| format!("`{raw}`: {e}"))?;
+pub fn parse_api_url(raw: &str) -> Result<String, SetupError> {
+    let url = url::Url::parse(raw.trim()).map_err(|reason| SetupError::NotAUrl {
+        raw: raw.to_owned(),
+        reason,
+    })?;
     if url.scheme() != "https" || url.host_str().is_none() {
-        return Err(format!("`{raw}` is not an https:// address"));
+        return Err(SetupError::NotHttps(raw.to_owned()));
     }
     Ok(url.origin().ascii_serialization())
 }
@@ -113,21 +171,33 @@ mod tests {
     #[test]
     fn snowflakes_keys_and_urls_are_checked() {
         assert_eq!(
-            parse_snowflake(" 81384788765712384 "),
-            Ok(81384788765712384)
+            parse_snowflake(" 81384788765712384 ").unwrap(),
+            81384788765712384
         );
-        assert!(parse_snowflake("#support").is_err());
+        assert_eq!(
+            parse_snowflake(" #support ").unwrap_err().to_string(),
+            "`#support` is not a Discord id (digits, as \"Copy ID\" gives them)"
+        );
         assert!(parse_snowflake("0").is_err());
         assert!(parse_snowflake("+12").is_err());
         let key = "67c6bd767ca099e79efac9fcce4d2022a63bf7dea780e7f3d813f694c1597089";
-        assert_eq!(parse_public_key(&key.to_uppercase()).as_deref(), Ok(key));
-        assert!(parse_public_key("abc").is_err());
+        assert_eq!(parse_public_key(&key.to_uppercase()).unwrap(), key);
         assert_eq!(
-            parse_api_url("https://127.0.0.1:4443/api/v10").as_deref(),
-            Ok("https://127.0.0.1:4443")
+            parse_public_key("abc").unwrap_err().to_string(),
+            "a public key is 64 hexadecimal digits (General Information → Public Key)"
         );
-        assert!(parse_api_url("http://discord.com").is_err());
-        assert!(parse_api_url("discord.com").is_err());
+        assert_eq!(
+            parse_api_url("https://127.0.0.1:4443/api/v10").unwrap(),
+            "https://127.0.0.1:4443"
+        );
+        assert_eq!(
+            parse_api_url("http://discord.com").unwrap_err().to_string(),
+            "`http://discord.com` is not an https:// address"
+        );
+        assert_eq!(
+            parse_api_url("discord.com").unwrap_err().to_string(),
+            "`discord.com`: relative URL without a base"
+        );
     }
 
     #[test]

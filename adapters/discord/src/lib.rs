@@ -20,7 +20,7 @@ mod routes;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use config::DiscordConfig;
+pub use config::{DiscordConfig, SetupError};
 pub use inbound::ANSWER_BUDGET;
 pub use routes::router;
 
@@ -66,7 +66,7 @@ struct Inner {
 
 impl DiscordAdapter {
     /// An adapter over an engine; call [`DiscordAdapter::connect`] before use.
-    pub fn new(engine: Engine, config: DiscordConfig) -> Result<Self, String> {
+    pub fn new(engine: Engine, config: DiscordConfig) -> Result<Self, SetupError> {
         let api = DiscordApi::new(&config)?;
         let verifier = config
             .public_key

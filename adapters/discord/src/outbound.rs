@@ -31,7 +31,7 @@ impl PlatformError for ApiError {
 fn channel(id: &str) -> Result<ChannelId, ApiError> {
     snowflake(id)
         .map(ChannelId::new)
-        .ok_or_else(|| ApiError::Refused(format!("bad channel id {id}")))
+        .ok_or_else(|| ApiError::Refused(format!("bad channel id {id}").into()))
 }
 
 fn message_route(channel_id: &str, message: &str) -> Result<Route<'static>, ApiError> {
@@ -232,7 +232,7 @@ impl ChatPlatform for DiscordAdapter {
                 Ok(()) => Ok(()),
                 Err(crate::ConnectError::Discord(e)) => Err(Failure::Platform(e)),
                 Err(crate::ConnectError::Engine(e)) => Err(e.into()),
-                Err(e) => Err(Failure::Platform(ApiError::Refused(e.to_string()))),
+                Err(e) => Err(Failure::Platform(ApiError::Refused(e.to_string().into()))),
             };
         }
         Ok(())

@@ -1,6 +1,7 @@
 //! What the e-mail channel needs to know, already parsed. The binary reads
 //! it from the environment; tests build it by hand.
 
+use crate::MailError;
 use std::fmt;
 
 /// How the SMTP connection is secured.
@@ -53,12 +54,12 @@ impl EmailConfig {
 
     /// Parses `SMTP_URL`: `smtp://user:pass@host:587` (STARTTLS),
     /// `smtps://user:pass@host:465` (TLS), `smtp://host:25?tls=none` (plain).
-    pub fn parse_smtp_url(raw: &str) -> Result<SmtpTarget, String> {
-        let url = url::Url::parse(raw.trim()).map_err(|e| format!("not a URL: {e}"))?;
+    pub fn parse_smtp_url(raw: &str) -> Result<SmtpTarget, MailError> {
+        let url = url::Url::parse(raw.trim()).map_err(MailError::NotAUrl)?;
         let host = url
             .host_str()
             .filter(|h| !h.is_empty())
-            .ok_or("has no host")?
+            .ok_or(MailError::NoHost)?
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
@@ -71,9 +72,10 @@ impl EmailConfig {
             ("smtp", None | Some("required")) => Security::StartTls,
             ("smtp", Some("none")) => Security::None,
             (scheme, tls) => {
-                return Err(format!(
-                    "`{scheme}://` with tls={tls:?} is not understood (smtp://, smtps://, or smtp://…?tls=none)"
-                ))
+                return Err(MailError::UnknownSecurity {
+                    scheme: scheme.to_owned(),
+                    tls: tls.map(str::to_owned),
+                })
             }
         };
         let port = url.port().unwrap_or(match security {
@@ -81,8 +83,7 @@ impl EmailConfig {
             Security::StartTls => 587,
             Security::None => 25,
         });
-        let decode =
-            |s: &str| percent_encoding_decode(s).ok_or_else(|| "bad percent-encoding".to_owned());
+        let decode = |s: &str| percent_encoding_decode(s).ok_or(MailError::BadPercentEncoding);
         let credentials = match url.password() {
             Some(p) => Some((decode(url.username())?, decode(p)?)),
             None => None,

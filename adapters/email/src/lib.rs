@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+mod error;
 pub mod inbound;
 pub mod mail;
 pub mod outbound;
@@ -19,6 +20,7 @@ pub mod testing;
 pub mod token;
 
 pub use config::{EmailConfig, Security};
+pub use error::MailError;
 pub use inbound::router;
 
 use lettre::transport::smtp::authentication::Credentials;
@@ -49,8 +51,8 @@ struct Inner {
 
 impl EmailAdapter {
     /// The channel over an engine; call [`EmailAdapter::connect`] before use.
-    pub fn new(engine: Engine, config: EmailConfig) -> Result<Self, String> {
-        let tls = |host: &str| TlsParameters::new(host.to_owned()).map_err(|e| e.to_string());
+    pub fn new(engine: Engine, config: EmailConfig) -> Result<Self, MailError> {
+        let tls = |host: &str| TlsParameters::new(host.to_owned()).map_err(MailError::Tls);
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
             .port(config.port)
             .timeout(Some(Duration::from_secs(30)));
@@ -114,7 +116,9 @@ impl EmailAdapter {
     /// (a 5xx, or a mail that cannot be built).
     pub(crate) async fn send_mail(&self, mail: &mail::TicketMail) -> Result<(), (String, bool)> {
         use lettre::AsyncTransport;
-        let message = mail.build(self.config()).map_err(|e| (e, true))?;
+        let message = mail
+            .build(self.config())
+            .map_err(|e| (e.to_string(), true))?;
         self.inner
             .mailer
             .send(message)

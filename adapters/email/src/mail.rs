@@ -2,7 +2,7 @@
 //! reply addresses.
 
 use crate::token::reply_token;
-use crate::EmailConfig;
+use crate::{EmailConfig, MailError};
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
@@ -104,17 +104,20 @@ impl TicketMail {
     }
 
     /// The message, ready for SMTP.
-    pub fn build(&self, config: &EmailConfig) -> Result<Message, String> {
-        let from: Mailbox = config.from.parse().map_err(|e| format!("MAIL_FROM: {e}"))?;
+    pub fn build(&self, config: &EmailConfig) -> Result<Message, MailError> {
+        let from: Mailbox = config.from.parse().map_err(MailError::BadSender)?;
         let to = Mailbox::new(
             Some(self.to_name.clone()),
-            self.to.parse().map_err(|e| format!("{}: {e}", self.to))?,
+            self.to.parse().map_err(|reason| MailError::BadRecipient {
+                address: self.to.clone(),
+                reason,
+            })?,
         );
         let reply: Mailbox = Mailbox::new(
             from.name.clone(),
             reply_address(config, self.ticket, self.person)
                 .parse()
-                .map_err(|e| format!("reply address: {e}"))?,
+                .map_err(MailError::BadReplyAddress)?,
         );
         let root = root_id(config, self.ticket);
         let id = if self.root {
@@ -143,6 +146,6 @@ impl TicketMail {
             b = b.in_reply_to(root.clone()).references(root);
         }
         b.multipart(MultiPart::alternative_plain_html(self.text(), self.html()))
-            .map_err(|e| e.to_string())
+            .map_err(MailError::Build)
     }
 }

@@ -8,7 +8,7 @@
 //! and is logged, the others still get theirs.
 
 use crate::mail::TicketMail;
-use crate::{EmailAdapter, CONSUMER};
+use crate::{EmailAdapter, MailError, CONSUMER};
 use lettre::AsyncTransport;
 use threadesk_core::domain::Platform;
 use threadesk_core::engine::LinkPurpose;
@@ -248,16 +248,15 @@ impl EmailAdapter {
 
     /// Mails a portal sign-in link carrying `token` (it works once, for 15
     /// minutes).
-    pub async fn send_sign_in(&self, to: &str, token: &str) -> Result<(), String> {
+    pub async fn send_sign_in(&self, to: &str, token: &str) -> Result<(), MailError> {
         use lettre::message::header::{HeaderName, HeaderValue};
         use lettre::message::{Mailbox, MultiPart};
         let link = format!("{}/signin/link/{token}", self.config().public_url);
-        let from: Mailbox = self
-            .config()
-            .from
-            .parse()
-            .map_err(|e| format!("MAIL_FROM: {e}"))?;
-        let to: Mailbox = to.parse().map_err(|e| format!("{to}: {e}"))?;
+        let from: Mailbox = self.config().from.parse().map_err(MailError::BadSender)?;
+        let to: Mailbox = to.parse().map_err(|reason| MailError::BadRecipient {
+            address: to.to_owned(),
+            reason,
+        })?;
         let text = format!(
             "Hello,\n\nFollow this link to sign in to the support portal (it works once, for 15 minutes):\n{link}\n\nIf you did not ask for it, ignore this e-mail.\n"
         );
@@ -273,13 +272,13 @@ impl EmailAdapter {
                 "auto-generated".to_owned(),
             ))
             .multipart(MultiPart::alternative_plain_html(text, html))
-            .map_err(|e| e.to_string())?;
+            .map_err(MailError::Build)?;
         self.inner
             .mailer
             .send(message)
             .await
             .map(drop)
-            .map_err(|e| e.to_string())
+            .map_err(MailError::Send)
     }
 
     /// Mails a notice to each follower (see [`EmailAdapter::followers`]).

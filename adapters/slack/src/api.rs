@@ -26,19 +26,37 @@ const RATE_LIMIT_RETRIES: usize = 5;
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// Worth retrying later: Slack is down, slow, or still rate limiting.
-    #[error("slack is unavailable: {0}")]
-    Transient(String),
-    /// Slack answered `ok: false` with this error code.
-    #[error("slack refused the call: {0}")]
-    Refused(String),
+    #[error("slack is unavailable: {why}")]
+    Transient {
+        /// What failed: Slack's error code, an HTTP status, or what was
+        /// missing from the answer.
+        why: String,
+    },
+    /// Slack answered `ok: false` with this error code (or the call was
+    /// not made, for the reason given as the code).
+    #[error("slack refused the call: {code}")]
+    Refused {
+        /// Slack's error code, e.g. `channel_not_found`.
+        code: String,
+    },
 }
 
 impl ApiError {
+    /// A failure worth retrying later, for this reason.
+    pub(crate) fn transient(why: impl Into<String>) -> Self {
+        ApiError::Transient { why: why.into() }
+    }
+
+    /// A refusal with this error code.
+    pub(crate) fn refused(code: impl Into<String>) -> Self {
+        ApiError::Refused { code: code.into() }
+    }
+
     /// The error code of a refused call.
     pub fn code(&self) -> Option<&str> {
         match self {
-            ApiError::Refused(code) => Some(code),
-            ApiError::Transient(_) => None,
+            ApiError::Refused { code } => Some(code),
+            ApiError::Transient { .. } => None,
         }
     }
 }
@@ -57,15 +75,15 @@ fn classify(e: SlackClientError) -> ApiError {
             | "not_authed"
             | "token_revoked"
             | "token_expired"
-            | "account_inactive" => ApiError::Transient(e.code),
-            _ => ApiError::Refused(e.code),
+            | "account_inactive" => ApiError::transient(e.code),
+            _ => ApiError::refused(e.code),
         },
-        SlackClientError::HttpError(e) => ApiError::Transient(format!("http {}", e.status_code)),
-        SlackClientError::RateLimitError(_) => ApiError::Transient("rate limited".into()),
-        SlackClientError::HttpProtocolError(_) => ApiError::Transient("connection failed".into()),
-        SlackClientError::EndOfStream(_) => ApiError::Transient("connection closed".into()),
-        SlackClientError::ProtocolError(_) => ApiError::Transient("unreadable answer".into()),
-        other => ApiError::Transient(other.to_string()),
+        SlackClientError::HttpError(e) => ApiError::transient(format!("http {}", e.status_code)),
+        SlackClientError::RateLimitError(_) => ApiError::transient("rate limited"),
+        SlackClientError::HttpProtocolError(_) => ApiError::transient("connection failed"),
+        SlackClientError::EndOfStream(_) => ApiError::transient("connection closed"),
+        SlackClientError::ProtocolError(_) => ApiError::transient("unreadable answer"),
+        other => ApiError::transient(other.to_string()),
     }
 }
 
@@ -142,14 +160,14 @@ impl SlackApi {
     pub async fn respond(&self, response_url: &str, body: Value) -> Result<(), ApiError> {
         let url: url::Url = response_url
             .parse()
-            .map_err(|_| ApiError::Refused("response_url is not a URL".into()))?;
+            .map_err(|_| ApiError::refused("response_url is not a URL"))?;
         let slack = url.scheme() == "https" && url.host_str() == Some("hooks.slack.com");
         let ours = self
             .base
             .as_ref()
             .is_some_and(|b| b.origin() == url.origin());
         if !(slack || ours) {
-            return Err(ApiError::Refused("response_url is not Slack's".into()));
+            return Err(ApiError::refused("response_url is not Slack's"));
         }
         let span = tracing::debug_span!("slack response_url");
         let context = SlackClientApiCallContext {
@@ -193,7 +211,7 @@ impl SlackApi {
         answer["channel"]["id"]
             .as_str()
             .map(str::to_owned)
-            .ok_or_else(|| ApiError::Transient("conversations.open gave no channel".into()))
+            .ok_or_else(|| ApiError::transient("conversations.open gave no channel"))
     }
 
     /// Opens a modal for an interaction.
@@ -266,7 +284,7 @@ impl SlackApi {
         let token = self
             .app
             .as_ref()
-            .ok_or_else(|| ApiError::Refused("no app-level token".into()))?;
+            .ok_or_else(|| ApiError::refused("no app-level token"))?;
         let answer = self
             .post_as(token, "apps.connections.open", json!({}))
             .await?;
@@ -278,5 +296,5 @@ fn string_at(v: &Value, key: &str) -> Result<String, ApiError> {
     v[key]
         .as_str()
         .map(str::to_owned)
-        .ok_or_else(|| ApiError::Transient(format!("slack's answer has no {key}")))
+        .ok_or_else(|| ApiError::transient(format!("slack's answer has no {key}")))
 }

@@ -57,16 +57,28 @@ impl SlackConfig {
     }
 }
 
+/// An entry of `SLACK_DEPARTMENT_CHANNELS` that is not
+/// `Department name=CHANNEL_ID`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{pair}` is not `Department name=CHANNEL_ID`")]
+pub struct DepartmentChannelError {
+    /// The entry as written (trimmed).
+    pub pair: String,
+}
+
 /// Parses `SLACK_DEPARTMENT_CHANNELS`: `Billing=C0123,Technical support=C0456`.
-pub fn parse_department_channels(raw: &str) -> Result<BTreeMap<String, String>, String> {
+pub fn parse_department_channels(
+    raw: &str,
+) -> Result<BTreeMap<String, String>, DepartmentChannelError> {
     let mut out = BTreeMap::new();
     for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (name, channel) = pair
-            .split_once('=')
-            .ok_or_else(|| format!("`{pair}` is not `Department name=CHANNEL_ID`"))?;
+        let bad = || DepartmentChannelError {
+            pair: pair.to_owned(),
+        };
+        let (name, channel) = pair.split_once('=').ok_or_else(bad)?;
         let (name, channel) = (name.trim(), channel.trim());
         if name.is_empty() || channel.is_empty() || channel.contains(char::is_whitespace) {
-            return Err(format!("`{pair}` is not `Department name=CHANNEL_ID`"));
+            return Err(bad());
         }
         out.insert(name.to_lowercase(), channel.to_owned());
     }
@@ -105,9 +117,12 @@ mod tests {
 
     #[test]
     fn malformed_department_channels_say_what_is_wrong() {
-        assert!(parse_department_channels("Billing")
-            .unwrap_err()
-            .contains("Billing"));
+        assert_eq!(
+            parse_department_channels("Billing")
+                .unwrap_err()
+                .to_string(),
+            "`Billing` is not `Department name=CHANNEL_ID`"
+        );
         assert!(parse_department_channels("=C1").is_err());
         assert!(parse_department_channels("Billing=C 1").is_err());
     }

@@ -17,7 +17,7 @@ use threadesk_core::{EngineError, PersonId, TicketId, TicketNumber};
 
 impl PlatformError for ApiError {
     fn is_permanent(&self) -> bool {
-        matches!(self, ApiError::Refused(_))
+        matches!(self, ApiError::Refused { .. })
     }
 }
 

@@ -14,7 +14,7 @@ mod routes;
 mod session;
 mod views;
 
-pub use session::SessionKey;
+pub use session::{SessionKey, SessionKeyError};
 pub use threadesk_core::blobs::BlobStore;
 
 use axum::extract::DefaultBodyLimit;
@@ -49,6 +49,10 @@ pub struct PortalConfig {
     pub email_enabled: bool,
 }
 
+/// Why a sign-in link was not sent (logged; the person is asked to try
+/// again).
+pub type LinkMailError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Sends sign-in links by e-mail (the e-mail channel does it).
 pub trait LinkMailer: Send + Sync {
     /// Mails a sign-in link carrying `token` to `to`.
@@ -56,7 +60,7 @@ pub trait LinkMailer: Send + Sync {
         &'a self,
         to: &'a str,
         token: &'a str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), LinkMailError>> + Send + 'a>>;
 }
 
 /// Everything a handler needs.

@@ -32,22 +32,33 @@ impl fmt::Debug for SessionKey {
     }
 }
 
+/// Why no session key could be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionKeyError {
+    /// The configured secret has fewer than 32 characters.
+    #[error("use at least 32 random characters")]
+    TooShort,
+    /// The system gave no random bytes for a fresh key.
+    #[error("{0}")]
+    Random(getrandom::Error),
+}
+
 impl SessionKey {
     /// A key derived from a configured secret (at least 32 characters).
-    pub fn from_secret(secret: &str) -> Result<SessionKey, String> {
+    pub fn from_secret(secret: &str) -> Result<SessionKey, SessionKeyError> {
         if secret.trim().len() < 32 {
-            return Err("use at least 32 random characters".into());
+            return Err(SessionKeyError::TooShort);
         }
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(b"threadesk session key").map_err(|e| e.to_string())?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"threadesk session key")
+            .expect("HMAC takes a key of any length");
         mac.update(secret.trim().as_bytes());
         Ok(SessionKey(mac.finalize().into_bytes().into()))
     }
 
     /// A fresh random key: sessions end when the process does.
-    pub fn random() -> Result<SessionKey, String> {
+    pub fn random() -> Result<SessionKey, SessionKeyError> {
         let mut key = [0u8; 32];
-        getrandom::getrandom(&mut key).map_err(|e| e.to_string())?;
+        getrandom::getrandom(&mut key).map_err(SessionKeyError::Random)?;
         Ok(SessionKey(key))
     }
 

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod input;
 pub mod model;
+pub mod parse;
 pub mod platform;
 pub mod status;
 pub mod visibility;
@@ -13,6 +14,7 @@ pub use input::{
     MAX_MESSAGE_CHARS, MAX_SUBJECT_CHARS,
 };
 pub use model::*;
+pub use parse::ParseError;
 pub use platform::{Platform, PlatformIdentity};
 pub use status::{DelegateStatus, Status};
 pub use visibility::{may_show, staff_note, Shown, SurfaceKind};

@@ -1,6 +1,7 @@
 //! What the engine hands back: tickets, messages, delegates, pages.
 
 use super::access::{Action, Role};
+use super::parse::ParseError;
 use super::platform::PlatformIdentity;
 use super::status::{DelegateStatus, Status};
 use crate::ids::*;
@@ -208,14 +209,18 @@ pub enum View {
 }
 
 impl FromStr for View {
-    type Err = String;
+    type Err = ParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "active" | "" => Ok(View::Active),
             "closed" => Ok(View::Closed),
             "all" => Ok(View::All),
-            other => Err(format!("unknown view {other:?}; use active, closed or all")),
+            other => Err(ParseError::Unknown {
+                what: "view",
+                value: other.to_owned(),
+                hint: Some("use active, closed or all".to_owned()),
+            }),
         }
     }
 }
@@ -238,10 +243,10 @@ impl fmt::Display for Cursor {
 }
 
 impl FromStr for Cursor {
-    type Err = String;
+    type Err = ParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("{s:?} is not a page cursor");
+        let bad = || ParseError::Cursor(s.to_owned());
         let mut parts = s.split('.').map(|p| p.parse::<i64>().map_err(|_| bad()));
         let (Some(rank), Some(at), Some(id), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())

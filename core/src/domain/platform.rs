@@ -1,5 +1,6 @@
 //! Where a person is known: `(platform, workspace, id)`, never a bare string.
 
+use super::parse::ParseError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -37,7 +38,7 @@ impl fmt::Display for Platform {
 }
 
 impl FromStr for Platform {
-    type Err = String;
+    type Err = ParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
@@ -45,7 +46,11 @@ impl FromStr for Platform {
             "discord" => Ok(Platform::Discord),
             "web" => Ok(Platform::Web),
             "email" => Ok(Platform::Email),
-            other => Err(format!("unknown platform {other:?}")),
+            other => Err(ParseError::Unknown {
+                what: "platform",
+                value: other.to_owned(),
+                hint: None,
+            }),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Ticket and delegate statuses and how replies move a ticket between them.
 
+use super::parse::ParseError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -92,7 +93,7 @@ impl fmt::Display for Status {
 }
 
 impl FromStr for Status {
-    type Err = String;
+    type Err = ParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let wanted = s.trim().to_ascii_lowercase().replace([' ', '-'], "_");
@@ -101,7 +102,11 @@ impl FromStr for Status {
             .find(|st| st.as_str() == wanted)
             .ok_or_else(|| {
                 let names: Vec<_> = Status::ALL.iter().map(|s| s.as_str()).collect();
-                format!("unknown status {s:?}; use one of {}", names.join(", "))
+                ParseError::Unknown {
+                    what: "status",
+                    value: s.to_owned(),
+                    hint: Some(format!("use one of {}", names.join(", "))),
+                }
             })
     }
 }
@@ -139,7 +144,7 @@ impl DelegateStatus {
 }
 
 impl FromStr for DelegateStatus {
-    type Err = String;
+    type Err = ParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
@@ -147,7 +152,11 @@ impl FromStr for DelegateStatus {
             "accepted" => Ok(DelegateStatus::Accepted),
             "declined" => Ok(DelegateStatus::Declined),
             "revoked" => Ok(DelegateStatus::Revoked),
-            other => Err(format!("unknown delegate status {other:?}")),
+            other => Err(ParseError::Unknown {
+                what: "delegate status",
+                value: other.to_owned(),
+                hint: None,
+            }),
         }
     }
 }

@@ -95,7 +95,7 @@ impl Engine {
                     platform: r
                         .try_get::<&str, _>("platform")?
                         .parse()
-                        .map_err(EngineError::Corrupt)?,
+                        .map_err(|e: ParseError| EngineError::Corrupt(e.to_string()))?,
                     workspace: r.try_get("workspace")?,
                     external_id: r.try_get("external_id")?,
                 })

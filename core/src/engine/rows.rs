@@ -22,8 +22,9 @@ pub(crate) const MESSAGE_COLUMNS: &str =
 pub(crate) const DELEGATE_COLUMNS: &str =
     "d.id, d.ticket_id, d.person_id, p.display_name, d.email, d.status, d.invited_by, d.updated_at";
 
-fn parse<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T> {
-    s.parse().map_err(EngineError::Corrupt)
+fn parse<T: std::str::FromStr<Err = ParseError>>(s: &str) -> Result<T> {
+    s.parse()
+        .map_err(|e: ParseError| EngineError::Corrupt(e.to_string()))
 }
 
 fn flag(row: &AnyRow, col: &str) -> Result<bool> {

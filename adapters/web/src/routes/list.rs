@@ -28,9 +28,15 @@ pub(super) async fn tickets(
     me: Me,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, WebError> {
-    let view: View = q.view.parse().map_err(WebError::BadRequest)?;
+    let view: View = q
+        .view
+        .parse::<View>()
+        .map_err(|e| WebError::BadRequest(e.to_string()))?;
     let after = match present(&q.after) {
-        Some(c) => Some(c.parse::<Cursor>().map_err(WebError::BadRequest)?),
+        Some(c) => Some(
+            c.parse::<Cursor>()
+                .map_err(|e| WebError::BadRequest(e.to_string()))?,
+        ),
         None => None,
     };
     let req = PageRequest {

@@ -30,11 +30,17 @@ pub(super) async fn queue(
 ) -> Result<Response, WebError> {
     let department = form_id(&q.department, "department")?.map(DepartmentId);
     let status = match present(&q.status) {
-        Some(s) => Some(s.parse::<Status>().map_err(WebError::BadRequest)?),
+        Some(s) => Some(
+            s.parse::<Status>()
+                .map_err(|e| WebError::BadRequest(e.to_string()))?,
+        ),
         None => None,
     };
     let after = match present(&q.after) {
-        Some(c) => Some(c.parse::<Cursor>().map_err(WebError::BadRequest)?),
+        Some(c) => Some(
+            c.parse::<Cursor>()
+                .map_err(|e| WebError::BadRequest(e.to_string()))?,
+        ),
         None => None,
     };
     let view = if status == Some(Status::Closed) {

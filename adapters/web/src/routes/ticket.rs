@@ -266,7 +266,10 @@ pub(super) async fn status(
     SignedForm { me, form }: SignedForm<StatusForm>,
 ) -> Result<Response, WebError> {
     let ticket = find(&portal, &me, &number).await?;
-    let status: Status = form.status.parse().map_err(WebError::BadRequest)?;
+    let status: Status = form
+        .status
+        .parse::<Status>()
+        .map_err(|e| WebError::BadRequest(e.to_string()))?;
     let outcome = portal
         .engine()
         .set_status(&me.ctx(), ticket.id, status)
