@@ -275,17 +275,9 @@ pub fn delegates_modal(ticket: i64, number: TicketNumber, delegates: &[Delegate]
         blocks.push(json!({ "type": "context", "elements": [mrkdwn("Nobody yet.")] }));
     }
     for d in delegates {
-        let who = d
-            .person_name
-            .clone()
-            .or_else(|| d.email.clone())
-            .unwrap_or_default();
-        let mut row = json!({ "type": "section", "text": mrkdwn(&format!("*{}* · {}", escape(&who), d.status.as_str())) });
-        if matches!(
-            d.status,
-            threadesk_core::domain::DelegateStatus::Invited
-                | threadesk_core::domain::DelegateStatus::Accepted
-        ) {
+        let who = d.display_name();
+        let mut row = json!({ "type": "section", "text": mrkdwn(&format!("*{}* · {}", escape(who), d.status.as_str())) });
+        if d.status.is_revocable() {
             let mut revoke = button("Revoke", ids::REVOKE, &d.id.0.to_string());
             revoke["style"] = json!("danger");
             row["accessory"] = revoke;

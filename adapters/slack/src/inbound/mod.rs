@@ -58,9 +58,10 @@ pub(crate) fn ctx(person: threadesk_core::PersonId, kind: &str, id: &str) -> thr
     }
 }
 
-/// A sentence for the person, from an engine refusal.
+/// A sentence for the person, from an engine refusal; an internal error
+/// is logged (the chat layer's one mapping).
 pub(crate) fn sentence(e: &EngineError) -> String {
-    e.sentence()
+    threadesk_chat::reply::sentence(e, "slack request")
 }
 
 /// An ephemeral slash-command answer.

@@ -179,10 +179,10 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                     table {
                         @for d in delegates {
                             tr {
-                                td { (d.person_name.as_deref().or(d.email.as_deref()).unwrap_or("someone")) }
+                                td { (d.display_name()) }
                                 td { (delegate_status(d.status)) }
                                 td {
-                                    @if can(Action::ManageDelegates) && matches!(d.status, DelegateStatus::Invited | DelegateStatus::Accepted) {
+                                    @if can(Action::ManageDelegates) && d.status.is_revocable() {
                                         form.inline method="post" action={ (base) "/delegates/" (d.id.0) "/revoke" } {
                                             (csrf_field(csrf)) button.danger type="submit" { "Revoke" }
                                         }

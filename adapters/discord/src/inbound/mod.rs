@@ -1,0 +1,192 @@
+//! From Discord to the engine: interactions (slash commands, buttons,
+//! selects, modals), thread messages, edits and reactions. Interactions
+//! arrive over the gateway or the signed HTTP endpoint and take the same
+//! path. Every engine call carries Discord's own id as its idempotency key,
+//! so a redelivered interaction or event acts once.
+
+use crate::people::Who;
+use crate::render::{self, ids};
+use crate::DiscordAdapter;
+use serde_json::{json, Value};
+use serenity::http::{LightMethod, Route};
+use serenity::model::id::{ApplicationId, ChannelId};
+use std::time::Duration;
+use threadesk_core::domain::{AttachmentMeta, Person, Platform, Status, View};
+use threadesk_core::engine::{Invitee, NewMessage, NewTicket, QueueFilter};
+use threadesk_core::surfaces::{Audience, Surface};
+use threadesk_core::{Ctx, DelegateId, DepartmentId, EngineError, TicketId, TicketNumber};
+
+/// How long a handler may work before Discord gets a deferral (Discord
+/// wants an answer within 3 seconds).
+pub const ANSWER_BUDGET: Duration = Duration::from_millis(2500);
+
+/// Reactions that close a ticket.
+const CLOSING: [&str; 3] = ["✅", "✔️", "☑️"];
+
+/// A request's context keyed by Discord's id of it (`discord:<kind>:<id>`).
+fn ctx(person: &Person, kind: &str, id: &str) -> Ctx {
+    let ctx = Ctx::new(person.id);
+    if id.is_empty() {
+        ctx
+    } else {
+        ctx.with_key(format!("discord:{kind}:{id}"))
+    }
+}
+
+/// An option of a (sub)command by name.
+fn option<'a>(options: &'a Value, name: &str) -> &'a Value {
+    options
+        .as_array()
+        .and_then(|o| o.iter().find(|x| x["name"] == name))
+        .map_or(&Value::Null, |x| &x["value"])
+}
+
+/// A text input of a submitted modal by custom id.
+fn field(data: &Value, id: &str) -> String {
+    data["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().into_iter().flatten())
+        .find(|c| c["custom_id"] == id)
+        .and_then(|c| c["value"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Attachments of a message as engine attachment metadata.
+fn attachments(message: &Value) -> Vec<AttachmentMeta> {
+    message["attachments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| AttachmentMeta {
+            name: a["filename"].as_str().unwrap_or("file").to_owned(),
+            content_type: a["content_type"]
+                .as_str()
+                .unwrap_or("application/octet-stream")
+                .to_owned(),
+            size_bytes: a["size"].as_u64().unwrap_or(0),
+            url: a["url"].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect()
+}
+
+fn help(staff: bool) -> String {
+    let mut text = String::from(
+        "**/ticket open** opens a ticket: a private thread with you and the support team.\n\
+         **/ticket list** lists your tickets (`scope`: mine or organization; `state`: active, closed, all).\n\
+         **/ticket show** *number* brings you into a ticket's thread.\n\
+         **/ticket close** *number* closes a ticket; so do the card's **Close** button and a ✅ reaction.\n\
+         Write in a ticket's thread to reply; edit your message to correct it. **Delegates** on the card invites someone to follow the ticket.",
+    );
+    if staff {
+        text.push_str(
+            "\n\n**Staff**\n**/ticket queue** [status] lists the tickets waiting for support.\n\
+             **/ticket status** *number* *status* sets a status.\n\
+             **/ticket note** *number* *text* adds an internal note. A message of yours that starts with `note:` is an internal note wherever you write it; written in a customer thread, it is removed there (you are told privately) and kept on the staff side.\n\
+             **/ticket admin**, **/ticket staff**, **/ticket org** and **/ticket link** manage people; **/ticket department** manages departments.",
+        );
+    }
+    text
+}
+
+mod commands;
+mod components;
+mod threads;
+
+impl DiscordAdapter {
+    /// Answers an interaction: its response body, given within
+    /// [`ANSWER_BUDGET`]; slower work is answered with a deferral and its
+    /// result edited in when it is done.
+    pub async fn on_interaction(&self, i: Value) -> Value {
+        if i["type"] == 1 {
+            return json!({ "type": 1 });
+        }
+        let token = i["token"].as_str().unwrap_or_default().to_owned();
+        let me = self.clone();
+        let mut work = tokio::spawn(async move { me.interaction(&i).await });
+        match tokio::time::timeout(ANSWER_BUDGET, &mut work).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "discord interaction handler failed");
+                render::ephemeral("Something went wrong on our side; please try again.")
+            }
+            Err(_) => {
+                tracing::warn!("discord interaction still working; deferred");
+                let me = self.clone();
+                tokio::spawn(async move {
+                    if let Ok(answer) = work.await {
+                        me.finish_deferred(&token, answer).await;
+                    }
+                });
+                // a private "thinking…" message of its own, also for a
+                // button: editing `@original` then never touches the card.
+                json!({ "type": 5, "data": { "flags": render::EPHEMERAL } })
+            }
+        }
+    }
+
+    /// Edits the deferred answer in, once Discord has seen the deferral.
+    async fn finish_deferred(&self, token: &str, answer: Value) {
+        let data = &answer["data"];
+        let mut body = json!({ "allowed_mentions": render::no_pings() });
+        match answer["type"].as_u64() {
+            // a form can only open as the first answer.
+            Some(9) => {
+                body["content"] =
+                    json!("That took too long to open; please press the button again.")
+            }
+            // a bare acknowledgement: the change itself shows on the card.
+            Some(6) => body["content"] = json!("Done."),
+            _ => {}
+        }
+        for k in ["content", "components", "embeds"] {
+            if !data[k].is_null() {
+                body[k] = data[k].clone();
+            }
+        }
+        for attempt in 0..5u32 {
+            tokio::time::sleep(Duration::from_millis(300 * u64::from(attempt + 1))).await;
+            let route = Route::WebhookOriginalInteractionResponse {
+                application_id: ApplicationId::new(self.config().application_id),
+                token,
+            };
+            match self
+                .api()
+                .call(route, LightMethod::Patch, Some(&body), None)
+                .await
+            {
+                Ok(_) => return,
+                Err(e) => tracing::info!(error = %e, "deferred answer not edited yet"),
+            }
+        }
+    }
+
+    async fn interaction(&self, i: &Value) -> Value {
+        let Some(who) = Who::of_interaction(i) else {
+            return render::ephemeral("I can't tell who you are.");
+        };
+        let person = match self.person(&who).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "person not resolved");
+                return render::ephemeral(
+                    "Threadesk is unavailable right now; please try again in a moment.",
+                );
+            }
+        };
+        let id = i["id"].as_str().unwrap_or_default();
+        let ctx = ctx(&person, "interaction", id);
+        let outcome = match i["type"].as_u64() {
+            Some(2) => self.command(&person, &ctx, &i["data"]).await,
+            Some(3) => self.component(&person, &ctx, &who, &i["data"]).await,
+            Some(5) => self.modal(&who, &ctx, &i["data"]).await,
+            _ => Ok(render::ephemeral("That is not something I handle.")),
+        };
+        self.wake();
+        outcome.unwrap_or_else(|e| {
+            render::ephemeral(&threadesk_chat::reply::sentence(&e, "discord interaction"))
+        })
+    }
+}

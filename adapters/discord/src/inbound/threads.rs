@@ -1,0 +1,417 @@
+//! What happens in ticket threads: messages become replies (or notes),
+//! edits edit them, a check mark closes; catching up after a gap.
+
+use super::*;
+
+impl DiscordAdapter {
+    /// Brings a person who may see a ticket into its customer thread (when
+    /// it has one here); the thread id.
+    pub(crate) async fn follow(
+        &self,
+        ticket: TicketId,
+        person: &Person,
+    ) -> Result<Option<String>, EngineError> {
+        self.engine().ticket(person.id, ticket).await?;
+        let Some(user) = self.discord_user_of(person.id).await? else {
+            return Ok(None);
+        };
+        let mirror = self.mirror();
+        let Some(s) = mirror.shared_surface(ticket).await? else {
+            return Ok(None);
+        };
+        if let Err(e) = mirror.follow(ticket, person.id, Some(&user)).await {
+            tracing::warn!(error = %e, "could not add a member to a ticket thread");
+        }
+        Ok(Some(crate::thread_of(&s).to_owned()))
+    }
+
+    /// The surface a thread belongs to: a staff triage thread (its id is
+    /// its card's) or a ticket's private thread (which holds its card).
+    pub(crate) async fn surface_of_thread(
+        &self,
+        thread: &str,
+    ) -> Result<Option<Surface>, EngineError> {
+        if let Some(staff) = self.config().staff_channel {
+            if let Some(s) = self
+                .engine()
+                .system()
+                .surface_at(&self.at(&staff.to_string(), thread))
+                .await?
+            {
+                return Ok(Some(s));
+            }
+        }
+        // a ticket's private thread holds its customers' card; the staff
+        // channel itself (which holds the triage cards) is no ticket's thread.
+        Ok(self
+            .engine()
+            .system()
+            .surfaces_in_channel(Platform::Discord, self.guild(), thread)
+            .await?
+            .into_iter()
+            .find(|s| s.audience != Audience::Staff))
+    }
+
+    /// A message in a channel the bot sees: a reply (or, from staff in a
+    /// triage thread, a `note:`) when it is in a ticket's thread.
+    pub async fn on_message(&self, m: &Value) {
+        if let Err(e) = self.message(m).await {
+            tracing::warn!(error = %e, "discord message not recorded");
+        }
+    }
+
+    pub(super) async fn message(&self, m: &Value) -> Result<(), EngineError> {
+        let Some(who) = Who::from(&m["author"], &m["member"]) else {
+            return Ok(());
+        };
+        if who.bot || who.id == self.bot_user() || !m["webhook_id"].is_null() {
+            return Ok(());
+        }
+        if !matches!(m["type"].as_u64(), None | Some(0) | Some(19)) {
+            return Ok(());
+        }
+        let (Some(channel), Some(id)) = (m["channel_id"].as_str(), m["id"].as_str()) else {
+            return Ok(());
+        };
+        let Some(surface) = self.surface_of_thread(channel).await? else {
+            return Ok(());
+        };
+        let at = self.at(channel, id);
+        if self.engine().system().link_at(&at).await?.is_some() {
+            // seen before (recorded, or refused and told): a redelivery or
+            // a catch-up reading it again.
+            return Ok(());
+        }
+        let person = self.person(&who).await?;
+        let text = m["content"].as_str().unwrap_or_default();
+        let files = attachments(m);
+        // `note:` from staff is an internal note wherever it is written.
+        let (note, body) = match threadesk_core::domain::staff_note(text) {
+            Some(rest) if person.is_staff => (true, rest.trim().to_owned()),
+            _ => (false, text.to_owned()),
+        };
+        let ctx = ctx(&person, "message", id).with_origin(self.at(channel, id));
+        let input = NewMessage {
+            body: body.clone(),
+            attachments: files,
+        };
+        let done = if note {
+            self.engine().note(&ctx, surface.ticket_id, input).await
+        } else {
+            self.engine().reply(&ctx, surface.ticket_id, input).await
+        };
+        match done {
+            Ok(posted) => {
+                self.wake();
+                if surface.audience == Audience::Shared {
+                    // writing in a thread joins it: they leave it with their access.
+                    self.engine()
+                        .system()
+                        .add_surface_member(surface.id, person.id)
+                        .await?;
+                    if note {
+                        self.withdraw_note(channel, id, &who.id, posted.ticket.number)
+                            .await;
+                    }
+                }
+                return Ok(());
+            }
+            Err(EngineError::TicketClosed { number, .. }) => {
+                self.dm(&who.id, &format!(
+                    "Ticket {number} is closed, so your message was not added to it:\n>>> {}\n\nTo ask something new, use `/ticket open`.",
+                    render::clip(&body, 1500)
+                ))
+                .await;
+            }
+            Err(EngineError::NotFound(_)) => {
+                self.dm(&who.id, &format!(
+                    "You no longer have access to this ticket, so your message was not added to it:\n>>> {}",
+                    render::clip(&body, 1500)
+                ))
+                .await;
+            }
+            Err(EngineError::Invalid(v)) => {
+                self.dm(
+                    &who.id,
+                    &format!(
+                        "{} Your message was not added; here it is:\n>>> {}",
+                        EngineError::Invalid(v).sentence(),
+                        render::clip(&body, 1500)
+                    ),
+                )
+                .await;
+            }
+            Err(e) => return Err(e),
+        };
+        // told once: a mark at the message's address, so a redelivery or a
+        // catch-up after a reconnect does not tell them again.
+        self.engine()
+            .system()
+            .put_link(surface.ticket_id, None, &at)
+            .await?;
+        Ok(())
+    }
+
+    /// An edited message: the engine message it became is edited too.
+    pub async fn on_message_update(&self, m: &Value) {
+        if let Err(e) = self.message_update(m).await {
+            tracing::warn!(error = %e, "discord edit not recorded");
+        }
+    }
+
+    pub(super) async fn message_update(&self, m: &Value) -> Result<(), EngineError> {
+        let (Some(channel), Some(id), Some(text)) = (
+            m["channel_id"].as_str(),
+            m["id"].as_str(),
+            m["content"].as_str(),
+        ) else {
+            return Ok(());
+        };
+        let Some(who) = Who::from(&m["author"], &m["member"]) else {
+            return Ok(());
+        };
+        if who.bot || who.id == self.bot_user() {
+            return Ok(());
+        }
+        let Some(link) = self
+            .engine()
+            .system()
+            .link_at(&self.at(channel, id))
+            .await?
+        else {
+            return Ok(());
+        };
+        let Some(message) = link.message_id.filter(|_| link.authored) else {
+            return Ok(());
+        };
+        let person = self.person(&who).await?;
+        let edited = m["edited_timestamp"].as_str().unwrap_or_default();
+        let ctx = ctx(&person, "edit", &format!("{id}:{edited}"));
+        // a note keeps its `note:` marker out of its text when edited.
+        let body = match threadesk_core::domain::staff_note(text) {
+            Some(rest) if person.is_staff => rest.trim(),
+            _ => text,
+        };
+        match self.engine().edit_message(&ctx, message, body).await {
+            Ok(_) => self.wake(),
+            Err(
+                e @ (EngineError::Invalid(_)
+                | EngineError::NotFound(_)
+                | EngineError::NotAllowed(_)
+                | EngineError::TicketClosed { .. }),
+            ) => {
+                self.dm(
+                    &who.id,
+                    &format!(
+                        "Your edit was not recorded: {}",
+                        threadesk_chat::reply::sentence(&e, "discord edit")
+                    ),
+                )
+                .await;
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// A reaction: ✅ in a ticket's thread (or on its triage card) closes it.
+    pub async fn on_reaction(&self, r: &Value) {
+        if let Err(e) = self.reaction(r).await {
+            tracing::warn!(error = %e, "discord reaction not handled");
+        }
+    }
+
+    pub(super) async fn reaction(&self, r: &Value) -> Result<(), EngineError> {
+        let emoji = r["emoji"]["name"].as_str().unwrap_or_default();
+        if !CLOSING.contains(&emoji) {
+            return Ok(());
+        }
+        let (Some(channel), Some(message), Some(user)) = (
+            r["channel_id"].as_str(),
+            r["message_id"].as_str(),
+            r["user_id"].as_str(),
+        ) else {
+            return Ok(());
+        };
+        if user == self.bot_user() {
+            return Ok(());
+        }
+        // a triage card itself first, then the thread the message is in.
+        let mut surface = self
+            .engine()
+            .system()
+            .surface_at(&self.at(channel, message))
+            .await?;
+        if surface.is_none() {
+            surface = self.surface_of_thread(channel).await?;
+        }
+        let Some(surface) = surface else {
+            return Ok(());
+        };
+        let who = Who::from(&json!({ "id": user }), &r["member"]).unwrap_or(Who {
+            id: user.to_owned(),
+            name: user.to_owned(),
+            roles: None,
+            bot: false,
+        });
+        if who.bot {
+            return Ok(());
+        }
+        let person = self.person(&who).await?;
+        let ctx = ctx(&person, "reaction", &format!("{channel}:{message}:{user}"));
+        match self.engine().close(&ctx, surface.ticket_id).await {
+            Ok(_) => self.wake(),
+            Err(e @ (EngineError::NotFound(_) | EngineError::NotAllowed(_))) => {
+                self.dm(
+                    user,
+                    &format!(
+                        "That reaction did not close the ticket: {}",
+                        threadesk_chat::reply::sentence(&e, "discord reaction")
+                    ),
+                )
+                .await;
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// A staff member's `note:` written in a customer thread was recorded
+    /// as an internal note (kept on the staff side): it is removed from the
+    /// thread and its author told so privately; where it cannot be removed,
+    /// the author is told at once that the customer saw it.
+    pub(super) async fn withdraw_note(
+        &self,
+        channel: &str,
+        id: &str,
+        user: &str,
+        number: TicketNumber,
+    ) {
+        let removed = match crate::snowflake(id) {
+            Some(m) => self
+                .api()
+                .call(
+                    Route::ChannelMessage {
+                        channel_id: ChannelId::new(crate::snowflake(channel).unwrap_or(1)),
+                        message_id: serenity::model::id::MessageId::new(m),
+                    },
+                    LightMethod::Delete,
+                    None,
+                    None,
+                )
+                .await
+                .map(drop),
+            None => Err(crate::api::ApiError::Refused("bad message id".into())),
+        };
+        let told = match removed {
+            // already gone: removed by hand, or by an earlier delivery.
+            Err(e) if e.code() == Some(10008) => return,
+            Ok(()) => format!(
+                "Your internal note on ticket {number} was removed from the customer thread; it is kept on the staff side, where staff see it."
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "internal note not removed from a customer thread");
+                format!(
+                    "⚠️ Your internal note on ticket {number} could not be removed from the customer thread: the customer can see it there. It is kept as an internal note on the staff side."
+                )
+            }
+        };
+        self.dm(user, &told).await;
+    }
+
+    /// Tells one person something in their DMs, logging a failure.
+    pub(crate) async fn dm(&self, user: &str, text: &str) {
+        if let Err(e) = self.dm_body(user, &render::line(text)).await {
+            tracing::warn!(error = %e, "direct message not delivered");
+        }
+    }
+
+    pub(crate) async fn dm_body(
+        &self,
+        user: &str,
+        body: &Value,
+    ) -> Result<String, crate::api::ApiError> {
+        use threadesk_chat::ChatPlatform;
+        let channel = self.open_dm(user).await?;
+        let channel = crate::snowflake(&channel).unwrap_or(1);
+        let sent = self
+            .api()
+            .call(
+                Route::ChannelMessages {
+                    channel_id: ChannelId::new(channel),
+                },
+                LightMethod::Post,
+                Some(body),
+                None,
+            )
+            .await?;
+        Ok(sent["id"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Records what was written in open ticket threads while the bot was
+    /// away (after a gateway reconnect): each thread's history after the
+    /// last message we know, oldest first, through the same path as live
+    /// messages (so nothing is recorded twice).
+    pub async fn catch_up(&self) -> Result<usize, EngineError> {
+        let mut seen = 0;
+        for s in self
+            .engine()
+            .system()
+            .open_surfaces(Platform::Discord)
+            .await?
+        {
+            let thread = crate::thread_of(&s).to_owned();
+            let Some(c) = crate::snowflake(&thread) else {
+                continue;
+            };
+            let links = self.engine().system().links_of_ticket(s.ticket_id).await?;
+            // after the last message a person wrote there (the bot's own
+            // copies may be newer than what was missed), else the card.
+            let mut after = links
+                .iter()
+                .filter(|l| l.authored && l.at.channel == thread)
+                .filter_map(|l| l.at.message_id.parse::<u64>().ok())
+                .chain(crate::snowflake(&s.card.message_id))
+                .max()
+                .unwrap_or(0);
+            for _ in 0..20 {
+                let params = vec![("after", after.to_string()), ("limit", "100".to_owned())];
+                let page = match self
+                    .api()
+                    .call(
+                        Route::ChannelMessages {
+                            channel_id: ChannelId::new(c),
+                        },
+                        LightMethod::Get,
+                        None,
+                        Some(params),
+                    )
+                    .await
+                {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "thread history unavailable");
+                        break;
+                    }
+                };
+                let mut messages: Vec<Value> = page.as_array().cloned().unwrap_or_default();
+                messages.sort_by_key(|m| {
+                    m["id"]
+                        .as_str()
+                        .and_then(|i| i.parse::<u64>().ok())
+                        .unwrap_or(0)
+                });
+                let full = messages.len() >= 100;
+                for m in &messages {
+                    after = after.max(m["id"].as_str().and_then(|i| i.parse().ok()).unwrap_or(0));
+                    self.on_message(m).await;
+                    seen += 1;
+                }
+                if !full {
+                    break;
+                }
+            }
+        }
+        Ok(seen)
+    }
+}
