@@ -30,3 +30,18 @@ impl<E: PlatformError> Permanence for Failure<E> {
         }
     }
 }
+
+/// Why a chat adapter could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError<E: PlatformError> {
+    /// The platform refused the credentials or could not be reached.
+    #[error(transparent)]
+    Platform(E),
+    /// The database failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The platform is not set up as the settings say (a support channel
+    /// that is no server channel, say).
+    #[error("{0}")]
+    Setup(&'static str),
+}

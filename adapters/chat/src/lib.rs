@@ -17,8 +17,9 @@ mod platform;
 pub mod reply;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 
 pub use deliver::Mirror;
-pub use failure::{Failure, PlatformError};
+pub use failure::{ConnectError, Failure, PlatformError};
 pub use hub::Hub;
 pub use platform::{CardFor, ChatPlatform, CustomerSide, Invitation};

@@ -63,8 +63,22 @@ pub trait ChatPlatform: Clone + Send + Sync + 'static {
     fn engine(&self) -> &Engine {
         self.hub().engine()
     }
+    /// The workspace (Slack team, Discord server, Teams tenant) addresses
+    /// are in.
+    fn workspace(&self) -> &str;
     /// A message's address on the platform.
-    fn at(&self, channel: &str, message: &str) -> PlatformRef;
+    fn at(&self, channel: &str, message: &str) -> PlatformRef {
+        PlatformRef {
+            platform: Self::PLATFORM,
+            workspace: self.workspace().to_owned(),
+            channel: channel.to_owned(),
+            message_id: message.to_owned(),
+        }
+    }
+    /// Wakes the outbox worker: something just changed.
+    fn wake(&self) {
+        self.hub().wake();
+    }
     /// Text as the platform shows it literally (its markup escaped).
     fn escape(&self, text: &str) -> String;
 

@@ -28,8 +28,6 @@ use api::{ApiError, DiscordApi};
 use serenity::http::{LightMethod, Route};
 use serenity::model::id::{ChannelId, GuildId};
 use std::sync::{Arc, OnceLock};
-use threadesk_core::domain::Platform;
-use threadesk_core::links::PlatformRef;
 use threadesk_core::Engine;
 
 /// The outbox consumer name of the Discord surface.
@@ -91,7 +89,8 @@ impl DiscordAdapter {
         let user = self
             .api()
             .call(Route::UserMe, LightMethod::Get, None, None)
-            .await?;
+            .await
+            .map_err(ConnectError::Platform)?;
         let channel = self
             .api()
             .call(
@@ -102,10 +101,13 @@ impl DiscordAdapter {
                 None,
                 None,
             )
-            .await?;
+            .await
+            .map_err(ConnectError::Platform)?;
         let guild_id = channel["guild_id"]
             .as_str()
-            .ok_or(ConnectError::NotAServerChannel)?
+            .ok_or(ConnectError::Setup(
+                "the support channel is not a server text channel",
+            ))?
             .to_owned();
         let me = BotIdentity {
             user_id: user["id"].as_str().unwrap_or_default().to_owned(),
@@ -136,7 +138,8 @@ impl DiscordAdapter {
                 Some(&commands),
                 None,
             )
-            .await?;
+            .await
+            .map_err(ConnectError::Platform)?;
         Ok(())
     }
 
@@ -164,36 +167,10 @@ impl DiscordAdapter {
     pub fn bot_user(&self) -> &str {
         self.inner.me.get().map_or("", |m| m.user_id.as_str())
     }
-
-    /// A message's address in our server.
-    fn at(&self, channel: &str, message: &str) -> PlatformRef {
-        PlatformRef {
-            platform: Platform::Discord,
-            workspace: self.guild().to_owned(),
-            channel: channel.to_owned(),
-            message_id: message.to_owned(),
-        }
-    }
-
-    /// Wakes the outbox worker: something just changed.
-    fn wake(&self) {
-        self.inner.hub.wake();
-    }
 }
 
 /// Why the adapter could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
-    /// Discord refused the token or could not be reached.
-    #[error(transparent)]
-    Discord(#[from] ApiError),
-    /// The database failed.
-    #[error(transparent)]
-    Engine(#[from] threadesk_core::EngineError),
-    /// `DISCORD_SUPPORT_CHANNEL` is not a channel of a server.
-    #[error("the support channel is not a server text channel")]
-    NotAServerChannel,
-}
+pub type ConnectError = threadesk_chat::ConnectError<ApiError>;
 
 /// Sends an id to Discord as it wants snowflakes: a string.
 pub(crate) fn snowflake(raw: &str) -> Option<u64> {

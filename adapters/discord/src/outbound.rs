@@ -52,8 +52,8 @@ impl ChatPlatform for DiscordAdapter {
         &self.inner.hub
     }
 
-    fn at(&self, channel: &str, message: &str) -> PlatformRef {
-        DiscordAdapter::at(self, channel, message)
+    fn workspace(&self) -> &str {
+        self.guild()
     }
 
     fn escape(&self, text: &str) -> String {
@@ -230,7 +230,7 @@ impl ChatPlatform for DiscordAdapter {
             // `/ticket open` offers the departments as choices.
             return match self.register_commands().await {
                 Ok(()) => Ok(()),
-                Err(crate::ConnectError::Discord(e)) => Err(Failure::Platform(e)),
+                Err(crate::ConnectError::Platform(e)) => Err(Failure::Platform(e)),
                 Err(crate::ConnectError::Engine(e)) => Err(e.into()),
                 Err(e) => Err(Failure::Platform(ApiError::Refused(e.to_string().into()))),
             };

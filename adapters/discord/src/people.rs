@@ -6,6 +6,7 @@
 
 use crate::DiscordAdapter;
 use serde_json::Value;
+use threadesk_chat::ChatPlatform;
 use threadesk_core::domain::{Person, Platform, PlatformIdentity};
 use threadesk_core::{EngineError, PersonId};
 

@@ -53,15 +53,7 @@ pub fn no_pings() -> Value {
     json!({ "parse": [] })
 }
 
-/// Cuts text to `max` characters, marking the cut.
-pub fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
+pub use threadesk_chat::text::clip;
 
 /// Escapes Discord markdown in a name (people's text keeps its markdown).
 pub fn escape(text: &str) -> String {

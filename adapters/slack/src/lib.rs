@@ -26,8 +26,6 @@ pub use routes::router;
 
 use api::{ApiError, SlackApi};
 use std::sync::{Arc, OnceLock};
-use threadesk_core::domain::Platform;
-use threadesk_core::links::PlatformRef;
 use threadesk_core::Engine;
 
 /// The outbox consumer name of the Slack surface.
@@ -77,7 +75,12 @@ impl SlackAdapter {
     /// Learns who the bot is (`auth.test`) and registers the outbox
     /// consumer. Fails if the token is refused.
     pub async fn connect(&self) -> Result<BotIdentity, ConnectError> {
-        let (team_id, user_id, bot_id) = self.inner.api.whoami().await?;
+        let (team_id, user_id, bot_id) = self
+            .inner
+            .api
+            .whoami()
+            .await
+            .map_err(ConnectError::Platform)?;
         let me = BotIdentity {
             team_id,
             user_id,
@@ -110,33 +113,10 @@ impl SlackAdapter {
         self.inner.me.get().map_or("", |m| m.team_id.as_str())
     }
 
-    /// A message's address in our workspace.
-    fn at(&self, channel: &str, ts: &str) -> PlatformRef {
-        PlatformRef {
-            platform: Platform::Slack,
-            workspace: self.team().to_owned(),
-            channel: channel.to_owned(),
-            message_id: ts.to_owned(),
-        }
-    }
-
     fn me(&self) -> Option<&BotIdentity> {
         self.inner.me.get()
-    }
-
-    /// Wakes the outbox worker: something just changed.
-    fn wake(&self) {
-        self.inner.hub.wake();
     }
 }
 
 /// Why the adapter could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
-    /// Slack refused the token or could not be reached.
-    #[error(transparent)]
-    Slack(#[from] ApiError),
-    /// The database failed.
-    #[error(transparent)]
-    Engine(#[from] threadesk_core::EngineError),
-}
+pub type ConnectError = threadesk_chat::ConnectError<ApiError>;

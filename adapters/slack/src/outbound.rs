@@ -32,8 +32,8 @@ impl ChatPlatform for SlackAdapter {
         &self.inner.hub
     }
 
-    fn at(&self, channel: &str, message: &str) -> PlatformRef {
-        SlackAdapter::at(self, channel, message)
+    fn workspace(&self) -> &str {
+        self.team()
     }
 
     fn escape(&self, text: &str) -> String {

@@ -15,7 +15,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
 use sha2::Sha256;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use threadesk_chat::testing::Spec;
 
@@ -26,13 +26,10 @@ const NEWER_THAN_SPEC: &[(&str, &[&str])] = &[("apps.connections.open", &[])];
 const JSON_ENCODED: &[&str] = &["blocks", "attachments", "view", "metadata"];
 
 fn spec() -> &'static Spec {
-    static SPEC: OnceLock<Spec> = OnceLock::new();
-    SPEC.get_or_init(|| {
-        Spec::load(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/specs/slack-web-openapi-v2.json"
-        ))
-    })
+    threadesk_chat::cached_spec!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/specs/slack-web-openapi-v2.json"
+    ))
 }
 
 /// One recorded call.

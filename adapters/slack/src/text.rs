@@ -24,15 +24,7 @@ pub fn unescape(raw: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// At most `max` characters, with an ellipsis when cut.
-pub fn clip(raw: &str, max: usize) -> String {
-    if raw.chars().count() <= max {
-        return raw.to_owned();
-    }
-    let mut out: String = raw.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
+pub use threadesk_chat::text::clip;
 
 #[cfg(test)]
 mod tests {

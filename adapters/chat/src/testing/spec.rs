@@ -258,3 +258,13 @@ impl Spec {
         errs
     }
 }
+
+/// The specification in a file, read once per process:
+/// `cached_spec!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/specs/x.json"))`.
+#[macro_export]
+macro_rules! cached_spec {
+    ($path:expr) => {{
+        static SPEC: std::sync::OnceLock<$crate::testing::Spec> = std::sync::OnceLock::new();
+        SPEC.get_or_init(|| $crate::testing::Spec::load($path))
+    }};
+}

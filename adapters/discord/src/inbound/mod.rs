@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use serenity::http::{LightMethod, Route};
 use serenity::model::id::{ApplicationId, ChannelId};
 use std::time::Duration;
+use threadesk_chat::ChatPlatform;
 use threadesk_core::domain::{AttachmentMeta, Person, Platform, Status, View};
 use threadesk_core::engine::{Invitee, NewMessage, NewTicket, QueueFilter};
 use threadesk_core::surfaces::{Audience, Surface};

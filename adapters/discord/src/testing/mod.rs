@@ -33,7 +33,7 @@ use ed25519_dalek::{Signer, SigningKey};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use threadesk_chat::testing::Spec;
 use tokio::sync::broadcast;
@@ -53,13 +53,10 @@ pub const STAFF_ROLE: u64 = 820000000000000001;
 pub const APPLICATION: u64 = 830000000000000001;
 
 fn spec() -> &'static Spec {
-    static SPEC: OnceLock<Spec> = OnceLock::new();
-    SPEC.get_or_init(|| {
-        Spec::load(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/specs/discord-openapi.json"
-        ))
-    })
+    threadesk_chat::cached_spec!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/specs/discord-openapi.json"
+    ))
 }
 
 /// What Discord's specification says of a request; empty when it conforms.

@@ -6,6 +6,7 @@ use crate::text::unescape;
 use crate::SlackAdapter;
 use serde_json::json;
 use std::collections::HashMap;
+use threadesk_chat::ChatPlatform;
 use threadesk_core::domain::{PageRequest, Person, PlatformIdentity, Status, View};
 use threadesk_core::engine::QueueFilter;
 use threadesk_core::{Ctx, EngineError, TicketNumber};

@@ -6,6 +6,7 @@ use crate::render::{self, ids};
 use crate::text::{clip, escape, unescape};
 use crate::SlackAdapter;
 use serde_json::{json, Value};
+use threadesk_chat::ChatPlatform;
 use threadesk_core::domain::{Cursor, Person, View};
 use threadesk_core::engine::NewMessage;
 use threadesk_core::EngineError;

@@ -4,6 +4,7 @@ use super::{field_of, modal_errors, sentence, Answer};
 use crate::render::{self, ids};
 use crate::SlackAdapter;
 use serde_json::{json, Value};
+use threadesk_chat::ChatPlatform;
 use threadesk_core::domain::{AttachmentMeta, Status, View};
 use threadesk_core::engine::{Invitee, NewMessage, NewTicket};
 use threadesk_core::surfaces::Audience;
