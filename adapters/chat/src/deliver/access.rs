@@ -1,0 +1,141 @@
+//! Losing access: before anything is posted on a ticket's surfaces,
+//! whoever may no longer read the ticket is taken off them.
+
+use super::*;
+
+impl<P: ChatPlatform> Mirror<P> {
+    /// The ticket's live surfaces, after taking off them everyone who lost
+    /// access: a person's card is closed and marked, a shared thread's
+    /// member is removed from it. Nothing posted after reaches them.
+    pub(super) async fn live(&self, ticket: TicketId) -> Result<Vec<Surface>, Failure<P::Error>> {
+        let mut out = vec![];
+        for s in self
+            .engine()
+            .system()
+            .surfaces_of_ticket(ticket, P::PLATFORM)
+            .await?
+        {
+            if !s.is_live() {
+                continue;
+            }
+            match s.audience {
+                Audience::Person(p) => {
+                    if self
+                        .engine()
+                        .system()
+                        .role_on(p, ticket)
+                        .await?
+                        .is_none_or(|r| !r.can(threadesk_core::domain::Action::View))
+                    {
+                        self.close_card(&s).await?;
+                        continue;
+                    }
+                }
+                Audience::Shared => {
+                    for p in self.engine().system().members_without_access(&s).await? {
+                        self.remove_member(&s, p).await?;
+                    }
+                }
+                Audience::Staff => {}
+            }
+            out.push(s);
+        }
+        Ok(out)
+    }
+
+    /// Closes a person's card that lost access and marks it so.
+    pub(super) async fn close_card(&self, s: &Surface) -> R<P> {
+        self.engine().system().close_surface(&s.card).await?;
+        let facts = self.engine().system().card_facts(s.ticket_id).await?;
+        let mut closed = s.clone();
+        closed.closed_at = Some(threadesk_core::time::Timestamp::now());
+        match self
+            .p()
+            .update_card(&closed, &facts, CardFor::Revoked)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if crate::PlatformError::is_permanent(&e) => {
+                tracing::warn!(consumer = P::CONSUMER, error = %e, "revoked card not redrawn");
+                Ok(())
+            }
+            Err(e) => Err(Failure::Platform(e)),
+        }
+    }
+
+    /// Takes a person out of a shared thread (the platform first: if that
+    /// fails for now, nothing further is posted there until it worked).
+    pub(super) async fn remove_member(&self, s: &Surface, person: PersonId) -> R<P> {
+        if let Some(user) = self.p().user_of(person).await? {
+            match self.p().remove_member(&self.p().thread_of(s), &user).await {
+                Ok(()) => {}
+                // not in it any more (left, or removed by hand).
+                Err(e) if crate::PlatformError::is_permanent(&e) => {
+                    tracing::warn!(consumer = P::CONSUMER, error = %e, "thread member not removed");
+                }
+                Err(e) => return Err(Failure::Platform(e)),
+            }
+        }
+        self.engine()
+            .system()
+            .remove_surface_member(s.id, person)
+            .await?;
+        Ok(())
+    }
+
+    /// Checks one person's standing on a ticket again: where they lost
+    /// access, their card is closed or they leave the shared thread.
+    pub(super) async fn recheck(
+        &self,
+        steps: &mut Steps<Failure<P::Error>>,
+        ticket: TicketId,
+        person: PersonId,
+    ) -> R<P> {
+        let reads = self
+            .engine()
+            .system()
+            .role_on(person, ticket)
+            .await?
+            .is_some_and(|r| r.can(threadesk_core::domain::Action::View));
+        if reads {
+            return Ok(());
+        }
+        for s in self
+            .engine()
+            .system()
+            .followed_by(person, P::PLATFORM)
+            .await?
+        {
+            if s.ticket_id != ticket {
+                continue;
+            }
+            match s.audience {
+                Audience::Person(_) => steps.take("card closed", self.close_card(&s).await),
+                Audience::Shared => {
+                    steps.take("member removed", self.remove_member(&s, person).await)
+                }
+                Audience::Staff => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// A person's standing changed (staff, organization, company admin):
+    /// every ticket they follow here is checked again.
+    pub(super) async fn recheck_person(&self, person: PersonId) -> R<P> {
+        let mut steps = Steps::new(P::CONSUMER);
+        let mut tickets: Vec<TicketId> = self
+            .engine()
+            .system()
+            .followed_by(person, P::PLATFORM)
+            .await?
+            .into_iter()
+            .map(|s| s.ticket_id)
+            .collect();
+        tickets.dedup();
+        for t in tickets {
+            self.recheck(&mut steps, t, person).await?;
+        }
+        steps.finish()
+    }
+}

@@ -1,0 +1,82 @@
+//! Copies, lines and card redraws, each done once.
+
+use super::*;
+
+impl<P: ChatPlatform> Mirror<P> {
+    /// Copies a message to every surface that may show it and lacks it.
+    pub(super) async fn mirror(
+        &self,
+        steps: &mut Steps<Failure<P::Error>>,
+        ticket: TicketId,
+        message: &Message,
+    ) -> R<P> {
+        let links = self.engine().system().links_of_message(message.id).await?;
+        for s in self.live(ticket).await? {
+            if self
+                .engine()
+                .system()
+                .may_show(&s, Shown::of(message))
+                .await?
+            {
+                steps.take("mirror", self.copy_once(&s, message, &links).await);
+            }
+        }
+        Ok(())
+    }
+
+    /// Posts a copy of a message in a surface's thread unless `links` (the
+    /// message's, or its ticket's) show it is already there (written
+    /// there, or copied before).
+    pub(super) async fn copy_once(&self, s: &Surface, m: &Message, links: &[Link]) -> R<P> {
+        let thread = self.p().thread_of(s);
+        if links.iter().any(|l| {
+            l.message_id == Some(m.id) && l.at.platform == P::PLATFORM && l.at.channel == thread
+        }) {
+            return Ok(());
+        }
+        let id = self.p().post_message(s, m).await.map_err(platform)?;
+        self.engine()
+            .system()
+            .put_link(s.ticket_id, Some(m.id), &self.p().at(&thread, &id))
+            .await?;
+        Ok(())
+    }
+
+    /// Posts a line in a surface's thread once per event.
+    pub(super) async fn line_once(&self, event: EventId, s: &Surface, line: &str) -> R<P> {
+        let outbox = self.outbox();
+        let effect = format!("line:{}:{}", s.card.channel, s.card.message_id);
+        if outbox.effect_done(P::CONSUMER, event, &effect).await? {
+            return Ok(());
+        }
+        self.p().post_line(s, line).await.map_err(platform)?;
+        outbox.record_effect(P::CONSUMER, event, &effect).await?;
+        Ok(())
+    }
+
+    /// Redraws every card of the ticket (status, subject, access).
+    pub(super) async fn update_cards(
+        &self,
+        steps: &mut Steps<Failure<P::Error>>,
+        ticket: TicketId,
+    ) -> R<P> {
+        let facts = self.engine().system().card_facts(ticket).await?;
+        for s in self
+            .engine()
+            .system()
+            .surfaces_of_ticket(ticket, P::PLATFORM)
+            .await?
+        {
+            let to = match s.audience {
+                Audience::Staff => CardFor::Staff,
+                Audience::Person(_) if !s.is_live() => CardFor::Revoked,
+                Audience::Person(_) | Audience::Shared => CardFor::Customer,
+            };
+            steps.take(
+                "card update",
+                self.p().update_card(&s, &facts, to).await.map_err(platform),
+            );
+        }
+        Ok(())
+    }
+}
