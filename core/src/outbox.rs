@@ -454,16 +454,17 @@ impl Outbox {
         let mut deferred = std::collections::HashSet::new();
         let mut handled = 0;
         for (i, d) in batch.iter().enumerate() {
+            if claimed.elapsed() > LEASE / 2 {
+                // slow deliveries (an SMTP server taking its time): the rest
+                // of the batch is left to lapse and be claimed afresh, rather
+                // than worked on (or handed back) after another worker may
+                // have taken it.
+                break;
+            }
             if !go_on() {
                 for rest in &batch[i..] {
                     self.release(consumer, rest.event.id).await?;
                 }
-                break;
-            }
-            if claimed.elapsed() > LEASE / 2 {
-                // slow deliveries (an SMTP server taking its time): the rest
-                // of the batch is left to lapse and be claimed afresh, rather
-                // than worked on after another worker may have taken it.
                 break;
             }
             handled += 1;

@@ -26,13 +26,17 @@ create index surface_members_person on surface_members (person_id);
 -- it was made for (the requester, or a delegate when the requester was not
 -- on Discord): that person is its first member, with the accepted delegates
 -- known on Discord, and the thread becomes shared.
-insert into surface_members (surface_id, person_id, added_at)
-select s.id, s.person_id, s.created_at from surfaces s
+-- (one whose thread had ended, a delegate's revoked, is a member who left,
+-- and the thread is live again for whoever joins it next).
+insert into surface_members (surface_id, person_id, added_at, removed_at)
+select s.id, s.person_id, s.created_at, s.closed_at from surfaces s
 where s.platform = 'discord' and s.audience = 'person';
 insert into surface_members (surface_id, person_id, added_at)
 select s.id, d.person_id, s.created_at from surfaces s
 join delegates d on d.ticket_id = s.ticket_id and d.status = 'accepted'
-where s.platform = 'discord' and s.audience = 'person' and d.person_id <> s.person_id
+where s.platform = 'discord' and s.audience = 'person' and s.closed_at is null
+  and d.person_id <> s.person_id
   and exists (select 1 from identities i where i.person_id = d.person_id and i.platform = 'discord');
 update surfaces set audience = 'shared', person_id = null
 where platform = 'discord' and audience = 'person';
+update surfaces set closed_at = null where audience = 'shared';

@@ -8,6 +8,13 @@ pub trait PlatformError: std::error::Error + Send + Sync + 'static {
     /// `true` when retrying cannot help (the bot lost access to a channel,
     /// a request the platform refuses as malformed).
     fn is_permanent(&self) -> bool;
+
+    /// `true` when the platform says the thing acted on is not there (a
+    /// member no longer in a thread, a message already deleted): what was
+    /// asked is as good as done.
+    fn is_gone(&self) -> bool {
+        false
+    }
 }
 
 /// Why delivering an event (or one step of it) failed.

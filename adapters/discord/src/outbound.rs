@@ -23,6 +23,11 @@ use threadesk_core::surfaces::{Audience, CardFacts, Surface};
 use threadesk_core::{EngineError, PersonId, TicketId};
 
 impl PlatformError for ApiError {
+    fn is_gone(&self) -> bool {
+        // 10007 Unknown Member, 10008 Unknown Message, 10013 Unknown User.
+        matches!(self.code(), Some(10007 | 10008 | 10013))
+    }
+
     fn is_permanent(&self) -> bool {
         matches!(self, ApiError::Refused(_))
     }
@@ -208,11 +213,11 @@ impl ChatPlatform for DiscordAdapter {
     }
 
     async fn add_member(&self, thread: &str, user: &str) -> Result<(), ApiError> {
-        self.thread_member(thread, user, LightMethod::Put).await
+        self.member_change(thread, user, LightMethod::Put).await
     }
 
     async fn remove_member(&self, thread: &str, user: &str) -> Result<(), ApiError> {
-        self.thread_member(thread, user, LightMethod::Delete).await
+        self.member_change(thread, user, LightMethod::Delete).await
     }
 
     async fn close_thread(&self, surface: &Surface) -> Result<(), ApiError> {
@@ -314,6 +319,33 @@ impl DiscordAdapter {
             )
             .await
             .map(drop)
+    }
+
+    /// Adds (`Put`) or removes (`Delete`) a member of a thread; an archived
+    /// thread (tickets auto-archive after a week of quiet), which changes no
+    /// members (50083), is opened first, then asked again.
+    async fn member_change(
+        &self,
+        thread: &str,
+        user: &str,
+        method: LightMethod,
+    ) -> Result<(), ApiError> {
+        match self.thread_member(thread, user, method).await {
+            Err(e) if e.code() == Some(50083) => {
+                self.api()
+                    .call(
+                        Route::Channel {
+                            channel_id: channel(thread)?,
+                        },
+                        LightMethod::Patch,
+                        Some(&json!({ "archived": false })),
+                        None,
+                    )
+                    .await?;
+                self.thread_member(thread, user, method).await
+            }
+            done => done,
+        }
     }
 
     /// Adds (`Put`) or removes (`Delete`) a member of a thread.

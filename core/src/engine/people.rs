@@ -572,6 +572,10 @@ async fn merge(tx: &mut Tx, from: PersonId, into: PersonId) -> Result<()> {
         "delete from surfaces where person_id = $1 and exists (select 1 from surfaces s \
              where s.person_id = $2 and s.ticket_id = surfaces.ticket_id and s.platform = surfaces.platform)",
         "update surfaces set person_id = $2 where person_id = $1",
+        // one place per person in a shared thread: the remaining person's wins.
+        "delete from surface_members where person_id = $1 and surface_id in \
+             (select surface_id from surface_members where person_id = $2)",
+        "update surface_members set person_id = $2 where person_id = $1",
         "delete from platform_staff where person_id = $1 and platform in \
              (select platform from platform_staff where person_id = $2)",
         "update platform_staff set person_id = $2 where person_id = $1",

@@ -172,6 +172,56 @@ async fn merging_people_moves_their_cards(#[case] kind: Kind) {
 
 #[apply(backends)]
 #[tokio::test]
+async fn merging_people_moves_their_place_in_shared_threads(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let slack = PlatformIdentity::slack("T1", "U1");
+    let discord = PlatformIdentity::discord("G1", "42");
+    let on_slack = h.engine.ensure_person(&slack, "Ann").await.unwrap().id;
+    let on_discord = h.engine.ensure_person(&discord, "Ann D").await.unwrap().id;
+    let t = h.open(on_discord, "VPN").await.ticket.id;
+    let system = h.engine.system();
+    let thread = system
+        .put_surface(t, &card("TH1", "TH1"), Audience::Shared)
+        .await
+        .unwrap();
+    assert!(system
+        .add_surface_member(thread.id, on_discord)
+        .await
+        .unwrap());
+    assert!(
+        !system
+            .add_surface_member(thread.id, on_discord)
+            .await
+            .unwrap(),
+        "already a member"
+    );
+    assert!(system.reads_in_chat(t, on_discord).await.unwrap());
+    assert_eq!(system.followers(t).await.unwrap(), vec![on_discord]);
+    h.engine
+        .link_identities(&Ctx::new(sam), &slack, &discord)
+        .await
+        .expect("people in shared threads merge");
+    assert_eq!(
+        system.surface_members(thread.id).await.unwrap(),
+        vec![on_slack]
+    );
+    assert!(system.reads_in_chat(t, on_slack).await.unwrap());
+    assert_eq!(system.followers(t).await.unwrap(), vec![on_slack]);
+    // taken out: no longer reading there, and back in when added again.
+    system
+        .remove_surface_member(thread.id, on_slack)
+        .await
+        .unwrap();
+    assert!(!system.reads_in_chat(t, on_slack).await.unwrap());
+    assert!(system
+        .add_surface_member(thread.id, on_slack)
+        .await
+        .unwrap());
+}
+
+#[apply(backends)]
+#[tokio::test]
 async fn a_reply_written_on_a_platform_commits_with_its_link(#[case] kind: Kind) {
     let h = harness(kind).await;
     let ann = h.person("Ann").await;

@@ -32,8 +32,14 @@ impl<P: ChatPlatform> Mirror<P> {
                     }
                 }
                 Audience::Shared => {
+                    let mut all_out = true;
                     for p in self.engine().system().members_without_access(&s).await? {
-                        self.remove_member(&s, p).await?;
+                        all_out &= self.remove_member(&s, p).await?;
+                    }
+                    if !all_out {
+                        // somebody who may not read it is still in it: the
+                        // thread gets nothing until they are out.
+                        continue;
                     }
                 }
                 Audience::Staff => {}
@@ -63,15 +69,22 @@ impl<P: ChatPlatform> Mirror<P> {
         }
     }
 
-    /// Takes a person out of a shared thread (the platform first: if that
-    /// fails for now, nothing further is posted there until it worked).
-    pub(super) async fn remove_member(&self, s: &Surface, person: PersonId) -> R<P> {
+    /// Takes a person out of a shared thread (the platform first).
+    /// `false` when the platform refused for good while they are still in
+    /// it: nothing may be posted there then. A platform that says they are
+    /// not in it (any more) counts as done.
+    pub(super) async fn remove_member(
+        &self,
+        s: &Surface,
+        person: PersonId,
+    ) -> Result<bool, Failure<P::Error>> {
         if let Some(user) = self.p().user_of(person).await? {
             match self.p().remove_member(&self.p().thread_of(s), &user).await {
                 Ok(()) => {}
-                // not in it any more (left, or removed by hand).
+                Err(e) if crate::PlatformError::is_gone(&e) => {}
                 Err(e) if crate::PlatformError::is_permanent(&e) => {
-                    tracing::warn!(consumer = P::CONSUMER, error = %e, "thread member not removed");
+                    tracing::warn!(consumer = P::CONSUMER, error = %e, "thread member not removed; the thread is held back");
+                    return Ok(false);
                 }
                 Err(e) => return Err(Failure::Platform(e)),
             }
@@ -80,7 +93,7 @@ impl<P: ChatPlatform> Mirror<P> {
             .system()
             .remove_surface_member(s.id, person)
             .await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Checks one person's standing on a ticket again: where they lost
@@ -111,9 +124,10 @@ impl<P: ChatPlatform> Mirror<P> {
             }
             match s.audience {
                 Audience::Person(_) => steps.take("card closed", self.close_card(&s).await),
-                Audience::Shared => {
-                    steps.take("member removed", self.remove_member(&s, person).await)
-                }
+                Audience::Shared => steps.take(
+                    "member removed",
+                    self.remove_member(&s, person).await.map(drop),
+                ),
                 Audience::Staff => {}
             }
         }
@@ -132,6 +146,7 @@ impl<P: ChatPlatform> Mirror<P> {
             .into_iter()
             .map(|s| s.ticket_id)
             .collect();
+        tickets.sort();
         tickets.dedup();
         for t in tickets {
             self.recheck(&mut steps, t, person).await?;

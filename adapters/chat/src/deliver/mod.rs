@@ -73,6 +73,11 @@ impl<P: ChatPlatform> Mirror<P> {
         };
         let id = Some(event.id);
         let mut steps = Steps::new(P::CONSUMER);
+        if !matches!(event.payload, EventPayload::TicketOpened { .. }) {
+            // whoever lost access is taken off first, so that no redrawn
+            // card, line or copy of this event reaches them.
+            self.live(ticket).await?;
+        }
         match &event.payload {
             EventPayload::TicketOpened { ticket: t, message } => {
                 let facts = self.engine().system().card_facts(t.id).await?;
@@ -106,8 +111,25 @@ impl<P: ChatPlatform> Mirror<P> {
                 self.update_cards(&mut steps, ticket).await?;
             }
             EventPayload::MessageEdited { message, .. } => {
+                // only where the message may still be shown: a closed card
+                // or a thread someone who lost access is still in keeps its
+                // old copy.
+                let mut showing = vec![];
+                for s in self.live(ticket).await? {
+                    if self
+                        .engine()
+                        .system()
+                        .may_show(&s, Shown::of(message))
+                        .await?
+                    {
+                        showing.push(self.p().thread_of(&s));
+                    }
+                }
                 for link in self.engine().system().links_of_message(message.id).await? {
-                    if link.authored || link.at.platform != P::PLATFORM {
+                    if link.authored
+                        || link.at.platform != P::PLATFORM
+                        || !showing.contains(&link.at.channel)
+                    {
                         continue;
                     }
                     steps.take(

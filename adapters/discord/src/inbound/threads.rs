@@ -104,15 +104,16 @@ impl DiscordAdapter {
             Ok(posted) => {
                 self.wake();
                 if surface.audience == Audience::Shared {
+                    // the note out of the customers' sight first.
+                    if note {
+                        self.withdraw_note(channel, id, &who.id, posted.ticket.number)
+                            .await;
+                    }
                     // writing in a thread joins it: they leave it with their access.
                     self.engine()
                         .system()
                         .add_surface_member(surface.id, person.id)
                         .await?;
-                    if note {
-                        self.withdraw_note(channel, id, &who.id, posted.ticket.number)
-                            .await;
-                    }
                 }
                 return Ok(());
             }

@@ -216,6 +216,8 @@ pub(super) async fn rest(
         ("PUT" | "DELETE", ["channels", id, "thread-members", user]) => {
             let (id, user) = ((*id).to_owned(), (*user).to_owned());
             match g.channels.get_mut(&id) {
+                // Discord changes no members of an archived thread.
+                Some(c) if c.archived => error(400, 50083, "Thread is archived"),
                 Some(c) => {
                     if m == "PUT" {
                         c.members.insert(user);

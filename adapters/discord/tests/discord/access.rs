@@ -64,15 +64,26 @@ async fn a_staff_role_taken_away_removes_them_from_ticket_threads_at_once(#[case
         !w.h.engine.person(sam_person).await.unwrap().person.is_staff,
         "no longer staff"
     );
+    // the member update alone takes him out, before anything is posted.
+    let thread_posts = format!("/channels/{}/messages", t.thread);
+    let posts_before = w.fake.calls_to("POST", &thread_posts).len();
+    w.settle().await;
+    let removal = format!("/channels/{}/thread-members/{sam_id}", t.thread);
+    assert_eq!(
+        w.fake.calls_to("DELETE", &removal).len(),
+        1,
+        "taken out of the customer thread on the member update"
+    );
+    assert_eq!(
+        w.fake.calls_to("POST", &thread_posts).len(),
+        posts_before,
+        "nothing was posted in between"
+    );
     w.h.reply(staff, t.id, "Sam moved to another team")
         .await
         .unwrap();
     w.settle().await;
-    let removed = w.fake.calls_to(
-        "DELETE",
-        &format!("/channels/{}/thread-members/{sam_id}", t.thread),
-    );
-    assert_eq!(removed.len(), 1, "taken out of the customer thread");
+    assert_eq!(w.fake.calls_to("DELETE", &removal).len(), 1, "once");
     assert!(!w.fake.channel(&t.thread).unwrap().members.contains(&sam_id));
     assert!(!members().await.contains(&sam_person));
     assert!(
