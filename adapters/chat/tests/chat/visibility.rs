@@ -132,25 +132,32 @@ impl World {
     fn slack_sees(&self, v: &Viewer) -> Vec<String> {
         let staff = self.slack_staff.lock().unwrap().contains(&v.slack);
         let dm = format!("D{}", v.slack);
-        self.sfake
-            .calls_of("chat.postMessage")
-            .into_iter()
+        // posts and edits alike.
+        ["chat.postMessage", "chat.update"]
+            .iter()
+            .flat_map(|m| self.sfake.calls_of(m))
             .filter(|a| a["channel"] == dm.as_str() || (staff && a["channel"] == SLACK_STAFF))
             .map(|a| a["text"].as_str().unwrap_or_default().to_owned())
             .collect()
     }
 
-    /// The texts Discord shows a user: the threads they are members of,
-    /// the staff channel's threads with the staff role, their DMs.
+    /// The texts Discord showed a user: the customer thread's messages
+    /// that reached them (they were a member when it was posted), the staff
+    /// channel's threads with the staff role, their DMs.
     fn discord_sees(&self, v: &Viewer) -> Vec<String> {
         let staff = self.discord_staff.lock().unwrap().contains(&v.discord);
-        let mut channels: Vec<String> = self
+        let mut seen: Vec<Value> = self
             .dfake
             .threads_in(SUPPORT_CHANNEL)
             .into_iter()
-            .filter(|(_, c)| c.members.contains(&v.discord))
-            .map(|(id, _)| id)
+            .flat_map(|(id, _)| self.dfake.messages_in(&id))
+            .filter(|m| {
+                self.dfake
+                    .delivered_to(m["id"].as_str().unwrap_or_default())
+                    .contains(&v.discord)
+            })
             .collect();
+        let mut channels: Vec<String> = vec![];
         if staff {
             channels.extend(
                 self.dfake
@@ -160,10 +167,9 @@ impl World {
             );
         }
         channels.extend(self.dfake.dm_of(&v.discord));
-        channels
-            .iter()
-            .flat_map(|c| self.dfake.messages_in(c))
-            .map(|m: Value| m["content"].as_str().unwrap_or_default().to_owned())
+        seen.extend(channels.iter().flat_map(|c| self.dfake.messages_in(c)));
+        seen.iter()
+            .map(|m| m["content"].as_str().unwrap_or_default().to_owned())
             .collect()
     }
 

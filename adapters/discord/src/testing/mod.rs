@@ -112,6 +112,8 @@ struct Inner {
     delays: VecDeque<(String, Duration)>,
     channels: HashMap<String, Channel>,
     messages: Vec<Value>,
+    /// The members of a thread when the bot posted a message there.
+    delivered_to: HashMap<String, BTreeSet<String>>,
     next_id: u64,
     gateway_url: String,
 }
@@ -291,6 +293,18 @@ impl FakeDiscord {
             .filter(|m| m["channel_id"] == channel)
             .cloned()
             .collect()
+    }
+
+    /// The thread members a message the bot posted reached: those in the
+    /// thread at that moment (empty for messages the bot did not post).
+    pub fn delivered_to(&self, message: &str) -> BTreeSet<String> {
+        self.inner
+            .lock()
+            .expect("fake state")
+            .delivered_to
+            .get(message)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The DM channel the bot has with a user, if it opened one.

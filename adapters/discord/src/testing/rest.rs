@@ -234,11 +234,14 @@ pub(super) async fn rest(
             match g.channels.get(&id) {
                 None => error(404, 10003, "Unknown Channel"),
                 Some(c) if c.locked => error(403, 50083, "Thread is archived"),
-                Some(_) => {
+                Some(c) => {
+                    let members = c.members.clone();
                     g.next_id += 1;
                     let mid = g.next_id.to_string();
                     let msg = bot_message(&mid, &id, &body);
                     g.messages.push(msg.clone());
+                    // who was in the channel when it arrived: who got it.
+                    g.delivered_to.insert(mid, members);
                     ok(msg)
                 }
             }
