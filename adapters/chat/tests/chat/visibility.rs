@@ -348,6 +348,32 @@ async fn every_platform_shows_each_person_what_core_says_after_each_access_chang
     wrong.extend(disagreements(&w, t, "staff left", &viewers, &posted).await);
     assert!(!w.thread_members().contains(&leaver.discord));
 
+    // an edit after all that reaches only those who may still see it: a
+    // closed Slack card keeps its old copy.
+    let first = e
+        .thread(staff.id, t)
+        .await
+        .unwrap()
+        .messages
+        .into_iter()
+        .find(|m| m.body == "R1PUBLIC")
+        .unwrap();
+    e.edit_message(&Ctx::new(staff.id), first.id, "R1PUBLIC R5EDIT")
+        .await
+        .unwrap();
+    w.settle().await;
+    for v in &viewers {
+        let role = e.system().role_on(v.id, t).await.unwrap();
+        let allowed = may_show(SurfaceKind::OwnCard, role, Shown::PublicReply);
+        let shows = w.slack_sees(v).iter().any(|x| x.contains("R5EDIT"));
+        if shows != allowed {
+            wrong.push(format!(
+                "edit: {} ({role:?}) on slack: shown {shows}, core says {allowed}",
+                v.role
+            ));
+        }
+    }
+
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     // who keeps their place: the requester, the accepted delegate and the admin.
     let members = w.thread_members();
