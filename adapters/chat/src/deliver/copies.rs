@@ -3,23 +3,36 @@
 use super::*;
 
 impl<P: ChatPlatform> Mirror<P> {
-    /// Copies a message to every surface that may show it and lacks it.
-    pub(super) async fn mirror(
+    /// The surfaces among `live` that may show `message` now.
+    pub(super) async fn showing<'a>(
         &self,
-        steps: &mut Steps<Failure<P::Error>>,
-        ticket: TicketId,
+        live: &'a [Surface],
         message: &Message,
-    ) -> R<P> {
-        let links = self.engine().system().links_of_message(message.id).await?;
-        for s in self.live(ticket).await? {
+    ) -> Result<Vec<&'a Surface>, Failure<P::Error>> {
+        let mut out = vec![];
+        for s in live {
             if self
                 .engine()
                 .system()
-                .may_show(&s, Shown::of(message))
+                .may_show(s, Shown::of(message))
                 .await?
             {
-                steps.take("mirror", self.copy_once(&s, message, &links).await);
+                out.push(s);
             }
+        }
+        Ok(out)
+    }
+
+    /// Copies a message to every live surface that may show it and lacks it.
+    pub(super) async fn mirror(
+        &self,
+        steps: &mut Steps<Failure<P::Error>>,
+        live: &[Surface],
+        message: &Message,
+    ) -> R<P> {
+        let links = self.engine().system().links_of_message(message.id).await?;
+        for s in self.showing(live, message).await? {
+            steps.take("mirror", self.copy_once(s, message, &links).await);
         }
         Ok(())
     }

@@ -73,11 +73,13 @@ impl<P: ChatPlatform> Mirror<P> {
         };
         let id = Some(event.id);
         let mut steps = Steps::new(P::CONSUMER);
-        if !matches!(event.payload, EventPayload::TicketOpened { .. }) {
-            // whoever lost access is taken off first, so that no redrawn
-            // card, line or copy of this event reaches them.
-            self.live(ticket).await?;
-        }
+        // whoever lost access is taken off first, so that no redrawn card,
+        // line or copy of this event reaches them (a ticket just opened has
+        // no surfaces yet).
+        let live = match event.payload {
+            EventPayload::TicketOpened { .. } => vec![],
+            _ => self.live(ticket).await?,
+        };
         match &event.payload {
             EventPayload::TicketOpened { ticket: t, message } => {
                 let facts = self.engine().system().card_facts(t.id).await?;
@@ -107,24 +109,19 @@ impl<P: ChatPlatform> Mirror<P> {
             }
             EventPayload::ReplyPosted { message, .. }
             | EventPayload::NotePosted { message, .. } => {
-                self.mirror(&mut steps, ticket, message).await?;
+                self.mirror(&mut steps, &live, message).await?;
                 self.update_cards(&mut steps, ticket).await?;
             }
             EventPayload::MessageEdited { message, .. } => {
                 // only where the message may still be shown: a closed card
                 // or a thread someone who lost access is still in keeps its
                 // old copy.
-                let mut showing = vec![];
-                for s in self.live(ticket).await? {
-                    if self
-                        .engine()
-                        .system()
-                        .may_show(&s, Shown::of(message))
-                        .await?
-                    {
-                        showing.push(self.p().thread_of(&s));
-                    }
-                }
+                let showing: Vec<String> = self
+                    .showing(&live, message)
+                    .await?
+                    .into_iter()
+                    .map(|s| self.p().thread_of(s))
+                    .collect();
                 for link in self.engine().system().links_of_message(message.id).await? {
                     if link.authored
                         || link.at.platform != P::PLATFORM
@@ -144,10 +141,10 @@ impl<P: ChatPlatform> Mirror<P> {
             EventPayload::SubjectEdited { .. } => {
                 self.update_cards(&mut steps, ticket).await?;
                 let facts = self.engine().system().card_facts(ticket).await?;
-                for s in self.live(ticket).await? {
+                for s in &live {
                     steps.take(
                         "thread name",
-                        self.p().rename_thread(&s, &facts).await.map_err(platform),
+                        self.p().rename_thread(s, &facts).await.map_err(platform),
                     );
                 }
             }
@@ -165,10 +162,10 @@ impl<P: ChatPlatform> Mirror<P> {
                     self.p().escape(&by),
                     P::NEW_TICKET
                 );
-                for s in self.live(ticket).await? {
+                for s in &live {
                     let done = async {
-                        self.line_once(event.id, &s, &line).await?;
-                        self.p().close_thread(&s).await.map_err(platform)
+                        self.line_once(event.id, s, &line).await?;
+                        self.p().close_thread(s).await.map_err(platform)
                     };
                     steps.take("thread closed", done.await);
                 }
@@ -221,12 +218,12 @@ impl<P: ChatPlatform> Mirror<P> {
                     "{} declined the invitation to follow this ticket.",
                     self.p().escape(delegate.display_name())
                 );
-                for s in self.live(ticket).await? {
+                for s in &live {
                     if delegate
                         .person_id
                         .is_none_or(|p| s.audience != Audience::Person(p))
                     {
-                        steps.take("declined line", self.line_once(event.id, &s, &line).await);
+                        steps.take("declined line", self.line_once(event.id, s, &line).await);
                     }
                 }
             }
