@@ -13,6 +13,7 @@
 mod deliver;
 mod failure;
 mod hub;
+pub mod input;
 mod platform;
 pub mod reply;
 #[cfg(feature = "testing")]

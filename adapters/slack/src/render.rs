@@ -4,7 +4,8 @@
 
 use crate::text::{clip, escape};
 use serde_json::{json, Value};
-use threadesk_core::domain::{Delegate, Department, Message, Status, TicketListItem};
+use threadesk_chat::input::TicketPage;
+use threadesk_core::domain::{Delegate, Department, Message, Status};
 use threadesk_core::surfaces::CardFacts;
 use threadesk_core::TicketNumber;
 
@@ -321,18 +322,14 @@ pub fn line(text: &str) -> (String, Value) {
 }
 
 /// One page of a ticket list. `more` is the value of the "More" button.
-pub fn ticket_list(
-    title: &str,
-    items: &[TicketListItem],
-    staff: bool,
-    more: Option<String>,
-) -> Vec<Value> {
+pub fn ticket_list(page: &TicketPage) -> Vec<Value> {
+    let staff = page.staff;
     let mut blocks =
-        vec![json!({ "type": "section", "text": mrkdwn(&format!("*{}*", escape(title))) })];
-    if items.is_empty() {
-        blocks.push(json!({ "type": "context", "elements": [mrkdwn("No tickets here.")] }));
+        vec![json!({ "type": "section", "text": mrkdwn(&format!("*{}*", escape(&page.title))) })];
+    if page.items.is_empty() {
+        blocks.push(json!({ "type": "context", "elements": [mrkdwn(page.empty)] }));
     }
-    for item in items {
+    for item in &page.items {
         let t = &item.ticket;
         let shared = if item.shared { " · 🔗 shared" } else { "" };
         let mut row = json!({ "type": "section", "text": mrkdwn(&format!(
@@ -341,9 +338,9 @@ pub fn ticket_list(
         row["accessory"] = button("Follow in DM", ids::FOLLOW, &t.id.0.to_string());
         blocks.push(row);
     }
-    if let Some(value) = more {
+    if let Some(more) = page.more {
         blocks.push(
-            json!({ "type": "actions", "elements": [button("More", ids::LIST_MORE, &value)] }),
+            json!({ "type": "actions", "elements": [button("More", ids::LIST_MORE, &more.to_string())] }),
         );
     }
     blocks

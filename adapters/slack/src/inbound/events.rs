@@ -3,12 +3,12 @@
 use super::interactions::files;
 use super::sentence;
 use crate::render::{self, ids};
-use crate::text::{clip, escape, unescape};
+use crate::text::{clip, unescape};
 use crate::SlackAdapter;
 use serde_json::{json, Value};
+use threadesk_chat::input::{self, view_word, ChatDesk, ListAt, Scope, Written, Wrote};
 use threadesk_chat::ChatPlatform;
-use threadesk_core::domain::{Cursor, Person, View};
-use threadesk_core::engine::NewMessage;
+use threadesk_core::domain::Person;
 use threadesk_core::EngineError;
 
 /// The answer to a direct message that is not in a ticket's thread.
@@ -18,12 +18,6 @@ To add to a ticket, reply in the thread of its card. `/ticket help` explains the
 
 /// Subtypes that are a person writing in a thread.
 const WRITTEN: [&str; 3] = ["", "thread_broadcast", "file_share"];
-
-/// Splits a staff message into `(is_note, text)`: `note:` makes it
-/// internal (core's one rule for every platform).
-fn staff_note(text: &str) -> (bool, &str) {
-    threadesk_core::domain::staff_note(text).map_or((false, text), |t| (true, t))
-}
 
 impl SlackAdapter {
     /// A bot wrote it (us or another app): never a person's reply. Checked
@@ -53,8 +47,7 @@ impl SlackAdapter {
             "app_home_opened" => {
                 if let Some(user) = event["user"].as_str() {
                     if let Ok(p) = self.person(user).await {
-                        self.publish_home(&p, user, "mine", View::Active, None)
-                            .await;
+                        self.publish_home(&p, user, ListAt::default()).await;
                     }
                 }
                 Ok(())
@@ -98,39 +91,28 @@ impl SlackAdapter {
             return Ok(());
         };
         let person = self.person(user).await?;
-        let written = unescape(event["text"].as_str().unwrap_or_default());
-        // internal notes are staff's wherever they write: in a staff
-        // member's own card too, never as a public reply by accident.
-        let (note, body) = if person.is_staff {
-            staff_note(&written)
-        } else {
-            (false, written.as_str())
-        };
-        let input = NewMessage {
-            body: body.to_owned(),
+        let written = Written {
+            text: unescape(event["text"].as_str().unwrap_or_default()),
             attachments: files(&event["files"]),
         };
         let ctx = super::ctx(person.id, "event", key).with_origin(self.at(channel, ts));
-        let posted = if note {
-            self.engine().note(&ctx, surface.ticket_id, input).await
-        } else {
-            self.engine().reply(&ctx, surface.ticket_id, input).await
-        };
-        match posted {
-            Ok(_) => {}
-            Err(EngineError::TicketClosed { number, .. }) => {
-                let text = format!(
-                    "Ticket {number} is closed, so your message was not added to it. Here is what you wrote:\n>{}",
-                    escape(&clip(body, 2500)).replace('\n', "\n>")
-                );
+        if let Wrote::Refused(refusal) =
+            input::write(self, &person, &ctx, surface.ticket_id, written).await?
+        {
+            let text = format!(
+                "{} Here is what you wrote:\n{}",
+                refusal.why,
+                self.quote(&refusal.text)
+            );
+            let mut blocks =
+                vec![json!({ "type": "section", "text": { "type": "mrkdwn", "text": text } })];
+            if refusal.closed.is_some() {
                 let mut open = json!({ "type": "button", "text": { "type": "plain_text", "text": "Open a new ticket with it" },
-                    "action_id": ids::NEW_TICKET, "value": clip(body, 2000) });
+                    "action_id": ids::NEW_TICKET, "value": clip(&refusal.text, 2000) });
                 open["style"] = json!("primary");
-                let blocks = json!([{ "type": "section", "text": { "type": "mrkdwn", "text": text } },
-                    { "type": "actions", "elements": [open] }]);
-                self.tell(channel, user, &text, Some(blocks)).await;
+                blocks.push(json!({ "type": "actions", "elements": [open] }));
             }
-            Err(e) => self.tell(channel, user, &sentence(&e), None).await,
+            self.tell(channel, user, &text, Some(json!(blocks))).await;
         }
         Ok(())
     }
@@ -165,22 +147,9 @@ impl SlackAdapter {
         }
         let person = self.person(user).await?;
         let written = unescape(m["text"].as_str().unwrap_or_default());
-        // a note keeps its `note:` marker out of its text when edited.
-        let was_note = person.is_staff && previous.is_some_and(|p| staff_note(p).0);
-        let body = if was_note {
-            staff_note(&written).1.to_owned()
-        } else {
-            written
-        };
         let ctx = super::ctx(person.id, "event", key);
-        if let Err(e) = self.engine().edit_message(&ctx, message, &body).await {
-            self.tell(
-                channel,
-                user,
-                &format!("Your edit was not saved: {}", sentence(&e)),
-                None,
-            )
-            .await;
+        if let Some(refused) = input::edit(self, &person, &ctx, message, &written).await? {
+            self.tell(channel, user, &refused, None).await;
         }
         Ok(())
     }
@@ -221,43 +190,29 @@ impl SlackAdapter {
     }
 
     /// App Home: the person's list and the "Open a support ticket" button.
-    pub(crate) async fn publish_home(
-        &self,
-        person: &Person,
-        user: &str,
-        scope: &str,
-        view: View,
-        after: Option<Cursor>,
-    ) {
-        let org = scope == "org" && person.is_company_admin;
-        let list = match self.list(person, org, view, after).await {
+    pub(crate) async fn publish_home(&self, person: &Person, user: &str, at: ListAt) {
+        let at = ListAt {
+            scope: if person.is_company_admin {
+                at.scope
+            } else {
+                Scope::Mine
+            },
+            ..at
+        };
+        let list = match self.list(person, at).await {
             Ok(l) => l,
             Err(e) => vec![
                 json!({ "type": "section", "text": { "type": "mrkdwn", "text": sentence(&e) } }),
             ],
         };
-        let view_name = format!("{view:?}").to_lowercase();
         let home = render::home(
-            if org { "org" } else { "mine" },
-            &view_name,
+            at.scope.as_str(),
+            view_word(at.view),
             person.is_company_admin,
             list,
         );
         if let Err(e) = self.api().publish_home(user, home).await {
             tracing::warn!(error = %e, "app home not published");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_note_prefix_makes_an_internal_note() {
-        assert_eq!(staff_note("note: check logs"), (true, "check logs"));
-        assert_eq!(staff_note("  NOTE:x"), (true, "x"));
-        assert_eq!(staff_note("notes are fine"), (false, "notes are fine"));
-        assert_eq!(staff_note("é"), (false, "é"));
     }
 }

@@ -4,8 +4,9 @@ use super::{field_of, modal_errors, sentence, Answer};
 use crate::render::{self, ids};
 use crate::SlackAdapter;
 use serde_json::{json, Value};
+use threadesk_chat::input::ListAt;
 use threadesk_chat::ChatPlatform;
-use threadesk_core::domain::{AttachmentMeta, Status, View};
+use threadesk_core::domain::{AttachmentMeta, Status};
 use threadesk_core::engine::{Invitee, NewMessage, NewTicket};
 use threadesk_core::surfaces::Audience;
 use threadesk_core::{DelegateId, DepartmentId, EngineError, TicketId};
@@ -186,13 +187,8 @@ impl SlackAdapter {
                 self.follow_in_background(t.id, person.id, user);
             }
             ids::LIST_MORE => {
-                let mut parts = value.splitn(3, ':');
-                let (scope, view, cursor) = (parts.next(), parts.next(), parts.next());
-                let view: View = view.unwrap_or_default().parse().unwrap_or_default();
-                let cursor = cursor.and_then(|c| c.parse().ok());
-                let blocks = self
-                    .list(person, scope == Some("org"), view, cursor)
-                    .await?;
+                let at: ListAt = value.parse().unwrap_or_default();
+                let blocks = self.list(person, at).await?;
                 let channel = p["container"]["channel_id"]
                     .as_str()
                     .or(p["channel"]["id"].as_str());
@@ -206,15 +202,17 @@ impl SlackAdapter {
                     self.tell(ch, user, "More tickets", Some(json!(blocks)))
                         .await;
                 } else {
-                    self.publish_home(person, user, scope.unwrap_or("mine"), view, cursor)
-                        .await;
+                    self.publish_home(person, user, at).await;
                 }
             }
             other if other.starts_with(ids::HOME_VIEW) => {
-                let mut parts = other.split(':').skip(1);
-                let scope = parts.next().unwrap_or("mine");
-                let view: View = parts.next().unwrap_or_default().parse().unwrap_or_default();
-                self.publish_home(person, user, scope, view, None).await;
+                let at = other
+                    .strip_prefix(ids::HOME_VIEW)
+                    .and_then(|s| s.strip_prefix(':'))
+                    .and_then(|s| s.parse::<ListAt>().ok())
+                    .unwrap_or_default();
+                self.publish_home(person, user, ListAt { after: None, ..at })
+                    .await;
             }
             _ => {}
         }

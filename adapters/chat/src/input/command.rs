@@ -1,0 +1,393 @@
+//! `/ticket` and its subcommands as typed commands, and how a command
+//! typed as text (Slack's slash command, a Teams message) is read.
+
+use super::list::{ListAt, Scope};
+use threadesk_core::domain::{Status, View};
+use threadesk_core::TicketNumber;
+
+/// A `/ticket` command, whatever platform it was typed on. `U` is how the
+/// platform names a user (a Slack user id, a resolved Discord member).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command<U> {
+    /// What one can do.
+    Help,
+    /// The new-ticket form, pre-filled.
+    Open {
+        /// The subject typed after the command.
+        subject: String,
+        /// A department named by id or name.
+        department: Option<String>,
+    },
+    /// A page of one's tickets.
+    List(ListAt),
+    /// Bring the person to a ticket (their card, the thread).
+    Show(TicketNumber),
+    /// Close a ticket.
+    Close(TicketNumber),
+    /// Staff: the queue, unanswered first.
+    Queue {
+        /// Only this status.
+        status: Option<Status>,
+        /// Only this department, by name.
+        department: Option<String>,
+    },
+    /// Staff: set a status by hand.
+    SetStatus(TicketNumber, Status),
+    /// Staff: an internal note.
+    Note(TicketNumber, String),
+    /// Staff: grant (true) or revoke company ticket admin.
+    Admin(bool, U),
+    /// Staff: add (true) or remove a staff member.
+    Staff(bool, U),
+    /// Staff: put someone in an organization (`None`: in none).
+    Organization(U, Option<String>),
+    /// Staff: the same person by e-mail.
+    Link(U, String),
+    /// Staff: departments.
+    Department(DepartmentCommand),
+}
+
+/// `/ticket department …`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DepartmentCommand {
+    /// Every department, inactive ones marked.
+    List,
+    /// A new department.
+    Add(String),
+    /// Rename one.
+    Rename {
+        /// Its name now.
+        from: String,
+        /// Its new name.
+        to: String,
+    },
+    /// Take one in or out of use.
+    SetActive {
+        /// Its name.
+        name: String,
+        /// In use or not.
+        active: bool,
+    },
+}
+
+/// A command that could not be read, and what the person is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreadable {
+    /// No such subcommand.
+    Unknown(String),
+    /// A known subcommand with its arguments missing or wrong: its usage,
+    /// without the platform's command prefix.
+    Usage(&'static str),
+    /// Which ticket is missing (the subcommand).
+    WhichTicket(&'static str),
+    /// A list argument that is neither a scope nor a view.
+    List(String),
+}
+
+impl Unreadable {
+    /// What the person is told; `command` is how the platform writes the
+    /// command (`/ticket`).
+    pub fn sentence(&self, command: &str) -> String {
+        match self {
+            Unreadable::Unknown(word) => format!("I don't know `{command} {word}`."),
+            Unreadable::Usage(usage) => format!("Usage: `{command} {usage}`"),
+            Unreadable::WhichTicket(sub) => {
+                format!("Which ticket? For example `{command} {sub} #1042`.")
+            }
+            Unreadable::List(why) => format!("{why}. Try `{command} list mine active`."),
+        }
+    }
+}
+
+/// Usages, without the platform's command prefix.
+pub mod usage {
+    /// `status`.
+    pub const STATUS: &str = "status #N open|in_progress|on_hold|awaiting_client|client_replied";
+    /// `admin`.
+    pub const ADMIN: &str = "admin grant|revoke @user";
+    /// `staff`.
+    pub const STAFF: &str = "staff add|remove @user";
+    /// `org`.
+    pub const ORG: &str = "org @user <organization name> (or `none`)";
+    /// `link`.
+    pub const LINK: &str = "link @user <email address>";
+    /// `note`.
+    pub const NOTE: &str = "note #N <text>";
+    /// `department`.
+    pub const DEPARTMENT: &str =
+        "department list | add <name> | rename <old> = <new> | deactivate <name> | activate <name>";
+}
+
+/// How a platform writes what people type in a text command.
+pub trait TextSyntax {
+    /// How the platform names a user.
+    type User;
+    /// The user a word mentions (`<@U123|ann>` on Slack), if it is one.
+    fn mention(&self, word: &str) -> Option<Self::User>;
+    /// Text as the person typed it, the platform's escaping undone.
+    fn literal(&self, text: &str) -> String {
+        text.to_owned()
+    }
+    /// An e-mail address as typed, the platform's auto-link undone.
+    fn address(&self, word: &str) -> String {
+        word.to_owned()
+    }
+}
+
+fn number(word: Option<&&str>) -> Option<TicketNumber> {
+    word.and_then(|w| w.parse().ok())
+}
+
+fn status(word: &str) -> Option<Status> {
+    Status::ALL.iter().copied().find(|s| s.as_str() == word)
+}
+
+/// `mine|org` and `active|closed|all`, in any order.
+fn list_args(words: &[&str]) -> Result<ListAt, Unreadable> {
+    let mut at = ListAt::first(Scope::Mine, View::Active);
+    for w in words {
+        match w.to_ascii_lowercase().as_str() {
+            "mine" => at.scope = Scope::Mine,
+            "org" | "organization" => at.scope = Scope::Organization,
+            other => {
+                at.view = other
+                    .parse()
+                    .map_err(|e| Unreadable::List(format!("{e}")))?
+            }
+        }
+    }
+    Ok(at)
+}
+
+impl<U> Command<U> {
+    /// Reads a command typed as text (the words after `/ticket`).
+    pub fn from_text<S: TextSyntax<User = U>>(text: &str, syntax: &S) -> Result<Self, Unreadable> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let rest = |n: usize| syntax.literal(&words.get(n..).unwrap_or_default().join(" "));
+        let user = |n: usize| words.get(n).and_then(|w| syntax.mention(w));
+        let sub = words
+            .first()
+            .map(|w| w.to_ascii_lowercase())
+            .unwrap_or_default();
+        Ok(match sub.as_str() {
+            "" | "new" => Command::Open {
+                subject: String::new(),
+                department: None,
+            },
+            "open" => Command::Open {
+                subject: rest(1),
+                department: None,
+            },
+            "help" => Command::Help,
+            "list" => Command::List(list_args(&words[1..])?),
+            "show" | "follow" => {
+                Command::Show(number(words.get(1)).ok_or(Unreadable::WhichTicket("show"))?)
+            }
+            "close" => {
+                Command::Close(number(words.get(1)).ok_or(Unreadable::WhichTicket("close"))?)
+            }
+            "queue" => {
+                let (mut wanted, mut department) = (None, vec![]);
+                for w in &words[1..] {
+                    match status(w) {
+                        Some(s) => wanted = Some(s),
+                        None => department.push(*w),
+                    }
+                }
+                let department = syntax.literal(&department.join(" "));
+                Command::Queue {
+                    status: wanted,
+                    department: Some(department).filter(|d| !d.is_empty()),
+                }
+            }
+            "status" => match (number(words.get(1)), words.get(2).and_then(|w| status(w))) {
+                (Some(n), Some(s)) => Command::SetStatus(n, s),
+                _ => return Err(Unreadable::Usage(usage::STATUS)),
+            },
+            "note" => match (number(words.get(1)), rest(2)) {
+                (Some(n), text) if !text.trim().is_empty() => Command::Note(n, text),
+                _ => return Err(Unreadable::Usage(usage::NOTE)),
+            },
+            "admin" => match (words.get(1).copied(), user(2)) {
+                (Some("grant"), Some(u)) => Command::Admin(true, u),
+                (Some("revoke"), Some(u)) => Command::Admin(false, u),
+                _ => return Err(Unreadable::Usage(usage::ADMIN)),
+            },
+            "staff" => match (words.get(1).copied(), user(2)) {
+                (Some("add"), Some(u)) => Command::Staff(true, u),
+                (Some("remove"), Some(u)) => Command::Staff(false, u),
+                _ => return Err(Unreadable::Usage(usage::STAFF)),
+            },
+            "org" => {
+                let name = rest(2);
+                match (user(1), name.trim()) {
+                    (Some(_), "") | (None, _) => return Err(Unreadable::Usage(usage::ORG)),
+                    (Some(u), "none") => Command::Organization(u, None),
+                    (Some(u), n) => Command::Organization(u, Some(n.to_owned())),
+                }
+            }
+            "link" => match (user(1), words.get(2)) {
+                (Some(u), Some(email)) => Command::Link(u, syntax.address(email)),
+                _ => return Err(Unreadable::Usage(usage::LINK)),
+            },
+            "department" => {
+                let arg = rest(2);
+                Command::Department(match words.get(1).copied().unwrap_or("list") {
+                    "list" => DepartmentCommand::List,
+                    "add" => DepartmentCommand::Add(arg),
+                    "rename" => match arg.split_once('=') {
+                        Some((from, to)) => DepartmentCommand::Rename {
+                            from: from.trim().to_owned(),
+                            to: to.trim().to_owned(),
+                        },
+                        None => return Err(Unreadable::Usage(usage::DEPARTMENT)),
+                    },
+                    verb @ ("deactivate" | "activate") => DepartmentCommand::SetActive {
+                        name: arg.trim().to_owned(),
+                        active: verb == "activate",
+                    },
+                    _ => return Err(Unreadable::Usage(usage::DEPARTMENT)),
+                })
+            }
+            _ => return Err(Unreadable::Unknown(words[0].to_owned())),
+        })
+    }
+
+    /// Whether only staff may give it.
+    pub fn is_staff_only(&self) -> bool {
+        !matches!(
+            self,
+            Command::Help
+                | Command::Open { .. }
+                | Command::List(_)
+                | Command::Show(_)
+                | Command::Close(_)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Users as `@name`; `&amp;` escaped as Slack does.
+    struct At;
+    impl TextSyntax for At {
+        type User = String;
+        fn mention(&self, word: &str) -> Option<String> {
+            word.strip_prefix('@').map(str::to_owned)
+        }
+        fn literal(&self, text: &str) -> String {
+            text.replace("&amp;", "&")
+        }
+    }
+
+    fn read(text: &str) -> Result<Command<String>, Unreadable> {
+        Command::from_text(text, &At)
+    }
+
+    #[test]
+    fn every_command_reads_from_its_words() {
+        assert_eq!(
+            read("").unwrap(),
+            Command::Open {
+                subject: String::new(),
+                department: None
+            }
+        );
+        assert_eq!(
+            read("open Printer &amp; scanner").unwrap(),
+            Command::Open {
+                subject: "Printer & scanner".into(),
+                department: None
+            }
+        );
+        assert_eq!(
+            read("list closed org").unwrap(),
+            Command::List(ListAt::first(Scope::Organization, View::Closed))
+        );
+        assert_eq!(
+            read("SHOW #1042").unwrap(),
+            Command::Show(TicketNumber(1042))
+        );
+        assert_eq!(read("close 7").unwrap(), Command::Close(TicketNumber(7)));
+        assert_eq!(
+            read("queue on_hold R&amp;D Labs").unwrap(),
+            Command::Queue {
+                status: Some(Status::OnHold),
+                department: Some("R&D Labs".into())
+            }
+        );
+        assert_eq!(
+            read("status #3 awaiting_client").unwrap(),
+            Command::SetStatus(TicketNumber(3), Status::AwaitingClient)
+        );
+        assert_eq!(
+            read("note #3 call them back").unwrap(),
+            Command::Note(TicketNumber(3), "call them back".into())
+        );
+        assert_eq!(
+            read("admin revoke @ann").unwrap(),
+            Command::Admin(false, "ann".into())
+        );
+        assert_eq!(
+            read("staff add @bo").unwrap(),
+            Command::Staff(true, "bo".into())
+        );
+        assert_eq!(
+            read("org @bo Acme Corp").unwrap(),
+            Command::Organization("bo".into(), Some("Acme Corp".into()))
+        );
+        assert_eq!(
+            read("org @bo none").unwrap(),
+            Command::Organization("bo".into(), None)
+        );
+        assert_eq!(
+            read("link @bo bo@acme.test").unwrap(),
+            Command::Link("bo".into(), "bo@acme.test".into())
+        );
+        assert_eq!(
+            read("department rename Bills = Invoices").unwrap(),
+            Command::Department(DepartmentCommand::Rename {
+                from: "Bills".into(),
+                to: "Invoices".into()
+            })
+        );
+        assert_eq!(
+            read("department deactivate Old one").unwrap(),
+            Command::Department(DepartmentCommand::SetActive {
+                name: "Old one".into(),
+                active: false
+            })
+        );
+        assert_eq!(
+            read("department").unwrap(),
+            Command::Department(DepartmentCommand::List)
+        );
+    }
+
+    #[test]
+    fn a_wrong_command_says_what_to_type() {
+        assert_eq!(
+            read("frobnicate").unwrap_err(),
+            Unreadable::Unknown("frobnicate".into())
+        );
+        assert_eq!(
+            read("status #3 soon").unwrap_err(),
+            Unreadable::Usage(usage::STATUS)
+        );
+        assert_eq!(
+            read("admin grant ann").unwrap_err(),
+            Unreadable::Usage(usage::ADMIN)
+        );
+        assert_eq!(read("org @bo").unwrap_err(), Unreadable::Usage(usage::ORG));
+        assert_eq!(read("note #3").unwrap_err(), Unreadable::Usage(usage::NOTE));
+        assert_eq!(read("show").unwrap_err(), Unreadable::WhichTicket("show"));
+        assert_eq!(
+            read("list soon").unwrap_err().sentence("/ticket"),
+            r#"unknown view "soon"; use active, closed or all. Try `/ticket list mine active`."#
+        );
+        assert!(read("queue").unwrap().is_staff_only());
+        assert!(!read("list").unwrap().is_staff_only());
+    }
+}

@@ -1,0 +1,438 @@
+//! The one executor: a typed input becomes engine calls and an answer.
+//! Platforms only read their payloads into inputs and draw the answers.
+
+use super::command::{Command, DepartmentCommand};
+use super::list::{view_word, ListAt, Scope};
+use crate::ChatPlatform;
+use std::future::Future;
+use threadesk_core::domain::{
+    staff_note, AttachmentMeta, Department, Person, PlatformIdentity, TicketListItem, View,
+};
+use threadesk_core::engine::{NewMessage, Posted, QueueFilter};
+use threadesk_core::{Ctx, EngineError, MessageId, TicketId, TicketNumber};
+
+/// How many tickets a list page shows.
+pub const PAGE: u32 = 10;
+/// How many tickets the queue shows.
+pub const QUEUE_PAGE: u32 = 20;
+
+/// What the executor needs of a platform beyond [`ChatPlatform`]: how
+/// users named in commands become people.
+pub trait ChatDesk: ChatPlatform {
+    /// How the platform names a user in a command.
+    type User: Send + Sync;
+    /// The person a user named in a command is; `None` for a bot.
+    fn person_named(
+        &self,
+        user: &Self::User,
+    ) -> impl Future<Output = Result<Option<Person>, EngineError>> + Send;
+    /// The user's identity on the platform.
+    fn identity_of(&self, user: &Self::User) -> PlatformIdentity;
+    /// A person's own text quoted back to them (clipped, escaped).
+    fn quote(&self, text: &str) -> String;
+}
+
+/// A page of tickets to draw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketPage {
+    /// Its title (`My tickets · active`).
+    pub title: String,
+    /// The tickets.
+    pub items: Vec<TicketListItem>,
+    /// Drawn for staff (status labels).
+    pub staff: bool,
+    /// What to say when there are none.
+    pub empty: &'static str,
+    /// Where the next page starts, if there is one.
+    pub more: Option<ListAt>,
+}
+
+/// The answer to a command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// A sentence (names in it already escaped for the platform).
+    Said(String),
+    /// The platform's help, for staff or not.
+    Help {
+        /// Whether the staff part is shown.
+        staff: bool,
+    },
+    /// The new-ticket form.
+    Form {
+        /// The subject to fill in.
+        subject: String,
+        /// The department chosen already.
+        department: Option<Department>,
+    },
+    /// A page of tickets.
+    List(TicketPage),
+    /// Bring the person to this ticket (their card, or the thread); they
+    /// may read it.
+    Show(threadesk_core::domain::Ticket),
+}
+
+/// Runs a command for a person. Refusals come back as `Err` (tell them
+/// [`crate::reply::sentence`]); what the person mistyped comes back as a
+/// sentence.
+pub async fn command<P: ChatDesk>(
+    p: &P,
+    person: &Person,
+    ctx: &Ctx,
+    command: Command<P::User>,
+) -> Result<Reply, EngineError> {
+    if command.is_staff_only() && !person.is_staff {
+        return Err(EngineError::StaffOnly("support staff"));
+    }
+    let engine = p.engine();
+    let said = |s: String| Ok(Reply::Said(s));
+    let reply = match command {
+        Command::Help => Reply::Help {
+            staff: person.is_staff,
+        },
+        Command::Open {
+            subject,
+            department,
+        } => {
+            let department = match department {
+                None => None,
+                Some(raw) => match find_department(p, &raw, false).await? {
+                    Some(d) => Some(d),
+                    None => return said(format!(
+                        "There is no department \"{}\". Choose one from the list, or leave it out.",
+                        p.escape(&crate::text::clip(&raw, 100))
+                    )),
+                },
+            };
+            Reply::Form {
+                subject,
+                department,
+            }
+        }
+        Command::List(at) => Reply::List(list(p, person, at).await?),
+        Command::Show(n) => Reply::Show(engine.ticket_by_number(person.id, n).await?),
+        Command::Close(n) => {
+            let t = engine.ticket_by_number(person.id, n).await?;
+            let t = engine.close(ctx, t.id).await?;
+            Reply::Said(format!("Ticket {} is closed.", t.number))
+        }
+        Command::Queue { status, department } => {
+            let department = match department {
+                None => None,
+                Some(name) => match find_department(p, &name, true).await? {
+                    Some(d) => Some(d.id),
+                    None => return said(no_department(p, &name)),
+                },
+            };
+            let page = engine
+                .staff_queue(
+                    person.id,
+                    QueueFilter { department, status },
+                    threadesk_core::domain::PageRequest {
+                        view: View::Active,
+                        after: None,
+                        limit: QUEUE_PAGE,
+                    },
+                )
+                .await?;
+            Reply::List(TicketPage {
+                title: "Queue (unanswered first)".to_owned(),
+                items: page.items,
+                staff: true,
+                empty: "Nothing waiting.",
+                more: None,
+            })
+        }
+        Command::SetStatus(n, status) => {
+            let t = engine.ticket_by_number(person.id, n).await?;
+            let t = engine.set_status(ctx, t.id, status).await?;
+            Reply::Said(format!(
+                "Ticket {} is now {}.",
+                t.number,
+                t.status.label_for(true)
+            ))
+        }
+        Command::Note(n, text) => {
+            let t = engine.ticket_by_number(person.id, n).await?;
+            match engine.note(ctx, t.id, NewMessage::text(&text)).await {
+                Ok(_) => Reply::Said(format!("Internal note added to {}.", t.number)),
+                Err(EngineError::Invalid(v)) => Reply::Said(format!(
+                    "{}. Your note was:\n{}",
+                    EngineError::Invalid(v).sentence().trim_end_matches('.'),
+                    p.quote(&text)
+                )),
+                Err(e) => return Err(e),
+            }
+        }
+        Command::Admin(grant, user) => {
+            let Some(who) = p.person_named(&user).await? else {
+                return said(NOT_A_PERSON.to_owned());
+            };
+            let changed = if grant {
+                engine.grant_company_admin(ctx, who.id).await?
+            } else {
+                engine.revoke_company_admin(ctx, who.id).await?
+            };
+            Reply::Said(format!(
+                "{} {} a company ticket admin.",
+                p.escape(&changed.display_name),
+                now_or_no_longer(changed.is_company_admin)
+            ))
+        }
+        Command::Staff(add, user) => {
+            let Some(who) = p.person_named(&user).await? else {
+                return said(NOT_A_PERSON.to_owned());
+            };
+            let changed = engine.set_staff(ctx, who.id, add).await?;
+            Reply::Said(format!(
+                "{} {} staff.",
+                p.escape(&changed.display_name),
+                now_or_no_longer(changed.is_staff)
+            ))
+        }
+        Command::Organization(user, name) => {
+            let Some(who) = p.person_named(&user).await? else {
+                return said(NOT_A_PERSON.to_owned());
+            };
+            let name = name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+            let who_name = p.escape(&who.display_name);
+            Reply::Said(
+                match engine.place_in_organization(ctx, who.id, name).await? {
+                    Some(o) => format!("{who_name} is now in {}.", p.escape(&o.name)),
+                    None => format!("{who_name} is in no organization now."),
+                },
+            )
+        }
+        Command::Link(user, email) => {
+            if p.person_named(&user).await?.is_none() {
+                return said(NOT_A_PERSON.to_owned());
+            }
+            let email = email.trim();
+            let linked = engine
+                .link_identities(ctx, &p.identity_of(&user), &PlatformIdentity::email(email))
+                .await?;
+            Reply::Said(format!(
+                "{} and {} are now one person.",
+                p.escape(&linked.display_name),
+                p.escape(email)
+            ))
+        }
+        Command::Department(d) => Reply::Said(department(p, ctx, d).await?),
+    };
+    p.wake();
+    Ok(reply)
+}
+
+const NOT_A_PERSON: &str = "Choose a person (not a bot).";
+
+fn now_or_no_longer(yes: bool) -> &'static str {
+    if yes {
+        "is now"
+    } else {
+        "is no longer"
+    }
+}
+
+fn no_department<P: ChatPlatform>(p: &P, name: &str) -> String {
+    format!(
+        "There is no department named \"{}\".",
+        p.escape(name.trim())
+    )
+}
+
+/// A department by id or name (any case).
+async fn find_department<P: ChatPlatform>(
+    p: &P,
+    raw: &str,
+    inactive_too: bool,
+) -> Result<Option<Department>, EngineError> {
+    let raw = raw.trim();
+    Ok(p.engine()
+        .departments(inactive_too)
+        .await?
+        .into_iter()
+        .find(|d| d.id.0.to_string() == raw || d.name.eq_ignore_ascii_case(raw)))
+}
+
+/// One page of a person's tickets.
+pub async fn list<P: ChatPlatform>(
+    p: &P,
+    person: &Person,
+    at: ListAt,
+) -> Result<TicketPage, EngineError> {
+    let req = threadesk_core::domain::PageRequest {
+        view: at.view,
+        after: at.after,
+        limit: PAGE,
+    };
+    let page = match at.scope {
+        Scope::Mine => p.engine().my_tickets(person.id, req).await?,
+        Scope::Organization => p.engine().org_tickets(person.id, req).await?,
+    };
+    let whose = match at.scope {
+        Scope::Mine => "My tickets",
+        Scope::Organization => "Owned by organization",
+    };
+    Ok(TicketPage {
+        title: format!("{whose} · {}", view_word(at.view)),
+        items: page.items,
+        staff: person.is_staff,
+        empty: "No tickets.",
+        more: page.next.map(|c| ListAt {
+            after: Some(c),
+            ..at
+        }),
+    })
+}
+
+async fn department<P: ChatPlatform>(
+    p: &P,
+    ctx: &Ctx,
+    command: DepartmentCommand,
+) -> Result<String, EngineError> {
+    let engine = p.engine();
+    Ok(match command {
+        DepartmentCommand::List => {
+            let lines: Vec<String> = engine
+                .departments(true)
+                .await?
+                .iter()
+                .map(|d| {
+                    let inactive = if d.active { "" } else { " (inactive)" };
+                    format!("• {}{inactive}", p.escape(&d.name))
+                })
+                .collect();
+            if lines.is_empty() {
+                "No departments yet.".to_owned()
+            } else {
+                lines.join("\n")
+            }
+        }
+        DepartmentCommand::Add(name) => format!(
+            "Department \"{}\" created.",
+            p.escape(&engine.create_department(ctx, &name).await?.name)
+        ),
+        DepartmentCommand::Rename { from, to } => {
+            let Some(d) = find_department(p, &from, true).await? else {
+                return Ok(no_department(p, &from));
+            };
+            let d = engine.rename_department(ctx, d.id, &to).await?;
+            format!("Renamed to \"{}\".", p.escape(&d.name))
+        }
+        DepartmentCommand::SetActive { name, active } => {
+            let Some(d) = find_department(p, &name, true).await? else {
+                return Ok(no_department(p, &name));
+            };
+            let d = engine.set_department_active(ctx, d.id, active).await?;
+            let state = if d.active { "active" } else { "inactive" };
+            format!("\"{}\" is {state}.", p.escape(&d.name))
+        }
+    })
+}
+
+/// What a person wrote in a ticket's thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The text, as typed (the platform's escaping undone).
+    pub text: String,
+    /// Files attached to it.
+    pub attachments: Vec<AttachmentMeta>,
+}
+
+/// What became of a written message.
+#[derive(Debug)]
+pub enum Wrote {
+    /// Added to the ticket: a reply, or (`note`) an internal note.
+    Added {
+        /// The engine's record of it.
+        posted: Posted,
+        /// Whether it became an internal note (a staff `note:`).
+        note: bool,
+    },
+    /// Not added; the person is to be told why, with their text.
+    Refused(Refusal),
+}
+
+/// Why a written message was not added, with the text to give back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// What to tell the person, ending in a full stop.
+    pub why: String,
+    /// The ticket is closed (a new ticket may be offered).
+    pub closed: Option<TicketNumber>,
+    /// What they wrote (without a `note:` marker).
+    pub text: String,
+}
+
+/// Adds what a person wrote in a ticket's thread: an internal note when
+/// staff start it with `note:` (wherever they write it), a reply
+/// otherwise. A refusal the person can act on comes back as
+/// [`Wrote::Refused`] with their text; anything else is an error.
+pub async fn write<P: ChatPlatform>(
+    p: &P,
+    person: &Person,
+    ctx: &Ctx,
+    ticket: TicketId,
+    written: Written,
+) -> Result<Wrote, EngineError> {
+    let (note, text) = match staff_note(&written.text) {
+        Some(rest) if person.is_staff => (true, rest.trim().to_owned()),
+        _ => (false, written.text),
+    };
+    let input = NewMessage {
+        body: text.clone(),
+        attachments: written.attachments,
+    };
+    let done = if note {
+        p.engine().note(ctx, ticket, input).await
+    } else {
+        p.engine().reply(ctx, ticket, input).await
+    };
+    let (why, closed) = match done {
+        Ok(posted) => {
+            p.wake();
+            return Ok(Wrote::Added { posted, note });
+        }
+        Err(EngineError::TicketClosed { number, .. }) => (
+            format!("Ticket {number} is closed, so your message was not added to it."),
+            Some(number),
+        ),
+        Err(EngineError::NotFound(_) | EngineError::NotAllowed(_)) => (
+            "You no longer have access to this ticket, so your message was not added to it."
+                .to_owned(),
+            None,
+        ),
+        Err(e @ EngineError::Invalid(_)) => (
+            format!("{} Your message was not added.", e.sentence()),
+            None,
+        ),
+        Err(e) => return Err(e),
+    };
+    Ok(Wrote::Refused(Refusal { why, closed, text }))
+}
+
+/// Edits the engine message a person's chat message became. A note keeps
+/// its `note:` marker out of its text. A refusal comes back as the
+/// sentence to tell the person; an internal error as `Err`.
+pub async fn edit<P: ChatPlatform>(
+    p: &P,
+    person: &Person,
+    ctx: &Ctx,
+    message: MessageId,
+    text: &str,
+) -> Result<Option<String>, EngineError> {
+    let body = match staff_note(text) {
+        Some(rest) if person.is_staff => rest.trim(),
+        _ => text,
+    };
+    match p.engine().edit_message(ctx, message, body).await {
+        Ok(_) => {
+            p.wake();
+            Ok(None)
+        }
+        Err(e) if e.is_internal() => Err(e),
+        Err(e) => Ok(Some(format!(
+            "Your edit was not saved: {}",
+            crate::reply::sentence(&e, "chat edit")
+        ))),
+    }
+}

@@ -1,0 +1,15 @@
+//! What people do in chat, as typed inputs, and the one executor that
+//! turns an input into engine calls and an answer. A platform reads its
+//! payloads into these at the edge ([`Command::from_text`] for platforms
+//! where commands are typed as text) and draws the [`Reply`].
+
+mod command;
+mod desk;
+mod list;
+
+pub use command::{usage, Command, DepartmentCommand, TextSyntax, Unreadable};
+pub use desk::{
+    command, edit, list, write, ChatDesk, Refusal, Reply, TicketPage, Written, Wrote, PAGE,
+    QUEUE_PAGE,
+};
+pub use list::{view_word, ListAt, Scope};
