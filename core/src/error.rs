@@ -66,11 +66,11 @@ fn action_words(a: Action) -> &'static str {
     match a {
         Action::View => "see this ticket",
         Action::Reply => "reply to this ticket",
-        Action::Note => "write internal notes",
+        Action::Note => "write internal notes: only support staff can",
         Action::Close => "close this ticket",
         Action::EditSubject => "edit this ticket's subject",
         Action::ManageDelegates => "manage this ticket's delegates",
-        Action::SetStatus => "set this ticket's status",
+        Action::SetStatus => "set this ticket's status: only support staff can",
     }
 }
 

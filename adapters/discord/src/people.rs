@@ -12,7 +12,7 @@ use threadesk_core::{EngineError, PersonId};
 
 /// Who did something, as Discord described them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Who {
+pub struct Who {
     /// The user id.
     pub id: String,
     /// The name to show.

@@ -128,7 +128,8 @@ pub fn commands(departments: &[Department]) -> Value {
             { "type": 1, "name": "close", "description": "Close a ticket", "options": [number("The ticket number")] },
             { "type": 1, "name": "help", "description": "What /ticket can do" },
             { "type": 1, "name": "queue", "description": "Staff: the tickets waiting for support", "options": [
-                { "type": 3, "name": "status", "description": "Only this status", "required": false, "choices": statuses.clone() }
+                { "type": 3, "name": "status", "description": "Only this status", "required": false, "choices": statuses.clone() },
+                { "type": 3, "name": "department", "description": "Only this department", "required": false, "max_length": 100 }
             ] },
             { "type": 1, "name": "status", "description": "Staff: set a ticket's status", "options": [
                 number("The ticket number"),

@@ -398,6 +398,7 @@ pub fn help(staff: bool) -> String {
              • A message of yours that starts with `note:` is an internal note wherever you write it, on every platform (or use the message shortcut *Internal note*)\n\
              • `/ticket queue [department] [status]` — the queue, unanswered first\n\
              • `/ticket status #N <open|in_progress|on_hold|awaiting_client|client_replied>`\n\
+             • `/ticket note #N <text>` — an internal note on a ticket\n\
              • `/ticket admin grant|revoke @user` — company ticket admin\n\
              • `/ticket staff add|remove @user`\n\
              • `/ticket org @user <organization name>` — put someone in an organization\n\

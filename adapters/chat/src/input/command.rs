@@ -252,18 +252,6 @@ impl<U> Command<U> {
             _ => return Err(Unreadable::Unknown(words[0].to_owned())),
         })
     }
-
-    /// Whether only staff may give it.
-    pub fn is_staff_only(&self) -> bool {
-        !matches!(
-            self,
-            Command::Help
-                | Command::Open { .. }
-                | Command::List(_)
-                | Command::Show(_)
-                | Command::Close(_)
-        )
-    }
 }
 
 #[cfg(test)]
@@ -387,7 +375,5 @@ mod tests {
             read("list soon").unwrap_err().sentence("/ticket"),
             r#"unknown view "soon"; use active, closed or all. Try `/ticket list mine active`."#
         );
-        assert!(read("queue").unwrap().is_staff_only());
-        assert!(!read("list").unwrap().is_staff_only());
     }
 }

@@ -80,7 +80,9 @@ pub async fn command<P: ChatDesk>(
     ctx: &Ctx,
     command: Command<P::User>,
 ) -> Result<Reply, EngineError> {
-    if command.is_staff_only() && !person.is_staff {
+    // the engine checks every change; these two read what only staff
+    // may (inactive departments) before it is asked.
+    if matches!(command, Command::Queue { .. } | Command::Department(_)) && !person.is_staff {
         return Err(EngineError::StaffOnly("support staff"));
     }
     let engine = p.engine();
@@ -97,10 +99,12 @@ pub async fn command<P: ChatDesk>(
                 None => None,
                 Some(raw) => match find_department(p, &raw, false).await? {
                     Some(d) => Some(d),
-                    None => return said(format!(
+                    None => {
+                        return said(format!(
                         "There is no department \"{}\". Choose one from the list, or leave it out.",
                         p.escape(&crate::text::clip(&raw, 100))
-                    )),
+                    ))
+                    }
                 },
             };
             Reply::Form {
@@ -344,7 +348,7 @@ pub enum Wrote {
     /// Added to the ticket: a reply, or (`note`) an internal note.
     Added {
         /// The engine's record of it.
-        posted: Posted,
+        posted: Box<Posted>,
         /// Whether it became an internal note (a staff `note:`).
         note: bool,
     },
@@ -390,7 +394,10 @@ pub async fn write<P: ChatPlatform>(
     let (why, closed) = match done {
         Ok(posted) => {
             p.wake();
-            return Ok(Wrote::Added { posted, note });
+            return Ok(Wrote::Added {
+                posted: Box::new(posted),
+                note,
+            });
         }
         Err(EngineError::TicketClosed { number, .. }) => (
             format!("Ticket {number} is closed, so your message was not added to it."),

@@ -66,24 +66,12 @@ impl DiscordAdapter {
                     .flatten()
                     .filter_map(Value::as_str)
                 {
-                    let resolved = &data["resolved"];
-                    let invitee = Who::from(&resolved["users"][user], &resolved["members"][user])
-                        .unwrap_or(Who {
-                            id: user.to_owned(),
-                            name: user.to_owned(),
-                            roles: None,
-                            bot: false,
-                        });
+                    let invitee = parse::resolved_user(data, user);
                     if invitee.bot {
                         said.push(format!("{} is a bot.", render::escape(&invitee.name)));
                         continue;
                     }
-                    let p = self
-                        .person(&Who {
-                            roles: None,
-                            ..invitee.clone()
-                        })
-                        .await?;
+                    let p = self.person(&invitee).await?;
                     let c = Ctx::new(person.id).with_key(format!(
                         "{}:{}",
                         ctx.key.clone().unwrap_or_default(),
@@ -156,20 +144,12 @@ impl DiscordAdapter {
                 let (subject, body) = draft.unwrap_or_default();
                 Ok(render::new_ticket_modal(department, &subject, &body))
             }
-            ids::LIST => {
-                let mut parts = rest.split(':');
-                let org = parts.next() == Some("org");
-                let view = parts
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(View::Active);
-                let page = parts
-                    .next()
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or(0)
-                    .min(100);
-                self.list(person, org, view, page, true).await
-            }
+            ids::LIST => match rest.parse() {
+                Ok(at) => self.more(person, at).await,
+                Err(_) => Ok(render::ephemeral(
+                    "That list is out of date; use `/ticket list` again.",
+                )),
+            },
             _ => {
                 tracing::info!(discord.custom_id = custom, user = %who.id, "unknown component");
                 Ok(render::ephemeral("That button is no longer in use."))

@@ -12,8 +12,8 @@ use serenity::http::{LightMethod, Route};
 use serenity::model::id::{ApplicationId, ChannelId};
 use std::time::Duration;
 use threadesk_chat::ChatPlatform;
-use threadesk_core::domain::{AttachmentMeta, Person, Platform, Status, View};
-use threadesk_core::engine::{Invitee, NewMessage, NewTicket, QueueFilter};
+use threadesk_core::domain::{Person, Platform, Status};
+use threadesk_core::engine::{Invitee, NewTicket};
 use threadesk_core::surfaces::{Audience, Surface};
 use threadesk_core::{Ctx, DelegateId, DepartmentId, EngineError, TicketId, TicketNumber};
 
@@ -34,45 +34,6 @@ fn ctx(person: &Person, kind: &str, id: &str) -> Ctx {
     }
 }
 
-/// An option of a (sub)command by name.
-fn option<'a>(options: &'a Value, name: &str) -> &'a Value {
-    options
-        .as_array()
-        .and_then(|o| o.iter().find(|x| x["name"] == name))
-        .map_or(&Value::Null, |x| &x["value"])
-}
-
-/// A text input of a submitted modal by custom id.
-fn field(data: &Value, id: &str) -> String {
-    data["components"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|row| row["components"].as_array().into_iter().flatten())
-        .find(|c| c["custom_id"] == id)
-        .and_then(|c| c["value"].as_str())
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// Attachments of a message as engine attachment metadata.
-fn attachments(message: &Value) -> Vec<AttachmentMeta> {
-    message["attachments"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|a| AttachmentMeta {
-            name: a["filename"].as_str().unwrap_or("file").to_owned(),
-            content_type: a["content_type"]
-                .as_str()
-                .unwrap_or("application/octet-stream")
-                .to_owned(),
-            size_bytes: a["size"].as_u64().unwrap_or(0),
-            url: a["url"].as_str().unwrap_or_default().to_owned(),
-        })
-        .collect()
-}
-
 fn help(staff: bool) -> String {
     let mut text = String::from(
         "**/ticket open** opens a ticket: a private thread with you and the support team.\n\
@@ -83,7 +44,7 @@ fn help(staff: bool) -> String {
     );
     if staff {
         text.push_str(
-            "\n\n**Staff**\n**/ticket queue** [status] lists the tickets waiting for support.\n\
+            "\n\n**Staff**\n**/ticket queue** [status] [department] lists the tickets waiting for support.\n\
              **/ticket status** *number* *status* sets a status.\n\
              **/ticket note** *number* *text* adds an internal note. A message of yours that starts with `note:` is an internal note wherever you write it; written in a customer thread, it is removed there (you are told privately) and kept on the staff side.\n\
              **/ticket admin**, **/ticket staff**, **/ticket org** and **/ticket link** manage people; **/ticket department** manages departments.",
@@ -94,7 +55,10 @@ fn help(staff: bool) -> String {
 
 mod commands;
 mod components;
+mod parse;
 mod threads;
+
+use parse::{attachments, field};
 
 impl DiscordAdapter {
     /// Answers an interaction: its response body, given within

@@ -2,6 +2,7 @@
 //! edits edit them, a check mark closes; catching up after a gap.
 
 use super::*;
+use threadesk_chat::input::{self, ChatDesk};
 
 impl DiscordAdapter {
     /// Brings a person who may see a ticket into its customer thread (when
@@ -83,26 +84,13 @@ impl DiscordAdapter {
             return Ok(());
         }
         let person = self.person(&who).await?;
-        let text = m["content"].as_str().unwrap_or_default();
-        let files = attachments(m);
-        // `note:` from staff is an internal note wherever it is written.
-        let (note, body) = match threadesk_core::domain::staff_note(text) {
-            Some(rest) if person.is_staff => (true, rest.trim().to_owned()),
-            _ => (false, text.to_owned()),
+        let written = input::Written {
+            text: m["content"].as_str().unwrap_or_default().to_owned(),
+            attachments: attachments(m),
         };
         let ctx = ctx(&person, "message", id).with_origin(self.at(channel, id));
-        let input = NewMessage {
-            body: body.clone(),
-            attachments: files,
-        };
-        let done = if note {
-            self.engine().note(&ctx, surface.ticket_id, input).await
-        } else {
-            self.engine().reply(&ctx, surface.ticket_id, input).await
-        };
-        match done {
-            Ok(posted) => {
-                self.wake();
+        match input::write(self, &person, &ctx, surface.ticket_id, written).await? {
+            input::Wrote::Added { posted, note } => {
                 if surface.audience == Audience::Shared {
                     // the note out of the customers' sight first.
                     if note {
@@ -117,33 +105,23 @@ impl DiscordAdapter {
                 }
                 return Ok(());
             }
-            Err(EngineError::TicketClosed { number, .. }) => {
-                self.dm(&who.id, &format!(
-                    "Ticket {number} is closed, so your message was not added to it:\n>>> {}\n\nTo ask something new, use `/ticket open`.",
-                    render::clip(&body, 1500)
-                ))
-                .await;
-            }
-            Err(EngineError::NotFound(_)) => {
-                self.dm(&who.id, &format!(
-                    "You no longer have access to this ticket, so your message was not added to it:\n>>> {}",
-                    render::clip(&body, 1500)
-                ))
-                .await;
-            }
-            Err(EngineError::Invalid(v)) => {
+            input::Wrote::Refused(r) => {
+                let new = if r.closed.is_some() {
+                    "\n\nTo ask something new, use `/ticket open`."
+                } else {
+                    ""
+                };
                 self.dm(
                     &who.id,
                     &format!(
-                        "{} Your message was not added; here it is:\n>>> {}",
-                        EngineError::Invalid(v).sentence(),
-                        render::clip(&body, 1500)
+                        "{} Here is what you wrote:\n{}{new}",
+                        r.why,
+                        self.quote(&r.text)
                     ),
                 )
                 .await;
             }
-            Err(e) => return Err(e),
-        };
+        }
         // told once: a mark at the message's address, so a redelivery or a
         // catch-up after a reconnect does not tell them again.
         self.engine()
@@ -188,29 +166,8 @@ impl DiscordAdapter {
         let person = self.person(&who).await?;
         let edited = m["edited_timestamp"].as_str().unwrap_or_default();
         let ctx = ctx(&person, "edit", &format!("{id}:{edited}"));
-        // a note keeps its `note:` marker out of its text when edited.
-        let body = match threadesk_core::domain::staff_note(text) {
-            Some(rest) if person.is_staff => rest.trim(),
-            _ => text,
-        };
-        match self.engine().edit_message(&ctx, message, body).await {
-            Ok(_) => self.wake(),
-            Err(
-                e @ (EngineError::Invalid(_)
-                | EngineError::NotFound(_)
-                | EngineError::NotAllowed(_)
-                | EngineError::TicketClosed { .. }),
-            ) => {
-                self.dm(
-                    &who.id,
-                    &format!(
-                        "Your edit was not recorded: {}",
-                        threadesk_chat::reply::sentence(&e, "discord edit")
-                    ),
-                )
-                .await;
-            }
-            Err(e) => return Err(e),
+        if let Some(refused) = input::edit(self, &person, &ctx, message, text).await? {
+            self.dm(&who.id, &refused).await;
         }
         Ok(())
     }

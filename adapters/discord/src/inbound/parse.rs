@@ -1,0 +1,192 @@
+//! Discord payloads read into typed inputs at the edge: the `/ticket`
+//! command's options, a modal's fields, a message's attachments. Nothing
+//! past here looks up raw JSON keys of a command.
+
+use crate::people::Who;
+use serde_json::Value;
+use threadesk_chat::input::{usage, Command, DepartmentCommand, ListAt, Scope, Unreadable};
+use threadesk_core::domain::{AttachmentMeta, Status, View};
+use threadesk_core::TicketNumber;
+
+/// An option of a (sub)command by name.
+pub(super) fn option<'a>(options: &'a Value, name: &str) -> &'a Value {
+    options
+        .as_array()
+        .and_then(|o| o.iter().find(|x| x["name"] == name))
+        .map_or(&Value::Null, |x| &x["value"])
+}
+
+/// A text input of a submitted modal by custom id.
+pub(super) fn field(data: &Value, id: &str) -> String {
+    data["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().into_iter().flatten())
+        .find(|c| c["custom_id"] == id)
+        .and_then(|c| c["value"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Attachments of a message as engine attachment metadata.
+pub(super) fn attachments(message: &Value) -> Vec<AttachmentMeta> {
+    message["attachments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| AttachmentMeta {
+            name: a["filename"].as_str().unwrap_or("file").to_owned(),
+            content_type: a["content_type"]
+                .as_str()
+                .unwrap_or("application/octet-stream")
+                .to_owned(),
+            size_bytes: a["size"].as_u64().unwrap_or(0),
+            url: a["url"].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect()
+}
+
+/// A user Discord resolved for a command or a select (`resolved.users`,
+/// `resolved.members`); their roles are not the command's to re-read.
+pub(super) fn resolved_user(data: &Value, id: &str) -> Who {
+    let resolved = &data["resolved"];
+    let who = Who::from(&resolved["users"][id], &resolved["members"][id]).unwrap_or(Who {
+        id: id.to_owned(),
+        name: id.to_owned(),
+        roles: None,
+        bot: false,
+    });
+    Who { roles: None, ..who }
+}
+
+/// The `/ticket` command of an application-command interaction's `data`.
+pub(super) fn command(data: &Value) -> Result<Command<Who>, Unreadable> {
+    let sub = &data["options"][0];
+    let opts = &sub["options"];
+    let text = |name: &str| option(opts, name).as_str().map(str::trim);
+    let number = || option(opts, "number").as_i64().map(TicketNumber);
+    let status = || text("status").and_then(|s| s.parse::<Status>().ok());
+    let user = || text("user").map(|id| resolved_user(data, id));
+    let name = sub["name"].as_str().unwrap_or("help");
+    let which = |n: Option<TicketNumber>, sub: &'static str| n.ok_or(Unreadable::WhichTicket(sub));
+    Ok(match name {
+        "open" => Command::Open {
+            subject: String::new(),
+            department: text("department").map(str::to_owned),
+        },
+        "list" => Command::List(ListAt::first(
+            if text("scope") == Some("org") {
+                Scope::Organization
+            } else {
+                Scope::Mine
+            },
+            text("state")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(View::Active),
+        )),
+        "show" => Command::Show(which(number(), "show")?),
+        "close" => Command::Close(which(number(), "close")?),
+        "queue" => Command::Queue {
+            status: status(),
+            department: text("department")
+                .filter(|d| !d.is_empty())
+                .map(str::to_owned),
+        },
+        "status" => match (number(), status()) {
+            (Some(n), Some(s)) => Command::SetStatus(n, s),
+            _ => return Err(Unreadable::Usage(usage::STATUS)),
+        },
+        "note" => match (number(), text("text")) {
+            (Some(n), Some(t)) if !t.is_empty() => Command::Note(n, t.to_owned()),
+            _ => return Err(Unreadable::Usage(usage::NOTE)),
+        },
+        "admin" => match (user(), text("action")) {
+            (Some(u), Some(a)) => Command::Admin(a == "grant", u),
+            _ => return Err(Unreadable::Usage(usage::ADMIN)),
+        },
+        "staff" => match (user(), text("action")) {
+            (Some(u), Some(a)) => Command::Staff(a == "add", u),
+            _ => return Err(Unreadable::Usage(usage::STAFF)),
+        },
+        "org" => match (user(), text("name").unwrap_or_default()) {
+            (Some(u), n) if n.is_empty() || n.eq_ignore_ascii_case("none") => {
+                Command::Organization(u, None)
+            }
+            (Some(u), n) => Command::Organization(u, Some(n.to_owned())),
+            _ => return Err(Unreadable::Usage(usage::ORG)),
+        },
+        "link" => match (user(), text("email")) {
+            (Some(u), Some(e)) => Command::Link(u, e.to_owned()),
+            _ => return Err(Unreadable::Usage(usage::LINK)),
+        },
+        "department" => {
+            let name = text("name").unwrap_or_default().to_owned();
+            Command::Department(match text("action").unwrap_or("list") {
+                "add" => DepartmentCommand::Add(name),
+                "rename" => DepartmentCommand::Rename {
+                    from: name,
+                    to: text("new_name").unwrap_or_default().to_owned(),
+                },
+                verb @ ("activate" | "deactivate") => DepartmentCommand::SetActive {
+                    name,
+                    active: verb == "activate",
+                },
+                _ => DepartmentCommand::List,
+            })
+        }
+        _ => Command::Help,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sub(name: &str, options: Value) -> Value {
+        json!({ "name": "ticket", "options": [{ "type": 1, "name": name, "options": options }],
+            "resolved": { "users": { "42": { "id": "42", "username": "bo" } },
+                          "members": { "42": { "nick": "Bo", "roles": ["9"] } } } })
+    }
+
+    #[test]
+    fn options_become_a_typed_command() {
+        assert_eq!(
+            command(&sub("list", json!([{ "name": "scope", "value": "org" }]))).unwrap(),
+            Command::List(ListAt::first(Scope::Organization, View::Active))
+        );
+        assert_eq!(
+            command(&sub(
+                "status",
+                json!([{ "name": "number", "value": 7 }, { "name": "status", "value": "on_hold" }])
+            ))
+            .unwrap(),
+            Command::SetStatus(TicketNumber(7), Status::OnHold)
+        );
+        let Command::Admin(true, who) = command(&sub(
+            "admin",
+            json!([{ "name": "user", "value": "42" }, { "name": "action", "value": "grant" }]),
+        ))
+        .unwrap() else {
+            panic!("not a grant");
+        };
+        assert_eq!((who.name.as_str(), who.roles), ("Bo", None));
+        assert_eq!(
+            command(&sub("close", json!([]))).unwrap_err(),
+            Unreadable::WhichTicket("close")
+        );
+        assert_eq!(
+            command(&sub(
+                "department",
+                json!([{ "name": "action", "value": "rename" },
+                { "name": "name", "value": "Bills" }, { "name": "new_name", "value": "Invoices" }])
+            ))
+            .unwrap(),
+            Command::Department(DepartmentCommand::Rename {
+                from: "Bills".into(),
+                to: "Invoices".into()
+            })
+        );
+    }
+}
