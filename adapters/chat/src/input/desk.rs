@@ -443,3 +443,43 @@ pub async fn edit<P: ChatPlatform>(
         ))),
     }
 }
+
+/// The engine message a person's own platform message became (a reply or
+/// note they wrote in chat), if it became one.
+pub async fn authored_message<P: ChatPlatform>(
+    p: &P,
+    at: &threadesk_core::links::PlatformRef,
+) -> Result<Option<MessageId>, EngineError> {
+    let link = p.engine().system().link_at(at).await?;
+    Ok(link.filter(|l| l.authored).and_then(|l| l.message_id))
+}
+
+/// Whether a reaction closes a ticket: a check mark, as a character or
+/// by its name (✅ ✔️ ☑️).
+pub fn is_closing(reaction: &str) -> bool {
+    matches!(
+        reaction,
+        "✅" | "✔️" | "☑️" | "white_check_mark" | "heavy_check_mark" | "ballot_box_with_check"
+    )
+}
+
+/// Closes a ticket for a closing reaction. A ticket closed already is no
+/// news; another refusal comes back as what to tell the person.
+pub async fn close_by_reaction<P: ChatPlatform>(
+    p: &P,
+    ctx: &Ctx,
+    ticket: TicketId,
+) -> Result<Option<String>, EngineError> {
+    match p.engine().close(ctx, ticket).await {
+        Ok(_) => {
+            p.wake();
+            Ok(None)
+        }
+        Err(EngineError::TicketClosed { .. }) => Ok(None),
+        Err(e) if e.is_internal() => Err(e),
+        Err(e) => Ok(Some(format!(
+            "That reaction did not close the ticket: {}",
+            crate::reply::sentence(&e, "closing reaction")
+        ))),
+    }
+}

@@ -21,9 +21,6 @@ use threadesk_core::{Ctx, DelegateId, DepartmentId, EngineError, TicketId, Ticke
 /// wants an answer within 3 seconds).
 pub const ANSWER_BUDGET: Duration = Duration::from_millis(2500);
 
-/// Reactions that close a ticket.
-const CLOSING: [&str; 3] = ["✅", "✔️", "☑️"];
-
 /// A request's context keyed by Discord's id of it (`discord:<kind>:<id>`).
 fn ctx(person: &Person, kind: &str, id: &str) -> Ctx {
     let ctx = Ctx::new(person.id);
@@ -58,7 +55,7 @@ mod components;
 mod parse;
 mod threads;
 
-use parse::{attachments, field};
+use parse::field;
 
 impl DiscordAdapter {
     /// Answers an interaction: its response body, given within

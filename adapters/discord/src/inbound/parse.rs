@@ -190,3 +190,139 @@ mod tests {
         );
     }
 }
+
+/// A message someone posted in a channel or thread the bot sees
+/// (`MESSAGE_CREATE`, or read back while catching up).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Posted {
+    /// Its channel (a thread is a channel).
+    pub channel: String,
+    /// Its id.
+    pub id: String,
+    /// Who wrote it.
+    pub who: Who,
+    /// Posted through a webhook.
+    pub webhook: bool,
+    /// Its text.
+    pub text: String,
+    /// Its files.
+    pub attachments: Vec<AttachmentMeta>,
+}
+
+/// A message someone edited (`MESSAGE_UPDATE` with new content).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Edit {
+    /// Its channel.
+    pub channel: String,
+    /// Its id.
+    pub id: String,
+    /// Who wrote it.
+    pub who: Who,
+    /// Its new text.
+    pub text: String,
+    /// When it was edited (each edit acts once).
+    pub edited_at: String,
+}
+
+/// A reaction someone added (`MESSAGE_REACTION_ADD`).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Reaction {
+    /// Where the message is.
+    pub channel: String,
+    /// The message.
+    pub message: String,
+    /// Who reacted.
+    pub who: Who,
+    /// The emoji's name (a character for a standard emoji).
+    pub emoji: String,
+}
+
+/// Why a gateway event is not acted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Ignored(pub &'static str);
+
+fn string(v: &Value) -> Result<String, Ignored> {
+    v.as_str()
+        .map(str::to_owned)
+        .ok_or(Ignored("a field is missing"))
+}
+
+impl TryFrom<&Value> for Posted {
+    type Error = Ignored;
+
+    fn try_from(m: &Value) -> Result<Self, Ignored> {
+        // default messages and replies; joins, pins and the like are not.
+        if !matches!(m["type"].as_u64(), None | Some(0) | Some(19)) {
+            return Err(Ignored("not a person writing"));
+        }
+        Ok(Posted {
+            channel: string(&m["channel_id"])?,
+            id: string(&m["id"])?,
+            who: Who::from(&m["author"], &m["member"]).ok_or(Ignored("no author"))?,
+            webhook: !m["webhook_id"].is_null(),
+            text: m["content"].as_str().unwrap_or_default().to_owned(),
+            attachments: attachments(m),
+        })
+    }
+}
+
+impl TryFrom<&Value> for Edit {
+    type Error = Ignored;
+
+    fn try_from(m: &Value) -> Result<Self, Ignored> {
+        Ok(Edit {
+            channel: string(&m["channel_id"])?,
+            id: string(&m["id"])?,
+            // an update without content is an embed arriving, no edit.
+            text: string(&m["content"])?,
+            who: Who::from(&m["author"], &m["member"]).ok_or(Ignored("no author"))?,
+            edited_at: m["edited_timestamp"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        })
+    }
+}
+
+impl TryFrom<&Value> for Reaction {
+    type Error = Ignored;
+
+    fn try_from(r: &Value) -> Result<Self, Ignored> {
+        let user = string(&r["user_id"])?;
+        let who = Who::from(&serde_json::json!({ "id": user }), &r["member"]).unwrap_or(Who {
+            id: user.clone(),
+            name: user,
+            roles: None,
+            bot: false,
+        });
+        Ok(Reaction {
+            channel: string(&r["channel_id"])?,
+            message: string(&r["message_id"])?,
+            who,
+            emoji: r["emoji"]["name"].as_str().unwrap_or_default().to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod gateway_events {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn gateway_events_are_read_into_what_they_mean() {
+        let m = json!({ "type": 0, "channel_id": "5", "id": "6", "content": "hi",
+            "author": { "id": "7", "username": "ann" }, "member": { "nick": "Ann", "roles": [] },
+            "attachments": [{ "filename": "a.txt", "size": 2, "url": "https://cdn/a.txt" }] });
+        let p = Posted::try_from(&m).unwrap();
+        assert_eq!(
+            (p.who.name.as_str(), p.webhook, p.attachments.len()),
+            ("Ann", false, 1)
+        );
+        assert!(Posted::try_from(&json!({ "type": 7, "channel_id": "5", "id": "6" })).is_err());
+        let embed = json!({ "channel_id": "5", "id": "6", "author": { "id": "7" } });
+        assert!(Edit::try_from(&embed).is_err(), "no content, no edit");
+        let r = json!({ "channel_id": "5", "message_id": "6", "user_id": "7", "emoji": { "name": "✅" } });
+        assert_eq!(Reaction::try_from(&r).unwrap().emoji, "✅");
+    }
+}

@@ -1,6 +1,7 @@
 //! What happens in ticket threads: messages become replies (or notes),
 //! edits edit them, a check mark closes; catching up after a gap.
 
+use super::parse::{Edit, Ignored, Posted, Reaction};
 use super::*;
 use threadesk_chat::input::{self, ChatDesk};
 
@@ -62,18 +63,18 @@ impl DiscordAdapter {
     }
 
     pub(super) async fn message(&self, m: &Value) -> Result<(), EngineError> {
-        let Some(who) = Who::from(&m["author"], &m["member"]) else {
-            return Ok(());
+        let posted = match Posted::try_from(m) {
+            Ok(p) => p,
+            Err(Ignored(why)) => {
+                tracing::debug!(why, "discord message ignored");
+                return Ok(());
+            }
         };
-        if who.bot || who.id == self.bot_user() || !m["webhook_id"].is_null() {
+        let who = &posted.who;
+        if who.bot || who.id == self.bot_user() || posted.webhook {
             return Ok(());
         }
-        if !matches!(m["type"].as_u64(), None | Some(0) | Some(19)) {
-            return Ok(());
-        }
-        let (Some(channel), Some(id)) = (m["channel_id"].as_str(), m["id"].as_str()) else {
-            return Ok(());
-        };
+        let (channel, id) = (posted.channel.as_str(), posted.id.as_str());
         let Some(surface) = self.surface_of_thread(channel).await? else {
             return Ok(());
         };
@@ -83,10 +84,10 @@ impl DiscordAdapter {
             // a catch-up reading it again.
             return Ok(());
         }
-        let person = self.person(&who).await?;
+        let person = self.person(who).await?;
         let written = input::Written {
-            text: m["content"].as_str().unwrap_or_default().to_owned(),
-            attachments: attachments(m),
+            text: posted.text.clone(),
+            attachments: posted.attachments.clone(),
         };
         let ctx = ctx(&person, "message", id).with_origin(self.at(channel, id));
         match input::write(self, &person, &ctx, surface.ticket_id, written).await? {
@@ -139,35 +140,20 @@ impl DiscordAdapter {
     }
 
     pub(super) async fn message_update(&self, m: &Value) -> Result<(), EngineError> {
-        let (Some(channel), Some(id), Some(text)) = (
-            m["channel_id"].as_str(),
-            m["id"].as_str(),
-            m["content"].as_str(),
-        ) else {
+        let Ok(edit) = Edit::try_from(m) else {
             return Ok(());
         };
-        let Some(who) = Who::from(&m["author"], &m["member"]) else {
-            return Ok(());
-        };
-        if who.bot || who.id == self.bot_user() {
+        if edit.who.bot || edit.who.id == self.bot_user() {
             return Ok(());
         }
-        let Some(link) = self
-            .engine()
-            .system()
-            .link_at(&self.at(channel, id))
-            .await?
-        else {
+        let at = self.at(&edit.channel, &edit.id);
+        let Some(message) = input::authored_message(self, &at).await? else {
             return Ok(());
         };
-        let Some(message) = link.message_id.filter(|_| link.authored) else {
-            return Ok(());
-        };
-        let person = self.person(&who).await?;
-        let edited = m["edited_timestamp"].as_str().unwrap_or_default();
-        let ctx = ctx(&person, "edit", &format!("{id}:{edited}"));
-        if let Some(refused) = input::edit(self, &person, &ctx, message, text).await? {
-            self.dm(&who.id, &refused).await;
+        let person = self.person(&edit.who).await?;
+        let ctx = ctx(&person, "edit", &format!("{}:{}", edit.id, edit.edited_at));
+        if let Some(refused) = input::edit(self, &person, &ctx, message, &edit.text).await? {
+            self.dm(&edit.who.id, &refused).await;
         }
         Ok(())
     }
@@ -180,56 +166,29 @@ impl DiscordAdapter {
     }
 
     pub(super) async fn reaction(&self, r: &Value) -> Result<(), EngineError> {
-        let emoji = r["emoji"]["name"].as_str().unwrap_or_default();
-        if !CLOSING.contains(&emoji) {
-            return Ok(());
-        }
-        let (Some(channel), Some(message), Some(user)) = (
-            r["channel_id"].as_str(),
-            r["message_id"].as_str(),
-            r["user_id"].as_str(),
-        ) else {
+        let Ok(r) = Reaction::try_from(r) else {
             return Ok(());
         };
-        if user == self.bot_user() {
+        if !input::is_closing(&r.emoji) || r.who.bot || r.who.id == self.bot_user() {
             return Ok(());
         }
         // a triage card itself first, then the thread the message is in.
         let mut surface = self
             .engine()
             .system()
-            .surface_at(&self.at(channel, message))
+            .surface_at(&self.at(&r.channel, &r.message))
             .await?;
         if surface.is_none() {
-            surface = self.surface_of_thread(channel).await?;
+            surface = self.surface_of_thread(&r.channel).await?;
         }
         let Some(surface) = surface else {
             return Ok(());
         };
-        let who = Who::from(&json!({ "id": user }), &r["member"]).unwrap_or(Who {
-            id: user.to_owned(),
-            name: user.to_owned(),
-            roles: None,
-            bot: false,
-        });
-        if who.bot {
-            return Ok(());
-        }
-        let person = self.person(&who).await?;
-        let ctx = ctx(&person, "reaction", &format!("{channel}:{message}:{user}"));
-        match self.engine().close(&ctx, surface.ticket_id).await {
-            Ok(_) => self.wake(),
-            Err(e @ (EngineError::NotFound(_) | EngineError::NotAllowed(_))) => {
-                self.dm(
-                    user,
-                    &format!(
-                        "That reaction did not close the ticket: {}",
-                        threadesk_chat::reply::sentence(&e, "discord reaction")
-                    ),
-                )
-                .await;
-            }
-            Err(e) => return Err(e),
+        let person = self.person(&r.who).await?;
+        let key = format!("{}:{}:{}", r.channel, r.message, r.who.id);
+        let ctx = ctx(&person, "reaction", &key);
+        if let Some(refused) = input::close_by_reaction(self, &ctx, surface.ticket_id).await? {
+            self.dm(&r.who.id, &refused).await;
         }
         Ok(())
     }

@@ -1,12 +1,12 @@
 //! Events API: thread replies, edits, ✅ reactions and App Home.
 
-use super::interactions::files;
+use super::parse::{Edited, Ignored, SlackEvent, Written};
 use super::sentence;
 use crate::render::{self, ids};
-use crate::text::{clip, unescape};
+use crate::text::clip;
 use crate::SlackAdapter;
 use serde_json::{json, Value};
-use threadesk_chat::input::{self, view_word, ChatDesk, ListAt, Scope, Written, Wrote};
+use threadesk_chat::input::{self, view_word, ChatDesk, ListAt, Scope, Wrote};
 use threadesk_chat::ChatPlatform;
 use threadesk_core::domain::Person;
 use threadesk_core::EngineError;
@@ -16,43 +16,45 @@ const DM_HINT: &str =
     "To open a support ticket, use `/ticket` (or *Open a support ticket* in my Home tab). \
 To add to a ticket, reply in the thread of its card. `/ticket help` explains the rest.";
 
-/// Subtypes that are a person writing in a thread.
-const WRITTEN: [&str; 3] = ["", "thread_broadcast", "file_share"];
-
 impl SlackAdapter {
-    /// A bot wrote it (us or another app): never a person's reply. Checked
-    /// by `bot_id` and by our own user id, not by subtype alone.
-    fn is_bot(&self, event: &Value) -> bool {
-        event["bot_id"].is_string()
-            || self
-                .me()
-                .is_some_and(|me| event["user"] == me.user_id.as_str())
+    /// Our own user wrote or reacted.
+    fn is_me(&self, user: &str) -> bool {
+        self.me().is_some_and(|me| me.user_id == user)
     }
 
     pub(super) async fn event(&self, envelope: &Value) {
-        let event = &envelope["event"];
         let key = format!(
             "slack:event:{}",
             envelope["event_id"].as_str().unwrap_or_default()
         );
-        let outcome = match event["type"].as_str().unwrap_or_default() {
-            "message" => self.message(event, &key).await,
-            "reaction_added" => self.reaction(event, &key).await,
-            "member_joined_channel" | "member_left_channel" => {
-                match (event["channel"].as_str(), event["user"].as_str()) {
-                    (Some(channel), Some(user)) => self.staff_channel_changed(channel, user).await,
-                    _ => Ok(()),
-                }
+        let event = match SlackEvent::try_from(&envelope["event"]) {
+            Ok(e) => e,
+            Err(Ignored(why)) => {
+                tracing::debug!(why, "slack event ignored");
+                return;
             }
-            "app_home_opened" => {
-                if let Some(user) = event["user"].as_str() {
-                    if let Ok(p) = self.person(user).await {
-                        self.publish_home(&p, user, ListAt::default()).await;
-                    }
+        };
+        let outcome = match event {
+            SlackEvent::Wrote(w) => self.message(w, &key).await,
+            SlackEvent::Edited(e) => self.edited(e, &key).await,
+            SlackEvent::Reacted {
+                user,
+                channel,
+                ts,
+                reaction,
+            } if input::is_closing(&reaction) && !self.is_me(&user) => {
+                self.reaction(&user, &channel, &ts, &key).await
+            }
+            SlackEvent::Reacted { .. } => Ok(()),
+            SlackEvent::Membership { channel, user } => {
+                self.staff_channel_changed(&channel, &user).await
+            }
+            SlackEvent::HomeOpened { user } => {
+                if let Ok(p) = self.person(&user).await {
+                    self.publish_home(&p, &user, ListAt::default()).await;
                 }
                 Ok(())
             }
-            _ => Ok(()),
         };
         if let Err(e) = outcome {
             tracing::warn!(error = %e, "slack event not handled");
@@ -60,42 +62,28 @@ impl SlackAdapter {
         self.wake();
     }
 
-    async fn message(&self, event: &Value, key: &str) -> Result<(), EngineError> {
-        let subtype = event["subtype"].as_str().unwrap_or_default();
-        if subtype == "message_changed" {
-            return self.edited(event, key).await;
-        }
-        if !WRITTEN.contains(&subtype) || self.is_bot(event) {
+    async fn message(&self, w: Written, key: &str) -> Result<(), EngineError> {
+        // a bot wrote it (us or another app): never a person's reply.
+        if w.by_app || self.is_me(&w.user) {
             return Ok(());
         }
-        let (Some(channel), Some(user), Some(ts)) = (
-            event["channel"].as_str(),
-            event["user"].as_str(),
-            event["ts"].as_str(),
-        ) else {
-            return Ok(());
-        };
-        let Some(root) = event["thread_ts"].as_str().filter(|r| *r != ts) else {
-            if event["channel_type"] == "im" {
+        let Some(root) = &w.root else {
+            if w.direct {
                 // someone writing to the bot directly: say where things go.
-                self.tell(channel, user, DM_HINT, None).await;
+                self.tell(&w.channel, &w.user, DM_HINT, None).await;
             }
             return Ok(());
         };
-        let Some(surface) = self
-            .engine()
-            .system()
-            .surface_at(&self.at(channel, root))
-            .await?
-        else {
+        let at = self.at(&w.channel, root);
+        let Some(surface) = self.engine().system().surface_at(&at).await? else {
             return Ok(());
         };
-        let person = self.person(user).await?;
-        let written = Written {
-            text: unescape(event["text"].as_str().unwrap_or_default()),
-            attachments: files(&event["files"]),
+        let person = self.person(&w.user).await?;
+        let ctx = super::ctx(person.id, "event", key).with_origin(self.at(&w.channel, &w.ts));
+        let written = input::Written {
+            text: w.text,
+            attachments: w.files,
         };
-        let ctx = super::ctx(person.id, "event", key).with_origin(self.at(channel, ts));
         if let Wrote::Refused(refusal) =
             input::write(self, &person, &ctx, surface.ticket_id, written).await?
         {
@@ -112,79 +100,43 @@ impl SlackAdapter {
                 open["style"] = json!("primary");
                 blocks.push(json!({ "type": "actions", "elements": [open] }));
             }
-            self.tell(channel, user, &text, Some(json!(blocks))).await;
+            self.tell(&w.channel, &w.user, &text, Some(json!(blocks)))
+                .await;
         }
         Ok(())
     }
 
-    async fn edited(&self, event: &Value, key: &str) -> Result<(), EngineError> {
-        let m = &event["message"];
-        if self.is_bot(m) {
+    async fn edited(&self, e: Edited, key: &str) -> Result<(), EngineError> {
+        if e.by_app || e.unchanged || self.is_me(&e.user) {
             return Ok(());
         }
-        let (Some(channel), Some(ts), Some(user)) = (
-            event["channel"].as_str(),
-            m["ts"].as_str(),
-            m["user"].as_str(),
-        ) else {
+        let at = self.at(&e.channel, &e.ts);
+        let Some(message) = input::authored_message(self, &at).await? else {
             return Ok(());
         };
-        let Some(link) = self
-            .engine()
-            .system()
-            .link_at(&self.at(channel, ts))
-            .await?
-        else {
-            return Ok(());
-        };
-        let (true, Some(message)) = (link.authored, link.message_id) else {
-            return Ok(());
-        };
-        let previous = event["previous_message"]["text"].as_str();
-        // a link preview arriving re-sends the message unchanged.
-        if m["text"].as_str() == previous {
-            return Ok(());
-        }
-        let person = self.person(user).await?;
-        let written = unescape(m["text"].as_str().unwrap_or_default());
+        let person = self.person(&e.user).await?;
         let ctx = super::ctx(person.id, "event", key);
-        if let Some(refused) = input::edit(self, &person, &ctx, message, &written).await? {
+        if let Some(refused) = input::edit(self, &person, &ctx, message, &e.text).await? {
+            self.tell(&e.channel, &e.user, &refused, None).await;
+        }
+        Ok(())
+    }
+
+    async fn reaction(
+        &self,
+        user: &str,
+        channel: &str,
+        ts: &str,
+        key: &str,
+    ) -> Result<(), EngineError> {
+        let at = self.at(channel, ts);
+        let Some(surface) = self.engine().system().surface_at(&at).await? else {
+            return Ok(());
+        };
+        let person = self.person(user).await?;
+        let ctx = super::ctx(person.id, "event", key);
+        if let Some(refused) = input::close_by_reaction(self, &ctx, surface.ticket_id).await? {
             self.tell(channel, user, &refused, None).await;
-        }
-        Ok(())
-    }
-
-    async fn reaction(&self, event: &Value, key: &str) -> Result<(), EngineError> {
-        let reaction = event["reaction"].as_str().unwrap_or_default();
-        if !matches!(
-            reaction,
-            "white_check_mark" | "heavy_check_mark" | "ballot_box_with_check"
-        ) {
-            return Ok(());
-        }
-        let (Some(user), Some(channel), Some(ts)) = (
-            event["user"].as_str(),
-            event["item"]["channel"].as_str(),
-            event["item"]["ts"].as_str(),
-        ) else {
-            return Ok(());
-        };
-        if self.me().is_some_and(|m| m.user_id == user) {
-            return Ok(());
-        }
-        let Some(surface) = self
-            .engine()
-            .system()
-            .surface_at(&self.at(channel, ts))
-            .await?
-        else {
-            return Ok(());
-        };
-        let person = self.person(user).await?;
-        let ctx = super::ctx(person.id, "event", key);
-        match self.engine().close(&ctx, surface.ticket_id).await {
-            Ok(_) | Err(EngineError::TicketClosed { .. }) => {}
-            Err(e) => self.tell(channel, user, &sentence(&e), None).await,
         }
         Ok(())
     }

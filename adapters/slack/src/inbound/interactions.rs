@@ -1,12 +1,13 @@
 //! Buttons, selects, modal submissions and the internal-note shortcut.
 
+use super::parse::files;
 use super::{field_of, modal_errors, sentence, Answer};
 use crate::render::{self, ids};
 use crate::SlackAdapter;
 use serde_json::{json, Value};
 use threadesk_chat::input::ListAt;
 use threadesk_chat::ChatPlatform;
-use threadesk_core::domain::{AttachmentMeta, Status};
+use threadesk_core::domain::Status;
 use threadesk_core::engine::{Invitee, NewMessage, NewTicket};
 use threadesk_core::surfaces::Audience;
 use threadesk_core::{DelegateId, DepartmentId, EngineError, TicketId};
@@ -20,31 +21,6 @@ fn text_input(view: &Value, block: &str) -> String {
         .as_str()
         .unwrap_or_default()
         .to_owned()
-}
-
-/// Files a person attached in a modal's file input.
-pub(crate) fn files(list: &Value) -> Vec<AttachmentMeta> {
-    list.as_array()
-        .into_iter()
-        .flatten()
-        .map(|f| AttachmentMeta {
-            name: f["name"]
-                .as_str()
-                .or(f["title"].as_str())
-                .unwrap_or("file")
-                .to_owned(),
-            content_type: f["mimetype"]
-                .as_str()
-                .unwrap_or("application/octet-stream")
-                .to_owned(),
-            size_bytes: f["size"].as_u64().unwrap_or(0),
-            url: f["url_private"]
-                .as_str()
-                .or(f["permalink"].as_str())
-                .unwrap_or_default()
-                .to_owned(),
-        })
-        .collect()
 }
 
 impl SlackAdapter {

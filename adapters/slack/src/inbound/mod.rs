@@ -5,6 +5,7 @@
 mod commands;
 mod events;
 mod interactions;
+mod parse;
 
 use crate::render;
 use crate::SlackAdapter;
