@@ -50,8 +50,8 @@ pub trait ChatPlatform: Clone + Send + Sync + 'static {
     type Error: PlatformError;
     /// Which platform.
     const PLATFORM: Platform;
-    /// Its outbox consumer name.
-    const CONSUMER: &'static str;
+    /// Its outbox consumer name: the platform's.
+    const CONSUMER: &'static str = Self::PLATFORM.as_str();
     /// How its customers follow tickets.
     const CUSTOMERS: CustomerSide;
     /// How a person starts a new ticket there, as a hint in closing lines.
@@ -85,11 +85,21 @@ pub trait ChatPlatform: Clone + Send + Sync + 'static {
     /// The staff channel a ticket of a department goes to; `None` when the
     /// platform has no staff side.
     fn staff_channel(&self, department: Option<&str>) -> Option<String>;
-    /// The person's user on the platform, if they are known there.
+    /// The person's user on the platform (in this workspace), if they are
+    /// known there.
     fn user_of(
         &self,
         person: PersonId,
-    ) -> impl Future<Output = Result<Option<String>, EngineError>> + Send;
+    ) -> impl Future<Output = Result<Option<String>, EngineError>> + Send {
+        async move {
+            let profile = self.engine().person(person).await?;
+            Ok(profile
+                .identities
+                .into_iter()
+                .find(|i| i.platform == Self::PLATFORM && i.workspace == self.workspace())
+                .map(|i| i.external_id))
+        }
+    }
     /// The channel a surface's messages are posted in (the card's channel,
     /// or the thread it started).
     fn thread_of(&self, surface: &Surface) -> String;

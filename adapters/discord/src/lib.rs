@@ -31,7 +31,7 @@ use std::sync::{Arc, OnceLock};
 use threadesk_core::Engine;
 
 /// The outbox consumer name of the Discord surface.
-pub const CONSUMER: &str = "discord";
+pub const CONSUMER: &str = threadesk_core::domain::Platform::Discord.as_str();
 
 /// Who the bot is and where it serves, learned at start.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,7 @@
 
 use crate::api::ApiError;
 use crate::render::{self, CardFor};
-use crate::{snowflake, DiscordAdapter, CONSUMER};
+use crate::{snowflake, DiscordAdapter};
 use serde_json::{json, Value};
 use serenity::http::{LightMethod, Route};
 use serenity::model::id::{ChannelId, MessageId};
@@ -20,7 +20,7 @@ use threadesk_core::domain::{Message, Platform};
 use threadesk_core::links::PlatformRef;
 use threadesk_core::outbox::{Event, EventPayload};
 use threadesk_core::surfaces::{Audience, CardFacts, Surface};
-use threadesk_core::{EngineError, PersonId, TicketId};
+use threadesk_core::{EngineError, TicketId};
 
 impl PlatformError for ApiError {
     fn is_gone(&self) -> bool {
@@ -49,7 +49,6 @@ fn message_route(channel_id: &str, message: &str) -> Result<Route<'static>, ApiE
 impl ChatPlatform for DiscordAdapter {
     type Error = ApiError;
     const PLATFORM: Platform = Platform::Discord;
-    const CONSUMER: &'static str = CONSUMER;
     const CUSTOMERS: CustomerSide = CustomerSide::SharedThread;
     const NEW_TICKET: &'static str = "/ticket open";
 
@@ -67,10 +66,6 @@ impl ChatPlatform for DiscordAdapter {
 
     fn staff_channel(&self, _department: Option<&str>) -> Option<String> {
         self.config().staff_channel.map(|c| c.to_string())
-    }
-
-    async fn user_of(&self, person: PersonId) -> Result<Option<String>, EngineError> {
-        self.discord_user_of(person).await
     }
 
     fn thread_of(&self, surface: &Surface) -> String {

@@ -8,7 +8,7 @@ use crate::DiscordAdapter;
 use serde_json::Value;
 use threadesk_chat::ChatPlatform;
 use threadesk_core::domain::{Person, Platform, PlatformIdentity};
-use threadesk_core::{EngineError, PersonId};
+use threadesk_core::EngineError;
 
 /// Who did something, as Discord described them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,19 +113,6 @@ impl DiscordAdapter {
                 Err(e) => tracing::warn!(error = %e, "discord member update not applied"),
             }
         }
-    }
-
-    /// The Discord user id of a person in our server, if they have one.
-    pub(crate) async fn discord_user_of(
-        &self,
-        person: PersonId,
-    ) -> Result<Option<String>, EngineError> {
-        let profile = self.engine().person(person).await?;
-        Ok(profile
-            .identities
-            .into_iter()
-            .find(|i| i.platform == Platform::Discord && i.workspace == self.guild())
-            .map(|i| i.external_id))
     }
 }
 

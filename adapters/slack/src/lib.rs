@@ -29,7 +29,7 @@ use std::sync::{Arc, OnceLock};
 use threadesk_core::Engine;
 
 /// The outbox consumer name of the Slack surface.
-pub const CONSUMER: &str = "slack";
+pub const CONSUMER: &str = threadesk_core::domain::Platform::Slack.as_str();
 
 /// Who the bot is in its workspace, learned from `auth.test` at start.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,13 +7,12 @@
 use crate::api::ApiError;
 use crate::render::{self, CardFor};
 use crate::SlackAdapter;
-use crate::CONSUMER;
 use serde_json::json;
 use threadesk_chat::{ChatPlatform, CustomerSide, Hub, Invitation, Mirror, PlatformError};
 use threadesk_core::domain::{Message, Platform};
 use threadesk_core::links::PlatformRef;
 use threadesk_core::surfaces::{CardFacts, Surface};
-use threadesk_core::{EngineError, PersonId, TicketId, TicketNumber};
+use threadesk_core::{PersonId, TicketId, TicketNumber};
 
 impl PlatformError for ApiError {
     fn is_permanent(&self) -> bool {
@@ -24,7 +23,6 @@ impl PlatformError for ApiError {
 impl ChatPlatform for SlackAdapter {
     type Error = ApiError;
     const PLATFORM: Platform = Platform::Slack;
-    const CONSUMER: &'static str = CONSUMER;
     const CUSTOMERS: CustomerSide = CustomerSide::OwnCards;
     const NEW_TICKET: &'static str = "/ticket";
 
@@ -42,10 +40,6 @@ impl ChatPlatform for SlackAdapter {
 
     fn staff_channel(&self, department: Option<&str>) -> Option<String> {
         self.config().triage_channel(department).map(str::to_owned)
-    }
-
-    async fn user_of(&self, person: PersonId) -> Result<Option<String>, EngineError> {
-        self.slack_user_of(person).await
     }
 
     fn thread_of(&self, surface: &Surface) -> String {

@@ -39,21 +39,6 @@ impl SlackAdapter {
         Ok(person)
     }
 
-    /// The Slack user id of a person in our workspace, if they have one.
-    pub(crate) async fn slack_user_of(
-        &self,
-        person: threadesk_core::PersonId,
-    ) -> Result<Option<String>, EngineError> {
-        let profile = self.engine().person(person).await?;
-        Ok(profile
-            .identities
-            .into_iter()
-            .find(|i| {
-                i.platform == threadesk_core::domain::Platform::Slack && i.workspace == self.team()
-            })
-            .map(|i| i.external_id))
-    }
-
     async fn first_sight(
         &self,
         identity: &PlatformIdentity,

@@ -21,7 +21,7 @@ pub enum Platform {
 
 impl Platform {
     /// The stored name.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Platform::Slack => "slack",
             Platform::Discord => "discord",

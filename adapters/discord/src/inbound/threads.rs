@@ -14,7 +14,7 @@ impl DiscordAdapter {
         person: &Person,
     ) -> Result<Option<String>, EngineError> {
         self.engine().ticket(person.id, ticket).await?;
-        let Some(user) = self.discord_user_of(person.id).await? else {
+        let Some(user) = self.user_of(person.id).await? else {
             return Ok(None);
         };
         let mirror = self.mirror();
