@@ -8,8 +8,8 @@ use crate::DiscordAdapter;
 use serde::Serialize;
 use serde_json::Value;
 use serenity::all::{
-    Context, EventHandler, GatewayIntents, GuildMemberUpdateEvent, Interaction, Member, Message,
-    MessageUpdateEvent, Reaction, Ready, ResumedEvent,
+    Context, EventHandler, GatewayIntents, GuildId, GuildMemberUpdateEvent, Interaction, Member,
+    Message, MessageUpdateEvent, Reaction, Ready, ResumedEvent, User,
 };
 use serenity::http::{LightMethod, Route};
 use serenity::model::id::InteractionId;
@@ -42,6 +42,7 @@ enum Inbound {
     Update(Value),
     Reaction(Value),
     Member(Value),
+    Left(Value),
     CatchUp,
 }
 
@@ -134,6 +135,18 @@ impl EventHandler for Handler {
     ) {
         self.queue(Inbound::Member(json(&event)));
     }
+
+    async fn guild_member_removal(
+        &self,
+        _: Context,
+        guild_id: GuildId,
+        user: User,
+        _: Option<Member>,
+    ) {
+        let mut left = json(&user);
+        left["guild_id"] = Value::String(guild_id.to_string());
+        self.queue(Inbound::Left(left));
+    }
 }
 
 impl DiscordAdapter {
@@ -164,6 +177,7 @@ impl DiscordAdapter {
                     Inbound::Update(m) => recorder.on_message_update(&m).await,
                     Inbound::Reaction(r) => recorder.on_reaction(&r).await,
                     Inbound::Member(m) => recorder.on_member_update(&m).await,
+                    Inbound::Left(u) => recorder.on_member_left(&u).await,
                     Inbound::CatchUp => recorder.caught_up().await,
                 }
             }
@@ -191,6 +205,14 @@ impl DiscordAdapter {
             }
             () = shutdown => shards.shutdown_all().await,
         }
-        recording.abort();
+        // the handler's sender goes with the client: what is queued is
+        // recorded, then the recorder ends (bounded: the process is stopping).
+        drop(client);
+        if tokio::time::timeout(std::time::Duration::from_secs(5), recording)
+            .await
+            .is_err()
+        {
+            tracing::warn!("discord events still queued at shutdown; the next catch-up reads them");
+        }
     }
 }

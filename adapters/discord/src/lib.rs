@@ -13,8 +13,8 @@ pub mod api;
 pub mod config;
 pub mod gateway;
 mod inbound;
-pub mod outbound;
 mod people;
+pub mod platform;
 pub mod render;
 mod routes;
 #[cfg(feature = "testing")]

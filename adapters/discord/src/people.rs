@@ -83,6 +83,24 @@ impl DiscordAdapter {
         Ok(person)
     }
 
+    /// A user left our server (a gateway `GUILD_MEMBER_REMOVE`, sent with
+    /// the Server Members intent): they hold no staff role any more, so a
+    /// person we know loses the staff rights the role gave them at once
+    /// (Discord itself takes them out of the server's threads).
+    pub async fn on_member_left(&self, user: &Value) {
+        let Some(who) = Who::from(user, &Value::Null) else {
+            return;
+        };
+        if who.bot || user["guild_id"].as_str().is_some_and(|g| g != self.guild()) {
+            return;
+        }
+        self.member_changed(Who {
+            roles: Some(vec![]),
+            ..who
+        })
+        .await;
+    }
+
     /// A member of our server changed (a gateway `GUILD_MEMBER_UPDATE`,
     /// sent with the Server Members intent): a person we know follows their
     /// roles at once, so a staff role taken away ends their staff rights
@@ -98,6 +116,11 @@ impl DiscordAdapter {
         {
             return;
         }
+        self.member_changed(who).await;
+    }
+
+    /// A member's standing follows their roles now, if we know them.
+    async fn member_changed(&self, who: Who) {
         let identity = PlatformIdentity::discord(self.guild(), &who.id);
         let known = match self.engine().person_by_identity(&identity).await {
             Ok(p) => p.is_some(),

@@ -11,8 +11,8 @@
 pub mod api;
 pub mod config;
 mod inbound;
-pub mod outbound;
 mod people;
+pub mod platform;
 pub mod render;
 mod routes;
 pub mod socket;

@@ -96,3 +96,50 @@ async fn a_staff_role_taken_away_removes_them_from_ticket_threads_at_once(#[case
     );
     w.no_violations();
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_staff_member_who_leaves_the_server_is_no_longer_staff(#[case] kind: Kind) {
+    let w = world_with(kind, |c| c.member_events = true).await;
+    let t = w.open_ticket(&bob(), "Printer", "It is on fire").await;
+    w.gateway().await;
+    let said = w.fake.user_message(&t.thread, &sam(), "Unplug it");
+    w.fake.gateway().dispatch("MESSAGE_CREATE", said);
+    w.wait_messages(t.id, 2).await;
+    let sam_person = w.person(&sam()).await;
+    assert!(w.h.engine.person(sam_person).await.unwrap().person.is_staff);
+    // a stranger leaving changes nothing and creates nobody.
+    let people_before = w.h.engine.system().followers(t.id).await.unwrap();
+    let stranger = json!({ "id": "999000111", "username": "zed", "discriminator": "0", "avatar": null, "global_name": null });
+    w.fake.gateway().dispatch(
+        "GUILD_MEMBER_REMOVE",
+        json!({ "guild_id": GUILD, "user": stranger }),
+    );
+    w.fake.gateway().dispatch(
+        "GUILD_MEMBER_REMOVE",
+        json!({ "guild_id": GUILD, "user": sam().user() }),
+    );
+    let mut staff = true;
+    for _ in 0..200 {
+        staff = w.h.engine.person(sam_person).await.unwrap().person.is_staff;
+        if !staff {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(!staff, "leaving the server ends the staff role's rights");
+    let stranger_identity =
+        threadesk_core::domain::PlatformIdentity::discord(GUILD.to_string(), "999000111");
+    assert!(w
+        .h
+        .engine
+        .person_by_identity(&stranger_identity)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        w.h.engine.system().followers(t.id).await.unwrap(),
+        people_before
+    );
+    w.no_violations();
+}
