@@ -145,6 +145,25 @@ impl System<'_> {
         found.iter().map(crate::surfaces::surface).collect()
     }
 
+    /// The tickets a person asked for (is the requester of) that have live
+    /// surfaces on a platform: when their organization changes, who else
+    /// may read these changes with it.
+    pub async fn requested_on(
+        &self,
+        person: PersonId,
+        platform: Platform,
+    ) -> Result<Vec<TicketId>> {
+        let found: Vec<i64> = sqlx::query_scalar(
+            "select distinct t.id from tickets t join surfaces s on s.ticket_id = t.id \
+             where t.requester_id = $1 and s.platform = $2 and s.closed_at is null order by t.id",
+        )
+        .bind(person.0)
+        .bind(platform.as_str())
+        .fetch_all(self.db().pool())
+        .await?;
+        Ok(found.into_iter().map(TicketId).collect())
+    }
+
     /// Whether a person already reads a ticket in a chat thread: their own
     /// live card, or a live shared thread they are in, on any platform.
     pub async fn reads_in_chat(&self, ticket: TicketId, person: PersonId) -> Result<bool> {

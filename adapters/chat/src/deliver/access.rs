@@ -135,21 +135,24 @@ impl<P: ChatPlatform> Mirror<P> {
     }
 
     /// A person's standing changed (staff, organization, company admin):
-    /// every ticket they follow here is checked again.
+    /// every ticket they follow here is checked again, and so is every
+    /// ticket they asked for, whose other readers may have changed with
+    /// them (a requester who moves organization takes their old
+    /// organization's admins' access along).
     pub(super) async fn recheck_person(&self, person: PersonId) -> R<P> {
         let mut steps = Steps::new(P::CONSUMER);
-        let mut tickets: Vec<TicketId> = self
-            .engine()
-            .system()
+        let system = self.engine().system();
+        let mut tickets: Vec<TicketId> = system
             .followed_by(person, P::PLATFORM)
             .await?
             .into_iter()
             .map(|s| s.ticket_id)
+            .chain(system.requested_on(person, P::PLATFORM).await?)
             .collect();
         tickets.sort();
         tickets.dedup();
         for t in tickets {
-            self.recheck(&mut steps, t, person).await?;
+            steps.take("access", self.live(t).await.map(drop));
         }
         steps.finish()
     }

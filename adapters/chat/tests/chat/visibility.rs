@@ -404,3 +404,64 @@ async fn every_platform_shows_each_person_what_core_says_after_each_access_chang
         w.dfake.violations()
     );
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_requester_who_changes_organization_takes_the_old_admins_access_along_at_once(
+    #[case] kind: Kind,
+) {
+    let w = world(kind).await;
+    let e = w.h.engine.clone();
+    let root = w.h.staff("Root").await;
+    let acme = w.h.org(root, "Acme").await;
+    let other = w.h.org(root, "Globex").await;
+    let requester = w.viewer("requester", "Rita Requester", root).await;
+    let admin = w.viewer("company admin", "Ada Admin", root).await;
+    for p in [&requester, &admin] {
+        e.set_organization(&Ctx::new(root), p.id, Some(acme))
+            .await
+            .unwrap();
+    }
+    e.grant_company_admin(&Ctx::new(root), admin.id)
+        .await
+        .unwrap();
+    let t = w.h.open(requester.id, "Printer on fire").await.ticket.id;
+    w.settle().await;
+    w.slack.mirror().follow(t, admin.id, None).await.unwrap();
+    w.discord.mirror().follow(t, admin.id, None).await.unwrap();
+    w.settle().await;
+    assert!(w.thread_members().contains(&admin.discord));
+
+    // the requester moves: nothing else happens on the ticket.
+    e.set_organization(&Ctx::new(root), requester.id, Some(other))
+        .await
+        .unwrap();
+    w.settle().await;
+    assert!(
+        !w.thread_members().contains(&admin.discord),
+        "the old organization's admin left the Discord thread with the move"
+    );
+    assert!(
+        w.thread_members().contains(&requester.discord),
+        "the requester stays"
+    );
+    let dm = format!("D{}", admin.slack);
+    assert!(
+        w.sfake
+            .calls_of("chat.update")
+            .iter()
+            .any(|u| u["channel"] == dm.as_str()
+                && u.to_string().contains("access to this ticket was revoked")),
+        "the admin's Slack card is marked revoked with the move"
+    );
+    assert!(
+        w.sfake.violations().is_empty(),
+        "{:?}",
+        w.sfake.violations()
+    );
+    assert!(
+        w.dfake.violations().is_empty(),
+        "{:?}",
+        w.dfake.violations()
+    );
+}
