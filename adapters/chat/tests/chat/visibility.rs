@@ -174,6 +174,22 @@ impl World {
     }
 
     /// The customer thread's members on Discord.
+    /// Whether a viewer's Slack card was redrawn as revoked.
+    fn card_marked_revoked(&self, v: &Viewer) -> bool {
+        let dm = format!("D{}", v.slack);
+        self.sfake.calls_of("chat.update").iter().any(|u| {
+            u["channel"] == dm.as_str()
+                && u.to_string().contains("access to this ticket was revoked")
+        })
+    }
+
+    /// Both fakes found every request we sent valid.
+    fn no_violations(&self) {
+        let (s, d) = (self.sfake.violations(), self.dfake.violations());
+        assert!(s.is_empty(), "{s:?}");
+        assert!(d.is_empty(), "{d:?}");
+    }
+
     fn thread_members(&self) -> BTreeSet<String> {
         let threads = self.dfake.threads_in(SUPPORT_CHANNEL);
         assert_eq!(threads.len(), 1, "one customer thread");
@@ -382,27 +398,13 @@ async fn every_platform_shows_each_person_what_core_says_after_each_access_chang
     }
     // Slack cards of those who lost access are marked so.
     for p in [&revoked, &revoked_admin, &leaver] {
-        let dm = format!("D{}", p.slack);
         assert!(
-            w.sfake
-                .calls_of("chat.update")
-                .iter()
-                .any(|u| u["channel"] == dm.as_str()
-                    && u.to_string().contains("access to this ticket was revoked")),
+            w.card_marked_revoked(p),
             "{}'s Slack card is not marked revoked",
             p.role
         );
     }
-    assert!(
-        w.sfake.violations().is_empty(),
-        "{:?}",
-        w.sfake.violations()
-    );
-    assert!(
-        w.dfake.violations().is_empty(),
-        "{:?}",
-        w.dfake.violations()
-    );
+    w.no_violations();
 }
 
 #[apply(backends)]
@@ -445,23 +447,9 @@ async fn a_requester_who_changes_organization_takes_the_old_admins_access_along_
         w.thread_members().contains(&requester.discord),
         "the requester stays"
     );
-    let dm = format!("D{}", admin.slack);
     assert!(
-        w.sfake
-            .calls_of("chat.update")
-            .iter()
-            .any(|u| u["channel"] == dm.as_str()
-                && u.to_string().contains("access to this ticket was revoked")),
+        w.card_marked_revoked(&admin),
         "the admin's Slack card is marked revoked with the move"
     );
-    assert!(
-        w.sfake.violations().is_empty(),
-        "{:?}",
-        w.sfake.violations()
-    );
-    assert!(
-        w.dfake.violations().is_empty(),
-        "{:?}",
-        w.dfake.violations()
-    );
+    w.no_violations();
 }
