@@ -13,6 +13,8 @@ pub enum Platform {
     Slack,
     /// A Discord server.
     Discord,
+    /// A Microsoft Teams tenant.
+    Teams,
     /// The web portal's own login.
     Web,
     /// An e-mail address.
@@ -25,6 +27,7 @@ impl Platform {
         match self {
             Platform::Slack => "slack",
             Platform::Discord => "discord",
+            Platform::Teams => "teams",
             Platform::Web => "web",
             Platform::Email => "email",
         }
@@ -44,6 +47,7 @@ impl FromStr for Platform {
         match s {
             "slack" => Ok(Platform::Slack),
             "discord" => Ok(Platform::Discord),
+            "teams" => Ok(Platform::Teams),
             "web" => Ok(Platform::Web),
             "email" => Ok(Platform::Email),
             other => Err(ParseError::Unknown {
@@ -75,6 +79,11 @@ impl PlatformIdentity {
     /// A Discord user; `guild` may be empty for a user known outside a server.
     pub fn discord(guild: impl Into<String>, user: impl Into<String>) -> Self {
         Self::new(Platform::Discord, guild, user)
+    }
+
+    /// A Teams user (their `29:` id for the bot) in a tenant.
+    pub fn teams(tenant: impl Into<String>, user: impl Into<String>) -> Self {
+        Self::new(Platform::Teams, tenant, user)
     }
 
     /// A web portal login.
