@@ -10,6 +10,7 @@
 //! for the person, and internal errors are logged once ([`reply`]).
 #![forbid(unsafe_code)]
 
+pub mod channels;
 mod deliver;
 mod failure;
 mod hub;

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+pub use threadesk_chat::channels::{parse_department_channels, DepartmentChannelError};
+use threadesk_chat::channels::{all_channels, channel_for};
 
 /// The default Web API base.
 pub const DEFAULT_API_URL: &str = "https://slack.com/api";
@@ -39,50 +41,17 @@ impl SlackConfig {
 
     /// The triage channel for a ticket's department (or the default one).
     pub fn triage_channel(&self, department: Option<&str>) -> Option<&str> {
-        department
-            .and_then(|d| self.department_channels.get(&d.to_lowercase()))
-            .or(self.staff_channel.as_ref())
-            .map(String::as_str)
+        channel_for(
+            self.staff_channel.as_deref(),
+            &self.department_channels,
+            department,
+        )
     }
 
     /// Every channel whose members are staff.
     pub fn staff_channels(&self) -> Vec<&str> {
-        let mut all: Vec<&str> = self.staff_channel.iter().map(String::as_str).collect();
-        for c in self.department_channels.values() {
-            if !all.contains(&c.as_str()) {
-                all.push(c);
-            }
-        }
-        all
+        all_channels(self.staff_channel.as_deref(), &self.department_channels)
     }
-}
-
-/// An entry of `SLACK_DEPARTMENT_CHANNELS` that is not
-/// `Department name=CHANNEL_ID`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{pair}` is not `Department name=CHANNEL_ID`")]
-pub struct DepartmentChannelError {
-    /// The entry as written (trimmed).
-    pub pair: String,
-}
-
-/// Parses `SLACK_DEPARTMENT_CHANNELS`: `Billing=C0123,Technical support=C0456`.
-pub fn parse_department_channels(
-    raw: &str,
-) -> Result<BTreeMap<String, String>, DepartmentChannelError> {
-    let mut out = BTreeMap::new();
-    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let bad = || DepartmentChannelError {
-            pair: pair.to_owned(),
-        };
-        let (name, channel) = pair.split_once('=').ok_or_else(bad)?;
-        let (name, channel) = (name.trim(), channel.trim());
-        if name.is_empty() || channel.is_empty() || channel.contains(char::is_whitespace) {
-            return Err(bad());
-        }
-        out.insert(name.to_lowercase(), channel.to_owned());
-    }
-    Ok(out)
 }
 
 impl fmt::Debug for SlackConfig {
@@ -113,18 +82,6 @@ mod tests {
         assert_eq!(c.triage_channel(Some("Sales")), Some("C0"));
         assert_eq!(c.triage_channel(None), Some("C0"));
         assert_eq!(c.staff_channels(), vec!["C0", "C1", "C2"]);
-    }
-
-    #[test]
-    fn malformed_department_channels_say_what_is_wrong() {
-        assert_eq!(
-            parse_department_channels("Billing")
-                .unwrap_err()
-                .to_string(),
-            "`Billing` is not `Department name=CHANNEL_ID`"
-        );
-        assert!(parse_department_channels("=C1").is_err());
-        assert!(parse_department_channels("Billing=C 1").is_err());
     }
 
     #[test]
