@@ -68,7 +68,10 @@ mod tests {
     fn department_channels_parse_and_route_case_insensitively() {
         let map = parse_department_channels(" Billing=C1, Technical support = C2 ,").unwrap();
         assert_eq!(channel_for(Some("C0"), &map, Some("billing")), Some("C1"));
-        assert_eq!(channel_for(Some("C0"), &map, Some("Technical Support")), Some("C2"));
+        assert_eq!(
+            channel_for(Some("C0"), &map, Some("Technical Support")),
+            Some("C2")
+        );
         assert_eq!(channel_for(Some("C0"), &map, Some("Sales")), Some("C0"));
         assert_eq!(channel_for(Some("C0"), &map, None), Some("C0"));
         assert_eq!(channel_for(None, &map, None), None);
@@ -78,7 +81,9 @@ mod tests {
     #[test]
     fn malformed_department_channels_say_what_is_wrong() {
         assert_eq!(
-            parse_department_channels("Billing").unwrap_err().to_string(),
+            parse_department_channels("Billing")
+                .unwrap_err()
+                .to_string(),
             "`Billing` is not `Department name=CHANNEL_ID`"
         );
         assert!(parse_department_channels("=C1").is_err());

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-pub use threadesk_chat::channels::{parse_department_channels, DepartmentChannelError};
 use threadesk_chat::channels::{all_channels, channel_for};
+pub use threadesk_chat::channels::{parse_department_channels, DepartmentChannelError};
 
 /// The default Web API base.
 pub const DEFAULT_API_URL: &str = "https://slack.com/api";

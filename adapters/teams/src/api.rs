@@ -160,15 +160,25 @@ impl Connector {
     /// Waits until one more send to a conversation keeps Teams' pace.
     async fn keep_pace(&self, conversation: &str) {
         // a channel thread counts as its channel.
-        let key = conversation.split(';').next().unwrap_or(conversation).to_owned();
+        let key = conversation
+            .split(';')
+            .next()
+            .unwrap_or(conversation)
+            .to_owned();
         loop {
             let wait = {
                 let mut all = self.pace.lock().unwrap_or_else(|p| p.into_inner());
                 if all.len() > 10_000 {
-                    all.retain(|_, q| q.back().is_some_and(|t| t.elapsed() < Duration::from_secs(30)));
+                    all.retain(|_, q| {
+                        q.back()
+                            .is_some_and(|t| t.elapsed() < Duration::from_secs(30))
+                    });
                 }
                 let q = all.entry(key.clone()).or_default();
-                while q.front().is_some_and(|t| t.elapsed() >= Duration::from_secs(30)) {
+                while q
+                    .front()
+                    .is_some_and(|t| t.elapsed() >= Duration::from_secs(30))
+                {
                     q.pop_front();
                 }
                 let in_second = q
@@ -235,7 +245,11 @@ impl Connector {
                 200..=299 => return Ok(value),
                 429 | 412 | 502 | 503 | 504 if attempt < ATTEMPTS => {
                     let wait = retry_after.unwrap_or_else(|| jitter(backoff));
-                    tracing::info!(status, wait_ms = wait.as_millis() as u64, "teams asked us to wait");
+                    tracing::info!(
+                        status,
+                        wait_ms = wait.as_millis() as u64,
+                        "teams asked us to wait"
+                    );
                     tokio::time::sleep(wait).await;
                     backoff *= 2;
                 }
@@ -272,7 +286,12 @@ impl Connector {
             self.keep_pace(channel).await;
         }
         let v = self
-            .call(service_url, reqwest::Method::POST, "/conversations", Some(parameters))
+            .call(
+                service_url,
+                reqwest::Method::POST,
+                "/conversations",
+                Some(parameters),
+            )
             .await?;
         let id = v["id"].as_str().unwrap_or_default().to_owned();
         if id.is_empty() {

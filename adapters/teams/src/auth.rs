@@ -100,15 +100,20 @@ fn same_url(a: &str, b: &str) -> bool {
 }
 
 /// Checks a token against the keys, at `now` (seconds since the epoch).
-pub fn validate(token: &str, keys: &KeySet, expected: Expected<'_>, now: i64) -> Result<(), Refusal> {
+pub fn validate(
+    token: &str,
+    keys: &KeySet,
+    expected: Expected<'_>,
+    now: i64,
+) -> Result<(), Refusal> {
     let parts: Vec<&str> = token.split('.').collect();
     let [header, payload, signature] = parts[..] else {
         return Err(Refusal::Unauthorized("malformed token"));
     };
     let kid = key_id(token)?;
-    let key = keys
-        .get(&kid)
-        .ok_or(Refusal::Unauthorized("the token's key is not the Bot Framework's"))?;
+    let key = keys.get(&kid).ok_or(Refusal::Unauthorized(
+        "the token's key is not the Bot Framework's",
+    ))?;
     let signature = URL_SAFE_NO_PAD
         .decode(signature)
         .map_err(|_| Refusal::Unauthorized("malformed token"))?;
@@ -151,7 +156,9 @@ pub fn validate(token: &str, keys: &KeySet, expected: Expected<'_>, now: i64) ->
         return Err(Refusal::Unauthorized("not valid yet"));
     }
     if !key.endorsements.iter().any(|c| c == expected.channel) {
-        return Err(Refusal::Forbidden("the key is not endorsed for this channel"));
+        return Err(Refusal::Forbidden(
+            "the key is not endorsed for this channel",
+        ));
     }
     match claims.serviceurl.as_deref() {
         Some(url) if same_url(url, expected.service_url) => Ok(()),
@@ -178,14 +185,7 @@ pub fn parse_jwks(doc: &Value) -> KeySet {
             .filter_map(Value::as_str)
             .map(str::to_owned)
             .collect();
-        out.insert(
-            kid.to_owned(),
-            Key {
-                n,
-                e,
-                endorsements,
-            },
-        );
+        out.insert(kid.to_owned(), Key { n, e, endorsements });
     }
     out
 }
@@ -253,7 +253,11 @@ impl Keys {
         if stale || unknown {
             match self.fetch().await {
                 Ok(keys) => {
-                    let forced = if unknown { Some(Instant::now()) } else { cache.as_ref().and_then(|c| c.forced) };
+                    let forced = if unknown {
+                        Some(Instant::now())
+                    } else {
+                        cache.as_ref().and_then(|c| c.forced)
+                    };
                     *cache = Some(Cached {
                         keys,
                         fetched: Instant::now(),
@@ -290,7 +294,10 @@ mod tests {
             key_id(&none),
             Err(Refusal::Unauthorized("only RS256 tokens are accepted"))
         );
-        assert_eq!(key_id("garbage"), Err(Refusal::Unauthorized("malformed token")));
+        assert_eq!(
+            key_id("garbage"),
+            Err(Refusal::Unauthorized("malformed token"))
+        );
         let hs = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","kid":"k"}"#);
         assert!(key_id(&format!("{hs}.e30.x")).is_err());
     }
@@ -305,6 +312,9 @@ mod tests {
         let keys = parse_jwks(&doc);
         assert_eq!(keys.len(), 1);
         assert_eq!(keys["a"].endorsements, vec!["msteams"]);
-        assert!(same_url("https://SMBA.trafficmanager.net/amer/", "https://smba.trafficmanager.net/amer"));
+        assert!(same_url(
+            "https://SMBA.trafficmanager.net/amer/",
+            "https://smba.trafficmanager.net/amer"
+        ));
     }
 }

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-pub use threadesk_chat::channels::{parse_department_channels, DepartmentChannelError};
 use threadesk_chat::channels::{all_channels, channel_for};
+pub use threadesk_chat::channels::{parse_department_channels, DepartmentChannelError};
 
 /// Where to post before any activity has told us a service URL.
 pub const DEFAULT_SERVICE_URL: &str = "https://smba.trafficmanager.net/teams/";
@@ -96,17 +96,18 @@ impl TeamsConfig {
         let configured = url::Url::parse(&self.service_url)
             .map(|u| u.origin().ascii_serialization())
             .ok();
-        if configured.as_deref() == Some(origin.as_str())
-            || self.trusted_origins.contains(&origin)
+        if configured.as_deref() == Some(origin.as_str()) || self.trusted_origins.contains(&origin)
         {
             return true;
         }
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         url.scheme() == "https"
-            && MICROSOFT_SERVICE_HOSTS.iter().any(|h| match h.strip_prefix("*.") {
-                Some(domain) => host.ends_with(&format!(".{domain}")),
-                None => host == *h,
-            })
+            && MICROSOFT_SERVICE_HOSTS
+                .iter()
+                .any(|h| match h.strip_prefix("*.") {
+                    Some(domain) => host.ends_with(&format!(".{domain}")),
+                    None => host == *h,
+                })
     }
 }
 

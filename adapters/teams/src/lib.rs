@@ -69,7 +69,11 @@ impl TeamsAdapter {
     /// Checks the credentials (a token from the tenant's authority) and
     /// registers the outbox consumer.
     pub async fn connect(&self) -> Result<(), ConnectError> {
-        self.inner.api.token().await.map_err(ConnectError::Platform)?;
+        self.inner
+            .api
+            .token()
+            .await
+            .map_err(ConnectError::Platform)?;
         threadesk_core::outbox::Outbox::new(self.engine().db().clone())
             .register(CONSUMER)
             .await?;

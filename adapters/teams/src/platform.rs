@@ -80,7 +80,10 @@ impl ChatPlatform for TeamsAdapter {
         let summary = format!("{} {}", facts.ticket.number, facts.ticket.subject);
         let activity = render::card_activity(render::card(facts, to), &summary);
         if to != CardFor::Staff {
-            return self.api().send(&self.service_url(), channel, &activity).await;
+            return self
+                .api()
+                .send(&self.service_url(), channel, &activity)
+                .await;
         }
         // a staff card starts the ticket's thread in the channel.
         let params = json!({
@@ -95,7 +98,9 @@ impl ChatPlatform for TeamsAdapter {
             .await?;
         activity_id
             .or_else(|| split_thread(&id).map(|(_, root)| root.to_owned()))
-            .ok_or_else(|| ApiError::Transient("a new thread without its first message's id".into()))
+            .ok_or_else(|| {
+                ApiError::Transient("a new thread without its first message's id".into())
+            })
     }
 
     async fn update_card(
@@ -129,7 +134,11 @@ impl ChatPlatform for TeamsAdapter {
 
     async fn post_line(&self, surface: &Surface, line: &str) -> Result<(), ApiError> {
         self.api()
-            .send(&self.service_url(), &self.thread_of(surface), &render::line(line))
+            .send(
+                &self.service_url(),
+                &self.thread_of(surface),
+                &render::line(line),
+            )
             .await
             .map(drop)
     }

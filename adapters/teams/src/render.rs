@@ -49,7 +49,10 @@ pub const CARD: &str = "application/vnd.microsoft.card.adaptive";
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if matches!(c, '\\' | '*' | '_' | '~' | '`' | '#' | '[' | ']' | '<' | '>' | '|') {
+        if matches!(
+            c,
+            '\\' | '*' | '_' | '~' | '`' | '#' | '[' | ']' | '<' | '>' | '|'
+        ) {
             out.push('\\');
         }
         out.push(c);
@@ -140,13 +143,27 @@ pub fn card(facts: &CardFacts, to: CardFor) -> Value {
                 .filter(|s| !s.is_closed())
                 .map(|s| json!({ "title": s.label_for(true), "value": s.as_str() }))
                 .collect();
-            body.push(json!({ "type": "Input.ChoiceSet", "id": "status", "label": "Status",
-                "value": t.status.as_str(), "choices": choices }));
-            actions.push(execute("Set status", verbs::STATUS, json!({ "ticket": id })));
+            body.push(
+                json!({ "type": "Input.ChoiceSet", "id": "status", "label": "Status",
+                "value": t.status.as_str(), "choices": choices }),
+            );
+            actions.push(execute(
+                "Set status",
+                verbs::STATUS,
+                json!({ "ticket": id }),
+            ));
         }
         actions.push(execute("Close", verbs::CLOSE, json!({ "ticket": id })));
-        actions.push(execute("Delegates", verbs::DELEGATES, json!({ "ticket": id })));
-        actions.push(dialog_button("Edit subject", verbs::SUBJECT, json!({ "ticket": id })));
+        actions.push(execute(
+            "Delegates",
+            verbs::DELEGATES,
+            json!({ "ticket": id }),
+        ));
+        actions.push(dialog_button(
+            "Edit subject",
+            verbs::SUBJECT,
+            json!({ "ticket": id }),
+        ));
         if !staff {
             body.push(note(
                 "Write here to reply: reply to this card (or to a message of this ticket) when you have more than one ticket open.",
@@ -166,8 +183,16 @@ pub fn confirm_close(number: TicketNumber, subject: &str, ticket: i64) -> Value 
             escape(subject)
         ))],
         vec![
-            execute("Yes, close it", verbs::CLOSE_CONFIRMED, json!({ "ticket": ticket })),
-            execute("No, keep it open", verbs::DELEGATES, json!({ "ticket": ticket, "back": true })),
+            execute(
+                "Yes, close it",
+                verbs::CLOSE_CONFIRMED,
+                json!({ "ticket": ticket }),
+            ),
+            execute(
+                "No, keep it open",
+                verbs::DELEGATES,
+                json!({ "ticket": ticket, "back": true }),
+            ),
         ],
     )
 }
@@ -177,7 +202,11 @@ pub fn confirm_close(number: TicketNumber, subject: &str, ticket: i64) -> Value 
 pub fn message(m: &Message, number: Option<TicketNumber>) -> Value {
     let label = if m.internal { " · internal note" } else { "" };
     let head = match number {
-        Some(n) => format!("**{n}** · **{}** ({}){label}", escape(&m.author_name), m.author_role),
+        Some(n) => format!(
+            "**{n}** · **{}** ({}){label}",
+            escape(&m.author_name),
+            m.author_role
+        ),
         None => format!("**{}** ({}){label}", escape(&m.author_name), m.author_role),
     };
     let mut text = format!("{head}\n\n{}", m.body);
@@ -232,7 +261,11 @@ pub fn list(page: &TicketPage) -> Value {
         )));
     }
     let actions = match page.more {
-        Some(at) => vec![execute("More", verbs::LIST, json!({ "at": at.to_string() }))],
+        Some(at) => vec![execute(
+            "More",
+            verbs::LIST,
+            json!({ "at": at.to_string() }),
+        )],
         None => vec![],
     };
     adaptive(body, actions)
@@ -259,8 +292,10 @@ pub fn new_ticket_form(
     if let Some(why) = refused {
         body.push(warning(why));
     }
-    body.push(json!({ "type": "Input.Text", "id": "subject", "label": "Subject", "isRequired": true,
-        "errorMessage": "A subject, please.", "maxLength": 200, "value": clip(subject, 200) }));
+    body.push(
+        json!({ "type": "Input.Text", "id": "subject", "label": "Subject", "isRequired": true,
+        "errorMessage": "A subject, please.", "maxLength": 200, "value": clip(subject, 200) }),
+    );
     if !departments.is_empty() {
         let choices: Vec<Value> = departments
             .iter()
@@ -277,7 +312,9 @@ pub fn new_ticket_form(
         "isRequired": true, "errorMessage": "Tell us what happened.", "value": clip(message, 20_000) }));
     adaptive(
         body,
-        vec![json!({ "type": "Action.Submit", "title": "Open ticket", "data": { "dialog": verbs::NEW } })],
+        vec![
+            json!({ "type": "Action.Submit", "title": "Open ticket", "data": { "dialog": verbs::NEW } }),
+        ],
     )
 }
 
@@ -287,11 +324,15 @@ pub fn subject_form(ticket: i64, subject: &str, refused: Option<&str>) -> Value 
     if let Some(why) = refused {
         body.push(warning(why));
     }
-    body.push(json!({ "type": "Input.Text", "id": "subject", "label": "Subject", "isRequired": true,
-        "maxLength": 200, "value": clip(subject, 200) }));
+    body.push(
+        json!({ "type": "Input.Text", "id": "subject", "label": "Subject", "isRequired": true,
+        "maxLength": 200, "value": clip(subject, 200) }),
+    );
     adaptive(
         body,
-        vec![json!({ "type": "Action.Submit", "title": "Save", "data": { "dialog": verbs::SUBJECT, "ticket": ticket } })],
+        vec![
+            json!({ "type": "Action.Submit", "title": "Save", "data": { "dialog": verbs::SUBJECT, "ticket": ticket } }),
+        ],
     )
 }
 
@@ -312,8 +353,17 @@ pub fn card_answer(card: Value) -> Value {
 
 /// The delegates panel: who follows the ticket, Revoke buttons, and an
 /// e-mail address to invite.
-pub fn delegates(ticket: i64, number: TicketNumber, subject: &str, list: &[Delegate], said: Option<&str>) -> Value {
-    let mut body = vec![heading(&format!("Delegates of {number} {}", escape(subject)))];
+pub fn delegates(
+    ticket: i64,
+    number: TicketNumber,
+    subject: &str,
+    list: &[Delegate],
+    said: Option<&str>,
+) -> Value {
+    let mut body = vec![heading(&format!(
+        "Delegates of {number} {}",
+        escape(subject)
+    ))];
     if let Some(s) = said.filter(|s| !s.is_empty()) {
         body.push(note(s));
     }
@@ -322,7 +372,11 @@ pub fn delegates(ticket: i64, number: TicketNumber, subject: &str, list: &[Deleg
     }
     let mut actions = vec![];
     for d in list {
-        body.push(text(&format!("• {} · {}", escape(d.display_name()), d.status.as_str())));
+        body.push(text(&format!(
+            "• {} · {}",
+            escape(d.display_name()),
+            d.status.as_str()
+        )));
         if d.status.is_revocable() && actions.len() < 4 {
             actions.push(execute(
                 &clip(&format!("Revoke {}", d.display_name()), 60),
@@ -331,9 +385,14 @@ pub fn delegates(ticket: i64, number: TicketNumber, subject: &str, list: &[Deleg
             ));
         }
     }
-    body.push(json!({ "type": "Input.Text", "id": "email", "label": "Invite someone to follow it",
-        "style": "Email", "placeholder": "their e-mail address" }));
-    actions.insert(0, execute("Invite", verbs::INVITE, json!({ "ticket": ticket })));
+    body.push(
+        json!({ "type": "Input.Text", "id": "email", "label": "Invite someone to follow it",
+        "style": "Email", "placeholder": "their e-mail address" }),
+    );
+    actions.insert(
+        0,
+        execute("Invite", verbs::INVITE, json!({ "ticket": ticket })),
+    );
     adaptive(body, actions)
 }
 
@@ -357,7 +416,11 @@ pub fn which_ticket(tickets: &[(i64, TicketNumber, String)], kept: &str) -> Valu
     if tickets.len() > 5 {
         body.push(note("Only your five most recent tickets are listed; reply to a ticket's card to reach another."));
     }
-    actions.push(dialog_button("A new ticket", verbs::NEW, json!({ "message": clip(kept, 20_000) })));
+    actions.push(dialog_button(
+        "A new ticket",
+        verbs::NEW,
+        json!({ "message": clip(kept, 20_000) }),
+    ));
     adaptive(body, actions)
 }
 

@@ -6,6 +6,7 @@
 //! with an error and keep the problem for the test to assert on.
 
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 
 /// A platform's specification.
 #[derive(Debug, Clone)]
@@ -69,19 +70,57 @@ impl Spec {
 
     /// Checks a value against a schema; problems go to `errs` as `path: what`.
     pub fn check(&self, schema: &Value, v: &Value, at: &str, errs: &mut Vec<String>) {
-        if schema.get("$ref").is_some() {
-            self.check(self.resolve(schema), v, at, errs);
+        self.check_with(schema, v, at, errs, &BTreeSet::new());
+    }
+
+    /// The property names a schema documents with those of the schemas it
+    /// is composed of (`allOf`, through `$ref`s).
+    fn composed_properties(&self, schema: &Value, out: &mut BTreeSet<String>, depth: usize) {
+        if depth > 16 {
+            return;
         }
+        let schema = self.resolve(schema);
+        if let Some(p) = schema["properties"].as_object() {
+            out.extend(p.keys().cloned());
+        }
+        for s in schema["allOf"].as_array().into_iter().flatten() {
+            self.composed_properties(s, out, depth + 1);
+        }
+    }
+
+    /// [`Spec::check`], where `known` are fields documented by a schema this
+    /// one is composed with (`allOf`): not "undocumented" here.
+    fn check_with(
+        &self,
+        schema: &Value,
+        v: &Value,
+        at: &str,
+        errs: &mut Vec<String>,
+        known: &BTreeSet<String>,
+    ) {
+        if schema.get("$ref").is_some() {
+            self.check_with(self.resolve(schema), v, at, errs, known);
+        }
+        let composed;
+        let known = match schema["allOf"].as_array() {
+            Some(_) => {
+                let mut all = known.clone();
+                self.composed_properties(schema, &mut all, 0);
+                composed = all;
+                &composed
+            }
+            None => known,
+        };
         if let Some(all) = schema["allOf"].as_array() {
             for s in all {
-                self.check(s, v, at, errs);
+                self.check_with(s, v, at, errs, known);
             }
         }
         for union in ["oneOf", "anyOf"] {
             if let Some(options) = schema[union].as_array() {
                 let fits = options.iter().any(|s| {
                     let mut e = vec![];
-                    self.check(s, v, at, &mut e);
+                    self.check_with(s, v, at, &mut e, known);
                     e.is_empty()
                 });
                 if !fits {
@@ -176,6 +215,7 @@ impl Spec {
                     for (k, x) in fields {
                         match props.get(k) {
                             Some(s) => self.check(s, x, &format!("{at}.{k}"), errs),
+                            None if known.contains(k) => {}
                             None => match schema.get("additionalProperties") {
                                 Some(extra) if extra.is_object() => {
                                     self.check(extra, x, &format!("{at}.{k}"), errs)

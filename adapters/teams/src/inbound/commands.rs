@@ -3,8 +3,8 @@
 //! bot in a staff channel. They are read with the chat layer's text
 //! reader and run by its executor; the answer is drawn here.
 
-use super::parse::{Activity, Place};
 use super::ctx;
+use super::parse::{Activity, Place};
 use crate::render;
 use crate::TeamsAdapter;
 use serde_json::json;
@@ -84,7 +84,9 @@ impl TeamsAdapter {
                 // a dialog opens from a button only: offer one, filled in.
                 render::card_activity(
                     render::adaptive(
-                        vec![json!({ "type": "TextBlock", "text": "Tell us what happened:", "wrap": true })],
+                        vec![
+                            json!({ "type": "TextBlock", "text": "Tell us what happened:", "wrap": true }),
+                        ],
                         vec![render::dialog_button(
                             "New ticket",
                             render::verbs::NEW,
@@ -98,10 +100,9 @@ impl TeamsAdapter {
                 let ctx = ctx(person, "command", &a.id);
                 match input::command(self, person, &ctx, c).await {
                     Ok(reply) => self.draw(person, reply).await,
-                    Err(e) => render::text_activity(&threadesk_chat::reply::sentence(
-                        &e,
-                        "teams command",
-                    )),
+                    Err(e) => {
+                        render::text_activity(&threadesk_chat::reply::sentence(&e, "teams command"))
+                    }
                 }
             }
             Err(Unreadable::Unknown(word)) => {
@@ -120,7 +121,10 @@ impl TeamsAdapter {
         match reply {
             Reply::Said(text) => render::text_activity(&text),
             Reply::Help { staff } => render::card_activity(render::help(staff), "Threadesk help"),
-            Reply::Form { subject, department } => render::card_activity(
+            Reply::Form {
+                subject,
+                department,
+            } => render::card_activity(
                 render::adaptive(
                     vec![],
                     vec![render::dialog_button(
@@ -141,7 +145,9 @@ impl TeamsAdapter {
                     )),
                     Err(e) => {
                         tracing::warn!(error = %e, "teams card not posted");
-                        render::text_activity("I could not post that card just now; please try again.")
+                        render::text_activity(
+                            "I could not post that card just now; please try again.",
+                        )
                     }
                 }
             }
@@ -155,18 +161,38 @@ mod tests {
     use serde_json::json;
 
     fn activity(text: &str, kind: &str) -> Activity {
-        Activity::try_from(&json!({ "type": "message", "id": "1", "from": { "id": "29:a" },
-            "conversation": { "id": "c", "conversationType": kind }, "text": text }))
+        Activity::try_from(
+            &json!({ "type": "message", "id": "1", "from": { "id": "29:a" },
+            "conversation": { "id": "c", "conversationType": kind }, "text": text }),
+        )
         .unwrap()
     }
 
     #[test]
     fn menu_words_and_slashes_are_commands_other_text_is_a_reply() {
-        assert_eq!(command_text(&activity("list closed", "personal")).as_deref(), Some("list closed"));
-        assert_eq!(command_text(&activity("/ticket show #3", "personal")).as_deref(), Some("show #3"));
-        assert_eq!(command_text(&activity("/close 3", "personal")).as_deref(), Some("close 3"));
-        assert_eq!(command_text(&activity("help me, the VPN is down again", "personal")), None);
-        assert_eq!(command_text(&activity("the printer works now", "personal")), None);
-        assert_eq!(command_text(&activity("queue Billing", "channel")).as_deref(), Some("queue Billing"));
+        assert_eq!(
+            command_text(&activity("list closed", "personal")).as_deref(),
+            Some("list closed")
+        );
+        assert_eq!(
+            command_text(&activity("/ticket show #3", "personal")).as_deref(),
+            Some("show #3")
+        );
+        assert_eq!(
+            command_text(&activity("/close 3", "personal")).as_deref(),
+            Some("close 3")
+        );
+        assert_eq!(
+            command_text(&activity("help me, the VPN is down again", "personal")),
+            None
+        );
+        assert_eq!(
+            command_text(&activity("the printer works now", "personal")),
+            None
+        );
+        assert_eq!(
+            command_text(&activity("queue Billing", "channel")).as_deref(),
+            Some("queue Billing")
+        );
     }
 }

@@ -16,7 +16,8 @@ use threadesk_core::surfaces::Audience;
 use threadesk_core::{Ctx, DelegateId, DepartmentId, EngineError, TicketId};
 
 fn number(v: &Value) -> Option<i64> {
-    v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+    v.as_i64()
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
 fn string(v: &Value) -> String {
@@ -25,7 +26,9 @@ fn string(v: &Value) -> String {
 
 /// Text of a message a "Create ticket" action was started from (HTML).
 fn message_text(v: &Value) -> String {
-    let html = v["messagePayload"]["body"]["content"].as_str().unwrap_or_default();
+    let html = v["messagePayload"]["body"]["content"]
+        .as_str()
+        .unwrap_or_default();
     let mut out = String::new();
     let mut in_tag = false;
     for c in html.chars() {
@@ -109,7 +112,10 @@ impl TeamsAdapter {
                 return Ok(render::dialog_done("That form is out of date."));
             };
             return match self.engine().edit_subject(ctx, TicketId(t), &subject).await {
-                Ok(t) => Ok(render::dialog_done(&format!("Subject of {} changed.", t.number))),
+                Ok(t) => Ok(render::dialog_done(&format!(
+                    "Subject of {} changed.",
+                    t.number
+                ))),
                 Err(e @ EngineError::Invalid(_)) => Ok(render::dialog(
                     "Edit subject",
                     render::subject_form(t, &subject, Some(&e.sentence())),
@@ -140,7 +146,13 @@ impl TeamsAdapter {
                 let departments = self.engine().departments(false).await?;
                 Ok(render::dialog(
                     "New ticket",
-                    render::new_ticket_form(&departments, &subject, department, &message, Some(&why)),
+                    render::new_ticket_form(
+                        &departments,
+                        &subject,
+                        department,
+                        &message,
+                        Some(&why),
+                    ),
                 ))
             }
             Err(e) => Err(e),
@@ -166,18 +178,29 @@ impl TeamsAdapter {
         Ok(render::card_answer(render::card(&facts, to)))
     }
 
-    async fn card_action(&self, a: &Activity, person: &Person, ctx: &Ctx) -> Result<Value, EngineError> {
+    async fn card_action(
+        &self,
+        a: &Activity,
+        person: &Person,
+        ctx: &Ctx,
+    ) -> Result<Value, EngineError> {
         let action = &a.value["action"];
         let data = &action["data"];
         let verb = action["verb"].as_str().unwrap_or_default();
         let ticket = number(&data["ticket"]).map(TicketId);
         let delegate = number(&data["delegate"]).map(DelegateId);
         let engine = self.engine();
-        let stale = || Ok(render::card_answer(render::said("That button is out of date.")));
+        let stale = || {
+            Ok(render::card_answer(render::said(
+                "That button is out of date.",
+            )))
+        };
         match (verb, ticket, delegate) {
             (verbs::CLOSE, Some(t), _) => {
                 let t = engine.ticket(person.id, t).await?;
-                Ok(render::card_answer(render::confirm_close(t.number, &t.subject, t.id.0)))
+                Ok(render::card_answer(render::confirm_close(
+                    t.number, &t.subject, t.id.0,
+                )))
             }
             (verbs::CLOSE_CONFIRMED, Some(t), _) => {
                 engine.close(ctx, t).await?;
@@ -215,7 +238,8 @@ impl TeamsAdapter {
             }
             (verbs::REVOKE, _, Some(d)) => {
                 let d = engine.revoke_delegate(ctx, d).await?;
-                self.delegates(person, d.ticket_id, Some("Access revoked.")).await
+                self.delegates(person, d.ticket_id, Some("Access revoked."))
+                    .await
             }
             (verbs::ACCEPT, _, Some(d)) => {
                 engine.accept_delegation(ctx, d).await?;
@@ -237,20 +261,29 @@ impl TeamsAdapter {
                     attachments: vec![],
                 };
                 let c = ctx.clone().with_origin(self.at(&a.conversation, &a.id));
-                Ok(render::card_answer(render::said(
-                    &match input::write(self, person, &c, t, written).await? {
-                        Wrote::Added { posted, .. } => {
-                            format!("Added to ticket {}.", posted.ticket.number)
-                        }
-                        Wrote::Refused(r) => format!("{} You wrote: “{}”", r.why, render::clip(&r.text, 500)),
-                    },
-                )))
+                Ok(render::card_answer(render::said(&match input::write(
+                    self, person, &c, t, written,
+                )
+                .await?
+                {
+                    Wrote::Added { posted, .. } => {
+                        format!("Added to ticket {}.", posted.ticket.number)
+                    }
+                    Wrote::Refused(r) => {
+                        format!("{} You wrote: “{}”", r.why, render::clip(&r.text, 500))
+                    }
+                })))
             }
             _ => stale(),
         }
     }
 
-    async fn delegates(&self, person: &Person, t: TicketId, said: Option<&str>) -> Result<Value, EngineError> {
+    async fn delegates(
+        &self,
+        person: &Person,
+        t: TicketId,
+        said: Option<&str>,
+    ) -> Result<Value, EngineError> {
         let ticket = self.engine().ticket(person.id, t).await?;
         let list = self.engine().delegates(person.id, t).await?;
         let mut card = render::delegates(t.0, ticket.number, &ticket.subject, &list, said);

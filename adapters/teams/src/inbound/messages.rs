@@ -63,7 +63,8 @@ impl TeamsAdapter {
             return Ok(());
         };
         let person = self.person(&a.from, staff_side).await?;
-        self.add(a, &person, surface.ticket_id, a.text.clone()).await
+        self.add(a, &person, surface.ticket_id, a.text.clone())
+            .await
     }
 
     async fn personal_message(&self, a: &Activity) -> Result<(), EngineError> {
@@ -89,14 +90,20 @@ impl TeamsAdapter {
                         json!({ "message": render::clip(&a.text, 20_000) }),
                     )],
                 );
-                self.say(&a.conversation, &render::card_activity(card, "No open ticket"))
-                    .await;
+                self.say(
+                    &a.conversation,
+                    &render::card_activity(card, "No open ticket"),
+                )
+                .await;
                 Ok(())
             }
             Target::Ask(tickets) => {
                 let card = render::which_ticket(&tickets, &a.text);
-                self.say(&a.conversation, &render::card_activity(card, "Which ticket?"))
-                    .await;
+                self.say(
+                    &a.conversation,
+                    &render::card_activity(card, "Which ticket?"),
+                )
+                .await;
                 Ok(())
             }
         }
@@ -158,7 +165,11 @@ impl TeamsAdapter {
             };
             self.tell(
                 &a.conversation,
-                &format!("{} Here is what you wrote:\n\n{}{new}", r.why, self.quote(&r.text)),
+                &format!(
+                    "{} Here is what you wrote:\n\n{}{new}",
+                    r.why,
+                    self.quote(&r.text)
+                ),
             )
             .await;
         }

@@ -37,8 +37,7 @@ pub(crate) fn ctx(person: &threadesk_core::domain::Person, kind: &str, id: &str)
 impl TeamsAdapter {
     /// Whether a conversation is (a thread of) a staff channel.
     pub(crate) fn is_staff_channel(&self, conversation: &str) -> bool {
-        let channel = crate::platform::split_thread(conversation)
-            .map_or(conversation, |(c, _)| c);
+        let channel = crate::platform::split_thread(conversation).map_or(conversation, |(c, _)| c);
         self.config().staff_channels().contains(&channel)
     }
 

@@ -91,7 +91,11 @@ fn mentions_as_ids(a: &Value) -> String {
         let (Some(shown), Some(id)) = (e["text"].as_str(), e["mentioned"]["id"].as_str()) else {
             continue;
         };
-        let by = if id == bot { String::new() } else { format!("<@{id}>") };
+        let by = if id == bot {
+            String::new()
+        } else {
+            format!("<@{id}>")
+        };
         text = text.replacen(shown, &by, 1);
     }
     text

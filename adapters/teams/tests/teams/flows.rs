@@ -1,0 +1,1 @@
+//! The ticket lifecycle from Teams.

@@ -1,0 +1,7 @@
+//! Stories of the Teams adapter against a fake Teams, each on SQLite and
+//! PostgreSQL.
+
+mod flows;
+mod helpers;
+mod manifest;
+mod security;
