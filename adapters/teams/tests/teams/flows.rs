@@ -1,1 +1,348 @@
-//! The ticket lifecycle from Teams.
+//! The ticket lifecycle from Teams, as customers and staff live it.
+
+use crate::helpers::*;
+use rstest::rstest;
+use rstest_reuse::apply;
+use serde_json::json;
+use threadesk_core::domain::Status;
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_customer_opens_a_ticket_in_a_dialog_and_talks_with_staff_in_its_thread(
+    #[case] kind: Kind,
+) {
+    let w = world(kind).await;
+    let e = w.h.engine.clone();
+    e.create_department(
+        &threadesk_core::Ctx::new(w.h.staff("Root").await),
+        "Billing",
+    )
+    .await
+    .unwrap();
+    // the New ticket button asks for the dialog: subject, department, message.
+    let form = w
+        .send(&w.make.task_fetch(&ann(), json!({ "dialog": "new" })))
+        .await;
+    assert_eq!(form["task"]["type"], "continue", "{form}");
+    let card = form["task"]["value"]["card"]["content"].to_string();
+    for field in ["\"subject\"", "\"department\"", "\"message\"", "Billing"] {
+        assert!(card.contains(field), "{field} in {card}");
+    }
+    let t = w
+        .open_ticket(&ann(), "Printer on fire", "Smoke everywhere")
+        .await;
+    let chat = FakeTeams::chat_of(&ann().id);
+    let staff_card = &w.fake.in_conversation(&t.thread)[0];
+    assert!(
+        staff_card.text().contains("Set status"),
+        "staff cards carry status controls"
+    );
+    assert!(w
+        .texts(&chat)
+        .iter()
+        .any(|x| x.contains(&t.number) && x.contains("is open")));
+
+    // Sam answers in the ticket's thread in the triage channel.
+    w.send(&w.make.in_thread(&sam(), &t.thread, "Unplug it, please"))
+        .await;
+    w.settle().await;
+    assert!(
+        w.h.engine
+            .person(w.person(&sam()).await)
+            .await
+            .unwrap()
+            .person
+            .is_staff,
+        "working from the triage channel makes Sam staff"
+    );
+    assert!(
+        w.texts(&chat)
+            .iter()
+            .any(|x| x.contains("Unplug it, please") && x.contains(&t.number)),
+        "the reply reaches Ann's chat, naming its ticket"
+    );
+
+    // Ann answers in her 1:1 chat: her only open ticket gets it.
+    w.send(&w.make.personal(&ann(), "Unplugged, the smoke stopped"))
+        .await;
+    w.settle().await;
+    assert!(w
+        .texts(&t.thread)
+        .iter()
+        .any(|x| x.contains("Unplugged, the smoke stopped")));
+
+    // a staff note stays on the staff side.
+    w.send(
+        &w.make
+            .in_thread(&sam(), &t.thread, "note: replace the fuser"),
+    )
+    .await;
+    w.settle().await;
+    let thread = e.thread(w.person(&sam()).await, t.id).await.unwrap();
+    let note = thread
+        .messages
+        .iter()
+        .find(|m| m.body == "replace the fuser")
+        .expect("the note");
+    assert!(note.internal);
+    assert!(!w
+        .texts(&chat)
+        .iter()
+        .any(|x| x.contains("replace the fuser")));
+    w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn with_two_tickets_open_a_message_goes_where_it_points_or_the_bot_asks_which(
+    #[case] kind: Kind,
+) {
+    let w = world(kind).await;
+    let first = w.open_ticket(&ann(), "VPN drops", "Every hour").await;
+    let second = w.open_ticket(&ann(), "Laptop slow", "Since Monday").await;
+    let chat = FakeTeams::chat_of(&ann().id);
+    let ann_id = w.person(&ann()).await;
+    let bodies = |t| {
+        let e = w.h.engine.clone();
+        async move {
+            e.thread(ann_id, t)
+                .await
+                .unwrap()
+                .messages
+                .into_iter()
+                .map(|m| m.body)
+                .collect::<Vec<_>>()
+        }
+    };
+
+    // a reply to the first ticket's card goes to the first ticket.
+    w.send(
+        &w.make
+            .personal_reply(&ann(), "It dropped at noon", &first.card),
+    )
+    .await;
+    assert!(bodies(first.id)
+        .await
+        .contains(&"It dropped at noon".to_owned()));
+
+    // no pointer: the bot asks, keeping the text, and files it nowhere yet.
+    w.send(&w.make.personal(&ann(), "Any news?")).await;
+    let question = w
+        .fake
+        .in_conversation(&chat)
+        .into_iter()
+        .rev()
+        .find(|p| p.text().contains("Which one is this for"))
+        .expect("the bot asks which ticket");
+    assert!(question.text().contains("VPN drops") && question.text().contains("Laptop slow"));
+    assert!(!bodies(first.id).await.contains(&"Any news?".to_owned()));
+    assert!(!bodies(second.id).await.contains(&"Any news?".to_owned()));
+    // the person picks the second: it gets the text kept in the card.
+    let route = question.activity["attachments"][0]["content"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| {
+            a["title"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Laptop slow")
+        })
+        .cloned()
+        .expect("a button for the second ticket");
+    let answer = w
+        .send(
+            &w.make
+                .card_action(&ann(), &chat, &question.id, "route", route["data"].clone()),
+        )
+        .await;
+    assert!(
+        answer["value"].to_string().contains("Added to ticket"),
+        "{answer}"
+    );
+    assert!(bodies(second.id).await.contains(&"Any news?".to_owned()));
+    w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn close_asks_first_then_closes_and_status_is_set_from_the_staff_card(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(&ann(), "Monitor flickers", "Left one").await;
+    let chat = FakeTeams::chat_of(&ann().id);
+    let root = t.thread.split(";messageid=").nth(1).unwrap().to_owned();
+    // staff set a status from the card in the thread.
+    w.send(&w.make.in_thread(&sam(), &t.thread, "Looking at it"))
+        .await;
+    let set = w
+        .send(&w.make.card_action(
+            &sam(),
+            &t.thread,
+            &root,
+            "status",
+            json!({ "ticket": t.id.0, "status": "on_hold" }),
+        ))
+        .await;
+    assert!(set["value"].to_string().contains("On hold"), "{set}");
+    let sam_id = w.person(&sam()).await;
+    assert_eq!(
+        w.h.engine.ticket(sam_id, t.id).await.unwrap().status,
+        Status::OnHold
+    );
+
+    let ask = w
+        .send(
+            &w.make
+                .card_action(&ann(), &chat, &t.card, "close", json!({ "ticket": t.id.0 })),
+        )
+        .await;
+    assert!(ask["value"].to_string().contains("Yes, close it"), "{ask}");
+    let ann_id = w.person(&ann()).await;
+    assert_ne!(
+        w.h.engine.ticket(ann_id, t.id).await.unwrap().status,
+        Status::Closed
+    );
+    let done = w
+        .send(&w.make.card_action(
+            &ann(),
+            &chat,
+            &t.card,
+            "close-yes",
+            json!({ "ticket": t.id.0 }),
+        ))
+        .await;
+    assert!(
+        done["value"].to_string().contains("This ticket is closed"),
+        "{done}"
+    );
+    assert_eq!(
+        w.h.engine.ticket(ann_id, t.id).await.unwrap().status,
+        Status::Closed
+    );
+    w.settle().await;
+    let staff_card = w.fake.posted().into_iter().find(|p| p.id == root).unwrap();
+    assert!(
+        staff_card.text().contains("This ticket is closed"),
+        "the staff card is redrawn"
+    );
+    // a message after closing is given back, not lost.
+    w.send(&w.make.personal_reply(&ann(), "One more thing", &t.card))
+        .await;
+    assert!(w
+        .texts(&chat)
+        .iter()
+        .any(|x| x.contains("is closed") && x.contains("One more thing")));
+    w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn dialogs_keep_what_was_typed_and_a_message_can_become_a_ticket(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let refused = w
+        .send(&w.make.task_submit(
+            &ann(),
+            json!({ "dialog": "new", "subject": "", "message": "My long story" }),
+        ))
+        .await;
+    assert_eq!(
+        refused["task"]["type"], "continue",
+        "the form again: {refused}"
+    );
+    let card = refused["task"]["value"]["card"]["content"].to_string();
+    assert!(
+        card.contains("My long story") && card.contains("Attention"),
+        "{card}"
+    );
+    assert_eq!(w.tickets_of(&ann()).await, 0);
+
+    let form = w
+        .send(
+            &w.make
+                .create_from_message(&ann(), "<p>The <b>VPN</b> drops every hour</p>"),
+        )
+        .await;
+    let card = form["task"]["value"]["card"]["content"].to_string();
+    assert!(card.contains("The VPN drops every hour"), "{card}");
+    w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn commands_in_the_chat_and_staff_commands_in_the_channel(#[case] kind: Kind) {
+    let w = world(kind).await;
+    w.open_ticket(&ann(), "Wi-Fi", "No signal in room 4").await;
+    let chat = FakeTeams::chat_of(&ann().id);
+    w.send(&w.make.personal(&ann(), "help")).await;
+    assert!(w
+        .texts(&chat)
+        .iter()
+        .any(|x| x.contains("Threadesk help") && x.contains("Close")));
+    w.send(&w.make.personal(&ann(), "list")).await;
+    assert!(w
+        .texts(&chat)
+        .iter()
+        .any(|x| x.contains("My tickets") && x.contains("Wi-Fi")));
+    // a stranger's command from the menu opens nothing.
+    w.send(&w.make.personal(&bo(), "new")).await;
+    assert_eq!(w.tickets_of(&bo()).await, 0);
+    assert!(w
+        .texts(&FakeTeams::chat_of(&bo().id))
+        .iter()
+        .any(|x| x.contains("New ticket")));
+    // staff @mention the bot in the triage channel.
+    w.send(&w.make.staff_post(&sam(), "queue")).await;
+    assert!(w
+        .texts(STAFF_CHANNEL)
+        .iter()
+        .any(|x| x.contains("Queue") && x.contains("Wi-Fi")));
+    w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn an_edit_edits_the_ticket_and_its_copies(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(&ann(), "Mail", "Outlook crashes").await;
+    let said = w.make.personal(&ann(), "It crashes on start");
+    w.send(&said).await;
+    w.settle().await;
+    w.send(&w.make.edited(&said, "It crashes when I open the calendar"))
+        .await;
+    w.settle().await;
+    let ann_id = w.person(&ann()).await;
+    let bodies: Vec<String> =
+        w.h.engine
+            .thread(ann_id, t.id)
+            .await
+            .unwrap()
+            .messages
+            .into_iter()
+            .map(|m| m.body)
+            .collect();
+    assert!(
+        bodies.contains(&"It crashes when I open the calendar".to_owned()),
+        "{bodies:?}"
+    );
+    let copies = w.texts(&t.thread);
+    assert!(
+        copies
+            .iter()
+            .any(|x| x.contains("It crashes when I open the calendar")),
+        "{copies:?}"
+    );
+    assert!(!copies.iter().any(|x| x.contains("It crashes on start")));
+    w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_staff_member_who_leaves_the_team_is_staff_no_longer(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(&ann(), "Keyboard", "Sticky keys").await;
+    w.send(&w.make.in_thread(&sam(), &t.thread, "On it")).await;
+    let sam_id = w.person(&sam()).await;
+    assert!(w.h.engine.person(sam_id).await.unwrap().person.is_staff);
+    w.send(&w.make.left_team(&sam(), &bo())).await;
+    assert!(!w.h.engine.person(sam_id).await.unwrap().person.is_staff);
+}
