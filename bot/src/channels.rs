@@ -13,6 +13,7 @@ use threadesk_core::Engine;
 use threadesk_discord::DiscordAdapter;
 use threadesk_email::EmailAdapter;
 use threadesk_slack::SlackAdapter;
+use threadesk_teams::TeamsAdapter;
 use threadesk_web::BlobStore;
 use tokio::sync::watch;
 
@@ -206,5 +207,32 @@ pub async fn discord(config: &Config, engine: &Engine) -> anyhow::Result<Option<
             )
         }),
         tasks,
+    }))
+}
+
+/// The Teams channel, when an app id is configured.
+pub async fn teams(config: &Config, engine: &Engine) -> anyhow::Result<Option<Channel>> {
+    let Some(settings) = &config.teams else {
+        return Ok(None);
+    };
+    let adapter = TeamsAdapter::new(engine.clone(), settings.clone())
+        .context("cannot set up the Teams client")?;
+    adapter.connect().await.context(
+        "cannot connect to Teams (check TEAMS_APP_ID, TEAMS_APP_PASSWORD, TEAMS_TENANT_ID and TEAMS_LOGIN_URL)",
+    )?;
+    let tenant = settings.tenant_id.clone();
+    let staff = settings
+        .staff_channel
+        .clone()
+        .unwrap_or_else(|| "none (set TEAMS_STAFF_CHANNEL)".to_owned());
+    Ok(Some(Channel {
+        name: "Teams",
+        router: Some(threadesk_teams::router(adapter.clone())),
+        banner: Box::new(move |url| {
+            format!(
+                "signed in to tenant {tenant}; messaging endpoint {url}/teams/messages; triage channel {staff}"
+            )
+        }),
+        tasks: vec![worker("teams outbox worker", adapter.mirror())],
     }))
 }

@@ -10,6 +10,8 @@ use threadesk_discord::DiscordConfig;
 use threadesk_email::EmailConfig;
 use threadesk_slack::config::parse_department_channels;
 use threadesk_slack::SlackConfig;
+use threadesk_teams::config as teams;
+use threadesk_teams::TeamsConfig;
 
 /// The default database: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://threadesk.db?mode=rwc";
@@ -75,6 +77,8 @@ pub struct Config {
     pub discord: Option<DiscordConfig>,
     /// The e-mail channel's settings, when `SMTP_URL` is set.
     pub email: Option<EmailConfig>,
+    /// The Teams adapter's settings, when `TEAMS_APP_ID` is set.
+    pub teams: Option<TeamsConfig>,
 }
 
 impl fmt::Debug for Config {
@@ -96,13 +100,17 @@ impl fmt::Debug for Config {
             .field("slack", &self.slack)
             .field("discord", &self.discord)
             .field("email", &self.email)
+            .field("teams", &self.teams)
             .finish()
     }
 }
 
 /// The platform credentials that say a platform is configured.
-pub const PLATFORM_VARIABLES: [(&str, &str); 2] =
-    [("Slack", "SLACK_BOT_TOKEN"), ("Discord", "DISCORD_TOKEN")];
+pub const PLATFORM_VARIABLES: [(&str, &str); 3] = [
+    ("Slack", "SLACK_BOT_TOKEN"),
+    ("Discord", "DISCORD_TOKEN"),
+    ("Teams", "TEAMS_APP_ID"),
+];
 
 /// A switch: `on` / `off` (or true / false, 1 / 0).
 fn on_off(name: &'static str, raw: &str) -> Result<bool, ConfigError> {
@@ -243,6 +251,7 @@ impl Config {
             .collect();
         let slack = slack_config(&value)?;
         let discord = discord_config(&value)?;
+        let teams = teams_config(&value)?;
         let email = email_config(
             &value,
             public_url.as_deref(),
@@ -252,6 +261,7 @@ impl Config {
         Ok(Config {
             slack,
             discord,
+            teams,
             email,
             database_url,
             max_open_tickets,
@@ -265,6 +275,94 @@ impl Config {
             platforms,
         })
     }
+}
+
+/// `TEAMS_*`: the adapter runs when `TEAMS_APP_ID` is set.
+fn teams_config(
+    value: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<TeamsConfig>, ConfigError> {
+    let Some(app_id) = value("TEAMS_APP_ID").map(|v| v.trim().to_owned()) else {
+        return Ok(None);
+    };
+    let guid = |name: &'static str, v: &str| {
+        let ok = v.len() == 36
+            && v.chars().enumerate().all(|(i, c)| {
+                if matches!(i, 8 | 13 | 18 | 23) {
+                    c == '-'
+                } else {
+                    c.is_ascii_hexdigit()
+                }
+            });
+        if ok {
+            Ok(())
+        } else {
+            Err(invalid(
+                name,
+                format!("{v:?} is not an id like 00000000-0000-0000-0000-000000000000"),
+            ))
+        }
+    };
+    guid("TEAMS_APP_ID", &app_id)?;
+    let password = value("TEAMS_APP_PASSWORD").ok_or_else(|| {
+        invalid(
+            "TEAMS_APP_PASSWORD",
+            "is required with TEAMS_APP_ID (the app registration's client secret)",
+        )
+    })?;
+    let tenant = value("TEAMS_TENANT_ID")
+        .map(|v| v.trim().to_owned())
+        .ok_or_else(|| {
+            invalid(
+                "TEAMS_TENANT_ID",
+                "is required with TEAMS_APP_ID (the bot's home tenant)",
+            )
+        })?;
+    guid("TEAMS_TENANT_ID", &tenant)?;
+    let mut c = TeamsConfig::new(app_id, password.trim(), tenant);
+    let conversation = |name: &'static str, v: String| {
+        let v = v.trim().to_owned();
+        if v.starts_with("19:") && !v.contains(char::is_whitespace) {
+            Ok(v)
+        } else {
+            Err(invalid(
+                name,
+                format!("{v:?} is not a channel's conversation id (19:…@thread.tacv2)"),
+            ))
+        }
+    };
+    c.staff_channel = value("TEAMS_STAFF_CHANNEL")
+        .map(|v| conversation("TEAMS_STAFF_CHANNEL", v))
+        .transpose()?;
+    if let Some(map) = value("TEAMS_DEPARTMENT_CHANNELS") {
+        c.department_channels = teams::parse_department_channels(&map)
+            .map_err(|e| invalid("TEAMS_DEPARTMENT_CHANNELS", e.to_string()))?;
+        for channel in c.department_channels.values() {
+            conversation("TEAMS_DEPARTMENT_CHANNELS", channel.clone())?;
+        }
+    }
+    let url = |name: &'static str| -> Result<Option<String>, ConfigError> {
+        value(name)
+            .map(|v| {
+                teams::parse_url(&v)
+                    .map(|u| u.as_str().trim_end_matches('/').to_owned())
+                    .map_err(|e| invalid(name, e.to_string()))
+            })
+            .transpose()
+    };
+    if let Some(u) = url("TEAMS_SERVICE_URL")? {
+        c.service_url = format!("{u}/");
+    }
+    if let Some(u) = url("TEAMS_LOGIN_URL")? {
+        c.login_url = u;
+    }
+    if let Some(u) = url("TEAMS_OPENID_URL")? {
+        c.openid_url = u;
+    }
+    if let Some(v) = value("TEAMS_TRUSTED_SERVICE_URLS") {
+        c.trusted_origins = teams::parse_origins(&v)
+            .map_err(|e| invalid("TEAMS_TRUSTED_SERVICE_URLS", e.to_string()))?;
+    }
+    Ok(Some(c))
 }
 
 /// `SLACK_*`: the adapter runs when `SLACK_BOT_TOKEN` is set.
@@ -558,6 +656,54 @@ mod tests {
         let e = load(&base[..2]).unwrap_err();
         assert!(e.to_string().starts_with("MAIL_TOKEN_SECRET"), "{e}");
         assert!(load(&[]).unwrap().email.is_none(), "off without SMTP_URL");
+    }
+
+    #[test]
+    fn teams_settings_are_read_and_checked() {
+        let base = [
+            ("TEAMS_APP_ID", "11111111-2222-3333-4444-555555555555"),
+            ("TEAMS_APP_PASSWORD", "a-client-secret"),
+            ("TEAMS_TENANT_ID", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"),
+        ];
+        let c = load(&base).unwrap().teams.unwrap();
+        assert_eq!(c.service_url, "https://smba.trafficmanager.net/teams/");
+        assert_eq!(c.login_url, "https://login.microsoftonline.com");
+        assert!(c.staff_channel.is_none());
+        let mut all = base.to_vec();
+        all.extend([
+            ("TEAMS_STAFF_CHANNEL", "19:triage@thread.tacv2"),
+            ("TEAMS_DEPARTMENT_CHANNELS", "Billing=19:bills@thread.tacv2"),
+            ("TEAMS_SERVICE_URL", "http://127.0.0.1:9000/teams"),
+            ("TEAMS_LOGIN_URL", "https://login.microsoftonline.us/"),
+            ("TEAMS_OPENID_URL", "http://localhost:9000/openid"),
+            ("TEAMS_TRUSTED_SERVICE_URLS", "https://smba.example.test/x"),
+        ]);
+        let loaded = load(&all).unwrap();
+        assert!(loaded.platforms.contains(&"Teams"));
+        let c = loaded.teams.clone().unwrap();
+        assert_eq!(
+            c.triage_channel(Some("billing")),
+            Some("19:bills@thread.tacv2")
+        );
+        assert_eq!(c.service_url, "http://127.0.0.1:9000/teams/");
+        assert_eq!(c.login_url, "https://login.microsoftonline.us");
+        assert_eq!(c.trusted_origins, vec!["https://smba.example.test"]);
+        assert!(!format!("{loaded:?}").contains("a-client-secret"));
+        each_refused_by_name(
+            &base,
+            &[
+                ("TEAMS_APP_ID", "my-bot"),
+                ("TEAMS_TENANT_ID", "contoso.onmicrosoft.com"),
+                ("TEAMS_STAFF_CHANNEL", "General"),
+                ("TEAMS_DEPARTMENT_CHANNELS", "Billing"),
+                ("TEAMS_SERVICE_URL", "http://smba.trafficmanager.net/teams/"),
+                ("TEAMS_LOGIN_URL", "login"),
+                ("TEAMS_OPENID_URL", "http://example.com/openid"),
+                ("TEAMS_TRUSTED_SERVICE_URLS", "http://10.0.0.5/"),
+            ],
+        );
+        let e = load(&base[..1]).unwrap_err();
+        assert!(e.to_string().starts_with("TEAMS_APP_PASSWORD"), "{e}");
     }
 
     #[test]

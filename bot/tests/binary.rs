@@ -415,3 +415,71 @@ fn with_smtp_settings_the_demo_tickets_are_confirmed_by_mail() {
     terminate(&child);
     assert!(wait_exit(&mut child).success());
 }
+
+#[test]
+fn with_teams_credentials_it_serves_teams_and_posts_from_the_outbox() {
+    use threadesk_teams::testing::{
+        Activities, FakeTeams, User, APP_ID, APP_PASSWORD, KEY_ID, STAFF_CHANNEL, TENANT,
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let fake = runtime.block_on(FakeTeams::start());
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = threadesk(dir.path())
+        .env("TEAMS_APP_ID", APP_ID)
+        .env("TEAMS_APP_PASSWORD", APP_PASSWORD)
+        .env("TEAMS_TENANT_ID", TENANT)
+        .env("TEAMS_STAFF_CHANNEL", STAFF_CHANNEL)
+        .env("TEAMS_SERVICE_URL", fake.service_url())
+        .env("TEAMS_LOGIN_URL", &fake.base)
+        .env("TEAMS_OPENID_URL", format!("{}/openid", fake.base))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("threadesk starts");
+    let (addr, lines) = wait_for_portal(&mut child);
+    let text = lines.join("\n");
+    assert!(text.contains("Teams: signed in to tenant"), "{text}");
+    assert!(text.contains("/teams/messages"), "{text}");
+
+    let make = Activities::new(&fake);
+    let ann = User::new(1, "Ann Customer");
+    let submit = make.task_submit(
+        &ann,
+        serde_json::json!({ "dialog": "new", "subject": "VPN down", "message": "since this morning" }),
+    );
+    let body = submit.to_string();
+    let token = fake.sign(KEY_ID, &submit, serde_json::json!({}));
+    let (status, answer) = post(
+        &addr,
+        "/teams/messages",
+        "application/json",
+        &[("Authorization", format!("Bearer {token}"))],
+        &body,
+    );
+    assert!(status.contains("200"), "{status}");
+    assert!(answer.contains("is open"), "{answer}");
+    // the outbox worker posts the staff thread and Ann's card on its own.
+    let chat = FakeTeams::chat_of(&ann.id);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fake.in_conversation(&chat).is_empty()
+        || !fake
+            .posted()
+            .iter()
+            .any(|p| p.conversation.starts_with(STAFF_CHANNEL))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no cards were posted: {:?}",
+            fake.calls()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+    let (status, _) = post(&addr, "/teams/messages", "application/json", &[], &body);
+    assert!(
+        status.contains("401"),
+        "unsigned requests are refused: {status}"
+    );
+    terminate(&child);
+    assert!(wait_exit(&mut child).success());
+}
