@@ -1,6 +1,7 @@
 //! Stories of the Teams adapter against a fake Teams, each on SQLite and
 //! PostgreSQL.
 
+mod across;
 mod flows;
 mod helpers;
 mod manifest;
