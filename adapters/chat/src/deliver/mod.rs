@@ -198,7 +198,28 @@ impl<P: ChatPlatform> Mirror<P> {
                     subject: &subject,
                     invited_by: &by.person.display_name,
                 };
-                self.p().invite(&user, invitation).await.map_err(platform)?;
+                match self.p().invite(&user, invitation).await {
+                    Ok(()) => {}
+                    Err(e) if crate::PlatformError::is_permanent(&e) => {
+                        // they cannot be written to here (the app is not
+                        // theirs, they blocked it): the inviter is told.
+                        tracing::warn!(consumer = P::CONSUMER, error = %e, "invitation not delivered");
+                        let line = format!(
+                            "I could not send {} the invitation here (they may not have the app); if e-mail is set up, it reaches them by mail.",
+                            delegate.display_name()
+                        );
+                        for s in live
+                            .iter()
+                            .filter(|s| s.audience == Audience::Person(delegate.invited_by))
+                        {
+                            steps.take(
+                                "inviter told",
+                                self.p().post_line(s, &line).await.map_err(platform),
+                            );
+                        }
+                    }
+                    Err(e) => return Err(platform(e)),
+                }
                 outbox
                     .record_effect(P::CONSUMER, event.id, "invitation")
                     .await?;

@@ -346,3 +346,66 @@ async fn a_staff_member_who_leaves_the_team_is_staff_no_longer(#[case] kind: Kin
     w.send(&w.make.left_team(&sam(), &bo())).await;
     assert!(!w.h.engine.person(sam_id).await.unwrap().person.is_staff);
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn delegates_are_invited_by_address_and_accept_in_their_chat_or_the_inviter_is_told(
+    #[case] kind: Kind,
+) {
+    let w = world(kind).await;
+    let root = w.h.staff("Root").await;
+    let t = w.open_ticket(&ann(), "Shared drive", "Access denied").await;
+    let chat = FakeTeams::chat_of(&ann().id);
+    // Bo and Cy are known on Teams and by e-mail; Cy has not installed the app.
+    let cy = User::new(4, "Cy Colleague");
+    for (who, mail) in [(bo(), "bo@acme.test"), (cy.clone(), "cy@acme.test")] {
+        w.send(&w.make.personal(&who, "help")).await;
+        w.h.engine
+            .link_identities(
+                &threadesk_core::Ctx::new(root),
+                &threadesk_core::domain::PlatformIdentity::teams(TENANT, &who.id),
+                &threadesk_core::domain::PlatformIdentity::email(mail),
+            )
+            .await
+            .unwrap();
+    }
+    w.fake.not_installed(&cy.id);
+    let panel = w
+        .send(&w.make.card_action(&ann(), &chat, &t.card, "delegates", json!({ "ticket": t.id.0 })))
+        .await;
+    assert!(panel["value"].to_string().contains("Nobody else follows"), "{panel}");
+    for mail in ["bo@acme.test", "cy@acme.test"] {
+        let invited = w
+            .send(&w.make.card_action(&ann(), &chat, &t.card, "invite",
+                json!({ "ticket": t.id.0, "email": mail })))
+            .await;
+        assert!(invited["value"].to_string().contains("Invited"), "{invited}");
+    }
+    w.settle().await;
+    // Bo gets Accept / Decline in his chat and accepts.
+    let bo_chat = FakeTeams::chat_of(&bo().id);
+    let invitation = w
+        .fake
+        .in_conversation(&bo_chat)
+        .into_iter()
+        .find(|p| p.text().contains("invited you to follow"))
+        .expect("an invitation card");
+    let accept = invitation.activity["attachments"][0]["content"]["actions"][0].clone();
+    assert_eq!(accept["title"], "Accept");
+    w.send(&w.make.card_action(&bo(), &bo_chat, &invitation.id, "accept", accept["data"].clone()))
+        .await;
+    w.settle().await;
+    assert!(
+        w.fake
+            .in_conversation(&bo_chat)
+            .iter()
+            .any(|p| p.text().contains("Shared drive") && p.text().contains("AdaptiveCard") && p.text().contains("Close")),
+        "Bo follows the ticket on a card of his own"
+    );
+    // Cy could not be reached: Ann is told on her card's chat.
+    assert!(w
+        .texts(&chat)
+        .iter()
+        .any(|x| x.contains("could not send Cy Colleague the invitation")));
+    w.no_violations();
+}
