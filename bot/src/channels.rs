@@ -211,12 +211,17 @@ pub async fn discord(config: &Config, engine: &Engine) -> anyhow::Result<Option<
 }
 
 /// The Teams channel, when an app id is configured.
-pub async fn teams(config: &Config, engine: &Engine) -> anyhow::Result<Option<Channel>> {
+pub async fn teams(
+    config: &Config,
+    engine: &Engine,
+    blobs: &BlobStore,
+) -> anyhow::Result<Option<Channel>> {
     let Some(settings) = &config.teams else {
         return Ok(None);
     };
     let adapter = TeamsAdapter::new(engine.clone(), settings.clone())
         .context("cannot set up the Teams client")?;
+    adapter.keep_files_in(blobs.clone());
     adapter.connect().await.context(
         "cannot connect to Teams (check TEAMS_APP_ID, TEAMS_APP_PASSWORD, TEAMS_TENANT_ID and TEAMS_LOGIN_URL)",
     )?;

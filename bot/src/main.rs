@@ -161,7 +161,7 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
     let mut app = portal.router();
     channels.extend(channels::slack(config, &engine).await?);
     channels.extend(channels::discord(config, &engine).await?);
-    channels.extend(channels::teams(config, &engine).await?);
+    channels.extend(channels::teams(config, &engine, &blobs).await?);
     for c in &mut channels {
         if let Some(routes) = c.router.take() {
             app = app.merge(routes);

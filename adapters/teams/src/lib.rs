@@ -47,6 +47,10 @@ struct Inner {
     keys: auth::Keys,
     /// The service URL the last trusted activity came from.
     service_url: RwLock<String>,
+    /// Downloads files people send.
+    http: reqwest::Client,
+    /// Where files people send are kept.
+    blobs: std::sync::OnceLock<threadesk_core::blobs::BlobStore>,
 }
 
 impl TeamsAdapter {
@@ -59,8 +63,10 @@ impl TeamsAdapter {
             inner: Arc::new(Inner {
                 hub: threadesk_chat::Hub::new(engine),
                 api: Connector::new(&config, http.clone()),
-                keys: auth::Keys::new(&config.openid_url, http),
+                keys: auth::Keys::new(&config.openid_url, http.clone()),
                 service_url: RwLock::new(config.service_url.clone()),
+                http,
+                blobs: std::sync::OnceLock::new(),
                 config,
             }),
         })
@@ -78,6 +84,12 @@ impl TeamsAdapter {
             .register(CONSUMER)
             .await?;
         Ok(())
+    }
+
+    /// Keeps the files people send in this store (the portal's): a
+    /// Teams download link lasts minutes, a ticket's attachment for good.
+    pub fn keep_files_in(&self, store: threadesk_core::blobs::BlobStore) {
+        let _ = self.inner.blobs.set(store);
     }
 
     /// The engine.

@@ -153,10 +153,24 @@ impl TeamsAdapter {
         text: String,
     ) -> Result<(), EngineError> {
         let ctx = ctx(person, "message", &a.id).with_origin(self.at(&a.conversation, &a.id));
-        let written = Written {
-            text,
-            attachments: a.files.clone(),
+        let (attachments, failed) = self.fetch_files(&a.files).await;
+        if !failed.is_empty() {
+            self.tell(
+                &a.conversation,
+                &format!(
+                    "I could not fetch {}; please send it again.",
+                    failed.join(", ")
+                ),
+            )
+            .await;
+        }
+        let text = if text.trim().is_empty() && !attachments.is_empty() {
+            let names: Vec<&str> = attachments.iter().map(|f| f.name.as_str()).collect();
+            format!("Sent {}", names.join(", "))
+        } else {
+            text
         };
+        let written = Written { text, attachments };
         if let Wrote::Refused(r) = input::write(self, person, &ctx, ticket, written).await? {
             let new = if r.closed.is_some() {
                 "\n\nSay **new** to open a new ticket."

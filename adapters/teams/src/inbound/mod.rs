@@ -4,6 +4,7 @@
 //! key (`teams:<kind>:<id>`), so a redelivered activity acts once.
 
 mod commands;
+mod files;
 mod invokes;
 mod messages;
 pub mod parse;

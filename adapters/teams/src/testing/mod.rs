@@ -149,6 +149,7 @@ impl FakeTeams {
             .route("/{tenant}/oauth2/v2.0/token", post(token))
             .route("/openid", get(openid))
             .route("/keys", get(jwks))
+            .route("/files/{name}", get(file))
             .fallback(connector)
             .with_state(fake.clone());
         tokio::spawn(async move {
@@ -280,6 +281,14 @@ async fn token(State(fake): State<FakeTeams>, Path(tenant): Path<String>, body: 
     let t = format!("fake-access-token-{}", d.tokens_issued);
     d.tokens.insert(t.clone());
     Json(json!({ "token_type": "Bearer", "expires_in": 3600, "access_token": t })).into_response()
+}
+
+/// A file a person sent, as Teams' pre-authorised download link serves it.
+async fn file(Path(name): Path<String>) -> Response {
+    if name.starts_with("missing") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    format!("the bytes of {name}").into_response()
 }
 
 async fn openid(State(fake): State<FakeTeams>) -> Json<Value> {

@@ -371,15 +371,32 @@ async fn delegates_are_invited_by_address_and_accept_in_their_chat_or_the_invite
     }
     w.fake.not_installed(&cy.id);
     let panel = w
-        .send(&w.make.card_action(&ann(), &chat, &t.card, "delegates", json!({ "ticket": t.id.0 })))
+        .send(&w.make.card_action(
+            &ann(),
+            &chat,
+            &t.card,
+            "delegates",
+            json!({ "ticket": t.id.0 }),
+        ))
         .await;
-    assert!(panel["value"].to_string().contains("Nobody else follows"), "{panel}");
+    assert!(
+        panel["value"].to_string().contains("Nobody else follows"),
+        "{panel}"
+    );
     for mail in ["bo@acme.test", "cy@acme.test"] {
         let invited = w
-            .send(&w.make.card_action(&ann(), &chat, &t.card, "invite",
-                json!({ "ticket": t.id.0, "email": mail })))
+            .send(&w.make.card_action(
+                &ann(),
+                &chat,
+                &t.card,
+                "invite",
+                json!({ "ticket": t.id.0, "email": mail }),
+            ))
             .await;
-        assert!(invited["value"].to_string().contains("Invited"), "{invited}");
+        assert!(
+            invited["value"].to_string().contains("Invited"),
+            "{invited}"
+        );
     }
     w.settle().await;
     // Bo gets Accept / Decline in his chat and accepts.
@@ -392,14 +409,22 @@ async fn delegates_are_invited_by_address_and_accept_in_their_chat_or_the_invite
         .expect("an invitation card");
     let accept = invitation.activity["attachments"][0]["content"]["actions"][0].clone();
     assert_eq!(accept["title"], "Accept");
-    w.send(&w.make.card_action(&bo(), &bo_chat, &invitation.id, "accept", accept["data"].clone()))
-        .await;
+    w.send(&w.make.card_action(
+        &bo(),
+        &bo_chat,
+        &invitation.id,
+        "accept",
+        accept["data"].clone(),
+    ))
+    .await;
     w.settle().await;
     assert!(
         w.fake
             .in_conversation(&bo_chat)
             .iter()
-            .any(|p| p.text().contains("Shared drive") && p.text().contains("AdaptiveCard") && p.text().contains("Close")),
+            .any(|p| p.text().contains("Shared drive")
+                && p.text().contains("AdaptiveCard")
+                && p.text().contains("Close")),
         "Bo follows the ticket on a card of his own"
     );
     // Cy could not be reached: Ann is told on her card's chat.
@@ -408,4 +433,40 @@ async fn delegates_are_invited_by_address_and_accept_in_their_chat_or_the_invite
         .iter()
         .any(|x| x.contains("could not send Cy Colleague the invitation")));
     w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn files_sent_in_the_chat_become_attachments_in_the_blob_store(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = threadesk_core::blobs::BlobStore::open(dir.path()).unwrap();
+    w.teams.keep_files_in(store.clone());
+    let t = w.open_ticket(&ann(), "Invoice wrong", "See attached").await;
+    let url = format!("{}/files/invoice.pdf", w.fake.base);
+    w.send(&w.make.personal_file(&ann(), "", "invoice.pdf", &url))
+        .await;
+    let missing = format!("{}/files/missing.png", w.fake.base);
+    w.send(
+        &w.make
+            .personal_file(&ann(), "and a photo", "missing.png", &missing),
+    )
+    .await;
+    let ann_id = w.person(&ann()).await;
+    let thread = w.h.engine.thread(ann_id, t.id).await.unwrap();
+    let sent = thread
+        .messages
+        .iter()
+        .find(|m| m.attachments.iter().any(|a| a.name == "invoice.pdf"))
+        .expect("the file is on the ticket");
+    let link = &sent.attachments[0].url;
+    assert!(link.starts_with("blob:"), "{link}");
+    let kept = std::fs::read(store.path_of(link).unwrap()).unwrap();
+    assert_eq!(kept, b"the bytes of invoice.pdf");
+    // a file that cannot be fetched is said so; the text still arrives.
+    assert!(thread.messages.iter().any(|m| m.body == "and a photo"));
+    assert!(w
+        .texts(&FakeTeams::chat_of(&ann().id))
+        .iter()
+        .any(|x| x.contains("could not fetch missing.png")));
 }
