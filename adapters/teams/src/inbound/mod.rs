@@ -71,6 +71,21 @@ impl TeamsAdapter {
 
     /// Members left the support team; the bot joined a chat.
     async fn conversation_update(&self, a: &Activity) {
+        // installed for a person: a welcome with the New ticket button.
+        if a.place == Place::Personal && a.members_added.contains(&self.bot_id()) {
+            let staff = match self.person(&a.from, false).await {
+                Ok(p) => p.is_staff,
+                Err(e) => {
+                    tracing::warn!(error = %e, "teams person not resolved");
+                    false
+                }
+            };
+            self.say(
+                &a.conversation,
+                &render::card_activity(render::help(staff), "Welcome to Threadesk"),
+            )
+            .await;
+        }
         if a.place == Place::Channel && self.is_staff_channel(&a.conversation) {
             for user in &a.members_removed {
                 if let Err(e) = self.left_team(user).await {

@@ -48,6 +48,9 @@ pub struct Activity {
     pub files: Vec<AttachmentMeta>,
     /// People who left (`conversationUpdate`).
     pub members_removed: Vec<String>,
+    /// People who joined (`conversationUpdate`; the bot itself when it is
+    /// installed).
+    pub members_added: Vec<String>,
 }
 
 /// Why a body is not an activity we can act on.
@@ -149,12 +152,13 @@ impl TryFrom<&Value> for Activity {
             .as_str()
             .or(a["channelData"]["tenant"]["id"].as_str())
             .map(str::to_owned);
-        let members_removed = a["membersRemoved"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|m| m["id"].as_str().map(str::to_owned))
-            .collect();
+        let ids = |list: &Value| -> Vec<String> {
+            list.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m["id"].as_str().map(str::to_owned))
+                .collect()
+        };
         Ok(Activity {
             kind,
             id: s(&a["id"]),
@@ -173,7 +177,8 @@ impl TryFrom<&Value> for Activity {
             name: a["name"].as_str().map(str::to_owned),
             reply_to: a["replyToId"].as_str().map(str::to_owned),
             files: files(&a["attachments"]),
-            members_removed,
+            members_removed: ids(&a["membersRemoved"]),
+            members_added: ids(&a["membersAdded"]),
         })
     }
 }

@@ -158,6 +158,13 @@ impl Activities {
         a
     }
 
+    /// The app installed by a user: the bot joins their 1:1 chat.
+    pub fn installed(&self, by: &User) -> Value {
+        let mut a = self.base("conversationUpdate", by, Self::personal_conversation(by));
+        a["membersAdded"] = json!([{ "id": format!("28:{APP_ID}") }]);
+        a
+    }
+
     /// A member removed from the team of the triage channel.
     pub fn left_team(&self, who: &User, by: &User) -> Value {
         let conversation = json!({ "id": STAFF_CHANNEL, "conversationType": "channel", "tenantId": TENANT, "isGroup": true });

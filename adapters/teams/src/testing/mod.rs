@@ -121,6 +121,7 @@ struct Data {
     tokens: BTreeSet<String>,
     tokens_issued: usize,
     failures: VecDeque<(u16, Option<u64>)>,
+    keys_fetched: usize,
     not_installed: BTreeSet<String>,
 }
 
@@ -250,6 +251,11 @@ impl FakeTeams {
         self.lock().tokens_issued
     }
 
+    /// How many times the JWKS was fetched.
+    pub fn keys_fetched(&self) -> usize {
+        self.lock().keys_fetched
+    }
+
     /// The next Connector call answers `status` (with `Retry-After`).
     pub fn fail_next(&self, status: u16, retry_after: Option<u64>) {
         self.lock().failures.push_back((status, retry_after));
@@ -299,7 +305,8 @@ async fn openid(State(fake): State<FakeTeams>) -> Json<Value> {
     }))
 }
 
-async fn jwks() -> Json<Value> {
+async fn jwks(State(fake): State<FakeTeams>) -> Json<Value> {
+    fake.lock().keys_fetched += 1;
     let key = |kid: &str, endorsements: Value| {
         json!({ "kty": "RSA", "use": "sig", "kid": kid, "n": keys::MODULUS, "e": keys::EXPONENT,
                 "endorsements": endorsements })

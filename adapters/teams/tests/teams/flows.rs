@@ -470,3 +470,18 @@ async fn files_sent_in_the_chat_become_attachments_in_the_blob_store(#[case] kin
         .iter()
         .any(|x| x.contains("could not fetch missing.png")));
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn installing_the_app_greets_with_the_new_ticket_button(#[case] kind: Kind) {
+    let w = world(kind).await;
+    w.send(&w.make.installed(&ann())).await;
+    let welcome = w.texts(&FakeTeams::chat_of(&ann().id));
+    assert!(
+        welcome
+            .iter()
+            .any(|x| x.contains("Threadesk help") && x.contains("New ticket")),
+        "{welcome:?}"
+    );
+    w.no_violations();
+}

@@ -172,3 +172,38 @@ async fn a_rate_limited_call_is_waited_out_and_nothing_is_dropped(#[case] kind: 
     assert!(statuses.len() >= 3);
     w.no_violations();
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn keys_and_tokens_are_cached_and_an_unknown_key_refetches_at_most_hourly(
+    #[case] kind: Kind,
+) {
+    let w = world(kind).await;
+    for i in 0..3 {
+        w.open_ticket(&ann(), &format!("Question {i}"), "body")
+            .await;
+    }
+    assert_eq!(
+        w.fake.keys_fetched(),
+        1,
+        "one fetch for every request since"
+    );
+    assert_eq!(
+        w.fake.tokens_issued(),
+        1,
+        "one Connector token for every call"
+    );
+    let a = w.make.personal(&ann(), "hello");
+    for _ in 0..3 {
+        let token = w.fake.sign("rotated-key", &a, json!({}));
+        let (status, _) = w
+            .post_raw(&a.to_string(), Some(&format!("Bearer {token}")))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        w.fake.keys_fetched(),
+        2,
+        "an unknown key fetches the keys again, once within the hour"
+    );
+}
