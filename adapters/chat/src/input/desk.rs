@@ -367,6 +367,24 @@ pub struct Refusal {
     pub text: String,
 }
 
+impl Refusal {
+    /// What the person is told: why, their text quoted back (`quoted`, as
+    /// the platform quotes), and for a closed ticket how to open a new one
+    /// (`P::NEW_TICKET`).
+    pub fn told<P: ChatDesk>(&self, p: &P) -> String {
+        let new = if self.closed.is_some() {
+            format!("\n\nTo ask something new, use `{}`.", P::NEW_TICKET)
+        } else {
+            String::new()
+        };
+        format!(
+            "{} Here is what you wrote:\n\n{}{new}",
+            self.why,
+            p.quote(&self.text)
+        )
+    }
+}
+
 /// Adds what a person wrote in a ticket's thread: an internal note when
 /// staff start it with `note:` (wherever they write it), a reply
 /// otherwise. A refusal the person can act on comes back as

@@ -3,7 +3,7 @@
 
 use super::parse::{Edit, Ignored, Posted, Reaction};
 use super::*;
-use threadesk_chat::input::{self, ChatDesk};
+use threadesk_chat::input;
 
 impl DiscordAdapter {
     /// Brings a person who may see a ticket into its customer thread (when
@@ -106,22 +106,7 @@ impl DiscordAdapter {
                 }
                 return Ok(());
             }
-            input::Wrote::Refused(r) => {
-                let new = if r.closed.is_some() {
-                    "\n\nTo ask something new, use `/ticket open`."
-                } else {
-                    ""
-                };
-                self.dm(
-                    &who.id,
-                    &format!(
-                        "{} Here is what you wrote:\n{}{new}",
-                        r.why,
-                        self.quote(&r.text)
-                    ),
-                )
-                .await;
-            }
+            input::Wrote::Refused(r) => self.dm(&who.id, &r.told(self)).await,
         }
         // told once: a mark at the message's address, so a redelivery or a
         // catch-up after a reconnect does not tell them again.

@@ -10,7 +10,7 @@ use crate::platform::split_thread;
 use crate::render;
 use crate::TeamsAdapter;
 use serde_json::json;
-use threadesk_chat::input::{self, ChatDesk, Written, Wrote};
+use threadesk_chat::input::{self, Written, Wrote};
 use threadesk_chat::ChatPlatform;
 use threadesk_core::domain::{PageRequest, Person, View};
 use threadesk_core::{EngineError, TicketId};
@@ -172,20 +172,7 @@ impl TeamsAdapter {
         };
         let written = Written { text, attachments };
         if let Wrote::Refused(r) = input::write(self, person, &ctx, ticket, written).await? {
-            let new = if r.closed.is_some() {
-                "\n\nSay **new** to open a new ticket."
-            } else {
-                ""
-            };
-            self.tell(
-                &a.conversation,
-                &format!(
-                    "{} Here is what you wrote:\n\n{}{new}",
-                    r.why,
-                    self.quote(&r.text)
-                ),
-            )
-            .await;
+            self.tell(&a.conversation, &r.told(self)).await;
         }
         Ok(())
     }
