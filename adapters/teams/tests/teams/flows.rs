@@ -485,3 +485,129 @@ async fn installing_the_app_greets_with_the_new_ticket_button(#[case] kind: Kind
     );
     w.no_violations();
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn subject_edits_revokes_declines_organization_lists_and_no_pings(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let root = w.h.staff("Root").await;
+    let e = w.h.engine.clone();
+    let t = w
+        .open_ticket(&ann(), "Old subject", "Ping <at>everyone</at> @here")
+        .await;
+    let chat = FakeTeams::chat_of(&ann().id);
+    // Edit subject: the dialog shows the subject, a submit changes it.
+    let form = w
+        .send(
+            &w.make
+                .task_fetch(&ann(), json!({ "dialog": "subject", "ticket": t.id.0 })),
+        )
+        .await;
+    assert!(form["task"]["value"]["card"]["content"]
+        .to_string()
+        .contains("Old subject"));
+    let refused = w
+        .send(&w.make.task_submit(
+            &ann(),
+            json!({ "dialog": "subject", "ticket": t.id.0, "subject": "  " }),
+        ))
+        .await;
+    assert_eq!(refused["task"]["type"], "continue", "{refused}");
+    let done = w
+        .send(&w.make.task_submit(
+            &ann(),
+            json!({ "dialog": "subject", "ticket": t.id.0, "subject": "New subject" }),
+        ))
+        .await;
+    assert!(
+        done["task"]["value"].as_str().unwrap().contains("changed"),
+        "{done}"
+    );
+    let ann_id = w.person(&ann()).await;
+    assert_eq!(e.ticket(ann_id, t.id).await.unwrap().subject, "New subject");
+
+    // two invitations: one declined, one revoked from the panel.
+    for (who, mail) in [(bo(), "bo@acme.test"), (User::new(5, "Di"), "di@acme.test")] {
+        w.send(&w.make.personal(&who, "help")).await;
+        e.link_identities(
+            &threadesk_core::Ctx::new(root),
+            &threadesk_core::domain::PlatformIdentity::teams(TENANT, &who.id),
+            &threadesk_core::domain::PlatformIdentity::email(mail),
+        )
+        .await
+        .unwrap();
+        w.send(&w.make.card_action(
+            &ann(),
+            &chat,
+            &t.card,
+            "invite",
+            json!({ "ticket": t.id.0, "email": mail }),
+        ))
+        .await;
+    }
+    w.settle().await;
+    let bo_chat = FakeTeams::chat_of(&bo().id);
+    let invitation = w
+        .fake
+        .in_conversation(&bo_chat)
+        .into_iter()
+        .find(|p| p.text().contains("invited you to follow"))
+        .unwrap();
+    let decline = invitation.activity["attachments"][0]["content"]["actions"][1].clone();
+    let answer = w
+        .send(&w.make.card_action(
+            &bo(),
+            &bo_chat,
+            &invitation.id,
+            "decline",
+            decline["data"].clone(),
+        ))
+        .await;
+    assert!(answer["value"].to_string().contains("declined"), "{answer}");
+    let delegates = e.delegates(ann_id, t.id).await.unwrap();
+    let di = delegates
+        .iter()
+        .find(|d| d.status.is_revocable() && d.display_name() != "Bo Colleague")
+        .unwrap();
+    let panel = w
+        .send(&w.make.card_action(
+            &ann(),
+            &chat,
+            &t.card,
+            "revoke",
+            json!({ "delegate": di.id.0, "ticket": t.id.0 }),
+        ))
+        .await;
+    assert!(
+        panel["value"].to_string().contains("Access revoked"),
+        "{panel}"
+    );
+    let after = e.delegates(ann_id, t.id).await.unwrap();
+    assert!(after.iter().all(|d| !d.status.is_revocable()), "{after:?}");
+
+    // a company admin lists the organization's tickets.
+    let acme = w.h.org(root, "Acme").await;
+    let ca = User::new(6, "Cara Admin");
+    w.send(&w.make.personal(&ca, "help")).await;
+    let ca_id = w.person(&ca).await;
+    for p in [ann_id, ca_id] {
+        e.set_organization(&threadesk_core::Ctx::new(root), p, Some(acme))
+            .await
+            .unwrap();
+    }
+    e.grant_company_admin(&threadesk_core::Ctx::new(root), ca_id)
+        .await
+        .unwrap();
+    w.send(&w.make.personal(&ca, "list org")).await;
+    assert!(w
+        .texts(&FakeTeams::chat_of(&ca.id))
+        .iter()
+        .any(|x| x.contains("Owned by organization") && x.contains("New subject")));
+
+    // nothing the bot posted can ping: no mention entities, ever.
+    w.settle().await;
+    for p in w.fake.posted() {
+        assert!(p.activity.get("entities").is_none(), "{:?}", p.activity);
+    }
+    w.no_violations();
+}
