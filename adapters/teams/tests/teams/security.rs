@@ -207,3 +207,39 @@ async fn keys_and_tokens_are_cached_and_an_unknown_key_refetches_at_most_hourly(
         "an unknown key fetches the keys again, once within the hour"
     );
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn sends_to_one_conversation_keep_teams_pace(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let api = w.teams.api();
+    let chat = FakeTeams::chat_of(&ann().id);
+    let url = w.fake.service_url();
+    let started = std::time::Instant::now();
+    let mut at = vec![];
+    for i in 0..8 {
+        api.send(
+            &url,
+            &chat,
+            &json!({ "type": "message", "text": format!("line {i}") }),
+        )
+        .await
+        .unwrap();
+        at.push(started.elapsed());
+    }
+    // at most 7 a second: the eighth waits for the first to be a second old.
+    assert!(at[6] < std::time::Duration::from_millis(900), "{at:?}");
+    assert!(at[7] >= std::time::Duration::from_secs(1), "{at:?}");
+    // another conversation is not held back meanwhile.
+    let other = std::time::Instant::now();
+    api.send(
+        &url,
+        &FakeTeams::chat_of(&bo().id),
+        &json!({ "type": "message", "text": "hi" }),
+    )
+    .await
+    .unwrap();
+    assert!(other.elapsed() < std::time::Duration::from_millis(500));
+    assert_eq!(w.fake.in_conversation(&chat).len(), 8);
+    w.no_violations();
+}
