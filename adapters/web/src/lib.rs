@@ -123,6 +123,32 @@ impl Portal {
                 session::middleware,
             ))
             .layer(DefaultBodyLimit::max(limit))
+            .layer(axum::middleware::from_fn(security_headers))
             .with_state(self)
     }
+}
+
+/// Headers on every portal response: a strict content security policy
+/// (no script, the page's own style, never framed), no framing for older
+/// browsers either, no referrer beyond this site, no type sniffing.
+async fn security_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::header::{self, HeaderValue};
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(views::content_security_policy()) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }

@@ -30,12 +30,12 @@ pub(crate) fn ticket_list(p: ListPage<'_>) -> Markup {
     let body = html! {
         div.row {
             h1 { @if p.scope == "org" { "Owned by organization" } @else { "My tickets" } }
-            a href="/tickets/new" style="margin-left:auto" { "Open a support ticket" }
+            a.push href="/tickets/new" { "Open a support ticket" }
         }
         @if p.can_org {
             form.row method="get" action="/tickets" {
-                label for="scope" style="margin:0" { "View" }
-                select #scope name="scope" style="width:auto" {
+                label.tight for="scope" { "View" }
+                select.narrow #scope name="scope" {
                     option value="mine" selected[p.scope == "mine"] { "My tickets" }
                     option value="org" selected[p.scope == "org"] { "Owned by organization" }
                 }

@@ -33,7 +33,7 @@ pub(crate) fn sign_in_local(csrf: &str, people: &[Person], orgs: &[Organization]
                         @if let Some(org) = org_name(p) { " · " (org) }
                     }
                 }
-                button type="submit" style="margin-left:auto" { "Continue as " (p.display_name) }
+                button.push type="submit" { "Continue as " (p.display_name) }
             }
         }
     };

@@ -26,15 +26,15 @@ pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
     let body = html! {
         h1 { "Staff queue" }
         form.row method="get" action="/staff" {
-            label for="department" style="margin:0" { "Department" }
-            select #department name="department" style="width:auto" {
+            label.tight for="department" { "Department" }
+            select.narrow #department name="department" {
                 option value="" { "All" }
                 @for d in p.departments {
                     option value=(d.id.0) selected[p.department == Some(d.id)] { (d.name) @if !d.active { " (inactive)" } }
                 }
             }
-            label for="status" style="margin:0" { "Status" }
-            select #status name="status" style="width:auto" {
+            label.tight for="status" { "Status" }
+            select.narrow #status name="status" {
                 option value="" { "Not closed" }
                 @for s in Status::ALL { option value=(s.as_str()) selected[p.status == Some(s)] { (s.label()) } }
             }
@@ -89,7 +89,7 @@ pub(crate) fn people_page(
                             td {
                                 form.row method="post" action={ "/staff/people/" (person.id.0) "/organization" } {
                                     (csrf_field(csrf))
-                                    select name="org" style="width:auto" aria-label={ "Organization of " (person.display_name) } {
+                                    select.narrow name="org" aria-label={ "Organization of " (person.display_name) } {
                                         option value="" { "None" }
                                         @for o in orgs { option value=(o.id.0) selected[person.org_id == Some(o.id)] { (o.name) } }
                                     }
@@ -135,17 +135,17 @@ pub(crate) fn people_page(
             ul { @for o in orgs { li { (o.name) } } }
             form.row method="post" action="/staff/organizations" {
                 (csrf_field(csrf))
-                input type="text" name="name" placeholder="New organization" aria-label="New organization" style="width:auto" required;
+                input.narrow type="text" name="name" placeholder="New organization" aria-label="New organization" required;
                 button.plain type="submit" { "Create" }
             }
         }
         section.card aria-label="Departments" {
             h2 { "Departments" }
             @for d in departments {
-                div.row style="margin:.3rem 0" {
+                div.row.snug {
                     form.row method="post" action={ "/staff/departments/" (d.id.0) "/rename" } {
                         (csrf_field(csrf))
-                        input type="text" name="name" value=(d.name) aria-label={ "Name of " (d.name) } style="width:auto" required;
+                        input.narrow type="text" name="name" value=(d.name) aria-label={ "Name of " (d.name) } required;
                         button.plain type="submit" { "Rename" }
                     }
                     form.inline method="post" action={ "/staff/departments/" (d.id.0) "/active" } {
@@ -162,7 +162,7 @@ pub(crate) fn people_page(
             }
             form.row method="post" action="/staff/departments" {
                 (csrf_field(csrf))
-                input type="text" name="name" placeholder="New department" aria-label="New department" style="width:auto" required;
+                input.narrow type="text" name="name" placeholder="New department" aria-label="New department" required;
                 button.plain type="submit" { "Create" }
             }
         }

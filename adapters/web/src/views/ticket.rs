@@ -67,7 +67,7 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
         div.row {
             h1 { (t.number) " " (t.subject) }
             @if can(Action::Close) {
-                details style="margin-left:auto" {
+                details.push {
                     summary { "Mark as Closed" }
                     form method="post" action={ (base) "/close" } {
                         (csrf_field(csrf))
@@ -160,10 +160,10 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                 textarea #reply name="body" maxlength="16000" required { (p.draft) }
                 label for="files" { "Attachments " span.muted { "(optional)" } }
                 input #files type="file" name="files" multiple;
-                div.row style="margin-top:.6rem" {
+                div.row.spaced {
                     button type="submit" { "Send" }
                     @if can(Action::Note) {
-                        label style="margin:0;font-weight:400" {
+                        label.tight.plain {
                             input type="checkbox" name="internal" value="1";
                             " Internal note (staff only)"
                         }
@@ -224,8 +224,8 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                 @if can(Action::SetStatus) {
                     form.row method="post" action={ (base) "/status" } {
                         (csrf_field(csrf))
-                        label for="status" style="margin:0" { "Status" }
-                        select #status name="status" style="width:auto" {
+                        label.tight for="status" { "Status" }
+                        select.narrow #status name="status" {
                             @for s in Status::ALL.into_iter().filter(|s| !s.is_closed()) { option value=(s.as_str()) selected[s == t.status] { (s.label()) } }
                         }
                         button.plain type="submit" { "Set status" }

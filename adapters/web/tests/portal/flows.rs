@@ -589,3 +589,43 @@ async fn a_double_submitted_form_acts_once(kind: Kind) {
     let theirs = c.post_files("/tickets", &fields, &[]).await;
     assert_ne!(theirs.location, first.location);
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn every_page_forbids_framing_scripts_and_referrers(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
+    let mut b = site.browser(bob).await;
+    for path in ["/", "/tickets/new", "/tickets/999999"] {
+        let page = b.get(path).await;
+        let h = |name: header::HeaderName| {
+            page.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let csp = h(header::CONTENT_SECURITY_POLICY);
+        for part in [
+            "default-src 'none'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+        ] {
+            assert!(csp.contains(part), "{path}: {csp}");
+        }
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("script-src"),
+            "{csp}"
+        );
+        assert_eq!(h(header::X_FRAME_OPTIONS), "DENY", "{path}");
+        assert_eq!(h(header::REFERRER_POLICY), "same-origin", "{path}");
+        assert_eq!(h(header::X_CONTENT_TYPE_OPTIONS), "nosniff", "{path}");
+        // the page's own style is allowed by its hash, and nothing styles
+        // an element inline (the policy would block it).
+        assert!(csp.contains("style-src 'sha256-"), "{csp}");
+        assert!(
+            !page.body.contains(" style=\""),
+            "{path} has an inline style"
+        );
+    }
+}
