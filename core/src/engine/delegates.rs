@@ -217,8 +217,33 @@ impl Engine {
     /// Revokes a delegation (or withdraws an invitation): effective at once.
     #[tracing::instrument(skip_all, fields(delegate.id = %delegate))]
     pub async fn revoke_delegate(&self, ctx: &Ctx, delegate: DelegateId) -> Result<Delegate> {
+        self.revoke(ctx, None, delegate).await
+    }
+
+    /// Revokes a delegation of the ticket named: a delegation of another
+    /// ticket is "not found" and nothing happens (a page or card names its
+    /// ticket; the delegation must be that ticket's).
+    #[tracing::instrument(skip_all, fields(ticket.id = %ticket, delegate.id = %delegate))]
+    pub async fn revoke_delegate_of(
+        &self,
+        ctx: &Ctx,
+        ticket: TicketId,
+        delegate: DelegateId,
+    ) -> Result<Delegate> {
+        self.revoke(ctx, Some(ticket), delegate).await
+    }
+
+    async fn revoke(
+        &self,
+        ctx: &Ctx,
+        of: Option<TicketId>,
+        delegate: DelegateId,
+    ) -> Result<Delegate> {
         command!(self, ctx.key.as_deref(), "revoke_delegate", |tx| {
             let current = load_delegate(tx, delegate).await?;
+            if of.is_some_and(|t| t != current.ticket_id) {
+                return Err(EngineError::NotFound("invitation"));
+            }
             let (actor, ticket, role) = self
                 .lock_ticket(tx, ctx.actor, current.ticket_id)
                 .await

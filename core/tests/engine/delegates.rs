@@ -375,3 +375,38 @@ async fn mailed_links_act_once_and_expire(#[case] kind: Kind) {
         .await
         .is_err());
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_delegation_revoked_through_another_ticket_is_not_found_and_stays(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let acme = h.org(sam, "Acme").await;
+    let ann = h.member(sam, acme, "Ann").await;
+    let ada = h.company_admin(sam, acme, "Ada").await;
+    let bob = h.person("Bob").await;
+    let first = h.open(ann, "VPN").await.ticket;
+    let second = h.open(ann, "Printer").await.ticket;
+    let d = h
+        .engine
+        .invite_delegate(&Ctx::new(ann), second.id, Invitee::Person(bob))
+        .await
+        .unwrap();
+    // Ada may manage both tickets' delegates, but names the wrong ticket.
+    let err = h
+        .engine
+        .revoke_delegate_of(&Ctx::new(ada), first.id, d.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::NotFound(_)), "{err:?}");
+    let still = h.engine.delegates(ann, second.id).await.unwrap();
+    assert_eq!(still[0].status, DelegateStatus::Invited, "nothing happened");
+    let events = h.events().await;
+    let revoked = h
+        .engine
+        .revoke_delegate_of(&Ctx::new(ada), second.id, d.id)
+        .await
+        .unwrap();
+    assert_eq!(revoked.status, DelegateStatus::Revoked);
+    assert_eq!(h.events().await, events + 1);
+}

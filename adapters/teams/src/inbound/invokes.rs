@@ -236,8 +236,8 @@ impl TeamsAdapter {
                 };
                 self.delegates(person, t, Some(&said)).await
             }
-            (verbs::REVOKE, _, Some(d)) => {
-                let d = engine.revoke_delegate(ctx, d).await?;
+            (verbs::REVOKE, Some(t), Some(d)) => {
+                let d = engine.revoke_delegate_of(ctx, t, d).await?;
                 self.delegates(person, d.ticket_id, Some("Access revoked."))
                     .await
             }

@@ -358,15 +358,9 @@ pub(super) async fn revoke(
     let ticket = find(&portal, &me, &number).await?;
     let outcome = portal
         .engine()
-        .revoke_delegate(&me.ctx(), DelegateId(id))
+        .revoke_delegate_of(&me.ctx(), ticket.id, DelegateId(id))
         .await
-        .and_then(|d| {
-            if d.ticket_id == ticket.id {
-                Ok(())
-            } else {
-                Err(EngineError::NotFound("delegate"))
-            }
-        });
+        .map(drop);
     after(&portal, &me, &ticket, outcome, "revoked").await
 }
 

@@ -629,3 +629,33 @@ async fn every_page_forbids_framing_scripts_and_referrers(kind: Kind) {
         );
     }
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn revoking_through_another_tickets_address_acts_on_nothing(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let mut b = site.browser(bob).await;
+    let first = b.open("Renewal", "Please renew.").await;
+    let second = b.open("Invoice", "Wrong amount.").await;
+    b.post(
+        &format!("/tickets/{second}/delegates"),
+        &[("email", "dana@partner.example")],
+    )
+    .await;
+    let page = b.get(&format!("/tickets/{second}")).await;
+    let at = page.body.find("/delegates/").unwrap();
+    let tail: String = page.body[at..].chars().take_while(|c| *c != '"').collect();
+    // the second ticket's invitation, through the first ticket's address.
+    let wrong = b.post(&format!("/tickets/{first}{tail}"), &[]).await;
+    assert_eq!(wrong.status, StatusCode::NOT_FOUND, "{}", wrong.body);
+    assert!(
+        b.get(&format!("/tickets/{second}")).await.shows("Invited"),
+        "the invitation was not touched"
+    );
+    let right = b.post(&format!("/tickets/{second}{tail}"), &[]).await;
+    assert_eq!(right.status, StatusCode::SEE_OTHER, "{}", right.body);
+    assert!(b.get(&format!("/tickets/{second}")).await.shows("Revoked"));
+}
