@@ -63,6 +63,46 @@ fn char_count(s: &str) -> usize {
     s.chars().count()
 }
 
+/// Text as people may write it, the same on every surface and both
+/// databases: control characters other than line breaks and tabs (NUL
+/// among them) are removed.
+pub fn clean_text(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t' | '\r'))
+        .collect()
+}
+
+/// Characters that show nothing: white space and invisible formatting
+/// (zero-width spaces and joiners, word joiners, the byte-order mark, soft
+/// hyphens, Hangul fillers).
+pub fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+        )
+}
+
+/// Blank: nothing but invisible characters.
+pub fn is_blank(s: &str) -> bool {
+    s.chars().all(is_invisible)
+}
+
 /// A ticket subject: trimmed, 1..=200 characters, on one line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subject(String);
@@ -70,12 +110,15 @@ pub struct Subject(String);
 impl Subject {
     /// Trims and checks a subject; inner line breaks become spaces.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let one_line: String = raw
+        let one_line: String = clean_text(raw)
             .trim()
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
         let s = one_line.trim();
+        if is_blank(s) {
+            return Err(ValidationError::EmptySubject);
+        }
         match char_count(s) {
             0 => Err(ValidationError::EmptySubject),
             n if n > MAX_SUBJECT_CHARS => Err(ValidationError::SubjectTooLong(n)),
@@ -94,10 +137,12 @@ impl Subject {
 pub struct MessageBody(String);
 
 impl MessageBody {
-    /// Checks a body; it is kept as typed (trailing white space trimmed).
+    /// Checks a body; it is kept as typed (trailing white space trimmed,
+    /// control characters other than line breaks and tabs removed).
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let s = raw.trim_end();
-        if s.trim().is_empty() {
+        let cleaned = clean_text(raw);
+        let s = cleaned.trim_end();
+        if is_blank(s) {
             return Err(ValidationError::EmptyMessage);
         }
         match char_count(s) {
@@ -230,6 +275,33 @@ impl AttachmentMeta {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_and_invisible_characters_are_decided_once() {
+        assert_eq!(
+            MessageBody::parse("a\0b\u{7}c\r\nd\te").unwrap().as_str(),
+            "abc\r\nd\te"
+        );
+        assert_eq!(
+            MessageBody::parse("\0\0"),
+            Err(ValidationError::EmptyMessage)
+        );
+        assert_eq!(
+            MessageBody::parse("\u{200B}\u{FEFF} \u{2060}"),
+            Err(ValidationError::EmptyMessage)
+        );
+        assert_eq!(
+            Subject::parse("\u{200B}\u{200C}\u{200D}"),
+            Err(ValidationError::EmptySubject)
+        );
+        assert_eq!(Subject::parse("VPN\0 down").unwrap().as_str(), "VPN down");
+        assert_eq!(Subject::parse("VPN\ndown").unwrap().as_str(), "VPN down");
+        // invisible characters inside real text stay (emoji sequences use them).
+        assert_eq!(
+            MessageBody::parse("👩\u{200D}💻 ok").unwrap().as_str(),
+            "👩\u{200D}💻 ok"
+        );
+    }
 
     #[test]
     fn subject_is_trimmed_and_bounded() {

@@ -540,3 +540,49 @@ async fn the_same_idempotency_key_performs_the_operation_once(#[case] kind: Kind
         .await
         .is_ok());
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn nul_and_invisible_text_is_treated_alike_on_both_databases(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let t = h.open(ann, "VPN").await.ticket;
+    // a NUL byte used to fail on PostgreSQL and be stored on SQLite.
+    let posted = h.reply(ann, t.id, "still\0 down\u{7}").await.unwrap();
+    assert_eq!(posted.message.body, "still down");
+    let edited = h
+        .engine
+        .edit_message(&Ctx::new(ann), posted.message.id, "back\0 up")
+        .await
+        .unwrap();
+    assert_eq!(edited.body, "back up");
+    let thread = h.engine.thread(ann, t.id).await.unwrap();
+    assert!(thread.messages.iter().all(|m| !m.body.contains('\0')));
+    // blank means blank once invisible characters are taken out.
+    assert!(matches!(
+        h.reply(ann, t.id, "\0\u{200B}").await,
+        Err(EngineError::Invalid(ValidationError::EmptyMessage))
+    ));
+    let zero_width = h
+        .engine
+        .open_ticket(
+            &Ctx::new(ann),
+            threadesk_core::engine::NewTicket {
+                subject: "\u{200B}\u{200D}".into(),
+                department: None,
+                body: "x".into(),
+                attachments: vec![],
+            },
+        )
+        .await;
+    assert!(matches!(
+        zero_width,
+        Err(EngineError::Invalid(ValidationError::EmptySubject))
+    ));
+    let subject = h
+        .engine
+        .edit_subject(&Ctx::new(ann), t.id, "VPN\0 again")
+        .await
+        .unwrap();
+    assert_eq!(subject.subject, "VPN again");
+}
