@@ -407,8 +407,12 @@ pub enum Attempt {
     Transient(String),
 }
 
-/// How long a claimed event is a worker's before another may take it.
-const LEASE: Duration = Duration::from_secs(60);
+/// How long a claimed event is a worker's before another may take it; a
+/// live worker renews the lease of what it still holds every
+/// [`HEARTBEAT`], so a dead worker's events are taken over within seconds.
+pub const LEASE: Duration = Duration::from_secs(5);
+/// How often a live worker renews its leases.
+pub const HEARTBEAT: Duration = Duration::from_millis(1500);
 /// Events claimed at once.
 const BATCH: u32 = 20;
 /// A still-failing event is given up (and counted as failed) after this
@@ -450,19 +454,67 @@ impl Outbox {
         Fut: std::future::Future<Output = Attempt>,
     {
         let batch = self.claim(consumer, BATCH, LEASE).await?;
-        let claimed = std::time::Instant::now();
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        // the events still held, their leases renewed while we work.
+        let held: std::sync::Mutex<std::collections::BTreeSet<i64>> =
+            std::sync::Mutex::new(batch.iter().map(|d| d.event.id.0).collect());
+        let lost = std::sync::atomic::AtomicBool::new(false);
+        let work = self.work(consumer, deliver, go_on, &batch, &held, &lost);
+        let heartbeat = async {
+            loop {
+                tokio::time::sleep(HEARTBEAT).await;
+                let ids: Vec<i64> = held
+                    .lock()
+                    .map(|h| h.iter().copied().collect())
+                    .unwrap_or_default();
+                if let Err(e) = self.renew(consumer, &ids).await {
+                    // the leases lapse: stop before another worker takes them.
+                    tracing::warn!(consumer, error = %e, "outbox leases not renewed");
+                    lost.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        };
+        tokio::pin!(work);
+        tokio::select! {
+            r = &mut work => r,
+            () = heartbeat => unreachable!("the heartbeat never ends"),
+        }
+    }
+
+    /// Works through a claimed batch; `held` loses each event as it is
+    /// settled (acknowledged, deferred, given up or handed back).
+    async fn work<F, Fut>(
+        &self,
+        consumer: &str,
+        deliver: &F,
+        go_on: impl Fn() -> bool,
+        batch: &[Delivery],
+        held: &std::sync::Mutex<std::collections::BTreeSet<i64>>,
+        lost: &std::sync::atomic::AtomicBool,
+    ) -> Result<usize>
+    where
+        F: Fn(Event) -> Fut,
+        Fut: std::future::Future<Output = Attempt>,
+    {
+        let settle = |id: EventId| {
+            if let Ok(mut h) = held.lock() {
+                h.remove(&id.0);
+            }
+        };
         let mut deferred = std::collections::HashSet::new();
         let mut handled = 0;
         for (i, d) in batch.iter().enumerate() {
-            if claimed.elapsed() > LEASE / 2 {
-                // slow deliveries (an SMTP server taking its time): the rest
-                // of the batch is left to lapse and be claimed afresh, rather
-                // than worked on (or handed back) after another worker may
-                // have taken it.
+            if lost.load(std::sync::atomic::Ordering::Relaxed) {
+                // leases not renewed (the database away): what is left
+                // lapses and is claimed afresh, rather than worked on after
+                // another worker may have taken it.
                 break;
             }
             if !go_on() {
                 for rest in &batch[i..] {
+                    settle(rest.event.id);
                     self.release(consumer, rest.event.id).await?;
                 }
                 break;
@@ -476,6 +528,7 @@ impl Outbox {
                     Duration::from_secs(1),
                 )
                 .await?;
+                settle(d.event.id);
                 continue;
             }
             let kind = d.event.payload.kind();
@@ -498,8 +551,38 @@ impl Outbox {
                         .await?;
                 }
             }
+            settle(d.event.id);
         }
         Ok(handled)
+    }
+
+    /// Renews the leases of events a live worker still holds (those whose
+    /// lease has not lapsed: a lapsed one may be another worker's now). A
+    /// lease is only ever lengthened: an event just deferred with a longer
+    /// back-off keeps it.
+    async fn renew(&self, consumer: &str, events: &[i64]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let now = Timestamp::now();
+        let until = now.plus_millis(i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX));
+        let list = events
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!(
+            "update outbox_deliveries set available_at = $3 \
+             where consumer = $1 and available_at > $2 and available_at < $3 \
+               and event_id in ({list})"
+        );
+        sqlx::query(&sql)
+            .bind(consumer)
+            .bind(now.0)
+            .bind(until.0)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
     }
 
     /// Hands a claimed event back untouched: due now, its attempt not

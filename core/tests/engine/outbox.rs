@@ -289,3 +289,75 @@ async fn a_stopping_worker_finishes_the_event_in_hand_and_hands_back_the_rest(#[
     assert_eq!(next.len(), 4);
     assert!(next.iter().all(|d| d.attempts == 1), "{next:?}");
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_dead_workers_events_are_taken_over_within_seconds(#[case] kind: Kind) {
+    use threadesk_core::outbox::{Attempt, LEASE as WORKER_LEASE};
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let outbox = Outbox::new(h.engine.db().clone());
+    outbox.register("replica").await.unwrap();
+    for i in 0..3 {
+        h.open(ann, &format!("ticket {i}")).await;
+    }
+    // a replica claims them as its worker does, then dies (no ack, no renewal).
+    let dead = outbox.claim("replica", 20, WORKER_LEASE).await.unwrap();
+    assert_eq!(dead.len(), 3);
+    let died = std::time::Instant::now();
+    let delivered = std::sync::Mutex::new(vec![]);
+    loop {
+        outbox
+            .pump("replica", |e| {
+                delivered.lock().unwrap().push(e.id);
+                async { Attempt::Done }
+            })
+            .await
+            .unwrap();
+        if delivered.lock().unwrap().len() == 3 {
+            break;
+        }
+        assert!(died.elapsed() < Duration::from_secs(15), "not taken over");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let took = died.elapsed();
+    println!("TAKEOVER {kind:?} {} ms", took.as_millis());
+    assert!(took < WORKER_LEASE + Duration::from_secs(2), "{took:?}");
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_live_worker_keeps_a_slow_event_past_its_lease(#[case] kind: Kind) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use threadesk_core::outbox::{Attempt, LEASE as WORKER_LEASE};
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let outbox = Outbox::new(h.engine.db().clone());
+    outbox.register("slowpoke").await.unwrap();
+    h.open(ann, "slow one").await;
+    let deliveries = AtomicUsize::new(0);
+    let slow = outbox.pump("slowpoke", |_e| async {
+        deliveries.fetch_add(1, Ordering::SeqCst);
+        // longer than a lease: only the heartbeat keeps it ours.
+        tokio::time::sleep(WORKER_LEASE + Duration::from_secs(2)).await;
+        Attempt::Done
+    });
+    let other = async {
+        let until = std::time::Instant::now() + WORKER_LEASE + Duration::from_secs(1);
+        let mut took = 0;
+        while std::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            took += outbox
+                .claim("slowpoke", 20, WORKER_LEASE)
+                .await
+                .unwrap()
+                .len();
+        }
+        took
+    };
+    let (handled, taken) = tokio::join!(slow, other);
+    assert_eq!(handled.unwrap(), 1);
+    assert_eq!(taken, 0, "another worker never got the event");
+    assert_eq!(deliveries.load(Ordering::SeqCst), 1);
+    assert_eq!(outbox.lag("slowpoke").await.unwrap().pending, 0);
+}
