@@ -9,6 +9,7 @@ mod channels;
 mod config;
 mod demo;
 mod http;
+mod listener;
 
 use anyhow::Context;
 use channels::{Channel, Shutdown};
@@ -229,9 +230,7 @@ async fn run_until_shutdown(
     }
     let graceful = stop.clone();
     tasks.spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(graceful.wait())
-            .await;
+        let served = listener::serve(listener, app, graceful.wait()).await;
         ("http listener", served.map_err(anyhow::Error::from))
     });
     let first = tokio::select! {

@@ -483,3 +483,50 @@ fn with_teams_credentials_it_serves_teams_and_posts_from_the_outbox() {
     terminate(&child);
     assert!(wait_exit(&mut child).success());
 }
+
+#[test]
+fn a_stalled_client_is_cut_off_and_cannot_hold_up_shutdown() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = threadesk(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("threadesk starts");
+    let (addr, _) = wait_for_portal(&mut child);
+    // headers never finished.
+    let mut headers = std::net::TcpStream::connect(&addr).expect("connect");
+    headers
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        .expect("write");
+    // a body that never arrives in full.
+    let mut body = std::net::TcpStream::connect(&addr).expect("connect");
+    body.write_all(b"POST /signin HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nperson=")
+        .expect("write");
+    let opened = Instant::now();
+    headers
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let read = headers.read(&mut buf).unwrap_or(0);
+    let cut = opened.elapsed();
+    println!("HEADER_CUT_OFF {} ms", cut.as_millis());
+    assert!(
+        cut < Duration::from_secs(14),
+        "the half-sent headers held the connection {cut:?}"
+    );
+    let answer = String::from_utf8_lossy(&buf[..read]).to_string();
+    assert!(read == 0 || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // the portal still answers others meanwhile.
+    let (status, _) = get(&addr, "/healthz");
+    assert!(status.contains("200"), "{status}");
+    // SIGTERM with the stalled body still open: the process exits 0 in time.
+    let asked = Instant::now();
+    terminate(&child);
+    let exit = wait_exit(&mut child);
+    let took = asked.elapsed();
+    println!("SIGTERM_TO_EXIT {} ms", took.as_millis());
+    assert!(exit.success(), "{exit:?}");
+    assert!(took < Duration::from_secs(13), "{took:?}");
+    drop(body);
+}
