@@ -45,9 +45,9 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(pair) => pair,
                 Err(e) => {
                     // out of file descriptors and the like: wait, go on.
                     tracing::warn!(error = %e, "connection not accepted");
@@ -59,10 +59,15 @@ pub async fn serve(
         };
         // finished connections leave the set as they end.
         while connections.try_join_next().is_some() {}
-        let service = TowerToHyperService::new(
-            app.clone()
-                .map_request(|req: hyper::Request<Incoming>| req.map(axum::body::Body::new)),
-        );
+        // handlers that limit per client see its address.
+        let service = TowerToHyperService::new(app.clone().map_request(
+            move |req: hyper::Request<Incoming>| {
+                let mut req = req.map(axum::body::Body::new);
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                req
+            },
+        ));
         let mut stop = closed.clone();
         connections.spawn(async move {
             let _permit = permit;

@@ -74,6 +74,36 @@ struct Inner {
     blobs: BlobStore,
     config: PortalConfig,
     mailer: Option<Arc<dyn LinkMailer>>,
+    clients: ClientLimiter,
+}
+
+/// Sign-in links asked for per client address: at most
+/// [`LINKS_PER_CLIENT`] in [`threadesk_core::engine::SIGN_IN_WINDOW`] on
+/// this process (the per-address limit lives in the database).
+#[derive(Default)]
+pub(crate) struct ClientLimiter {
+    seen: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, Vec<std::time::Instant>>>,
+}
+
+/// Sign-in links one client address may ask for per window.
+pub const LINKS_PER_CLIENT: usize = 10;
+
+impl ClientLimiter {
+    /// Counts one request from `client`; `false` when it asked too often.
+    pub(crate) fn allow(&self, client: std::net::IpAddr) -> bool {
+        let window = threadesk_core::engine::SIGN_IN_WINDOW;
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() > 100_000 {
+            seen.retain(|_, times| times.iter().any(|t| t.elapsed() < window));
+        }
+        let times = seen.entry(client).or_default();
+        times.retain(|t| t.elapsed() < window);
+        if times.len() >= LINKS_PER_CLIENT {
+            return false;
+        }
+        times.push(std::time::Instant::now());
+        true
+    }
 }
 
 impl Portal {
@@ -85,11 +115,17 @@ impl Portal {
                 blobs,
                 config,
                 mailer: None,
+                clients: ClientLimiter::default(),
             }),
         }
     }
 
     /// Sends sign-in links through `mailer` (link sign-in needs it).
+    pub(crate) fn clients(&self) -> &ClientLimiter {
+        &self.inner.clients
+    }
+
+    /// Sends sign-in and invitation links through `mailer`.
     pub fn with_mailer(mut self, mailer: Arc<dyn LinkMailer>) -> Self {
         match Arc::get_mut(&mut self.inner) {
             Some(inner) => inner.mailer = Some(mailer),
@@ -151,4 +187,21 @@ async fn security_headers(
         HeaderValue::from_static("nosniff"),
     );
     response
+}
+
+#[cfg(test)]
+mod limiter_tests {
+    use super::{ClientLimiter, LINKS_PER_CLIENT};
+
+    #[test]
+    fn one_client_address_gets_a_bounded_number_of_links() {
+        let l = ClientLimiter::default();
+        let a = "192.0.2.1".parse().unwrap();
+        let b = "192.0.2.2".parse().unwrap();
+        for _ in 0..LINKS_PER_CLIENT {
+            assert!(l.allow(a));
+        }
+        assert!(!l.allow(a), "one too many");
+        assert!(l.allow(b), "another client is not held back");
+    }
 }

@@ -187,11 +187,17 @@ impl Email {
         let s = raw.trim().to_lowercase();
         let bad = || ValidationError::BadEmail(raw.trim().to_owned());
         let (local, domain) = s.split_once('@').ok_or_else(bad)?;
+        // a host name of labels: no address literals (`[127.0.0.1]`), no
+        // empty labels, letters, digits and inner hyphens only.
+        let labels_ok = domain.split('.').all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        });
         let ok = !local.is_empty()
             && domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains('@')
+            && labels_ok
             && s.len() <= 254
             && !s.chars().any(|c| c.is_whitespace() || c.is_control());
         if ok {
@@ -275,6 +281,21 @@ impl AttachmentMeta {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_host_names_not_literals() {
+        assert!(Email::parse("bob@acme.example").is_ok());
+        assert!(Email::parse("bob@bücher.example").is_ok());
+        for bad in [
+            "bob@[127.0.0.1]",
+            "bob@acme..example",
+            "bob@-acme.example",
+            "bob@acme_x.example",
+            "bob@acme.example.",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn control_and_invisible_characters_are_decided_once() {

@@ -68,6 +68,11 @@ fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.trim().as_bytes()))
 }
 
+/// Sign-in links one address may be sent within [`SIGN_IN_WINDOW`].
+pub const SIGN_IN_LINKS_PER_WINDOW: i64 = 3;
+/// The window sign-in links are counted in.
+pub const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
+
 impl Engine {
     /// Makes a link token for an address, valid once for `ttl`.
     pub async fn issue_link_token(
@@ -98,6 +103,30 @@ impl Engine {
         .execute(self.db().pool())
         .await?;
         Ok(token)
+    }
+
+    /// A sign-in link for an address, unless one was asked for too often
+    /// lately ([`SIGN_IN_LINKS_PER_WINDOW`] within [`SIGN_IN_WINDOW`]):
+    /// then `None`, and the caller answers as if it were sent (whether an
+    /// address is known is not revealed). Counted in the database, so
+    /// every replica agrees.
+    pub async fn issue_sign_in_token(&self, email: &str, ttl: Duration) -> Result<Option<String>> {
+        let address = Email::parse(email)?;
+        let since = Timestamp::now().0 - i64::try_from(SIGN_IN_WINDOW.as_micros()).unwrap_or(0);
+        let recent: i64 = sqlx::query_scalar(
+            "select count(*) from link_tokens where purpose = 'sign_in' and email = $1 and created_at > $2",
+        )
+        .bind(address.as_str())
+        .bind(since)
+        .fetch_one(self.db().pool())
+        .await?;
+        if recent >= SIGN_IN_LINKS_PER_WINDOW {
+            tracing::info!("sign-in link not sent: asked for too often");
+            return Ok(None);
+        }
+        self.issue_link_token(LinkPurpose::SignIn, email, ttl)
+            .await
+            .map(Some)
     }
 
     /// Uses a link token of this kind once: the person behind its address (made on first sight) and, for

@@ -11,7 +11,9 @@ pub(crate) mod rows;
 mod tickets;
 
 pub use delegates::Invitee;
-pub use link_tokens::{LinkKind, LinkPurpose, MailFailure, Redeemed};
+pub use link_tokens::{
+    LinkKind, LinkPurpose, MailFailure, Redeemed, SIGN_IN_LINKS_PER_WINDOW, SIGN_IN_WINDOW,
+};
 pub use queries::QueueFilter;
 pub use tickets::{NewMessage, NewTicket, Opened, Posted};
 

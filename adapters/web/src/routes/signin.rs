@@ -95,6 +95,7 @@ pub(super) struct LinkForm {
 /// Link mode: mails a sign-in link to the address given.
 pub(super) async fn send_link(
     State(portal): State<Portal>,
+    client: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     session: Session,
     Form(form): Form<LinkForm>,
 ) -> Result<Response, WebError> {
@@ -108,16 +109,25 @@ pub(super) async fn send_link(
     };
     session.check_csrf(&portal.config().session_key, &form.csrf)?;
     let csrf = session.csrf(&portal.config().session_key);
+    let sent = || {
+        page_ok(views::sign_in_link_form(
+            &csrf,
+            Some("A sign-in link is on its way: open it from your mailbox."),
+            None,
+        ))
+    };
+    // asked too often from one place: answered as if sent, nothing sent.
+    if client.is_some_and(|c| !portal.clients().allow(c.0 .0.ip())) {
+        tracing::info!("sign-in link not sent: this client asked too often");
+        return Ok(sent());
+    }
     let token = match portal
         .engine()
-        .issue_link_token(
-            threadesk_core::engine::LinkPurpose::SignIn,
-            &form.email,
-            SIGN_IN_LINK_TTL,
-        )
+        .issue_sign_in_token(&form.email, SIGN_IN_LINK_TTL)
         .await
     {
-        Ok(t) => t,
+        Ok(Some(t)) => t,
+        Ok(None) => return Ok(sent()),
         Err(threadesk_core::EngineError::Invalid(_)) => {
             return Ok(super::page(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -137,11 +147,7 @@ pub(super) async fn send_link(
             ),
         ));
     }
-    Ok(page_ok(views::sign_in_link_form(
-        &csrf,
-        Some("A sign-in link is on its way: open it from your mailbox."),
-        None,
-    )))
+    Ok(sent())
 }
 
 pub(super) async fn confirm_link(

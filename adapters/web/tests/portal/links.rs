@@ -235,3 +235,52 @@ async fn link_for(site: &Site, purpose: LinkPurpose) -> String {
         .await
         .unwrap()
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn sign_in_links_are_throttled_per_address_and_odd_addresses_refused(
+    #[case] kind: threadesk_core::testing::Kind,
+) {
+    let mailer = Outbox::default();
+    let site = Site::with_links(kind, mailer.clone()).await;
+    let mut b = Browser::from_site(&site);
+    b.csrf = b.get("/signin").await.csrf();
+    let mut pages = vec![];
+    for _ in 0..6 {
+        let page = b
+            .post("/signin/link", &[("email", "bob@acme.example")])
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        pages.push(page.body);
+    }
+    assert_eq!(
+        mailer.0.lock().unwrap().len(),
+        threadesk_core::engine::SIGN_IN_LINKS_PER_WINDOW as usize,
+        "three links, then nothing more for a while"
+    );
+    // the answer does not tell a throttled request apart (tokens aside).
+    let shape = |p: &str| {
+        p.split('"')
+            .filter(|x| x.len() < 30)
+            .collect::<Vec<_>>()
+            .join("\"")
+    };
+    assert!(pages.iter().all(|p| p.contains("on its way")));
+    assert!(pages.windows(2).all(|w| shape(&w[0]) == shape(&w[1])));
+    // another address is not held back by Bob's.
+    b.post("/signin/link", &[("email", "cy@acme.example")])
+        .await;
+    assert_eq!(mailer.0.lock().unwrap().len(), 4);
+    // an address literal is no address: said at once, nothing stored.
+    let literal = b
+        .post("/signin/link", &[("email", "bob@[127.0.0.1]")])
+        .await;
+    assert_eq!(
+        literal.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        literal.body
+    );
+    assert!(literal.shows("not an e-mail address"));
+    assert_eq!(mailer.0.lock().unwrap().len(), 4);
+}
