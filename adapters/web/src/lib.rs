@@ -158,10 +158,64 @@ impl Portal {
                 self.clone(),
                 session::middleware,
             ))
+            .layer(axum::middleware::from_fn(utf8_forms))
             .layer(DefaultBodyLimit::max(limit))
             .layer(axum::middleware::from_fn(security_headers))
             .with_state(self)
     }
+}
+
+/// The largest URL-encoded form read (files come as multipart).
+const MAX_FORM_BYTES: usize = 1024 * 1024;
+
+/// A URL-encoded form whose text is not UTF-8 is refused with 400, as a
+/// multipart form is: text is never stored with replacement characters.
+async fn utf8_forms(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{header, StatusCode};
+    let urlencoded = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !urlencoded {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            return routes::page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                views::error_page(StatusCode::PAYLOAD_TOO_LARGE, "That form is too large."),
+            )
+        }
+    };
+    let readable = bytes.split(|b| *b == b'&').all(|pair| {
+        let plus_as_space: Vec<u8> = pair
+            .iter()
+            .map(|b| if *b == b'+' { b' ' } else { *b })
+            .collect();
+        percent_encoding::percent_decode(&plus_as_space)
+            .decode_utf8()
+            .is_ok()
+    });
+    if !readable {
+        return routes::page(
+            StatusCode::BAD_REQUEST,
+            views::error_page(
+                StatusCode::BAD_REQUEST,
+                "That form held text that is not UTF-8, so nothing was saved. Please type it again.",
+            ),
+        );
+    }
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
 }
 
 /// Headers on every portal response: a strict content security policy

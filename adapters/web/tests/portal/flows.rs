@@ -659,3 +659,27 @@ async fn revoking_through_another_tickets_address_acts_on_nothing(kind: Kind) {
     assert_eq!(right.status, StatusCode::SEE_OTHER, "{}", right.body);
     assert!(b.get(&format!("/tickets/{second}")).await.shows("Revoked"));
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_form_with_text_that_is_not_utf8_is_refused_and_changes_nothing(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
+    let mut b = site.browser(bob).await;
+    let n = b.open("Renewal", "Please renew.").await;
+    let before = b.get(&format!("/tickets/{n}")).await;
+    b.csrf = before.csrf();
+    let bad = b
+        .post_encoded(&format!("/tickets/{n}/subject"), "subject=Caf%E9+latte")
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert!(bad.shows("not UTF-8"), "{}", bad.body);
+    let after = b.get(&format!("/tickets/{n}")).await;
+    assert!(after.shows("Renewal") && !after.body.contains('\u{FFFD}'));
+    // the same, well encoded, is taken.
+    let good = b
+        .post_encoded(&format!("/tickets/{n}/subject"), "subject=Caf%C3%A9+latte")
+        .await;
+    assert!(good.status.is_redirection(), "{}", good.body);
+    assert!(b.get(&format!("/tickets/{n}")).await.shows("Café latte"));
+}
