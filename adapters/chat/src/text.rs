@@ -10,9 +10,32 @@ pub fn clip(text: &str, max: usize) -> String {
     out
 }
 
+/// Escapes markdown (Discord's, Teams') in a name or subject, so it never
+/// turns into markup: `\\ * _ ~ ` | > # [ ] <` get a backslash. People's
+/// own message text keeps its markdown.
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']' | '<'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::clip;
+    use super::{clip, escape_markdown};
+
+    #[test]
+    fn markdown_in_names_is_escaped() {
+        assert_eq!(escape_markdown("*Ann* <b>"), "\\*Ann\\* \\<b\\>");
+        assert_eq!(escape_markdown("plain"), "plain");
+    }
 
     #[test]
     fn long_text_is_cut_with_an_ellipsis_within_the_limit() {

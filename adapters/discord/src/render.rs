@@ -57,17 +57,7 @@ pub use threadesk_chat::text::clip;
 
 /// Escapes Discord markdown in a name (people's text keeps its markdown).
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(
-            c,
-            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']' | '<'
-        ) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+    threadesk_chat::text::escape_markdown(text)
 }
 
 /// Splits text into pieces Discord accepts, at line ends where it can.

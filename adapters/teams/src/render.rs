@@ -47,17 +47,7 @@ pub const CARD: &str = "application/vnd.microsoft.card.adaptive";
 
 /// Escapes Teams markdown in a name or subject.
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(
-            c,
-            '\\' | '*' | '_' | '~' | '`' | '#' | '[' | ']' | '<' | '>' | '|'
-        ) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+    threadesk_chat::text::escape_markdown(text)
 }
 
 /// An Adaptive Card (1.5) with body and actions.

@@ -175,13 +175,13 @@ async fn close_asks_first_then_closes_and_status_is_set_from_the_staff_card(#[ca
     w.send(&w.make.in_thread(&sam(), &t.thread, "Looking at it"))
         .await;
     let set = w
-        .send(&w.make.card_action(
+        .press(
             &sam(),
             &t.thread,
             &root,
             "status",
             json!({ "ticket": t.id.0, "status": "on_hold" }),
-        ))
+        )
         .await;
     assert!(set["value"].to_string().contains("On hold"), "{set}");
     let sam_id = w.person(&sam()).await;
@@ -203,13 +203,13 @@ async fn close_asks_first_then_closes_and_status_is_set_from_the_staff_card(#[ca
         Status::Closed
     );
     let done = w
-        .send(&w.make.card_action(
+        .press(
             &ann(),
             &chat,
             &t.card,
             "close-yes",
             json!({ "ticket": t.id.0 }),
-        ))
+        )
         .await;
     assert!(
         done["value"].to_string().contains("This ticket is closed"),
@@ -353,31 +353,22 @@ async fn delegates_are_invited_by_address_and_accept_in_their_chat_or_the_invite
     #[case] kind: Kind,
 ) {
     let w = world(kind).await;
-    let root = w.h.staff("Root").await;
     let t = w.open_ticket(&ann(), "Shared drive", "Access denied").await;
     let chat = FakeTeams::chat_of(&ann().id);
     // Bo and Cy are known on Teams and by e-mail; Cy has not installed the app.
     let cy = User::new(4, "Cy Colleague");
     for (who, mail) in [(bo(), "bo@acme.test"), (cy.clone(), "cy@acme.test")] {
-        w.send(&w.make.personal(&who, "help")).await;
-        w.h.engine
-            .link_identities(
-                &threadesk_core::Ctx::new(root),
-                &threadesk_core::domain::PlatformIdentity::teams(TENANT, &who.id),
-                &threadesk_core::domain::PlatformIdentity::email(mail),
-            )
-            .await
-            .unwrap();
+        w.known_by_mail(&who, mail).await;
     }
     w.fake.not_installed(&cy.id);
     let panel = w
-        .send(&w.make.card_action(
+        .press(
             &ann(),
             &chat,
             &t.card,
             "delegates",
             json!({ "ticket": t.id.0 }),
-        ))
+        )
         .await;
     assert!(
         panel["value"].to_string().contains("Nobody else follows"),
@@ -385,13 +376,13 @@ async fn delegates_are_invited_by_address_and_accept_in_their_chat_or_the_invite
     );
     for mail in ["bo@acme.test", "cy@acme.test"] {
         let invited = w
-            .send(&w.make.card_action(
+            .press(
                 &ann(),
                 &chat,
                 &t.card,
                 "invite",
                 json!({ "ticket": t.id.0, "email": mail }),
-            ))
+            )
             .await;
         assert!(
             invited["value"].to_string().contains("Invited"),
@@ -409,13 +400,13 @@ async fn delegates_are_invited_by_address_and_accept_in_their_chat_or_the_invite
         .expect("an invitation card");
     let accept = invitation.activity["attachments"][0]["content"]["actions"][0].clone();
     assert_eq!(accept["title"], "Accept");
-    w.send(&w.make.card_action(
+    w.press(
         &bo(),
         &bo_chat,
         &invitation.id,
         "accept",
         accept["data"].clone(),
-    ))
+    )
     .await;
     w.settle().await;
     assert!(
@@ -528,21 +519,14 @@ async fn subject_edits_revokes_declines_organization_lists_and_no_pings(#[case] 
 
     // two invitations: one declined, one revoked from the panel.
     for (who, mail) in [(bo(), "bo@acme.test"), (User::new(5, "Di"), "di@acme.test")] {
-        w.send(&w.make.personal(&who, "help")).await;
-        e.link_identities(
-            &threadesk_core::Ctx::new(root),
-            &threadesk_core::domain::PlatformIdentity::teams(TENANT, &who.id),
-            &threadesk_core::domain::PlatformIdentity::email(mail),
-        )
-        .await
-        .unwrap();
-        w.send(&w.make.card_action(
+        w.known_by_mail(&who, mail).await;
+        w.press(
             &ann(),
             &chat,
             &t.card,
             "invite",
             json!({ "ticket": t.id.0, "email": mail }),
-        ))
+        )
         .await;
     }
     w.settle().await;
@@ -555,13 +539,13 @@ async fn subject_edits_revokes_declines_organization_lists_and_no_pings(#[case] 
         .unwrap();
     let decline = invitation.activity["attachments"][0]["content"]["actions"][1].clone();
     let answer = w
-        .send(&w.make.card_action(
+        .press(
             &bo(),
             &bo_chat,
             &invitation.id,
             "decline",
             decline["data"].clone(),
-        ))
+        )
         .await;
     assert!(answer["value"].to_string().contains("declined"), "{answer}");
     let delegates = e.delegates(ann_id, t.id).await.unwrap();
@@ -570,13 +554,13 @@ async fn subject_edits_revokes_declines_organization_lists_and_no_pings(#[case] 
         .find(|d| d.status.is_revocable() && d.display_name() != "Bo Colleague")
         .unwrap();
     let panel = w
-        .send(&w.make.card_action(
+        .press(
             &ann(),
             &chat,
             &t.card,
             "revoke",
             json!({ "delegate": di.id.0, "ticket": t.id.0 }),
-        ))
+        )
         .await;
     assert!(
         panel["value"].to_string().contains("Access revoked"),

@@ -95,6 +95,35 @@ impl World {
         answer
     }
 
+    /// Presses a card's button (`Action.Execute`); the invoke's answer.
+    pub async fn press(
+        &self,
+        who: &User,
+        conversation: &str,
+        card: &str,
+        verb: &str,
+        data: Value,
+    ) -> Value {
+        self.send(&self.make.card_action(who, conversation, card, verb, data))
+            .await
+    }
+
+    /// Makes a Teams user known to the engine and links their e-mail
+    /// address to them (as staff would with `link`).
+    pub async fn known_by_mail(&self, who: &User, mail: &str) {
+        self.send(&self.make.personal(who, "help")).await;
+        let root = self.h.staff("Linker").await;
+        self.h
+            .engine
+            .link_identities(
+                &threadesk_core::Ctx::new(root),
+                &PlatformIdentity::teams(TENANT, &who.id),
+                &PlatformIdentity::email(mail),
+            )
+            .await
+            .unwrap();
+    }
+
     /// Runs the outbox worker until nothing is due.
     pub async fn settle(&self) {
         for _ in 0..50 {
