@@ -69,6 +69,10 @@ pub struct Config {
     pub blob_dir: PathBuf,
     /// The largest upload request, in bytes.
     pub max_upload_bytes: usize,
+    /// A portal session ends after this long without a request.
+    pub session_idle: std::time::Duration,
+    /// A portal session ends this long after signing in.
+    pub session_max: std::time::Duration,
     /// Which platforms have credentials (by name).
     pub platforms: Vec<&'static str>,
     /// The Slack adapter's settings, when `SLACK_BOT_TOKEN` is set.
@@ -96,6 +100,8 @@ impl fmt::Debug for Config {
             )
             .field("blob_dir", &self.blob_dir)
             .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("session_idle", &self.session_idle)
+            .field("session_max", &self.session_max)
             .field("platforms", &self.platforms)
             .field("slack", &self.slack)
             .field("discord", &self.discord)
@@ -244,6 +250,23 @@ impl Config {
                     )
                 })?,
         };
+        let minutes =
+            |name: &'static str, default: u64| -> Result<std::time::Duration, ConfigError> {
+                match value(name) {
+                    None => Ok(std::time::Duration::from_secs(default * 60)),
+                    Some(v) => v
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .map(|n| std::time::Duration::from_secs(n * 60))
+                        .ok_or_else(|| {
+                            invalid(name, format!("{v:?} is not a positive number of minutes"))
+                        }),
+                }
+            };
+        let session_idle = minutes("SESSION_IDLE_MINUTES", 8 * 60)?;
+        let session_max = minutes("SESSION_MAX_MINUTES", 7 * 24 * 60)?;
         let platforms = PLATFORM_VARIABLES
             .iter()
             .filter(|(_, var)| value(var).is_some())
@@ -272,6 +295,8 @@ impl Config {
             session_secret,
             blob_dir,
             max_upload_bytes,
+            session_idle,
+            session_max,
             platforms,
         })
     }
@@ -656,6 +681,27 @@ mod tests {
         let e = load(&base[..2]).unwrap_err();
         assert!(e.to_string().starts_with("MAIL_TOKEN_SECRET"), "{e}");
         assert!(load(&[]).unwrap().email.is_none(), "off without SMTP_URL");
+    }
+
+    #[test]
+    fn session_limits_are_read_and_checked() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.session_idle, std::time::Duration::from_secs(8 * 3600));
+        assert_eq!(c.session_max, std::time::Duration::from_secs(7 * 24 * 3600));
+        let c = load(&[
+            ("SESSION_IDLE_MINUTES", "30"),
+            ("SESSION_MAX_MINUTES", "600"),
+        ])
+        .unwrap();
+        assert_eq!(c.session_idle, std::time::Duration::from_secs(1800));
+        assert_eq!(c.session_max, std::time::Duration::from_secs(36000));
+        each_refused_by_name(
+            &[],
+            &[
+                ("SESSION_IDLE_MINUTES", "0"),
+                ("SESSION_MAX_MINUTES", "a week"),
+            ],
+        );
     }
 
     #[test]

@@ -148,6 +148,8 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
                 .is_some_and(|u| u.starts_with("https://")),
             max_upload_bytes: config.max_upload_bytes,
             email_enabled: config.email.is_some(),
+            session_idle: config.session_idle,
+            session_max: config.session_max,
         },
     );
     let mut channels: Vec<Channel> = vec![];

@@ -18,6 +18,7 @@ pub mod ids;
 pub mod links;
 pub mod metrics;
 pub mod outbox;
+pub mod sessions;
 pub mod surfaces;
 pub mod system;
 #[cfg(feature = "testing")]

@@ -47,7 +47,16 @@ pub struct PortalConfig {
     pub max_upload_bytes: usize,
     /// Whether ticket mail goes out (the e-mail channel is configured).
     pub email_enabled: bool,
+    /// A signed-in session ends after this long without a request.
+    pub session_idle: std::time::Duration,
+    /// A signed-in session ends this long after signing in, however busy.
+    pub session_max: std::time::Duration,
 }
+
+/// Sessions idle this long end, unless configured otherwise.
+pub const DEFAULT_SESSION_IDLE: std::time::Duration = std::time::Duration::from_secs(8 * 3600);
+/// Sessions this old end, unless configured otherwise.
+pub const DEFAULT_SESSION_MAX: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
 /// Why a sign-in link was not sent (logged; the person is asked to try
 /// again).

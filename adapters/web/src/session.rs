@@ -1,7 +1,11 @@
 //! Sessions in signed cookies, and CSRF tokens bound to them.
 //!
-//! The cookie holds `person.nonce.mac`: the signed-in person (0 for nobody),
-//! a random nonce, and an HMAC-SHA256 over both. Every visitor gets a
+//! The cookie holds `person.nonce.started.seen.mac`: the signed-in person
+//! (0 for nobody), a random nonce, when the session started (microseconds)
+//! and was last seen (seconds), and an HMAC-SHA256 over all of them. A
+//! signed-in session ends when it has been idle too long, when it is too
+//! old, when it was signed out, or when its person signed out everywhere
+//! (the last two are kept in the database, so every replica agrees). Every visitor gets a
 //! session on first contact, so every form, the sign-in form included,
 //! carries a token derived from the session's nonce; signing in or out
 //! starts a new session (a new nonce), so a token never outlives it.
@@ -18,6 +22,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::fmt;
 use threadesk_core::domain::Person;
+use threadesk_core::time::Timestamp;
 use threadesk_core::PersonId;
 
 const COOKIE_NAME: &str = "threadesk_session";
@@ -89,6 +94,14 @@ impl SessionKey {
 pub(crate) struct Session {
     pub person: Option<PersonId>,
     nonce: String,
+    /// When it started (microseconds).
+    started: i64,
+    /// When it was last seen (seconds).
+    seen: i64,
+}
+
+fn now_seconds() -> i64 {
+    Timestamp::now().0 / 1_000_000
 }
 
 impl Session {
@@ -98,11 +111,19 @@ impl Session {
         Ok(Session {
             person,
             nonce: hex::encode(bytes),
+            started: Timestamp::now().0,
+            seen: now_seconds(),
         })
     }
 
     fn payload(&self) -> String {
-        format!("{}.{}", self.person.map_or(0, |p| p.0), self.nonce)
+        format!(
+            "{}.{}.{}.{}",
+            self.person.map_or(0, |p| p.0),
+            self.nonce,
+            self.started,
+            self.seen
+        )
     }
 
     fn parse(key: &SessionKey, value: &str) -> Option<Session> {
@@ -110,12 +131,36 @@ impl Session {
         if !key.verify("session", payload, mac) {
             return None;
         }
-        let (person, nonce) = payload.split_once('.')?;
+        let mut parts = payload.split('.');
+        let (Some(person), Some(nonce), Some(started), Some(seen), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return None;
+        };
         let person: i64 = person.parse().ok()?;
         Some(Session {
             person: (person > 0).then_some(PersonId(person)),
             nonce: nonce.to_owned(),
+            started: started.parse().ok()?,
+            seen: seen.parse().ok()?,
         })
+    }
+
+    /// When this session would end at the latest.
+    pub fn expires_at(&self, max: std::time::Duration) -> Timestamp {
+        Timestamp(
+            self.started
+                .saturating_add(i64::try_from(max.as_micros()).unwrap_or(i64::MAX)),
+        )
+    }
+
+    /// Its random id (what a sign-out ends).
+    pub fn nonce(&self) -> &str {
+        &self.nonce
     }
 
     /// The CSRF token every form of this session carries.
@@ -173,7 +218,31 @@ pub(crate) async fn middleware(
     next: Next,
 ) -> Result<Response, WebError> {
     let (session, new) = match from_headers(&portal, req.headers()) {
-        Some(s) => (s, false),
+        Some(s) if s.person.is_none() => (s, false),
+        Some(s) => {
+            let config = portal.config();
+            let now = now_seconds();
+            let too_old = Timestamp::now().0 > s.expires_at(config.session_max).0;
+            let idle =
+                now - s.seen > i64::try_from(config.session_idle.as_secs()).unwrap_or(i64::MAX);
+            let live = !too_old
+                && !idle
+                && portal
+                    .engine()
+                    .system()
+                    .session_live(
+                        s.person.unwrap_or(PersonId(0)),
+                        &s.nonce,
+                        Timestamp(s.started),
+                    )
+                    .await?;
+            match live {
+                // seen again: the cookie says so (at most once a minute).
+                true if now - s.seen >= 60 => (Session { seen: now, ..s }, true),
+                true => (s, false),
+                false => (Session::fresh(None)?, true),
+            }
+        }
         None => (Session::fresh(None)?, true),
     };
     req.extensions_mut().insert(session.clone());
@@ -305,6 +374,8 @@ mod tests {
         let s = Session {
             person: Some(PersonId(7)),
             nonce: "abc".into(),
+            started: 1_700_000_000_000_000,
+            seen: 1_700_000_000,
         };
         let value = format!("{}.{}", s.payload(), key.sign("session", &s.payload()));
         let back = Session::parse(&key, &value).unwrap();

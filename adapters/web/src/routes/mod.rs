@@ -23,6 +23,7 @@ pub(crate) fn router() -> Router<Portal> {
         .route("/", get(|| async { Redirect::to("/tickets") }))
         .route("/signin", get(signin::page).post(signin::submit))
         .route("/signout", post(signin::sign_out))
+        .route("/signout/everywhere", post(signin::sign_out_everywhere))
         .route("/signin/link", post(signin::send_link))
         .route(
             "/signin/link/{token}",

@@ -77,6 +77,29 @@ pub(super) async fn sign_out(
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, WebError> {
     session.check_csrf(&portal.config().session_key, &form.csrf)?;
+    // over on every replica, even where the old cookie is still kept.
+    portal
+        .engine()
+        .system()
+        .end_session(
+            session.nonce(),
+            session.expires_at(portal.config().session_max),
+        )
+        .await?;
+    let cookie = session::start(&portal, None)?;
+    Ok(([(SET_COOKIE, cookie)], see_other("/signin")).into_response())
+}
+
+/// Ends every session of the signed-in person, on every device.
+pub(super) async fn sign_out_everywhere(
+    State(portal): State<Portal>,
+    session: Session,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, WebError> {
+    session.check_csrf(&portal.config().session_key, &form.csrf)?;
+    if let Some(person) = session.person {
+        portal.engine().system().end_all_sessions(person).await?;
+    }
     let cookie = session::start(&portal, None)?;
     Ok(([(SET_COOKIE, cookie)], see_other("/signin")).into_response())
 }

@@ -128,6 +128,10 @@ pub(crate) fn layout(title: &str, chrome: Option<&Chrome<'_>>, body: Markup) -> 
                                 input type="hidden" name="csrf" value=(c.csrf);
                                 button.plain type="submit" { "Sign out" }
                             }
+                            form.inline method="post" action="/signout/everywhere" {
+                                input type="hidden" name="csrf" value=(c.csrf);
+                                button.plain type="submit" title="Ends your sessions on every device" { "Sign out everywhere" }
+                            }
                         }
                     }
                 } @else {

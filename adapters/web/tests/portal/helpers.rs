@@ -11,6 +11,21 @@ use threadesk_core::{Ctx, OrgId, PersonId};
 use threadesk_web::{BlobStore, Portal, PortalConfig, SessionKey, SignIn};
 use tower::ServiceExt;
 
+/// The idle limit of test portals: long, unless a test shortens it for
+/// its own site with [`set_session_idle`].
+fn session_idle_secs() -> u64 {
+    IDLE.with(|i| i.get())
+}
+
+thread_local! {
+    static IDLE: std::cell::Cell<u64> = const { std::cell::Cell::new(8 * 3600) };
+}
+
+/// Portals built on this thread from now on end idle sessions after `secs`.
+pub fn set_session_idle(secs: u64) {
+    IDLE.with(|i| i.set(secs));
+}
+
 /// Every portal test runs once per backend.
 #[template]
 #[rstest]
@@ -70,6 +85,8 @@ impl Site {
                 secure_cookies: false,
                 max_upload_bytes: 1024 * 1024,
                 email_enabled: mailer.is_some(),
+                session_idle: std::time::Duration::from_secs(session_idle_secs()),
+                session_max: threadesk_web::DEFAULT_SESSION_MAX,
             },
         );
         if let Some(m) = mailer {
@@ -160,6 +177,15 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// The same cookie in another browser (a copied cookie).
+    pub fn copy(&self) -> Browser {
+        Browser {
+            router: self.router.clone(),
+            cookie: self.cookie.clone(),
+            csrf: self.csrf.clone(),
+        }
+    }
+
     /// A browser that has not signed in.
     pub fn from_site(site: &Site) -> Browser {
         Browser {

@@ -284,3 +284,62 @@ async fn sign_in_links_are_throttled_per_address_and_odd_addresses_refused(
     assert!(literal.shows("not an e-mail address"));
     assert_eq!(mailer.0.lock().unwrap().len(), 4);
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn signing_out_ends_the_session_everywhere_a_copy_of_it_is_kept(
+    #[case] kind: threadesk_core::testing::Kind,
+) {
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let mut b = site.browser(bob).await;
+    let n = b.open("Renewal", "Please renew.").await;
+    let mut copied = b.copy();
+    assert_eq!(
+        copied.get(&format!("/tickets/{n}")).await.status,
+        StatusCode::OK
+    );
+    let out = b.post("/signout", &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    // the copied cookie no longer signs anybody in, nor changes anything.
+    let page = copied.get(&format!("/tickets/{n}")).await;
+    assert_ne!(page.status, StatusCode::OK, "{}", page.body);
+    let changed = copied
+        .post(&format!("/tickets/{n}/subject"), &[("subject", "Hijacked")])
+        .await;
+    assert!(!changed.status.is_success() || !changed.shows("Hijacked"));
+    let mut again = site.browser(bob).await;
+    assert!(again.get(&format!("/tickets/{n}")).await.shows("Renewal"));
+
+    // sign out everywhere: every session of Bob's ends, another person's stays.
+    let mut phone = site.browser(bob).await;
+    let carol = site.customer("Carol", "carol@acme.example", false).await;
+    let mut other = site.browser(carol).await;
+    let everywhere = again.post("/signout/everywhere", &[]).await;
+    assert_eq!(everywhere.status, StatusCode::SEE_OTHER);
+    assert_ne!(phone.get("/tickets").await.status, StatusCode::OK);
+    assert_eq!(other.get("/tickets").await.status, StatusCode::OK);
+    // signing in afresh works at once.
+    let mut fresh = site.browser(bob).await;
+    assert_eq!(fresh.get("/tickets").await.status, StatusCode::OK);
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn an_idle_session_ends(#[case] kind: threadesk_core::testing::Kind) {
+    crate::helpers::set_session_idle(1);
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let mut b = site.browser(bob).await;
+    assert_eq!(b.get("/tickets").await.status, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_ne!(
+        b.get("/tickets").await.status,
+        StatusCode::OK,
+        "idle past the limit"
+    );
+}
