@@ -241,3 +241,40 @@ pub async fn teams(
         tasks: vec![worker("teams outbox worker", adapter.mirror())],
     }))
 }
+
+/// How long a stored file may go unreferenced before it is swept (an
+/// upload in progress, or a message being committed, is younger).
+const BLOB_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
+/// How often stored files are swept.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Housekeeping: files in the blob store that no attachment refers to
+/// (a refused form, a crash mid-upload) are removed at start-up and every
+/// hour, once older than an hour.
+pub fn housekeeping(engine: &Engine, blobs: &BlobStore) -> Channel {
+    let (engine, blobs) = (engine.clone(), blobs.clone());
+    let sweeper = Task::new("blob sweeper", move |stop| async move {
+        let stopping = stop.wait();
+        tokio::pin!(stopping);
+        loop {
+            match engine.system().blob_links().await {
+                Ok(referenced) => match blobs.sweep(&referenced, BLOB_GRACE).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(files = n, "unreferenced files removed"),
+                    Err(e) => tracing::warn!(error = %e, "blob store not swept"),
+                },
+                Err(e) => tracing::warn!(error = %e, "blob store not swept"),
+            }
+            tokio::select! {
+                () = &mut stopping => return Ok(()),
+                () = tokio::time::sleep(SWEEP_EVERY) => {}
+            }
+        }
+    });
+    Channel {
+        name: "Housekeeping",
+        router: None,
+        banner: Box::new(|_| "sweeping unreferenced files hourly".to_owned()),
+        tasks: vec![sweeper],
+    }
+}

@@ -165,6 +165,7 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
     channels.extend(channels::slack(config, &engine).await?);
     channels.extend(channels::discord(config, &engine).await?);
     channels.extend(channels::teams(config, &engine, &blobs).await?);
+    channels.push(channels::housekeeping(&engine, &blobs));
     for c in &mut channels {
         if let Some(routes) = c.router.take() {
             app = app.merge(routes);

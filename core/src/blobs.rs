@@ -80,6 +80,43 @@ impl BlobStore {
     }
 }
 
+impl BlobStore {
+    /// Removes the files no attachment refers to (`referenced` holds the
+    /// `blob:` links that are), and uploads left half-written by a crash,
+    /// once they are older than `grace` (an upload in progress, or one
+    /// whose message is being committed, is younger). The number removed.
+    pub async fn sweep(
+        &self,
+        referenced: &std::collections::HashSet<String>,
+        grace: std::time::Duration,
+    ) -> io::Result<usize> {
+        let mut removed = 0;
+        let mut dir = tokio::fs::read_dir(&self.dir).await?;
+        while let Some(entry) = dir.next_entry().await? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let key = name.strip_suffix(".part").unwrap_or(&name);
+            let ours = key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit());
+            if !ours {
+                continue;
+            }
+            let partial = name.ends_with(".part");
+            if !partial && referenced.contains(&format!("{SCHEME}{key}")) {
+                continue;
+            }
+            let age = entry
+                .metadata()
+                .await?
+                .modified()?
+                .elapsed()
+                .unwrap_or_default();
+            if age >= grace && tokio::fs::remove_file(entry.path()).await.is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
 impl Upload {
     /// Appends a chunk.
     pub async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {

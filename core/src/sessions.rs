@@ -1,3 +1,6 @@
+//! Housekeeping the adapters ask of the database: whether a portal
+//! session still counts, and which stored files attachments refer to.
+//!
 //! Whether a portal session still counts. Sessions live in signed cookies;
 //! what ends one early (signing out, "sign out everywhere") is kept here,
 //! in the database, so every replica agrees at once.
@@ -61,5 +64,17 @@ impl System<'_> {
             .execute(self.db().pool())
             .await?;
         Ok(())
+    }
+}
+
+impl System<'_> {
+    /// Every `blob:` link an attachment refers to (what the blob store
+    /// must keep).
+    pub async fn blob_links(&self) -> Result<std::collections::HashSet<String>> {
+        let links: Vec<String> =
+            sqlx::query_scalar("select url from attachments where url like 'blob:%'")
+                .fetch_all(self.db().pool())
+                .await?;
+        Ok(links.into_iter().collect())
     }
 }

@@ -586,3 +586,55 @@ async fn nul_and_invisible_text_is_treated_alike_on_both_databases(#[case] kind:
         .unwrap();
     assert_eq!(subject.subject, "VPN again");
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn files_no_attachment_refers_to_are_swept_after_their_grace(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = threadesk_core::blobs::BlobStore::open(dir.path()).unwrap();
+    let keep = |bytes: &'static [u8]| {
+        let store = store.clone();
+        async move {
+            let mut up = store.create().await.unwrap();
+            up.write(bytes).await.unwrap();
+            store.keep(up).await.unwrap()
+        }
+    };
+    let used = keep(b"on a ticket").await;
+    let orphan = keep(b"nobody's").await;
+    let mut half = store.create().await.unwrap();
+    half.write(b"a crash mid-upload").await.unwrap();
+    let t = h.open(ann, "Files").await.ticket;
+    let file = AttachmentMeta {
+        name: "a.txt".into(),
+        content_type: "text/plain".into(),
+        size_bytes: 11,
+        url: used.clone(),
+    };
+    h.engine
+        .reply(
+            &Ctx::new(ann),
+            t.id,
+            NewMessage {
+                body: "see file".into(),
+                attachments: vec![file],
+            },
+        )
+        .await
+        .unwrap();
+    let referenced = h.engine.system().blob_links().await.unwrap();
+    // within the grace period nothing goes (an upload may be in flight).
+    let hour = std::time::Duration::from_secs(3600);
+    assert_eq!(store.sweep(&referenced, hour).await.unwrap(), 0);
+    // past it, the orphan and the half-written file go; the attached stays.
+    let removed = store
+        .sweep(&referenced, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(removed, 2);
+    assert!(store.path_of(&used).unwrap().exists());
+    assert!(!store.path_of(&orphan).unwrap().exists());
+    drop(half);
+}
