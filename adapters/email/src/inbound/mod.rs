@@ -187,6 +187,14 @@ impl EmailAdapter {
             return Ok(Outcome::Refused("not sent to a valid reply address".into()));
         };
         let from = sender(&m);
+        // an address with control characters (a NUL) is nobody's: refused
+        // for good, before anything is stored.
+        if threadesk_core::domain::Email::parse(&from).is_err() {
+            tracing::warn!("inbound mail refused: the sender's address is not usable");
+            return Ok(Outcome::Refused(
+                "the sender's address is not usable".into(),
+            ));
+        }
         let profile = match self.engine().person(person).await {
             Ok(p) => p,
             Err(EngineError::NotFound(_)) => return Ok(Outcome::Refused("unknown person".into())),
@@ -221,12 +229,16 @@ impl EmailAdapter {
             ));
         }
         let links: Vec<String> = files.iter().map(|f| f.url.clone()).collect();
-        let id = m.message_id().map(str::to_owned).unwrap_or_else(|| {
-            let mut h =
-                Hmac::<Sha256>::new_from_slice(b"message").expect("HMAC takes any key length");
-            h.update(raw);
-            hex::encode(h.finalize().into_bytes())
-        });
+        let id = m
+            .message_id()
+            .map(|id| id.chars().filter(|c| !c.is_control()).collect::<String>())
+            .filter(|id| !id.trim().is_empty())
+            .unwrap_or_else(|| {
+                let mut h =
+                    Hmac::<Sha256>::new_from_slice(b"message").expect("HMAC takes any key length");
+                h.update(raw);
+                hex::encode(h.finalize().into_bytes())
+            });
         // the Message-ID is the sender's choice: the key is theirs and the ticket's.
         let ctx = Ctx::new(person).with_key(format!("email:{}:{}:{id}", ticket.0, person.0));
         let input = NewMessage {

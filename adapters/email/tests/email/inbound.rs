@@ -358,3 +358,36 @@ async fn attachments_of_an_emailed_reply_become_ticket_attachments(#[case] kind:
     let again = w.h.engine.thread(staff, ticket).await.unwrap();
     assert_eq!(again.messages.len(), thread.messages.len());
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn mail_with_nul_bytes_gets_a_final_answer_on_both_databases(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let (ticket, address) = w.notified().await;
+    // a NUL in the body (as quoted-printable `=00`) and in the Message-ID:
+    // the text is kept without it.
+    let qp = "Content-Transfer-Encoding: quoted-printable\n";
+    let raw = reply(
+        "Bob Builder <bob@customer.test>",
+        &address,
+        "n\u{0}ul",
+        qp,
+        "Still=00 broken",
+    );
+    let (status, answer) = w.mail_in(&raw).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["result"], "posted");
+    assert_eq!(w.bodies(ticket).await.last().unwrap(), "Still broken");
+    // a NUL in From: refused for good, not "try again" for ever.
+    let raw = reply(
+        "Bob\u{0} <bob\u{0}@customer.test>",
+        &address,
+        "n2",
+        "",
+        "hello",
+    );
+    let (status, answer) = w.mail_in(&raw).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(answer["result"], "refused");
+    assert!(!w.bodies(ticket).await.contains(&"hello".to_owned()));
+}
