@@ -22,6 +22,9 @@ pub const SKEW_SECONDS: i64 = 300;
 pub const REFRESH: Duration = Duration::from_secs(24 * 3600);
 /// An unknown key id fetches the keys again at most this often.
 pub const UNKNOWN_KEY_REFRESH: Duration = Duration::from_secs(3600);
+/// After a failed fetch, requests wait this long before another is tried
+/// (they are refused meanwhile rather than each waiting on the network).
+pub const FETCH_RETRY: Duration = Duration::from_secs(10);
 
 /// Why a request was refused: 401 (not authenticated) or 403 (a valid
 /// token for something else).
@@ -201,6 +204,7 @@ pub struct Keys {
     openid_url: String,
     http: reqwest::Client,
     cache: Mutex<Option<Cached>>,
+    failed: std::sync::Mutex<Option<Instant>>,
 }
 
 impl Keys {
@@ -210,6 +214,7 @@ impl Keys {
             openid_url: openid_url.to_owned(),
             http,
             cache: Mutex::new(None),
+            failed: std::sync::Mutex::new(None),
         }
     }
 
@@ -250,7 +255,12 @@ impl Keys {
         let unknown = cache.as_ref().is_some_and(|c| {
             !c.keys.contains_key(&kid) && c.forced.is_none_or(|f| f.elapsed() > UNKNOWN_KEY_REFRESH)
         });
-        if stale || unknown {
+        let resting = self
+            .failed
+            .lock()
+            .map(|f| f.is_some_and(|t| t.elapsed() < FETCH_RETRY))
+            .unwrap_or(false);
+        if (stale || unknown) && !resting {
             match self.fetch().await {
                 Ok(keys) => {
                     let forced = if unknown {
@@ -266,6 +276,9 @@ impl Keys {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "bot framework keys not fetched");
+                    if let Ok(mut f) = self.failed.lock() {
+                        *f = Some(Instant::now());
+                    }
                     if let Some(c) = cache.as_mut().filter(|_| unknown) {
                         c.forced = Some(Instant::now());
                     }

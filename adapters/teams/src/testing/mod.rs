@@ -122,6 +122,7 @@ struct Data {
     tokens_issued: usize,
     failures: VecDeque<(u16, Option<u64>)>,
     keys_fetched: usize,
+    keys_down: bool,
     not_installed: BTreeSet<String>,
 }
 
@@ -251,6 +252,11 @@ impl FakeTeams {
         self.lock().tokens_issued
     }
 
+    /// The JWKS answers 503 (`true`) or its keys again.
+    pub fn keys_down(&self, down: bool) {
+        self.lock().keys_down = down;
+    }
+
     /// How many times the JWKS was fetched.
     pub fn keys_fetched(&self) -> usize {
         self.lock().keys_fetched
@@ -305,8 +311,14 @@ async fn openid(State(fake): State<FakeTeams>) -> Json<Value> {
     }))
 }
 
-async fn jwks(State(fake): State<FakeTeams>) -> Json<Value> {
-    fake.lock().keys_fetched += 1;
+async fn jwks(State(fake): State<FakeTeams>) -> Response {
+    {
+        let mut d = fake.lock();
+        d.keys_fetched += 1;
+        if d.keys_down {
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    }
     let key = |kid: &str, endorsements: Value| {
         json!({ "kty": "RSA", "use": "sig", "kid": kid, "n": keys::MODULUS, "e": keys::EXPONENT,
                 "endorsements": endorsements })
@@ -315,6 +327,7 @@ async fn jwks(State(fake): State<FakeTeams>) -> Json<Value> {
         key(KEY_ID, json!(["msteams", "skype"])),
         key(UNENDORSED_KEY_ID, json!(["webchat"])),
     ] }))
+    .into_response()
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {

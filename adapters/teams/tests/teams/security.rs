@@ -243,3 +243,26 @@ async fn sends_to_one_conversation_keep_teams_pace(#[case] kind: Kind) {
     assert_eq!(w.fake.in_conversation(&chat).len(), 8);
     w.no_violations();
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn with_the_key_service_down_requests_are_refused_without_each_waiting_on_it(
+    #[case] kind: Kind,
+) {
+    let w = world(kind).await;
+    w.fake.keys_down(true);
+    for _ in 0..5 {
+        let a = w.make.personal(&ann(), "hello");
+        let token = w.fake.sign(KEY_ID, &a, json!({}));
+        let (status, _) = w
+            .post_raw(&a.to_string(), Some(&format!("Bearer {token}")))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        w.fake.keys_fetched(),
+        1,
+        "one attempt, then a rest before the next"
+    );
+    assert_eq!(w.h.events().await, 0);
+}
