@@ -125,6 +125,18 @@ impl Upload {
     }
 }
 
+impl crate::system::System<'_> {
+    /// Every `blob:` link an attachment refers to (what the blob store
+    /// must keep).
+    pub async fn blob_links(&self) -> crate::error::Result<std::collections::HashSet<String>> {
+        let links: Vec<String> =
+            sqlx::query_scalar("select url from attachments where url like 'blob:%'")
+                .fetch_all(self.db().pool())
+                .await?;
+        Ok(links.into_iter().collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

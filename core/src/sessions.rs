@@ -1,6 +1,3 @@
-//! Housekeeping the adapters ask of the database: whether a portal
-//! session still counts, and which stored files attachments refer to.
-//!
 //! Whether a portal session still counts. Sessions live in signed cookies;
 //! what ends one early (signing out, "sign out everywhere") is kept here,
 //! in the database, so every replica agrees at once.
@@ -9,6 +6,7 @@ use crate::error::Result;
 use crate::ids::PersonId;
 use crate::system::System;
 use crate::time::Timestamp;
+use sqlx::Row;
 
 impl System<'_> {
     /// Whether a person's session (its nonce, started at `started`) is
@@ -20,22 +18,21 @@ impl System<'_> {
         nonce: &str,
         started: Timestamp,
     ) -> Result<bool> {
-        let since: Option<i64> =
-            sqlx::query_scalar("select sessions_since from people where id = $1")
-                .bind(person.0)
-                .fetch_optional(self.db().pool())
-                .await?;
-        let Some(since) = since else {
+        // one round trip: this runs on every signed-in request.
+        let row = sqlx::query(
+            "select p.sessions_since as since, \
+                    (select count(*) from ended_sessions e where e.nonce = $2) as ended \
+             from people p where p.id = $1",
+        )
+        .bind(person.0)
+        .bind(nonce)
+        .fetch_optional(self.db().pool())
+        .await?;
+        let Some(row) = row else {
             return Ok(false);
         };
-        if started.0 < since {
-            return Ok(false);
-        }
-        let ended: i64 = sqlx::query_scalar("select count(*) from ended_sessions where nonce = $1")
-            .bind(nonce)
-            .fetch_one(self.db().pool())
-            .await?;
-        Ok(ended == 0)
+        let (since, ended): (i64, i64) = (row.try_get("since")?, row.try_get("ended")?);
+        Ok(started.0 >= since && ended == 0)
     }
 
     /// Ends one session (signing out) until `expires_at`, when it would
@@ -64,17 +61,5 @@ impl System<'_> {
             .execute(self.db().pool())
             .await?;
         Ok(())
-    }
-}
-
-impl System<'_> {
-    /// Every `blob:` link an attachment refers to (what the blob store
-    /// must keep).
-    pub async fn blob_links(&self) -> Result<std::collections::HashSet<String>> {
-        let links: Vec<String> =
-            sqlx::query_scalar("select url from attachments where url like 'blob:%'")
-                .fetch_all(self.db().pool())
-                .await?;
-        Ok(links.into_iter().collect())
     }
 }
