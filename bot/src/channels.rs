@@ -248,9 +248,14 @@ const BLOB_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
 /// How often stored files are swept.
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// How long a delivery intent a crash left behind is kept (its record, if
+/// any, wins anyway; a retry after that long finds nothing to ask about).
+const INTENT_KEEP: i64 = 7 * 24 * 3600 * 1000;
+
 /// Housekeeping: files in the blob store that no attachment refers to
 /// (a refused form, a crash mid-upload) are removed at start-up and every
-/// hour, once older than an hour.
+/// hour, once older than an hour; delivery intents a crash left open go
+/// after a week.
 pub fn housekeeping(engine: &Engine, blobs: &BlobStore) -> Channel {
     let (engine, blobs) = (engine.clone(), blobs.clone());
     let sweeper = Task::new("blob sweeper", move |stop| async move {
@@ -265,6 +270,13 @@ pub fn housekeeping(engine: &Engine, blobs: &BlobStore) -> Channel {
                 },
                 Err(e) => tracing::warn!(error = %e, "blob store not swept"),
             }
+            let outbox = threadesk_core::outbox::Outbox::new(engine.db().clone());
+            let before = threadesk_core::time::Timestamp::now().plus_millis(-INTENT_KEEP);
+            match outbox.sweep_intents(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(intents = n, "stale delivery intents removed"),
+                Err(e) => tracing::warn!(error = %e, "delivery intents not swept"),
+            }
             tokio::select! {
                 () = &mut stopping => return Ok(()),
                 () = tokio::time::sleep(SWEEP_EVERY) => {}
@@ -274,7 +286,9 @@ pub fn housekeeping(engine: &Engine, blobs: &BlobStore) -> Channel {
     Channel {
         name: "Housekeeping",
         router: None,
-        banner: Box::new(|_| "sweeping unreferenced files hourly".to_owned()),
+        banner: Box::new(|_| {
+            "sweeping unreferenced files and stale delivery intents hourly".to_owned()
+        }),
         tasks: vec![sweeper],
     }
 }

@@ -73,6 +73,9 @@ pub struct Config {
     pub session_idle: std::time::Duration,
     /// A portal session ends this long after signing in.
     pub session_max: std::time::Duration,
+    /// How long a claimed outbox event is this replica's before another
+    /// takes it over (`OUTBOX_LEASE_MS`, default 5,000).
+    pub outbox_lease: std::time::Duration,
     /// Which platforms have credentials (by name).
     pub platforms: Vec<&'static str>,
     /// The Slack adapter's settings, when `SLACK_BOT_TOKEN` is set.
@@ -102,6 +105,7 @@ impl fmt::Debug for Config {
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("session_idle", &self.session_idle)
             .field("session_max", &self.session_max)
+            .field("outbox_lease", &self.outbox_lease)
             .field("platforms", &self.platforms)
             .field("slack", &self.slack)
             .field("discord", &self.discord)
@@ -267,6 +271,23 @@ impl Config {
             };
         let session_idle = minutes("SESSION_IDLE_MINUTES", 8 * 60)?;
         let session_max = minutes("SESSION_MAX_MINUTES", 7 * 24 * 60)?;
+        let outbox_lease = match value("OUTBOX_LEASE_MS") {
+            None => threadesk_core::outbox::LEASE,
+            Some(v) => {
+                let min = threadesk_core::outbox::MIN_LEASE.as_millis();
+                v.trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| u128::from(*n) >= min)
+                    .map(std::time::Duration::from_millis)
+                    .ok_or_else(|| {
+                        invalid(
+                            "OUTBOX_LEASE_MS",
+                            format!("{v:?} is not a number of milliseconds of at least {min}"),
+                        )
+                    })?
+            }
+        };
         let platforms = PLATFORM_VARIABLES
             .iter()
             .filter(|(_, var)| value(var).is_some())
@@ -297,6 +318,7 @@ impl Config {
             max_upload_bytes,
             session_idle,
             session_max,
+            outbox_lease,
             platforms,
         })
     }

@@ -89,6 +89,7 @@ fn init_logging(format: LogFormat) {
 }
 
 async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    threadesk_core::outbox::set_lease(config.outbox_lease);
     let shown_url = redact_url(&config.database_url);
     let db = Db::connect(&config.database_url, DbOptions::default())
         .await

@@ -13,6 +13,7 @@ pub mod db;
 pub mod domain;
 pub mod engine;
 pub mod error;
+pub mod faults;
 pub mod followers;
 pub mod ids;
 pub mod links;

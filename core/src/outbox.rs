@@ -182,6 +182,36 @@ pub struct Event {
     pub payload: EventPayload,
 }
 
+/// A platform call that creates something (a card, a message copy, a
+/// line, an invitation, a mail), named by a key that is the same on every
+/// attempt: [`Outbox::open_intent`] writes it down before the call, and
+/// the call carries [`Intent::token`] where the platform keeps one (a
+/// Discord `nonce`, Slack message `metadata`, a mail's `Message-ID`), so a
+/// retry can find out whether an earlier attempt took effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    /// The key: what is made and where (`copy:<message>:<surface>`).
+    pub key: String,
+}
+
+impl Intent {
+    /// An intent under `key`.
+    pub fn new(key: impl Into<String>) -> Self {
+        Intent { key: key.into() }
+    }
+
+    /// A short token for the key: 22 hexadecimal digits of its SHA-256,
+    /// short enough for a Discord nonce (25 characters) with a part
+    /// number.
+    pub fn token(&self) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(self.key.as_bytes());
+        let mut out = hex::encode(&digest[..11]);
+        out.truncate(22);
+        out
+    }
+}
+
 /// A claimed event, leased to one consumer process until acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
@@ -348,6 +378,58 @@ impl Outbox {
         Ok(())
     }
 
+    /// Writes down that a platform call is about to be made under
+    /// `intent` (a key stable across attempts). When it was already
+    /// written down, when: an earlier attempt may have made the call and
+    /// crashed or failed before recording its result, so the platform is
+    /// to be asked before calling again.
+    pub async fn open_intent(&self, consumer: &str, intent: &Intent) -> Result<Option<Timestamp>> {
+        let done = sqlx::query(
+            "insert into delivery_intents (consumer, intent, opened_at) values ($1, $2, $3) on conflict do nothing",
+        )
+        .bind(consumer)
+        .bind(&intent.key)
+        .bind(Timestamp::now().0)
+        .execute(self.db.pool())
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(None);
+        }
+        let opened: Option<i64> = sqlx::query_scalar(
+            "select opened_at from delivery_intents where consumer = $1 and intent = $2",
+        )
+        .bind(consumer)
+        .bind(&intent.key)
+        .fetch_optional(self.db.pool())
+        .await?;
+        // closed in between (another worker recorded it): from now.
+        Ok(Some(Timestamp(
+            opened.unwrap_or_else(|| Timestamp::now().0),
+        )))
+    }
+
+    /// The call made under `intent` is recorded (a link, a surface, an
+    /// effect): its intent is closed.
+    pub async fn close_intent(&self, consumer: &str, intent: &Intent) -> Result<()> {
+        sqlx::query("delete from delivery_intents where consumer = $1 and intent = $2")
+            .bind(consumer)
+            .bind(&intent.key)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Removes intents opened before `before` (a crash between a record
+    /// and its intent's closing leaves one; the record wins anyway).
+    /// Returns how many went.
+    pub async fn sweep_intents(&self, before: Timestamp) -> Result<u64> {
+        let done = sqlx::query("delete from delivery_intents where opened_at < $1")
+            .bind(before.0)
+            .execute(self.db.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Gives up on an event (a permanent failure): it is kept, with the
     /// error, for staff to see, and no longer holds back its ticket.
     pub async fn give_up(&self, consumer: &str, event: EventId, error: &str) -> Result<()> {
@@ -410,9 +492,33 @@ pub enum Attempt {
 /// How long a claimed event is a worker's before another may take it; a
 /// live worker renews the lease of what it still holds every
 /// [`HEARTBEAT`], so a dead worker's events are taken over within seconds.
+/// The default of [`lease`].
 pub const LEASE: Duration = Duration::from_secs(5);
-/// How often a live worker renews its leases.
+/// How often a live worker renews its leases, for the default lease.
 pub const HEARTBEAT: Duration = Duration::from_millis(1500);
+/// The shortest lease [`set_lease`] accepts.
+pub const MIN_LEASE: Duration = Duration::from_millis(200);
+
+static LEASE_SET: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+
+/// Sets this process's outbox lease (`OUTBOX_LEASE_MS`), once, before any
+/// worker starts; at least [`MIN_LEASE`]. A shorter lease means a dead
+/// replica's events are taken over sooner, at the price of more frequent
+/// renewals. Returns the lease in force.
+pub fn set_lease(lease: Duration) -> Duration {
+    *LEASE_SET.get_or_init(|| lease.max(MIN_LEASE))
+}
+
+/// The lease in force: [`LEASE`] unless [`set_lease`] said otherwise.
+pub fn lease() -> Duration {
+    LEASE_SET.get().copied().unwrap_or(LEASE)
+}
+
+/// How often a live worker renews its leases: under a third of the lease,
+/// so two renewals can fail before it lapses.
+pub fn heartbeat() -> Duration {
+    lease() * 3 / 10
+}
 /// Events claimed at once.
 const BATCH: u32 = 20;
 /// A still-failing event is given up (and counted as failed) after this
@@ -453,7 +559,7 @@ impl Outbox {
         F: Fn(Event) -> Fut,
         Fut: std::future::Future<Output = Attempt>,
     {
-        let batch = self.claim(consumer, BATCH, LEASE).await?;
+        let batch = self.claim(consumer, BATCH, lease()).await?;
         if batch.is_empty() {
             return Ok(0);
         }
@@ -464,7 +570,7 @@ impl Outbox {
         let work = self.work(consumer, deliver, go_on, &batch, &held, &lost);
         let heartbeat = async {
             loop {
-                tokio::time::sleep(HEARTBEAT).await;
+                tokio::time::sleep(heartbeat()).await;
                 let ids: Vec<i64> = held
                     .lock()
                     .map(|h| h.iter().copied().collect())
@@ -565,7 +671,7 @@ impl Outbox {
             return Ok(());
         }
         let now = Timestamp::now();
-        let until = now.plus_millis(i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX));
+        let until = now.plus_millis(i64::try_from(lease().as_millis()).unwrap_or(i64::MAX));
         let list = events
             .iter()
             .map(i64::to_string)

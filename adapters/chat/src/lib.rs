@@ -24,4 +24,4 @@ pub mod text;
 pub use deliver::Mirror;
 pub use failure::{ConnectError, Failure, PlatformError};
 pub use hub::Hub;
-pub use platform::{CardFor, ChatPlatform, CustomerSide, Invitation};
+pub use platform::{CardFor, ChatPlatform, CustomerSide, Invitation, Place};

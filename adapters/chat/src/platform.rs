@@ -5,8 +5,9 @@ use crate::Hub;
 use std::future::Future;
 use threadesk_core::domain::{Delegate, Message, Platform};
 use threadesk_core::links::PlatformRef;
-use threadesk_core::outbox::Event;
+use threadesk_core::outbox::{Event, Intent};
 use threadesk_core::surfaces::{CardFacts, Surface};
+use threadesk_core::time::Timestamp;
 use threadesk_core::{Engine, EngineError, PersonId, TicketId, TicketNumber};
 
 /// How a platform's customers follow a ticket.
@@ -41,6 +42,18 @@ pub struct Invitation<'a> {
     pub subject: &'a str,
     /// Who invited them.
     pub invited_by: &'a str,
+}
+
+/// Where something the bot posted would be, for
+/// [`ChatPlatform::find_posted`].
+#[derive(Debug, Clone, Copy)]
+pub enum Place<'a> {
+    /// The top of a channel (a card).
+    Channel(&'a str),
+    /// A surface's thread (a copy, a line).
+    Thread(&'a Surface),
+    /// The bot's direct messages with a user (an invitation).
+    Dm(&'a str),
 }
 
 /// A chat platform: the calls the chat layer makes and how the platform
@@ -106,12 +119,16 @@ pub trait ChatPlatform: Clone + Send + Sync + 'static {
 
     /// Opens (or finds) the direct-message channel with a user.
     fn open_dm(&self, user: &str) -> impl Future<Output = Result<String, Self::Error>> + Send;
-    /// Posts a card in a channel; the card's message id.
+    /// Posts a card in a channel; the card's message id. Calls that create
+    /// something carry their [`Intent`]'s token where the platform keeps
+    /// one, for [`ChatPlatform::find_posted`] (or the platform's own
+    /// de-duplication) to recognise a repeat.
     fn post_card(
         &self,
         channel: &str,
         facts: &CardFacts,
         to: CardFor,
+        intent: &Intent,
     ) -> impl Future<Output = Result<String, Self::Error>> + Send;
     /// Redraws a card.
     fn update_card(
@@ -126,12 +143,14 @@ pub trait ChatPlatform: Clone + Send + Sync + 'static {
         &self,
         surface: &Surface,
         message: &Message,
+        intent: &Intent,
     ) -> impl Future<Output = Result<String, Self::Error>> + Send;
     /// Posts a line of the bot's in a surface's thread.
     fn post_line(
         &self,
         surface: &Surface,
         line: &str,
+        intent: &Intent,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
     /// Edits a copy the bot posted to a message's current text.
     fn edit_copy(
@@ -144,7 +163,23 @@ pub trait ChatPlatform: Clone + Send + Sync + 'static {
         &self,
         user: &str,
         invitation: Invitation<'_>,
+        intent: &Intent,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    /// Whether a call made under `intent` at `place`, no earlier than
+    /// `since`, took effect: the id of what it posted. Asked when a retry
+    /// finds the intent open (the earlier attempt crashed or failed before
+    /// recording). `None` when nothing was posted, or when the platform
+    /// cannot tell (then the call is made again: a platform that removes
+    /// repeats itself, as Discord does with `enforce_nonce`, needs nothing
+    /// here).
+    fn find_posted(
+        &self,
+        _place: Place<'_>,
+        _intent: &Intent,
+        _since: Timestamp,
+    ) -> impl Future<Output = Result<Option<String>, Self::Error>> + Send {
+        async { Ok(None) }
+    }
 
     /// A line posted when a ticket opens on a person's own card.
     fn opened_line(&self, _number: TicketNumber) -> Option<String> {

@@ -18,7 +18,7 @@ use serenity::model::id::{ChannelId, MessageId};
 use threadesk_chat::{ChatPlatform, CustomerSide, Failure, Hub, Invitation, Mirror, PlatformError};
 use threadesk_core::domain::{Message, Platform};
 use threadesk_core::links::PlatformRef;
-use threadesk_core::outbox::{Event, EventPayload};
+use threadesk_core::outbox::{Event, EventPayload, Intent};
 use threadesk_core::surfaces::{Audience, CardFacts, Surface};
 use threadesk_core::{EngineError, TicketId};
 
@@ -90,8 +90,10 @@ impl ChatPlatform for DiscordAdapter {
         channel_id: &str,
         facts: &CardFacts,
         to: CardFor,
+        intent: &Intent,
     ) -> Result<String, ApiError> {
-        self.post_in(channel_id, &render::card(facts, to)).await
+        let body = with_nonce(render::card(facts, to), &intent.token());
+        self.post_in(channel_id, &body).await
     }
 
     async fn update_card(
@@ -108,18 +110,33 @@ impl ChatPlatform for DiscordAdapter {
             .map(drop)
     }
 
-    async fn post_message(&self, surface: &Surface, message: &Message) -> Result<String, ApiError> {
+    async fn post_message(
+        &self,
+        surface: &Surface,
+        message: &Message,
+        intent: &Intent,
+    ) -> Result<String, ApiError> {
         let thread = crate::thread_of(surface);
+        let token = intent.token();
         let mut first = None;
-        for piece in render::message(message) {
-            let id = self.post_in(thread, &render::line_raw(&piece)).await?;
+        // each piece its own nonce: a retry re-sends the pieces already
+        // there without making them again.
+        for (i, piece) in render::message(message).iter().enumerate() {
+            let body = with_nonce(render::line_raw(piece), &format!("{token}{i}"));
+            let id = self.post_in(thread, &body).await?;
             first.get_or_insert(id);
         }
         Ok(first.unwrap_or_default())
     }
 
-    async fn post_line(&self, surface: &Surface, line: &str) -> Result<(), ApiError> {
-        self.post_in(crate::thread_of(surface), &render::line(line))
+    async fn post_line(
+        &self,
+        surface: &Surface,
+        line: &str,
+        intent: &Intent,
+    ) -> Result<(), ApiError> {
+        let body = with_nonce(render::line(line), &intent.token());
+        self.post_in(crate::thread_of(surface), &body)
             .await
             .map(drop)
     }
@@ -134,14 +151,21 @@ impl ChatPlatform for DiscordAdapter {
             .map(drop)
     }
 
-    async fn invite(&self, user: &str, invitation: Invitation<'_>) -> Result<(), ApiError> {
+    async fn invite(
+        &self,
+        user: &str,
+        invitation: Invitation<'_>,
+        intent: &Intent,
+    ) -> Result<(), ApiError> {
         let body = render::invitation(
             invitation.delegate.id.0,
             &invitation.number.to_string(),
             invitation.subject,
             invitation.invited_by,
         );
-        self.dm_body(user, &body).await.map(drop)
+        self.dm_body(user, &with_nonce(body, &intent.token()))
+            .await
+            .map(drop)
     }
 
     async fn start_staff_thread(
@@ -369,6 +393,16 @@ impl DiscordAdapter {
 }
 
 /// A thread's name: `#N subject`, within Discord's 100 characters.
+/// A message body that Discord creates at most once per nonce: with
+/// `enforce_nonce`, a second create with the same nonce (a retry after a
+/// crash between Discord's answer and our record) returns the message made
+/// the first time instead of posting another.
+fn with_nonce(mut body: Value, nonce: &str) -> Value {
+    body["nonce"] = json!(nonce);
+    body["enforce_nonce"] = json!(true);
+    body
+}
+
 fn thread_name(facts: &CardFacts) -> String {
     render::clip(
         &format!("{} {}", facts.ticket.number, facts.ticket.subject),

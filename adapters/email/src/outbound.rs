@@ -12,6 +12,7 @@ use crate::{EmailAdapter, MailError, CONSUMER};
 use lettre::AsyncTransport;
 use threadesk_core::domain::Platform;
 use threadesk_core::engine::LinkPurpose;
+use threadesk_core::faults;
 use threadesk_core::outbox::{
     attempt, Attempt, Consumer, Event, EventPayload, Outbox, Permanence, Steps,
 };
@@ -354,7 +355,11 @@ impl EmailAdapter {
         Ok(out)
     }
 
-    /// Sends a mail unless this event already mailed this address.
+    /// Sends a mail unless this event already mailed this address. SMTP
+    /// cannot be asked whether an earlier attempt got through, so a crash
+    /// between the server's acceptance and the record sends the mail again,
+    /// with the same `Message-ID` (the event's and the recipient's): mail
+    /// clients show it once.
     async fn send_once(
         &self,
         event: EventId,
@@ -366,6 +371,7 @@ impl EmailAdapter {
         if outbox.effect_done(CONSUMER, event, &effect).await? {
             return Ok(());
         }
+        faults::crash_point(faults::BEFORE_CALL);
         if let Err((why, permanent)) = self.send_mail(&mail).await {
             if permanent {
                 // staff see it on the ticket and can reach the person otherwise.
@@ -377,7 +383,9 @@ impl EmailAdapter {
             }
             return Err(Failure::Smtp(why, permanent));
         }
+        faults::crash_point(faults::AFTER_CALL);
         outbox.record_effect(CONSUMER, event, &effect).await?;
+        faults::crash_point(faults::AFTER_RECORD);
         Ok(())
     }
 }

@@ -185,6 +185,14 @@ impl SlackApi {
             .map_err(classify)
     }
 
+    /// Posts a message that a retry can find again: it carries `token` in
+    /// its metadata ([`ApiClient::find_delivery`]). Returns its `ts`.
+    pub async fn post_delivery(&self, mut body: Value, token: &str) -> Result<String, ApiError> {
+        body["metadata"] =
+            json!({ "event_type": DELIVERY_EVENT, "event_payload": { "token": token } });
+        self.post_message(body).await
+    }
+
     /// Posts a message; returns its `ts`.
     pub async fn post_message(&self, mut body: Value) -> Result<String, ApiError> {
         body["unfurl_links"] = json!(false);
@@ -231,21 +239,24 @@ impl SlackApi {
             .map(drop)
     }
 
-    /// Every member of a channel, following the cursor.
-    pub async fn channel_members(&self, channel: &str) -> Result<Vec<String>, ApiError> {
-        let mut out = Vec::new();
+    /// Reads a paged method page by page (at most `pages`), following the
+    /// cursor, until `each` finds what it looks for in a page.
+    async fn paged<T>(
+        &self,
+        method: &str,
+        params: &[(&str, &str)],
+        pages: usize,
+        mut each: impl FnMut(&Value) -> Option<T>,
+    ) -> Result<Option<T>, ApiError> {
         let mut cursor = String::new();
-        // bounded: 50 pages of 1,000 members.
-        for _ in 0..50 {
-            let mut params = vec![("channel", channel), ("limit", "1000")];
+        for _ in 0..pages {
+            let mut page = params.to_vec();
             if !cursor.is_empty() {
-                params.push(("cursor", cursor.as_str()));
+                page.push(("cursor", cursor.as_str()));
             }
-            let answer = self.get("conversations.members", &params).await?;
-            for m in answer["members"].as_array().into_iter().flatten() {
-                if let Some(id) = m.as_str() {
-                    out.push(id.to_owned());
-                }
+            let answer = self.get(method, &page).await?;
+            if let Some(found) = each(&answer) {
+                return Ok(Some(found));
             }
             cursor = answer["response_metadata"]["next_cursor"]
                 .as_str()
@@ -255,7 +266,59 @@ impl SlackApi {
                 break;
             }
         }
+        Ok(None)
+    }
+
+    /// Every member of a channel, following the cursor.
+    pub async fn channel_members(&self, channel: &str) -> Result<Vec<String>, ApiError> {
+        let mut out = Vec::new();
+        // bounded: 50 pages of 1,000 members.
+        let params = [("channel", channel), ("limit", "1000")];
+        self.paged("conversations.members", &params, 50, |answer| {
+            let ids = answer["members"].as_array().into_iter().flatten();
+            out.extend(ids.filter_map(Value::as_str).map(str::to_owned));
+            None::<()>
+        })
+        .await?;
         Ok(out)
+    }
+
+    /// The message the bot posted under a delivery token (in its
+    /// `metadata`) since `oldest` (a Slack `ts`): in a thread when
+    /// `thread` is its root's `ts`, else at the top of the channel. Its
+    /// `ts`, if there is one.
+    pub async fn find_delivery(
+        &self,
+        channel: &str,
+        thread: Option<&str>,
+        token: &str,
+        oldest: &str,
+    ) -> Result<Option<String>, ApiError> {
+        let (method, mut params) = match thread {
+            Some(ts) => (
+                "conversations.replies",
+                vec![("channel", channel), ("ts", ts)],
+            ),
+            None => ("conversations.history", vec![("channel", channel)]),
+        };
+        params.extend([
+            ("oldest", oldest),
+            ("include_all_metadata", "true"),
+            ("limit", "200"),
+        ]);
+        // bounded: 20 pages of 200 messages since the attempt.
+        self.paged(method, &params, 20, |answer| {
+            answer["messages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|m| {
+                    m["metadata"]["event_type"] == DELIVERY_EVENT
+                        && m["metadata"]["event_payload"]["token"] == token
+                })
+                .and_then(|m| m["ts"].as_str().map(str::to_owned))
+        })
+        .await
     }
 
     /// A user's profile.
@@ -291,6 +354,9 @@ impl SlackApi {
         string_at(&answer, "url")
     }
 }
+
+/// The metadata event type of the bot's deliveries.
+pub const DELIVERY_EVENT: &str = "threadesk_delivery";
 
 fn string_at(v: &Value, key: &str) -> Result<String, ApiError> {
     v[key]

@@ -8,10 +8,12 @@ use crate::api::ApiError;
 use crate::render::{self, CardFor};
 use crate::SlackAdapter;
 use serde_json::json;
-use threadesk_chat::{ChatPlatform, CustomerSide, Hub, Invitation, Mirror, PlatformError};
+use threadesk_chat::{ChatPlatform, CustomerSide, Hub, Invitation, Mirror, Place, PlatformError};
 use threadesk_core::domain::{Message, Platform};
 use threadesk_core::links::PlatformRef;
+use threadesk_core::outbox::Intent;
 use threadesk_core::surfaces::{CardFacts, Surface};
+use threadesk_core::time::Timestamp;
 use threadesk_core::{PersonId, TicketId, TicketNumber};
 
 impl PlatformError for ApiError {
@@ -55,10 +57,14 @@ impl ChatPlatform for SlackAdapter {
         channel: &str,
         facts: &CardFacts,
         to: CardFor,
+        intent: &Intent,
     ) -> Result<String, ApiError> {
         let (text, blocks) = render::card(facts, to);
         self.api()
-            .post_message(json!({ "channel": channel, "text": text, "blocks": blocks }))
+            .post_delivery(
+                json!({ "channel": channel, "text": text, "blocks": blocks }),
+                &intent.token(),
+            )
             .await
     }
 
@@ -74,14 +80,26 @@ impl ChatPlatform for SlackAdapter {
             .await
     }
 
-    async fn post_message(&self, surface: &Surface, message: &Message) -> Result<String, ApiError> {
+    async fn post_message(
+        &self,
+        surface: &Surface,
+        message: &Message,
+        intent: &Intent,
+    ) -> Result<String, ApiError> {
         let (text, blocks) = render::message(message);
-        self.post_in_thread(surface, &text, blocks).await
+        self.post_in_thread(surface, &text, blocks, intent).await
     }
 
-    async fn post_line(&self, surface: &Surface, line: &str) -> Result<(), ApiError> {
+    async fn post_line(
+        &self,
+        surface: &Surface,
+        line: &str,
+        intent: &Intent,
+    ) -> Result<(), ApiError> {
         let (text, blocks) = render::line(line);
-        self.post_in_thread(surface, &text, blocks).await.map(drop)
+        self.post_in_thread(surface, &text, blocks, intent)
+            .await
+            .map(drop)
     }
 
     async fn edit_copy(&self, at: &PlatformRef, message: &Message) -> Result<(), ApiError> {
@@ -91,7 +109,12 @@ impl ChatPlatform for SlackAdapter {
             .await
     }
 
-    async fn invite(&self, user: &str, invitation: Invitation<'_>) -> Result<(), ApiError> {
+    async fn invite(
+        &self,
+        user: &str,
+        invitation: Invitation<'_>,
+        intent: &Intent,
+    ) -> Result<(), ApiError> {
         let (text, blocks) = render::invitation(
             invitation.delegate.id.0,
             invitation.number,
@@ -100,9 +123,36 @@ impl ChatPlatform for SlackAdapter {
         );
         let channel = self.api().open_dm(user).await?;
         self.api()
-            .post_message(json!({ "channel": channel, "text": text, "blocks": blocks }))
+            .post_delivery(
+                json!({ "channel": channel, "text": text, "blocks": blocks }),
+                &intent.token(),
+            )
             .await
             .map(drop)
+    }
+
+    /// Slack keeps the token in the message's `metadata`, which
+    /// `conversations.history` and `conversations.replies` return.
+    async fn find_posted(
+        &self,
+        place: Place<'_>,
+        intent: &Intent,
+        since: Timestamp,
+    ) -> Result<Option<String>, ApiError> {
+        let oldest = format!("{}.000000", since.0.div_euclid(1_000_000));
+        let token = intent.token();
+        let api = self.api();
+        match place {
+            Place::Channel(c) => api.find_delivery(c, None, &token, &oldest).await,
+            Place::Thread(s) => {
+                api.find_delivery(&s.card.channel, Some(&s.card.message_id), &token, &oldest)
+                    .await
+            }
+            Place::Dm(user) => {
+                let channel = api.open_dm(user).await?;
+                api.find_delivery(&channel, None, &token, &oldest).await
+            }
+        }
     }
 
     fn opened_line(&self, number: TicketNumber) -> Option<String> {
@@ -135,9 +185,13 @@ impl SlackAdapter {
         s: &Surface,
         text: &str,
         blocks: serde_json::Value,
+        intent: &Intent,
     ) -> Result<String, ApiError> {
         self.api()
-            .post_message(json!({ "channel": s.card.channel, "thread_ts": s.card.message_id, "text": text, "blocks": blocks }))
+            .post_delivery(
+                json!({ "channel": s.card.channel, "thread_ts": s.card.message_id, "text": text, "blocks": blocks }),
+                &intent.token(),
+            )
             .await
     }
 }

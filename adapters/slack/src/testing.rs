@@ -21,6 +21,15 @@ use threadesk_chat::testing::Spec;
 
 /// Methods newer than the published specification, with their arguments.
 const NEWER_THAN_SPEC: &[(&str, &[&str])] = &[("apps.connections.open", &[])];
+/// Arguments newer than the published specification (message metadata,
+/// 2022), by method, as Slack documents them: `metadata` is an object with
+/// an `event_type` and an `event_payload` object; `include_all_metadata`
+/// a boolean.
+const ARGS_NEWER_THAN_SPEC: &[(&str, &str, &str)] = &[
+    ("chat.postMessage", "metadata", "object"),
+    ("conversations.history", "include_all_metadata", "boolean"),
+    ("conversations.replies", "include_all_metadata", "boolean"),
+];
 /// Arguments the specification types as `string` because a form carries
 /// them JSON-encoded; in a JSON body they are the structure itself.
 const JSON_ENCODED: &[&str] = &["blocks", "attachments", "view", "metadata"];
@@ -55,6 +64,10 @@ struct Inner {
     members: HashMap<String, Vec<String>>,
     next_ts: u64,
     socket_url: Option<String>,
+    /// Messages posted: `ts`, `channel`, `thread_ts`, `text`, `metadata`.
+    messages: Vec<Value>,
+    /// Methods whose next call takes effect but is answered 500.
+    lost_answers: VecDeque<String>,
 }
 
 /// The fake, running until dropped with the test's runtime.
@@ -110,6 +123,17 @@ impl FakeSlack {
     /// The next call of `method` answers this HTTP status (429 or 500).
     pub fn fail_next(&self, method: &str, status: u16) {
         self.fail_after(method, 0, status);
+    }
+
+    /// The next call of `method` takes effect (a message is posted) but
+    /// its answer is lost: Slack answers 500, as when a connection drops
+    /// after Slack acted.
+    pub fn lose_answer_next(&self, method: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .lost_answers
+            .push_back(method.to_owned());
     }
 
     /// After `skip` more calls of `method` go through, the next one
@@ -233,6 +257,15 @@ pub fn check(method: &str, args: &Map<String, Value>) -> Vec<String> {
         }
     }
     for (name, value) in args {
+        if let Some((_, _, kind)) = ARGS_NEWER_THAN_SPEC
+            .iter()
+            .find(|(m, a, _)| *m == method && a == name)
+        {
+            if let Some(problem) = newer_argument(method, name, kind, value) {
+                wrong.push(problem);
+            }
+            continue;
+        }
         let Some(p) = params.iter().find(|p| p["name"] == name.as_str()) else {
             wrong.push(format!("{method}: unknown argument {name}"));
             continue;
@@ -255,6 +288,26 @@ pub fn check(method: &str, args: &Map<String, Value>) -> Vec<String> {
         }
     }
     wrong
+}
+
+/// Checks an argument newer than the specification.
+fn newer_argument(method: &str, name: &str, kind: &str, value: &Value) -> Option<String> {
+    match kind {
+        "boolean" => (!(value.is_boolean() || matches!(value.as_str(), Some("true" | "false"))))
+            .then(|| format!("{method}: {name} is not a boolean")),
+        _ => {
+            let parsed = match value {
+                Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
+                v => v.clone(),
+            };
+            let event_type_ok = parsed["event_type"].as_str().is_some_and(|t| {
+                !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
+            (!(event_type_ok && parsed["event_payload"].is_object())).then(|| {
+                format!("{method}: {name} needs an event_type (letters, digits, _) and an event_payload object")
+            })
+        }
+    }
 }
 
 async fn handle(
@@ -348,7 +401,64 @@ fn respond(
     {
         return (StatusCode::OK, json!({ "ok": false, "error": error }));
     }
-    (StatusCode::OK, answer(state, method, args))
+    let done = answer(state, method, args);
+    if let Some(i) = state.lost_answers.iter().position(|m| m == method) {
+        state.lost_answers.remove(i);
+        return (StatusCode::INTERNAL_SERVER_ERROR, done);
+    }
+    (StatusCode::OK, done)
+}
+
+/// `conversations.history` (top-level messages, newest first) and
+/// `conversations.replies` (a thread, root first), since `oldest`, paged
+/// by `limit` and `cursor`; metadata only with `include_all_metadata`.
+fn read_messages(state: &Inner, method: &str, arg: &dyn Fn(&str) -> String) -> Value {
+    let channel = arg("channel");
+    let oldest: f64 = arg("oldest").parse().unwrap_or(0.0);
+    let ts_of = |m: &Value| {
+        m["ts"]
+            .as_str()
+            .and_then(|t| t.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let mut found: Vec<&Value> = state
+        .messages
+        .iter()
+        .filter(|m| m["channel"] == channel.as_str() && ts_of(m) >= oldest)
+        .filter(|m| match method {
+            "conversations.replies" => {
+                let root = arg("ts");
+                m["ts"] == root.as_str() || m["thread_ts"] == root.as_str()
+            }
+            _ => m["thread_ts"].is_null(),
+        })
+        .collect();
+    if method == "conversations.history" {
+        found.reverse();
+    }
+    let limit: usize = arg("limit").parse().unwrap_or(100).clamp(1, 1000);
+    let start: usize = arg("cursor").parse().unwrap_or(0);
+    let page: Vec<Value> = found
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|m| {
+            let mut out = json!({ "type": "message", "ts": m["ts"], "text": m["text"], "user": "UBOT", "bot_id": "BBOT" });
+            if !m["thread_ts"].is_null() {
+                out["thread_ts"] = m["thread_ts"].clone();
+            }
+            if arg("include_all_metadata") == "true" && !m["metadata"].is_null() {
+                out["metadata"] = m["metadata"].clone();
+            }
+            out
+        })
+        .collect();
+    let next = if start + limit < found.len() {
+        (start + limit).to_string()
+    } else {
+        String::new()
+    };
+    json!({ "ok": true, "messages": page, "has_more": !next.is_empty(), "response_metadata": { "next_cursor": next } })
 }
 
 /// A `response_url`: not a Web API method, so not in the specification.
@@ -373,8 +483,24 @@ fn answer(state: &mut Inner, method: &str, args: &Map<String, Value>) -> Value {
         "auth.test" => json!({ "ok": true, "team_id": "T1", "user_id": "UBOT", "bot_id": "BBOT" }),
         "chat.postMessage" => {
             state.next_ts += 1;
-            json!({ "ok": true, "channel": arg("channel"), "ts": format!("1700000000.{:06}", state.next_ts) })
+            // Slack's ts: the time in seconds, unique per channel.
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let ts = format!("{now}.{:06}", state.next_ts % 1_000_000);
+            let metadata = match args.get("metadata") {
+                Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
+                Some(v) => v.clone(),
+                None => Value::Null,
+            };
+            state
+                .messages
+                .push(json!({ "ts": ts, "channel": arg("channel"),
+                "thread_ts": args.get("thread_ts").cloned().unwrap_or(Value::Null),
+                "text": arg("text"), "metadata": metadata }));
+            json!({ "ok": true, "channel": arg("channel"), "ts": ts })
         }
+        "conversations.history" | "conversations.replies" => read_messages(state, method, &arg),
         "chat.update" => json!({ "ok": true, "channel": arg("channel"), "ts": arg("ts") }),
         "chat.postEphemeral" => json!({ "ok": true, "message_ts": "1700000000.999999" }),
         "conversations.open" => {

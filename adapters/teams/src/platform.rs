@@ -12,6 +12,7 @@ use serde_json::json;
 use threadesk_chat::{CardFor, ChatPlatform, CustomerSide, Hub, Invitation, Mirror};
 use threadesk_core::domain::{Message, Platform};
 use threadesk_core::links::PlatformRef;
+use threadesk_core::outbox::Intent;
 use threadesk_core::surfaces::{Audience, CardFacts, Surface};
 use threadesk_core::TicketNumber;
 
@@ -27,6 +28,11 @@ pub fn split_thread(conversation: &str) -> Option<(&str, &str)> {
         .filter(|(c, r)| !c.is_empty() && !r.is_empty())
 }
 
+// Teams cannot tell whether a call took effect: the Bot Connector takes no
+// client token to de-duplicate on, and a bot cannot read a conversation's
+// history back. So `find_posted` keeps its default (nothing found) and an
+// intent found open is posted again: a crash exactly between Teams's
+// answer and our record (one call wide) can repeat that one message.
 impl ChatPlatform for TeamsAdapter {
     type Error = ApiError;
     const PLATFORM: Platform = Platform::Teams;
@@ -76,6 +82,7 @@ impl ChatPlatform for TeamsAdapter {
         channel: &str,
         facts: &CardFacts,
         to: CardFor,
+        _intent: &Intent,
     ) -> Result<String, ApiError> {
         let summary = format!("{} {}", facts.ticket.number, facts.ticket.subject);
         let activity = render::card_activity(render::card(facts, to), &summary);
@@ -121,7 +128,12 @@ impl ChatPlatform for TeamsAdapter {
             .await
     }
 
-    async fn post_message(&self, surface: &Surface, message: &Message) -> Result<String, ApiError> {
+    async fn post_message(
+        &self,
+        surface: &Surface,
+        message: &Message,
+        _intent: &Intent,
+    ) -> Result<String, ApiError> {
         let number = self.number_in(surface.audience, message).await;
         self.api()
             .send(
@@ -132,7 +144,12 @@ impl ChatPlatform for TeamsAdapter {
             .await
     }
 
-    async fn post_line(&self, surface: &Surface, line: &str) -> Result<(), ApiError> {
+    async fn post_line(
+        &self,
+        surface: &Surface,
+        line: &str,
+        _intent: &Intent,
+    ) -> Result<(), ApiError> {
         self.api()
             .send(
                 &self.service_url(),
@@ -160,7 +177,12 @@ impl ChatPlatform for TeamsAdapter {
             .await
     }
 
-    async fn invite(&self, user: &str, invitation: Invitation<'_>) -> Result<(), ApiError> {
+    async fn invite(
+        &self,
+        user: &str,
+        invitation: Invitation<'_>,
+        _intent: &Intent,
+    ) -> Result<(), ApiError> {
         let card = render::invitation(
             invitation.delegate.id.0,
             invitation.number,

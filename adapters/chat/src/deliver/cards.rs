@@ -115,11 +115,15 @@ impl<P: ChatPlatform> Mirror<P> {
                     let facts = self.engine().system().card_facts(ticket).await?;
                     let thread = self.p().create_shared_thread(ticket, &facts).await?;
                     self.p().add_member(&thread, user).await.map_err(platform)?;
+                    let intent = card_intent(ticket, Audience::Shared);
                     let card = self
-                        .p()
-                        .post_card(&thread, &facts, CardFor::Customer)
-                        .await
-                        .map_err(platform)?;
+                        .made_once(
+                            &intent,
+                            Place::Channel(&thread),
+                            self.p()
+                                .post_card(&thread, &facts, CardFor::Customer, &intent),
+                        )
+                        .await?;
                     let at = self.p().at(&thread, &card);
                     self.engine().system().put_link(ticket, None, &at).await?;
                     let s = self
@@ -127,6 +131,7 @@ impl<P: ChatPlatform> Mirror<P> {
                         .system()
                         .put_surface(ticket, &at, Audience::Shared)
                         .await?;
+                    self.recorded(&intent).await?;
                     self.engine()
                         .system()
                         .add_surface_member(s.id, person)
@@ -173,18 +178,23 @@ impl<P: ChatPlatform> Mirror<P> {
             return Ok(s);
         }
         let facts = self.engine().system().card_facts(ticket).await?;
+        let intent = card_intent(ticket, audience);
         let card = self
-            .p()
-            .post_card(channel, &facts, to)
-            .await
-            .map_err(platform)?;
+            .made_once(
+                &intent,
+                Place::Channel(channel),
+                self.p().post_card(channel, &facts, to, &intent),
+            )
+            .await?;
         let at = self.p().at(channel, &card);
         self.engine().system().put_link(ticket, None, &at).await?;
-        Ok(self
+        let surface = self
             .engine()
             .system()
             .put_surface(ticket, &at, audience)
-            .await?)
+            .await?;
+        self.recorded(&intent).await?;
+        Ok(surface)
     }
 
     /// Copies every message of `history` the surface may show and lacks.
@@ -206,4 +216,14 @@ impl<P: ChatPlatform> Mirror<P> {
         }
         Ok(())
     }
+}
+
+/// The intent of a ticket's card for an audience (one each, ever).
+fn card_intent(ticket: TicketId, audience: Audience) -> Intent {
+    let whose = match audience {
+        Audience::Staff => "staff".to_owned(),
+        Audience::Shared => "shared".to_owned(),
+        Audience::Person(p) => format!("p{}", p.0),
+    };
+    Intent::new(format!("card:{}:{whose}", ticket.0))
 }

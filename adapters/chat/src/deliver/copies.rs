@@ -47,12 +47,19 @@ impl<P: ChatPlatform> Mirror<P> {
         }) {
             return Ok(());
         }
-        let id = self.p().post_message(s, m).await.map_err(platform)?;
+        let intent = Intent::new(format!("copy:{}:{}", m.id, s.id));
+        let id = self
+            .made_once(
+                &intent,
+                Place::Thread(s),
+                self.p().post_message(s, m, &intent),
+            )
+            .await?;
         self.engine()
             .system()
             .put_link(s.ticket_id, Some(m.id), &self.p().at(&thread, &id))
             .await?;
-        Ok(())
+        self.recorded(&intent).await
     }
 
     /// Posts a line in a surface's thread once per event.
@@ -62,9 +69,16 @@ impl<P: ChatPlatform> Mirror<P> {
         if outbox.effect_done(P::CONSUMER, event, &effect).await? {
             return Ok(());
         }
-        self.p().post_line(s, line).await.map_err(platform)?;
+        let intent = Intent::new(format!("line:{event}:{}", s.id));
+        self.made_once(&intent, Place::Thread(s), async {
+            self.p()
+                .post_line(s, line, &intent)
+                .await
+                .map(|()| String::new())
+        })
+        .await?;
         outbox.record_effect(P::CONSUMER, event, &effect).await?;
-        Ok(())
+        self.recorded(&intent).await
     }
 
     /// Redraws every card of the ticket (status, subject, access).

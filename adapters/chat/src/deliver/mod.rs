@@ -4,7 +4,13 @@
 //!
 //! Nothing is posted twice: before each step the mirror looks at what is
 //! already there (a surface, a message link, a recorded effect), so an
-//! event handed out again after a crash or an outage repeats no step.
+//! event handed out again after a crash or an outage repeats no step. A
+//! step that creates something writes its intent down before the call and
+//! closes it after recording the result; a retry that finds the intent
+//! still open asks the platform whether the earlier call took effect
+//! ([`ChatPlatform::find_posted`], or the platform's own de-duplication)
+//! before calling again, so a crash between the platform's answer and our
+//! record repeats nothing either.
 //! Surfaces fail alone: a channel the bot lost access to is logged and
 //! skipped while the others get their messages; a transient failure
 //! anywhere hands the whole event back for later, and the retry picks up
@@ -17,10 +23,13 @@ mod cards;
 mod copies;
 
 use crate::failure::Failure;
-use crate::platform::{CardFor, ChatPlatform, CustomerSide, Invitation};
+use crate::platform::{CardFor, ChatPlatform, CustomerSide, Invitation, Place};
 use threadesk_core::domain::{Message, Shown};
+use threadesk_core::faults;
 use threadesk_core::links::Link;
-use threadesk_core::outbox::{attempt, Attempt, Consumer, Event, EventPayload, Outbox, Steps};
+use threadesk_core::outbox::{
+    attempt, Attempt, Consumer, Event, EventPayload, Intent, Outbox, Steps,
+};
 use threadesk_core::surfaces::{Audience, Surface};
 use threadesk_core::{EngineError, EventId, PersonId, TicketId};
 
@@ -61,6 +70,47 @@ impl<P: ChatPlatform> Mirror<P> {
 
     pub(super) fn outbox(&self) -> Outbox {
         Outbox::new(self.engine().db().clone())
+    }
+
+    /// Makes a call that creates something (`call`, carrying `intent`)
+    /// once across crashes and replicas: the intent is written down first;
+    /// when an earlier attempt left it open, the platform is asked whether
+    /// that attempt posted at `place`, and what it posted is taken instead
+    /// of calling again. The caller records the id, then calls
+    /// [`Mirror::recorded`].
+    pub(super) async fn made_once<F>(
+        &self,
+        intent: &Intent,
+        place: Place<'_>,
+        call: F,
+    ) -> Result<String, Failure<P::Error>>
+    where
+        F: std::future::Future<Output = Result<String, P::Error>>,
+    {
+        if let Some(opened) = self.outbox().open_intent(P::CONSUMER, intent).await? {
+            // a minute of slack for replicas' clocks.
+            let since = opened.plus_millis(-60_000);
+            if let Some(id) = self
+                .p()
+                .find_posted(place, intent, since)
+                .await
+                .map_err(platform)?
+            {
+                tracing::info!(consumer = P::CONSUMER, intent = %intent.key, "an earlier attempt had posted it");
+                return Ok(id);
+            }
+        }
+        faults::crash_point(faults::BEFORE_CALL);
+        let id = call.await.map_err(platform)?;
+        faults::crash_point(faults::AFTER_CALL);
+        Ok(id)
+    }
+
+    /// What was made under `intent` is recorded: the intent is closed.
+    pub(super) async fn recorded(&self, intent: &Intent) -> R<P> {
+        faults::crash_point(faults::AFTER_RECORD);
+        self.outbox().close_intent(P::CONSUMER, intent).await?;
+        Ok(())
     }
 
     /// Mirrors one event onto the platform.
@@ -198,9 +248,18 @@ impl<P: ChatPlatform> Mirror<P> {
                     subject: &subject,
                     invited_by: &by.person.display_name,
                 };
-                match self.p().invite(&user, invitation).await {
-                    Ok(()) => {}
-                    Err(e) if crate::PlatformError::is_permanent(&e) => {
+                let intent = Intent::new(format!("invite:{}", event.id));
+                let sent = self
+                    .made_once(&intent, Place::Dm(&user), async {
+                        self.p()
+                            .invite(&user, invitation, &intent)
+                            .await
+                            .map(|()| String::new())
+                    })
+                    .await;
+                match sent {
+                    Ok(_) => {}
+                    Err(Failure::Platform(e)) if crate::PlatformError::is_permanent(&e) => {
                         // they cannot be written to here (the app is not
                         // theirs, they blocked it): the inviter is told.
                         tracing::warn!(consumer = P::CONSUMER, error = %e, "invitation not delivered");
@@ -212,17 +271,15 @@ impl<P: ChatPlatform> Mirror<P> {
                             .iter()
                             .filter(|s| s.audience == Audience::Person(delegate.invited_by))
                         {
-                            steps.take(
-                                "inviter told",
-                                self.p().post_line(s, &line).await.map_err(platform),
-                            );
+                            steps.take("inviter told", self.line_once(event.id, s, &line).await);
                         }
                     }
-                    Err(e) => return Err(platform(e)),
+                    Err(e) => return Err(e),
                 }
                 outbox
                     .record_effect(P::CONSUMER, event.id, "invitation")
                     .await?;
+                self.recorded(&intent).await?;
             }
             EventPayload::DelegateAccepted { delegate, .. } => {
                 if let Some(person) = delegate.person_id {

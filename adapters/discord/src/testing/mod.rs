@@ -116,7 +116,16 @@ struct Inner {
     delivered_to: HashMap<String, BTreeSet<String>>,
     next_id: u64,
     gateway_url: String,
+    /// `(path fragment)`: the next request whose path contains it takes
+    /// effect but is answered 500 (the answer lost on the way).
+    lost_answers: VecDeque<String>,
+    /// Nonces of messages created with them: the message and when.
+    nonces: HashMap<String, (String, std::time::Instant)>,
 }
+
+/// How long the fake remembers a nonce for `enforce_nonce` (Discord says
+/// "the past few minutes"; the fake keeps the low end).
+pub const NONCE_WINDOW: Duration = Duration::from_secs(120);
 
 /// The fake, running until dropped with the test's runtime.
 #[derive(Clone)]
@@ -229,6 +238,17 @@ impl FakeDiscord {
     /// Requests that broke the specification.
     pub fn violations(&self) -> Vec<String> {
         self.inner.lock().expect("fake state").violations.clone()
+    }
+
+    /// The next request whose path contains `fragment` takes effect (a
+    /// message is created) but is answered 500, as when the connection
+    /// drops after Discord acted.
+    pub fn lose_answer_next(&self, fragment: &str) {
+        self.inner
+            .lock()
+            .expect("fake state")
+            .lost_answers
+            .push_back(fragment.to_owned());
     }
 
     /// The next request whose path contains `fragment` answers `status`

@@ -236,9 +236,33 @@ pub(super) async fn rest(
                 Some(c) if c.locked => error(403, 50083, "Thread is archived"),
                 Some(c) => {
                     let members = c.members.clone();
+                    let nonce = body["nonce"].as_str().map(str::to_owned);
+                    if nonce.as_ref().is_some_and(|n| n.len() > 25) {
+                        g.violations
+                            .push("a nonce is at most 25 characters".to_owned());
+                        record(&mut g, 400);
+                        return error(400, 50035, "Invalid Form Body: nonce");
+                    }
+                    // enforce_nonce: the same author's nonce seen within
+                    // the window returns that message, nothing new.
+                    let repeat = nonce
+                        .as_ref()
+                        .filter(|_| body["enforce_nonce"] == true)
+                        .and_then(|n| g.nonces.get(n))
+                        .filter(|(_, at)| at.elapsed() < NONCE_WINDOW)
+                        .and_then(|(mid, _)| g.messages.iter().find(|x| x["id"] == mid.as_str()))
+                        .cloned();
+                    if let Some(msg) = repeat {
+                        record(&mut g, 200);
+                        return ok(msg);
+                    }
                     g.next_id += 1;
                     let mid = g.next_id.to_string();
-                    let msg = bot_message(&mid, &id, &body);
+                    let mut msg = bot_message(&mid, &id, &body);
+                    if let Some(n) = nonce {
+                        msg["nonce"] = json!(n);
+                        g.nonces.insert(n, (mid.clone(), std::time::Instant::now()));
+                    }
                     g.messages.push(msg.clone());
                     // who was in the channel when it arrived: who got it.
                     g.delivered_to.insert(mid, members);
@@ -330,6 +354,16 @@ pub(super) async fn rest(
         ("PATCH", ["webhooks", _, _, "messages", "@original"]) => ok(bot_message("1", "1", &body)),
         _ => error(404, 0, "404: Not Found"),
     };
+    if let Some(i) = g
+        .lost_answers
+        .iter()
+        .position(|f| path.contains(f.as_str()))
+    {
+        // it took effect; the answer is lost on the way back.
+        g.lost_answers.remove(i);
+        record(&mut g, 500);
+        return error(500, 0, "Internal Server Error");
+    }
     record(&mut g, answer.status().as_u16());
     answer
 }

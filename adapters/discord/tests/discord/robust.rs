@@ -97,6 +97,44 @@ async fn a_429_is_waited_out_and_an_outage_retried_once_each(#[case] kind: Kind)
 
 #[apply(backends)]
 #[tokio::test]
+async fn a_message_discord_made_but_whose_answer_was_lost_is_not_made_again(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(&bob(), "Lost answer", "Hello").await;
+    let bob_id = w.person(&bob()).await;
+    // Discord creates the copy, but the answer never arrives: the retry
+    // sends the same nonce with enforce_nonce and gets that message back.
+    w.fake
+        .lose_answer_next(&format!("/channels/{}/messages", t.thread));
+    w.h.reply(bob_id, t.id, "Anyone?").await.unwrap();
+    w.settle().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    w.settle().await;
+    let copies = || {
+        w.contents(&t.thread)
+            .iter()
+            .filter(|c| c.contains("Anyone?"))
+            .count()
+    };
+    assert_eq!(copies(), 1, "made once");
+    let tries: Vec<_> = w
+        .fake
+        .calls_to("POST", &format!("/channels/{}/messages", t.thread))
+        .into_iter()
+        .filter(|c| {
+            c.body["content"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Anyone?")
+        })
+        .collect();
+    assert_eq!(tries.len(), 2, "tried twice: {tries:?}");
+    assert_eq!(tries[0].body["nonce"], tries[1].body["nonce"]);
+    assert_eq!(tries[1].body["enforce_nonce"], true);
+    w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
 async fn slow_work_is_deferred_within_three_seconds_and_edited_in(#[case] kind: Kind) {
     let w = world(kind).await;
     let t = w.open_ticket(&bob(), "Slow", "Discord is slow today").await;

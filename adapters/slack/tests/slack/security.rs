@@ -268,3 +268,36 @@ fn the_app_manifest_asks_for_what_the_adapter_uses() {
         assert!(manifest.contains(needed), "manifest.yml lacks {needed}");
     }
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_post_slack_made_but_whose_answer_was_lost_is_found_not_posted_again(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(BOB, "VPN", "down").await;
+    // Slack posts the copy in the staff thread, but the answer never
+    // arrives: the event is retried with its intent still open.
+    w.fake.lose_answer_next("chat.postMessage");
+    w.say(BOB, &t.dm, &t.card_ts, "are you there?").await;
+    w.drain().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    w.drain().await;
+    w.drain().await;
+    let copies = w
+        .fake
+        .posts(STAFF_CHANNEL, Some(&t.staff_ts))
+        .iter()
+        .filter(|c| c.args["text"].as_str().unwrap().contains("are you there?"))
+        .count();
+    assert_eq!(copies, 1, "posted once, then found by its metadata");
+    let asked = w.fake.calls_of("conversations.replies");
+    assert!(
+        asked.iter().any(|a| a["include_all_metadata"] == "true"),
+        "the retry asked Slack first: {asked:?}"
+    );
+    let lag = threadesk_core::outbox::Outbox::new(w.h.engine.db().clone())
+        .lag("slack")
+        .await
+        .unwrap();
+    assert_eq!((lag.pending, lag.failed), (0, 0));
+    assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
+}
