@@ -4,8 +4,12 @@
 //!
 //! `THREADESK_CRASH_AT=<point>:<n>` makes the process abort, as a
 //! `kill -9` would (no destructor runs, nothing is flushed), the `n`th
-//! time it passes `<point>` (`n` defaults to 1). Unset, a crash point costs
-//! one atomic load. The points of a delivery step are
+//! time it passes `<point>` (`n` defaults to 1). With
+//! `THREADESK_CRASH_LOG=<file>` as well, it aborts the first time it
+//! passes `<point>` for a step (named by its key) that the file does not
+//! list yet, after adding it: started again and again, processes crash once
+//! at every step's `<point>`, one after the other. Unset, a crash point
+//! costs one atomic load. The points of a delivery step are
 //! [`BEFORE_CALL`] (its intent written down, the platform not called yet),
 //! [`AFTER_CALL`] (the platform accepted it, nothing recorded yet) and
 //! [`AFTER_RECORD`] (recorded; its intent not closed yet).
@@ -15,6 +19,8 @@ use std::sync::OnceLock;
 
 /// The variable that arms a crash point.
 pub const VARIABLE: &str = "THREADESK_CRASH_AT";
+/// The file of steps already crashed at.
+pub const LOG_VARIABLE: &str = "THREADESK_CRASH_LOG";
 /// An intent is written down; the platform is about to be called.
 pub const BEFORE_CALL: &str = "delivery.before_call";
 /// The platform accepted the call; its result is not recorded yet.
@@ -28,6 +34,8 @@ struct Armed {
     point: String,
     at: u64,
     passed: AtomicU64,
+    /// The log file and the steps it lists.
+    log: Option<(std::path::PathBuf, std::collections::HashSet<String>)>,
 }
 
 fn armed() -> Option<&'static Armed> {
@@ -35,10 +43,17 @@ fn armed() -> Option<&'static Armed> {
     ARMED
         .get_or_init(|| {
             let value = std::env::var(VARIABLE).ok()?;
+            let log = std::env::var_os(LOG_VARIABLE).map(std::path::PathBuf::from);
+            let log = log.map(|path| {
+                let done = std::fs::read_to_string(&path).unwrap_or_default();
+                let done = done.lines().map(str::to_owned).collect();
+                (path, done)
+            });
             parse(&value).map(|(point, at)| Armed {
                 point,
                 at,
                 passed: AtomicU64::new(0),
+                log,
             })
         })
         .as_ref()
@@ -54,15 +69,37 @@ pub fn parse(value: &str) -> Option<(String, u64)> {
     (!point.is_empty()).then(|| (point.to_owned(), at))
 }
 
-/// Passes the crash point `point`: aborts the process if it is armed there
-/// and this is the time.
-pub fn crash_point(point: &str) {
+/// Passes the crash point `point` in the step `step` (its key): aborts the
+/// process if it is armed there and this is the time.
+pub fn crash_point(point: &str, step: &str) {
     let Some(armed) = armed() else { return };
     if armed.point != point {
         return;
     }
+    if let Some((path, done)) = &armed.log {
+        if done.contains(step) || step.contains('\n') {
+            return;
+        }
+        let logged = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| {
+                use std::io::Write;
+                writeln!(f, "{step}")?;
+                f.sync_all()
+            });
+        if logged.is_ok() {
+            eprintln!("{VARIABLE}: crashing at {point} in {step}");
+            std::process::abort();
+        }
+        return;
+    }
     if armed.passed.fetch_add(1, Ordering::SeqCst) + 1 == armed.at {
-        eprintln!("{VARIABLE}: crashing at {point} (time {})", armed.at);
+        eprintln!(
+            "{VARIABLE}: crashing at {point} in {step} (time {})",
+            armed.at
+        );
         std::process::abort();
     }
 }

@@ -30,6 +30,8 @@ pub static NEXT: AtomicU64 = AtomicU64::new(0);
 pub struct Harness {
     /// The engine over the fresh database.
     pub engine: Engine,
+    /// Its database URL (for a `threadesk` process on the same database).
+    pub url: String,
 
     schema: Option<String>,
     _dir: Option<tempfile::TempDir>,
@@ -85,7 +87,7 @@ pub async fn harness_with(kind: Kind, settings: Settings, max_connections: u32) 
         ..Default::default()
     };
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let (db, schema, dir) = match kind {
+    let (db, schema, dir, url) = match kind {
         Kind::Sqlite => {
             let dir = tempfile::tempdir().expect("temporary directory");
             let url = format!("sqlite://{}/threadesk.db?mode=rwc", dir.path().display());
@@ -93,6 +95,7 @@ pub async fn harness_with(kind: Kind, settings: Settings, max_connections: u32) 
                 Db::connect(&url, opts).await.expect("sqlite opens"),
                 None,
                 Some(dir),
+                url,
             )
         }
         Kind::Postgres => {
@@ -126,12 +129,14 @@ pub async fn harness_with(kind: Kind, settings: Settings, max_connections: u32) 
                 Db::connect(&url, opts).await.expect("postgres opens"),
                 Some(schema),
                 None,
+                url,
             )
         }
     };
     db.migrate().await.expect("migrations apply");
     Harness {
         engine: Engine::new(db, settings),
+        url,
         schema,
         _dir: dir,
     }

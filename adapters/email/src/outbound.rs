@@ -371,7 +371,8 @@ impl EmailAdapter {
         if outbox.effect_done(CONSUMER, event, &effect).await? {
             return Ok(());
         }
-        faults::crash_point(faults::BEFORE_CALL);
+        let step = format!("{effect}:{event}");
+        faults::crash_point(faults::BEFORE_CALL, &step);
         if let Err((why, permanent)) = self.send_mail(&mail).await {
             if permanent {
                 // staff see it on the ticket and can reach the person otherwise.
@@ -383,9 +384,9 @@ impl EmailAdapter {
             }
             return Err(Failure::Smtp(why, permanent));
         }
-        faults::crash_point(faults::AFTER_CALL);
+        faults::crash_point(faults::AFTER_CALL, &step);
         outbox.record_effect(CONSUMER, event, &effect).await?;
-        faults::crash_point(faults::AFTER_RECORD);
+        faults::crash_point(faults::AFTER_RECORD, &step);
         Ok(())
     }
 }

@@ -100,15 +100,15 @@ impl<P: ChatPlatform> Mirror<P> {
                 return Ok(id);
             }
         }
-        faults::crash_point(faults::BEFORE_CALL);
+        faults::crash_point(faults::BEFORE_CALL, &intent.key);
         let id = call.await.map_err(platform)?;
-        faults::crash_point(faults::AFTER_CALL);
+        faults::crash_point(faults::AFTER_CALL, &intent.key);
         Ok(id)
     }
 
     /// What was made under `intent` is recorded: the intent is closed.
     pub(super) async fn recorded(&self, intent: &Intent) -> R<P> {
-        faults::crash_point(faults::AFTER_RECORD);
+        faults::crash_point(faults::AFTER_RECORD, &intent.key);
         self.outbox().close_intent(P::CONSUMER, intent).await?;
         Ok(())
     }

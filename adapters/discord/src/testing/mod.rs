@@ -303,7 +303,12 @@ impl FakeDiscord {
         out
     }
 
-    /// Messages in a channel, oldest first.
+    /// Every message there is, oldest first.
+    pub fn messages(&self) -> Vec<Value> {
+        self.inner.lock().expect("fake state").messages.clone()
+    }
+
+    /// The messages in a channel or thread, oldest first.
     pub fn messages_in(&self, channel: &str) -> Vec<Value> {
         self.inner
             .lock()

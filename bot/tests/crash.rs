@@ -1,0 +1,353 @@
+//! Killed at every step boundary of delivery, `threadesk` still posts each
+//! message exactly once. A workload (two tickets: opened, answered, a note,
+//! one closed) is written to a fresh database; then the binary delivers it
+//! to a fake Slack, Discord or SMTP server with a crash point armed
+//! (`THREADESK_CRASH_AT` with a `THREADESK_CRASH_LOG`): each process aborts,
+//! as `kill -9` would, at the first step whose boundary was not crashed at
+//! yet, and is started again, until one drains the outbox without reaching
+//! a new one. So every step's boundary (intent written but call not made;
+//! platform accepted but nothing recorded; recorded but intent open) is
+//! crashed at once. What the platform holds at the end is
+//! compared with an uninterrupted run of the same workload.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use threadesk_core::domain::PlatformIdentity;
+use threadesk_core::engine::NewMessage;
+use threadesk_core::faults;
+use threadesk_core::outbox::Outbox;
+use threadesk_core::testing::{harness, Harness, Kind};
+use threadesk_core::Ctx;
+
+/// The lease the processes run with: a crashed one's events are taken up
+/// again this soon.
+const LEASE_MS: &str = "300";
+
+/// The workload: Bob opens two tickets; on the first staff answer, Bob
+/// answers back, staff add a note and close it; the second gets an answer.
+async fn workload(h: &Harness, bob: PlatformIdentity, consumer: &str) {
+    Outbox::new(h.engine.db().clone())
+        .register(consumer)
+        .await
+        .unwrap();
+    let staff = h.staff("Sam Staff").await;
+    let bob = h
+        .engine
+        .ensure_person(&bob, "Bob Builder")
+        .await
+        .unwrap()
+        .id;
+    let a = h.open(bob, "VPN down").await.ticket.id;
+    h.reply(staff, a, "Which office are you in?").await.unwrap();
+    h.reply(bob, a, "Berlin, third floor").await.unwrap();
+    h.engine
+        .note(
+            &Ctx::new(staff),
+            a,
+            NewMessage::text("Known outage in Berlin"),
+        )
+        .await
+        .unwrap();
+    h.engine.close(&Ctx::new(staff), a).await.unwrap();
+    let b = h.open(bob, "Printer jams").await.ticket.id;
+    h.reply(staff, b, "Try the other tray").await.unwrap();
+}
+
+/// Runs `threadesk` on the harness's database until `consumer` has nothing
+/// pending, restarting it after each crash; with `point`, each process
+/// crashes there in the first step not crashed in before. Returns the
+/// crashes.
+fn deliver_through_crashes(
+    h: &Harness,
+    rt: &tokio::runtime::Runtime,
+    consumer: &str,
+    env: &[(&str, String)],
+    point: Option<&str>,
+) -> usize {
+    let dir = tempfile::tempdir().expect("dir");
+    let pending = || {
+        rt.block_on(Outbox::new(h.engine.db().clone()).lag(consumer))
+            .expect("lag")
+            .pending
+    };
+    let mut crashes = 0;
+    for i in 1..=400 {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_threadesk"));
+        cmd.current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("LISTEN_ADDR", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .env("DATABASE_URL", &h.url)
+            .env("OUTBOX_LEASE_MS", LEASE_MS)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(p) = point {
+            cmd.env(faults::VARIABLE, p)
+                .env(faults::LOG_VARIABLE, dir.path().join("crashed"));
+        }
+        let mut child = cmd.spawn().expect("threadesk starts");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                assert_eq!(
+                    status.signal(),
+                    Some(6),
+                    "process {i} ended otherwise than at its crash point: {status}"
+                );
+                crashes += 1;
+                break;
+            }
+            if pending() == 0 {
+                let _ = Command::new("kill")
+                    .args(["-TERM", &child.id().to_string()])
+                    .status();
+                let status = child.wait().expect("wait");
+                assert!(status.success() || status.signal() == Some(6), "{status}");
+                return crashes;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "process {i} did not drain the outbox"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    panic!("400 processes did not drain the outbox");
+}
+
+/// How often each thing appears.
+fn counted(items: impl IntoIterator<Item = String>) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for i in items {
+        *out.entry(i).or_insert(0) += 1;
+    }
+    out
+}
+
+fn slack(point: Option<&str>) -> (BTreeMap<String, usize>, usize) {
+    use threadesk_slack::testing::FakeSlack;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let fake = rt.block_on(FakeSlack::start());
+    fake.add_user("UBOB", "Bob Builder", "T1");
+    let h = rt.block_on(harness(Kind::Sqlite));
+    rt.block_on(workload(&h, PlatformIdentity::slack("T1", "UBOB"), "slack"));
+    let env = [
+        ("SLACK_BOT_TOKEN", "xoxb-test".to_owned()),
+        ("SLACK_SIGNING_SECRET", "a-signing-secret".to_owned()),
+        ("SLACK_API_URL", fake.api_url.clone()),
+        ("SLACK_STAFF_CHANNEL", "CSTAFF".to_owned()),
+    ];
+    let crashes = deliver_through_crashes(&h, &rt, "slack", &env, point);
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+    // each post: where (channel, top or thread) and what.
+    let posts = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "chat.postMessage" && c.answer["ok"] == true)
+        .map(|c| {
+            format!(
+                "{} {} {}",
+                c.args["channel"].as_str().unwrap_or_default(),
+                if c.args["thread_ts"].is_string() {
+                    "thread"
+                } else {
+                    "top"
+                },
+                c.args["text"].as_str().unwrap_or_default()
+            )
+        });
+    (counted(posts), crashes)
+}
+
+fn discord(point: Option<&str>) -> (BTreeMap<String, usize>, usize) {
+    use threadesk_discord::testing::{FakeDiscord, GUILD};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let fake = rt.block_on(FakeDiscord::start());
+    let config = fake.config();
+    let h = rt.block_on(harness(Kind::Sqlite));
+    rt.block_on(workload(
+        &h,
+        PlatformIdentity::discord(GUILD, "700000000000000001"),
+        "discord",
+    ));
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = dir.path().join("test-ca.pem");
+    std::fs::write(&ca, &fake.root_pem).expect("the test certificate");
+    let env = [
+        ("DISCORD_TOKEN", "fake-bot-token".to_owned()),
+        ("DISCORD_APPLICATION_ID", config.application_id.to_string()),
+        (
+            "DISCORD_SUPPORT_CHANNEL",
+            config.support_channel.to_string(),
+        ),
+        (
+            "DISCORD_STAFF_CHANNEL",
+            config.staff_channel.unwrap().to_string(),
+        ),
+        ("DISCORD_STAFF_ROLE", config.staff_role.unwrap().to_string()),
+        ("DISCORD_PUBLIC_KEY", config.public_key.clone().unwrap()),
+        ("DISCORD_API_URL", fake.api_url.clone()),
+        ("DISCORD_CA_CERT", ca.display().to_string()),
+    ];
+    let crashes = deliver_through_crashes(&h, &rt, "discord", &env, point);
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+    // each message: the channel or thread it is in (by name; ids differ
+    // between runs) and what it shows.
+    let posts = fake.messages().into_iter().map(|m| {
+        let channel = m["channel_id"].as_str().unwrap_or_default();
+        let name = |id: &str| {
+            fake.channel(id)
+                .map(|c| match (c.recipient, c.parent) {
+                    (Some(r), _) => format!("dm:{r}"),
+                    (None, Some(p)) => format!(
+                        "{}/{}",
+                        fake.channel(&p).map(|p| p.name).unwrap_or(p),
+                        c.name
+                    ),
+                    (None, None) => c.name,
+                })
+                .unwrap_or_else(|| id.to_owned())
+        };
+        let place = name(channel);
+        format!("{place} {} {}", m["content"], m["embeds"])
+    });
+    (counted(posts), crashes)
+}
+
+fn email(point: Option<&str>) -> (BTreeMap<String, usize>, usize) {
+    use threadesk_email::testing::SmtpSink;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let sink = rt.block_on(SmtpSink::start());
+    let h = rt.block_on(harness(Kind::Sqlite));
+    rt.block_on(workload(
+        &h,
+        PlatformIdentity::email("bob@acme.example"),
+        "email",
+    ));
+    let env = [
+        ("SMTP_URL", sink.url()),
+        (
+            "MAIL_FROM",
+            "Acme Support <help@support.example>".to_owned(),
+        ),
+        ("MAIL_REPLY_DOMAIN", "reply.support.example".to_owned()),
+        ("MAIL_TOKEN_SECRET", "a-test-token-secret".to_owned()),
+    ];
+    let crashes = deliver_through_crashes(&h, &rt, "email", &env, point);
+    // each mail by recipient and Message-ID.
+    let mails = sink.received().into_iter().map(|m| {
+        format!(
+            "{} {}",
+            m.rcpt_to.join(","),
+            m.header("Message-ID").unwrap_or_default()
+        )
+    });
+    (counted(mails), crashes)
+}
+
+/// Crashes at `point` through the whole workload; what arrived is what an
+/// uninterrupted run delivers, each once.
+fn exactly_once(
+    platform: &str,
+    run: fn(Option<&str>) -> (BTreeMap<String, usize>, usize),
+    point: &str,
+) {
+    let (baseline, none) = run(None);
+    assert_eq!(none, 0);
+    assert!(baseline.len() >= 10, "the workload posts: {baseline:#?}");
+    assert!(
+        baseline.values().all(|n| *n == 1),
+        "an uninterrupted run posts each thing once: {baseline:#?}"
+    );
+    let (crashed, crashes) = run(Some(point));
+    assert!(
+        crashes >= baseline.len(),
+        "{platform}: crashed at each of its {} steps at {point}, not {crashes} times",
+        baseline.len()
+    );
+    assert_eq!(crashed, baseline, "{platform}: killed at {point}");
+    println!(
+        "CRASH {platform} {point} kills={crashes} delivered={} duplicates=0 lost=0",
+        baseline.len()
+    );
+}
+
+#[test]
+fn slack_killed_before_each_call() {
+    exactly_once("slack", slack, faults::BEFORE_CALL);
+}
+
+#[test]
+fn slack_killed_after_slack_accepted_each_call() {
+    exactly_once("slack", slack, faults::AFTER_CALL);
+}
+
+#[test]
+fn slack_killed_after_each_record() {
+    exactly_once("slack", slack, faults::AFTER_RECORD);
+}
+
+#[test]
+fn discord_killed_before_each_call() {
+    exactly_once("discord", discord, faults::BEFORE_CALL);
+}
+
+#[test]
+fn discord_killed_after_discord_accepted_each_call() {
+    exactly_once("discord", discord, faults::AFTER_CALL);
+}
+
+#[test]
+fn discord_killed_after_each_record() {
+    exactly_once("discord", discord, faults::AFTER_RECORD);
+}
+
+/// E-mail: SMTP cannot be asked whether a mail got through, so a crash
+/// after the server accepted it and before the record sends it again, with
+/// the same `Message-ID` (the event's and the recipient's), which mail
+/// clients show once. Every mail arrives under its one id, none is lost,
+/// and only the crash after acceptance repeats one.
+fn mail_once(point: &str) {
+    let (baseline, _) = email(None);
+    assert!(baseline.len() >= 5, "the workload mails: {baseline:#?}");
+    assert!(baseline.values().all(|n| *n == 1), "{baseline:#?}");
+    let (crashed, crashes) = email(Some(point));
+    assert!(crashes >= baseline.len(), "crashed {crashes} times");
+    assert_eq!(
+        crashed.keys().collect::<Vec<_>>(),
+        baseline.keys().collect::<Vec<_>>(),
+        "the same mails under the same Message-IDs, killed at {point}"
+    );
+    let repeats: usize = crashed.values().map(|n| n - 1).sum();
+    if point == faults::AFTER_CALL {
+        assert!(
+            repeats <= crashes,
+            "{repeats} repeats for {crashes} crashes"
+        );
+    } else {
+        assert_eq!(repeats, 0, "killed at {point}: {crashed:#?}");
+    }
+    println!(
+        "CRASH email {point} kills={crashes} delivered={} repeats_with_same_message_id={repeats} lost=0",
+        baseline.len()
+    );
+}
+
+#[test]
+fn email_killed_before_each_send() {
+    mail_once(faults::BEFORE_CALL);
+}
+
+#[test]
+fn email_killed_after_the_server_accepted_each_mail() {
+    mail_once(faults::AFTER_CALL);
+}
+
+#[test]
+fn email_killed_after_each_record() {
+    mail_once(faults::AFTER_RECORD);
+}
