@@ -119,6 +119,9 @@ fn deliver_through_crashes(
     panic!("400 processes did not drain the outbox");
 }
 
+/// What a run delivered (each thing, how often) and how often it crashed.
+type Delivered = (BTreeMap<String, usize>, usize);
+
 /// How often each thing appears.
 fn counted(items: impl IntoIterator<Item = String>) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
@@ -128,7 +131,7 @@ fn counted(items: impl IntoIterator<Item = String>) -> BTreeMap<String, usize> {
     out
 }
 
-fn slack(point: Option<&str>) -> (BTreeMap<String, usize>, usize) {
+fn slack(point: Option<&str>) -> Delivered {
     use threadesk_slack::testing::FakeSlack;
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let fake = rt.block_on(FakeSlack::start());
@@ -163,7 +166,7 @@ fn slack(point: Option<&str>) -> (BTreeMap<String, usize>, usize) {
     (counted(posts), crashes)
 }
 
-fn discord(point: Option<&str>) -> (BTreeMap<String, usize>, usize) {
+fn discord(point: Option<&str>) -> Delivered {
     use threadesk_discord::testing::{FakeDiscord, GUILD};
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let fake = rt.block_on(FakeDiscord::start());
@@ -218,7 +221,7 @@ fn discord(point: Option<&str>) -> (BTreeMap<String, usize>, usize) {
     (counted(posts), crashes)
 }
 
-fn email(point: Option<&str>) -> (BTreeMap<String, usize>, usize) {
+fn email(point: Option<&str>) -> Delivered {
     use threadesk_email::testing::SmtpSink;
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let sink = rt.block_on(SmtpSink::start());
@@ -253,7 +256,7 @@ fn email(point: Option<&str>) -> (BTreeMap<String, usize>, usize) {
 /// uninterrupted run delivers, each once.
 fn exactly_once(
     platform: &str,
-    run: fn(Option<&str>) -> (BTreeMap<String, usize>, usize),
+    run: fn(Option<&str>) -> Delivered,
     point: &str,
 ) {
     let (baseline, none) = run(None);
