@@ -30,19 +30,25 @@ fn get(addr: &str, path: &str) -> (String, String) {
 
 /// Sends one raw request; returns the status line and the body.
 fn exchange(addr: &str, request: &str) -> (String, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    stream.write_all(request.as_bytes()).expect("request");
+    try_exchange(addr, request).expect("an answer")
+}
+
+/// [`exchange`], with what went wrong on the way (a process gone).
+fn try_exchange(addr: &str, request: &str) -> std::io::Result<(String, String)> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.write_all(request.as_bytes())?;
     let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
+    stream.read_to_string(&mut response)?;
     let status = response.lines().next().unwrap_or_default().to_owned();
+    if status.is_empty() {
+        return Err(std::io::Error::other("no answer"));
+    }
     let body = response
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
-    (status, body)
+    Ok((status, body))
 }
 
 /// Reads stdout through the start-up report (it ends with the e-mail
@@ -529,4 +535,180 @@ fn a_stalled_client_is_cut_off_and_cannot_hold_up_shutdown() {
     assert!(exit.success(), "{exit:?}");
     assert!(took < Duration::from_secs(13), "{took:?}");
     drop(body);
+}
+
+/// Two replicas on one PostgreSQL share Slack's traffic; one is killed
+/// (`kill -9`) mid-burst and the client sends what it could not deliver
+/// there to the other, as Slack's redelivery would. Every message is
+/// mirrored to the staff thread exactly once, and the survivor takes over
+/// the dead replica's claimed events once their lease lapses.
+#[test]
+fn two_replicas_on_postgresql_one_killed_mid_burst_lose_and_repeat_nothing() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use threadesk_core::domain::PlatformIdentity;
+    use threadesk_core::outbox::Outbox;
+    use threadesk_core::testing::{harness, Kind};
+    use threadesk_slack::testing::{signature, FakeSlack};
+    const BURST: usize = 200;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let fake = rt.block_on(FakeSlack::start());
+    fake.add_user("UBOB", "Bob Builder", "T1");
+    let h = rt.block_on(harness(Kind::Postgres));
+    rt.block_on(async {
+        Outbox::new(h.engine.db().clone())
+            .register("slack")
+            .await
+            .unwrap();
+        let bob = h
+            .engine
+            .ensure_person(&PlatformIdentity::slack("T1", "UBOB"), "Bob Builder")
+            .await
+            .unwrap()
+            .id;
+        h.open(bob, "VPN down").await;
+    });
+    let secret = "a-signing-secret";
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let start = |dir: &std::path::Path| {
+        let mut child = threadesk(dir)
+            .env("DATABASE_URL", &h.url)
+            .env("SLACK_BOT_TOKEN", "xoxb-test")
+            .env("SLACK_SIGNING_SECRET", secret)
+            .env("SLACK_API_URL", &fake.api_url)
+            .env("SLACK_STAFF_CHANNEL", "CSTAFF")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("threadesk starts");
+        let (addr, _) = wait_for_portal(&mut child);
+        (child, addr)
+    };
+    let (mut a, a_addr) = start(dirs[0].path());
+    let (mut b, b_addr) = start(dirs[1].path());
+    // the cards are posted by whichever replica claims the opening.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let card = loop {
+        let top: Vec<_> = fake.posts("DUBOB", None);
+        let staff: Vec<_> = fake.posts("CSTAFF", None);
+        if let (Some(card), false) = (top.first(), staff.is_empty()) {
+            break card.answer["ts"].as_str().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "no cards: {:?}", fake.calls());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let send = move |addr: &str, i: usize| {
+        let event = serde_json::json!({ "token": "x", "team_id": "T1", "api_app_id": "A1",
+            "type": "event_callback", "event_id": format!("EvBurst{i}"), "event_time": 1800000000,
+            "event": { "type": "message", "channel": "DUBOB", "user": "UBOB", "channel_type": "im",
+                "text": format!("burst message {i}."), "ts": format!("1800000000.{i:06}"), "thread_ts": card } })
+        .to_string();
+        let ts = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            .to_string();
+        let request = format!(
+            "POST /slack/events HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\nX-Slack-Request-Timestamp: {ts}\r\nX-Slack-Signature: {}\r\n\r\n{event}",
+            event.len(),
+            signature(secret, &ts, &event)
+        );
+        try_exchange(addr, &request).map(|(status, _)| status)
+    };
+    let sent = Arc::new(AtomicUsize::new(0));
+    let redelivered = Arc::new(AtomicUsize::new(0));
+    // two clients, one per replica: even messages to A, odd ones to B; a
+    // message A cannot take goes to B.
+    let clients: Vec<_> = [(0usize, a_addr.clone()), (1, b_addr.clone())]
+        .into_iter()
+        .map(|(parity, addr)| {
+            let (send, sent, redelivered, other) = (
+                send.clone(),
+                sent.clone(),
+                redelivered.clone(),
+                b_addr.clone(),
+            );
+            std::thread::spawn(move || {
+                for i in (parity..BURST).step_by(2) {
+                    let status = match send(&addr, i) {
+                        Ok(s) if s.contains("200") => s,
+                        _ => {
+                            redelivered.fetch_add(1, Ordering::Relaxed);
+                            send(&other, i).expect("the survivor answers")
+                        }
+                    };
+                    assert!(status.contains("200"), "message {i}: {status}");
+                    sent.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    while sent.load(Ordering::Relaxed) < BURST / 2 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let copies = || {
+        fake.posts("CSTAFF", Some(&card_of_staff(&fake)))
+            .iter()
+            .filter(|c| {
+                c.args["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("burst message")
+            })
+            .count()
+    };
+    let before = copies();
+    Command::new("kill")
+        .args(["-KILL", &a.id().to_string()])
+        .status()
+        .expect("kill");
+    let killed = Instant::now();
+    a.wait().expect("the killed replica is reaped");
+    for c in clients {
+        c.join().expect("every message acknowledged");
+    }
+    let mut first_after = None;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while copies() < BURST {
+        if first_after.is_none() && copies() > before {
+            first_after = Some(killed.elapsed());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {BURST} messages mirrored",
+            copies()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let all = killed.elapsed();
+    // nothing twice: each message once in the staff thread.
+    std::thread::sleep(Duration::from_millis(500));
+    let texts: Vec<String> = fake
+        .posts("CSTAFF", Some(&card_of_staff(&fake)))
+        .iter()
+        .filter_map(|c| c.args["text"].as_str().map(str::to_owned))
+        .filter(|t| t.contains("burst message"))
+        .collect();
+    for i in 0..BURST {
+        let needle = format!("burst message {i}.");
+        let n = texts.iter().filter(|t| t.contains(&needle)).count();
+        assert_eq!(n, 1, "message {i} mirrored {n} times");
+    }
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+    println!(
+        "REPLICAS postgres messages={BURST} lost=0 duplicates=0 redelivered_to_survivor={} mirrored_before_kill={before} first_copy_after_kill_ms={} all_mirrored_after_kill_ms={}",
+        redelivered.load(Ordering::Relaxed),
+        first_after.map_or(0, |d| d.as_millis()),
+        all.as_millis()
+    );
+    terminate(&b);
+    assert!(wait_exit(&mut b).success());
+}
+
+/// The `ts` of the staff card (the staff thread's root).
+fn card_of_staff(fake: &threadesk_slack::testing::FakeSlack) -> String {
+    fake.posts("CSTAFF", None)
+        .first()
+        .and_then(|c| c.answer["ts"].as_str().map(str::to_owned))
+        .expect("a staff card")
 }

@@ -254,11 +254,7 @@ fn email(point: Option<&str>) -> Delivered {
 
 /// Crashes at `point` through the whole workload; what arrived is what an
 /// uninterrupted run delivers, each once.
-fn exactly_once(
-    platform: &str,
-    run: fn(Option<&str>) -> Delivered,
-    point: &str,
-) {
+fn exactly_once(platform: &str, run: fn(Option<&str>) -> Delivered, point: &str) {
     let (baseline, none) = run(None);
     assert_eq!(none, 0);
     assert!(baseline.len() >= 10, "the workload posts: {baseline:#?}");
