@@ -2,6 +2,7 @@
 //! (bounded), files streamed into the blob store as they arrive.
 
 use crate::error::WebError;
+use crate::session::Me;
 use crate::Portal;
 use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::Multipart;
@@ -22,6 +23,16 @@ pub(crate) struct Submitted {
 }
 
 impl Submitted {
+    /// The stored files the command's result does not refer to (a repeat
+    /// of a committed form replays the first result): to remove.
+    pub fn unused(&self, kept: &[threadesk_core::domain::Attachment]) -> Vec<String> {
+        self.files
+            .iter()
+            .filter(|f| !kept.iter().any(|k| k.url == f.url))
+            .map(|f| f.url.clone())
+            .collect()
+    }
+
     /// A text field, or "" when absent.
     pub fn text(&self, name: &str) -> &str {
         self.fields.get(name).map_or("", String::as_str)
@@ -49,17 +60,32 @@ fn upload_error(e: MultipartError) -> WebError {
 }
 
 /// Reads a whole multipart form. On any error, files stored so far are
-/// removed again.
-pub(crate) async fn read(portal: &Portal, mut form: Multipart) -> Result<Submitted, WebError> {
+/// removed again. A form whose request id (`request`, before the files)
+/// already committed is a repeat that will only replay the first result:
+/// its files are read but not stored.
+pub(crate) async fn read(
+    portal: &Portal,
+    me: &Me,
+    mut form: Multipart,
+) -> Result<Submitted, WebError> {
     let mut done = Submitted::default();
+    let mut repeat = false;
     let outcome = async {
         while let Some(field) = form.next_field().await.map_err(upload_error)? {
             let name = field.name().unwrap_or_default().to_owned();
             match field.file_name().map(str::to_owned) {
+                Some(_) if repeat => skip(field).await?,
                 Some(file_name) => {
                     if let Some(meta) = store_file(portal, field, &file_name).await? {
                         done.files.push(meta);
                     }
+                }
+                None if name == "request" => {
+                    let value = read_text(field).await?;
+                    if let Some(key) = me.key_for(&value) {
+                        repeat = portal.engine().key_used(&key).await.unwrap_or(false);
+                    }
+                    done.fields.insert(name, value);
                 }
                 None => {
                     let value = read_text(field).await?;
@@ -77,6 +103,12 @@ pub(crate) async fn read(portal: &Portal, mut form: Multipart) -> Result<Submitt
             Err(e)
         }
     }
+}
+
+/// Reads a file field to its end without keeping it.
+async fn skip(mut field: Field<'_>) -> Result<(), WebError> {
+    while field.chunk().await.map_err(upload_error)?.is_some() {}
+    Ok(())
 }
 
 async fn read_text(mut field: Field<'_>) -> Result<String, WebError> {

@@ -287,6 +287,11 @@ impl Me {
         self
     }
 
+    /// The idempotency key a form with this `request` field would carry.
+    pub fn key_for(&self, request: &str) -> Option<String> {
+        self.clone().with_request(request).ctx().key
+    }
+
     /// The engine's request context: this person, and the form's request id
     /// as the idempotency key, so a double submit (or a resubmit after the
     /// back button) acts once and shows the first result.

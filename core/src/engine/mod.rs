@@ -122,6 +122,18 @@ impl Engine {
         &self.settings
     }
 
+    /// Whether a committed command used this idempotency key: a repeat of
+    /// it will only replay the first result (so a form's files need not be
+    /// stored again).
+    pub async fn key_used(&self, key: &str) -> Result<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("select id from outbox_events where idempotency_key = $1")
+                .bind(key)
+                .fetch_optional(self.db.pool())
+                .await?;
+        Ok(found.is_some())
+    }
+
     /// The first result of an idempotency key, if a committed command used
     /// it; a key used for another operation is an error.
     pub(crate) async fn replay<T: DeserializeOwned>(

@@ -114,7 +114,7 @@ pub(super) async fn open(
     me: Me,
     form: Multipart,
 ) -> Result<Response, WebError> {
-    let form = forms::read(&portal, form).await?;
+    let form = forms::read(&portal, &me, form).await?;
     let me = me.with_request(form.text("request"));
     if let Err(e) = me
         .session
@@ -137,10 +137,15 @@ pub(super) async fn open(
         attachments: form.files.clone(),
     };
     match portal.engine().open_ticket(&me.ctx(), input).await {
-        Ok(opened) => Ok(see_other(&format!(
-            "/tickets/{}?done=opened",
-            opened.ticket.number.0
-        ))),
+        Ok(opened) => {
+            // a repeat replayed the first opening: its own files go.
+            let unused = form.unused(&opened.message.attachments);
+            portal.blobs().forget(&unused).await;
+            Ok(see_other(&format!(
+                "/tickets/{}?done=opened",
+                opened.ticket.number.0
+            )))
+        }
         Err(e) => {
             portal.blobs().forget(&form.links()).await;
             new_form_again(

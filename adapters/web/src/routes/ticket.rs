@@ -167,7 +167,7 @@ pub(super) async fn reply(
     Path(number): Path<String>,
     form: Multipart,
 ) -> Result<Response, WebError> {
-    let form = forms::read(&portal, form).await?;
+    let form = forms::read(&portal, &me, form).await?;
     let me = me.with_request(form.text("request"));
     let checked = me
         .session
@@ -195,12 +195,19 @@ pub(super) async fn reply(
         engine.reply(&me.ctx(), ticket.id, input).await
     };
     match posted {
-        Ok(p) => Ok(see_other(&format!(
-            "/tickets/{}?done={}#m{}",
-            ticket.number.0,
-            if internal { "noted" } else { "replied" },
-            p.message.id.0
-        ))),
+        Ok(p) => {
+            // a repeat replayed the first post: its own files go.
+            portal
+                .blobs()
+                .forget(&form.unused(&p.message.attachments))
+                .await;
+            Ok(see_other(&format!(
+                "/tickets/{}?done={}#m{}",
+                ticket.number.0,
+                if internal { "noted" } else { "replied" },
+                p.message.id.0
+            )))
+        }
         Err(e) => {
             portal.blobs().forget(&form.links()).await;
             if let EngineError::TicketClosed { unsent, .. } = &e {

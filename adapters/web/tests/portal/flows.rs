@@ -1,6 +1,6 @@
 //! The seed manuals' flows, through the portal's routes.
 
-use crate::helpers::{backends, Site};
+use crate::helpers::{backends, files_in, Site};
 use axum::http::{header, StatusCode};
 use rstest::rstest;
 use rstest_reuse::apply;
@@ -588,6 +588,44 @@ async fn a_double_submitted_form_acts_once(kind: Kind) {
     let mut c = site.browser(carol).await;
     let theirs = c.post_files("/tickets", &fields, &[]).await;
     assert_ne!(theirs.location, first.location);
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_form_with_a_file_sent_again_keeps_one_file(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let mut b = site.browser(bob).await;
+    let n = b.open("Logs", "Attached below.").await;
+    let path = format!("/tickets/{n}/reply");
+    let fields = [
+        ("body", "the log"),
+        ("request", "0123456789abcdef0123456789abcdef"),
+    ];
+    let log: &[u8] = b"line 1\nline 2\n";
+    let files = [("files", "vpn.log", "text/plain", log)];
+    // four at once (a double click and two retries)...
+    let mut copies: Vec<_> = (0..4).map(|_| b.copy()).collect();
+    let sent = futures_util::future::join_all(
+        copies
+            .iter_mut()
+            .map(|c| c.post_files(&path, &fields, &files)),
+    )
+    .await;
+    assert!(sent.iter().all(|p| p.status == StatusCode::SEE_OTHER));
+    assert_eq!(
+        files_in(site.blobs.path()),
+        1,
+        "one message, one attachment, one file"
+    );
+    // ... and once more later: nothing new is even written.
+    let again = b.post_files(&path, &fields, &files).await;
+    assert_eq!(again.location, sent[0].location);
+    assert_eq!(files_in(site.blobs.path()), 1);
+    let page = b.get(&format!("/tickets/{n}")).await;
+    assert_eq!(page.body.matches("vpn.log").count(), 1, "{}", page.body);
 }
 
 #[apply(backends)]

@@ -40,7 +40,8 @@ pub struct Site {
     pub router: Router,
     pub staff: PersonId,
     pub org: OrgId,
-    _blobs: tempfile::TempDir,
+    /// The blob store's directory.
+    pub blobs: tempfile::TempDir,
 }
 
 /// Sign-in links a test mailer was asked to send: `(to, token)`.
@@ -99,7 +100,7 @@ impl Site {
             h,
             staff,
             org,
-            _blobs: blobs,
+            blobs,
         }
     }
 
@@ -167,6 +168,22 @@ impl Page {
     pub fn shows(&self, text: &str) -> bool {
         self.body.contains(text)
     }
+}
+
+/// How many files the blob store holds (in any folder of it).
+pub fn files_in(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => files_in(&e.path()),
+                    Ok(_) => 1,
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 /// Keeps the session cookie between requests, like a browser.
