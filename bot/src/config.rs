@@ -727,6 +727,20 @@ mod tests {
     }
 
     #[test]
+    fn the_outbox_lease_is_read_and_checked() {
+        assert_eq!(
+            load(&[]).unwrap().outbox_lease,
+            threadesk_core::outbox::LEASE
+        );
+        let c = load(&[("OUTBOX_LEASE_MS", "2000")]).unwrap();
+        assert_eq!(c.outbox_lease, std::time::Duration::from_secs(2));
+        each_refused_by_name(
+            &[],
+            &[("OUTBOX_LEASE_MS", "50"), ("OUTBOX_LEASE_MS", "soon")],
+        );
+    }
+
+    #[test]
     fn teams_settings_are_read_and_checked() {
         let base = [
             ("TEAMS_APP_ID", "11111111-2222-3333-4444-555555555555"),
