@@ -16,7 +16,7 @@ use threadesk_core::faults;
 use threadesk_core::outbox::{
     attempt, Attempt, Consumer, Event, EventPayload, Outbox, Permanence, Steps,
 };
-use threadesk_core::{EngineError, EventId, PersonId, TicketId};
+use threadesk_core::{EngineError, EventId, PersonId, TicketId, TicketNumber};
 
 /// How long an invitation's Accept link works.
 const INVITATION_TTL: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
@@ -79,10 +79,11 @@ impl EmailAdapter {
             return Ok(());
         };
         let mut steps = Steps::new(CONSUMER);
-        let link = |id: TicketId| {
+        // the portal's address of a ticket is its number, as people see it.
+        let link = |number: TicketNumber| {
             (
                 "Follow it in the portal".to_owned(),
-                format!("{}/tickets/{}", self.config().public_url, id.0),
+                format!("{}/tickets/{}", self.config().public_url, number.0),
             )
         };
         match &event.payload {
@@ -100,7 +101,7 @@ impl EmailAdapter {
                             t.number, t.subject
                         )],
                         quote: Some(message.body.clone()),
-                        link: Some(link(t.id)),
+                        link: Some(link(t.number)),
                         unique: "opened".to_owned(),
                         root: true,
                     };
@@ -126,7 +127,7 @@ impl EmailAdapter {
                 let notice = Notice {
                     paragraphs,
                     quote: Some(message.body.clone()),
-                    link: link(ticket),
+                    link: link(*number),
                 };
                 self.to_followers(
                     &mut steps,
@@ -141,7 +142,7 @@ impl EmailAdapter {
                 let notice = Notice {
                     paragraphs: vec![format!("Ticket {number} is now: {}.", to.label_for(false))],
                     quote: None,
-                    link: link(ticket),
+                    link: link(*number),
                 };
                 self.to_followers(
                     &mut steps,

@@ -103,6 +103,14 @@ async fn the_requester_gets_a_confirmation_that_starts_the_mail_thread(#[case] k
     let text = m.text();
     assert!(text.contains(&opened.ticket.number.to_string()), "{text}");
     assert!(text.contains("> It drops every hour"), "{text}");
+    // the link opens the ticket people know by its number (not its row id).
+    assert!(
+        text.contains(&format!(
+            "Follow it in the portal: https://help.acme.test/tickets/{}",
+            opened.ticket.number.0
+        )),
+        "{text}"
+    );
     assert!(m.parsed().body_html(0).is_some(), "an HTML part too");
     // the reply address is signed for Bob and this ticket.
     let reply_to = m.header("Reply-To").unwrap();
