@@ -38,7 +38,8 @@ fn notice(done: &str) -> Option<&'static str> {
         "opened" => "Your ticket is open. We will answer here; you can add to it below.",
         "replied" => "Reply sent.",
         "noted" => "Internal note added (staff only).",
-        "closed" => "The ticket is closed.",
+        // a closed ticket's page says so itself: one notice, not two.
+        "closed" => return None,
         "subject" => "Subject saved.",
         "edited" => "Message saved; the earlier text is kept in its history.",
         "status" => "Status set.",

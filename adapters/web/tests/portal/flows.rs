@@ -275,8 +275,14 @@ async fn a_closed_ticket_refuses_replies_and_offers_the_text_as_a_new_ticket(kin
     let n = b.open("Done soon", "Thanks.").await;
     let closed = b.post(&format!("/tickets/{n}/close"), &[]).await;
     assert_eq!(closed.status, StatusCode::SEE_OTHER);
-    let page = b.get(&format!("/tickets/{n}")).await;
+    let page = b.get(closed.location.as_deref().unwrap()).await;
     assert!(page.shows("This ticket is closed"));
+    assert_eq!(
+        page.body.matches("class=\"notice\"").count(),
+        1,
+        "one notice says it is closed: {}",
+        page.body
+    );
     assert!(!page.shows("Your reply"), "no reply box on a closed ticket");
     let late = b
         .post_files(
