@@ -71,6 +71,7 @@ fn action_words(a: Action) -> &'static str {
         Action::EditSubject => "edit this ticket's subject",
         Action::ManageDelegates => "manage this ticket's delegates",
         Action::SetStatus => "set this ticket's status: only support staff can",
+        Action::Assign => "assign this ticket: only support staff can",
     }
 }
 

@@ -75,6 +75,17 @@ pub enum EventPayload {
         /// The status before.
         previous_status: Status,
     },
+    /// The ticket's owner changed (claimed, assigned or unassigned).
+    OwnerChanged {
+        /// The ticket's number.
+        number: TicketNumber,
+        /// The owner before, if any.
+        from: Option<PersonId>,
+        /// The owner now, if any.
+        to: Option<PersonId>,
+        /// The new owner's display name, if any.
+        owner_name: Option<String>,
+    },
     /// Somebody was invited as a delegate.
     DelegateInvited {
         /// The ticket's number.
@@ -145,6 +156,7 @@ impl EventPayload {
             EventPayload::SubjectEdited { .. } => "subject_edited",
             EventPayload::StatusChanged { .. } => "status_changed",
             EventPayload::TicketClosed { .. } => "ticket_closed",
+            EventPayload::OwnerChanged { .. } => "owner_changed",
             EventPayload::DelegateInvited { .. } => "delegate_invited",
             EventPayload::DelegateAccepted { .. } => "delegate_accepted",
             EventPayload::DelegateDeclined { .. } => "delegate_declined",

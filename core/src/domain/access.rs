@@ -41,11 +41,13 @@ pub enum Action {
     ManageDelegates,
     /// Set any status by hand (staff only).
     SetStatus,
+    /// Claim, assign or unassign the ticket (staff only).
+    Assign,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 8] = [
         Action::View,
         Action::Reply,
         Action::Note,
@@ -53,6 +55,7 @@ impl Action {
         Action::EditSubject,
         Action::ManageDelegates,
         Action::SetStatus,
+        Action::Assign,
     ];
 }
 
@@ -103,7 +106,7 @@ impl Role {
         use Action::*;
         match self {
             Role::Staff => true,
-            Role::Requester | Role::CompanyAdmin => !matches!(action, Note | SetStatus),
+            Role::Requester | Role::CompanyAdmin => !matches!(action, Note | SetStatus | Assign),
             Role::Delegate(DelegateStatus::Accepted) => matches!(action, View | Reply),
             Role::Delegate(_) | Role::OrgMember | Role::Outsider => false,
         }

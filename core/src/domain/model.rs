@@ -68,6 +68,9 @@ pub struct Ticket {
     pub last_activity_at: Timestamp,
     /// When it was closed.
     pub closed_at: Option<Timestamp>,
+    /// The member of staff handling it, if anybody.
+    #[serde(default)]
+    pub owner_id: Option<PersonId>,
 }
 
 /// A line of a ticket list.

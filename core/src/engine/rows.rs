@@ -11,7 +11,7 @@ use sqlx::Row;
 /// The ticket columns every ticket query selects, from alias `t`.
 pub(crate) const TICKET_COLUMNS: &str =
     "t.id, t.number, t.subject, t.department_id, t.requester_id, \
-     t.org_id, t.status, t.created_at, t.last_activity_at, t.closed_at";
+     t.org_id, t.status, t.created_at, t.last_activity_at, t.closed_at, t.owner_id";
 
 /// The message columns, from alias `m` joined with the author as `p`.
 pub(crate) const MESSAGE_COLUMNS: &str =
@@ -45,6 +45,7 @@ pub(crate) fn ticket(row: &AnyRow) -> Result<Ticket> {
         created_at: Timestamp(row.try_get("created_at")?),
         last_activity_at: Timestamp(row.try_get("last_activity_at")?),
         closed_at: row.try_get::<Option<i64>, _>("closed_at")?.map(Timestamp),
+        owner_id: row.try_get::<Option<i64>, _>("owner_id")?.map(PersonId),
     })
 }
 

@@ -198,6 +198,7 @@ impl Engine {
                 created_at: now,
                 last_activity_at: now,
                 closed_at: None,
+                owner_id: None,
             };
             let message = self
                 .insert_message(
@@ -400,6 +401,66 @@ impl Engine {
         };
         let event = Emit::ticket(ticket.id, actor.id, event);
         Ok((ticket, event))
+    }
+
+    /// Makes `to` the ticket's owner (the member of staff handling it), or
+    /// nobody with `None`. Staff only; the new owner must be on the support
+    /// team. Claiming is assigning to oneself.
+    #[tracing::instrument(skip_all, fields(ticket.id = %ticket))]
+    pub async fn assign(
+        &self,
+        ctx: &Ctx,
+        ticket: TicketId,
+        to: Option<PersonId>,
+    ) -> Result<Ticket> {
+        command!(self, ctx.key.as_deref(), "assign", |tx| {
+            let (actor, mut ticket, role) = self.lock_ticket(tx, ctx.actor, ticket).await?;
+            refuse_if_closed(&ticket, None)?;
+            require(role, Action::Assign)?;
+            let owner_name = match to {
+                None => None,
+                Some(p) => {
+                    let row: Option<(String, i64)> =
+                        sqlx::query_as("select display_name, is_staff from people where id = $1")
+                            .bind(p.0)
+                            .fetch_optional(&mut **tx)
+                            .await?;
+                    match row {
+                        Some((name, 1)) => Some(name),
+                        Some((name, _)) => {
+                            return Err(EngineError::Conflict(format!(
+                                "{name} is not on the support team, so they cannot own a ticket"
+                            )))
+                        }
+                        None => return Err(EngineError::NotFound("person")),
+                    }
+                }
+            };
+            if ticket.owner_id == to {
+                return Err(EngineError::Conflict(match &owner_name {
+                    Some(n) => format!("{n} already owns ticket {}", ticket.number),
+                    None => format!("ticket {} has no owner", ticket.number),
+                }));
+            }
+            let from = std::mem::replace(&mut ticket.owner_id, to);
+            sqlx::query("update tickets set owner_id = $2, version = version + 1 where id = $1")
+                .bind(ticket.id.0)
+                .bind(to.map(|p| p.0))
+                .execute(&mut **tx)
+                .await?;
+            let event = EventPayload::OwnerChanged {
+                number: ticket.number,
+                from,
+                to,
+                owner_name,
+            };
+            Ok((ticket.clone(), Emit::ticket(ticket.id, actor.id, event)))
+        })
+    }
+
+    /// Takes the ticket: [`Engine::assign`] to the person asking.
+    pub async fn claim(&self, ctx: &Ctx, ticket: TicketId) -> Result<Ticket> {
+        self.assign(ctx, ticket, Some(ctx.actor)).await
     }
 
     /// Changes a ticket's subject.

@@ -39,6 +39,8 @@ enum Command {
     InviteDelegate,
     RevokeDelegate,
     SetStatus,
+    Claim,
+    AssignColleague,
 }
 
 impl Command {
@@ -67,7 +69,7 @@ enum Outcome {
 use Command as C;
 use Outcome::{NotAllowed as NA, NotAuthor as AU, NotFound as NF, Ok as OK};
 
-const COMMANDS: [Command; 11] = [
+const COMMANDS: [Command; 13] = [
     C::ViewThread,
     C::ListDelegates,
     C::MessageRevisions,
@@ -79,46 +81,48 @@ const COMMANDS: [Command; 11] = [
     C::InviteDelegate,
     C::RevokeDelegate,
     C::SetStatus,
+    C::Claim,
+    C::AssignColleague,
 ];
 
 /// PRODUCT.md's table, one row per role, one column per command above.
-const EXPECTED: [(Who, [Outcome; 11]); 9] = [
-    //                          view list revs reply note close subj edit invite revoke status
+const EXPECTED: [(Who, [Outcome; 13]); 9] = [
+    //                          view list revs reply note close subj edit invite revoke status claim assign
     (
         Who::Requester,
-        /*      */ [OK, OK, OK, OK, NA, OK, OK, OK, OK, OK, NA],
+        /*      */ [OK, OK, OK, OK, NA, OK, OK, OK, OK, OK, NA, NA, NA],
     ),
     (
         Who::DelegateInvited,
-        /**/ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
+        /**/ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
     ),
     (
         Who::DelegateAccepted,
-        /**/ [OK, NA, OK, OK, NA, NA, NA, AU, NA, NA, NA],
+        /**/ [OK, NA, OK, OK, NA, NA, NA, AU, NA, NA, NA, NA, NA],
     ),
     (
         Who::DelegateDeclined,
-        /**/ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
+        /**/ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
     ),
     (
         Who::DelegateRevoked,
-        /* */ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
+        /* */ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
     ),
     (
         Who::CompanyAdmin,
-        /*   */ [OK, OK, OK, OK, NA, OK, OK, AU, OK, OK, NA],
+        /*   */ [OK, OK, OK, OK, NA, OK, OK, AU, OK, OK, NA, NA, NA],
     ),
     (
         Who::SameOrgMember,
-        /*  */ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
+        /*  */ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
     ),
     (
         Who::OtherOrgPerson,
-        /* */ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
+        /* */ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
     ),
     (
         Who::Staff,
-        /*          */ [OK, OK, OK, OK, OK, OK, OK, AU, OK, OK, OK],
+        /*          */ [OK, OK, OK, OK, OK, OK, OK, AU, OK, OK, OK, OK, OK],
     ),
 ];
 
@@ -144,6 +148,8 @@ struct Cast {
     /// An accepted delegate whose delegation the revoke command revokes.
     target: PersonId,
     newcomer: PersonId,
+    /// Another member of staff, to assign tickets to.
+    colleague: PersonId,
 }
 
 impl Cast {
@@ -184,6 +190,7 @@ async fn cast(h: &Harness) -> Cast {
         revoked: h.person("Rex Revoked").await,
         target: h.person("Tia Target").await,
         newcomer: h.person("Ned Newcomer").await,
+        colleague: h.staff("Cal Colleague").await,
     }
 }
 
@@ -249,6 +256,8 @@ async fn run(
             .map(drop),
         C::RevokeDelegate => e.revoke_delegate(&ctx, s.target_delegation).await.map(drop),
         C::SetStatus => e.set_status(&ctx, t, Status::InProgress).await.map(drop),
+        C::Claim => e.claim(&ctx, t).await.map(drop),
+        C::AssignColleague => e.assign(&ctx, t, Some(c.colleague)).await.map(drop),
     }
 }
 
@@ -304,7 +313,7 @@ async fn every_role_can_do_exactly_what_the_rights_table_says(#[case] kind: Kind
             }
         }
     }
-    assert_eq!(cells, 2 * 9 * 11);
+    assert_eq!(cells, 2 * 9 * 13);
     assert!(
         mismatches.is_empty(),
         "rights matrix mismatches:\n{}",
