@@ -392,7 +392,6 @@ impl DiscordAdapter {
     }
 }
 
-/// A thread's name: `#N subject`, within Discord's 100 characters.
 /// A message body that Discord creates at most once per nonce: with
 /// `enforce_nonce`, a second create with the same nonce (a retry after a
 /// crash between Discord's answer and our record) returns the message made
@@ -403,6 +402,7 @@ fn with_nonce(mut body: Value, nonce: &str) -> Value {
     body
 }
 
+/// A thread's name: `#N subject`, within Discord's 100 characters.
 fn thread_name(facts: &CardFacts) -> String {
     render::clip(
         &format!("{} {}", facts.ticket.number, facts.ticket.subject),

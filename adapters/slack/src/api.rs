@@ -186,7 +186,7 @@ impl SlackApi {
     }
 
     /// Posts a message that a retry can find again: it carries `token` in
-    /// its metadata ([`ApiClient::find_delivery`]). Returns its `ts`.
+    /// its metadata (`find_delivery`). Returns its `ts`.
     pub async fn post_delivery(&self, mut body: Value, token: &str) -> Result<String, ApiError> {
         body["metadata"] =
             json!({ "event_type": DELIVERY_EVENT, "event_payload": { "token": token } });

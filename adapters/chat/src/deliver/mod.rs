@@ -267,12 +267,16 @@ impl<P: ChatPlatform> Mirror<P> {
                             "I could not send {} the invitation here (they may not have the app); if e-mail is set up, it reaches them by mail.",
                             delegate.display_name()
                         );
+                        // each line once; the invitation counts as done only
+                        // once every line is there (a failed one is retried).
+                        let mut told = Steps::new(P::CONSUMER);
                         for s in live
                             .iter()
                             .filter(|s| s.audience == Audience::Person(delegate.invited_by))
                         {
-                            steps.take("inviter told", self.line_once(event.id, s, &line).await);
+                            told.take("inviter told", self.line_once(event.id, s, &line).await);
                         }
+                        told.finish()?;
                     }
                     Err(e) => return Err(e),
                 }
