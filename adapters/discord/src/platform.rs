@@ -17,6 +17,7 @@ use serenity::http::{LightMethod, Route};
 use serenity::model::id::{ChannelId, MessageId};
 use threadesk_chat::{ChatPlatform, CustomerSide, Failure, Hub, Invitation, Mirror, PlatformError};
 use threadesk_core::domain::{Message, Platform};
+use threadesk_core::faults;
 use threadesk_core::links::PlatformRef;
 use threadesk_core::outbox::{Event, EventPayload, Intent};
 use threadesk_core::surfaces::{Audience, CardFacts, Surface};
@@ -208,6 +209,23 @@ impl ChatPlatform for DiscordAdapter {
             return Ok(t);
         }
         let support = self.config().support_channel.to_string();
+        // a thread takes no nonce: its intent is written down first, and a
+        // retry that finds it open looks among the server's active threads
+        // for the one an earlier attempt made before making another.
+        let intent = Intent::new(format!("thread:{}", ticket.0));
+        let outbox = threadesk_core::outbox::Outbox::new(self.engine().db().clone());
+        if outbox.open_intent(Self::CONSUMER, &intent).await?.is_some() {
+            if let Some(id) = self
+                .find_thread(&support, &thread_name(facts))
+                .await
+                .map_err(Failure::Platform)?
+            {
+                self.mark_thread(ticket, &id).await?;
+                outbox.close_intent(Self::CONSUMER, &intent).await?;
+                return Ok(id);
+            }
+        }
+        faults::crash_point(faults::BEFORE_CALL, &intent.key);
         let body = json!({
             "name": thread_name(facts),
             "type": 12,
@@ -227,7 +245,10 @@ impl ChatPlatform for DiscordAdapter {
             .await
             .map_err(Failure::Platform)?;
         let id = created["id"].as_str().unwrap_or_default().to_owned();
+        faults::crash_point(faults::AFTER_CALL, &intent.key);
         self.mark_thread(ticket, &id).await?;
+        faults::crash_point(faults::AFTER_RECORD, &intent.key);
+        outbox.close_intent(Self::CONSUMER, &intent).await?;
         Ok(id)
     }
 
@@ -301,6 +322,31 @@ impl DiscordAdapter {
             .await?
             .into_iter()
             .find(|t| Some(t) != staff.as_ref()))
+    }
+
+    /// The bot's active thread named `name` under `parent`, if there is
+    /// one (private threads included: the bot manages them).
+    async fn find_thread(&self, parent: &str, name: &str) -> Result<Option<String>, ApiError> {
+        let guild = snowflake(self.guild())
+            .ok_or_else(|| ApiError::Refused("the server id is not a snowflake".into()))?;
+        let active = self
+            .api()
+            .call(
+                Route::GuildThreadsActive {
+                    guild_id: serenity::model::id::GuildId::new(guild),
+                },
+                LightMethod::Get,
+                None,
+                None,
+            )
+            .await?;
+        let me = self.bot_user();
+        Ok(active["threads"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| t["parent_id"] == parent && t["name"] == name && t["owner_id"] == me)
+            .and_then(|t| t["id"].as_str().map(str::to_owned)))
     }
 
     async fn mark_thread(&self, ticket: TicketId, thread: &str) -> Result<(), EngineError> {

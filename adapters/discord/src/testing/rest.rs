@@ -180,6 +180,19 @@ pub(super) async fn rest(
                 None => error(404, 10003, "Unknown Channel"),
             }
         }
+        ("GET", ["guilds", _, "threads", "active"]) => {
+            let mut threads: Vec<(&String, &Channel)> = g
+                .channels
+                .iter()
+                .filter(|(_, c)| c.parent.is_some() && !c.archived)
+                .collect();
+            threads.sort_by_key(|(id, _)| id.parse::<u64>().unwrap_or(0));
+            let threads: Vec<Value> = threads
+                .into_iter()
+                .map(|(id, c)| channel_json(id, c))
+                .collect();
+            ok(json!({ "threads": threads, "members": [] }))
+        }
         ("POST", ["channels", parent, "threads"]) => {
             g.next_id += 1;
             let id = g.next_id.to_string();
