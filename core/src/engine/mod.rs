@@ -14,7 +14,7 @@ pub use delegates::Invitee;
 pub use link_tokens::{
     LinkKind, LinkPurpose, MailFailure, Redeemed, SIGN_IN_LINKS_PER_WINDOW, SIGN_IN_WINDOW,
 };
-pub use queries::QueueFilter;
+pub use queries::{OwnerFilter, QueueFilter};
 pub use tickets::{NewMessage, NewTicket, Opened, Posted};
 
 use crate::db::{Backend, Db, Tx};

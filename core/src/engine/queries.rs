@@ -17,6 +17,19 @@ pub struct QueueFilter {
     pub department: Option<DepartmentId>,
     /// Only this status.
     pub status: Option<Status>,
+    /// Only tickets owned so.
+    pub owner: Option<OwnerFilter>,
+}
+
+/// Whose tickets a staff list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerFilter {
+    /// The asking person's.
+    Mine,
+    /// Nobody's yet.
+    Unassigned,
+    /// This member of staff's.
+    Person(PersonId),
 }
 
 fn view_clause(view: View) -> &'static str {
@@ -305,6 +318,19 @@ impl Engine {
             n += 1;
             filters.push_str(&format!(" and t.status = ${n}"));
             bind(&mut args, status.as_str())?;
+        }
+        match filter.owner {
+            None => {}
+            Some(OwnerFilter::Unassigned) => filters.push_str(" and t.owner_id is null"),
+            Some(OwnerFilter::Mine | OwnerFilter::Person(_)) => {
+                let owner = match filter.owner {
+                    Some(OwnerFilter::Person(p)) => p,
+                    _ => actor,
+                };
+                n += 1;
+                filters.push_str(&format!(" and t.owner_id = ${n}"));
+                bind(&mut args, owner.0)?;
+            }
         }
         let sql = format!(
             "select {cols}, t.needs_staff, 0 as shared from tickets t \

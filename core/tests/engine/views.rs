@@ -5,7 +5,7 @@ use rstest::rstest;
 use rstest_reuse::apply;
 use std::collections::HashSet;
 use threadesk_core::domain::*;
-use threadesk_core::engine::{Invitee, NewTicket, QueueFilter};
+use threadesk_core::engine::{Invitee, NewTicket, OwnerFilter, QueueFilter};
 use threadesk_core::{Ctx, EngineError, PersonId, Settings, TicketId};
 
 async fn all_pages(h: &Harness, who: PersonId, view: View, limit: u32) -> Vec<TicketListItem> {
@@ -207,7 +207,7 @@ async fn the_staff_queue_puts_unanswered_first_and_filters(#[case] kind: Kind) {
             sam,
             QueueFilter {
                 department: Some(billing.id),
-                status: None,
+                ..QueueFilter::default()
             },
             PageRequest::first(View::All),
         )
@@ -226,8 +226,8 @@ async fn the_staff_queue_puts_unanswered_first_and_filters(#[case] kind: Kind) {
         .staff_queue(
             sam,
             QueueFilter {
-                department: None,
                 status: Some(Status::AwaitingClient),
+                ..QueueFilter::default()
             },
             PageRequest::first(View::All),
         )
@@ -274,5 +274,86 @@ async fn tickets_are_found_by_number_only_by_those_who_may_see_them(#[case] kind
         hidden.to_string(),
         unknown.to_string(),
         "existence is not leaked"
+    );
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn staff_claim_assign_and_unassign_and_the_queue_filters_by_owner(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let kim = h.staff("Kim").await;
+    let ann = h.person("Ann").await;
+    let a = h.open(ann, "first").await.ticket;
+    let b = h.open(ann, "second").await.ticket;
+    let c = h.open(ann, "third").await.ticket;
+    let events = h.events().await;
+    let claimed = h.engine.claim(&Ctx::new(sam), a.id).await.unwrap();
+    assert_eq!(claimed.owner_id, Some(sam));
+    let given = h
+        .engine
+        .assign(&Ctx::new(sam), b.id, Some(kim))
+        .await
+        .unwrap();
+    assert_eq!(given.owner_id, Some(kim));
+    assert_eq!(h.events().await, events + 2, "one event each");
+    // one owner at a time: Kim takes the first over.
+    h.engine.claim(&Ctx::new(kim), a.id).await.unwrap();
+    assert_eq!(
+        h.engine.ticket(sam, a.id).await.unwrap().owner_id,
+        Some(kim)
+    );
+    // claiming what one owns already changes nothing and says so.
+    let again = h.engine.claim(&Ctx::new(kim), a.id).await.unwrap_err();
+    assert!(again.sentence().contains("already owns"), "{again}");
+    // only staff own tickets; customers cannot assign.
+    let to_ann = h
+        .engine
+        .assign(&Ctx::new(sam), c.id, Some(ann))
+        .await
+        .unwrap_err();
+    assert!(
+        to_ann.sentence().contains("not on the support team"),
+        "{to_ann}"
+    );
+    assert!(matches!(
+        h.engine.claim(&Ctx::new(ann), c.id).await,
+        Err(EngineError::NotAllowed(Action::Assign))
+    ));
+    let ids = |owner| {
+        let engine = h.engine.clone();
+        async move {
+            engine
+                .staff_queue(
+                    sam,
+                    QueueFilter {
+                        owner: Some(owner),
+                        ..QueueFilter::default()
+                    },
+                    PageRequest::first(View::Active),
+                )
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .map(|i| i.ticket.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids(OwnerFilter::Mine).await, Vec::<TicketId>::new());
+    assert_eq!(ids(OwnerFilter::Person(kim)).await, vec![b.id, a.id]);
+    assert_eq!(ids(OwnerFilter::Unassigned).await, vec![c.id]);
+    // unassigned again: back among the unassigned.
+    h.engine.assign(&Ctx::new(sam), b.id, None).await.unwrap();
+    assert_eq!(ids(OwnerFilter::Unassigned).await, vec![c.id, b.id]);
+    // the owner stays on a closed ticket, which can no longer change hands.
+    h.engine.close(&Ctx::new(kim), a.id).await.unwrap();
+    assert!(matches!(
+        h.engine.assign(&Ctx::new(sam), a.id, Some(sam)).await,
+        Err(EngineError::TicketClosed { .. })
+    ));
+    assert_eq!(
+        h.engine.ticket(sam, a.id).await.unwrap().owner_id,
+        Some(kim)
     );
 }

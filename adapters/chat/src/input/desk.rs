@@ -130,7 +130,11 @@ pub async fn command<P: ChatDesk>(
             let page = engine
                 .staff_queue(
                     person.id,
-                    QueueFilter { department, status },
+                    QueueFilter {
+                        department,
+                        status,
+                        ..QueueFilter::default()
+                    },
                     threadesk_core::domain::PageRequest {
                         view: View::Active,
                         after: None,

@@ -52,7 +52,11 @@ pub(super) async fn queue(
     let list = engine
         .staff_queue(
             me.person.id,
-            QueueFilter { department, status },
+            QueueFilter {
+                department,
+                status,
+                ..QueueFilter::default()
+            },
             PageRequest {
                 view,
                 after,
