@@ -118,6 +118,9 @@ pub struct CardFacts {
     pub requester_name: String,
     /// Its department's name, if it has one.
     pub department: Option<String>,
+    /// Its owner's display name, if it has one (staff cards show it).
+    #[serde(default)]
+    pub owner_name: Option<String>,
 }
 
 impl System<'_> {
@@ -127,9 +130,11 @@ impl System<'_> {
     /// department.
     pub async fn card_facts(&self, ticket: TicketId) -> Result<CardFacts> {
         let sql = format!(
-            "select {}, p.display_name as requester_name, d.name as department_name \
+            "select {}, p.display_name as requester_name, d.name as department_name, \
+             o.display_name as owner_name \
              from tickets t join people p on p.id = t.requester_id \
-             left join departments d on d.id = t.department_id where t.id = $1",
+             left join departments d on d.id = t.department_id \
+             left join people o on o.id = t.owner_id where t.id = $1",
             rows::TICKET_COLUMNS
         );
         let row = sqlx::query(&sql)
@@ -141,6 +146,7 @@ impl System<'_> {
             ticket: rows::ticket(&row)?,
             requester_name: row.try_get("requester_name")?,
             department: row.try_get("department_name")?,
+            owner_name: row.try_get("owner_name")?,
         })
     }
 

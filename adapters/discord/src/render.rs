@@ -22,6 +22,8 @@ pub mod ids {
     pub const SUBJECT: &str = "subject";
     /// The staff card's status select.
     pub const STATUS: &str = "status";
+    /// The staff card's Claim button.
+    pub const CLAIM: &str = "claim";
     /// The Delegates panel's user select.
     pub const INVITE: &str = "invite";
     /// The Delegates panel's Revoke buttons.
@@ -119,7 +121,14 @@ pub fn commands(departments: &[Department]) -> Value {
             { "type": 1, "name": "help", "description": "What /ticket can do" },
             { "type": 1, "name": "queue", "description": "Staff: the tickets waiting for support", "options": [
                 { "type": 3, "name": "status", "description": "Only this status", "required": false, "choices": statuses.clone() },
-                { "type": 3, "name": "department", "description": "Only this department", "required": false, "max_length": 100 }
+                { "type": 3, "name": "department", "description": "Only this department", "required": false, "max_length": 100 },
+                { "type": 3, "name": "owner", "description": "Only yours, or only unassigned ones", "required": false,
+                  "choices": [{ "name": "mine", "value": "mine" }, { "name": "unassigned", "value": "unassigned" }] }
+            ] },
+            { "type": 1, "name": "claim", "description": "Staff: take a ticket (you become its owner)", "options": [number("The ticket number")] },
+            { "type": 1, "name": "assign", "description": "Staff: give a ticket to a colleague (leave out who to unassign it)", "options": [
+                number("The ticket number"),
+                { "type": 6, "name": "user", "description": "The colleague", "required": false }
             ] },
             { "type": 1, "name": "status", "description": "Staff: set a ticket's status", "options": [
                 number("The ticket number"),
@@ -182,6 +191,13 @@ pub fn card(facts: &CardFacts, who: CardFor) -> Value {
         fields
             .push(json!({ "name": "Department", "value": clip(&escape(d), 1024), "inline": true }));
     }
+    if staff {
+        let owner = facts
+            .owner_name
+            .as_deref()
+            .map_or("Unassigned".to_owned(), escape);
+        fields.push(json!({ "name": "Owner", "value": clip(&owner, 1024), "inline": true }));
+    }
     let mut embed = json!({
         "title": clip(&format!("{} {}", t.number, t.subject), 256),
         "color": colour(t.status),
@@ -207,6 +223,9 @@ pub fn card(facts: &CardFacts, who: CardFor) -> Value {
                 .collect();
             rows.push(json!({ "type": 1, "components": [
                 { "type": 3, "custom_id": ids::make(ids::STATUS, id), "placeholder": "Set status", "options": options }
+            ] }));
+            rows.push(json!({ "type": 1, "components": [
+                { "type": 2, "style": 1, "label": "Claim", "custom_id": ids::make(ids::CLAIM, id) }
             ] }));
         }
         Value::Array(rows)

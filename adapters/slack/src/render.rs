@@ -20,6 +20,8 @@ pub mod ids {
     pub const EDIT_SUBJECT: &str = "td_edit_subject";
     /// Staff card select: set the status by hand.
     pub const SET_STATUS: &str = "td_set_status";
+    /// Staff card button: take the ticket.
+    pub const CLAIM: &str = "td_claim";
     /// Invitation button: accept.
     pub const ACCEPT: &str = "td_accept";
     /// Invitation button: decline.
@@ -77,6 +79,13 @@ pub fn card(facts: &CardFacts, who: CardFor) -> (String, Value) {
     if let Some(d) = &facts.department {
         fields.push(mrkdwn(&format!("*Department*\n{}", escape(d))));
     }
+    if staff {
+        let owner = facts
+            .owner_name
+            .as_deref()
+            .map_or("Unassigned".to_owned(), escape);
+        fields.push(mrkdwn(&format!("*Owner*\n{owner}")));
+    }
     let mut blocks = vec![
         json!({ "type": "header", "text": plain(&title) }),
         json!({ "type": "section", "fields": fields }),
@@ -106,6 +115,7 @@ pub fn card(facts: &CardFacts, who: CardFor) -> (String, Value) {
                 button("Edit subject", ids::EDIT_SUBJECT, &id),
             ];
             if staff {
+                elements.insert(0, button("Claim", ids::CLAIM, &id));
                 let options: Vec<Value> = Status::ALL
                     .iter()
                     .filter(|s| !s.is_closed())
@@ -396,7 +406,8 @@ pub fn help(staff: bool) -> String {
         text.push_str(
             "\n\n*For staff*\n\
              • A message of yours that starts with `note:` is an internal note wherever you write it, on every platform (or use the message shortcut *Internal note*)\n\
-             • `/ticket queue [department] [status]` — the queue, unanswered first\n\
+             • `/ticket queue [department] [status] [mine|unassigned]` — the queue, unanswered first\n\
+             • `/ticket claim #N` — take a ticket (or the card's *Claim* button); `/ticket assign #N @user`, `/ticket unassign #N`\n\
              • `/ticket status #N <open|in_progress|on_hold|awaiting_client|client_replied>`\n\
              • `/ticket note #N <text>` — an internal note on a ticket\n\
              • `/ticket admin grant|revoke @user` — company ticket admin\n\

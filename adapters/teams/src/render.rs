@@ -22,6 +22,8 @@ pub mod verbs {
     pub const CLOSE_CONFIRMED: &str = "close-yes";
     /// Set the status (staff card).
     pub const STATUS: &str = "status";
+    /// Take the ticket (staff card).
+    pub const CLAIM: &str = "claim";
     /// The delegates panel.
     pub const DELEGATES: &str = "delegates";
     /// Invite by e-mail address (delegates panel).
@@ -118,6 +120,13 @@ pub fn card(facts: &CardFacts, to: CardFor) -> Value {
     if let Some(d) = &facts.department {
         facts_shown.push(json!({ "title": "Department", "value": escape(d) }));
     }
+    if staff {
+        let owner = facts
+            .owner_name
+            .as_deref()
+            .map_or("Unassigned".to_owned(), escape);
+        facts_shown.push(json!({ "title": "Owner", "value": owner }));
+    }
     let mut body = vec![
         heading(&format!("{} {}", t.number, escape(&clip(&t.subject, 200)))),
         json!({ "type": "FactSet", "facts": facts_shown }),
@@ -142,6 +151,7 @@ pub fn card(facts: &CardFacts, to: CardFor) -> Value {
                 verbs::STATUS,
                 json!({ "ticket": id }),
             ));
+            actions.push(execute("Claim", verbs::CLAIM, json!({ "ticket": id })));
         }
         actions.push(execute("Close", verbs::CLOSE, json!({ "ticket": id })));
         actions.push(execute(
@@ -424,7 +434,7 @@ pub fn help(staff: bool) -> Value {
         text("Each ticket's card has **Close** (Teams has no ✅ reaction for bots: close with the button), **Delegates** and **Edit subject**."),
     ];
     if staff {
-        body.push(text("**Staff**: every ticket is a thread in the triage channel, started by its card (with its status). Reply in the thread to answer; a message that starts with `note:` is an internal note wherever you write it. In the channel, @mention me with **queue** [status] [department], **status** #N status, **note** #N text, **admin**, **staff**, **org**, **link** and **department**. Files posted in channels do not reach bots: attach them from the portal."));
+        body.push(text("**Staff**: every ticket is a thread in the triage channel, started by its card (with its status). Reply in the thread to answer; a message that starts with `note:` is an internal note wherever you write it. In the channel, @mention me with **queue** [status] [department] [mine|unassigned], **claim** #N, **assign** #N @user, **unassign** #N, **status** #N status, **note** #N text, **admin**, **staff**, **org**, **link** and **department**. Files posted in channels do not reach bots: attach them from the portal."));
     }
     adaptive(
         body,

@@ -198,7 +198,7 @@ impl<P: ChatPlatform> Mirror<P> {
                     );
                 }
             }
-            EventPayload::StatusChanged { .. } => {
+            EventPayload::StatusChanged { .. } | EventPayload::OwnerChanged { .. } => {
                 self.update_cards(&mut steps, ticket).await?;
             }
             EventPayload::TicketClosed { number, .. } => {

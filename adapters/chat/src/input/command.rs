@@ -3,6 +3,7 @@
 
 use super::list::{ListAt, Scope};
 use threadesk_core::domain::{Status, View};
+use threadesk_core::engine::OwnerFilter;
 use threadesk_core::TicketNumber;
 
 /// A `/ticket` command, whatever platform it was typed on. `U` is how the
@@ -30,7 +31,13 @@ pub enum Command<U> {
         status: Option<Status>,
         /// Only this department, by name.
         department: Option<String>,
+        /// Only tickets owned so (`mine`, `unassigned`).
+        owner: Option<OwnerFilter>,
     },
+    /// Staff: take a ticket (become its owner).
+    Claim(TicketNumber),
+    /// Staff: give a ticket to a colleague, or to nobody (`unassign`).
+    Assign(TicketNumber, Option<U>),
     /// Staff: set a status by hand.
     SetStatus(TicketNumber, Status),
     /// Staff: an internal note.
@@ -113,6 +120,8 @@ pub mod usage {
     pub const LINK: &str = "link @user <email address>";
     /// `note`.
     pub const NOTE: &str = "note #N <text>";
+    /// `assign`.
+    pub const ASSIGN: &str = "assign #N @user";
     /// `department`.
     pub const DEPARTMENT: &str =
         "department list | add <name> | rename <old> = <new> | deactivate <name> | activate <name>";
@@ -187,19 +196,33 @@ impl<U> Command<U> {
                 Command::Close(number(words.get(1)).ok_or(Unreadable::WhichTicket("close"))?)
             }
             "queue" => {
-                let (mut wanted, mut department) = (None, vec![]);
+                let (mut wanted, mut department, mut owner) = (None, vec![], None);
                 for w in &words[1..] {
-                    match status(w) {
-                        Some(s) => wanted = Some(s),
-                        None => department.push(*w),
+                    match (status(w), w.to_ascii_lowercase().as_str()) {
+                        (Some(s), _) => wanted = Some(s),
+                        (None, "mine") => owner = Some(OwnerFilter::Mine),
+                        (None, "unassigned") => owner = Some(OwnerFilter::Unassigned),
+                        (None, _) => department.push(*w),
                     }
                 }
                 let department = syntax.literal(&department.join(" "));
                 Command::Queue {
                     status: wanted,
                     department: Some(department).filter(|d| !d.is_empty()),
+                    owner,
                 }
             }
+            "claim" => {
+                Command::Claim(number(words.get(1)).ok_or(Unreadable::WhichTicket("claim"))?)
+            }
+            "assign" => match (number(words.get(1)), user(2)) {
+                (Some(n), Some(u)) => Command::Assign(n, Some(u)),
+                _ => return Err(Unreadable::Usage(usage::ASSIGN)),
+            },
+            "unassign" => Command::Assign(
+                number(words.get(1)).ok_or(Unreadable::WhichTicket("unassign"))?,
+                None,
+            ),
             "status" => match (number(words.get(1)), words.get(2).and_then(|w| status(w))) {
                 (Some(n), Some(s)) => Command::SetStatus(n, s),
                 _ => return Err(Unreadable::Usage(usage::STATUS)),
@@ -303,9 +326,37 @@ mod tests {
             read("queue on_hold R&amp;D Labs").unwrap(),
             Command::Queue {
                 status: Some(Status::OnHold),
-                department: Some("R&D Labs".into())
+                department: Some("R&D Labs".into()),
+                owner: None,
             }
         );
+        assert_eq!(
+            read("queue unassigned").unwrap(),
+            Command::Queue {
+                status: None,
+                department: None,
+                owner: Some(OwnerFilter::Unassigned),
+            }
+        );
+        assert_eq!(
+            read("queue mine open").unwrap(),
+            Command::Queue {
+                status: Some(Status::Open),
+                department: None,
+                owner: Some(OwnerFilter::Mine),
+            }
+        );
+        assert_eq!(read("claim #12").unwrap(), Command::Claim(TicketNumber(12)));
+        assert_eq!(
+            read("assign #12 @kim").unwrap(),
+            Command::Assign(TicketNumber(12), Some("kim".into()))
+        );
+        assert_eq!(
+            read("unassign 12").unwrap(),
+            Command::Assign(TicketNumber(12), None)
+        );
+        assert_eq!(read("assign #12"), Err(Unreadable::Usage(usage::ASSIGN)));
+        assert_eq!(read("claim"), Err(Unreadable::WhichTicket("claim")));
         assert_eq!(
             read("status #3 awaiting_client").unwrap(),
             Command::SetStatus(TicketNumber(3), Status::AwaitingClient)

@@ -8,7 +8,7 @@ use std::future::Future;
 use threadesk_core::domain::{
     staff_note, AttachmentMeta, Department, Person, PlatformIdentity, TicketListItem, View,
 };
-use threadesk_core::engine::{NewMessage, Posted, QueueFilter};
+use threadesk_core::engine::{NewMessage, OwnerFilter, Posted, QueueFilter};
 use threadesk_core::{Ctx, EngineError, MessageId, TicketId, TicketNumber};
 
 /// How many tickets a list page shows.
@@ -119,7 +119,11 @@ pub async fn command<P: ChatDesk>(
             let t = engine.close(ctx, t.id).await?;
             Reply::Said(format!("Ticket {} is closed.", t.number))
         }
-        Command::Queue { status, department } => {
+        Command::Queue {
+            status,
+            department,
+            owner,
+        } => {
             let department = match department {
                 None => None,
                 Some(name) => match find_department(p, &name, true).await? {
@@ -133,7 +137,7 @@ pub async fn command<P: ChatDesk>(
                     QueueFilter {
                         department,
                         status,
-                        ..QueueFilter::default()
+                        owner,
                     },
                     threadesk_core::domain::PageRequest {
                         view: View::Active,
@@ -142,8 +146,13 @@ pub async fn command<P: ChatDesk>(
                     },
                 )
                 .await?;
+            let title = match owner {
+                Some(OwnerFilter::Mine) => "Your queue (unanswered first)",
+                Some(OwnerFilter::Unassigned) => "Unassigned (unanswered first)",
+                _ => "Queue (unanswered first)",
+            };
             Reply::List(TicketPage {
-                title: "Queue (unanswered first)".to_owned(),
+                title: title.to_owned(),
                 items: page.items,
                 staff: true,
                 empty: "Nothing waiting.",
@@ -158,6 +167,32 @@ pub async fn command<P: ChatDesk>(
                 t.number,
                 t.status.label_for(true)
             ))
+        }
+        Command::Claim(n) => {
+            let t = engine.ticket_by_number(person.id, n).await?;
+            engine.claim(ctx, t.id).await?;
+            Reply::Said(format!("You now own ticket {}.", t.number))
+        }
+        Command::Assign(n, to) => {
+            let owner = match to {
+                None => None,
+                Some(user) => match p.person_named(&user).await? {
+                    Some(who) => Some(who),
+                    None => return said(NOT_A_PERSON.to_owned()),
+                },
+            };
+            let t = engine.ticket_by_number(person.id, n).await?;
+            engine
+                .assign(ctx, t.id, owner.as_ref().map(|o| o.id))
+                .await?;
+            Reply::Said(match owner {
+                Some(o) => format!(
+                    "{} now owns ticket {}.",
+                    p.escape(&o.display_name),
+                    t.number
+                ),
+                None => format!("Ticket {} has no owner now.", t.number),
+            })
         }
         Command::Note(n, text) => {
             let t = engine.ticket_by_number(person.id, n).await?;

@@ -121,6 +121,16 @@ impl DiscordAdapter {
                 };
                 Ok(render::update(text, json!([])))
             }
+            ids::CLAIM => {
+                let Some(t) = num(rest) else {
+                    return Ok(render::ephemeral("Unknown ticket."));
+                };
+                let t = self.engine().claim(ctx, TicketId(t)).await?;
+                Ok(render::ephemeral(&format!(
+                    "You now own ticket {}.",
+                    t.number
+                )))
+            }
             ids::STATUS => {
                 let (Some(t), Some(status)) = (
                     num(rest),

@@ -6,6 +6,7 @@ use crate::people::Who;
 use serde_json::Value;
 use threadesk_chat::input::{usage, Command, DepartmentCommand, ListAt, Scope, Unreadable};
 use threadesk_core::domain::{AttachmentMeta, Status, View};
+use threadesk_core::engine::OwnerFilter;
 use threadesk_core::TicketNumber;
 
 /// An option of a (sub)command by name.
@@ -92,7 +93,14 @@ pub(super) fn command(data: &Value) -> Result<Command<Who>, Unreadable> {
             department: text("department")
                 .filter(|d| !d.is_empty())
                 .map(str::to_owned),
+            owner: match text("owner") {
+                Some("mine") => Some(OwnerFilter::Mine),
+                Some("unassigned") => Some(OwnerFilter::Unassigned),
+                _ => None,
+            },
         },
+        "claim" => Command::Claim(which(number(), "claim")?),
+        "assign" => Command::Assign(which(number(), "assign")?, user()),
         "status" => match (number(), status()) {
             (Some(n), Some(s)) => Command::SetStatus(n, s),
             _ => return Err(Unreadable::Usage(usage::STATUS)),

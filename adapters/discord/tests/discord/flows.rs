@@ -28,6 +28,8 @@ async fn connecting_registers_ticket_with_the_departments(#[case] kind: Kind) {
             "close",
             "help",
             "queue",
+            "claim",
+            "assign",
             "status",
             "note",
             "admin",

@@ -83,6 +83,9 @@ impl SlackAdapter {
             ids::CLOSE => {
                 engine.close(&ctx, TicketId(number(value)?)).await?;
             }
+            ids::CLAIM => {
+                engine.claim(&ctx, TicketId(number(value)?)).await?;
+            }
             ids::SET_STATUS => {
                 let ticket = p["actions"][0]["block_id"]
                     .as_str()

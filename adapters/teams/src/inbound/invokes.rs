@@ -217,6 +217,10 @@ impl TeamsAdapter {
                 engine.set_status(ctx, t, status).await?;
                 self.redraw(a, t).await
             }
+            (verbs::CLAIM, Some(t), _) => {
+                engine.claim(ctx, t).await?;
+                self.redraw(a, t).await
+            }
             (verbs::DELEGATES, Some(t), _) => self.delegates(person, t, None).await,
             (verbs::INVITE, Some(t), _) => {
                 let email = string(&data["email"]);
