@@ -444,3 +444,65 @@ async fn staff_manage_people_and_departments_from_discord(#[case] kind: Kind) {
     );
     w.no_violations();
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn staff_claim_from_the_triage_card_and_unassign_by_command(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(&bob(), "Claim me", "Please").await;
+    let channel = STAFF_CHANNEL.to_string();
+    let claim = format!("claim:{}", t.id.0);
+    let owner_on_card = |w: &World| {
+        w.fake
+            .messages_in(&channel)
+            .into_iter()
+            .find(|m| m["id"] == t.triage.as_str())
+            .map(|m| m["embeds"][0]["fields"].to_string())
+            .unwrap_or_default()
+    };
+    // a customer cannot; staff can, and the triage card says who.
+    let refused = w
+        .interact(&interaction::component(&bob(), &channel, &claim, 2, None))
+        .await;
+    assert!(
+        refused.to_string().contains("only support staff"),
+        "{refused}"
+    );
+    let done = w
+        .interact(&interaction::component(&sam(), &channel, &claim, 2, None))
+        .await;
+    assert!(done.to_string().contains("You now own ticket"), "{done}");
+    w.settle().await;
+    let sam_id = w.person(&sam()).await;
+    assert_eq!(
+        w.h.engine.ticket(sam_id, t.id).await.unwrap().owner_id,
+        Some(sam_id)
+    );
+    let fields = owner_on_card(&w);
+    assert!(
+        fields.contains("\"Owner\"") && fields.contains("Sam Support"),
+        "{fields}"
+    );
+    // the customers' thread card never shows it.
+    let theirs: Vec<String> = w
+        .fake
+        .messages_in(&t.thread)
+        .into_iter()
+        .map(|m| m["embeds"].to_string())
+        .collect();
+    assert!(theirs.iter().all(|e| !e.contains("Owner")), "{theirs:?}");
+    let number = t.number.trim_start_matches('#').parse::<i64>().unwrap();
+    let unassign = json!([{ "type": 4, "name": "number", "value": number }]);
+    let said = w
+        .interact(&interaction::command(&sam(), &channel, "assign", unassign))
+        .await;
+    assert!(said.to_string().contains("has no owner now"), "{said}");
+    w.settle().await;
+    assert!(owner_on_card(&w).contains("Unassigned"));
+    let queue = json!([{ "type": 3, "name": "owner", "value": "unassigned" }]);
+    let listed = w
+        .interact(&interaction::command(&sam(), &channel, "queue", queue))
+        .await;
+    assert!(listed.to_string().contains("Claim me"), "{listed}");
+    w.no_violations();
+}

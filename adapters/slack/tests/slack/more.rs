@@ -408,3 +408,82 @@ async fn files_in_the_form_and_in_replies_become_attachments(#[case] kind: Kind)
         .iter()
         .any(|c| c.args["blocks"].to_string().contains("log.txt")));
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn staff_claim_from_the_card_and_assign_by_command_and_the_card_shows_the_owner(
+    #[case] kind: Kind,
+) {
+    let w = world(kind).await;
+    let t = w.open_ticket(BOB, "VPN", "down").await;
+    let claim = |user: &str| {
+        json!({ "type": "block_actions", "container": { "type": "message", "channel_id": STAFF_CHANNEL, "message_ts": t.staff_ts },
+            "actions": [{ "action_id": "td_claim", "block_id": "card:1", "type": "button", "value": "1", "action_ts": "1" }], "user": user })
+    };
+    let staff_card = |w: &World| {
+        w.fake
+            .calls_of("chat.update")
+            .into_iter()
+            .filter(|a| a["ts"] == t.staff_ts.as_str())
+            .last()
+            .map(|a| a["blocks"].to_string())
+            .unwrap_or_default()
+    };
+    let bob = w.person(BOB).await;
+    let sam = w.person(SAM).await;
+    // a customer's click is refused and changes nothing.
+    w.interact(EVE, claim(EVE)).await;
+    w.drain().await;
+    assert_eq!(
+        w.h.engine.ticket(sam, TicketId(1)).await.unwrap().owner_id,
+        None
+    );
+    w.interact(SAM, claim(SAM)).await;
+    w.drain().await;
+    assert_eq!(
+        w.h.engine.ticket(sam, TicketId(1)).await.unwrap().owner_id,
+        Some(sam)
+    );
+    let card = staff_card(&w);
+    assert!(card.contains("*Owner*"), "{card}");
+    assert!(
+        card.contains("Sam"),
+        "the owner's name on the staff card: {card}"
+    );
+    // customers' cards never show the owner.
+    let dm_card = w
+        .fake
+        .calls_of("chat.update")
+        .into_iter()
+        .filter(|a| a["ts"] == t.card_ts.as_str())
+        .last()
+        .map(|a| a["blocks"].to_string())
+        .unwrap_or_default();
+    assert!(!dm_card.contains("Owner"), "{dm_card}");
+    // by command: only staff can own a ticket; unassign; the queue filters.
+    let refused = w.command(SAM, "assign #1001 <@UBOB>").await;
+    assert!(
+        refused.to_string().contains("not on the support team"),
+        "{refused}"
+    );
+    let mine = w.command(SAM, "queue mine").await;
+    assert!(mine.to_string().contains("VPN"), "{mine}");
+    let done = w.command(SAM, "unassign #1001").await;
+    assert!(done.to_string().contains("has no owner now"), "{done}");
+    let open = w.command(SAM, "queue unassigned").await;
+    assert!(open.to_string().contains("VPN"), "{open}");
+    let mine = w.command(SAM, "queue mine").await;
+    assert!(!mine.to_string().contains("VPN"), "{mine}");
+    w.drain().await;
+    assert!(staff_card(&w).contains("Unassigned"));
+    let customer = w.command(BOB, "claim #1001").await;
+    assert!(
+        customer.to_string().contains("only support staff"),
+        "{customer}"
+    );
+    assert_eq!(
+        w.h.engine.ticket(bob, TicketId(1)).await.unwrap().owner_id,
+        None
+    );
+    assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
+}
