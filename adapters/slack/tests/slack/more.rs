@@ -424,8 +424,7 @@ async fn staff_claim_from_the_card_and_assign_by_command_and_the_card_shows_the_
         w.fake
             .calls_of("chat.update")
             .into_iter()
-            .filter(|a| a["ts"] == t.staff_ts.as_str())
-            .last()
+            .rfind(|a| a["ts"] == t.staff_ts.as_str())
             .map(|a| a["blocks"].to_string())
             .unwrap_or_default()
     };
@@ -455,8 +454,7 @@ async fn staff_claim_from_the_card_and_assign_by_command_and_the_card_shows_the_
         .fake
         .calls_of("chat.update")
         .into_iter()
-        .filter(|a| a["ts"] == t.card_ts.as_str())
-        .last()
+        .rfind(|a| a["ts"] == t.card_ts.as_str())
         .map(|a| a["blocks"].to_string())
         .unwrap_or_default();
     assert!(!dm_card.contains("Owner"), "{dm_card}");
