@@ -378,6 +378,22 @@ impl Engine {
         list_people(&mut conn).await
     }
 
+    /// The support team, by name: staff only (to assign tickets, to show
+    /// owners).
+    pub async fn staff_members(&self, actor: PersonId) -> Result<Vec<Person>> {
+        let mut conn = self.conn().await?;
+        if !actor_facts(&mut conn, actor).await?.is_staff {
+            return Err(EngineError::StaffOnly("staff"));
+        }
+        let found = sqlx::query(
+            "select id, display_name, org_id, is_staff, is_company_admin from people \
+             where is_staff = 1 order by display_name, id",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        found.iter().map(rows::person).collect()
+    }
+
     /// Everybody, by name, for a trusted caller only: the web portal's
     /// local persona switcher, which exists only when the deployment runs
     /// in local mode.

@@ -47,6 +47,7 @@ pub(crate) fn router() -> Router<Portal> {
         .route("/tickets/{number}/close", post(ticket::close))
         .route("/tickets/{number}/subject", post(ticket::subject))
         .route("/tickets/{number}/status", post(ticket::status))
+        .route("/tickets/{number}/owner", post(ticket::owner))
         .route(
             "/tickets/{number}/messages/{id}/edit",
             post(ticket::edit_message),

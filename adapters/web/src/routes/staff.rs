@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use threadesk_core::domain::{Cursor, PageRequest, Status, View};
-use threadesk_core::engine::QueueFilter;
+use threadesk_core::engine::{OwnerFilter, QueueFilter};
 use threadesk_core::{DepartmentId, EngineError, OrgId, PersonId};
 
 #[derive(Deserialize, Default)]
@@ -21,6 +21,9 @@ pub(super) struct QueueQuery {
     status: String,
     #[serde(default)]
     after: String,
+    /// `mine`, `unassigned` or a person's id; empty: anybody's.
+    #[serde(default)]
+    owner: String,
 }
 
 pub(super) async fn queue(
@@ -43,6 +46,14 @@ pub(super) async fn queue(
         ),
         None => None,
     };
+    let owner = match present(&q.owner) {
+        None => None,
+        Some("mine") => Some(OwnerFilter::Mine),
+        Some("unassigned") => Some(OwnerFilter::Unassigned),
+        Some(id) => Some(OwnerFilter::Person(PersonId(
+            form_id(id, "owner")?.ok_or_else(|| WebError::BadRequest("owner".into()))?,
+        ))),
+    };
     let view = if status == Some(Status::Closed) {
         View::Closed
     } else {
@@ -55,7 +66,7 @@ pub(super) async fn queue(
             QueueFilter {
                 department,
                 status,
-                ..QueueFilter::default()
+                owner,
             },
             PageRequest {
                 view,
@@ -65,11 +76,13 @@ pub(super) async fn queue(
         )
         .await?;
     let departments = engine.departments(true).await?;
+    let staff = engine.staff_members(me.person.id).await?;
     let frame = Frame::load(&portal, &me).await?;
     let filter_query = format!(
-        "department={}&status={}",
+        "department={}&status={}&owner={}",
         department.map(|d| d.0.to_string()).unwrap_or_default(),
-        status.map(|s| s.as_str()).unwrap_or_default()
+        status.map(|s| s.as_str()).unwrap_or_default(),
+        present(&q.owner).unwrap_or_default()
     );
     Ok(page(
         StatusCode::OK,
@@ -78,6 +91,8 @@ pub(super) async fn queue(
             departments: &departments,
             department,
             status,
+            owner,
+            staff: &staff,
             page: list,
             filter_query,
         }),

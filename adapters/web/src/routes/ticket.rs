@@ -43,6 +43,7 @@ fn notice(done: &str) -> Option<&'static str> {
         "subject" => "Subject saved.",
         "edited" => "Message saved; the earlier text is kept in its history.",
         "status" => "Status set.",
+        "owner" => "Owner saved.",
         "invited" => "Invitation sent.",
         "revoked" => "Access revoked.",
         "accepted" => "You now follow this ticket.",
@@ -260,6 +261,35 @@ pub(super) async fn subject(
         .await
         .map(drop);
     after(&portal, &me, &ticket, outcome, "subject").await
+}
+
+#[derive(Deserialize)]
+pub(super) struct OwnerForm {
+    /// `me` (claim), a member of staff's id, or empty (nobody).
+    #[serde(default)]
+    owner: String,
+}
+
+/// Claims, assigns or unassigns a ticket (staff).
+pub(super) async fn owner(
+    State(portal): State<Portal>,
+    Path(number): Path<String>,
+    SignedForm { me, form }: SignedForm<OwnerForm>,
+) -> Result<Response, WebError> {
+    let ticket = find(&portal, &me, &number).await?;
+    let to = match form.owner.trim() {
+        "" => None,
+        "me" => Some(me.person.id),
+        id => Some(threadesk_core::PersonId(
+            super::form_id(id, "owner")?.ok_or_else(|| WebError::BadRequest("owner".into()))?,
+        )),
+    };
+    let outcome = portal
+        .engine()
+        .assign(&me.ctx(), ticket.id, to)
+        .await
+        .map(drop);
+    after(&portal, &me, &ticket, outcome, "owner").await
 }
 
 #[derive(Deserialize)]

@@ -3,6 +3,7 @@
 use super::{csrf_field, layout, status_badge, when, Chrome};
 use maud::{html, Markup};
 use threadesk_core::domain::{Department, Organization, Page, Person, Status, TicketListItem};
+use threadesk_core::engine::OwnerFilter;
 use threadesk_core::{DepartmentId, PersonId};
 
 /// The staff queue: unanswered first, filtered by department and status.
@@ -11,6 +12,10 @@ pub(crate) struct QueuePage<'a> {
     pub departments: &'a [Department],
     pub department: Option<DepartmentId>,
     pub status: Option<Status>,
+    /// Whose tickets (none: anybody's).
+    pub owner: Option<OwnerFilter>,
+    /// The support team, to name owners and filter by them.
+    pub staff: &'a [Person],
     pub page: Page<TicketListItem>,
     /// The query string of the current filter, for the next-page link.
     pub filter_query: String,
@@ -22,6 +27,14 @@ pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
         id.and_then(|id| p.departments.iter().find(|d| d.id == id))
             .map(|d| d.name.as_str())
             .unwrap_or("—")
+    };
+    let owner_name = |id: Option<PersonId>| match id {
+        None => "Unassigned",
+        Some(id) => p
+            .staff
+            .iter()
+            .find(|s| s.id == id)
+            .map_or("(former staff)", |s| s.display_name.as_str()),
     };
     let body = html! {
         h1 { "Staff queue" }
@@ -38,19 +51,29 @@ pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
                 option value="" { "Not closed" }
                 @for s in Status::ALL { option value=(s.as_str()) selected[p.status == Some(s)] { (s.label()) } }
             }
+            label.tight for="owner" { "Owner" }
+            select.narrow #owner name="owner" {
+                option value="" { "Anybody" }
+                option value="mine" selected[p.owner == Some(OwnerFilter::Mine)] { "Mine" }
+                option value="unassigned" selected[p.owner == Some(OwnerFilter::Unassigned)] { "Unassigned" }
+                @for s in p.staff {
+                    option value=(s.id.0) selected[p.owner == Some(OwnerFilter::Person(s.id))] { (s.display_name) }
+                }
+            }
             button.plain type="submit" { "Filter" }
         }
         @if p.page.items.is_empty() {
             p.card.muted { "Nothing waiting." }
         } @else {
             table {
-                thead { tr { th { "Ticket" } th { "Subject" } th { "Department" } th { "Status" } th { "Last activity" } } }
+                thead { tr { th { "Ticket" } th { "Subject" } th { "Department" } th { "Owner" } th { "Status" } th { "Last activity" } } }
                 tbody {
                     @for item in &p.page.items {
                         tr {
                             td { (item.ticket.number) }
                             td { a href={ "/tickets/" (item.ticket.number.0) } { (item.ticket.subject) } }
                             td { (dept_name(item.ticket.department_id)) }
+                            td { (owner_name(item.ticket.owner_id)) }
                             td { (status_badge(item.ticket.status, true)) }
                             td.muted { (when(item.ticket.last_activity_at)) }
                         }

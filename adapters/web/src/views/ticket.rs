@@ -221,6 +221,28 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
         @if me.is_staff && !t.status.is_closed() {
             section.card aria-label="Staff" {
                 h2 { "Staff" }
+                @if can(Action::Assign) {
+                    @let owner = t.owner_id.and_then(|o| p.directory.iter().find(|x| x.id == o));
+                    form.row method="post" action={ (base) "/owner" } {
+                        (csrf_field(csrf))
+                        span { "Owner: " strong { (owner.map_or("nobody yet", |o| o.display_name.as_str())) } }
+                        @if t.owner_id != Some(me.id) {
+                            input type="hidden" name="owner" value="me";
+                            button.plain type="submit" { "Claim" }
+                        }
+                    }
+                    form.row method="post" action={ (base) "/owner" } {
+                        (csrf_field(csrf))
+                        label.tight for="owner" { "Assign to" }
+                        select.narrow #owner name="owner" {
+                            option value="" selected[t.owner_id.is_none()] { "Nobody" }
+                            @for s in p.directory.iter().filter(|x| x.is_staff) {
+                                option value=(s.id.0) selected[t.owner_id == Some(s.id)] { (s.display_name) }
+                            }
+                        }
+                        button.plain type="submit" { "Assign" }
+                    }
+                }
                 @if can(Action::SetStatus) {
                     form.row method="post" action={ (base) "/status" } {
                         (csrf_field(csrf))

@@ -727,3 +727,70 @@ async fn a_form_with_text_that_is_not_utf8_is_refused_and_changes_nothing(kind: 
     assert!(good.status.is_redirection(), "{}", good.body);
     assert!(b.get(&format!("/tickets/{n}")).await.shows("Café latte"));
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn staff_claim_and_assign_in_the_portal_and_the_queue_filters_by_owner(kind: Kind) {
+    let site = Site::new(kind).await;
+    let kim = site.h.staff("Kim Keeper").await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let mut b = site.browser(bob).await;
+    let n = b.open("Printer", "It jams.").await;
+    let other = b.open("Scanner", "It hums.").await;
+    let mut s = site.browser(site.staff).await;
+    let page = s.get(&format!("/tickets/{n}")).await;
+    assert!(
+        page.shows("Owner: <strong>nobody yet</strong>"),
+        "{}",
+        page.body
+    );
+    let claimed = s
+        .post(&format!("/tickets/{n}/owner"), &[("owner", "me")])
+        .await;
+    assert_eq!(claimed.status, StatusCode::SEE_OTHER);
+    let page = s.get(claimed.location.as_deref().unwrap()).await;
+    assert!(page.shows("Owner saved."));
+    assert!(
+        page.shows("Owner: <strong>Sam Support</strong>"),
+        "{}",
+        page.body
+    );
+    // the queue: mine, unassigned, a colleague's; owners named in rows.
+    let mine = s.get("/staff?owner=mine").await;
+    assert!(
+        mine.shows("Printer") && !mine.shows("Scanner"),
+        "{}",
+        mine.body
+    );
+    let unassigned = s.get("/staff?owner=unassigned").await;
+    assert!(unassigned.shows("Scanner") && !unassigned.shows("Printer"));
+    let moved = s
+        .post(
+            &format!("/tickets/{other}/owner"),
+            &[("owner", &kim.0.to_string())],
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER);
+    let kims = s.get(&format!("/staff?owner={}", kim.0)).await;
+    assert!(
+        kims.shows("Scanner") && kims.shows("Kim Keeper"),
+        "{}",
+        kims.body
+    );
+    let all = s.get("/staff").await;
+    assert!(all.shows("Sam Support") && all.shows("Kim Keeper"));
+    // nobody again.
+    s.post(&format!("/tickets/{other}/owner"), &[("owner", "")])
+        .await;
+    assert!(s.get("/staff?owner=unassigned").await.shows("Scanner"));
+    // customers cannot, and never see the staff controls.
+    let refused = b
+        .post(&format!("/tickets/{n}/owner"), &[("owner", "me")])
+        .await;
+    assert_ne!(refused.status, StatusCode::SEE_OTHER);
+    assert!(refused.shows("only support staff"), "{}", refused.body);
+    let theirs = b.get(&format!("/tickets/{n}")).await;
+    assert!(!theirs.shows("Owner:") && !theirs.shows("Assign to"));
+}
