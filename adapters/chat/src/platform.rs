@@ -165,6 +165,14 @@ pub trait ChatPlatform: Clone + Send + Sync + 'static {
         invitation: Invitation<'_>,
         intent: &Intent,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    /// Sends a line of the bot's to a user in their direct messages (the
+    /// owner of a ticket told of a customer's reply).
+    fn post_dm(
+        &self,
+        user: &str,
+        line: &str,
+        intent: &Intent,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
     /// Whether a call made under `intent` at `place`, no earlier than
     /// `since`, took effect: the id of what it posted. Asked when a retry
     /// finds the intent open (the earlier attempt crashed or failed before

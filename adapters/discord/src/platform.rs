@@ -169,6 +169,12 @@ impl ChatPlatform for DiscordAdapter {
             .map(drop)
     }
 
+    async fn post_dm(&self, user: &str, line: &str, intent: &Intent) -> Result<(), ApiError> {
+        self.dm_body(user, &with_nonce(render::line(line), &intent.token()))
+            .await
+            .map(drop)
+    }
+
     async fn start_staff_thread(
         &self,
         surface: &Surface,

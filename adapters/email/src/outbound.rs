@@ -129,6 +129,9 @@ impl EmailAdapter {
                     quote: Some(message.body.clone()),
                     link: link(*number),
                 };
+                if message.author_role != "staff" {
+                    steps.take("owner told", self.tell_owner(event, message, &notice).await);
+                }
                 self.to_followers(
                     &mut steps,
                     event,
@@ -319,6 +322,56 @@ impl EmailAdapter {
             steps.take("notification", self.send_once(event.id, &r, mail).await);
         }
         Ok(())
+    }
+
+    /// Mails a customer's reply to the ticket's owner when they are told
+    /// nowhere else: they have an address and no chat account (where the
+    /// chat adapters tell them in their direct messages).
+    async fn tell_owner(
+        &self,
+        event: &Event,
+        message: &threadesk_core::domain::Message,
+        notice: &Notice,
+    ) -> Result<(), Failure> {
+        let Some(ticket) = event.ticket_id else {
+            return Ok(());
+        };
+        let facts = self.engine().system().card_facts(ticket).await?;
+        let Some(owner) = facts.ticket.owner_id.filter(|o| *o != message.author_id) else {
+            return Ok(());
+        };
+        let profile = self.engine().person(owner).await?;
+        let in_chat = profile.identities.iter().any(|i| {
+            matches!(
+                i.platform,
+                Platform::Slack | Platform::Discord | Platform::Teams
+            )
+        });
+        if in_chat {
+            return Ok(());
+        }
+        let Some(r) = self.recipient(owner).await? else {
+            return Ok(());
+        };
+        let mut paragraphs = vec![format!(
+            "{} replied on ticket {} that you own:",
+            message.author_name, facts.ticket.number
+        )];
+        paragraphs.extend(notice.paragraphs.iter().skip(1).cloned());
+        let mail = TicketMail {
+            ticket,
+            number: facts.ticket.number.to_string(),
+            person: owner,
+            to_name: r.name.clone(),
+            to: r.address.clone(),
+            subject: facts.ticket.subject.clone(),
+            paragraphs,
+            quote: notice.quote.clone(),
+            link: Some(notice.link.clone()),
+            unique: format!("e{}.owner", event.id),
+            root: false,
+        };
+        self.send_once(event.id, &r, mail).await
     }
 
     /// A person's e-mail recipient, if they have an address.

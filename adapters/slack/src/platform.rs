@@ -131,6 +131,18 @@ impl ChatPlatform for SlackAdapter {
             .map(drop)
     }
 
+    async fn post_dm(&self, user: &str, line: &str, intent: &Intent) -> Result<(), ApiError> {
+        let (text, blocks) = render::line(line);
+        let channel = self.api().open_dm(user).await?;
+        self.api()
+            .post_delivery(
+                json!({ "channel": channel, "text": text, "blocks": blocks }),
+                &intent.token(),
+            )
+            .await
+            .map(drop)
+    }
+
     /// Slack keeps the token in the message's `metadata`, which
     /// `conversations.history` and `conversations.replies` return.
     async fn find_posted(

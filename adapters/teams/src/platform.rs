@@ -62,6 +62,14 @@ impl ChatPlatform for TeamsAdapter {
         }
     }
 
+    async fn post_dm(&self, user: &str, line: &str, _intent: &Intent) -> Result<(), ApiError> {
+        let chat = self.open_dm(user).await?;
+        self.api()
+            .send(&self.service_url(), &chat, &render::line(line))
+            .await
+            .map(drop)
+    }
+
     async fn open_dm(&self, user: &str) -> Result<String, ApiError> {
         let params = json!({
             "isGroup": false,

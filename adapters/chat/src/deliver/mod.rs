@@ -113,6 +113,44 @@ impl<P: ChatPlatform> Mirror<P> {
         Ok(())
     }
 
+    /// Tells a ticket's owner, in their direct messages here, of a
+    /// customer's reply (once per event); nothing when the ticket has no
+    /// owner (the triage thread has the copy) or the owner is not here.
+    async fn tell_owner(&self, event: EventId, ticket: TicketId, message: &Message) -> R<P> {
+        let facts = self.engine().system().card_facts(ticket).await?;
+        let Some(owner) = facts.ticket.owner_id else {
+            return Ok(());
+        };
+        if owner == message.author_id {
+            return Ok(());
+        }
+        let Some(user) = self.p().user_of(owner).await? else {
+            return Ok(());
+        };
+        let outbox = self.outbox();
+        let effect = "owner told";
+        if outbox.effect_done(P::CONSUMER, event, effect).await? {
+            return Ok(());
+        }
+        let line = format!(
+            "💬 {} replied on your ticket {} {}: {}",
+            self.p().escape(&message.author_name),
+            facts.ticket.number,
+            self.p().escape(&facts.ticket.subject),
+            self.p().escape(&crate::text::clip(&message.body, 300))
+        );
+        let intent = Intent::new(format!("owner:{event}"));
+        self.made_once(&intent, Place::Dm(&user), async {
+            self.p()
+                .post_dm(&user, &line, &intent)
+                .await
+                .map(|()| String::new())
+        })
+        .await?;
+        outbox.record_effect(P::CONSUMER, event, effect).await?;
+        self.recorded(&intent).await
+    }
+
     /// Mirrors one event onto the platform.
     pub async fn deliver(&self, event: &Event) -> R<P> {
         let Some(ticket) = event.ticket_id else {
@@ -161,6 +199,12 @@ impl<P: ChatPlatform> Mirror<P> {
             | EventPayload::NotePosted { message, .. } => {
                 self.mirror(&mut steps, &live, message).await?;
                 self.update_cards(&mut steps, ticket).await?;
+                if !message.internal && message.author_role != "staff" {
+                    steps.take(
+                        "owner told",
+                        self.tell_owner(event.id, ticket, message).await,
+                    );
+                }
             }
             EventPayload::MessageEdited { message, .. } => {
                 // only where the message may still be shown: a closed card

@@ -410,3 +410,45 @@ async fn an_invitation_by_email_carries_a_single_use_accept_link(#[case] kind: K
         Some("auto-generated")
     );
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn an_owner_without_a_chat_account_gets_customer_replies_by_mail(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let bob = w.customer("Bob Builder", "bob@customer.test").await;
+    let kim = w.customer("Kim Keeper", "kim@acme.test").await;
+    let boss = w.h.staff("Boss").await;
+    w.h.engine
+        .set_staff(&Ctx::new(boss), kim, true)
+        .await
+        .unwrap();
+    let t = w.h.open(bob, "VPN down").await.ticket;
+    w.h.reply(bob, t.id, "before anyone owns it").await.unwrap();
+    w.settle().await;
+    assert!(w.sink.to("kim@acme.test").is_empty(), "not the owner yet");
+    w.h.engine.claim(&Ctx::new(kim), t.id).await.unwrap();
+    w.h.reply(bob, t.id, "any news?").await.unwrap();
+    w.h.reply(kim, t.id, "working on it").await.unwrap();
+    w.settle().await;
+    w.settle().await;
+    let got = w.sink.to("kim@acme.test");
+    assert_eq!(got.len(), 1, "one mail: Bob's reply, not her own");
+    let text = got[0].text();
+    assert!(
+        text.contains("replied on ticket #1001 that you own"),
+        "{text}"
+    );
+    assert!(text.contains("> any news?"), "{text}");
+    // an owner who has a chat account is told there instead.
+    w.h.engine
+        .link_identities(
+            &Ctx::new(boss),
+            &PlatformIdentity::email("kim@acme.test"),
+            &PlatformIdentity::slack("T1", "UKIM"),
+        )
+        .await
+        .unwrap();
+    w.h.reply(bob, t.id, "hello again").await.unwrap();
+    w.settle().await;
+    assert_eq!(w.sink.to("kim@acme.test").len(), 1, "no second mail");
+}

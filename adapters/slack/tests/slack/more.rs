@@ -485,3 +485,46 @@ async fn staff_claim_from_the_card_and_assign_by_command_and_the_card_shows_the_
     );
     assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn the_owner_is_told_in_their_dms_of_each_customer_reply(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(BOB, "VPN", "down").await;
+    let told = |w: &World| {
+        w.fake
+            .posts(&format!("D{SAM}"), None)
+            .iter()
+            .filter(|c| {
+                c.args["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("replied on your ticket")
+            })
+            .count()
+    };
+    // nobody owns it: nobody is told (the triage thread has the copy).
+    w.say(BOB, &t.dm, &t.card_ts, "still down").await;
+    w.drain().await;
+    assert_eq!(told(&w), 0);
+    let said = w.command(SAM, "claim #1001").await;
+    assert!(said.to_string().contains("You now own"), "{said}");
+    w.say(BOB, &t.dm, &t.card_ts, "and now the printer too")
+        .await;
+    w.drain().await;
+    w.drain().await;
+    assert_eq!(told(&w), 1, "once per reply, redelivery included");
+    let dm = w.fake.posts(&format!("D{SAM}"), None);
+    let line = dm.last().unwrap().args["text"].as_str().unwrap().to_owned();
+    assert!(
+        line.contains("#1001") && line.contains("and now the printer too"),
+        "{line}"
+    );
+    // the owner's own messages and internal notes tell nobody.
+    w.say(SAM, STAFF_CHANNEL, &t.staff_ts, "note: checking the switch")
+        .await;
+    w.say(SAM, STAFF_CHANNEL, &t.staff_ts, "On it").await;
+    w.drain().await;
+    assert_eq!(told(&w), 1);
+    assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
+}
