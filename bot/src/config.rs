@@ -73,6 +73,8 @@ pub struct Config {
     pub session_idle: std::time::Duration,
     /// A portal session ends this long after signing in.
     pub session_max: std::time::Duration,
+    /// Whether customers see who handles their ticket (`SHOW_OWNER_TO_CUSTOMERS`).
+    pub show_owner_to_customers: bool,
     /// How long a claimed outbox event is this replica's before another
     /// takes it over (`OUTBOX_LEASE_MS`, default 5,000).
     pub outbox_lease: std::time::Duration,
@@ -106,6 +108,7 @@ impl fmt::Debug for Config {
             .field("session_idle", &self.session_idle)
             .field("session_max", &self.session_max)
             .field("outbox_lease", &self.outbox_lease)
+            .field("show_owner_to_customers", &self.show_owner_to_customers)
             .field("platforms", &self.platforms)
             .field("slack", &self.slack)
             .field("discord", &self.discord)
@@ -271,6 +274,10 @@ impl Config {
             };
         let session_idle = minutes("SESSION_IDLE_MINUTES", 8 * 60)?;
         let session_max = minutes("SESSION_MAX_MINUTES", 7 * 24 * 60)?;
+        let show_owner_to_customers = match value("SHOW_OWNER_TO_CUSTOMERS") {
+            None => false,
+            Some(v) => on_off("SHOW_OWNER_TO_CUSTOMERS", &v)?,
+        };
         let outbox_lease = match value("OUTBOX_LEASE_MS") {
             None => threadesk_core::outbox::LEASE,
             Some(v) => {
@@ -319,6 +326,7 @@ impl Config {
             session_idle,
             session_max,
             outbox_lease,
+            show_owner_to_customers,
             platforms,
         })
     }
@@ -738,6 +746,13 @@ mod tests {
             &[],
             &[("OUTBOX_LEASE_MS", "50"), ("OUTBOX_LEASE_MS", "soon")],
         );
+        assert!(!load(&[]).unwrap().show_owner_to_customers);
+        assert!(
+            load(&[("SHOW_OWNER_TO_CUSTOMERS", "on")])
+                .unwrap()
+                .show_owner_to_customers
+        );
+        each_refused_by_name(&[], &[("SHOW_OWNER_TO_CUSTOMERS", "maybe")]);
     }
 
     #[test]

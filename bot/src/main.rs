@@ -107,6 +107,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         db.clone(),
         Settings {
             max_open_tickets_per_requester: config.max_open_tickets,
+            show_owner_to_customers: config.show_owner_to_customers,
             ..Settings::default()
         },
     );

@@ -121,6 +121,26 @@ pub struct CardFacts {
     /// Its owner's display name, if it has one (staff cards show it).
     #[serde(default)]
     pub owner_name: Option<String>,
+    /// What customers' cards say of the owner: their first name, when the
+    /// deployment shows owners to customers.
+    #[serde(default)]
+    pub handled_by: Option<String>,
+}
+
+impl CardFacts {
+    fn with_handled_by(mut self, shown: bool) -> Self {
+        self.handled_by = self
+            .owner_name
+            .as_deref()
+            .filter(|_| shown)
+            .and_then(first_name);
+        self
+    }
+}
+
+/// The first word of a display name ("Sam" of "Sam Support").
+pub fn first_name(name: &str) -> Option<String> {
+    name.split_whitespace().next().map(str::to_owned)
 }
 
 impl System<'_> {
@@ -146,8 +166,10 @@ impl System<'_> {
             ticket: rows::ticket(&row)?,
             requester_name: row.try_get("requester_name")?,
             department: row.try_get("department_name")?,
+            handled_by: None,
             owner_name: row.try_get("owner_name")?,
-        })
+        }
+        .with_handled_by(self.settings().show_owner_to_customers))
     }
 
     /// Records a ticket's card for an audience. If that audience already has

@@ -18,6 +18,11 @@ impl<'a> System<'a> {
     pub fn db(&self) -> &'a Db {
         self.engine.db()
     }
+
+    /// The engine's settings.
+    pub fn settings(&self) -> &'a crate::Settings {
+        self.engine.settings()
+    }
 }
 
 impl Engine {

@@ -245,3 +245,31 @@ impl Harness {
 #[case::sqlite(threadesk_core::testing::Kind::Sqlite)]
 #[case::postgres(threadesk_core::testing::Kind::Postgres)]
 pub fn backends(#[case] kind: threadesk_core::testing::Kind) {}
+
+/// What a card of ticket #1001 "VPN down" shows, owned by `owner` (its
+/// display name), with customers shown the first name when `shown`.
+pub fn card_facts(owner: Option<&str>, shown: bool) -> crate::surfaces::CardFacts {
+    use crate::domain::{Status, Ticket};
+    use crate::time::Timestamp;
+    crate::surfaces::CardFacts {
+        ticket: Ticket {
+            id: TicketId(1),
+            number: crate::TicketNumber(1001),
+            subject: "VPN down".into(),
+            department_id: None,
+            requester_id: PersonId(2),
+            org_id: None,
+            status: Status::Open,
+            created_at: Timestamp(0),
+            last_activity_at: Timestamp(0),
+            closed_at: None,
+            owner_id: owner.map(|_| PersonId(3)),
+        },
+        requester_name: "Bob Builder".into(),
+        department: None,
+        owner_name: owner.map(str::to_owned),
+        handled_by: owner
+            .filter(|_| shown)
+            .and_then(crate::surfaces::first_name),
+    }
+}

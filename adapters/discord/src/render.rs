@@ -205,6 +205,8 @@ pub fn card(facts: &CardFacts, who: CardFor) -> Value {
     });
     if who == CardFor::Revoked {
         embed["description"] = json!("Your access to this ticket was revoked.");
+    } else if let (CardFor::Customer, Some(name)) = (who, &facts.handled_by) {
+        embed["description"] = json!(format!("{} is handling your ticket.", escape(name)));
     }
     let id = t.id.0;
     let components = if t.status.is_closed() || who == CardFor::Revoked {
@@ -347,6 +349,24 @@ mod tests {
         assert!(parts.iter().all(|p| p.chars().count() <= CONTENT_MAX));
         assert_eq!(parts.concat(), text);
         assert_eq!(chunks("", 10), vec![String::new()]);
+    }
+
+    #[test]
+    fn staff_cards_name_the_owner_and_customers_see_a_first_name_only_when_shown() {
+        use threadesk_core::testing::card_facts;
+        let staff = card(&card_facts(Some("Sam Support"), true), CardFor::Staff).to_string();
+        assert!(
+            staff.contains("\"Owner\"") && staff.contains("Sam Support"),
+            "{staff}"
+        );
+        assert!(staff.contains("\"claim:1\""), "{staff}");
+        let hidden = card(&card_facts(Some("Sam Support"), false), CardFor::Customer).to_string();
+        assert!(
+            !hidden.contains("Sam") && !hidden.contains("claim:"),
+            "{hidden}"
+        );
+        let shown = card(&card_facts(Some("Sam Support"), true), CardFor::Customer).to_string();
+        assert!(shown.contains("Sam is handling your ticket."), "{shown}");
     }
 
     #[test]

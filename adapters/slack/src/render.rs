@@ -90,6 +90,9 @@ pub fn card(facts: &CardFacts, who: CardFor) -> (String, Value) {
         json!({ "type": "header", "text": plain(&title) }),
         json!({ "type": "section", "fields": fields }),
     ];
+    if let (CardFor::Customer, Some(name)) = (who, &facts.handled_by) {
+        blocks.push(json!({ "type": "context", "elements": [mrkdwn(&format!("👤 {} is handling your ticket.", escape(name)))] }));
+    }
     let id = t.id.0.to_string();
     match who {
         CardFor::Revoked => blocks.push(json!({
@@ -452,6 +455,28 @@ mod tests {
             file_link("https://x.example/<!channel>", "<b>"),
             "<https://x.example/&lt;!channel&gt;|&lt;b&gt;>"
         );
+    }
+
+    #[test]
+    fn staff_cards_name_the_owner_and_customers_see_a_first_name_only_when_shown() {
+        use threadesk_core::testing::card_facts;
+        let (_, staff) = card(&card_facts(Some("Sam Support"), false), CardFor::Staff);
+        assert!(
+            staff.to_string().contains("*Owner*\\nSam Support"),
+            "{staff}"
+        );
+        assert!(staff.to_string().contains(ids::CLAIM));
+        let (_, nobody) = card(&card_facts(None, true), CardFor::Staff);
+        assert!(nobody.to_string().contains("Unassigned"));
+        let (_, hidden) = card(&card_facts(Some("Sam Support"), false), CardFor::Customer);
+        assert!(!hidden.to_string().contains("Sam"), "{hidden}");
+        assert!(!hidden.to_string().contains(ids::CLAIM));
+        let (_, shown) = card(&card_facts(Some("Sam Support"), true), CardFor::Customer);
+        assert!(
+            shown.to_string().contains("Sam is handling your ticket"),
+            "{shown}"
+        );
+        assert!(!shown.to_string().contains("Support is"), "{shown}");
     }
 
     #[test]

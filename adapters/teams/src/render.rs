@@ -131,6 +131,9 @@ pub fn card(facts: &CardFacts, to: CardFor) -> Value {
         heading(&format!("{} {}", t.number, escape(&clip(&t.subject, 200)))),
         json!({ "type": "FactSet", "facts": facts_shown }),
     ];
+    if let (CardFor::Customer, Some(name)) = (to, &facts.handled_by) {
+        body.push(text(&format!("{} is handling your ticket.", escape(name))));
+    }
     let id = t.id.0;
     let mut actions = vec![];
     if to == CardFor::Revoked {
@@ -445,6 +448,21 @@ pub fn help(staff: bool) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn staff_cards_name_the_owner_and_customers_see_a_first_name_only_when_shown() {
+        use threadesk_core::testing::card_facts;
+        let staff = card(&card_facts(Some("Sam Support"), true), CardFor::Staff).to_string();
+        assert!(
+            staff.contains("\"Owner\"") && staff.contains("Sam Support"),
+            "{staff}"
+        );
+        assert!(staff.contains(verbs::CLAIM), "{staff}");
+        let hidden = card(&card_facts(Some("Sam Support"), false), CardFor::Customer).to_string();
+        assert!(!hidden.contains("Sam"), "{hidden}");
+        let shown = card(&card_facts(Some("Sam Support"), true), CardFor::Customer).to_string();
+        assert!(shown.contains("Sam is handling your ticket."), "{shown}");
+    }
 
     #[test]
     fn names_never_become_markup() {

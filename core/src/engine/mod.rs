@@ -38,6 +38,9 @@ pub struct Settings {
     pub max_open_tickets_per_requester: u32,
     /// The largest attachment, in bytes.
     pub max_attachment_bytes: u64,
+    /// Whether customers see who handles their ticket (the owner's first
+    /// name: "Sam is handling your ticket").
+    pub show_owner_to_customers: bool,
 }
 
 impl Default for Settings {
@@ -45,6 +48,7 @@ impl Default for Settings {
         Settings {
             max_open_tickets_per_requester: 25,
             max_attachment_bytes: 100 * 1024 * 1024,
+            show_owner_to_customers: false,
         }
     }
 }

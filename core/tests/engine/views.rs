@@ -357,3 +357,37 @@ async fn staff_claim_assign_and_unassign_and_the_queue_filters_by_owner(#[case] 
         Some(kim)
     );
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn customers_see_who_handles_their_ticket_only_where_the_deployment_says_so(
+    #[case] kind: Kind,
+) {
+    for shown in [false, true] {
+        let h = threadesk_core::testing::harness_with(
+            kind,
+            Settings {
+                show_owner_to_customers: shown,
+                ..Default::default()
+            },
+            5,
+        )
+        .await;
+        let sam = h.staff("Sam Support").await;
+        let ann = h.person("Ann").await;
+        let t = h.open(ann, "VPN").await.ticket;
+        let facts = |h: &threadesk_core::testing::Harness| {
+            let engine = h.engine.clone();
+            async move { engine.system().card_facts(t.id).await.unwrap() }
+        };
+        assert_eq!(facts(&h).await.handled_by, None, "nobody owns it yet");
+        h.engine.claim(&Ctx::new(sam), t.id).await.unwrap();
+        let f = facts(&h).await;
+        assert_eq!(f.owner_name.as_deref(), Some("Sam Support"));
+        assert_eq!(
+            f.handled_by.as_deref(),
+            shown.then_some("Sam"),
+            "the first name, and only when shown"
+        );
+    }
+}

@@ -95,6 +95,12 @@ async fn render(
     } else {
         (None, Vec::new(), Vec::new())
     };
+    // who handles it, for customers when the deployment shows it.
+    let handled_by = if me.person.is_staff {
+        None
+    } else {
+        engine.system().card_facts(ticket.id).await?.handled_by
+    };
     let mut revisions = std::collections::HashMap::new();
     for m in thread.messages.iter().filter(|m| m.edited_at.is_some()) {
         revisions.insert(m.id, engine.message_revisions(me.person.id, m.id).await?);
@@ -110,6 +116,7 @@ async fn render(
             delegates: delegates.as_deref(),
             requester: requester.as_ref(),
             directory: &directory,
+            handled_by: handled_by.as_deref(),
             error: error.map(ToString::to_string),
             notice,
             draft: drafts.reply,

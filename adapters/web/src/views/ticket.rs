@@ -20,6 +20,8 @@ pub(crate) struct TicketPage<'a> {
     pub requester: Option<&'a Person>,
     /// Staff only: people to invite by name.
     pub directory: &'a [Person],
+    /// Customers, when shown: the first name of who handles the ticket.
+    pub handled_by: Option<&'a str>,
     /// A refusal to show at the top.
     pub error: Option<String>,
     /// A confirmation to show at the top.
@@ -81,6 +83,7 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
             (status_badge(t.status, me.is_staff))
             @if let Some(d) = p.department { span.muted { "Department: " (d.name) } }
             @if let Some(name) = opened_by { span.muted { "Opened by " (name) " on " (when(t.created_at)) } }
+            @if let Some(name) = p.handled_by { span.muted { (name) " is handling your ticket." } }
         }
         @if let Some(n) = p.notice { p.notice role="status" { (n) } }
         @if let Some(e) = &p.error { p.error role="alert" { (capitalized(e)) "." } }
