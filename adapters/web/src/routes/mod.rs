@@ -13,18 +13,41 @@ use crate::views::Chrome;
 use crate::{Portal, SignIn};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use maud::Markup;
+
+/// A GET on a form's address (a refreshed result, a bookmarked action):
+/// the page the form belongs to, not a bare 405.
+async fn form_page(uri: axum::http::Uri) -> Redirect {
+    Redirect::to(&page_of_form(uri.path()))
+}
+
+/// The page a form's address belongs to.
+fn page_of_form(path: &str) -> String {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["tickets", n, ..] if !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            format!("/tickets/{n}")
+        }
+        ["staff", ..] => "/staff/people".to_owned(),
+        ["invitations", ..] => "/invitations".to_owned(),
+        ["signin", ..] => "/signin".to_owned(),
+        _ => "/tickets".to_owned(),
+    }
+}
 
 /// Every route of the portal.
 pub(crate) fn router() -> Router<Portal> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/tickets") }))
         .route("/signin", get(signin::page).post(signin::submit))
-        .route("/signout", post(signin::sign_out))
-        .route("/signout/everywhere", post(signin::sign_out_everywhere))
-        .route("/signin/link", post(signin::send_link))
+        .route("/signout", get(form_page).post(signin::sign_out))
+        .route(
+            "/signout/everywhere",
+            get(form_page).post(signin::sign_out_everywhere),
+        )
+        .route("/signin/link", get(form_page).post(signin::send_link))
         .route(
             "/signin/link/{token}",
             get(signin::confirm_link).post(signin::use_link),
@@ -40,41 +63,77 @@ pub(crate) fn router() -> Router<Portal> {
         .route("/tickets", get(list::tickets).post(list::open))
         .route("/tickets/new", get(list::new_form))
         .route("/invitations", get(list::invitations))
-        .route("/invitations/{id}/accept", post(list::accept))
-        .route("/invitations/{id}/decline", post(list::decline))
+        .route(
+            "/invitations/{id}/accept",
+            get(form_page).post(list::accept),
+        )
+        .route(
+            "/invitations/{id}/decline",
+            get(form_page).post(list::decline),
+        )
         .route("/tickets/{number}", get(ticket::show))
-        .route("/tickets/{number}/reply", post(ticket::reply))
-        .route("/tickets/{number}/close", post(ticket::close))
-        .route("/tickets/{number}/subject", post(ticket::subject))
-        .route("/tickets/{number}/status", post(ticket::status))
-        .route("/tickets/{number}/owner", post(ticket::owner))
+        .route(
+            "/tickets/{number}/reply",
+            get(form_page).post(ticket::reply),
+        )
+        .route(
+            "/tickets/{number}/close",
+            get(form_page).post(ticket::close),
+        )
+        .route(
+            "/tickets/{number}/subject",
+            get(form_page).post(ticket::subject),
+        )
+        .route(
+            "/tickets/{number}/status",
+            get(form_page).post(ticket::status),
+        )
+        .route(
+            "/tickets/{number}/owner",
+            get(form_page).post(ticket::owner),
+        )
         .route(
             "/tickets/{number}/messages/{id}/edit",
-            post(ticket::edit_message),
+            get(form_page).post(ticket::edit_message),
         )
-        .route("/tickets/{number}/delegates", post(ticket::invite))
+        .route(
+            "/tickets/{number}/delegates",
+            get(form_page).post(ticket::invite),
+        )
         .route(
             "/tickets/{number}/delegates/{id}/revoke",
-            post(ticket::revoke),
+            get(form_page).post(ticket::revoke),
         )
         .route("/tickets/{number}/files/{id}", get(ticket::file))
         .route("/staff", get(staff::queue))
         .route("/staff/people", get(staff::people))
         .route(
             "/staff/people/{id}/company-admin",
-            post(staff::company_admin),
+            get(form_page).post(staff::company_admin),
         )
-        .route("/staff/people/{id}/staff", post(staff::set_staff))
-        .route("/staff/people/{id}/organization", post(staff::organization))
-        .route("/staff/organizations", post(staff::create_organization))
-        .route("/staff/departments", post(staff::create_department))
+        .route(
+            "/staff/people/{id}/staff",
+            get(form_page).post(staff::set_staff),
+        )
+        .route(
+            "/staff/people/{id}/organization",
+            get(form_page).post(staff::organization),
+        )
+        .route(
+            "/staff/organizations",
+            get(form_page).post(staff::create_organization),
+        )
+        .route(
+            "/staff/departments",
+            get(form_page).post(staff::create_department),
+        )
         .route(
             "/staff/departments/{id}/rename",
-            post(staff::rename_department),
+            get(form_page).post(staff::rename_department),
         )
         .route(
             "/staff/departments/{id}/active",
-            post(staff::department_active),
+            get(form_page).post(staff::department_active),
         )
         .fallback(not_found)
 }
@@ -136,5 +195,24 @@ pub(crate) fn form_id(value: &str, what: &str) -> Result<Option<i64>, WebError> 
             .parse()
             .map(Some)
             .map_err(|_| WebError::BadRequest(format!("{v:?} is not a valid {what}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_of_form;
+
+    #[test]
+    fn a_form_address_leads_back_to_its_page() {
+        assert_eq!(page_of_form("/tickets/1004/reply"), "/tickets/1004");
+        assert_eq!(
+            page_of_form("/tickets/1004/delegates/3/revoke"),
+            "/tickets/1004"
+        );
+        assert_eq!(page_of_form("/tickets/%2F%2Fevil/close"), "/tickets");
+        assert_eq!(page_of_form("/staff/departments/2/rename"), "/staff/people");
+        assert_eq!(page_of_form("/invitations/7/accept"), "/invitations");
+        assert_eq!(page_of_form("/signout"), "/tickets");
+        assert_eq!(page_of_form("/signin/link"), "/signin");
     }
 }

@@ -794,3 +794,32 @@ async fn staff_claim_and_assign_in_the_portal_and_the_queue_filters_by_owner(kin
     let theirs = b.get(&format!("/tickets/{n}")).await;
     assert!(!theirs.shows("Owner:") && !theirs.shows("Assign to"));
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_get_on_a_form_address_goes_to_the_page_of_the_form(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let mut b = site.browser(bob).await;
+    let n = b.open("Printer", "It jams.").await;
+    for (path, to) in [
+        (format!("/tickets/{n}/reply"), format!("/tickets/{n}")),
+        (format!("/tickets/{n}/close"), format!("/tickets/{n}")),
+        (
+            "/invitations/1/accept".to_owned(),
+            "/invitations".to_owned(),
+        ),
+        ("/staff/departments".to_owned(), "/staff/people".to_owned()),
+    ] {
+        let page = b.get(&path).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(page.location.as_deref(), Some(to.as_str()), "{path}");
+    }
+    // nothing happened: the ticket is still open.
+    assert!(!b
+        .get(&format!("/tickets/{n}"))
+        .await
+        .shows("This ticket is closed"));
+}
