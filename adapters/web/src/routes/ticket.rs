@@ -45,6 +45,7 @@ fn notice(done: &str) -> Option<&'static str> {
         "status" => "Status set.",
         "owner" => "Owner saved.",
         "invited" => "Invitation sent.",
+        "invited-nomail" => "Invitation recorded. E-mail is off here, so no mail was sent: they find it in their chat app if they use one, or under Invitations once they sign in to the portal.",
         "revoked" => "Access revoked.",
         "accepted" => "You now follow this ticket.",
         "admin" => "Company ticket admin updated.",
@@ -392,7 +393,13 @@ pub(super) async fn invite(
         .invite_delegate(&me.ctx(), ticket.id, invitee)
         .await
         .map(drop);
-    after(&portal, &me, &ticket, outcome, "invited").await
+    // say what happened: with e-mail off, nothing was mailed.
+    let done = if portal.config().email_enabled {
+        "invited"
+    } else {
+        "invited-nomail"
+    };
+    after(&portal, &me, &ticket, outcome, done).await
 }
 
 pub(super) async fn revoke(
