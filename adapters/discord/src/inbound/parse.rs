@@ -215,6 +215,8 @@ pub(super) struct Posted {
     pub text: String,
     /// Its files.
     pub attachments: Vec<AttachmentMeta>,
+    /// Written to the bot directly (a DM: no server).
+    pub direct: bool,
 }
 
 /// A message someone edited (`MESSAGE_UPDATE` with new content).
@@ -270,6 +272,7 @@ impl TryFrom<&Value> for Posted {
             webhook: !m["webhook_id"].is_null(),
             text: m["content"].as_str().unwrap_or_default().to_owned(),
             attachments: attachments(m),
+            direct: m["guild_id"].is_null(),
         })
     }
 }

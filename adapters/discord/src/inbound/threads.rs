@@ -5,6 +5,11 @@ use super::parse::{Edit, Ignored, Posted, Reaction};
 use super::*;
 use threadesk_chat::input;
 
+/// The answer to a direct message that is not about a ticket.
+const DM_HINT: &str =
+    "To open a support ticket, use `/ticket open` in the server's support channel. \
+To add to a ticket, write in its thread. `/ticket help` explains the rest.";
+
 impl DiscordAdapter {
     /// Brings a person who may see a ticket into its customer thread (when
     /// it has one here); the thread id.
@@ -76,6 +81,10 @@ impl DiscordAdapter {
         }
         let (channel, id) = (posted.channel.as_str(), posted.id.as_str());
         let Some(surface) = self.surface_of_thread(channel).await? else {
+            if posted.direct {
+                // someone writing to the bot directly: say where things go.
+                self.dm(&who.id, DM_HINT).await;
+            }
             return Ok(());
         };
         let at = self.at(channel, id);

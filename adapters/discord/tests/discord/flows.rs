@@ -506,3 +506,39 @@ async fn staff_claim_from_the_triage_card_and_unassign_by_command(#[case] kind: 
     assert!(listed.to_string().contains("Claim me"), "{listed}");
     w.no_violations();
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_direct_message_outside_a_ticket_gets_directions(#[case] kind: Kind) {
+    let w = world(kind).await;
+    w.gateway().await;
+    // Bob writes to the bot in a DM channel (no server).
+    let mut said = w.fake.user_message("900000000000000077", &bob(), "hello?");
+    said.as_object_mut().unwrap().remove("guild_id");
+    said.as_object_mut().unwrap().remove("member");
+    w.fake.gateway().dispatch("MESSAGE_CREATE", said);
+    let bob_id = bob().id.to_string();
+    w.wait_for("directions in Bob's DMs", || {
+        w.fake
+            .dm_of(&bob_id)
+            .is_some_and(|dm| w.contents(&dm).iter().any(|c| c.contains("/ticket open")))
+    })
+    .await;
+    // written in a server channel that is no ticket's: nothing is said.
+    let bots = |w: &World| {
+        w.fake
+            .messages()
+            .iter()
+            .filter(|m| m["author"]["bot"] == true)
+            .count()
+    };
+    let before = bots(&w);
+    let elsewhere = w
+        .fake
+        .user_message(&SUPPORT_CHANNEL.to_string(), &carol(), "hi all");
+    w.fake.gateway().dispatch("MESSAGE_CREATE", elsewhere);
+    w.settle().await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(bots(&w), before, "the bot said nothing");
+    w.no_violations();
+}
