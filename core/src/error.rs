@@ -72,6 +72,7 @@ fn action_words(a: Action) -> &'static str {
         Action::ManageDelegates => "manage this ticket's delegates",
         Action::SetStatus => "set this ticket's status: only support staff can",
         Action::Assign => "assign this ticket: only support staff can",
+        Action::Move => "move this ticket to another department: only support staff can",
     }
 }
 

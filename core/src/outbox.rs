@@ -86,6 +86,15 @@ pub enum EventPayload {
         /// The new owner's display name, if any.
         owner_name: Option<String>,
     },
+    /// The ticket was moved to another department (or to none).
+    TicketMoved {
+        /// The ticket's number.
+        number: TicketNumber,
+        /// The department before, by name.
+        from: Option<String>,
+        /// The department now, by name.
+        to: Option<String>,
+    },
     /// Somebody was invited as a delegate.
     DelegateInvited {
         /// The ticket's number.
@@ -157,6 +166,7 @@ impl EventPayload {
             EventPayload::StatusChanged { .. } => "status_changed",
             EventPayload::TicketClosed { .. } => "ticket_closed",
             EventPayload::OwnerChanged { .. } => "owner_changed",
+            EventPayload::TicketMoved { .. } => "ticket_moved",
             EventPayload::DelegateInvited { .. } => "delegate_invited",
             EventPayload::DelegateAccepted { .. } => "delegate_accepted",
             EventPayload::DelegateDeclined { .. } => "delegate_declined",

@@ -201,6 +201,21 @@ impl System<'_> {
             .ok_or(EngineError::NotFound("surface"))
     }
 
+    /// Moves a surface to a new card (the staff card reposted in another
+    /// department's channel); the old card's thread is no longer the
+    /// ticket's.
+    pub async fn move_surface(&self, surface: SurfaceId, card: &PlatformRef) -> Result<Surface> {
+        sqlx::query("update surfaces set channel = $2, card_id = $3 where id = $1")
+            .bind(surface.0)
+            .bind(&card.channel)
+            .bind(&card.message_id)
+            .execute(self.db().pool())
+            .await?;
+        self.surface_at(card)
+            .await?
+            .ok_or(EngineError::NotFound("surface"))
+    }
+
     /// The card an audience has for a ticket on a platform, live or not.
     pub async fn surface_for(
         &self,

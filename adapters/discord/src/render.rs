@@ -130,6 +130,10 @@ pub fn commands(departments: &[Department]) -> Value {
                 number("The ticket number"),
                 { "type": 6, "name": "user", "description": "The colleague", "required": false }
             ] },
+            { "type": 1, "name": "move", "description": "Staff: move a ticket to another department", "options": [
+                number("The ticket number"),
+                { "type": 3, "name": "department", "description": "The department (or none)", "required": true, "max_length": 100 }
+            ] },
             { "type": 1, "name": "status", "description": "Staff: set a ticket's status", "options": [
                 number("The ticket number"),
                 { "type": 3, "name": "status", "description": "The new status", "required": true, "choices": statuses }

@@ -411,6 +411,7 @@ pub fn help(staff: bool) -> String {
              • A message of yours that starts with `note:` is an internal note wherever you write it, on every platform (or use the message shortcut *Internal note*)\n\
              • `/ticket queue [department] [status] [mine|unassigned]` — the queue, unanswered first\n\
              • `/ticket claim #N` — take a ticket (or the card's *Claim* button); `/ticket assign #N @user`, `/ticket unassign #N`\n\
+             • `/ticket department #N <name>` — move a ticket to another department (its triage card moves to that department's channel)\n\
              • `/ticket status #N <open|in_progress|on_hold|awaiting_client|client_replied>`\n\
              • `/ticket note #N <text>` — an internal note on a ticket\n\
              • `/ticket admin grant|revoke @user` — company ticket admin\n\

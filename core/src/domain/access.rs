@@ -43,11 +43,13 @@ pub enum Action {
     SetStatus,
     /// Claim, assign or unassign the ticket (staff only).
     Assign,
+    /// Move the ticket to another department (staff only).
+    Move,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 9] = [
         Action::View,
         Action::Reply,
         Action::Note,
@@ -56,6 +58,7 @@ impl Action {
         Action::ManageDelegates,
         Action::SetStatus,
         Action::Assign,
+        Action::Move,
     ];
 }
 
@@ -106,7 +109,9 @@ impl Role {
         use Action::*;
         match self {
             Role::Staff => true,
-            Role::Requester | Role::CompanyAdmin => !matches!(action, Note | SetStatus | Assign),
+            Role::Requester | Role::CompanyAdmin => {
+                !matches!(action, Note | SetStatus | Assign | Move)
+            }
             Role::Delegate(DelegateStatus::Accepted) => matches!(action, View | Reply),
             Role::Delegate(_) | Role::OrgMember | Role::Outsider => false,
         }

@@ -458,6 +458,65 @@ impl Engine {
         })
     }
 
+    /// Moves a ticket to another department (in use), or to none. Staff
+    /// only.
+    #[tracing::instrument(skip_all, fields(ticket.id = %ticket))]
+    pub async fn move_to_department(
+        &self,
+        ctx: &Ctx,
+        ticket: TicketId,
+        to: Option<DepartmentId>,
+    ) -> Result<Ticket> {
+        command!(self, ctx.key.as_deref(), "move_to_department", |tx| {
+            let (actor, mut ticket, role) = self.lock_ticket(tx, ctx.actor, ticket).await?;
+            refuse_if_closed(&ticket, None)?;
+            require(role, Action::Move)?;
+            let name_of = |row: Option<(String, i64)>| row.map(|(n, _)| n);
+            let department = |id: DepartmentId| {
+                sqlx::query_as::<_, (String, i64)>(
+                    "select name, active from departments where id = $1",
+                )
+                .bind(id.0)
+            };
+            let to_name = match to {
+                None => None,
+                Some(id) => match department(id).fetch_optional(&mut **tx).await? {
+                    Some((name, 1)) => Some(name),
+                    Some((name, _)) => {
+                        return Err(EngineError::Conflict(format!(
+                            "the department {name} is not in use; activate it first"
+                        )))
+                    }
+                    None => return Err(EngineError::NotFound("department")),
+                },
+            };
+            if ticket.department_id == to {
+                return Err(EngineError::Conflict(format!(
+                    "ticket {} is already there",
+                    ticket.number
+                )));
+            }
+            let from_name = match ticket.department_id {
+                None => None,
+                Some(id) => name_of(department(id).fetch_optional(&mut **tx).await?),
+            };
+            ticket.department_id = to;
+            sqlx::query(
+                "update tickets set department_id = $2, version = version + 1 where id = $1",
+            )
+            .bind(ticket.id.0)
+            .bind(to.map(|d| d.0))
+            .execute(&mut **tx)
+            .await?;
+            let event = EventPayload::TicketMoved {
+                number: ticket.number,
+                from: from_name,
+                to: to_name,
+            };
+            Ok((ticket.clone(), Emit::ticket(ticket.id, actor.id, event)))
+        })
+    }
+
     /// Takes the ticket: [`Engine::assign`] to the person asking.
     pub async fn claim(&self, ctx: &Ctx, ticket: TicketId) -> Result<Ticket> {
         self.assign(ctx, ticket, Some(ctx.actor)).await

@@ -10,7 +10,7 @@ use rstest_reuse::apply;
 use threadesk_core::domain::*;
 use threadesk_core::engine::{Invitee, NewMessage};
 use threadesk_core::{
-    Ctx, DelegateId, EngineError, MessageId, OrgId, PersonId, Settings, TicketId,
+    Ctx, DelegateId, DepartmentId, EngineError, MessageId, OrgId, PersonId, Settings, TicketId,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +41,7 @@ enum Command {
     SetStatus,
     Claim,
     AssignColleague,
+    Move,
 }
 
 impl Command {
@@ -69,7 +70,7 @@ enum Outcome {
 use Command as C;
 use Outcome::{NotAllowed as NA, NotAuthor as AU, NotFound as NF, Ok as OK};
 
-const COMMANDS: [Command; 13] = [
+const COMMANDS: [Command; 14] = [
     C::ViewThread,
     C::ListDelegates,
     C::MessageRevisions,
@@ -83,46 +84,47 @@ const COMMANDS: [Command; 13] = [
     C::SetStatus,
     C::Claim,
     C::AssignColleague,
+    C::Move,
 ];
 
 /// PRODUCT.md's table, one row per role, one column per command above.
-const EXPECTED: [(Who, [Outcome; 13]); 9] = [
-    //                          view list revs reply note close subj edit invite revoke status claim assign
+const EXPECTED: [(Who, [Outcome; 14]); 9] = [
+    //                          view list revs reply note close subj edit invite revoke status claim assign move
     (
         Who::Requester,
-        /*      */ [OK, OK, OK, OK, NA, OK, OK, OK, OK, OK, NA, NA, NA],
+        /*      */ [OK, OK, OK, OK, NA, OK, OK, OK, OK, OK, NA, NA, NA, NA],
     ),
     (
         Who::DelegateInvited,
-        /**/ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
+        /**/ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
     ),
     (
         Who::DelegateAccepted,
-        /**/ [OK, NA, OK, OK, NA, NA, NA, AU, NA, NA, NA, NA, NA],
+        /**/ [OK, NA, OK, OK, NA, NA, NA, AU, NA, NA, NA, NA, NA, NA],
     ),
     (
         Who::DelegateDeclined,
-        /**/ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
+        /**/ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
     ),
     (
         Who::DelegateRevoked,
-        /* */ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
+        /* */ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
     ),
     (
         Who::CompanyAdmin,
-        /*   */ [OK, OK, OK, OK, NA, OK, OK, AU, OK, OK, NA, NA, NA],
+        /*   */ [OK, OK, OK, OK, NA, OK, OK, AU, OK, OK, NA, NA, NA, NA],
     ),
     (
         Who::SameOrgMember,
-        /*  */ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
+        /*  */ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
     ),
     (
         Who::OtherOrgPerson,
-        /* */ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
+        /* */ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
     ),
     (
         Who::Staff,
-        /*          */ [OK, OK, OK, OK, OK, OK, OK, AU, OK, OK, OK, OK, OK],
+        /*          */ [OK, OK, OK, OK, OK, OK, OK, AU, OK, OK, OK, OK, OK, OK],
     ),
 ];
 
@@ -150,6 +152,8 @@ struct Cast {
     newcomer: PersonId,
     /// Another member of staff, to assign tickets to.
     colleague: PersonId,
+    /// A department to move tickets to.
+    billing: DepartmentId,
 }
 
 impl Cast {
@@ -191,6 +195,12 @@ async fn cast(h: &Harness) -> Cast {
         target: h.person("Tia Target").await,
         newcomer: h.person("Ned Newcomer").await,
         colleague: h.staff("Cal Colleague").await,
+        billing: h
+            .engine
+            .create_department(&Ctx::new(staff), "Billing")
+            .await
+            .unwrap()
+            .id,
     }
 }
 
@@ -258,6 +268,10 @@ async fn run(
         C::SetStatus => e.set_status(&ctx, t, Status::InProgress).await.map(drop),
         C::Claim => e.claim(&ctx, t).await.map(drop),
         C::AssignColleague => e.assign(&ctx, t, Some(c.colleague)).await.map(drop),
+        C::Move => e
+            .move_to_department(&ctx, t, Some(c.billing))
+            .await
+            .map(drop),
     }
 }
 
@@ -313,7 +327,7 @@ async fn every_role_can_do_exactly_what_the_rights_table_says(#[case] kind: Kind
             }
         }
     }
-    assert_eq!(cells, 2 * 9 * 13);
+    assert_eq!(cells, 2 * 9 * 14);
     assert!(
         mismatches.is_empty(),
         "rights matrix mismatches:\n{}",

@@ -160,6 +160,56 @@ impl<P: ChatPlatform> Mirror<P> {
         self.copy_history(&surface, history).await
     }
 
+    /// After a ticket moved department: when its new department's staff
+    /// channel is another, the old triage thread says where it went and a
+    /// new card (with the history staff see) is posted there, which the
+    /// staff surface moves to. Each step once.
+    pub(super) async fn move_staff_card(
+        &self,
+        event: &Event,
+        ticket: TicketId,
+        to: Option<&str>,
+    ) -> R<P> {
+        let Some(channel) = self.p().staff_channel(to) else {
+            return Ok(());
+        };
+        let system = self.engine().system();
+        let Some(mut surface) = system
+            .surface_for(ticket, P::PLATFORM, Audience::Staff)
+            .await?
+        else {
+            return Ok(());
+        };
+        let facts = system.card_facts(ticket).await?;
+        if surface.card.channel != channel {
+            let line = format!(
+                "➡️ Moved to {}; it goes on in that department's channel.",
+                self.p().escape(to.unwrap_or("no department"))
+            );
+            self.line_once(event.id, &surface, &line).await?;
+            let intent = Intent::new(format!("card:{}:staff:moved:{}", ticket.0, event.id));
+            let card = self
+                .made_once(
+                    &intent,
+                    Place::Channel(&channel),
+                    self.p()
+                        .post_card(&channel, &facts, CardFor::Staff, &intent),
+                )
+                .await?;
+            let at = self.p().at(&channel, &card);
+            system.put_link(ticket, None, &at).await?;
+            surface = system.move_surface(surface.id, &at).await?;
+            self.recorded(&intent).await?;
+        }
+        // (again on a redelivery: each of these does only what is missing.)
+        self.p().start_staff_thread(&surface, &facts).await?;
+        let Some(actor) = event.actor_id else {
+            return Ok(());
+        };
+        let history = self.engine().thread(actor, ticket).await?.messages;
+        self.copy_history(&surface, &history).await
+    }
+
     /// The audience's card, posted once.
     pub(super) async fn card_once(
         &self,

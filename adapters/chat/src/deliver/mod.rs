@@ -245,6 +245,13 @@ impl<P: ChatPlatform> Mirror<P> {
             EventPayload::StatusChanged { .. } | EventPayload::OwnerChanged { .. } => {
                 self.update_cards(&mut steps, ticket).await?;
             }
+            EventPayload::TicketMoved { to, .. } => {
+                self.update_cards(&mut steps, ticket).await?;
+                steps.take(
+                    "staff card moved",
+                    self.move_staff_card(event, ticket, to.as_deref()).await,
+                );
+            }
             EventPayload::TicketClosed { number, .. } => {
                 self.update_cards(&mut steps, ticket).await?;
                 let by = match event.actor_id {

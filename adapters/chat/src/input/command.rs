@@ -38,6 +38,8 @@ pub enum Command<U> {
     Claim(TicketNumber),
     /// Staff: give a ticket to a colleague, or to nobody (`unassign`).
     Assign(TicketNumber, Option<U>),
+    /// Staff: move a ticket to a department, by name (`None`: to none).
+    Move(TicketNumber, Option<String>),
     /// Staff: set a status by hand.
     SetStatus(TicketNumber, Status),
     /// Staff: an internal note.
@@ -122,6 +124,8 @@ pub mod usage {
     pub const NOTE: &str = "note #N <text>";
     /// `assign`.
     pub const ASSIGN: &str = "assign #N @user";
+    /// `department #N` (moving a ticket).
+    pub const MOVE: &str = "department #N <department name> (or `none`)";
     /// `department`.
     pub const DEPARTMENT: &str =
         "department list | add <name> | rename <old> = <new> | deactivate <name> | activate <name>";
@@ -253,6 +257,16 @@ impl<U> Command<U> {
                 (Some(u), Some(email)) => Command::Link(u, syntax.address(email)),
                 _ => return Err(Unreadable::Usage(usage::LINK)),
             },
+            "department" | "move" if number(words.get(1)).is_some() => {
+                let n = number(words.get(1)).ok_or(Unreadable::Usage(usage::MOVE))?;
+                let name = rest(2);
+                match name.trim() {
+                    "" => return Err(Unreadable::Usage(usage::MOVE)),
+                    "none" => Command::Move(n, None),
+                    name => Command::Move(n, Some(name.to_owned())),
+                }
+            }
+            "move" => return Err(Unreadable::Usage(usage::MOVE)),
             "department" => {
                 let arg = rest(2);
                 Command::Department(match words.get(1).copied().unwrap_or("list") {
@@ -357,6 +371,19 @@ mod tests {
         );
         assert_eq!(read("assign #12"), Err(Unreadable::Usage(usage::ASSIGN)));
         assert_eq!(read("claim"), Err(Unreadable::WhichTicket("claim")));
+        assert_eq!(
+            read("department #12 R&amp;D Labs").unwrap(),
+            Command::Move(TicketNumber(12), Some("R&D Labs".into()))
+        );
+        assert_eq!(
+            read("move 12 none").unwrap(),
+            Command::Move(TicketNumber(12), None)
+        );
+        assert_eq!(read("department #12"), Err(Unreadable::Usage(usage::MOVE)));
+        assert_eq!(
+            read("department add Billing").unwrap(),
+            Command::Department(DepartmentCommand::Add("Billing".into()))
+        );
         assert_eq!(
             read("status #3 awaiting_client").unwrap(),
             Command::SetStatus(TicketNumber(3), Status::AwaitingClient)

@@ -168,6 +168,23 @@ pub async fn command<P: ChatDesk>(
                 t.status.label_for(true)
             ))
         }
+        Command::Move(n, name) => {
+            let department = match name {
+                None => None,
+                Some(name) => match find_department(p, &name, false).await? {
+                    Some(d) => Some(d),
+                    None => return said(no_department(p, &name)),
+                },
+            };
+            let t = engine.ticket_by_number(person.id, n).await?;
+            engine
+                .move_to_department(ctx, t.id, department.as_ref().map(|d| d.id))
+                .await?;
+            Reply::Said(match department {
+                Some(d) => format!("Ticket {} is now in {}.", t.number, p.escape(&d.name)),
+                None => format!("Ticket {} is in no department now.", t.number),
+            })
+        }
         Command::Claim(n) => {
             let t = engine.ticket_by_number(person.id, n).await?;
             engine.claim(ctx, t.id).await?;

@@ -101,6 +101,11 @@ pub(super) fn command(data: &Value) -> Result<Command<Who>, Unreadable> {
         },
         "claim" => Command::Claim(which(number(), "claim")?),
         "assign" => Command::Assign(which(number(), "assign")?, user()),
+        "move" => match (number(), text("department").filter(|d| !d.is_empty())) {
+            (Some(n), Some(d)) if d.eq_ignore_ascii_case("none") => Command::Move(n, None),
+            (Some(n), Some(d)) => Command::Move(n, Some(d.to_owned())),
+            _ => return Err(Unreadable::Usage(usage::MOVE)),
+        },
         "status" => match (number(), status()) {
             (Some(n), Some(s)) => Command::SetStatus(n, s),
             _ => return Err(Unreadable::Usage(usage::STATUS)),

@@ -30,6 +30,7 @@ async fn connecting_registers_ticket_with_the_departments(#[case] kind: Kind) {
             "queue",
             "claim",
             "assign",
+            "move",
             "status",
             "note",
             "admin",

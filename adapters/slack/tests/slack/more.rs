@@ -528,3 +528,85 @@ async fn the_owner_is_told_in_their_dms_of_each_customer_reply(#[case] kind: Kin
     assert_eq!(told(&w), 1);
     assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_ticket_moved_to_another_department_moves_its_triage_card_there(#[case] kind: Kind) {
+    let w = world_with(kind, |config| {
+        config.department_channels =
+            threadesk_slack::config::parse_department_channels("Billing=CBILL").unwrap();
+    })
+    .await;
+    w.fake.set_members("CBILL", &[SAM, "UBOT"]);
+    let t = w.open_ticket(BOB, "Invoice", "charged twice").await;
+    let sam = w.person(SAM).await;
+    w.h.engine
+        .create_department(&Ctx::new(sam), "Billing")
+        .await
+        .unwrap();
+    w.say(SAM, STAFF_CHANNEL, &t.staff_ts, "note: looks like billing")
+        .await;
+    let moved = w.command(SAM, "department #1001 Billing").await;
+    assert!(moved.to_string().contains("is now in Billing"), "{moved}");
+    w.drain().await;
+    w.drain().await;
+    // the old thread says where it went; the new card carries the history.
+    let old = w.fake.posts(STAFF_CHANNEL, Some(&t.staff_ts));
+    assert!(
+        old.iter().any(|c| c.args["text"]
+            .as_str()
+            .unwrap()
+            .contains("Moved to Billing")),
+        "{old:?}"
+    );
+    let cards = w.fake.posts("CBILL", None);
+    assert_eq!(cards.len(), 1, "one new card");
+    let new_ts = cards[0].answer["ts"].as_str().unwrap().to_owned();
+    let history: Vec<String> = w
+        .fake
+        .posts("CBILL", Some(&new_ts))
+        .iter()
+        .map(|c| c.args["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        history.iter().any(|h| h.contains("charged twice")),
+        "{history:?}"
+    );
+    assert!(
+        history.iter().any(|h| h.contains("looks like billing")),
+        "{history:?}"
+    );
+    // the conversation goes on in the new thread, both ways.
+    w.say(SAM, "CBILL", &new_ts, "Refund is on its way").await;
+    w.drain().await;
+    let bob = w.person(BOB).await;
+    let bodies: Vec<String> =
+        w.h.engine
+            .thread(bob, TicketId(1))
+            .await
+            .unwrap()
+            .messages
+            .into_iter()
+            .map(|m| m.body)
+            .collect();
+    assert!(
+        bodies.contains(&"Refund is on its way".to_owned()),
+        "{bodies:?}"
+    );
+    w.say(BOB, &t.dm, &t.card_ts, "thanks!").await;
+    w.drain().await;
+    assert!(w
+        .fake
+        .posts("CBILL", Some(&new_ts))
+        .iter()
+        .any(|c| c.args["text"].as_str().unwrap().contains("thanks!")));
+    // moving it again where it is says so; customers cannot move tickets.
+    let again = w.command(SAM, "department #1001 Billing").await;
+    assert!(again.to_string().contains("already there"), "{again}");
+    let refused = w.command(BOB, "department #1001 none").await;
+    assert!(
+        refused.to_string().contains("only support staff"),
+        "{refused}"
+    );
+    assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
+}

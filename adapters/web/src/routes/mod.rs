@@ -93,6 +93,10 @@ pub(crate) fn router() -> Router<Portal> {
             get(form_page).post(ticket::owner),
         )
         .route(
+            "/tickets/{number}/department",
+            get(form_page).post(ticket::department),
+        )
+        .route(
             "/tickets/{number}/messages/{id}/edit",
             get(form_page).post(ticket::edit_message),
         )

@@ -44,6 +44,7 @@ fn notice(done: &str) -> Option<&'static str> {
         "edited" => "Message saved; the earlier text is kept in its history.",
         "status" => "Status set.",
         "owner" => "Owner saved.",
+        "moved" => "Moved to the department shown.",
         "invited" => "Invitation sent.",
         "invited-nomail" => "Invitation recorded. E-mail is off here, so no mail was sent: they find it in their chat app if they use one, or under Invitations once they sign in to the portal.",
         "revoked" => "Access revoked.",
@@ -114,6 +115,7 @@ async fn render(
             chrome: frame.chrome(me),
             thread: &thread,
             department,
+            departments: &departments,
             delegates: delegates.as_deref(),
             requester: requester.as_ref(),
             directory: &directory,
@@ -269,6 +271,29 @@ pub(super) async fn subject(
         .await
         .map(drop);
     after(&portal, &me, &ticket, outcome, "subject").await
+}
+
+#[derive(Deserialize)]
+pub(super) struct DepartmentForm {
+    /// A department's id; empty: none.
+    #[serde(default)]
+    department: String,
+}
+
+/// Moves a ticket to another department (staff).
+pub(super) async fn department(
+    State(portal): State<Portal>,
+    Path(number): Path<String>,
+    SignedForm { me, form }: SignedForm<DepartmentForm>,
+) -> Result<Response, WebError> {
+    let ticket = find(&portal, &me, &number).await?;
+    let to = super::form_id(&form.department, "department")?.map(threadesk_core::DepartmentId);
+    let outcome = portal
+        .engine()
+        .move_to_department(&me.ctx(), ticket.id, to)
+        .await
+        .map(drop);
+    after(&portal, &me, &ticket, outcome, "moved").await
 }
 
 #[derive(Deserialize)]

@@ -14,6 +14,8 @@ pub(crate) struct TicketPage<'a> {
     pub chrome: Chrome<'a>,
     pub thread: &'a Thread,
     pub department: Option<&'a Department>,
+    /// Every department, for staff moving the ticket.
+    pub departments: &'a [Department],
     /// The delegates, when the person may manage them.
     pub delegates: Option<&'a [Delegate]>,
     /// Staff only: the requester, for granting company admin.
@@ -244,6 +246,19 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                             }
                         }
                         button.plain type="submit" { "Assign" }
+                    }
+                }
+                @if can(Action::Move) {
+                    form.row method="post" action={ (base) "/department" } {
+                        (csrf_field(csrf))
+                        label.tight for="department" { "Department" }
+                        select.narrow #department name="department" {
+                            option value="" selected[t.department_id.is_none()] { "None" }
+                            @for d in p.departments.iter().filter(|d| d.active || Some(d.id) == t.department_id) {
+                                option value=(d.id.0) selected[t.department_id == Some(d.id)] { (d.name) }
+                            }
+                        }
+                        button.plain type="submit" { "Move" }
                     }
                 }
                 @if can(Action::SetStatus) {
