@@ -89,7 +89,7 @@ try {
   await assert.doesNotReject(bob.getByText(`#${number} Laptop will not dock`).waitFor());
   await bob.getByRole('link', { name: 'dock-log.txt' }).waitFor();
   await bob.fill('#reply', 'It happens with both USB-C ports.');
-  await bob.getByRole('button', { name: 'Send' }).click();
+  await bob.getByRole('button', { name: 'Reply', exact: true }).click();
   await bob.locator('.msg .body', { hasText: 'It happens with both USB-C ports.' }).first().waitFor();
 
   // Sam (staff) answers from the queue, with an internal note.
@@ -97,10 +97,9 @@ try {
   await sam.getByRole('link', { name: 'Staff queue' }).click();
   await sam.getByRole('link', { name: 'Laptop will not dock' }).click();
   await sam.fill('#reply', 'Thanks Bob. Which dock model is it?');
-  await sam.getByRole('button', { name: 'Send' }).click();
+  await sam.getByRole('button', { name: 'Reply', exact: true }).click();
   await sam.fill('#reply', 'Firmware 2.1 breaks these docks.');
-  await sam.getByLabel('Internal note (staff only)').check();
-  await sam.getByRole('button', { name: 'Send' }).click();
+  await sam.getByRole('button', { name: 'Add internal note' }).click();
   await sam.locator('.msg .body', { hasText: 'Firmware 2.1 breaks these docks.' }).first().waitFor();
   await shot(sam, '04-staff-ticket');
 
@@ -121,7 +120,7 @@ try {
   await carol.getByRole('button', { name: 'Accept' }).first().click();
   await carol.waitForURL(/done=accepted/);
   await carol.fill('#reply', 'It is the Model 7 dock; I sit next to Bob.');
-  await carol.getByRole('button', { name: 'Send' }).click();
+  await carol.getByRole('button', { name: 'Reply', exact: true }).click();
   await carol.locator('.msg .body', { hasText: 'It is the Model 7 dock' }).first().waitFor();
   await carol.goto(`${base}/tickets`);
   await carol.getByText('shared').first().waitFor();

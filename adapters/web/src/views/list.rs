@@ -60,7 +60,7 @@ pub(crate) fn ticket_list(p: ListPage<'_>) -> Markup {
                             td {
                                 a href={ "/tickets/" (item.ticket.number.0) } { (item.ticket.subject) }
                                 @if item.shared {
-                                    " " span title="Shared with you" aria-label="Shared with you" { "🔗 shared" }
+                                    " " span.shared title="Shared with you" { "shared with you" }
                                 }
                             }
                             td { (status_badge(item.ticket.status, staff)) }

@@ -36,8 +36,12 @@ main{max-width:860px;margin:0 auto;padding:1rem}a{color:var(--accent)}
 table{width:100%;border-collapse:collapse;background:#fff}th,td{text-align:left;padding:.5rem;border-bottom:1px solid var(--line);vertical-align:top}
 .tabs{display:flex;gap:.4rem;flex-wrap:wrap;margin:.5rem 0}.tabs a{padding:.3rem .7rem;border-radius:99px;border:1px solid var(--line);text-decoration:none;background:#fff}
 .tabs a.on{background:var(--accent);color:#fff;border-color:var(--accent)}
-.status{display:inline-block;padding:.05rem .5rem;border-radius:99px;background:#e8edf7;font-size:.85rem;white-space:nowrap}
-.status.closed{background:#e5e5e5}.status.client_replied{background:#ffe3c2}.status.awaiting_client{background:#d9f2dd}
+.status{display:inline-block;padding:.05rem .5rem;border-radius:99px;border:1px solid transparent;font-size:.85rem;white-space:nowrap}
+.status.open{background:#dbe8ff;border-color:#2456c7}.status.in_progress{background:#eadfff;border-color:#6b3fc4}
+.status.on_hold{background:#eef0f3;border-color:#6b7280;border-style:dashed}.status.awaiting_client{background:#d9f2dd;border-color:#2e7d32}
+.status.client_replied{background:#ffe3c2;border-color:#b85c00}.status.closed{background:#e5e5e5;border-color:#8a8a8a}
+button.internal{background:var(--note);color:var(--fg);border:1px dashed #a07d00}
+.shared{display:inline-block;padding:0 .4rem;border:1px solid var(--line);border-radius:4px;font-size:.8rem;color:var(--muted)}
 .msg{background:#fff;border:1px solid var(--line);border-radius:12px;padding:.6rem .8rem;margin:.6rem 0;max-width:92%}
 .msg.staff{margin-left:auto;background:#eef3ff}.msg.internal{background:var(--note);border-style:dashed}
 .msg .meta{font-size:.85rem;color:var(--muted)}.msg .body{white-space:pre-wrap;overflow-wrap:anywhere}
@@ -207,6 +211,39 @@ pub(crate) fn csrf_field(token: &str) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `#rrggbb` to its relative luminance (WCAG 2).
+    fn luminance(hex: &str) -> f64 {
+        let channel = |i: usize| {
+            let c = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap()) / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+    }
+
+    #[test]
+    fn every_status_has_its_own_colour_readable_against_the_text() {
+        let mut seen = std::collections::HashSet::new();
+        let text = luminance("#1d2330");
+        for s in Status::ALL {
+            let rule = format!(".status.{}{{background:", s.as_str());
+            let at = STYLE
+                .find(&rule)
+                .unwrap_or_else(|| panic!("no colour for {s:?}"));
+            let colour = &STYLE[at + rule.len()..at + rule.len() + 7];
+            assert!(seen.insert(colour.to_owned()), "{s:?} shares {colour}");
+            let bg = luminance(colour);
+            let contrast = (bg + 0.05) / (text + 0.05);
+            assert!(contrast >= 7.0, "{s:?}: contrast {contrast:.1}");
+            // and the badge says it in words, not colour alone.
+            let badge = status_badge(s, true).into_string();
+            assert!(badge.contains(s.label_for(true)), "{badge}");
+        }
+    }
 
     #[test]
     fn the_style_hash_is_a_base64_sha256() {

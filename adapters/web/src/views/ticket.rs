@@ -166,12 +166,12 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                 label for="files" { "Attachments " span.muted { "(optional)" } }
                 input #files type="file" name="files" multiple;
                 div.row.spaced {
-                    button type="submit" { "Send" }
+                    button type="submit" { "Reply" }
                     @if can(Action::Note) {
-                        label.tight.plain {
-                            input type="checkbox" name="internal" value="1";
-                            " Internal note (staff only)"
-                        }
+                        // a second button, styled as internal: a note is
+                        // never sent by mistake through a missed checkbox.
+                        button.internal type="submit" name="internal" value="1" { "Add internal note" }
+                        span.muted { "Notes are for staff only." }
                     }
                 }
             }

@@ -245,8 +245,8 @@ async fn a_delegate_accepts_replies_and_loses_access_when_revoked(kind: Kind) {
     assert!(seen.shows("I can help") && seen.shows("Accepted"));
     assert!(seen.shows("Client replied"));
     assert!(
-        d.get("/tickets").await.shows("shared"),
-        "shared tickets are marked"
+        d.get("/tickets").await.shows("shared with you"),
+        "shared tickets are marked in words"
     );
     // revoke: immediate.
     let at = seen.body.find("/delegates/").unwrap();
@@ -863,4 +863,35 @@ async fn staff_move_a_ticket_to_another_department_in_the_portal(kind: Kind) {
         .get(&format!("/tickets/{n}"))
         .await
         .shows("Department: Billing"));
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn the_reply_box_has_a_reply_button_and_for_staff_a_separate_note_button(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let mut b = site.browser(bob).await;
+    let n = b.open("Printer", "It jams.").await;
+    let theirs = b.get(&format!("/tickets/{n}")).await;
+    assert!(theirs.shows(">Reply</button>"), "{}", theirs.body);
+    assert!(!theirs.shows("Add internal note"));
+    assert!(!theirs.shows("type=\"checkbox\" name=\"internal\""));
+    let mut s = site.browser(site.staff).await;
+    let page = s.get(&format!("/tickets/{n}")).await;
+    assert!(
+        page.shows(r#"<button class="internal" type="submit" name="internal" value="1">Add internal note</button>"#),
+        "{}",
+        page.body
+    );
+    // the note button posts a note, which the customer never sees.
+    s.post_files(
+        &format!("/tickets/{n}/reply"),
+        &[("body", "Toner is fake"), ("internal", "1")],
+        &[],
+    )
+    .await;
+    assert!(s.get(&format!("/tickets/{n}")).await.shows("Toner is fake"));
+    assert!(!b.get(&format!("/tickets/{n}")).await.shows("Toner is fake"));
 }
