@@ -70,16 +70,6 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
     let body = html! {
         div.row {
             h1 { (t.number) " " (t.subject) }
-            @if can(Action::Close) {
-                details.push {
-                    summary { "Mark as Closed" }
-                    form method="post" action={ (base) "/close" } {
-                        (csrf_field(csrf))
-                        p { "Closing is final: nobody can reply afterwards." }
-                        button.danger type="submit" { "Yes, close ticket " (t.number) }
-                    }
-                }
-            }
         }
         p.row {
             (status_badge(t.status, me.is_staff))
@@ -173,6 +163,17 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                         button.internal type="submit" name="internal" value="1" { "Add internal note" }
                         span.muted { "Notes are for staff only." }
                     }
+                }
+            }
+        }
+        // after the reply box: replying is the main thing done here.
+        @if can(Action::Close) {
+            details.card {
+                summary { "Mark as Closed" }
+                form method="post" action={ (base) "/close" } {
+                    (csrf_field(csrf))
+                    p { "Closing is final: nobody can reply afterwards." }
+                    button.danger type="submit" { "Yes, close ticket " (t.number) }
                 }
             }
         }

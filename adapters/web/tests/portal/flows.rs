@@ -895,3 +895,18 @@ async fn the_reply_box_has_a_reply_button_and_for_staff_a_separate_note_button(k
     assert!(s.get(&format!("/tickets/{n}")).await.shows("Toner is fake"));
     assert!(!b.get(&format!("/tickets/{n}")).await.shows("Toner is fake"));
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn replying_comes_before_closing_in_the_page_order(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let mut b = site.browser(bob).await;
+    let n = b.open("Printer", "It jams.").await;
+    let page = b.get(&format!("/tickets/{n}")).await;
+    let reply = page.body.find(">Reply</button>").expect("a reply button");
+    let close = page.body.find("Mark as Closed").expect("a close control");
+    assert!(reply < close, "the reply box comes first in tab order");
+}
