@@ -152,6 +152,8 @@ pub(crate) struct Frame {
     csrf: String,
     invitations: usize,
     local: bool,
+    /// The largest file, and the most in one form, in bytes.
+    uploads: (u64, u64),
 }
 
 impl Frame {
@@ -161,6 +163,10 @@ impl Frame {
             csrf: me.session.csrf(&portal.config().session_key),
             invitations,
             local: portal.config().sign_in == SignIn::Local,
+            uploads: (
+                portal.engine().settings().max_attachment_bytes,
+                u64::try_from(portal.config().max_upload_bytes).unwrap_or(u64::MAX),
+            ),
         })
     }
 
@@ -170,6 +176,7 @@ impl Frame {
             csrf: &self.csrf,
             local: self.local,
             invitations: self.invitations,
+            uploads: self.uploads,
         }
     }
 }

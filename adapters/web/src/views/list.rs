@@ -108,8 +108,7 @@ pub(crate) fn new_ticket(f: NewTicketForm<'_>) -> Markup {
             }
             label for="body" { "Message" }
             textarea #body name="body" maxlength="16000" required { (f.body) }
-            label for="files" { "Attachments " span.muted { "(optional)" } }
-            input #files type="file" name="files" multiple;
+            (super::files_field(f.chrome.uploads))
             p { button type="submit" { "Create ticket" } }
         }
     };

@@ -22,6 +22,22 @@ pub(crate) struct Chrome<'a> {
     pub csrf: &'a str,
     pub local: bool,
     pub invitations: usize,
+    /// The largest file, and the most in one form, in bytes.
+    pub uploads: (u64, u64),
+}
+
+/// The attachments field of a form, saying how much it takes.
+pub(crate) fn files_field(uploads: (u64, u64)) -> Markup {
+    let (file, form) = uploads;
+    let limit = if file < form {
+        format!("up to {} per file, {} in all", size(file), size(form))
+    } else {
+        format!("up to {} in all", size(form))
+    };
+    html! {
+        label for="files" { "Attachments " span.muted { "(optional; " (limit) ")" } }
+        input #files type="file" name="files" multiple;
+    }
 }
 
 const STYLE: &str = r#"
@@ -223,6 +239,17 @@ mod tests {
             }
         };
         0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+    }
+
+    #[test]
+    fn the_files_field_names_both_limits_when_they_differ() {
+        let both = files_field((1024 * 1024, 10 * 1024 * 1024)).into_string();
+        assert!(
+            both.contains("up to 1.0 MiB per file, 10.0 MiB in all"),
+            "{both}"
+        );
+        let one = files_field((100 * 1024 * 1024, 25 * 1024 * 1024)).into_string();
+        assert!(one.contains("(optional; up to 25.0 MiB in all)"), "{one}");
     }
 
     #[test]

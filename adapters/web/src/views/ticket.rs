@@ -153,8 +153,7 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                 (csrf_field(csrf))
                 label for="reply" { "Your reply" }
                 textarea #reply name="body" maxlength="16000" required { (p.draft) }
-                label for="files" { "Attachments " span.muted { "(optional)" } }
-                input #files type="file" name="files" multiple;
+                (super::files_field(p.chrome.uploads))
                 div.row.spaced {
                     button type="submit" { "Reply" }
                     @if can(Action::Note) {

@@ -910,3 +910,27 @@ async fn replying_comes_before_closing_in_the_page_order(kind: Kind) {
     let close = page.body.find("Mark as Closed").expect("a close control");
     assert!(reply < close, "the reply box comes first in tab order");
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn the_forms_with_files_say_how_much_they_take(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let mut b = site.browser(bob).await;
+    // this portal takes 1 MiB per form; files may be larger by default.
+    let new = b.get("/tickets/new").await;
+    assert!(
+        new.shows("(optional; up to 1.0 MiB in all)"),
+        "{}",
+        new.body
+    );
+    let n = b.open("Printer", "It jams.").await;
+    let page = b.get(&format!("/tickets/{n}")).await;
+    assert!(
+        page.shows("(optional; up to 1.0 MiB in all)"),
+        "{}",
+        page.body
+    );
+}
