@@ -64,21 +64,35 @@ impl<P: ChatPlatform> Mirror<P> {
 
     /// Posts a line in a surface's thread once per event.
     pub(super) async fn line_once(&self, event: EventId, s: &Surface, line: &str) -> R<P> {
-        let outbox = self.outbox();
         let effect = format!("line:{}:{}", s.card.channel, s.card.message_id);
-        if outbox.effect_done(P::CONSUMER, event, &effect).await? {
+        let intent = Intent::new(format!("line:{event}:{}", s.id));
+        let post = self.p().post_line(s, line, &intent);
+        self.effect_once(event, &effect, &intent, Place::Thread(s), post)
+            .await
+    }
+
+    /// One step of an event that posts something and keeps no id of it (a
+    /// line, a DM): skipped once its effect is recorded, else made through
+    /// its intent ([`Mirror::made_once`]) and recorded.
+    pub(super) async fn effect_once<F>(
+        &self,
+        event: EventId,
+        effect: &str,
+        intent: &Intent,
+        place: Place<'_>,
+        call: F,
+    ) -> R<P>
+    where
+        F: std::future::Future<Output = Result<(), P::Error>>,
+    {
+        let outbox = self.outbox();
+        if outbox.effect_done(P::CONSUMER, event, effect).await? {
             return Ok(());
         }
-        let intent = Intent::new(format!("line:{event}:{}", s.id));
-        self.made_once(&intent, Place::Thread(s), async {
-            self.p()
-                .post_line(s, line, &intent)
-                .await
-                .map(|()| String::new())
-        })
-        .await?;
-        outbox.record_effect(P::CONSUMER, event, &effect).await?;
-        self.recorded(&intent).await
+        self.made_once(intent, place, async { call.await.map(|()| String::new()) })
+            .await?;
+        outbox.record_effect(P::CONSUMER, event, effect).await?;
+        self.recorded(intent).await
     }
 
     /// Redraws every card of the ticket (status, subject, access).

@@ -127,11 +127,6 @@ impl<P: ChatPlatform> Mirror<P> {
         let Some(user) = self.p().user_of(owner).await? else {
             return Ok(());
         };
-        let outbox = self.outbox();
-        let effect = "owner told";
-        if outbox.effect_done(P::CONSUMER, event, effect).await? {
-            return Ok(());
-        }
         let line = format!(
             "💬 {} replied on your ticket {} {}: {}",
             self.p().escape(&message.author_name),
@@ -140,15 +135,9 @@ impl<P: ChatPlatform> Mirror<P> {
             self.p().escape(&crate::text::clip(&message.body, 300))
         );
         let intent = Intent::new(format!("owner:{event}"));
-        self.made_once(&intent, Place::Dm(&user), async {
-            self.p()
-                .post_dm(&user, &line, &intent)
-                .await
-                .map(|()| String::new())
-        })
-        .await?;
-        outbox.record_effect(P::CONSUMER, event, effect).await?;
-        self.recorded(&intent).await
+        let post = self.p().post_dm(&user, &line, &intent);
+        self.effect_once(event, "owner told", &intent, Place::Dm(&user), post)
+            .await
     }
 
     /// Mirrors one event onto the platform.
