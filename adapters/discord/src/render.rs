@@ -118,6 +118,9 @@ pub fn commands(departments: &[Department]) -> Value {
             { "type": 1, "name": "list", "description": "List tickets", "options": [scope, state] },
             { "type": 1, "name": "show", "description": "Follow a ticket: its thread, with you in it", "options": [number("The ticket number")] },
             { "type": 1, "name": "close", "description": "Close a ticket", "options": [number("The ticket number")] },
+            { "type": 1, "name": "search", "description": "Find tickets by words in their subject or messages (#N: that ticket)", "options": [
+                { "type": 3, "name": "words", "description": "The words to look for, or #N", "required": true, "max_length": 200 }
+            ] },
             { "type": 1, "name": "help", "description": "What /ticket can do" },
             { "type": 1, "name": "queue", "description": "Staff: the tickets waiting for support", "options": [
                 { "type": 3, "name": "status", "description": "Only this status", "required": false, "choices": statuses.clone() },

@@ -342,16 +342,24 @@ pub fn ticket_list(page: &TicketPage) -> Vec<Value> {
     if page.items.is_empty() {
         blocks.push(json!({ "type": "context", "elements": [mrkdwn(page.empty)] }));
     }
-    for item in &page.items {
+    for (i, item) in page.items.iter().enumerate() {
         let t = &item.ticket;
-        let shared = if item.shared { " · 🔗 shared" } else { "" };
+        let shared = if item.shared {
+            " · shared with you"
+        } else {
+            ""
+        };
+        let found = page
+            .excerpt(i)
+            .map(|e| format!("\n> {}", escape(&clip(e, 200))))
+            .unwrap_or_default();
         let mut row = json!({ "type": "section", "text": mrkdwn(&format!(
-            "*{}* {}\n{}{shared}", t.number, escape(&t.subject), t.status.label_for(staff)
+            "*{}* {}\n{}{shared}{found}", t.number, escape(&t.subject), t.status.label_for(staff)
         )) });
         row["accessory"] = button("Follow in DM", ids::FOLLOW, &t.id.0.to_string());
         blocks.push(row);
     }
-    if let Some(more) = page.more {
+    if let Some(more) = &page.more {
         blocks.push(
             json!({ "type": "actions", "elements": [button("More", ids::LIST_MORE, &more.to_string())] }),
         );
@@ -402,6 +410,7 @@ pub fn help(staff: bool) -> String {
          • `/ticket list [mine|org] [active|closed|all]` — your tickets (`org`: all of your organization's, for company ticket admins)\n\
          • `/ticket show #N` — get a ticket's card in your DMs to follow and reply\n\
          • `/ticket close #N` — close a ticket\n\
+         • `/ticket search <words>` — find your tickets by words in their subject or messages (`#N` goes straight to one)\n\
          • `/ticket help` — this help\n\
          Reply to a ticket in its card's thread. The card's buttons close it (✅ on the card does too), manage delegates and edit the subject.",
     );

@@ -5,7 +5,7 @@
 //! (`task/fetch`). Names are escaped: text never turns into markup.
 
 use serde_json::{json, Value};
-use threadesk_chat::input::{ListAt, TicketPage};
+use threadesk_chat::input::{More, TicketPage};
 use threadesk_chat::CardFor;
 use threadesk_core::domain::{Delegate, Department, Message, Status};
 use threadesk_core::surfaces::CardFacts;
@@ -253,7 +253,7 @@ pub fn list(page: &TicketPage) -> Value {
     if page.items.is_empty() {
         body.push(note(page.empty));
     }
-    for it in &page.items {
+    for (i, it) in page.items.iter().enumerate() {
         let t = &it.ticket;
         let shared = if it.shared { " · shared with you" } else { "" };
         body.push(text(&format!(
@@ -262,8 +262,11 @@ pub fn list(page: &TicketPage) -> Value {
             escape(&clip(&t.subject, 80)),
             t.status.label_for(page.staff)
         )));
+        if let Some(e) = page.excerpt(i) {
+            body.push(text(&format!("> {}", escape(&clip(e, 200)))));
+        }
     }
-    let actions = match page.more {
+    let actions = match &page.more {
         Some(at) => vec![execute(
             "More",
             verbs::LIST,
@@ -274,8 +277,8 @@ pub fn list(page: &TicketPage) -> Value {
     adaptive(body, actions)
 }
 
-/// The first page of a list's place, for its More button.
-pub fn list_at(data: &Value) -> ListAt {
+/// The place a More button continues (a list's or a search's).
+pub fn list_at(data: &Value) -> More {
     data["at"]
         .as_str()
         .and_then(|s| s.parse().ok())
@@ -432,7 +435,7 @@ pub fn help(staff: bool) -> Value {
     let mut body = vec![
         heading("Threadesk help"),
         text("**new** (or **New ticket** below, or *Create ticket* on any message) opens a ticket: subject, department, message."),
-        text("**list** [mine|org] [active|closed|all] lists your tickets; **show** #N brings a ticket's card here; **close** #N closes one."),
+        text("**list** [mine|org] [active|closed|all] lists your tickets; **show** #N brings a ticket's card here; **close** #N closes one; **search** words finds your tickets by what they say (#N goes straight to one)."),
         text("Write here to reply to your ticket. With more than one open, reply to the ticket's card (or one of its messages), or I ask which ticket you mean. Files you send here are added to the ticket."),
         text("Each ticket's card has **Close** (Teams has no ✅ reaction for bots: close with the button), **Delegates** and **Edit subject**."),
     ];

@@ -9,6 +9,7 @@ mod outbox;
 mod people;
 mod rights;
 mod schema;
+mod search;
 mod surfaces;
 mod tickets;
 mod views;

@@ -34,6 +34,8 @@ pub enum Command<U> {
         /// Only tickets owned so (`mine`, `unassigned`).
         owner: Option<OwnerFilter>,
     },
+    /// Search the tickets one may read (`#N` alone goes to that ticket).
+    Search(String),
     /// Staff: take a ticket (become its owner).
     Claim(TicketNumber),
     /// Staff: give a ticket to a colleague, or to nobody (`unassign`).
@@ -122,6 +124,8 @@ pub mod usage {
     pub const LINK: &str = "link @user <email address>";
     /// `note`.
     pub const NOTE: &str = "note #N <text>";
+    /// `search`.
+    pub const SEARCH: &str = "search <words> (or #N)";
     /// `assign`.
     pub const ASSIGN: &str = "assign #N @user";
     /// `department #N` (moving a ticket).
@@ -216,6 +220,10 @@ impl<U> Command<U> {
                     owner,
                 }
             }
+            "search" | "find" => match rest(1).trim() {
+                "" => return Err(Unreadable::Usage(usage::SEARCH)),
+                words => Command::Search(words.to_owned()),
+            },
             "claim" => {
                 Command::Claim(number(words.get(1)).ok_or(Unreadable::WhichTicket("claim"))?)
             }

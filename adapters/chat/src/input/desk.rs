@@ -2,13 +2,15 @@
 //! Platforms only read their payloads into inputs and draw the answers.
 
 use super::command::{Command, DepartmentCommand};
-use super::list::{view_word, ListAt, Scope};
+use super::list::{view_word, ListAt, More, Scope, SearchAt};
 use crate::ChatPlatform;
 use std::future::Future;
 use threadesk_core::domain::{
     staff_note, AttachmentMeta, Department, Person, PlatformIdentity, TicketListItem, View,
 };
-use threadesk_core::engine::{NewMessage, OwnerFilter, Posted, QueueFilter};
+use threadesk_core::engine::{
+    NewMessage, OwnerFilter, Posted, QueueFilter, SearchQuery, SearchResult,
+};
 use threadesk_core::{Ctx, EngineError, MessageId, TicketId, TicketNumber};
 
 /// How many tickets a list page shows.
@@ -44,8 +46,23 @@ pub struct TicketPage {
     /// What to say when there are none.
     pub empty: &'static str,
     /// Where the next page starts, if there is one.
-    pub more: Option<ListAt>,
+    pub more: Option<More>,
+    /// Search results: where the words are in each ticket, in the order
+    /// of `items` (`None` where only the subject has them). Empty for
+    /// lists.
+    pub excerpts: Vec<Option<String>>,
 }
+
+impl TicketPage {
+    /// Where the words are in the `i`th ticket, for search results.
+    pub fn excerpt(&self, i: usize) -> Option<&str> {
+        self.excerpts.get(i).and_then(|e| e.as_deref())
+    }
+}
+
+/// The longest a "More" button's place may be written: a Discord custom id
+/// holds 100 characters, with the button's prefix.
+const MORE_LIMIT: usize = 90;
 
 /// The answer to a command.
 #[derive(Debug, Clone, PartialEq)]
@@ -157,6 +174,7 @@ pub async fn command<P: ChatDesk>(
                 staff: true,
                 empty: "Nothing waiting.",
                 more: None,
+                excerpts: Vec::new(),
             })
         }
         Command::SetStatus(n, status) => {
@@ -185,6 +203,10 @@ pub async fn command<P: ChatDesk>(
                 None => format!("Ticket {} is in no department now.", t.number),
             })
         }
+        Command::Search(words) => match search(p, person, SearchAt { words, after: None }).await? {
+            Found::Jump(t) => Reply::Show(t),
+            Found::Page(page) => Reply::List(page),
+        },
         Command::Claim(n) => {
             let t = engine.ticket_by_number(person.id, n).await?;
             engine.claim(ctx, t.id).await?;
@@ -337,11 +359,101 @@ pub async fn list<P: ChatPlatform>(
         items: page.items,
         staff: person.is_staff,
         empty: "No tickets.",
-        more: page.next.map(|c| ListAt {
-            after: Some(c),
-            ..at
+        more: page.next.map(|c| {
+            More::List(ListAt {
+                after: Some(c),
+                ..at
+            })
         }),
+        excerpts: Vec::new(),
     })
+}
+
+/// What a search in chat found.
+enum Found {
+    /// `#N`: the ticket itself.
+    Jump(threadesk_core::domain::Ticket),
+    /// A page of results.
+    Page(TicketPage),
+}
+
+/// One page of a search's results, as the person may see them.
+async fn search<P: ChatPlatform>(
+    p: &P,
+    person: &Person,
+    at: SearchAt,
+) -> Result<Found, EngineError> {
+    let found = p
+        .engine()
+        .search(person.id, &SearchQuery::words(&at.words), at.after, PAGE)
+        .await?;
+    let page = match found {
+        SearchResult::Jump(t) => return Ok(Found::Jump(t)),
+        SearchResult::Hits(page) => page,
+    };
+    let mut more = page.next.map(|c| {
+        More::Search(SearchAt {
+            words: at.words.clone(),
+            after: Some(c),
+        })
+    });
+    let mut title = format!("Search · {}", crate::text::clip(&at.words, 60));
+    if more
+        .as_ref()
+        .is_some_and(|m| m.to_string().len() > MORE_LIMIT)
+    {
+        // words too long to carry on a button: the first page only.
+        more = None;
+        title.push_str(" · the first ten; fewer words page further");
+    }
+    let excerpts = page
+        .items
+        .iter()
+        .map(|h| {
+            h.excerpt.as_ref().map(|e| {
+                if h.internal {
+                    format!("(internal note) {e}")
+                } else {
+                    e.clone()
+                }
+            })
+        })
+        .collect();
+    Ok(Found::Page(TicketPage {
+        title,
+        items: page.items.into_iter().map(|h| h.item).collect(),
+        staff: person.is_staff,
+        empty: "No tickets with those words.",
+        more,
+        excerpts,
+    }))
+}
+
+/// The page a "More" button asks for: a list's or a search's.
+pub async fn more<P: ChatPlatform>(
+    p: &P,
+    person: &Person,
+    more: More,
+) -> Result<TicketPage, EngineError> {
+    match more {
+        More::List(at) => list(p, person, at).await,
+        More::Search(at) => match search(p, person, at).await? {
+            Found::Page(page) => Ok(page),
+            // a button never carries a bare number; should one, show it
+            // as the one result.
+            Found::Jump(ticket) => Ok(TicketPage {
+                title: format!("Ticket {}", ticket.number),
+                items: vec![TicketListItem {
+                    ticket,
+                    shared: false,
+                }],
+                staff: person.is_staff,
+                empty: "",
+                more: None,
+                excerpts: Vec::new(),
+            }),
+        },
+    }
 }
 
 async fn department<P: ChatPlatform>(

@@ -89,9 +89,94 @@ impl FromStr for ListAt {
     }
 }
 
+/// Where a search's next page starts: the words and the last ticket
+/// shown. Written `find:<cursor or ->:<words>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SearchAt {
+    /// The words searched for.
+    pub words: String,
+    /// After which ticket the page starts; `None` for the first page.
+    pub after: Option<Cursor>,
+}
+
+/// What a "More" button continues: a list or a search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum More {
+    /// A list of one's tickets.
+    List(ListAt),
+    /// A search's results.
+    Search(SearchAt),
+}
+
+impl Default for More {
+    fn default() -> Self {
+        More::List(ListAt::default())
+    }
+}
+
+impl fmt::Display for More {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            More::List(at) => at.fmt(f),
+            More::Search(at) => {
+                f.write_str("find:")?;
+                match at.after {
+                    Some(c) => write!(f, "{c}")?,
+                    None => f.write_str("-")?,
+                }
+                write!(f, ":{}", at.words)
+            }
+        }
+    }
+}
+
+impl FromStr for More {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let Some(rest) = s.strip_prefix("find:") else {
+            return s.parse().map(More::List);
+        };
+        let (cursor, words) = rest.split_once(':').unwrap_or((rest, ""));
+        let after = match cursor {
+            "-" | "" => None,
+            c => Some(c.parse()?),
+        };
+        Ok(More::Search(SearchAt {
+            words: words.to_owned(),
+            after,
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_place_in_a_search_reads_back_as_written() {
+        let at = More::Search(SearchAt {
+            words: "toner: tray 2".into(),
+            after: Some(Cursor {
+                rank: 0,
+                last_activity_at: 1_700_000_000_000,
+                id: 42,
+            }),
+        });
+        let written = at.to_string();
+        assert_eq!(written, "find:0.1700000000000.42:toner: tray 2");
+        assert_eq!(written.parse::<More>().unwrap(), at);
+        let first = More::Search(SearchAt {
+            words: "vpn".into(),
+            after: None,
+        });
+        assert_eq!(first.to_string().parse::<More>().unwrap(), first);
+        assert_eq!(
+            "org:closed".parse::<More>().unwrap(),
+            More::List(ListAt::first(Scope::Organization, View::Closed))
+        );
+        assert!("find:x.y:vpn".parse::<More>().is_err());
+    }
 
     #[test]
     fn a_place_in_a_list_reads_back_as_written() {

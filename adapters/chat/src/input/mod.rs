@@ -9,7 +9,7 @@ mod list;
 
 pub use command::{usage, Command, DepartmentCommand, TextSyntax, Unreadable};
 pub use desk::{
-    authored_message, close_by_reaction, command, edit, is_closing, list, write, ChatDesk, Refusal,
-    Reply, TicketPage, Written, Wrote, PAGE, QUEUE_PAGE,
+    authored_message, close_by_reaction, command, edit, is_closing, list, more, write, ChatDesk,
+    Refusal, Reply, TicketPage, Written, Wrote, PAGE, QUEUE_PAGE,
 };
-pub use list::{view_word, ListAt, Scope};
+pub use list::{view_word, ListAt, More, Scope, SearchAt};

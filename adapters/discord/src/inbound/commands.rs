@@ -3,7 +3,7 @@
 //! is drawn here.
 
 use super::*;
-use threadesk_chat::input::{self, ChatDesk, ListAt, Reply, TicketPage};
+use threadesk_chat::input::{self, ChatDesk, More, Reply, TicketPage};
 use threadesk_core::domain::PlatformIdentity;
 
 impl ChatDesk for DiscordAdapter {
@@ -64,8 +64,8 @@ impl DiscordAdapter {
     }
 
     /// The next page of a list (its "More" button), in the list's place.
-    pub(super) async fn more(&self, person: &Person, at: ListAt) -> Result<Value, EngineError> {
-        Ok(list(&input::list(self, person, at).await?, true))
+    pub(super) async fn more(&self, person: &Person, at: More) -> Result<Value, EngineError> {
+        Ok(list(&input::more(self, person, at).await?, true))
     }
 }
 
@@ -76,7 +76,7 @@ fn list(page: &TicketPage, replace: bool) -> Value {
     if page.items.is_empty() {
         lines.push(page.empty.to_owned());
     }
-    for it in page.items.iter().take(25) {
+    for (i, it) in page.items.iter().enumerate().take(25) {
         let t = &it.ticket;
         lines.push(format!(
             "{} *{}* · {}{}",
@@ -85,8 +85,11 @@ fn list(page: &TicketPage, replace: bool) -> Value {
             t.status.label_for(page.staff),
             if it.shared { " · shared with you" } else { "" }
         ));
+        if let Some(e) = page.excerpt(i) {
+            lines.push(format!("> {}", render::escape(&render::clip(e, 160))));
+        }
     }
-    let components = match page.more {
+    let components = match &page.more {
         Some(at) => json!([{ "type": 1, "components": [{ "type": 2, "style": 2, "label": "More",
             "custom_id": ids::make(ids::LIST, at) }] }]),
         None => json!([]),

@@ -99,6 +99,10 @@ pub(super) fn command(data: &Value) -> Result<Command<Who>, Unreadable> {
                 _ => None,
             },
         },
+        "search" => match text("words").filter(|w| !w.is_empty()) {
+            Some(w) => Command::Search(w.to_owned()),
+            None => return Err(Unreadable::Usage(usage::SEARCH)),
+        },
         "claim" => Command::Claim(which(number(), "claim")?),
         "assign" => Command::Assign(which(number(), "assign")?, user()),
         "move" => match (number(), text("department").filter(|d| !d.is_empty())) {

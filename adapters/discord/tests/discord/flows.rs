@@ -26,6 +26,7 @@ async fn connecting_registers_ticket_with_the_departments(#[case] kind: Kind) {
             "list",
             "show",
             "close",
+            "search",
             "help",
             "queue",
             "claim",
@@ -542,4 +543,76 @@ async fn a_direct_message_outside_a_ticket_gets_directions(#[case] kind: Kind) {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(bots(&w), before, "the bot said nothing");
     w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn search_finds_within_rights_pages_with_more_and_jumps_on_a_number(#[case] kind: Kind) {
+    let w = world(kind).await;
+    for i in 0..12 {
+        w.open_ticket(
+            &bob(),
+            &format!("Order {i}"),
+            "Please refund the duplicate charge",
+        )
+        .await;
+    }
+    w.settle().await;
+    let channel = SUPPORT_CHANNEL.to_string();
+    let words = |w: &str| json!([{ "type": 3, "name": "words", "value": w }]);
+    let first = w
+        .interact(&interaction::command(
+            &bob(),
+            &channel,
+            "search",
+            words("refund"),
+        ))
+        .await;
+    let text = first["data"]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        first["data"]["flags"], 64,
+        "only the person sees it: {first}"
+    );
+    assert!(text.contains("duplicate charge"), "{text}");
+    assert_eq!(text.matches("*Order ").count(), 10, "{text}");
+    let more = first["data"]["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .expect("a More button")
+        .to_owned();
+    assert!(more.len() <= 100 && more.contains("find:"), "{more}");
+    let next = w
+        .interact(&interaction::component(&bob(), &channel, &more, 2, None))
+        .await;
+    let next_text = next["data"]["content"].as_str().unwrap_or_default();
+    assert_eq!(next["type"], 7, "the next page replaces the first: {next}");
+    assert_eq!(next_text.matches("*Order ").count(), 2, "{next_text}");
+    // nobody else's tickets; #N only when one may read it.
+    let eve = w
+        .interact(&interaction::command(
+            &eve(),
+            &channel,
+            "search",
+            words("duplicate"),
+        ))
+        .await;
+    assert!(eve["data"]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("No tickets with those words."));
+    let jump = w
+        .interact(&interaction::command(
+            &bob(),
+            &channel,
+            "search",
+            words("#1001"),
+        ))
+        .await;
+    assert!(
+        jump.to_string().contains("1001"),
+        "brought to the ticket: {jump}"
+    );
+    assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
 }

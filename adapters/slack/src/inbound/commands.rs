@@ -8,7 +8,7 @@ use crate::text::{clip, escape, unescape};
 use crate::SlackAdapter;
 use serde_json::json;
 use std::collections::HashMap;
-use threadesk_chat::input::{self, ChatDesk, Command, ListAt, Reply, TextSyntax, Unreadable};
+use threadesk_chat::input::{self, ChatDesk, Command, More, Reply, TextSyntax, Unreadable};
 use threadesk_core::domain::{Person, PlatformIdentity};
 use threadesk_core::EngineError;
 
@@ -148,9 +148,9 @@ impl SlackAdapter {
     pub(crate) async fn list(
         &self,
         person: &Person,
-        at: ListAt,
+        at: More,
     ) -> Result<Vec<serde_json::Value>, EngineError> {
-        Ok(render::ticket_list(&input::list(self, person, at).await?))
+        Ok(render::ticket_list(&input::more(self, person, at).await?))
     }
 }
 

@@ -6,7 +6,7 @@ use crate::render::{self, ids};
 use crate::text::clip;
 use crate::SlackAdapter;
 use serde_json::{json, Value};
-use threadesk_chat::input::{self, view_word, ChatDesk, ListAt, Scope, Wrote};
+use threadesk_chat::input::{self, view_word, ChatDesk, ListAt, More, Scope, Wrote};
 use threadesk_chat::ChatPlatform;
 use threadesk_core::domain::Person;
 use threadesk_core::EngineError;
@@ -151,7 +151,7 @@ impl SlackAdapter {
             },
             ..at
         };
-        let list = match self.list(person, at).await {
+        let list = match self.list(person, More::List(at)).await {
             Ok(l) => l,
             Err(e) => vec![
                 json!({ "type": "section", "text": { "type": "mrkdwn", "text": sentence(&e) } }),

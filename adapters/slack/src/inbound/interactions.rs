@@ -5,7 +5,7 @@ use super::{field_of, modal_errors, sentence, Answer};
 use crate::render::{self, ids};
 use crate::SlackAdapter;
 use serde_json::{json, Value};
-use threadesk_chat::input::ListAt;
+use threadesk_chat::input::{ListAt, More};
 use threadesk_chat::ChatPlatform;
 use threadesk_core::domain::Status;
 use threadesk_core::engine::{Invitee, NewMessage, NewTicket};
@@ -166,8 +166,8 @@ impl SlackAdapter {
                 self.follow_in_background(t.id, person.id, user);
             }
             ids::LIST_MORE => {
-                let at: ListAt = value.parse().unwrap_or_default();
-                let blocks = self.list(person, at).await?;
+                let at: More = value.parse().unwrap_or_default();
+                let blocks = self.list(person, at.clone()).await?;
                 let channel = p["container"]["channel_id"]
                     .as_str()
                     .or(p["channel"]["id"].as_str());
@@ -180,7 +180,7 @@ impl SlackAdapter {
                 } else if let Some(ch) = channel {
                     self.tell(ch, user, "More tickets", Some(json!(blocks)))
                         .await;
-                } else {
+                } else if let More::List(at) = at {
                     self.publish_home(person, user, at).await;
                 }
             }

@@ -610,3 +610,74 @@ async fn a_ticket_moved_to_another_department_moves_its_triage_card_there(#[case
     );
     assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn search_by_command_finds_within_rights_pages_with_more_and_jumps_on_a_number(
+    #[case] kind: Kind,
+) {
+    let w = world(kind).await;
+    for i in 0..12 {
+        w.open_ticket(
+            BOB,
+            &format!("Order {i}"),
+            "Please refund the duplicate charge",
+        )
+        .await;
+    }
+    w.open_ticket(EVE, "Refund for Eve", "mine alone").await;
+    w.drain().await;
+    let first = w.command(BOB, "search refund").await;
+    let text = first.to_string();
+    assert_eq!(first["response_type"], "ephemeral");
+    assert!(text.contains("Search · refund"), "{text}");
+    assert!(
+        text.contains("duplicate charge"),
+        "where the words are: {text}"
+    );
+    assert!(!text.contains("Refund for Eve"), "{text}");
+    assert_eq!(
+        text.matches("*Order ").count() + text.matches("* Order ").count(),
+        10,
+        "{text}"
+    );
+    let more = first["blocks"]
+        .as_array()
+        .and_then(|b| {
+            b.iter()
+                .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+                .find(|e| e["action_id"] == "td_list_more")
+        })
+        .expect("a More button");
+    let value = more["value"].as_str().unwrap().to_owned();
+    assert!(value.starts_with("find:"), "{value}");
+    w.click(BOB, "DBOB", "td_list_more", &value).await;
+    let next = w
+        .fake
+        .calls_of("chat.postEphemeral")
+        .into_iter()
+        .last()
+        .map(|a| a["blocks"].to_string())
+        .unwrap_or_default();
+    assert!(
+        next.contains("Order 1") && next.contains("Order 0"),
+        "{next}"
+    );
+    assert!(!next.contains("Order 11"), "{next}");
+    // another customer's words are not found; staff find everyone's.
+    let eve = w.command(EVE, "search duplicate").await.to_string();
+    assert!(eve.contains("No tickets with those words."), "{eve}");
+    let sam = w.command(SAM, "search refund eve").await.to_string();
+    assert!(sam.contains("Refund for Eve"), "{sam}");
+    // #N: the ticket itself when one may read it.
+    let jump = w.command(BOB, "search #1001").await.to_string();
+    assert!(jump.contains("sending you the card of #1001"), "{jump}");
+    let other = w.command(EVE, "search #1001").await.to_string();
+    assert!(other.contains("No tickets with those words."), "{other}");
+    let usage = w.command(BOB, "search").await.to_string();
+    assert!(
+        usage.contains("Usage: `/ticket search <words> (or #N)`"),
+        "{usage}"
+    );
+    assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
+}

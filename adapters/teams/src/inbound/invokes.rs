@@ -256,7 +256,7 @@ impl TeamsAdapter {
                 Ok(render::card_answer(render::said("Invitation declined.")))
             }
             (verbs::LIST, _, _) => {
-                let page = input::list(self, person, render::list_at(data)).await?;
+                let page = input::more(self, person, render::list_at(data)).await?;
                 Ok(render::card_answer(render::list(&page)))
             }
             (verbs::ROUTE, Some(t), _) => {

@@ -3,6 +3,7 @@
 //! (post/redirect/get, so a reload never repeats a command).
 
 mod list;
+mod search;
 mod signin;
 mod staff;
 mod ticket;
@@ -109,6 +110,7 @@ pub(crate) fn router() -> Router<Portal> {
             get(form_page).post(ticket::revoke),
         )
         .route("/tickets/{number}/files/{id}", get(ticket::file))
+        .route("/search", get(search::search))
         .route("/staff", get(staff::queue))
         .route("/staff/people", get(staff::people))
         .route(

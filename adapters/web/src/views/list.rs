@@ -43,6 +43,7 @@ pub(crate) fn ticket_list(p: ListPage<'_>) -> Markup {
                 button.plain type="submit" { "Show" }
             }
         }
+        (super::search_box(""))
         nav.tabs aria-label="Ticket state" {
             @for (view, label) in [(View::Active, "Active"), (View::Closed, "Closed"), (View::All, "View all")] {
                 a class=@if view == p.view { "on" } href={ "/tickets?scope=" (p.scope) "&view=" (view_name(view)) } { (label) }

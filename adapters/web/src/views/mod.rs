@@ -2,11 +2,13 @@
 //! every interpolated value, so user content can never become markup.
 
 mod list;
+mod search;
 mod signin;
 mod staff;
 mod ticket;
 
 pub(crate) use list::{invitations, new_ticket, ticket_list, ListPage, NewTicketForm};
+pub(crate) use search::{search_box, search_page, SearchPage};
 pub(crate) use signin::{link_gone, sign_in_link, sign_in_link_form, sign_in_local, use_link};
 pub(crate) use staff::{people_page, queue_page, QueuePage};
 pub(crate) use ticket::{ticket_page, TicketPage};
@@ -57,6 +59,7 @@ table{width:100%;border-collapse:collapse;background:#fff}th,td{text-align:left;
 .status.on_hold{background:#eef0f3;border-color:#6b7280;border-style:dashed}.status.awaiting_client{background:#d9f2dd;border-color:#2e7d32}
 .status.client_replied{background:#ffe3c2;border-color:#b85c00}.status.closed{background:#e5e5e5;border-color:#8a8a8a}
 button.internal{background:var(--note);color:var(--fg);border:1px dashed #a07d00}
+.excerpt{margin:.2rem 0 0;font-size:.9rem}.internal-mark{font-weight:600}
 .shared{display:inline-block;padding:0 .4rem;border:1px solid var(--line);border-radius:4px;font-size:.8rem;color:var(--muted)}
 .msg{background:#fff;border:1px solid var(--line);border-radius:12px;padding:.6rem .8rem;margin:.6rem 0;max-width:92%}
 .msg.staff{margin-left:auto;background:#eef3ff}.msg.internal{background:var(--note);border-style:dashed}
@@ -111,6 +114,7 @@ pub(crate) fn layout(title: &str, chrome: Option<&Chrome<'_>>, body: Markup) -> 
                         nav {
                             a href="/tickets" { "Tickets" }
                             a href="/tickets/new" { "Open a support ticket" }
+                            a href="/search" { "Search" }
                             a href="/invitations" {
                                 "Invitations"
                                 @if c.invitations > 0 { " (" (c.invitations) ")" }
@@ -199,6 +203,37 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// The start (00:00 UTC) of a date written `YYYY-MM-DD`, as date inputs
+/// send it.
+pub(crate) fn day_start(text: &str) -> Option<Timestamp> {
+    let mut parts = text.trim().splitn(3, '-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let d: i64 = parts.next()?.parse().ok()?;
+    if !(1..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    if civil_from_days(days) != (if m <= 2 { y + 1 } else { y }, m as u32, d as u32) {
+        // 2026-02-31 and the like.
+        return None;
+    }
+    Some(Timestamp(days * 86_400 * 1_000_000))
+}
+
+/// A date as a date input shows it (`2026-11-23`).
+pub(crate) fn day(t: Timestamp) -> String {
+    let (y, m, d) = civil_from_days(t.0.div_euclid(86_400 * 1_000_000));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// A size people can read.
 pub(crate) fn size(bytes: u64) -> String {
     match bytes {
@@ -227,6 +262,21 @@ pub(crate) fn csrf_field(token: &str) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_read_as_their_first_moment() {
+        assert_eq!(day_start("1970-01-01"), Some(Timestamp(0)));
+        let t = day_start("2026-11-23").unwrap();
+        assert_eq!(when(t), "2026-11-23 00:00 UTC");
+        assert_eq!(day(t), "2026-11-23");
+        assert_eq!(
+            day_start("2024-02-29").map(day).as_deref(),
+            Some("2024-02-29")
+        );
+        for bad in ["2026-02-31", "2026-13-01", "yesterday", "", "2026-11"] {
+            assert_eq!(day_start(bad), None, "{bad}");
+        }
+    }
 
     /// `#rrggbb` to its relative luminance (WCAG 2).
     fn luminance(hex: &str) -> f64 {

@@ -38,6 +38,7 @@ pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
     };
     let body = html! {
         h1 { "Staff queue" }
+        (super::search_box(""))
         form.row method="get" action="/staff" {
             label.tight for="department" { "Department" }
             select.narrow #department name="department" {

@@ -934,3 +934,95 @@ async fn the_forms_with_files_say_how_much_they_take(kind: Kind) {
         page.body
     );
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn search_finds_words_within_rights_jumps_on_a_number_and_pages(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let eve = site.customer("Eve Else", "eve@else.example", false).await;
+    let mut b = site.browser(bob).await;
+    let mut e = site.browser(eve).await;
+    let n = b
+        .open("Printer jams", "The toner light blinks on tray 2.")
+        .await;
+    let theirs = e.open("Toner order", "We need more toner & paper.").await;
+    let mut s = site.browser(site.staff).await;
+    let note = s
+        .post_files(
+            &format!("/tickets/{n}/reply"),
+            &[("body", "zebra fee applies"), ("internal", "1")],
+            &[],
+        )
+        .await;
+    assert_eq!(note.status, StatusCode::SEE_OTHER);
+    // the lists and the queue carry the box.
+    assert!(b.get("/tickets").await.shows("action=\"/search\""));
+    assert!(s.get("/staff").await.shows("action=\"/search\""));
+    // Bob finds his own, with where the words are; not Eve's.
+    let found = b.get("/search?q=toner").await;
+    assert_eq!(found.status, StatusCode::OK);
+    assert!(found.shows("Printer jams"), "{}", found.body);
+    assert!(found.shows("The toner light blinks"), "{}", found.body);
+    assert!(!found.shows("Toner order"), "{}", found.body);
+    // internal notes: staff only.
+    assert!(b
+        .get("/search?q=zebra")
+        .await
+        .shows("No tickets with those words."));
+    let staff_found = s.get("/search?q=zebra").await;
+    assert!(
+        staff_found.shows("Internal note: ") && staff_found.shows("Printer jams"),
+        "{}",
+        staff_found.body
+    );
+    assert!(s.get("/search?q=toner").await.shows("Toner order"));
+    // what is typed is shown back escaped, never as markup.
+    let odd = b.get("/search?q=%3Cscript%3E").await;
+    assert!(odd.shows("&lt;script&gt;") && !odd.shows("<script>"));
+    // #N opens a ticket one may read; another's is not found.
+    let jump = b.get(&format!("/search?q=%23{n}")).await;
+    assert_eq!(jump.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        jump.location.as_deref(),
+        Some(format!("/tickets/{n}").as_str())
+    );
+    let not_mine = b.get(&format!("/search?q=%23{theirs}")).await;
+    assert_eq!(not_mine.status, StatusCode::OK);
+    assert!(not_mine.shows("No tickets with those words."));
+    // filters: closed only; a bad date is a clear refusal.
+    b.post(&format!("/tickets/{n}/close"), &[]).await;
+    assert!(b
+        .get("/search?q=toner&view=active")
+        .await
+        .shows("No tickets with those words."));
+    assert!(b
+        .get("/search?q=toner&view=closed")
+        .await
+        .shows("Printer jams"));
+    let bad = b.get("/search?q=toner&from=2026-02-31").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // staff page through many results with nothing twice.
+    for i in 0..27 {
+        // closed as they go: a requester has only so many open at once.
+        let r = b.open(&format!("Refund {i}"), "Please refund.").await;
+        b.post(&format!("/tickets/{r}/close"), &[]).await;
+    }
+    let first = s.get("/search?q=refund").await;
+    let more = first
+        .body
+        .split("href=\"/search?")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .map(|q| format!("/search?{}", q.replace("&amp;", "&")))
+        .expect("a next-page link");
+    assert!(
+        more.contains("q=refund") && more.contains("after="),
+        "{more}"
+    );
+    let second = s.get(&more).await;
+    let count = |p: &str| p.matches("Refund ").count();
+    assert_eq!(count(&first.body) + count(&second.body), 27);
+}

@@ -1,0 +1,423 @@
+//! Full-text search over subjects and message bodies, with the rights of
+//! the lists: a customer finds only tickets they may read, and internal
+//! notes are searched for staff only.
+//!
+//! Words are matched as prefixes (`print` finds "printer"), every word in
+//! one subject or one message. SQLite answers from FTS5 tables kept by
+//! triggers; PostgreSQL from GIN indexes over the text's `tsvector`. Both
+//! read words the same way: letters and digits, everything else a space.
+
+use super::{actor_facts, queries::OwnerFilter, rows, Engine};
+use crate::db::Backend;
+use crate::domain::*;
+use crate::error::{EngineError, Result};
+use crate::ids::*;
+use crate::time::Timestamp;
+use sqlx::any::AnyArguments;
+use sqlx::{Arguments, Row};
+use std::collections::HashMap;
+
+/// At most this many words are searched for; more narrow nothing useful.
+pub const MAX_WORDS: usize = 8;
+
+/// What to search for, and among which tickets.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SearchQuery {
+    /// The words, as typed. `#1042` (alone) jumps to that ticket when the
+    /// person may read it. Empty: every ticket the filters let through.
+    pub words: String,
+    /// Active, closed or all.
+    pub view: View,
+    /// Only this status.
+    pub status: Option<Status>,
+    /// Only this department (staff).
+    pub department: Option<DepartmentId>,
+    /// Only tickets owned so (staff).
+    pub owner: Option<OwnerFilter>,
+    /// Only this organization's tickets.
+    pub organization: Option<OrgId>,
+    /// Only this person's requests.
+    pub requester: Option<PersonId>,
+    /// Opened at or after.
+    pub from: Option<Timestamp>,
+    /// Opened before.
+    pub to: Option<Timestamp>,
+}
+
+impl SearchQuery {
+    /// A search for words, every filter off.
+    pub fn words(words: impl Into<String>) -> Self {
+        SearchQuery {
+            words: words.into(),
+            view: View::All,
+            ..Default::default()
+        }
+    }
+}
+
+/// One ticket found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchHit {
+    /// The ticket, as lists show it.
+    pub item: TicketListItem,
+    /// Where the words are: a short excerpt of the newest message that
+    /// has them (`None` when only the subject has them).
+    pub excerpt: Option<String>,
+    /// That message is an internal note (only ever for staff).
+    pub internal: bool,
+}
+
+/// What a search found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchResult {
+    /// `#N` named a ticket the person may read: go straight there.
+    Jump(Ticket),
+    /// Tickets with the words, newest activity first.
+    Hits(Page<SearchHit>),
+}
+
+/// The words of a query as the indexes read text: runs of letters and
+/// digits, lower-cased; at most [`MAX_WORDS`], each at most 64 characters.
+pub fn words_of(text: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for w in text.split(|c: char| !c.is_alphanumeric()) {
+        if w.is_empty() {
+            continue;
+        }
+        let w: String = w.to_lowercase().chars().take(64).collect();
+        if !words.contains(&w) {
+            words.push(w);
+        }
+        if words.len() == MAX_WORDS {
+            break;
+        }
+    }
+    words
+}
+
+/// `#1042` or `1042` alone: a ticket number.
+fn jump_number(text: &str) -> Option<TicketNumber> {
+    let t = text.trim();
+    let digits = t.strip_prefix('#').unwrap_or(t);
+    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !t.starts_with('#') {
+        return None;
+    }
+    digits.parse().ok().map(TicketNumber)
+}
+
+/// The backend's match expression over `col` for the bound query `$n`,
+/// and the query text to bind.
+struct Matcher {
+    backend: Backend,
+    query: String,
+}
+
+/// PostgreSQL reads text through this expression, the one its indexes are
+/// built on (migrations/postgres/0009_search.sql).
+fn pg_vector(col: &str) -> String {
+    format!("to_tsvector('simple', regexp_replace({col}, '[[:punct:][:space:]]+', ' ', 'g'))")
+}
+
+impl Matcher {
+    fn new(backend: Backend, words: &[String]) -> Self {
+        let query = match backend {
+            // every word a quoted prefix; FTS5 ANDs them.
+            Backend::Sqlite => words
+                .iter()
+                .map(|w| format!("\"{w}\"*"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            // words are letters and digits only: nothing in them is
+            // tsquery syntax.
+            Backend::Postgres => words
+                .iter()
+                .map(|w| format!("{w}:*"))
+                .collect::<Vec<_>>()
+                .join(" & "),
+        };
+        Matcher { backend, query }
+    }
+
+    /// Ticket ids with a matching message (`max(m.id)` as `mid`), and
+    /// tickets whose subject matches (`mid` null).
+    fn matched(&self, n: usize, notes: bool) -> String {
+        let internal = if notes { "" } else { " and m.internal = 0" };
+        match self.backend {
+            Backend::Sqlite => format!(
+                "select m.ticket_id as tid, max(m.id) as mid from messages_fts f \
+                   join messages m on m.id = f.rowid \
+                   where messages_fts match ${n}{internal} group by m.ticket_id \
+                 union all \
+                 select f.rowid as tid, cast(null as bigint) as mid from tickets_fts f where tickets_fts match ${n}"
+            ),
+            Backend::Postgres => format!(
+                "select m.ticket_id as tid, max(m.id) as mid from messages m \
+                   where {} @@ to_tsquery('simple', ${n}){internal} group by m.ticket_id \
+                 union all \
+                 select t.id as tid, cast(null as bigint) as mid from tickets t \
+                   where {} @@ to_tsquery('simple', ${n})",
+                pg_vector("m.body"),
+                pg_vector("t.subject")
+            ),
+        }
+    }
+}
+
+/// A short excerpt of `body` around the first of `words` in it.
+pub fn excerpt(body: &str, words: &[String]) -> String {
+    const BEFORE: usize = 40;
+    const LENGTH: usize = 160;
+    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    let lower = flat.to_lowercase();
+    // the char index of the first word found (lower-casing can change
+    // byte lengths, so count characters).
+    let at = words
+        .iter()
+        .filter_map(|w| lower.find(w.as_str()))
+        .min()
+        .map(|byte| lower[..byte].chars().count())
+        .unwrap_or(0);
+    let chars: Vec<char> = flat.chars().collect();
+    let at = at.min(chars.len());
+    let start = at.saturating_sub(BEFORE);
+    let end = (start + LENGTH).min(chars.len());
+    let mut out: String = chars[start..end].iter().collect();
+    if start > 0 {
+        out.insert(0, '…');
+    }
+    if end < chars.len() {
+        out.push('…');
+    }
+    out
+}
+
+fn bind<'q, T>(args: &mut AnyArguments<'q>, n: &mut usize, v: T) -> Result<usize>
+where
+    T: 'q + sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    args.add(v)
+        .map_err(|e| EngineError::Corrupt(e.to_string()))?;
+    *n += 1;
+    Ok(*n)
+}
+
+impl Engine {
+    /// Searches the tickets the person may read. Staff search everything,
+    /// internal notes included; others their own tickets, those shared
+    /// with them, and (company ticket admins) their organization's.
+    pub async fn search(
+        &self,
+        actor: PersonId,
+        query: &SearchQuery,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<SearchResult> {
+        if let Some(number) = jump_number(&query.words) {
+            match self.ticket_by_number(actor, number).await {
+                Ok(t) => return Ok(SearchResult::Jump(t)),
+                Err(EngineError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let mut conn = self.db.pool().acquire().await?;
+        let facts = actor_facts(&mut conn, actor).await?;
+        let size = PageRequest {
+            limit,
+            ..Default::default()
+        }
+        .size();
+        let words = words_of(&query.words);
+        let mut args = AnyArguments::default();
+        let mut n = 0;
+        let after = after.unwrap_or(Cursor {
+            rank: 0,
+            last_activity_at: i64::MAX,
+            id: i64::MAX,
+        });
+        let me = bind(&mut args, &mut n, actor.0)?;
+        let at = bind(&mut args, &mut n, after.last_activity_at)?;
+        let id = bind(&mut args, &mut n, after.id)?;
+        let lim = bind(&mut args, &mut n, size + 1)?;
+        let source = if words.is_empty() {
+            "select t.id as tid, cast(null as bigint) as mid from tickets t".to_owned()
+        } else {
+            let m = Matcher::new(self.db.backend(), &words);
+            let q = bind(&mut args, &mut n, m.query.clone())?;
+            format!(
+                "select tid, max(mid) as mid from ({}) matched group by tid",
+                m.matched(q, facts.is_staff)
+            )
+        };
+        let mut filters = String::new();
+        match query.view {
+            View::Active => filters.push_str(" and t.is_closed = 0"),
+            View::Closed => filters.push_str(" and t.is_closed = 1"),
+            View::All => {}
+        }
+        if !facts.is_staff {
+            // what a customer may read: their requests, tickets shared
+            // with them, their organization's if they administer it.
+            let org = match (facts.org_id, facts.is_company_admin) {
+                (Some(org), true) => {
+                    let o = bind(&mut args, &mut n, org.0)?;
+                    format!(" or t.org_id = ${o}")
+                }
+                _ => String::new(),
+            };
+            filters.push_str(&format!(
+                " and (t.requester_id = ${me}{org} or exists (select 1 from delegates d \
+                   where d.ticket_id = t.id and d.person_id = ${me} and d.status = 'accepted'))"
+            ));
+        }
+        if let Some(s) = query.status {
+            let k = bind(&mut args, &mut n, s.as_str())?;
+            filters.push_str(&format!(" and t.status = ${k}"));
+        }
+        if let Some(d) = query.department {
+            let k = bind(&mut args, &mut n, d.0)?;
+            filters.push_str(&format!(" and t.department_id = ${k}"));
+        }
+        match query.owner {
+            None => {}
+            Some(OwnerFilter::Unassigned) => filters.push_str(" and t.owner_id is null"),
+            Some(OwnerFilter::Mine) => filters.push_str(&format!(" and t.owner_id = ${me}")),
+            Some(OwnerFilter::Person(p)) => {
+                let k = bind(&mut args, &mut n, p.0)?;
+                filters.push_str(&format!(" and t.owner_id = ${k}"));
+            }
+        }
+        if let Some(o) = query.organization {
+            let k = bind(&mut args, &mut n, o.0)?;
+            filters.push_str(&format!(" and t.org_id = ${k}"));
+        }
+        if let Some(p) = query.requester {
+            let k = bind(&mut args, &mut n, p.0)?;
+            filters.push_str(&format!(" and t.requester_id = ${k}"));
+        }
+        if let Some(from) = query.from {
+            let k = bind(&mut args, &mut n, from.0)?;
+            filters.push_str(&format!(" and t.created_at >= ${k}"));
+        }
+        if let Some(to) = query.to {
+            let k = bind(&mut args, &mut n, to.0)?;
+            filters.push_str(&format!(" and t.created_at < ${k}"));
+        }
+        let sql = format!(
+            "select {cols}, s.mid as hit, \
+               case when t.requester_id <> ${me} and exists (select 1 from delegates d \
+                 where d.ticket_id = t.id and d.person_id = ${me} and d.status = 'accepted') \
+               then 1 else 0 end as shared \
+             from ({source}) s join tickets t on t.id = s.tid \
+             where (t.last_activity_at < ${at} or (t.last_activity_at = ${at} and t.id < ${id})){filters} \
+             order by t.last_activity_at desc, t.id desc limit ${lim}",
+            cols = rows::TICKET_COLUMNS,
+        );
+        let found = sqlx::query_with(&sql, args).fetch_all(&mut *conn).await?;
+        let more = i64::try_from(found.len()).unwrap_or(0) > size;
+        let mut items = Vec::with_capacity(found.len());
+        let mut hits = Vec::new();
+        for row in found.iter().take(usize::try_from(size).unwrap_or(0)) {
+            let ticket = rows::ticket(row)?;
+            let hit: Option<i64> = row.try_get("hit")?;
+            hits.extend(hit);
+            let shared = row.try_get::<i64, _>("shared")? != 0;
+            items.push((TicketListItem { ticket, shared }, hit));
+        }
+        let mut bodies: HashMap<i64, (String, bool)> = HashMap::new();
+        if !hits.is_empty() {
+            let marks: Vec<String> = (1..=hits.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "select id, body, internal from messages where id in ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for h in &hits {
+                q = q.bind(*h);
+            }
+            for r in q.fetch_all(&mut *conn).await? {
+                bodies.insert(
+                    r.try_get("id")?,
+                    (r.try_get("body")?, r.try_get::<i64, _>("internal")? != 0),
+                );
+            }
+        }
+        let next = if more {
+            items.last().map(|(it, _)| Cursor {
+                rank: 0,
+                last_activity_at: it.ticket.last_activity_at.0,
+                id: it.ticket.id.0,
+            })
+        } else {
+            None
+        };
+        let items = items
+            .into_iter()
+            .map(|(item, hit)| {
+                let found = hit.and_then(|h| bodies.get(&h));
+                SearchHit {
+                    item,
+                    excerpt: found.map(|(body, _)| excerpt(body, &words)),
+                    internal: found.is_some_and(|(_, internal)| *internal),
+                }
+            })
+            .collect();
+        Ok(SearchResult::Hits(Page { items, next }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_letters_and_digits_lower_cased() {
+        assert_eq!(
+            words_of("Printer: ann@Example.com, v1.2 — \"quoted\" * OR"),
+            vec!["printer", "ann", "example", "com", "v1", "2", "quoted", "or"]
+        );
+        assert_eq!(words_of("a a A"), vec!["a"]);
+        assert!(words_of(" *:()\"^ ").is_empty());
+        assert_eq!(words_of("1 2 3 4 5 6 7 8 9 10").len(), MAX_WORDS);
+    }
+
+    #[test]
+    fn a_number_with_a_hash_jumps() {
+        assert_eq!(jump_number(" #1042 "), Some(TicketNumber(1042)));
+        assert_eq!(jump_number("1042"), None);
+        assert_eq!(jump_number("#10x"), None);
+        assert_eq!(jump_number("#"), None);
+        assert_eq!(jump_number("#99999999999999999999"), None);
+    }
+
+    #[test]
+    fn the_query_text_has_nothing_but_words() {
+        let words = words_of("toner \"OR\" NEAR(x) tray*");
+        assert_eq!(
+            Matcher::new(Backend::Sqlite, &words).query,
+            "\"toner\"* \"or\"* \"near\"* \"x\"* \"tray\"*"
+        );
+        assert_eq!(
+            Matcher::new(Backend::Postgres, &words).query,
+            "toner:* & or:* & near:* & x:* & tray:*"
+        );
+    }
+
+    #[test]
+    fn an_excerpt_is_around_the_word() {
+        let body = format!(
+            "{} the toner is empty {}",
+            "x ".repeat(100),
+            "y ".repeat(100)
+        );
+        let e = excerpt(&body, &["toner".to_owned()]);
+        assert!(e.starts_with('…') && e.ends_with('…'), "{e}");
+        assert!(e.contains("the toner is empty"), "{e}");
+        assert!(e.chars().count() <= 162);
+        assert_eq!(excerpt("Short one", &["zzz".to_owned()]), "Short one");
+        // lower-casing that changes byte lengths does not break it.
+        assert!(excerpt("İİİİ toner", &["toner".to_owned()]).contains("toner"));
+    }
+}

@@ -1,0 +1,280 @@
+//! Full-text search: words in subjects and messages, the rights of the
+//! lists, internal notes for staff only, filters, `#N`, paging.
+
+use crate::helpers::*;
+use rstest::rstest;
+use rstest_reuse::apply;
+use threadesk_core::domain::*;
+use threadesk_core::engine::{
+    Invitee, NewMessage, NewTicket, OwnerFilter, SearchQuery, SearchResult,
+};
+use threadesk_core::{Ctx, PersonId, TicketId};
+
+async fn found(h: &Harness, who: PersonId, query: SearchQuery) -> Vec<TicketId> {
+    match h.engine.search(who, &query, None, 50).await.unwrap() {
+        SearchResult::Hits(page) => page.items.iter().map(|i| i.item.ticket.id).collect(),
+        SearchResult::Jump(t) => panic!("jumped to {}", t.number),
+    }
+}
+
+async fn words(h: &Harness, who: PersonId, text: &str) -> Vec<TicketId> {
+    found(h, who, SearchQuery::words(text)).await
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn words_are_found_in_subjects_and_messages_as_prefixes(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let ann = h.person("Ann").await;
+    let printer = h
+        .engine
+        .open_ticket(
+            &Ctx::new(ann),
+            NewTicket {
+                subject: "Printer jams on tray 2".into(),
+                body: "It started on Monday.".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .ticket;
+    let vpn = h.open(ann, "VPN drops").await.ticket;
+    h.reply(
+        ann,
+        vpn.id,
+        "It happens since the Firmware-Update v4.2, see ann@example.com",
+    )
+    .await
+    .unwrap();
+    assert_eq!(words(&h, ann, "printer").await, vec![printer.id]);
+    assert_eq!(
+        words(&h, ann, "PRINT").await,
+        vec![printer.id],
+        "a prefix, any case"
+    );
+    assert_eq!(words(&h, ann, "firmware update").await, vec![vpn.id]);
+    assert_eq!(
+        words(&h, ann, "example.com").await,
+        vec![vpn.id],
+        "punctuation splits words alike"
+    );
+    assert_eq!(words(&h, ann, "v4.2").await, vec![vpn.id]);
+    // every word, in one subject or one message.
+    assert!(words(&h, ann, "printer firmware").await.is_empty());
+    // newest activity first.
+    h.reply(ann, printer.id, "about that").await.unwrap();
+    assert_eq!(words(&h, sam, "about").await, vec![printer.id, vpn.id]);
+    // query syntax is only words.
+    assert!(words(&h, ann, "\"NEAR(\" OR *").await.is_empty());
+    // an edited subject or message is found by its new words only.
+    h.engine
+        .edit_subject(&Ctx::new(ann), printer.id, "Scanner jams")
+        .await
+        .unwrap();
+    assert!(words(&h, ann, "printer").await.is_empty());
+    assert_eq!(words(&h, ann, "scanner").await, vec![printer.id]);
+    let posted = h
+        .reply(ann, printer.id, "the toner light blinks")
+        .await
+        .unwrap();
+    h.engine
+        .edit_message(&Ctx::new(ann), posted.message.id, "the drum light blinks")
+        .await
+        .unwrap();
+    assert!(words(&h, ann, "toner").await.is_empty());
+    assert_eq!(words(&h, ann, "drum").await, vec![printer.id]);
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_customer_finds_only_what_they_may_read_and_never_internal_notes(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let acme = h.org(sam, "Acme").await;
+    let ann = h.member(sam, acme, "Ann").await;
+    let bob = h.member(sam, acme, "Bob").await;
+    let boss = h.company_admin(sam, acme, "Boss").await;
+    let eve = h.person("Eve").await;
+    let anns = h.open(ann, "Quarterly invoice missing").await.ticket;
+    let bobs = h.open(bob, "Invoice address wrong").await.ticket;
+    let eves = h.open(eve, "Invoice in euros").await.ticket;
+    h.engine
+        .note(
+            &Ctx::new(sam),
+            anns.id,
+            NewMessage::text("customer owes the zebra fee"),
+        )
+        .await
+        .unwrap();
+    // their own only; an organization member does not see a colleague's.
+    assert_eq!(words(&h, ann, "invoice").await, vec![anns.id]);
+    assert_eq!(words(&h, bob, "invoice").await, vec![bobs.id]);
+    // the company admin sees the organization's, not Eve's.
+    assert_eq!(words(&h, boss, "invoice").await, vec![bobs.id, anns.id]);
+    // staff see all.
+    assert_eq!(
+        words(&h, sam, "invoice").await,
+        vec![eves.id, bobs.id, anns.id]
+    );
+    // internal notes: staff only.
+    assert!(words(&h, ann, "zebra").await.is_empty());
+    assert!(words(&h, boss, "zebra").await.is_empty());
+    let SearchResult::Hits(page) = h
+        .engine
+        .search(sam, &SearchQuery::words("zebra"), None, 10)
+        .await
+        .unwrap()
+    else {
+        panic!("no jump")
+    };
+    assert_eq!(page.items.len(), 1);
+    assert!(page.items[0].internal);
+    assert_eq!(
+        page.items[0].excerpt.as_deref(),
+        Some("customer owes the zebra fee")
+    );
+    // a ticket shared with Eve is found by Eve, marked shared.
+    h.engine
+        .invite_delegate(&Ctx::new(bob), bobs.id, Invitee::Person(eve))
+        .await
+        .unwrap();
+    assert_eq!(
+        words(&h, eve, "address").await,
+        Vec::<TicketId>::new(),
+        "invited is not accepted"
+    );
+    let d = h.engine.delegates(bob, bobs.id).await.unwrap();
+    h.engine
+        .accept_delegation(&Ctx::new(eve), d[0].id)
+        .await
+        .unwrap();
+    let SearchResult::Hits(page) = h
+        .engine
+        .search(eve, &SearchQuery::words("invoice"), None, 10)
+        .await
+        .unwrap()
+    else {
+        panic!("no jump")
+    };
+    let got: Vec<(TicketId, bool)> = page
+        .items
+        .iter()
+        .map(|i| (i.item.ticket.id, i.item.shared))
+        .collect();
+    assert_eq!(got, vec![(eves.id, false), (bobs.id, true)]);
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_number_jumps_to_a_ticket_the_person_may_read(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let ann = h.person("Ann").await;
+    let eve = h.person("Eve").await;
+    let t = h.open(ann, "Login fails").await.ticket;
+    let q = SearchQuery::words(format!("#{}", t.number.0));
+    match h.engine.search(ann, &q, None, 10).await.unwrap() {
+        SearchResult::Jump(found) => assert_eq!(found.id, t.id),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        h.engine.search(sam, &q, None, 10).await.unwrap(),
+        SearchResult::Jump(_)
+    ));
+    // somebody else's ticket: no jump, and nothing found.
+    match h.engine.search(eve, &q, None, 10).await.unwrap() {
+        SearchResult::Hits(page) => assert!(page.items.is_empty()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn filters_narrow_a_search_and_pages_follow_each_other(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let kim = h.staff("Kim").await;
+    let acme = h.org(sam, "Acme").await;
+    let ann = h.member(sam, acme, "Ann").await;
+    let bob = h.person("Bob").await;
+    let billing = h
+        .engine
+        .create_department(&Ctx::new(sam), "Billing")
+        .await
+        .unwrap();
+    let mut all = Vec::new();
+    for i in 0..7 {
+        let who = if i % 2 == 0 { ann } else { bob };
+        all.push(h.open(who, &format!("Refund request {i}")).await.ticket);
+    }
+    h.engine
+        .move_to_department(&Ctx::new(sam), all[1].id, Some(billing.id))
+        .await
+        .unwrap();
+    h.engine.claim(&Ctx::new(kim), all[2].id).await.unwrap();
+    h.engine.close(&Ctx::new(sam), all[3].id).await.unwrap();
+    let q = |f: fn(&mut SearchQuery)| {
+        let mut q = SearchQuery::words("refund");
+        f(&mut q);
+        q
+    };
+    assert_eq!(found(&h, sam, q(|_| {})).await.len(), 7);
+    assert_eq!(
+        found(&h, sam, q(|q| q.view = View::Closed)).await,
+        vec![all[3].id]
+    );
+    assert_eq!(found(&h, sam, q(|q| q.view = View::Active)).await.len(), 6);
+    let mut by_dept = SearchQuery::words("refund");
+    by_dept.department = Some(billing.id);
+    assert_eq!(found(&h, sam, by_dept).await, vec![all[1].id]);
+    let mut by_owner = SearchQuery::words("refund");
+    by_owner.owner = Some(OwnerFilter::Person(kim));
+    assert_eq!(found(&h, sam, by_owner.clone()).await, vec![all[2].id]);
+    by_owner.owner = Some(OwnerFilter::Mine);
+    assert_eq!(found(&h, kim, by_owner).await, vec![all[2].id]);
+    let mut by_org = SearchQuery::words("refund");
+    by_org.organization = Some(acme);
+    assert_eq!(found(&h, sam, by_org).await.len(), 4);
+    let mut by_requester = SearchQuery::words("");
+    by_requester.requester = Some(bob);
+    assert_eq!(
+        found(&h, sam, by_requester).await.len(),
+        3,
+        "filters alone, no words"
+    );
+    let mut by_status = SearchQuery::words("refund");
+    by_status.status = Some(Status::Closed);
+    assert_eq!(found(&h, sam, by_status).await, vec![all[3].id]);
+    let mut by_date = SearchQuery::words("refund");
+    by_date.from = Some(all[5].created_at);
+    assert_eq!(found(&h, sam, by_date.clone()).await.len(), 2);
+    by_date.from = None;
+    by_date.to = Some(all[1].created_at);
+    assert_eq!(found(&h, sam, by_date).await, vec![all[0].id]);
+    // pages of 3 follow each other with nothing twice or missing.
+    let mut seen = Vec::new();
+    let mut after = None;
+    for _ in 0..10 {
+        let SearchResult::Hits(page) = h
+            .engine
+            .search(sam, &SearchQuery::words("refund"), after, 3)
+            .await
+            .unwrap()
+        else {
+            panic!("no jump")
+        };
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items.iter().map(|i| i.item.ticket.id));
+        match page.next {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    let mut expected = found(&h, sam, SearchQuery::words("refund")).await;
+    assert_eq!(seen, expected);
+    expected.sort();
+    expected.dedup();
+    assert_eq!(expected.len(), 7);
+}
