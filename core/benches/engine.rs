@@ -4,18 +4,24 @@
 //!    sqlx with the engine's own connection settings and `begin`;
 //! 2. open-ticket and reply operations per second, each as a ratio to it;
 //! 3. p50 and p99 latency of "my active tickets, first page" with
-//!    100 000 tickets stored.
+//!    100 000 tickets stored;
+//! 4. p50 and p99 latency of a full-text search with those tickets and
+//!    1 000 000 messages stored: staff looking for a specific word (a
+//!    product code), staff looking for two everyday words, and a customer
+//!    looking for one everyday word among their own tickets.
 //!
 //! Run with `cargo bench -p threadesk-core`. Every figure is one line:
-//! `BENCH <sqlite|postgres> <baseline|open|reply|list_p50_ms|list_p99_ms> <value> [ratio=<value>]`.
+//! `BENCH <sqlite|postgres> <baseline|open|reply|list_p50_ms|list_p99_ms|search_p50_ms|search_p99_ms|…> <value> [ratio=<value>]`.
 //! Knobs: `BENCH_OPS` (operations per throughput figure, default 2000),
 //! `BENCH_TICKETS` (tickets stored for the list figure, default 100000),
-//! `BENCH_BACKENDS` (default `sqlite,postgres`), `TEST_DATABASE_URL`.
+//! `BENCH_MESSAGES` (messages stored for the search figure, default
+//! 1000000), `BENCH_BACKENDS` (default `sqlite,postgres`),
+//! `TEST_DATABASE_URL`.
 
 use std::time::{Duration, Instant};
 use threadesk_core::db::Db;
 use threadesk_core::domain::{PageRequest, PlatformIdentity, View};
-use threadesk_core::engine::{NewMessage, NewTicket};
+use threadesk_core::engine::{NewMessage, NewTicket, SearchQuery, SearchResult};
 use threadesk_core::testing::{harness_with, Kind};
 use threadesk_core::time::Timestamp;
 use threadesk_core::{Backend, Ctx, PersonId, Settings, TicketId};
@@ -157,6 +163,192 @@ async fn seed(db: &Db, me: PersonId, total: usize) {
         .expect("analyze");
 }
 
+/// Everyday words: each message has ten of them.
+const COMMON: [&str; 60] = [
+    "printer",
+    "network",
+    "invoice",
+    "login",
+    "password",
+    "account",
+    "email",
+    "server",
+    "update",
+    "error",
+    "screen",
+    "laptop",
+    "office",
+    "meeting",
+    "access",
+    "report",
+    "payment",
+    "refund",
+    "order",
+    "delivery",
+    "license",
+    "backup",
+    "folder",
+    "share",
+    "install",
+    "restart",
+    "crash",
+    "slow",
+    "browser",
+    "mobile",
+    "phone",
+    "calendar",
+    "contract",
+    "address",
+    "billing",
+    "vpn",
+    "wifi",
+    "monitor",
+    "keyboard",
+    "mouse",
+    "scanner",
+    "toner",
+    "paper",
+    "drive",
+    "cloud",
+    "sync",
+    "token",
+    "certificate",
+    "firewall",
+    "proxy",
+    "database",
+    "export",
+    "import",
+    "upload",
+    "download",
+    "camera",
+    "headset",
+    "audio",
+    "video",
+    "sound",
+];
+
+/// A small deterministic generator (no randomness crate for a bench).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    /// Log-uniform in 1..=n: a few codes are everywhere, most are rare.
+    fn code(&mut self, n: u64) -> u64 {
+        let u = self.below(1_000_000) as f64 / 1_000_000.0;
+        ((n as f64).powf(u) as u64).clamp(1, n)
+    }
+}
+
+/// Product codes `q<n>z`: 20 000 of them.
+const CODES: u64 = 20_000;
+
+/// Stores `total` messages over the seeded tickets (ten everyday words
+/// and two product codes each), authored by the requester.
+async fn seed_messages(db: &Db, total: usize) {
+    let now = Timestamp::now().0;
+    let mut rng = Lcg(42);
+    let tickets: Vec<(i64, i64)> = sqlx::query_as(
+        "select id, requester_id from tickets where subject like 'seeded ticket %' order by id",
+    )
+    .fetch_all(db.pool())
+    .await
+    .expect("tickets");
+    let mut tx = db.begin().await.expect("begin");
+    for chunk in (0..total).collect::<Vec<_>>().chunks(1_000) {
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|&i| {
+                let (ticket, author) = tickets[i % tickets.len()];
+                let mut words: Vec<String> = (0..10)
+                    .map(|_| COMMON[rng.below(COMMON.len() as u64) as usize].to_owned())
+                    .collect();
+                words.push(format!("q{}z", rng.code(CODES)));
+                words.push(format!("q{}z", rng.code(CODES)));
+                let internal = i64::from(i % 10 == 9);
+                let role = if internal == 1 { "staff" } else { "requester" };
+                format!(
+                    "({ticket}, {author}, '{role}', {internal}, '{}', {})",
+                    words.join(" "),
+                    now - (total - i) as i64
+                )
+            })
+            .collect();
+        sqlx::query(&format!(
+            "insert into messages (ticket_id, author_id, author_role, internal, body, created_at) values {}",
+            rows.join(", ")
+        ))
+        .execute(&mut *tx)
+        .await
+        .expect("messages");
+    }
+    tx.commit().await.expect("commit");
+    sqlx::query("analyze")
+        .execute(db.pool())
+        .await
+        .expect("analyze");
+}
+
+/// p50 and p99 of searches: staff for a product code, staff for two
+/// everyday words, a customer for one everyday word; printed per kind
+/// and over all of them.
+async fn search_figures(
+    name: &str,
+    engine: &threadesk_core::Engine,
+    staff: PersonId,
+    me: PersonId,
+) {
+    let mut rng = Lcg(7);
+    let mut all = Vec::new();
+    let kinds: [(&str, PersonId); 3] = [("code", staff), ("two_words", staff), ("customer", me)];
+    for (kind, who) in kinds {
+        let mut samples = Vec::new();
+        let mut hits = 0usize;
+        let start = Instant::now();
+        while samples.len() < 200 && start.elapsed() < PHASE_LIMIT {
+            let words = match kind {
+                "code" => format!("q{}z", 1 + rng.below(CODES)),
+                "two_words" => format!(
+                    "{} {}",
+                    COMMON[rng.below(COMMON.len() as u64) as usize],
+                    COMMON[rng.below(COMMON.len() as u64) as usize]
+                ),
+                _ => COMMON[rng.below(COMMON.len() as u64) as usize].to_owned(),
+            };
+            let t0 = Instant::now();
+            let found = engine
+                .search(who, &SearchQuery::words(words), None, 25)
+                .await
+                .expect("search");
+            samples.push(t0.elapsed().as_secs_f64() * 1000.0);
+            if let SearchResult::Hits(page) = found {
+                hits += page.items.len();
+            }
+        }
+        assert!(hits > 0, "{kind}: searches found nothing");
+        all.extend_from_slice(&samples);
+        samples.sort_by(|a, b| a.total_cmp(b));
+        println!(
+            "BENCH {name} search_{kind}_p50_ms {:.3}",
+            percentile(&samples, 0.50)
+        );
+        println!(
+            "BENCH {name} search_{kind}_p99_ms {:.3}",
+            percentile(&samples, 0.99)
+        );
+    }
+    all.sort_by(|a, b| a.total_cmp(b));
+    println!("BENCH {name} search_p50_ms {:.3}", percentile(&all, 0.50));
+    println!("BENCH {name} search_p99_ms {:.3}", percentile(&all, 0.99));
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[idx.min(sorted.len() - 1)]
@@ -276,6 +468,15 @@ async fn run(backend: Backend) {
     samples.sort_by(|a, b| a.total_cmp(b));
     println!("BENCH {name} list_p50_ms {:.3}", percentile(&samples, 0.50));
     println!("BENCH {name} list_p99_ms {:.3}", percentile(&samples, 0.99));
+
+    let messages = env_usize("BENCH_MESSAGES", 1_000_000);
+    let seeding = Instant::now();
+    seed_messages(&db, messages).await;
+    eprintln!(
+        "{name}: {messages} messages stored in {:.1} s",
+        seeding.elapsed().as_secs_f64()
+    );
+    search_figures(name, &engine, staff, me).await;
 
     drop(harness);
 }

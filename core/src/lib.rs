@@ -28,6 +28,7 @@ pub mod testing;
 #[doc(hidden)]
 pub use rstest_reuse;
 pub mod time;
+pub mod timeline;
 
 pub use db::{Backend, Db};
 pub use engine::{Ctx, Engine, Settings};

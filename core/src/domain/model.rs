@@ -196,6 +196,9 @@ pub struct Thread {
     pub allowed: Vec<Action>,
     /// The messages, oldest first (internal notes only for staff).
     pub messages: Vec<Message>,
+    /// What changed, oldest first: status, subject, owner, department,
+    /// delegates, closing (owner and department only for staff).
+    pub changes: Vec<crate::timeline::Change>,
 }
 
 /// Which tickets a list shows.

@@ -162,11 +162,13 @@ impl Engine {
         } else {
             Action::ALL.into_iter().filter(|a| role.can(*a)).collect()
         };
+        let changes = timeline(&mut conn, id, role == Role::Staff).await?;
         Ok(Thread {
             ticket,
             role,
             allowed,
             messages,
+            changes,
         })
     }
 
@@ -401,6 +403,50 @@ impl Engine {
         let mut conn = self.conn().await?;
         list_people(&mut conn).await
     }
+}
+
+/// A ticket's changes, oldest first, as staff or a customer may see them.
+/// The `kind in (…)` list is the partial index's (migration 0010).
+async fn timeline(
+    conn: &mut AnyConnection,
+    ticket: TicketId,
+    staff: bool,
+) -> Result<Vec<crate::timeline::Change>> {
+    let kinds: Vec<String> = crate::timeline::KINDS
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect();
+    let sql = format!(
+        "select e.payload, e.created_at, e.actor_id, p.display_name from outbox_events e          left join people p on p.id = e.actor_id          where e.ticket_id = $1 and e.kind in ({}) order by e.ticket_id, e.id",
+        kinds.join(", ")
+    );
+    let found = sqlx::query(&sql).bind(ticket.0).fetch_all(conn).await?;
+    let mut out = Vec::with_capacity(found.len());
+    for r in &found {
+        let payload: crate::outbox::EventPayload =
+            serde_json::from_str(r.try_get::<&str, _>("payload")?)?;
+        let internal = crate::timeline::is_internal(&payload);
+        if internal && !staff {
+            continue;
+        }
+        let actor = r
+            .try_get::<Option<i64>, _>("actor_id")?
+            .map(PersonId)
+            .zip(r.try_get::<Option<String>, _>("display_name")?);
+        let Some(text) = crate::timeline::describe(
+            &payload,
+            actor.as_ref().map(|(id, name)| (*id, name.as_str())),
+            staff,
+        ) else {
+            continue;
+        };
+        out.push(crate::timeline::Change {
+            at: Timestamp(r.try_get("created_at")?),
+            text,
+            internal,
+        });
+    }
+    Ok(out)
 }
 
 async fn list_people(conn: &mut AnyConnection) -> Result<Vec<Person>> {

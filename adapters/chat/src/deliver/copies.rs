@@ -71,6 +71,51 @@ impl<P: ChatPlatform> Mirror<P> {
             .await
     }
 
+    /// The change an event made, as a short line in each live thread that
+    /// may see it: staff threads see every change, customers' threads not
+    /// who owns the ticket. Closing has its own line (with what to do
+    /// next), and a move its own lines where the card moves.
+    pub(super) async fn timeline_lines(
+        &self,
+        steps: &mut Steps<Failure<P::Error>>,
+        event: &Event,
+        live: &[Surface],
+    ) -> R<P> {
+        use threadesk_core::timeline;
+        if matches!(
+            event.payload,
+            EventPayload::TicketClosed { .. } | EventPayload::TicketMoved { .. }
+        ) || !timeline::KINDS.contains(&event.payload.kind())
+        {
+            return Ok(());
+        }
+        let actor = match event.actor_id {
+            Some(a) => Some((a, self.engine().person(a).await?.person.display_name)),
+            None => None,
+        };
+        let internal = timeline::is_internal(&event.payload);
+        for s in live {
+            let staff = s.audience == Audience::Staff;
+            if internal && !staff {
+                continue;
+            }
+            let who = actor.as_ref().map(|(id, name)| (*id, name.as_str()));
+            let Some(text) = timeline::describe(&event.payload, who, staff) else {
+                continue;
+            };
+            let line = self.p().escape(&text);
+            let effect = format!("timeline:{}:{}", s.card.channel, s.card.message_id);
+            let intent = Intent::new(format!("timeline:{}:{}", event.id, s.id));
+            let post = self.p().post_line(s, &line, &intent);
+            steps.take(
+                "timeline line",
+                self.effect_once(event.id, &effect, &intent, Place::Thread(s), post)
+                    .await,
+            );
+        }
+        Ok(())
+    }
+
     /// One step of an event that posts something and keeps no id of it (a
     /// line, a DM): skipped once its effect is recorded, else made through
     /// its intent ([`Mirror::made_once`]) and recorded.

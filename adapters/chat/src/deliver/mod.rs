@@ -335,22 +335,9 @@ impl<P: ChatPlatform> Mirror<P> {
                     self.recheck(&mut steps, ticket, person).await?;
                 }
             }
-            EventPayload::DelegateDeclined { delegate, .. } => {
-                let line = format!(
-                    "{} declined the invitation to follow this ticket.",
-                    self.p().escape(delegate.display_name())
-                );
-                for s in &live {
-                    if delegate
-                        .person_id
-                        .is_none_or(|p| s.audience != Audience::Person(p))
-                    {
-                        steps.take("declined line", self.line_once(event.id, s, &line).await);
-                    }
-                }
-            }
             _ => {}
         }
+        self.timeline_lines(&mut steps, event, &live).await?;
         steps.finish()
     }
 }

@@ -551,7 +551,7 @@ async fn a_declined_invitation_is_told_in_the_thread(#[case] kind: Kind) {
     assert!(w
         .contents(&t.thread)
         .iter()
-        .any(|c| c == "Eve Outsider declined the invitation to follow this ticket."));
+        .any(|c| c == "Eve Outsider declined the invitation to follow the ticket."));
     assert!(!w
         .fake
         .channel(&t.thread)

@@ -5,8 +5,9 @@ use super::{capitalized, csrf_field, layout, size, status_badge, when, Chrome};
 use maud::{html, Markup};
 use std::collections::HashMap;
 use threadesk_core::domain::{
-    Action, Delegate, DelegateStatus, Department, Person, Revision, Status, Thread,
+    Action, Delegate, DelegateStatus, Department, Message, Person, Revision, Status, Thread,
 };
+use threadesk_core::timeline::Change;
 use threadesk_core::MessageId;
 
 /// Everything the ticket page shows.
@@ -59,6 +60,27 @@ fn role_label(role: &str) -> &'static str {
     }
 }
 
+/// One thing in the conversation: a message, or a change where it
+/// happened.
+enum Entry<'a> {
+    Message(&'a Message),
+    Change(&'a Change),
+}
+
+/// Messages and changes in the order they happened.
+fn conversation<'a>(messages: &'a [Message], changes: &'a [Change]) -> Vec<Entry<'a>> {
+    let mut out = Vec::with_capacity(messages.len() + changes.len());
+    let mut pending = changes.iter().peekable();
+    for m in messages {
+        while let Some(c) = pending.next_if(|c| c.at < m.created_at) {
+            out.push(Entry::Change(c));
+        }
+        out.push(Entry::Message(m));
+    }
+    out.extend(pending.map(Entry::Change));
+    out
+}
+
 /// The ticket page.
 pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
     let t = &p.thread.ticket;
@@ -67,6 +89,7 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
     let base = format!("/tickets/{}", t.number.0);
     let csrf = p.chrome.csrf;
     let opened_by = p.thread.messages.first().map(|m| m.author_name.as_str());
+    let entries = conversation(&p.thread.messages, &p.thread.changes);
     let body = html! {
         div.row {
             h1 { (t.number) " " (t.subject) }
@@ -110,7 +133,13 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
             }
         }
         section aria-label="Conversation" {
-            @for m in &p.thread.messages {
+            @for entry in &entries {
+                @if let Entry::Change(c) = entry {
+                    p class={ "change" @if c.internal { " internal" } } {
+                        (c.text) " " span.muted { "· " (when(c.at)) @if c.internal { " · staff only" } }
+                    }
+                }
+                @if let Entry::Message(m) = entry {
                 article class={ "msg" @if m.author_role == "staff" { " staff" } @if m.internal { " internal" } } id={ "m" (m.id.0) } {
                     div.meta {
                         strong { (m.author_name) } " · " (role_label(&m.author_role))
@@ -145,6 +174,7 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                             }
                         }
                     }
+                }
                 }
             }
         }
