@@ -70,13 +70,13 @@ pub fn describe(payload: &EventPayload, actor: Actor<'_>, staff_view: bool) -> O
             quoted(previous),
             quoted(subject)
         ),
-        EventPayload::OwnerChanged {
-            to: None, from, ..
-        } => match from {
+        EventPayload::OwnerChanged { to: None, from, .. } => match from {
             Some(_) => format!("{who} unassigned the ticket."),
             None => return None,
         },
-        EventPayload::OwnerChanged { to: Some(to), .. } if actor.is_some_and(|(id, _)| id == *to) => {
+        EventPayload::OwnerChanged { to: Some(to), .. }
+            if actor.is_some_and(|(id, _)| id == *to) =>
+        {
             format!("{who} took the ticket.")
         }
         EventPayload::OwnerChanged { owner_name, .. } => format!(
@@ -100,10 +100,9 @@ pub fn describe(payload: &EventPayload, actor: Actor<'_>, staff_view: bool) -> O
             "{} declined the invitation to follow the ticket.",
             delegate.display_name()
         ),
-        EventPayload::DelegateRevoked { delegate, .. } => format!(
-            "{who} removed {} from the ticket.",
-            delegate.display_name()
-        ),
+        EventPayload::DelegateRevoked { delegate, .. } => {
+            format!("{who} removed {} from the ticket.", delegate.display_name())
+        }
         EventPayload::TicketClosed { .. } => format!("{who} closed the ticket."),
         _ => return None,
     })

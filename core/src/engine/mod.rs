@@ -16,7 +16,9 @@ pub use link_tokens::{
     LinkKind, LinkPurpose, MailFailure, Redeemed, SIGN_IN_LINKS_PER_WINDOW, SIGN_IN_WINDOW,
 };
 pub use queries::{OwnerFilter, QueueFilter};
-pub use search::{words_of, SearchHit, SearchQuery, SearchResult, MAX_WORDS, STAFF_SCAN};
+pub use search::{
+    words_of, SearchHit, SearchQuery, SearchResult, CUSTOMER_SCAN, MAX_WORDS, STAFF_SCAN,
+};
 pub use tickets::{NewMessage, NewTicket, Opened, Posted};
 
 use crate::db::{Backend, Db, Tx};

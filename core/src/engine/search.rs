@@ -25,6 +25,10 @@ pub const MAX_WORDS: usize = 8;
 /// not found by words that common; more words narrow it.
 pub const STAFF_SCAN: usize = 1_000;
 
+/// A customer's search looks at the newest this many matching messages of
+/// their own tickets.
+pub const CUSTOMER_SCAN: usize = 2_000;
+
 /// What to search for, and among which tickets.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SearchQuery {
@@ -120,12 +124,6 @@ struct Matcher {
     query: String,
 }
 
-/// PostgreSQL reads text through this expression, the one its indexes are
-/// built on (migrations/postgres/0009_search.sql).
-fn pg_vector(col: &str) -> String {
-    format!("to_tsvector('simple', regexp_replace({col}, '[[:punct:][:space:]]+', ' ', 'g'))")
-}
-
 impl Matcher {
     fn new(backend: Backend, words: &[String]) -> Self {
         let query = match backend {
@@ -153,9 +151,9 @@ impl Matcher {
     /// For staff (`visible` is `None`) only the newest [`STAFF_SCAN`]
     /// matching messages and subjects are candidates: a word in every
     /// tenth message would otherwise read a tenth of the table for one
-    /// page. For everybody else the search starts from the tickets they
-    /// may read (`visible`, a query of ticket ids) and looks only at
-    /// those tickets' messages, internal notes left out.
+    /// page. For everybody else only messages of the tickets they may
+    /// read (`visible`, a query of ticket ids), internal notes left out,
+    /// the newest [`CUSTOMER_SCAN`] of them.
     fn matched(&self, n: usize, visible: Option<&str>) -> String {
         match (self.backend, visible) {
             (Backend::Sqlite, None) => format!(
@@ -166,35 +164,32 @@ impl Matcher {
                  select * from (select f.rowid as tid, cast(null as bigint) as mid from tickets_fts f \
                    where tickets_fts match ${n} order by f.rowid desc limit {STAFF_SCAN})"
             ),
-            // `cross join` keeps SQLite's join order: the person's tickets,
-            // their messages, then one index probe each.
+            // newest first through the index, keeping what the person may
+            // read (their ticket ids are looked up once).
             (Backend::Sqlite, Some(visible)) => format!(
-                "select m.ticket_id as tid, m.id as mid from ({visible}) v \
-                   cross join messages m on m.ticket_id = v.id \
-                   cross join messages_fts f on f.rowid = m.id \
-                   where messages_fts match ${n} and m.internal = 0 \
+                "select * from (select m.ticket_id as tid, m.id as mid from messages_fts f \
+                   join messages m on m.id = f.rowid \
+                   where messages_fts match ${n} and m.internal = 0 and m.ticket_id in ({visible}) \
+                   order by f.rowid desc limit {CUSTOMER_SCAN}) \
                  union all \
-                 select v.id as tid, cast(null as bigint) as mid from ({visible}) v \
-                   cross join tickets_fts f on f.rowid = v.id where tickets_fts match ${n}"
+                 select f.rowid as tid, cast(null as bigint) as mid from tickets_fts f \
+                   where tickets_fts match ${n} and f.rowid in ({visible})"
             ),
             (Backend::Postgres, None) => format!(
                 "select * from (select m.ticket_id as tid, m.id as mid from messages m \
-                   where {} @@ to_tsquery('simple', ${n}) order by m.id desc limit {STAFF_SCAN}) msgs \
+                   where m.search @@ to_tsquery('simple', ${n}) order by m.id desc limit {STAFF_SCAN}) msgs \
                  union all \
                  select * from (select t.id as tid, cast(null as bigint) as mid from tickets t \
-                   where {} @@ to_tsquery('simple', ${n}) order by t.id desc limit {STAFF_SCAN}) subjects",
-                pg_vector("m.body"),
-                pg_vector("t.subject")
+                   where t.search @@ to_tsquery('simple', ${n}) order by t.id desc limit {STAFF_SCAN}) subjects"
             ),
             (Backend::Postgres, Some(visible)) => format!(
-                "select m.ticket_id as tid, m.id as mid from messages m \
+                "select * from (select m.ticket_id as tid, m.id as mid from messages m \
                    where m.ticket_id in ({visible}) and m.internal = 0 \
-                   and {} @@ to_tsquery('simple', ${n}) \
+                   and m.search @@ to_tsquery('simple', ${n}) \
+                   order by m.id desc limit {CUSTOMER_SCAN}) msgs \
                  union all \
                  select t.id as tid, cast(null as bigint) as mid from tickets t \
-                   where t.id in ({visible}) and {} @@ to_tsquery('simple', ${n})",
-                pg_vector("m.body"),
-                pg_vector("t.subject")
+                   where t.id in ({visible}) and t.search @@ to_tsquery('simple', ${n})"
             ),
         }
     }

@@ -10,7 +10,7 @@ mod people;
 mod rights;
 mod schema;
 mod search;
-mod timeline;
 mod surfaces;
 mod tickets;
+mod timeline;
 mod views;

@@ -78,8 +78,8 @@ async fn sqlite_and_postgres_migrations_define_the_same_tables_columns_and_index
     let mut sqlite = sqlite_schema(&harness(Kind::Sqlite).await).await;
     let mut postgres = postgres_schema(&harness(Kind::Postgres).await).await;
     // the search index is each backend's own: FTS5 tables (with their
-    // shadow tables) on SQLite, GIN indexes on PostgreSQL. One for
-    // subjects, one for bodies, on each.
+    // shadow tables) on SQLite, tsvector columns with GIN indexes on
+    // PostgreSQL. One for subjects, one for bodies, on each.
     let fts: Vec<String> = sqlite
         .tables
         .keys()
@@ -95,6 +95,10 @@ async fn sqlite_and_postgres_migrations_define_the_same_tables_columns_and_index
     );
     for index in ["messages_search", "tickets_search"] {
         assert!(postgres.indexes.remove(index), "{index} on PostgreSQL");
+    }
+    for table in ["messages", "tickets"] {
+        let columns = postgres.tables.get_mut(table).unwrap();
+        assert!(columns.remove("search"), "{table}.search on PostgreSQL");
     }
     assert!(sqlite.tables.len() > 10, "{sqlite:?}");
     assert!(sqlite.indexes.contains("surfaces_one_per_audience"));

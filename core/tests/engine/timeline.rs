@@ -10,9 +10,7 @@ use threadesk_core::Ctx;
 
 #[apply(backends)]
 #[tokio::test]
-async fn every_change_is_in_the_history_and_customers_do_not_see_internal_ones(
-    #[case] kind: Kind,
-) {
+async fn every_change_is_in_the_history_and_customers_do_not_see_internal_ones(#[case] kind: Kind) {
     let h = harness(kind).await;
     let sam = h.staff("Sam").await;
     let kim = h.staff("Kim").await;
@@ -76,7 +74,10 @@ async fn every_change_is_in_the_history_and_customers_do_not_see_internal_ones(
     };
     let staff = h.engine.thread(sam, t.id).await.unwrap();
     let reply_at = staff.messages.last().unwrap().created_at;
-    assert!(staff.changes.iter().all(|c| c.at <= reply_at || c.text.contains("closed")));
+    assert!(staff
+        .changes
+        .iter()
+        .all(|c| c.at <= reply_at || c.text.contains("closed")));
     assert_eq!(
         texts(staff),
         [

@@ -681,3 +681,71 @@ async fn search_by_command_finds_within_rights_pages_with_more_and_jumps_on_a_nu
     );
     assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn changes_are_lines_in_the_threads_and_assignment_only_on_the_staff_side(
+    #[case] kind: Kind,
+) {
+    let w = world(kind).await;
+    let t = w.open_ticket(BOB, "VPN", "down").await;
+    let sam = w.person(SAM).await;
+    let ctx = Ctx::new(sam);
+    w.h.engine
+        .set_status(&ctx, TicketId(1), Status::OnHold)
+        .await
+        .unwrap();
+    w.h.engine.claim(&ctx, TicketId(1)).await.unwrap();
+    w.h.engine
+        .edit_subject(&ctx, TicketId(1), "VPN drops hourly")
+        .await
+        .unwrap();
+    w.drain().await;
+    // redelivered events post nothing twice.
+    w.drain().await;
+    let lines = |channel: &str, ts: &str| -> Vec<String> {
+        w.fake
+            .posts(channel, Some(ts))
+            .iter()
+            .filter_map(|c| c.args["text"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let staff = lines(STAFF_CHANNEL, &t.staff_ts);
+    let customer = lines(&t.dm, &t.card_ts);
+    let count = |all: &[String], text: &str| all.iter().filter(|l| l.as_str() == text).count();
+    assert_eq!(
+        count(&staff, "Sam Support set the status to On hold."),
+        1,
+        "{staff:?}"
+    );
+    assert_eq!(
+        count(&staff, "Sam Support took the ticket."),
+        1,
+        "{staff:?}"
+    );
+    assert_eq!(
+        count(
+            &staff,
+            "Sam Support changed the subject from “VPN” to “VPN drops hourly”."
+        ),
+        1,
+        "{staff:?}"
+    );
+    assert_eq!(
+        count(&customer, "Sam Support set the status to On hold."),
+        1,
+        "{customer:?}"
+    );
+    assert_eq!(
+        count(
+            &customer,
+            "Sam Support changed the subject from “VPN” to “VPN drops hourly”."
+        ),
+        1
+    );
+    assert!(
+        !customer.iter().any(|l| l.contains("took the ticket")),
+        "who owns it is staff business: {customer:?}"
+    );
+    assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
+}

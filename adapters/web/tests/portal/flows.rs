@@ -1026,3 +1026,38 @@ async fn search_finds_words_within_rights_jumps_on_a_number_and_pages(kind: Kind
     let count = |p: &str| p.matches("Refund ").count();
     assert_eq!(count(&first.body) + count(&second.body), 27);
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn the_ticket_page_shows_changes_where_they_happened_and_owners_only_to_staff(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let mut b = site.browser(bob).await;
+    let n = b.open("Printer", "It jams.").await;
+    let mut s = site.browser(site.staff).await;
+    s.post(&format!("/tickets/{n}/owner"), &[("owner", "me")])
+        .await;
+    s.post(&format!("/tickets/{n}/status"), &[("status", "on_hold")])
+        .await;
+    let reply = s
+        .post_files(&format!("/tickets/{n}/reply"), &[("body", "Looking.")], &[])
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let staff_page = s.get(&format!("/tickets/{n}")).await;
+    let at = |page: &str, text: &str| page.find(text).unwrap_or_else(|| panic!("{text}: {page}"));
+    let took = at(&staff_page.body, "Sam Support took the ticket.");
+    let held = at(&staff_page.body, "Sam Support set the status to On hold.");
+    let first = at(&staff_page.body, "It jams.");
+    let answer = at(&staff_page.body, "Looking.");
+    assert!(first < took && took < held && held < answer, "in order");
+    assert!(staff_page.shows("staff only"));
+    let customer_page = b.get(&format!("/tickets/{n}")).await;
+    assert!(customer_page.shows("Sam Support set the status to On hold."));
+    assert!(
+        !customer_page.shows("took the ticket"),
+        "{}",
+        customer_page.body
+    );
+}
