@@ -54,6 +54,10 @@ id_type!(
     /// A ticket's card on a chat platform (see `surfaces`).
     SurfaceId
 );
+id_type!(
+    /// A saved reply.
+    SavedReplyId
+);
 
 /// The number people say aloud, shown as `#1042`; unique per deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

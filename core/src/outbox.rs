@@ -6,7 +6,7 @@
 //! run out for another to take over.
 
 use crate::db::{Backend, Db};
-use crate::domain::{Delegate, Department, Message, Organization, Status, Ticket};
+use crate::domain::{Delegate, Department, Message, Organization, SavedReply, Status, Ticket};
 use crate::error::{EngineError, Result};
 use crate::ids::*;
 use crate::time::Timestamp;
@@ -152,6 +152,13 @@ pub enum EventPayload {
         /// The person that remains.
         into: PersonId,
     },
+    /// A saved reply was written, changed or removed.
+    SavedReplyChanged {
+        /// The reply as it is now (as it was, when removed).
+        reply: SavedReply,
+        /// It was removed.
+        removed: bool,
+    },
 }
 
 impl EventPayload {
@@ -176,6 +183,7 @@ impl EventPayload {
             EventPayload::PersonCreated { .. } => "person_created",
             EventPayload::PersonUpdated { .. } => "person_updated",
             EventPayload::PeopleMerged { .. } => "people_merged",
+            EventPayload::SavedReplyChanged { .. } => "saved_reply_changed",
         }
     }
 

@@ -70,10 +70,16 @@ pub fn describe(payload: &EventPayload, actor: Actor<'_>, staff_view: bool) -> O
             quoted(previous),
             quoted(subject)
         ),
-        EventPayload::OwnerChanged { to: None, from, .. } => match from {
-            Some(_) => format!("{who} unassigned the ticket."),
-            None => return None,
-        },
+        EventPayload::OwnerChanged {
+            to: None,
+            from: Some(_),
+            ..
+        } => format!("{who} unassigned the ticket."),
+        EventPayload::OwnerChanged {
+            to: None,
+            from: None,
+            ..
+        } => return None,
         EventPayload::OwnerChanged { to: Some(to), .. }
             if actor.is_some_and(|(id, _)| id == *to) =>
         {

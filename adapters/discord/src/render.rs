@@ -129,6 +129,16 @@ pub fn commands(departments: &[Department]) -> Value {
                   "choices": [{ "name": "mine", "value": "mine" }, { "name": "unassigned", "value": "unassigned" }] }
             ] },
             { "type": 1, "name": "claim", "description": "Staff: take a ticket (you become its owner)", "options": [number("The ticket number")] },
+            { "type": 1, "name": "reply", "description": "Staff: answer a ticket with a saved reply", "options": [
+                number("The ticket number"),
+                { "type": 3, "name": "name", "description": "The saved reply's name", "required": true, "max_length": 100 }
+            ] },
+            { "type": 1, "name": "saved", "description": "Staff: saved replies (list, add, remove)", "options": [
+                { "type": 3, "name": "action", "description": "What to do", "required": true,
+                  "choices": [{ "name": "list", "value": "list" }, { "name": "add", "value": "add" }, { "name": "remove", "value": "remove" }] },
+                { "type": 3, "name": "name", "description": "The reply's name", "required": false, "max_length": 100 },
+                { "type": 3, "name": "text", "description": "The text ({name}, {first_name}, {ticket} are filled in)", "required": false, "max_length": 4000 }
+            ] },
             { "type": 1, "name": "assign", "description": "Staff: give a ticket to a colleague (leave out who to unassign it)", "options": [
                 number("The ticket number"),
                 { "type": 6, "name": "user", "description": "The colleague", "required": false }

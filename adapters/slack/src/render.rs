@@ -423,6 +423,7 @@ pub fn help(staff: bool) -> String {
              • `/ticket department #N <name>` — move a ticket to another department (its triage card moves to that department's channel)\n\
              • `/ticket status #N <open|in_progress|on_hold|awaiting_client|client_replied>`\n\
              • `/ticket note #N <text>` — an internal note on a ticket\n\
+             • `/ticket reply #N <name>` — answer with a saved reply; `/ticket saved list | add <name> = <text> | remove <name>` (`{name}`, `{first_name}`, `{ticket}` are filled in)\n\
              • `/ticket admin grant|revoke @user` — company ticket admin\n\
              • `/ticket staff add|remove @user`\n\
              • `/ticket org @user <organization name>` — put someone in an organization\n\

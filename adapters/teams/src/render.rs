@@ -440,7 +440,7 @@ pub fn help(staff: bool) -> Value {
         text("Each ticket's card has **Close** (Teams has no ✅ reaction for bots: close with the button), **Delegates** and **Edit subject**."),
     ];
     if staff {
-        body.push(text("**Staff**: every ticket is a thread in the triage channel, started by its card (with its status). Reply in the thread to answer; a message that starts with `note:` is an internal note wherever you write it. In the channel, @mention me with **queue** [status] [department] [mine|unassigned], **claim** #N, **assign** #N @user, **unassign** #N, **department** #N name, **status** #N status, **note** #N text, **admin**, **staff**, **org**, **link** and **department**. Files posted in channels do not reach bots: attach them from the portal."));
+        body.push(text("**Staff**: every ticket is a thread in the triage channel, started by its card (with its status). Reply in the thread to answer; a message that starts with `note:` is an internal note wherever you write it. In the channel, @mention me with **queue** [status] [department] [mine|unassigned], **claim** #N, **assign** #N @user, **unassign** #N, **department** #N name, **status** #N status, **note** #N text, **reply** #N saved-reply-name, **saved** list|add name = text|remove name, **admin**, **staff**, **org**, **link** and **department**. Files posted in channels do not reach bots: attach them from the portal."));
     }
     adaptive(
         body,

@@ -345,3 +345,19 @@ mod tests {
         );
     }
 }
+
+/// A reply staff keep to use again, for the whole team or one department.
+/// `{name}`, `{first_name}` and `{ticket}` in it are filled in when used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedReply {
+    /// Its id.
+    pub id: SavedReplyId,
+    /// What staff call it (`refund-policy`).
+    pub name: String,
+    /// The text, with placeholders.
+    pub body: String,
+    /// Only for this department's tickets; `None`: for every ticket.
+    pub department_id: Option<DepartmentId>,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}

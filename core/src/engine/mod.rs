@@ -8,6 +8,7 @@ mod link_tokens;
 mod people;
 mod queries;
 pub(crate) mod rows;
+mod saved_replies;
 mod search;
 mod tickets;
 
@@ -16,6 +17,7 @@ pub use link_tokens::{
     LinkKind, LinkPurpose, MailFailure, Redeemed, SIGN_IN_LINKS_PER_WINDOW, SIGN_IN_WINDOW,
 };
 pub use queries::{OwnerFilter, QueueFilter};
+pub use saved_replies::fill as fill_saved_reply;
 pub use search::{
     words_of, SearchHit, SearchQuery, SearchResult, CUSTOMER_SCAN, MAX_WORDS, STAFF_SCAN,
 };

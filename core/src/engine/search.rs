@@ -164,16 +164,18 @@ impl Matcher {
                  select * from (select f.rowid as tid, cast(null as bigint) as mid from tickets_fts f \
                    where tickets_fts match ${n} order by f.rowid desc limit {STAFF_SCAN})"
             ),
-            // newest first through the index, keeping what the person may
-            // read (their ticket ids are looked up once).
+            // from the person's own messages, each looked up among the
+            // matches (collected once; `+` keeps SQLite from walking the
+            // matches instead).
             (Backend::Sqlite, Some(visible)) => format!(
-                "select * from (select m.ticket_id as tid, m.id as mid from messages_fts f \
-                   join messages m on m.id = f.rowid \
-                   where messages_fts match ${n} and m.internal = 0 and m.ticket_id in ({visible}) \
-                   order by f.rowid desc limit {CUSTOMER_SCAN}) \
+                "select * from (select m.ticket_id as tid, m.id as mid from messages m \
+                   where m.ticket_id in ({visible}) and m.internal = 0 \
+                   and +m.id in (select rowid from messages_fts where messages_fts match ${n}) \
+                   order by m.id desc limit {CUSTOMER_SCAN}) \
                  union all \
-                 select f.rowid as tid, cast(null as bigint) as mid from tickets_fts f \
-                   where tickets_fts match ${n} and f.rowid in ({visible})"
+                 select t.id as tid, cast(null as bigint) as mid from tickets t \
+                   where t.id in ({visible}) \
+                   and +t.id in (select rowid from tickets_fts where tickets_fts match ${n})"
             ),
             (Backend::Postgres, None) => format!(
                 "select * from (select m.ticket_id as tid, m.id as mid from messages m \

@@ -8,6 +8,7 @@ mod model;
 mod outbox;
 mod people;
 mod rights;
+mod saved_replies;
 mod schema;
 mod search;
 mod surfaces;

@@ -46,6 +46,10 @@ pub enum Command<U> {
     SetStatus(TicketNumber, Status),
     /// Staff: an internal note.
     Note(TicketNumber, String),
+    /// Staff: answer a ticket with a saved reply, by name.
+    ReplySaved(TicketNumber, String),
+    /// Staff: the saved replies.
+    Saved(SavedCommand),
     /// Staff: grant (true) or revoke company ticket admin.
     Admin(bool, U),
     /// Staff: add (true) or remove a staff member.
@@ -79,6 +83,22 @@ pub enum DepartmentCommand {
         /// In use or not.
         active: bool,
     },
+}
+
+/// `/ticket saved …`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SavedCommand {
+    /// Every saved reply, by name.
+    List,
+    /// Keep a reply under a name (changing one with that name).
+    Add {
+        /// Its name.
+        name: String,
+        /// Its text, with placeholders.
+        text: String,
+    },
+    /// Remove one, by name.
+    Remove(String),
 }
 
 /// A command that could not be read, and what the person is told.
@@ -124,6 +144,11 @@ pub mod usage {
     pub const LINK: &str = "link @user <email address>";
     /// `note`.
     pub const NOTE: &str = "note #N <text>";
+    /// `reply`.
+    pub const REPLY: &str = "reply #N <saved reply name>";
+    /// `saved`.
+    pub const SAVED: &str =
+        "saved list | add <name> = <text> ({name}, {first_name}, {ticket} are filled in) | remove <name>";
     /// `search`.
     pub const SEARCH: &str = "search <words> (or #N)";
     /// `assign`.
@@ -239,6 +264,33 @@ impl<U> Command<U> {
                 (Some(n), Some(s)) => Command::SetStatus(n, s),
                 _ => return Err(Unreadable::Usage(usage::STATUS)),
             },
+            "reply" => match (number(words.get(1)), rest(2)) {
+                (Some(n), name) if !name.trim().is_empty() => {
+                    Command::ReplySaved(n, name.trim().to_owned())
+                }
+                _ => return Err(Unreadable::Usage(usage::REPLY)),
+            },
+            "saved" => {
+                let arg = rest(2);
+                Command::Saved(match words.get(1).copied().unwrap_or("list") {
+                    "list" => SavedCommand::List,
+                    "add" => match arg.split_once('=') {
+                        Some((name, text))
+                            if !name.trim().is_empty() && !text.trim().is_empty() =>
+                        {
+                            SavedCommand::Add {
+                                name: name.trim().to_owned(),
+                                text: text.trim().to_owned(),
+                            }
+                        }
+                        _ => return Err(Unreadable::Usage(usage::SAVED)),
+                    },
+                    "remove" if !arg.trim().is_empty() => {
+                        SavedCommand::Remove(arg.trim().to_owned())
+                    }
+                    _ => return Err(Unreadable::Usage(usage::SAVED)),
+                })
+            }
             "note" => match (number(words.get(1)), rest(2)) {
                 (Some(n), text) if !text.trim().is_empty() => Command::Note(n, text),
                 _ => return Err(Unreadable::Usage(usage::NOTE)),

@@ -1,7 +1,7 @@
 //! The one executor: a typed input becomes engine calls and an answer.
 //! Platforms only read their payloads into inputs and draw the answers.
 
-use super::command::{Command, DepartmentCommand};
+use super::command::{Command, DepartmentCommand, SavedCommand};
 use super::list::{view_word, ListAt, More, Scope, SearchAt};
 use crate::ChatPlatform;
 use std::future::Future;
@@ -99,7 +99,11 @@ pub async fn command<P: ChatDesk>(
 ) -> Result<Reply, EngineError> {
     // the engine checks every change; these two read what only staff
     // may (inactive departments) before it is asked.
-    if matches!(command, Command::Queue { .. } | Command::Department(_)) && !person.is_staff {
+    if matches!(
+        command,
+        Command::Queue { .. } | Command::Department(_) | Command::Saved(_)
+    ) && !person.is_staff
+    {
         return Err(EngineError::StaffOnly("support staff"));
     }
     let engine = p.engine();
@@ -233,6 +237,23 @@ pub async fn command<P: ChatDesk>(
                 None => format!("Ticket {} has no owner now.", t.number),
             })
         }
+        Command::ReplySaved(n, name) => {
+            let t = engine.ticket_by_number(person.id, n).await?;
+            match engine.reply_saved(ctx, t.id, &name).await {
+                Ok(_) => Reply::Said(format!(
+                    "Saved reply \"{}\" sent on {}.",
+                    p.escape(&crate::text::clip(&name, 100)),
+                    t.number
+                )),
+                Err(EngineError::NotFound("saved reply")) => Reply::Said(format!(
+                    "There is no saved reply \"{}\" for {}. `saved list` shows them.",
+                    p.escape(&crate::text::clip(&name, 100)),
+                    t.number
+                )),
+                Err(e) => return Err(e),
+            }
+        }
+        Command::Saved(c) => Reply::Said(saved(p, person, ctx, c).await?),
         Command::Note(n, text) => {
             let t = engine.ticket_by_number(person.id, n).await?;
             match engine.note(ctx, t.id, NewMessage::text(&text)).await {
@@ -454,6 +475,67 @@ pub async fn more<P: ChatPlatform>(
             }),
         },
     }
+}
+
+async fn saved<P: ChatPlatform>(
+    p: &P,
+    person: &Person,
+    ctx: &Ctx,
+    command: SavedCommand,
+) -> Result<String, EngineError> {
+    let engine = p.engine();
+    let replies = engine.saved_replies(person.id).await?;
+    let departments = engine.departments(true).await?;
+    let place = |d: Option<threadesk_core::DepartmentId>| match d {
+        None => String::new(),
+        Some(id) => departments
+            .iter()
+            .find(|x| x.id == id)
+            .map(|x| format!(" ({})", p.escape(&x.name)))
+            .unwrap_or_default(),
+    };
+    Ok(match command {
+        SavedCommand::List if replies.is_empty() => {
+            "No saved replies yet. Add one with `saved add <name> = <text>`.".to_owned()
+        }
+        SavedCommand::List => {
+            let lines: Vec<String> = replies
+                .iter()
+                .map(|r| {
+                    format!(
+                        "• {}{}: {}",
+                        p.escape(&r.name),
+                        place(r.department_id),
+                        p.escape(&crate::text::clip(&r.body, 80))
+                    )
+                })
+                .collect();
+            format!("Saved replies:\n{}", lines.join("\n"))
+        }
+        SavedCommand::Add { name, text } => {
+            let r = engine.save_reply(ctx, &name, &text, None).await?;
+            format!(
+                "Saved reply \"{}\" kept. Use it with `reply #N {}`.",
+                p.escape(&r.name),
+                p.escape(&r.name)
+            )
+        }
+        SavedCommand::Remove(name) => {
+            // a team-wide one first, as `reply` would pick it elsewhere.
+            let Some(r) = replies
+                .iter()
+                .filter(|r| r.name.eq_ignore_ascii_case(name.trim()))
+                .min_by_key(|r| r.department_id.is_some())
+            else {
+                return Ok(format!(
+                    "There is no saved reply \"{}\".",
+                    p.escape(&crate::text::clip(&name, 100))
+                ));
+            };
+            engine.remove_saved_reply(ctx, r.id).await?;
+            format!("Saved reply \"{}\" removed.", p.escape(&r.name))
+        }
+    })
 }
 
 async fn department<P: ChatPlatform>(

@@ -7,7 +7,7 @@ mod command;
 mod desk;
 mod list;
 
-pub use command::{usage, Command, DepartmentCommand, TextSyntax, Unreadable};
+pub use command::{usage, Command, DepartmentCommand, SavedCommand, TextSyntax, Unreadable};
 pub use desk::{
     authored_message, close_by_reaction, command, edit, is_closing, list, more, write, ChatDesk,
     Refusal, Reply, TicketPage, Written, Wrote, PAGE, QUEUE_PAGE,

@@ -4,7 +4,9 @@
 
 use crate::people::Who;
 use serde_json::Value;
-use threadesk_chat::input::{usage, Command, DepartmentCommand, ListAt, Scope, Unreadable};
+use threadesk_chat::input::{
+    usage, Command, DepartmentCommand, ListAt, SavedCommand, Scope, Unreadable,
+};
 use threadesk_core::domain::{AttachmentMeta, Status, View};
 use threadesk_core::engine::OwnerFilter;
 use threadesk_core::TicketNumber;
@@ -104,6 +106,25 @@ pub(super) fn command(data: &Value) -> Result<Command<Who>, Unreadable> {
             None => return Err(Unreadable::Usage(usage::SEARCH)),
         },
         "claim" => Command::Claim(which(number(), "claim")?),
+        "reply" => match (number(), text("name").filter(|n| !n.is_empty())) {
+            (Some(n), Some(name)) => Command::ReplySaved(n, name.to_owned()),
+            _ => return Err(Unreadable::Usage(usage::REPLY)),
+        },
+        "saved" => Command::Saved(
+            match (
+                text("action").unwrap_or("list"),
+                text("name").filter(|n| !n.is_empty()),
+                text("text").filter(|t| !t.is_empty()),
+            ) {
+                ("add", Some(name), Some(t)) => SavedCommand::Add {
+                    name: name.to_owned(),
+                    text: t.to_owned(),
+                },
+                ("remove", Some(name), _) => SavedCommand::Remove(name.to_owned()),
+                ("list", _, _) => SavedCommand::List,
+                _ => return Err(Unreadable::Usage(usage::SAVED)),
+            },
+        ),
         "assign" => Command::Assign(which(number(), "assign")?, user()),
         "move" => match (number(), text("department").filter(|d| !d.is_empty())) {
             (Some(n), Some(d)) if d.eq_ignore_ascii_case("none") => Command::Move(n, None),

@@ -30,6 +30,8 @@ async fn connecting_registers_ticket_with_the_departments(#[case] kind: Kind) {
             "help",
             "queue",
             "claim",
+            "reply",
+            "saved",
             "assign",
             "move",
             "status",

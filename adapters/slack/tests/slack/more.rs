@@ -749,3 +749,49 @@ async fn changes_are_lines_in_the_threads_and_assignment_only_on_the_staff_side(
     );
     assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn staff_keep_saved_replies_and_answer_with_one_filled_in(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(BOB, "VPN", "down").await;
+    let kept = w
+        .command(
+            SAM,
+            "saved add fixed = Hi {first_name}, {ticket} is fixed &amp; closed soon.",
+        )
+        .await
+        .to_string();
+    assert!(kept.contains("Saved reply \\\"fixed\\\" kept"), "{kept}");
+    let listed = w.command(SAM, "saved").await.to_string();
+    assert!(listed.contains("fixed"), "{listed}");
+    let sent = w.command(SAM, "reply #1001 FIXED").await.to_string();
+    assert!(sent.contains("sent on #1001"), "{sent}");
+    w.drain().await;
+    let bob_name =
+        w.h.engine
+            .person(w.person(BOB).await)
+            .await
+            .unwrap()
+            .person
+            .display_name;
+    let first = bob_name.split_whitespace().next().unwrap().to_owned();
+    let expected = format!("Hi {first}, #1001 is fixed &amp; closed soon.");
+    assert!(
+        w.fake
+            .posts(&t.dm, Some(&t.card_ts))
+            .iter()
+            .any(|c| c.args.to_string().contains(&expected)),
+        "the customer gets the reply, filled in: {expected}"
+    );
+    let unknown = w.command(SAM, "reply #1001 nope").await.to_string();
+    assert!(unknown.contains("There is no saved reply"), "{unknown}");
+    // customers can neither list, keep nor use them.
+    let bob = w.command(BOB, "saved").await.to_string();
+    assert!(bob.contains("Only support staff"), "{bob}");
+    let bob_reply = w.command(BOB, "reply #1001 fixed").await.to_string();
+    assert!(bob_reply.contains("staff can do that"), "{bob_reply}");
+    let removed = w.command(SAM, "saved remove fixed").await.to_string();
+    assert!(removed.contains("removed"), "{removed}");
+    assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
+}

@@ -31,6 +31,7 @@ fn page_of_form(path: &str) -> String {
         ["tickets", n, ..] if !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric()) => {
             format!("/tickets/{n}")
         }
+        ["staff", "replies", ..] => "/staff/replies".to_owned(),
         ["staff", ..] => "/staff/people".to_owned(),
         ["invitations", ..] => "/invitations".to_owned(),
         ["signin", ..] => "/signin".to_owned(),
@@ -132,6 +133,14 @@ pub(crate) fn router() -> Router<Portal> {
         .route(
             "/staff/departments",
             get(form_page).post(staff::create_department),
+        )
+        .route(
+            "/staff/replies",
+            get(staff::saved_replies).post(staff::save_saved_reply),
+        )
+        .route(
+            "/staff/replies/{id}/remove",
+            get(form_page).post(staff::remove_saved_reply),
         )
         .route(
             "/staff/departments/{id}/rename",

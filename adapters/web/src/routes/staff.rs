@@ -269,3 +269,95 @@ mod tests {
         assert_eq!(back_to("", "admin"), "/staff/people?done=saved");
     }
 }
+
+#[derive(Deserialize)]
+pub(super) struct SavedReplyForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    department: String,
+}
+
+/// What the saved replies page shows again after a refusal.
+#[derive(Default)]
+struct ReplyDraft<'a> {
+    error: Option<String>,
+    name: &'a str,
+    body: &'a str,
+}
+
+async fn replies_page(
+    portal: &Portal,
+    me: &Me,
+    notice: Option<&str>,
+    draft: ReplyDraft<'_>,
+    status: StatusCode,
+) -> Result<Response, WebError> {
+    let engine = portal.engine();
+    let replies = engine.saved_replies(me.person.id).await?;
+    let departments = engine.departments(true).await?;
+    let frame = Frame::load(portal, me).await?;
+    Ok(page(
+        status,
+        views::saved_replies_page(views::SavedRepliesPage {
+            chrome: frame.chrome(me),
+            replies: &replies,
+            departments: &departments,
+            notice,
+            error: draft.error.as_deref(),
+            name: draft.name,
+            body: draft.body,
+        }),
+    ))
+}
+
+pub(super) async fn saved_replies(
+    State(portal): State<Portal>,
+    me: Me,
+    Query(q): Query<DoneQuery>,
+) -> Result<Response, WebError> {
+    let notice = match q.done.as_str() {
+        "saved" => Some("Saved reply kept."),
+        "removed" => Some("Saved reply removed."),
+        _ => None,
+    };
+    replies_page(&portal, &me, notice, ReplyDraft::default(), StatusCode::OK).await
+}
+
+pub(super) async fn save_saved_reply(
+    State(portal): State<Portal>,
+    SignedForm { me, form }: SignedForm<SavedReplyForm>,
+) -> Result<Response, WebError> {
+    let department = form_id(&form.department, "department")?.map(DepartmentId);
+    match portal
+        .engine()
+        .save_reply(&me.ctx(), &form.name, &form.body, department)
+        .await
+    {
+        Ok(_) => Ok(see_other("/staff/replies?done=saved")),
+        Err(e) if !e.is_internal() && !matches!(e, EngineError::StaffOnly(_)) => {
+            // the text comes back with the reason, never lost.
+            let draft = ReplyDraft {
+                error: Some(e.to_string()),
+                name: &form.name,
+                body: &form.body,
+            };
+            replies_page(&portal, &me, None, draft, crate::error::engine_status(&e)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) async fn remove_saved_reply(
+    State(portal): State<Portal>,
+    Path(id): Path<i64>,
+    SignedForm { me, form: _ }: SignedForm<FlagForm>,
+) -> Result<Response, WebError> {
+    portal
+        .engine()
+        .remove_saved_reply(&me.ctx(), threadesk_core::SavedReplyId(id))
+        .await?;
+    Ok(see_other("/staff/replies?done=removed"))
+}

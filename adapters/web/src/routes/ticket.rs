@@ -89,13 +89,14 @@ async fn render(
     } else {
         None
     };
-    let (requester, directory, mail_failures) = if me.person.is_staff {
+    let (requester, directory, mail_failures, saved) = if me.person.is_staff {
         let requester = engine.person(thread.ticket.requester_id).await?.person;
         let directory = engine.people_directory(me.person.id).await?;
         let failures = engine.mail_failures(me.person.id, ticket.id).await?;
-        (Some(requester), directory, failures)
+        let saved = engine.saved_replies_for(me.person.id, ticket.id).await?;
+        (Some(requester), directory, failures, saved)
     } else {
-        (None, Vec::new(), Vec::new())
+        (None, Vec::new(), Vec::new(), Vec::new())
     };
     // who handles it, for customers when the deployment shows it.
     let handled_by = if me.person.is_staff {
@@ -127,6 +128,7 @@ async fn render(
             revisions: &revisions,
             email_enabled: portal.config().email_enabled,
             mail_failures: &mail_failures,
+            saved_replies: &saved,
         }),
     ))
 }
@@ -135,6 +137,9 @@ async fn render(
 pub(super) struct ShowQuery {
     #[serde(default)]
     done: String,
+    /// Staff: a saved reply to put in the reply box, filled in.
+    #[serde(default)]
+    saved: String,
 }
 
 pub(super) async fn show(
@@ -144,13 +149,25 @@ pub(super) async fn show(
     Query(q): Query<ShowQuery>,
 ) -> Result<Response, WebError> {
     let ticket = find(&portal, &me, &number).await?;
+    let inserted = match super::present(&q.saved) {
+        Some(which) if me.person.is_staff => Some(
+            portal
+                .engine()
+                .saved_reply_text(me.person.id, ticket.id, which)
+                .await?,
+        ),
+        _ => None,
+    };
     render(
         &portal,
         &me,
         &ticket,
         None,
         notice(&q.done),
-        Drafts::default(),
+        Drafts {
+            reply: inserted.as_deref().unwrap_or_default(),
+            unsaved: None,
+        },
     )
     .await
 }

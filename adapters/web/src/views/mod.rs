@@ -10,7 +10,7 @@ mod ticket;
 pub(crate) use list::{invitations, new_ticket, ticket_list, ListPage, NewTicketForm};
 pub(crate) use search::{search_box, search_page, SearchPage};
 pub(crate) use signin::{link_gone, sign_in_link, sign_in_link_form, sign_in_local, use_link};
-pub(crate) use staff::{people_page, queue_page, QueuePage};
+pub(crate) use staff::{people_page, queue_page, saved_replies_page, QueuePage, SavedRepliesPage};
 pub(crate) use ticket::{ticket_page, TicketPage};
 
 use axum::http::StatusCode;
@@ -123,6 +123,7 @@ pub(crate) fn layout(title: &str, chrome: Option<&Chrome<'_>>, body: Markup) -> 
                             @if c.me.is_staff {
                                 a href="/staff" { "Staff queue" }
                                 a href="/staff/people" { "People & departments" }
+                                a href="/staff/replies" { "Saved replies" }
                             }
                         }
                         div.who {

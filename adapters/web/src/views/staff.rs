@@ -193,3 +193,66 @@ pub(crate) fn people_page(
     };
     layout("People & departments", Some(&chrome), body)
 }
+
+/// The saved replies page: every reply, a form to keep a new one (or
+/// change one by its name), and a Remove button each.
+pub(crate) struct SavedRepliesPage<'a> {
+    pub chrome: Chrome<'a>,
+    pub replies: &'a [threadesk_core::domain::SavedReply],
+    pub departments: &'a [Department],
+    pub notice: Option<&'a str>,
+    /// A refusal, with what was typed.
+    pub error: Option<&'a str>,
+    pub name: &'a str,
+    pub body: &'a str,
+}
+
+/// The saved replies page.
+pub(crate) fn saved_replies_page(p: SavedRepliesPage<'_>) -> Markup {
+    let csrf = p.chrome.csrf;
+    let dept_name = |id: Option<DepartmentId>| match id {
+        None => "Every department".to_owned(),
+        Some(id) => p
+            .departments
+            .iter()
+            .find(|d| d.id == id)
+            .map_or_else(|| "—".to_owned(), |d| d.name.clone()),
+    };
+    let body = html! {
+        h1 { "Saved replies" }
+        @if let Some(n) = p.notice { p.notice role="status" { (n) } }
+        @if let Some(e) = p.error { p.error role="alert" { (super::capitalized(e)) "." } }
+        @if p.replies.is_empty() {
+            p.card.muted { "No saved replies yet." }
+        }
+        @for r in p.replies {
+            section.card aria-label=(r.name) {
+                h2 { (r.name) " " span.muted { "· " (dept_name(r.department_id)) } }
+                div.body { (r.body) }
+                div.row.spaced {
+                    form.inline method="post" action={ "/staff/replies/" (r.id.0) "/remove" } {
+                        (csrf_field(csrf))
+                        button.plain type="submit" { "Remove" }
+                    }
+                }
+            }
+        }
+        form.card method="post" action="/staff/replies" {
+            (csrf_field(csrf))
+            h2 { "Keep a reply" }
+            p.muted { "Saving a name that exists (in the same place) changes that reply. "
+                "{name}, {first_name} and {ticket} are filled in with the requester's name and the ticket's number." }
+            label for="saved-name" { "Name" }
+            input #saved-name type="text" name="name" value=(p.name) maxlength="100" required;
+            label for="saved-department" { "For" }
+            select #saved-department name="department" {
+                option value="" { "Every department" }
+                @for d in p.departments { option value=(d.id.0) { (d.name) } }
+            }
+            label for="saved-body" { "Text" }
+            textarea #saved-body name="body" maxlength="16000" required { (p.body) }
+            p { button type="submit" { "Save" } }
+        }
+    };
+    layout("Saved replies", Some(&p.chrome), body)
+}

@@ -39,6 +39,8 @@ pub(crate) struct TicketPage<'a> {
     pub email_enabled: bool,
     /// Staff only: mail about the ticket that could not be delivered.
     pub mail_failures: &'a [threadesk_core::engine::MailFailure],
+    /// Staff only: the saved replies that fit the ticket.
+    pub saved_replies: &'a [threadesk_core::domain::SavedReply],
 }
 
 fn delegate_status(s: DelegateStatus) -> &'static str {
@@ -176,6 +178,17 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                     }
                 }
                 }
+            }
+        }
+        @if can(Action::Reply) && !p.saved_replies.is_empty() {
+            // no script: the page comes back with the reply filled in.
+            form.row.saved method="get" action=(base) {
+                label.tight for="saved" { "Saved reply" }
+                select.narrow #saved name="saved" {
+                    @for r in p.saved_replies { option value=(r.id.0) { (r.name) } }
+                }
+                button.plain type="submit" { "Insert" }
+                a href="/staff/replies" { "Manage" }
             }
         }
         @if can(Action::Reply) {

@@ -1061,3 +1061,69 @@ async fn the_ticket_page_shows_changes_where_they_happened_and_owners_only_to_st
         customer_page.body
     );
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn staff_keep_saved_replies_and_insert_one_filled_in_on_a_ticket(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let mut b = site.browser(bob).await;
+    let n = b.open("Printer", "It jams.").await;
+    let mut s = site.browser(site.staff).await;
+    // a refusal keeps what was typed.
+    let refused = s
+        .post("/staff/replies", &[("name", "fixed"), ("body", "   ")])
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.shows("value=\"fixed\"") && refused.shows("empty"),
+        "{}",
+        refused.body
+    );
+    let kept = s
+        .post(
+            "/staff/replies",
+            &[
+                ("name", "fixed"),
+                ("body", "Hi {first_name}, {ticket} is fixed."),
+            ],
+        )
+        .await;
+    assert_eq!(kept.status, StatusCode::SEE_OTHER, "{}", kept.body);
+    let listed = s.get("/staff/replies?done=saved").await;
+    assert!(listed.shows("Saved reply kept.") && listed.shows("Hi {first_name}"));
+    // the ticket page offers it; Insert fills the reply box.
+    let page = s.get(&format!("/tickets/{n}")).await;
+    assert!(page.shows("name=\"saved\""), "{}", page.body);
+    let id = page
+        .body
+        .split("<option value=\"")
+        .find_map(|o| o.split_once("\">fixed<").map(|(v, _)| v.to_owned()))
+        .expect("the saved reply offered");
+    let filled = s.get(&format!("/tickets/{n}?saved={id}")).await;
+    assert!(
+        filled.shows(&format!(">Hi Bob, #{n} is fixed.</textarea>")),
+        "{}",
+        filled.body
+    );
+    // customers see no picker and cannot use the page.
+    assert!(!b
+        .get(&format!("/tickets/{n}"))
+        .await
+        .shows("name=\"saved\""));
+    assert!(!b
+        .get(&format!("/tickets/{n}?saved={id}"))
+        .await
+        .shows("is fixed"));
+    assert_ne!(b.get("/staff/replies").await.status, StatusCode::OK);
+    let removed = s.post(&format!("/staff/replies/{id}/remove"), &[]).await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    assert!(s.get("/staff/replies").await.shows("No saved replies yet."));
+}
