@@ -29,6 +29,24 @@ pub enum CardFor {
     Customer,
     /// A person's card after they lost access: no buttons, marked.
     Revoked,
+    /// A staff card left behind when its ticket moved to another
+    /// department's channel: no buttons, pointing there (the facts name
+    /// the new department).
+    Moved,
+}
+
+impl CardFor {
+    /// What a card without buttons says instead, if it is one.
+    pub fn notice(self, facts: &threadesk_core::surfaces::CardFacts) -> Option<String> {
+        match self {
+            CardFor::Revoked => Some("Your access to this ticket was revoked.".to_owned()),
+            CardFor::Moved => Some(format!(
+                "Moved to {}: it goes on in that department's channel.",
+                facts.department.as_deref().unwrap_or("no department")
+            )),
+            CardFor::Staff | CardFor::Customer => None,
+        }
+    }
 }
 
 /// A delegate invitation to draw.

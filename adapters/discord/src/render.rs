@@ -220,13 +220,13 @@ pub fn card(facts: &CardFacts, who: CardFor) -> Value {
         "color": colour(t.status),
         "fields": fields,
     });
-    if who == CardFor::Revoked {
-        embed["description"] = json!("Your access to this ticket was revoked.");
+    if let Some(notice) = who.notice(facts) {
+        embed["description"] = json!(escape(&notice));
     } else if let (CardFor::Customer, Some(name)) = (who, &facts.handled_by) {
         embed["description"] = json!(format!("{} is handling your ticket.", escape(name)));
     }
     let id = t.id.0;
-    let components = if t.status.is_closed() || who == CardFor::Revoked {
+    let components = if t.status.is_closed() || who.notice(facts).is_some() {
         json!([])
     } else {
         let mut rows = vec![json!({ "type": 1, "components": [

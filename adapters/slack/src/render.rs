@@ -95,9 +95,9 @@ pub fn card(facts: &CardFacts, who: CardFor) -> (String, Value) {
     }
     let id = t.id.0.to_string();
     match who {
-        CardFor::Revoked => blocks.push(json!({
+        CardFor::Revoked | CardFor::Moved => blocks.push(json!({
             "type": "context",
-            "elements": [mrkdwn("🚫 Your access to this ticket was revoked.")],
+            "elements": [mrkdwn(&escape(&who.notice(facts).unwrap_or_default()))],
         })),
         _ if t.status.is_closed() => blocks.push(json!({
             "type": "context",

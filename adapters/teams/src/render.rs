@@ -136,8 +136,8 @@ pub fn card(facts: &CardFacts, to: CardFor) -> Value {
     }
     let id = t.id.0;
     let mut actions = vec![];
-    if to == CardFor::Revoked {
-        body.push(warning("Your access to this ticket was revoked."));
+    if let Some(notice) = to.notice(facts) {
+        body.push(warning(&escape(&notice)));
     } else if !t.status.is_closed() {
         if staff {
             let choices: Vec<Value> = Status::ALL

@@ -187,6 +187,14 @@ impl<P: ChatPlatform> Mirror<P> {
                 self.p().escape(to.unwrap_or("no department"))
             );
             self.line_once(event.id, &surface, &line).await?;
+            // the card left behind says where the ticket went, buttons off.
+            match self.p().update_card(&surface, &facts, CardFor::Moved).await {
+                Ok(()) => {}
+                Err(e) if crate::PlatformError::is_permanent(&e) => {
+                    tracing::warn!(consumer = P::CONSUMER, error = %e, "moved card not redrawn");
+                }
+                Err(e) => return Err(Failure::Platform(e)),
+            }
             let intent = Intent::new(format!("card:{}:staff:moved:{}", ticket.0, event.id));
             let card = self
                 .made_once(

@@ -152,29 +152,41 @@ pub async fn command<P: ChatDesk>(
                     None => return said(no_department(p, &name)),
                 },
             };
-            let page = engine
-                .staff_queue(
-                    person.id,
-                    QueueFilter {
-                        department,
-                        status,
-                        owner,
-                    },
-                    threadesk_core::domain::PageRequest {
-                        view: View::Active,
-                        after: None,
-                        limit: QUEUE_PAGE,
-                    },
-                )
-                .await?;
+            let first = threadesk_core::domain::PageRequest {
+                view: View::Active,
+                after: None,
+                limit: QUEUE_PAGE,
+            };
+            let filter = QueueFilter {
+                department,
+                status,
+                owner,
+            };
+            let mut items = Vec::new();
+            if owner.is_none() {
+                // theirs first: what they own, then everybody's.
+                let mine = QueueFilter {
+                    owner: Some(OwnerFilter::Mine),
+                    ..filter
+                };
+                items = engine.staff_queue(person.id, mine, first).await?.items;
+            }
+            for it in engine.staff_queue(person.id, filter, first).await?.items {
+                if items.len() >= QUEUE_PAGE as usize {
+                    break;
+                }
+                if !items.iter().any(|m| m.ticket.id == it.ticket.id) {
+                    items.push(it);
+                }
+            }
             let title = match owner {
                 Some(OwnerFilter::Mine) => "Your queue (unanswered first)",
                 Some(OwnerFilter::Unassigned) => "Unassigned (unanswered first)",
-                _ => "Queue (unanswered first)",
+                _ => "Queue (yours first, then unanswered first)",
             };
             Reply::List(TicketPage {
                 title: title.to_owned(),
-                items: page.items,
+                items,
                 staff: true,
                 empty: "Nothing waiting.",
                 more: None,

@@ -559,6 +559,19 @@ async fn a_ticket_moved_to_another_department_moves_its_triage_card_there(#[case
             .contains("Moved to Billing")),
         "{old:?}"
     );
+    // the card left behind points there, its buttons gone.
+    let old_card = w
+        .fake
+        .calls_of("chat.update")
+        .into_iter()
+        .rfind(|a| a["ts"] == t.staff_ts.as_str())
+        .map(|a| a["blocks"].to_string())
+        .unwrap_or_default();
+    assert!(
+        old_card.contains("Moved to Billing: it goes on in that department"),
+        "{old_card}"
+    );
+    assert!(!old_card.contains("td_claim"), "{old_card}");
     let cards = w.fake.posts("CBILL", None);
     assert_eq!(cards.len(), 1, "one new card");
     let new_ts = cards[0].answer["ts"].as_str().unwrap().to_owned();
@@ -794,4 +807,27 @@ async fn staff_keep_saved_replies_and_answer_with_one_filled_in(#[case] kind: Ki
     let removed = w.command(SAM, "saved remove fixed").await.to_string();
     assert!(removed.contains("removed"), "{removed}");
     assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn the_queue_shows_ones_own_tickets_first(#[case] kind: Kind) {
+    let w = world(kind).await;
+    w.open_ticket(BOB, "Older printer", "jams").await;
+    w.open_ticket(CAROL, "Newer scanner", "hums").await;
+    let before = w.command(SAM, "queue").await.to_string();
+    let at = |text: &str, what: &str| text.find(what).unwrap_or_else(|| panic!("{what}: {text}"));
+    assert!(
+        at(&before, "Newer scanner") < at(&before, "Older printer"),
+        "newest first: {before}"
+    );
+    let claimed = w.command(SAM, "claim #1001").await.to_string();
+    assert!(claimed.contains("You now own"), "{claimed}");
+    let after = w.command(SAM, "queue").await.to_string();
+    assert!(after.contains("yours first"), "{after}");
+    assert!(
+        at(&after, "Older printer") < at(&after, "Newer scanner"),
+        "theirs first: {after}"
+    );
+    assert_eq!(after.matches("Older printer").count(), 1, "once: {after}");
 }
