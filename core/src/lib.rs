@@ -19,6 +19,7 @@ pub mod ids;
 pub mod links;
 pub mod metrics;
 pub mod outbox;
+pub mod service;
 pub mod sessions;
 pub mod surfaces;
 pub mod system;

@@ -71,6 +71,15 @@ pub struct Ticket {
     /// The member of staff handling it, if anybody.
     #[serde(default)]
     pub owner_id: Option<PersonId>,
+    /// Since when it has waited for staff (open, client replied).
+    #[serde(default)]
+    pub waiting_since: Option<Timestamp>,
+    /// When staff first answered it publicly.
+    #[serde(default)]
+    pub first_response_at: Option<Timestamp>,
+    /// When staff should answer by (service targets), while it waits.
+    #[serde(default)]
+    pub due_at: Option<Timestamp>,
 }
 
 /// A line of a ticket list.

@@ -47,6 +47,8 @@ pub struct Settings {
     /// Whether customers see who handles their ticket (the owner's first
     /// name: "Sam is handling your ticket").
     pub show_owner_to_customers: bool,
+    /// How soon staff should answer (none by default).
+    pub service: crate::service::ServiceTargets,
 }
 
 impl Default for Settings {
@@ -55,6 +57,7 @@ impl Default for Settings {
             max_open_tickets_per_requester: 25,
             max_attachment_bytes: 100 * 1024 * 1024,
             show_owner_to_customers: false,
+            service: crate::service::ServiceTargets::default(),
         }
     }
 }

@@ -10,6 +10,12 @@ use sqlx::any::AnyArguments;
 use sqlx::{AnyConnection, Arguments, Row};
 use std::collections::HashMap;
 
+/// The staff queue's leading sort key: tickets waiting for staff first,
+/// the soonest due first (those without a due time after them), then the
+/// rest. The same expression as the `tickets_queue` index (migration 0012).
+const QUEUE_RANK: &str = "(case when t.needs_staff = 1 then -coalesce(t.due_at, 4611686018427387904) \
+     else -4611686018427387905 end)";
+
 /// Staff queue filters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct QueueFilter {
@@ -287,7 +293,8 @@ impl Engine {
     }
 
     /// The staff queue: unanswered tickets (open, client replied) first,
-    /// then newest activity; by department and status on request.
+    /// the soonest due first, then newest activity; by department, status
+    /// and owner on request.
     pub async fn staff_queue(
         &self,
         actor: PersonId,
@@ -335,10 +342,10 @@ impl Engine {
             }
         }
         let sql = format!(
-            "select {cols}, t.needs_staff, 0 as shared from tickets t \
-             where (t.needs_staff < $1 or (t.needs_staff = $1 and (t.last_activity_at < $2 \
+            "select {cols}, {QUEUE_RANK} as needs_staff, 0 as shared from tickets t \
+             where ({QUEUE_RANK} < $1 or ({QUEUE_RANK} = $1 and (t.last_activity_at < $2 \
                     or (t.last_activity_at = $2 and t.id < $3)))){filters} \
-             order by t.needs_staff desc, t.last_activity_at desc, t.id desc limit $4",
+             order by {QUEUE_RANK} desc, t.last_activity_at desc, t.id desc limit $4",
             cols = rows::TICKET_COLUMNS
         );
         page(&mut conn, &sql, args, req.size(), true).await

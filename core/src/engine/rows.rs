@@ -11,7 +11,8 @@ use sqlx::Row;
 /// The ticket columns every ticket query selects, from alias `t`.
 pub(crate) const TICKET_COLUMNS: &str =
     "t.id, t.number, t.subject, t.department_id, t.requester_id, \
-     t.org_id, t.status, t.created_at, t.last_activity_at, t.closed_at, t.owner_id";
+     t.org_id, t.status, t.created_at, t.last_activity_at, t.closed_at, t.owner_id, \
+     t.waiting_since, t.first_response_at, t.due_at";
 
 /// The message columns, from alias `m` joined with the author as `p`.
 pub(crate) const MESSAGE_COLUMNS: &str =
@@ -46,6 +47,13 @@ pub(crate) fn ticket(row: &AnyRow) -> Result<Ticket> {
         last_activity_at: Timestamp(row.try_get("last_activity_at")?),
         closed_at: row.try_get::<Option<i64>, _>("closed_at")?.map(Timestamp),
         owner_id: row.try_get::<Option<i64>, _>("owner_id")?.map(PersonId),
+        waiting_since: row
+            .try_get::<Option<i64>, _>("waiting_since")?
+            .map(Timestamp),
+        first_response_at: row
+            .try_get::<Option<i64>, _>("first_response_at")?
+            .map(Timestamp),
+        due_at: row.try_get::<Option<i64>, _>("due_at")?.map(Timestamp),
     })
 }
 

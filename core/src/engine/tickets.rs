@@ -131,7 +131,69 @@ fn require(role: Role, action: Action) -> Result<()> {
     }
 }
 
+/// The service clock after a change: a ticket waits for staff while its
+/// status says so (open, client replied); the wait starts at the first
+/// such change and stops when staff answer or set another status. A staff
+/// answer in public is the first response once. Returns whether the wait
+/// started now (its due time is then to be set).
+fn run_clock(ticket: &mut Ticket, now: Timestamp, staff_answered: bool) -> bool {
+    if staff_answered && ticket.first_response_at.is_none() {
+        ticket.first_response_at = Some(now);
+    }
+    if matches!(ticket.status, Status::Open | Status::ClientReplied) {
+        if ticket.waiting_since.is_none() {
+            ticket.waiting_since = Some(now);
+            return true;
+        }
+    } else {
+        ticket.waiting_since = None;
+        ticket.due_at = None;
+    }
+    false
+}
+
 impl Engine {
+    /// When staff should answer a ticket that waits (service targets),
+    /// with its department's target; `None` when it does not wait or no
+    /// target applies. Reads the department's name only when targets are
+    /// set.
+    pub(crate) async fn due_of(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        ticket: &Ticket,
+    ) -> Result<Option<Timestamp>> {
+        let service = &self.settings.service;
+        let Some(since) = ticket.waiting_since else {
+            return Ok(None);
+        };
+        if !service.is_on() {
+            return Ok(None);
+        }
+        let name: Option<String> = match ticket.department_id {
+            None => None,
+            Some(d) => sqlx::query_scalar("select name from departments where id = $1")
+                .bind(d.0)
+                .fetch_optional(&mut *conn)
+                .await?,
+        };
+        Ok(service.due(name.as_deref(), ticket.first_response_at.is_none(), since))
+    }
+
+    /// Runs the service clock after a change ([`run_clock`]) and sets the
+    /// due time when a wait starts.
+    async fn clock(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        ticket: &mut Ticket,
+        now: Timestamp,
+        staff_answered: bool,
+    ) -> Result<()> {
+        if run_clock(ticket, now, staff_answered) {
+            ticket.due_at = self.due_of(conn, ticket).await?;
+        }
+        Ok(())
+    }
+
     /// Opens a ticket for the actor, with its first message.
     #[tracing::instrument(skip_all, fields(person.id = %ctx.actor))]
     pub async fn open_ticket(&self, ctx: &Ctx, input: NewTicket) -> Result<Opened> {
@@ -175,20 +237,8 @@ impl Engine {
             .fetch_one(&mut **tx)
             .await?;
             let now = Timestamp::now();
-            let id: i64 = sqlx::query_scalar(
-                "insert into tickets (number, subject, department_id, requester_id, org_id, status, created_at, last_activity_at) \
-                 values ($1, $2, $3, $4, $5, 'open', $6, $6) returning id",
-            )
-            .bind(number)
-            .bind(subject.as_str())
-            .bind(input.department.map(|d| d.0))
-            .bind(actor.id.0)
-            .bind(actor.org_id.map(|o| o.0))
-            .bind(now.0)
-            .fetch_one(&mut **tx)
-            .await?;
-            let ticket = Ticket {
-                id: TicketId(id),
+            let mut ticket = Ticket {
+                id: TicketId(0),
                 number: TicketNumber(number),
                 subject: subject.as_str().to_owned(),
                 department_id: input.department,
@@ -199,6 +249,28 @@ impl Engine {
                 last_activity_at: now,
                 closed_at: None,
                 owner_id: None,
+                waiting_since: None,
+                first_response_at: None,
+                due_at: None,
+            };
+            self.clock(tx, &mut ticket, now, false).await?;
+            let id: i64 = sqlx::query_scalar(
+                "insert into tickets (number, subject, department_id, requester_id, org_id, status, created_at, last_activity_at, waiting_since, due_at) \
+                 values ($1, $2, $3, $4, $5, 'open', $6, $6, $7, $8) returning id",
+            )
+            .bind(number)
+            .bind(subject.as_str())
+            .bind(input.department.map(|d| d.0))
+            .bind(actor.id.0)
+            .bind(actor.org_id.map(|o| o.0))
+            .bind(now.0)
+            .bind(ticket.waiting_since.map(|t| t.0))
+            .bind(ticket.due_at.map(|t| t.0))
+            .fetch_one(&mut **tx)
+            .await?;
+            let ticket = Ticket {
+                id: TicketId(id),
+                ..ticket
             };
             let message = self
                 .insert_message(
@@ -263,6 +335,8 @@ impl Engine {
                 .await?;
             let now = Timestamp::now();
             let previous = decide_post(&mut ticket, role, internal, &body, now)?;
+            let answered = !internal && role == Role::Staff;
+            self.clock(tx, &mut ticket, now, answered).await?;
             match next_id {
                 // the message, the ticket and the event in one round trip.
                 Some(id) => {
@@ -311,6 +385,8 @@ impl Engine {
                 .await?;
             let now = Timestamp::now();
             let previous = decide_post(&mut ticket, role, internal, body, now)?;
+            let answered = !internal && role == Role::Staff;
+            self.clock(&mut conn, &mut ticket, now, answered).await?;
             let id = next_id.ok_or_else(|| EngineError::Corrupt("no message id".into()))?;
             let message = new_message(id, &ticket, &actor, role, internal, body, now)?;
             let event = post_event(internal, &message, &ticket, previous, actor.id);
@@ -378,13 +454,17 @@ impl Engine {
         if to.is_closed() {
             ticket.closed_at = Some(now);
         }
+        self.clock(tx, &mut ticket, now, false).await?;
         sqlx::query(
-            "update tickets set status = $2, last_activity_at = $3, closed_at = $4, version = version + 1 where id = $1",
+            "update tickets set status = $2, last_activity_at = $3, closed_at = $4, \
+             waiting_since = $5, due_at = $6, version = version + 1 where id = $1",
         )
         .bind(ticket.id.0)
         .bind(to.as_str())
         .bind(now.0)
         .bind(ticket.closed_at.map(|t| t.0))
+        .bind(ticket.waiting_since.map(|t| t.0))
+        .bind(ticket.due_at.map(|t| t.0))
         .execute(&mut **tx)
         .await?;
         let event = if to.is_closed() {
@@ -501,11 +581,14 @@ impl Engine {
                 Some(id) => name_of(department(id).fetch_optional(&mut **tx).await?),
             };
             ticket.department_id = to;
+            // the new department's target, from when the wait began.
+            ticket.due_at = self.due_of(tx, &ticket).await?;
             sqlx::query(
-                "update tickets set department_id = $2, version = version + 1 where id = $1",
+                "update tickets set department_id = $2, due_at = $3, version = version + 1 where id = $1",
             )
             .bind(ticket.id.0)
             .bind(to.map(|d| d.0))
+            .bind(ticket.due_at.map(|t| t.0))
             .execute(&mut **tx)
             .await?;
             let event = EventPayload::TicketMoved {
@@ -677,7 +760,8 @@ impl Engine {
         guard: Option<i64>,
     ) -> Result<bool> {
         const MESSAGE: &str = "insert into messages (id, ticket_id, author_id, author_role, internal, body, created_at)";
-        const TICKET: &str = "update tickets set status = $8, last_activity_at = $9, version = version + 1 where id = $2";
+        const TICKET: &str = "update tickets set status = $8, last_activity_at = $9, \
+             waiting_since = $16, first_response_at = $17, due_at = $18, version = version + 1 where id = $2";
         const EVENT: &str = "insert into outbox_events (ticket_id, kind, actor_id, payload, created_at, idempotency_key, operation, response)";
         const EVENT_VALUES: &str = "$2, $10, $11, $12, $7, $13, $14, $15";
         const VALUES: &str = "$1, $2, $3, $4, $5, $6, $7";
@@ -686,7 +770,7 @@ impl Engine {
                 "with m as ({MESSAGE} overriding system value values ({VALUES})), u as ({TICKET}) {EVENT} values ({EVENT_VALUES})"
             ),
             (Backend::Postgres, Some(_)) => format!(
-                "with u as ({TICKET} and version = $16 returning id), \
+                "with u as ({TICKET} and version = $19 returning id), \
                  m as ({MESSAGE} overriding system value select {VALUES} from u) \
                  {EVENT} select {EVENT_VALUES} from u"
             ),
@@ -714,7 +798,10 @@ impl Engine {
             .bind(serde_json::to_string(&event.payload)?)
             .bind(idem.key)
             .bind(idem.key.map(|_| idem.op))
-            .bind(response);
+            .bind(response)
+            .bind(ticket.waiting_since.map(|t| t.0))
+            .bind(ticket.first_response_at.map(|t| t.0))
+            .bind(ticket.due_at.map(|t| t.0));
         if let Some(version) = guard {
             query = query.bind(version);
         }
@@ -747,7 +834,8 @@ impl Engine {
         const INSERT: &str =
             "insert into messages (ticket_id, author_id, author_role, internal, body, created_at) \
                               values ($1, $2, $3, $4, $5, $6) returning id";
-        const BUMP: &str = "update tickets set status = $7, last_activity_at = $8, version = version + 1 where id = $1";
+        const BUMP: &str = "update tickets set status = $7, last_activity_at = $8, \
+             waiting_since = $9, first_response_at = $10, due_at = $11, version = version + 1 where id = $1";
         let sql = match (bump, self.db.backend()) {
             (true, Backend::Postgres) => {
                 format!("with m as ({INSERT}), u as ({BUMP}) select id from m")
@@ -764,16 +852,25 @@ impl Engine {
         if bump && self.db.backend() == Backend::Postgres {
             insert = insert
                 .bind(ticket.status.as_str())
-                .bind(ticket.last_activity_at.0);
+                .bind(ticket.last_activity_at.0)
+                .bind(ticket.waiting_since.map(|t| t.0))
+                .bind(ticket.first_response_at.map(|t| t.0))
+                .bind(ticket.due_at.map(|t| t.0));
         }
         let id: i64 = insert.fetch_one(&mut **tx).await?;
         if bump && self.db.backend() == Backend::Sqlite {
-            sqlx::query("update tickets set status = $2, last_activity_at = $3, version = version + 1 where id = $1")
-                .bind(ticket.id.0)
-                .bind(ticket.status.as_str())
-                .bind(ticket.last_activity_at.0)
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(
+                "update tickets set status = $2, last_activity_at = $3, waiting_since = $4, \
+                 first_response_at = $5, due_at = $6, version = version + 1 where id = $1",
+            )
+            .bind(ticket.id.0)
+            .bind(ticket.status.as_str())
+            .bind(ticket.last_activity_at.0)
+            .bind(ticket.waiting_since.map(|t| t.0))
+            .bind(ticket.first_response_at.map(|t| t.0))
+            .bind(ticket.due_at.map(|t| t.0))
+            .execute(&mut **tx)
+            .await?;
         }
         let mut attachments = Vec::with_capacity(files.len());
         for f in files {
