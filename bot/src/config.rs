@@ -75,6 +75,9 @@ pub struct Config {
     pub session_max: std::time::Duration,
     /// Whether customers see who handles their ticket (`SHOW_OWNER_TO_CUSTOMERS`).
     pub show_owner_to_customers: bool,
+    /// How soon staff should answer (`SERVICE_TARGETS`, `BUSINESS_HOURS`,
+    /// `BUSINESS_TIMEZONE`).
+    pub service: threadesk_core::service::ServiceTargets,
     /// How long a claimed outbox event is this replica's before another
     /// takes it over (`OUTBOX_LEASE_MS`, default 5,000).
     pub outbox_lease: std::time::Duration,
@@ -109,6 +112,7 @@ impl fmt::Debug for Config {
             .field("session_max", &self.session_max)
             .field("outbox_lease", &self.outbox_lease)
             .field("show_owner_to_customers", &self.show_owner_to_customers)
+            .field("service", &self.service)
             .field("platforms", &self.platforms)
             .field("slack", &self.slack)
             .field("discord", &self.discord)
@@ -278,6 +282,33 @@ impl Config {
             None => false,
             Some(v) => on_off("SHOW_OWNER_TO_CUSTOMERS", &v)?,
         };
+        let service = threadesk_core::service::ServiceTargets::parse(
+            &value("SERVICE_TARGETS").unwrap_or_default(),
+            value("BUSINESS_HOURS").as_deref(),
+            value("BUSINESS_TIMEZONE").as_deref(),
+        )
+        .map_err(|why| {
+            let name = if why.contains("time zone") {
+                "BUSINESS_TIMEZONE"
+            } else if why.contains("weekday") || why.contains("09:00") || why.contains("day must") {
+                "BUSINESS_HOURS"
+            } else {
+                "SERVICE_TARGETS"
+            };
+            invalid(name, why)
+        })?;
+        if value("BUSINESS_TIMEZONE").is_some() && service.hours().is_none() {
+            return Err(invalid(
+                "BUSINESS_TIMEZONE",
+                "it is the time zone of BUSINESS_HOURS: set those too",
+            ));
+        }
+        if !service.is_on() && value("BUSINESS_HOURS").is_some() {
+            return Err(invalid(
+                "BUSINESS_HOURS",
+                "business hours count only towards service targets: set SERVICE_TARGETS too",
+            ));
+        }
         let outbox_lease = match value("OUTBOX_LEASE_MS") {
             None => threadesk_core::outbox::LEASE,
             Some(v) => {
@@ -327,6 +358,7 @@ impl Config {
             session_max,
             outbox_lease,
             show_owner_to_customers,
+            service,
             platforms,
         })
     }
@@ -753,6 +785,29 @@ mod tests {
                 .show_owner_to_customers
         );
         each_refused_by_name(&[], &[("SHOW_OWNER_TO_CUSTOMERS", "maybe")]);
+    }
+
+    #[test]
+    fn service_targets_and_business_hours_are_read_and_checked() {
+        assert!(!load(&[]).unwrap().service.is_on());
+        let c = load(&[
+            ("SERVICE_TARGETS", "default=4h/8h, Billing=1h/4h"),
+            ("BUSINESS_HOURS", "mon-fri 09:00-17:00"),
+            ("BUSINESS_TIMEZONE", "Europe/Berlin"),
+        ])
+        .unwrap();
+        assert_eq!(c.service.target(Some("billing")).unwrap().first_minutes, 60);
+        assert!(c.service.hours().is_some());
+        each_refused_by_name(
+            &[("SERVICE_TARGETS", "4h")],
+            &[
+                ("SERVICE_TARGETS", "soon"),
+                ("BUSINESS_HOURS", "weekdays"),
+                ("BUSINESS_TIMEZONE", "Nowhere/City"),
+            ],
+        );
+        // business hours alone count towards nothing: said, not ignored.
+        each_refused_by_name(&[], &[("BUSINESS_HOURS", "mon-fri 09:00-17:00")]);
     }
 
     #[test]

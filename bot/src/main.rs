@@ -108,9 +108,23 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Settings {
             max_open_tickets_per_requester: config.max_open_tickets,
             show_owner_to_customers: config.show_owner_to_customers,
+            service: config.service.clone(),
             ..Settings::default()
         },
     );
+    // targets may have changed (or gone) since the last start: every
+    // waiting ticket's due time follows the ones in force now.
+    let changed = engine
+        .refresh_due_times()
+        .await
+        .context("cannot set the tickets' due times")?;
+    if config.service.is_on() {
+        tracing::info!(
+            tickets = changed,
+            business_hours = %config.service.hours().map(|h| h.to_string()).unwrap_or_else(|| "round the clock".into()),
+            "service targets on"
+        );
+    }
     if config.email.is_some() {
         // before the demo is seeded, so its tickets are confirmed by mail.
         threadesk_core::outbox::Outbox::new(db.clone())

@@ -179,6 +179,37 @@ impl Engine {
         Ok(service.due(name.as_deref(), ticket.first_response_at.is_none(), since))
     }
 
+    /// Sets every waiting ticket's due time by the service targets in
+    /// force (at start-up: the targets may have changed since). Returns how
+    /// many changed.
+    pub async fn refresh_due_times(&self) -> Result<u64> {
+        let mut tx = self.db.begin().await?;
+        let rows: Vec<(i64, i64, Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
+            "select t.id, t.waiting_since, t.first_response_at, t.due_at, d.name from tickets t \
+             left join departments d on d.id = t.department_id \
+             where t.is_closed = 0 and t.waiting_since is not null",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let service = &self.settings.service;
+        let mut changed = 0;
+        for (id, since, first_response, due, department) in rows {
+            let wanted = service
+                .due(department.as_deref(), first_response.is_none(), Timestamp(since))
+                .map(|t| t.0);
+            if wanted != due {
+                sqlx::query("update tickets set due_at = $2 where id = $1")
+                    .bind(id)
+                    .bind(wanted)
+                    .execute(&mut *tx)
+                    .await?;
+                changed += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
     /// Runs the service clock after a change ([`run_clock`]) and sets the
     /// due time when a wait starts.
     async fn clock(

@@ -11,6 +11,7 @@ mod rights;
 mod saved_replies;
 mod schema;
 mod search;
+mod service;
 mod surfaces;
 mod tickets;
 mod timeline;
