@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 use threadesk_core::outbox::Outbox;
+use threadesk_core::time::Timestamp;
 use threadesk_core::Engine;
 
 /// Requests served, by method, route pattern and status.
@@ -84,6 +85,49 @@ fn label(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// Overdue tickets per department, and the first-response histogram.
+fn service_metrics(out: &mut String, f: &threadesk_core::engine::ServiceFigures) {
+    use threadesk_core::engine::FIRST_RESPONSE_BUCKETS;
+    let _ = writeln!(
+        out,
+        "# HELP threadesk_tickets_overdue Open tickets past their service target, by department."
+    );
+    let _ = writeln!(out, "# TYPE threadesk_tickets_overdue gauge");
+    for (dept, n) in &f.overdue {
+        let _ = writeln!(
+            out,
+            "threadesk_tickets_overdue{{department=\"{}\"}} {n}",
+            label(dept)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP threadesk_first_response_seconds Time to the first staff answer, tickets opened in the last 30 days, by department."
+    );
+    let _ = writeln!(out, "# TYPE threadesk_first_response_seconds histogram");
+    for (dept, counts, n, total) in &f.first_response {
+        let dept = label(dept);
+        for (bound, count) in FIRST_RESPONSE_BUCKETS.iter().zip(counts) {
+            let _ = writeln!(
+                out,
+                "threadesk_first_response_seconds_bucket{{department=\"{dept}\",le=\"{bound}\"}} {count}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "threadesk_first_response_seconds_bucket{{department=\"{dept}\",le=\"+Inf\"}} {n}"
+        );
+        let _ = writeln!(
+            out,
+            "threadesk_first_response_seconds_sum{{department=\"{dept}\"}} {total}"
+        );
+        let _ = writeln!(
+            out,
+            "threadesk_first_response_seconds_count{{department=\"{dept}\"}} {n}"
+        );
+    }
+}
+
 async fn metrics(State(ops): State<Ops>) -> Response {
     let mut out = String::new();
     let _ = writeln!(
@@ -109,6 +153,10 @@ async fn metrics(State(ops): State<Ops>) -> Response {
             out,
             "threadesk_commands_total{{op=\"{op}\",outcome=\"{outcome}\"}} {n}"
         );
+    }
+    match ops.engine.service_figures(Timestamp::now()).await {
+        Ok(f) => service_metrics(&mut out, &f),
+        Err(e) => tracing::warn!(error = %e, "service figures unavailable"),
     }
     let outbox = Outbox::new(ops.engine.db().clone());
     let _ = writeln!(

@@ -132,6 +132,14 @@ fn starts_with_no_credentials_serves_and_stops_cleanly_on_sigterm() {
         "{metrics}"
     );
     assert!(metrics.contains("# TYPE threadesk_outbox_pending gauge"));
+    assert!(metrics.contains("# TYPE threadesk_tickets_overdue gauge"));
+    assert!(metrics.contains("# TYPE threadesk_first_response_seconds histogram"));
+    // the demo's staff answered one ticket at once.
+    assert!(
+        metrics.contains("threadesk_first_response_seconds_bucket{department=\"")
+            && metrics.contains("le=\"300\"} 1"),
+        "{metrics}"
+    );
     terminate(&child);
     let status = wait_exit(&mut child);
     assert!(status.success(), "exit status {status:?}");

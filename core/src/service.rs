@@ -86,8 +86,10 @@ fn clock(text: &str) -> Result<Time, String> {
         .split_once(':')
         .ok_or_else(|| format!("{text:?} is not a time like 09:00"))?;
     let (h, m): (i8, i8) = (
-        h.parse().map_err(|_| format!("{text:?} is not a time like 09:00"))?,
-        m.parse().map_err(|_| format!("{text:?} is not a time like 09:00"))?,
+        h.parse()
+            .map_err(|_| format!("{text:?} is not a time like 09:00"))?,
+        m.parse()
+            .map_err(|_| format!("{text:?} is not a time like 09:00"))?,
     );
     if h == 24 && m == 0 {
         return Ok(Time::MAX);
@@ -250,9 +252,18 @@ impl ServiceTargets {
 
     /// When staff should have answered a ticket waiting since `since`:
     /// `first` while nobody on staff has answered it yet.
-    pub fn due(&self, department: Option<&str>, first: bool, since: Timestamp) -> Option<Timestamp> {
+    pub fn due(
+        &self,
+        department: Option<&str>,
+        first: bool,
+        since: Timestamp,
+    ) -> Option<Timestamp> {
         let t = self.target(department)?;
-        let minutes = if first { t.first_minutes } else { t.next_minutes };
+        let minutes = if first {
+            t.first_minutes
+        } else {
+            t.next_minutes
+        };
         Some(match &self.hours {
             Some(h) => h.add(since, minutes),
             None => since.plus_millis(minutes.saturating_mul(60_000)),
@@ -299,6 +310,15 @@ pub fn due_words(due: Timestamp, now: Timestamp) -> String {
     }
 }
 
+/// A due time as cards show it, which stay as drawn until the ticket
+/// changes: "due in 2 h (by 2026-11-30 14:05 UTC)".
+pub fn due_text(due: Timestamp, now: Timestamp) -> String {
+    let by = jiff::Timestamp::from_microsecond(due.0)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default();
+    format!("{} (by {by})", due_words(due, now))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,19 +359,18 @@ mod tests {
 
     #[test]
     fn business_hours_skip_nights_and_weekends_in_the_zone() {
-        let s = ServiceTargets::parse(
-            "4h/2h",
-            Some("mon-fri 09:00-17:00"),
-            Some("Europe/Berlin"),
-        )
-        .unwrap();
+        let s = ServiceTargets::parse("4h/2h", Some("mon-fri 09:00-17:00"), Some("Europe/Berlin"))
+            .unwrap();
         // Friday 2026-11-27 15:00 in Berlin (UTC+1): 2 h left that day,
         // 2 h on Monday from 09:00.
         let since = at("2026-11-27T14:00:00Z");
         assert_eq!(s.due(None, true, since), Some(at("2026-11-30T10:00:00Z")));
         // written on Saturday: the clock starts on Monday.
         let saturday = at("2026-11-28T12:00:00Z");
-        assert_eq!(s.due(None, false, saturday), Some(at("2026-11-30T10:00:00Z")));
+        assert_eq!(
+            s.due(None, false, saturday),
+            Some(at("2026-11-30T10:00:00Z"))
+        );
         // across the change to summer time (2026-03-29): 09:00 is 07:00 UTC.
         let before = at("2026-03-27T15:00:00Z");
         assert_eq!(s.due(None, false, before), Some(at("2026-03-30T08:00:00Z")));
@@ -373,12 +392,25 @@ mod tests {
     fn due_times_read_as_words() {
         let now = at("2026-11-27T12:00:00Z");
         assert_eq!(due_words(now.plus_millis(2 * 3_600_000), now), "due in 2 h");
-        assert_eq!(due_words(now.plus_millis(35 * 60_000), now), "due in 35 min");
-        assert_eq!(due_words(now.plus_millis(-35 * 60_000), now), "overdue 35 min");
+        assert_eq!(
+            due_words(now.plus_millis(35 * 60_000), now),
+            "due in 35 min"
+        );
+        assert_eq!(
+            due_words(now.plus_millis(-35 * 60_000), now),
+            "overdue 35 min"
+        );
         assert_eq!(
             due_words(now.plus_millis(-27 * 3_600_000), now),
             "overdue 1 d 3 h"
         );
-        assert_eq!(due_words(now.plus_millis(90 * 60_000), now), "due in 1 h 30 min");
+        assert_eq!(
+            due_words(now.plus_millis(90 * 60_000), now),
+            "due in 1 h 30 min"
+        );
+        assert_eq!(
+            due_text(now.plus_millis(2 * 3_600_000), now),
+            "due in 2 h (by 2026-11-27 14:00 UTC)"
+        );
     }
 }

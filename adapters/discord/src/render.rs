@@ -214,6 +214,10 @@ pub fn card(facts: &CardFacts, who: CardFor) -> Value {
             .as_deref()
             .map_or("Unassigned".to_owned(), escape);
         fields.push(json!({ "name": "Owner", "value": clip(&owner, 1024), "inline": true }));
+        if let Some(due) = t.due_at {
+            let now = threadesk_core::time::Timestamp::now();
+            fields.push(json!({ "name": "Answer", "value": threadesk_core::service::due_text(due, now), "inline": true }));
+        }
     }
     let mut embed = json!({
         "title": clip(&format!("{} {}", t.number, t.subject), 256),

@@ -85,6 +85,13 @@ pub fn card(facts: &CardFacts, who: CardFor) -> (String, Value) {
             .as_deref()
             .map_or("Unassigned".to_owned(), escape);
         fields.push(mrkdwn(&format!("*Owner*\n{owner}")));
+        if let Some(due) = t.due_at {
+            let now = threadesk_core::time::Timestamp::now();
+            fields.push(mrkdwn(&format!(
+                "*Answer*\n{}",
+                threadesk_core::service::due_text(due, now)
+            )));
+        }
     }
     let mut blocks = vec![
         json!({ "type": "header", "text": plain(&title) }),
@@ -354,7 +361,7 @@ pub fn ticket_list(page: &TicketPage) -> Vec<Value> {
             .map(|e| format!("\n> {}", escape(&clip(e, 200))))
             .unwrap_or_default();
         let mut row = json!({ "type": "section", "text": mrkdwn(&format!(
-            "*{}* {}\n{}{shared}{found}", t.number, escape(&t.subject), t.status.label_for(staff)
+            "*{}* {}\n{}{}{shared}{found}", t.number, escape(&t.subject), t.status.label_for(staff), page.due(item)
         )) });
         row["accessory"] = button("Follow in DM", ids::FOLLOW, &t.id.0.to_string());
         blocks.push(row);
@@ -466,6 +473,24 @@ mod tests {
             file_link("https://x.example/<!channel>", "<b>"),
             "<https://x.example/&lt;!channel&gt;|&lt;b&gt;>"
         );
+    }
+
+    #[test]
+    fn staff_cards_say_when_to_answer_and_customer_cards_do_not() {
+        use threadesk_core::testing::card_facts;
+        let mut facts = card_facts(None, false);
+        facts.ticket.due_at =
+            Some(threadesk_core::time::Timestamp::now().plus_millis(-35 * 60_000));
+        let (_, staff) = card(&facts, CardFor::Staff);
+        assert!(
+            staff.to_string().contains("*Answer*\\noverdue 35 min (by "),
+            "{staff}"
+        );
+        let (_, customer) = card(&facts, CardFor::Customer);
+        assert!(!customer.to_string().contains("Answer"), "{customer}");
+        facts.ticket.due_at = None;
+        let (_, none) = card(&facts, CardFor::Staff);
+        assert!(!none.to_string().contains("Answer"), "{none}");
     }
 
     #[test]

@@ -126,6 +126,12 @@ pub fn card(facts: &CardFacts, to: CardFor) -> Value {
             .as_deref()
             .map_or("Unassigned".to_owned(), escape);
         facts_shown.push(json!({ "title": "Owner", "value": owner }));
+        if let Some(due) = t.due_at {
+            let now = threadesk_core::time::Timestamp::now();
+            facts_shown.push(
+                json!({ "title": "Answer", "value": threadesk_core::service::due_text(due, now) }),
+            );
+        }
     }
     let mut body = vec![
         heading(&format!("{} {}", t.number, escape(&clip(&t.subject, 200)))),
@@ -257,10 +263,11 @@ pub fn list(page: &TicketPage) -> Value {
         let t = &it.ticket;
         let shared = if it.shared { " · shared with you" } else { "" };
         body.push(text(&format!(
-            "**{}** {} · {}{shared}",
+            "**{}** {} · {}{}{shared}",
             t.number,
             escape(&clip(&t.subject, 80)),
-            t.status.label_for(page.staff)
+            t.status.label_for(page.staff),
+            page.due(it)
         )));
         if let Some(e) = page.excerpt(i) {
             body.push(text(&format!("> {}", escape(&clip(e, 200)))));

@@ -13,7 +13,8 @@ use std::collections::HashMap;
 /// The staff queue's leading sort key: tickets waiting for staff first,
 /// the soonest due first (those without a due time after them), then the
 /// rest. The same expression as the `tickets_queue` index (migration 0012).
-const QUEUE_RANK: &str = "(case when t.needs_staff = 1 then -coalesce(t.due_at, 4611686018427387904) \
+const QUEUE_RANK: &str =
+    "(case when t.needs_staff = 1 then -coalesce(t.due_at, 4611686018427387904) \
      else -4611686018427387905 end)";
 
 /// Staff queue filters.
@@ -454,6 +455,78 @@ async fn timeline(
         });
     }
     Ok(out)
+}
+
+/// The first-response histogram's bucket bounds, in seconds.
+pub const FIRST_RESPONSE_BUCKETS: [i64; 9] = [
+    300, 900, 1_800, 3_600, 7_200, 14_400, 28_800, 86_400, 172_800,
+];
+
+/// Service figures for `/metrics`, per department (`""`: none).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServiceFigures {
+    /// Open tickets past their due time.
+    pub overdue: Vec<(String, i64)>,
+    /// Tickets opened in the last 30 days that staff answered: per
+    /// department, how many within each of [`FIRST_RESPONSE_BUCKETS`]
+    /// (cumulative), all of them, and the seconds summed.
+    pub first_response: Vec<(String, Vec<i64>, i64, i64)>,
+}
+
+impl Engine {
+    /// Service figures for the operator's `/metrics` (no person: the
+    /// caller is the deployment's own monitoring).
+    pub async fn service_figures(&self, now: Timestamp) -> Result<ServiceFigures> {
+        let mut conn = self.db.pool().acquire().await?;
+        let overdue: Vec<(String, i64)> = sqlx::query_as(
+            "select coalesce(d.name, '') as name, count(*) as n from tickets t \
+             left join departments d on d.id = t.department_id \
+             where t.is_closed = 0 and t.due_at is not null and t.due_at < $1 \
+             group by coalesce(d.name, '') order by 1",
+        )
+        .bind(now.0)
+        .fetch_all(&mut *conn)
+        .await?;
+        let buckets: Vec<String> = FIRST_RESPONSE_BUCKETS
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                format!(
+                    "sum(case when t.first_response_at - t.created_at <= {} then 1 else 0 end) as b{i}",
+                    b * 1_000_000
+                )
+            })
+            .collect();
+        let sql = format!(
+            "select coalesce(d.name, '') as name, {}, count(*) as n, \
+               cast(sum((t.first_response_at - t.created_at) / 1000000) as bigint) as total \
+             from tickets t left join departments d on d.id = t.department_id \
+             where t.first_response_at is not null and t.created_at >= $1 \
+             group by coalesce(d.name, '') order by 1",
+            buckets.join(", ")
+        );
+        let since = now.plus_millis(-30 * 24 * 3_600_000);
+        let rows = sqlx::query(&sql)
+            .bind(since.0)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut first_response = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let counts = (0..FIRST_RESPONSE_BUCKETS.len())
+                .map(|i| r.try_get::<i64, _>(format!("b{i}").as_str()))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            first_response.push((
+                r.try_get("name")?,
+                counts,
+                r.try_get("n")?,
+                r.try_get("total")?,
+            ));
+        }
+        Ok(ServiceFigures {
+            overdue,
+            first_response,
+        })
+    }
 }
 
 async fn list_people(conn: &mut AnyConnection) -> Result<Vec<Person>> {

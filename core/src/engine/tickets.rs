@@ -171,10 +171,12 @@ impl Engine {
         }
         let name: Option<String> = match ticket.department_id {
             None => None,
-            Some(d) => sqlx::query_scalar("select name from departments where id = $1")
-                .bind(d.0)
-                .fetch_optional(&mut *conn)
-                .await?,
+            Some(d) => {
+                sqlx::query_scalar("select name from departments where id = $1")
+                    .bind(d.0)
+                    .fetch_optional(&mut *conn)
+                    .await?
+            }
         };
         Ok(service.due(name.as_deref(), ticket.first_response_at.is_none(), since))
     }
@@ -184,7 +186,9 @@ impl Engine {
     /// many changed.
     pub async fn refresh_due_times(&self) -> Result<u64> {
         let mut tx = self.db.begin().await?;
-        let rows: Vec<(i64, i64, Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
+        // id, waiting since, first response, due, department name.
+        type Waiting = (i64, i64, Option<i64>, Option<i64>, Option<String>);
+        let rows: Vec<Waiting> = sqlx::query_as(
             "select t.id, t.waiting_since, t.first_response_at, t.due_at, d.name from tickets t \
              left join departments d on d.id = t.department_id \
              where t.is_closed = 0 and t.waiting_since is not null",
@@ -195,7 +199,11 @@ impl Engine {
         let mut changed = 0;
         for (id, since, first_response, due, department) in rows {
             let wanted = service
-                .due(department.as_deref(), first_response.is_none(), Timestamp(since))
+                .due(
+                    department.as_deref(),
+                    first_response.is_none(),
+                    Timestamp(since),
+                )
                 .map(|t| t.0);
             if wanted != due {
                 sqlx::query("update tickets set due_at = $2 where id = $1")

@@ -29,7 +29,11 @@ async fn a_waiting_ticket_is_due_by_its_departments_target_and_the_clock_stops_o
     let ann = h.person("Ann").await;
     let t = h.open(ann, "VPN").await.ticket;
     assert_eq!(t.waiting_since, Some(t.created_at));
-    assert_eq!(t.due_at, Some(t.created_at.plus_millis(4 * HOUR)), "first response");
+    assert_eq!(
+        t.due_at,
+        Some(t.created_at.plus_millis(4 * HOUR)),
+        "first response"
+    );
     let read = |h: &Harness| {
         let engine = h.engine.clone();
         async move { engine.ticket(sam, t.id).await.unwrap() }
@@ -45,9 +49,17 @@ async fn a_waiting_ticket_is_due_by_its_departments_target_and_the_clock_stops_o
     // a note does not answer.
     let again = h.reply(ann, t.id, "any news?").await.unwrap();
     let since = again.message.created_at;
-    assert_eq!(again.ticket.due_at, Some(since.plus_millis(HOUR)), "next response");
+    assert_eq!(
+        again.ticket.due_at,
+        Some(since.plus_millis(HOUR)),
+        "next response"
+    );
     h.engine
-        .note(&Ctx::new(sam), t.id, threadesk_core::engine::NewMessage::text("hm"))
+        .note(
+            &Ctx::new(sam),
+            t.id,
+            threadesk_core::engine::NewMessage::text("hm"),
+        )
         .await
         .unwrap();
     assert_eq!(read(&h).await.due_at, Some(since.plus_millis(HOUR)));
@@ -104,7 +116,11 @@ async fn the_queue_puts_the_soonest_due_first_and_targets_follow_a_restart(#[cas
     let newest = h.open(ann, "newest, due in four hours").await.ticket;
     let order = |engine: Engine| async move {
         engine
-            .staff_queue(sam, QueueFilter::default(), PageRequest::first(View::Active))
+            .staff_queue(
+                sam,
+                QueueFilter::default(),
+                PageRequest::first(View::Active),
+            )
             .await
             .unwrap()
             .items
@@ -156,9 +172,66 @@ async fn the_queue_puts_the_soonest_due_first_and_targets_follow_a_restart(#[cas
     assert_eq!(restarted.refresh_due_times().await.unwrap(), 3);
     let t = restarted.ticket(sam, later.id).await.unwrap();
     assert_eq!(t.due_at, Some(t.created_at.plus_millis(2 * HOUR)));
-    assert_eq!(restarted.refresh_due_times().await.unwrap(), 0, "nothing left to change");
+    assert_eq!(
+        restarted.refresh_due_times().await.unwrap(),
+        0,
+        "nothing left to change"
+    );
     // targets turned off: nothing is due any more.
     let off = Engine::new(h.engine.db().clone(), Settings::default());
     assert_eq!(off.refresh_due_times().await.unwrap(), 3);
     assert_eq!(off.ticket(sam, later.id).await.unwrap().due_at, None);
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn overdue_tickets_and_first_responses_are_counted_per_department(#[case] kind: Kind) {
+    let h = harness_with(kind, settings("default=4h/1h, Billing=30m"), 4).await;
+    let sam = h.staff("Sam").await;
+    let ann = h.person("Ann").await;
+    let billing = h
+        .engine
+        .create_department(&Ctx::new(sam), "Billing")
+        .await
+        .unwrap();
+    let a = h.open(ann, "plain").await.ticket;
+    let b = h.open(ann, "billing").await.ticket;
+    h.engine
+        .move_to_department(&Ctx::new(sam), b.id, Some(billing.id))
+        .await
+        .unwrap();
+    let answered = h.open(ann, "answered at once").await.ticket;
+    h.reply(sam, answered.id, "here").await.unwrap();
+    let now = threadesk_core::time::Timestamp::now();
+    assert!(h
+        .engine
+        .service_figures(now)
+        .await
+        .unwrap()
+        .overdue
+        .is_empty());
+    // an hour on: Billing's 30 minutes are past, the default's 4 h not.
+    let later = h
+        .engine
+        .service_figures(now.plus_millis(HOUR))
+        .await
+        .unwrap();
+    assert_eq!(later.overdue, vec![("Billing".to_owned(), 1)]);
+    let much_later = h
+        .engine
+        .service_figures(a.created_at.plus_millis(5 * HOUR))
+        .await
+        .unwrap();
+    assert_eq!(
+        much_later.overdue,
+        vec![(String::new(), 1), ("Billing".to_owned(), 1)]
+    );
+    let f = &much_later.first_response;
+    assert_eq!(f.len(), 1, "{f:?}");
+    let (dept, buckets, n, _total) = &f[0];
+    assert_eq!((dept.as_str(), *n), ("", 1));
+    assert!(
+        buckets.iter().all(|c| *c == 1),
+        "answered within five minutes: {buckets:?}"
+    );
 }

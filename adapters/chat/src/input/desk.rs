@@ -54,6 +54,18 @@ pub struct TicketPage {
 }
 
 impl TicketPage {
+    /// For staff: " · due in 2 h" (or overdue) after a waiting ticket's
+    /// status; empty otherwise.
+    pub fn due(&self, item: &TicketListItem) -> String {
+        match item.ticket.due_at {
+            Some(due) if self.staff => format!(
+                " · {}",
+                threadesk_core::service::due_words(due, threadesk_core::time::Timestamp::now())
+            ),
+            _ => String::new(),
+        }
+    }
+
     /// Where the words are in the `i`th ticket, for search results.
     pub fn excerpt(&self, i: usize) -> Option<&str> {
         self.excerpts.get(i).and_then(|e| e.as_deref())

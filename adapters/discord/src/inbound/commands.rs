@@ -79,10 +79,11 @@ fn list(page: &TicketPage, replace: bool) -> Value {
     for (i, it) in page.items.iter().enumerate().take(25) {
         let t = &it.ticket;
         lines.push(format!(
-            "{} *{}* · {}{}",
+            "{} *{}* · {}{}{}",
             t.number,
             render::escape(&render::clip(&t.subject, 80)),
             t.status.label_for(page.staff),
+            page.due(it),
             if it.shared { " · shared with you" } else { "" }
         ));
         if let Some(e) = page.excerpt(i) {

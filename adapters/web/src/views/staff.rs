@@ -21,8 +21,23 @@ pub(crate) struct QueuePage<'a> {
     pub filter_query: String,
 }
 
+/// A due time in a queue row: "due in 2 h", or "overdue 35 min" marked.
+pub(crate) fn due_cell(
+    due: Option<threadesk_core::time::Timestamp>,
+    now: threadesk_core::time::Timestamp,
+) -> Markup {
+    match due {
+        None => html! { span.muted { "—" } },
+        Some(d) if d < now => {
+            html! { strong.overdue { (threadesk_core::service::due_words(d, now)) } }
+        }
+        Some(d) => html! { span { (threadesk_core::service::due_words(d, now)) } },
+    }
+}
+
 /// The queue page.
 pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
+    let now = threadesk_core::time::Timestamp::now();
     let dept_name = |id: Option<DepartmentId>| {
         id.and_then(|id| p.departments.iter().find(|d| d.id == id))
             .map(|d| d.name.as_str())
@@ -67,7 +82,7 @@ pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
             p.card.muted { "Nothing waiting." }
         } @else {
             table {
-                thead { tr { th { "Ticket" } th { "Subject" } th { "Department" } th { "Owner" } th { "Status" } th { "Last activity" } } }
+                thead { tr { th { "Ticket" } th { "Subject" } th { "Department" } th { "Owner" } th { "Status" } th { "Answer" } th { "Last activity" } } }
                 tbody {
                     @for item in &p.page.items {
                         tr {
@@ -76,6 +91,7 @@ pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
                             td { (dept_name(item.ticket.department_id)) }
                             td { (owner_name(item.ticket.owner_id)) }
                             td { (status_badge(item.ticket.status, true)) }
+                            td { (due_cell(item.ticket.due_at, now)) }
                             td.muted { (when(item.ticket.last_activity_at)) }
                         }
                     }

@@ -274,6 +274,9 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                     form.row method="post" action={ (base) "/owner" } {
                         (csrf_field(csrf))
                         span { "Owner: " strong { (owner.map_or("nobody yet", |o| o.display_name.as_str())) } }
+                        @if let Some(due) = t.due_at {
+                            " " span { "Answer: " (super::staff::due_cell(Some(due), threadesk_core::time::Timestamp::now())) }
+                        }
                         @if t.owner_id != Some(me.id) {
                             input type="hidden" name="owner" value="me";
                             button.plain type="submit" { "Claim" }

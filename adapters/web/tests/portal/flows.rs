@@ -1127,3 +1127,34 @@ async fn staff_keep_saved_replies_and_insert_one_filled_in_on_a_ticket(kind: Kin
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
     assert!(s.get("/staff/replies").await.shows("No saved replies yet."));
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn the_queue_and_the_ticket_say_when_staff_should_answer(kind: Kind) {
+    let settings = threadesk_core::Settings {
+        service: threadesk_core::service::ServiceTargets::parse("4h/1h", None, None).unwrap(),
+        ..Default::default()
+    };
+    let site = Site::with_settings(kind, settings).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let mut b = site.browser(bob).await;
+    let n = b.open("Printer", "It jams.").await;
+    let mut s = site.browser(site.staff).await;
+    let queue = s.get("/staff").await;
+    assert!(queue.shows("<th>Answer</th>"), "{}", queue.body);
+    assert!(
+        queue.shows("due in 3 h") || queue.shows("due in 4 h"),
+        "{}",
+        queue.body
+    );
+    let page = s.get(&format!("/tickets/{n}")).await;
+    assert!(page.shows("Answer: "), "{}", page.body);
+    // customers never see it.
+    assert!(!b.get(&format!("/tickets/{n}")).await.shows("Answer: "));
+    // answered: nothing due.
+    s.post_files(&format!("/tickets/{n}/reply"), &[("body", "On it.")], &[])
+        .await;
+    assert!(!s.get("/staff?status=awaiting_client").await.shows("due in"));
+}

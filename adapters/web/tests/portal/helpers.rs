@@ -6,7 +6,7 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use rstest_reuse::template;
 use threadesk_core::domain::PlatformIdentity;
-use threadesk_core::testing::{harness, Harness, Kind};
+use threadesk_core::testing::{harness, harness_with, Harness, Kind};
 use threadesk_core::{Ctx, OrgId, PersonId};
 use threadesk_web::{BlobStore, Portal, PortalConfig, SessionKey, SignIn};
 use tower::ServiceExt;
@@ -74,8 +74,16 @@ impl Site {
         Site::with(kind, SignIn::Link, Some(mailer)).await
     }
 
+    /// A local-mode portal whose engine has these settings.
+    pub async fn with_settings(kind: Kind, settings: threadesk_core::Settings) -> Site {
+        Site::build(harness_with(kind, settings, 4).await, SignIn::Local, None).await
+    }
+
     async fn with(kind: Kind, sign_in: SignIn, mailer: Option<Outbox>) -> Site {
-        let h = harness(kind).await;
+        Site::build(harness(kind).await, sign_in, mailer).await
+    }
+
+    async fn build(h: Harness, sign_in: SignIn, mailer: Option<Outbox>) -> Site {
         let blobs = tempfile::tempdir().expect("blob dir");
         let mut portal = Portal::new(
             h.engine.clone(),
