@@ -103,10 +103,37 @@ try {
   await sam.locator('.msg .body', { hasText: 'Firmware 2.1 breaks these docks.' }).first().waitFor();
   await shot(sam, '04-staff-ticket');
 
+  // Sam claims it, moves it to Billing; both are in its history, for staff.
+  await sam.getByRole('button', { name: 'Claim' }).click();
+  await sam.getByText('Owner saved.').waitFor();
+  await sam.selectOption('#department', { label: 'Billing' });
+  await sam.getByRole('button', { name: 'Move' }).click();
+  await sam.getByText('Department: Billing').waitFor();
+  await sam.locator('.change', { hasText: 'Sam Support took the ticket.' }).waitFor();
+  await sam.locator('.change', { hasText: 'moved the ticket from Technical support to Billing' }).waitFor();
+  await shot(sam, '04b-staff-claimed-and-moved');
+
+  // Sam finds it again by a word from its messages, and by its number.
+  await sam.getByRole('link', { name: 'Staff queue' }).click();
+  await sam.fill('#q', 'firmware');
+  await sam.getByRole('button', { name: 'Search', exact: true }).click();
+  await sam.getByRole('heading', { name: 'Search' }).waitFor();
+  await sam.getByRole('link', { name: 'Laptop will not dock' }).waitFor();
+  await sam.getByText('Internal note:').first().waitFor();
+  await shot(sam, '04c-staff-search');
+  await sam.fill('#q', `#${number}`);
+  await sam.getByRole('button', { name: 'Search', exact: true }).first().click();
+  await sam.waitForURL(ticketUrl);
+
   // Bob sees the answer (not the note) and invites Carol by e-mail.
   await bob.goto(ticketUrl);
   await bob.locator('.msg .body', { hasText: 'Which dock model is it?' }).first().waitFor();
   assert.equal(await bob.locator('.msg .body', { hasText: 'Firmware 2.1' }).count(), 0, 'internal note leaked to the customer');
+  assert.equal(await bob.locator('.change', { hasText: 'took the ticket' }).count(), 0, 'who owns it leaked to the customer');
+  // a customer's search never finds what is in a note.
+  await bob.goto(`${base}/search?q=firmware`);
+  await bob.getByText('No tickets with those words.').waitFor();
+  await bob.goto(ticketUrl);
   await bob.getByText('Awaiting your reply').first().waitFor();
   await bob.fill('#invite-email', 'carol@acme.example');
   await bob.getByRole('button', { name: 'Invite' }).click();

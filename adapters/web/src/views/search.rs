@@ -48,41 +48,55 @@ pub(crate) fn search_page(p: SearchPage<'_>) -> Markup {
         form.card method="get" action="/search" role="search" {
             label for="q" { "Words " span.muted { "(in subjects and messages; #1042 opens that ticket)" } }
             input #q type="search" name="q" value=(q.words) maxlength="200";
-            div.row.filters {
-                label.tight for="view" { "Tickets" }
-                select.narrow #view name="view" {
-                    @for (v, label) in [(View::All, "All"), (View::Active, "Active"), (View::Closed, "Closed")] {
-                        option value=(view_name(v)) selected[q.view == v] { (label) }
+            div.filters {
+                span.pair {
+                    label.tight for="view" { "Tickets" }
+                    select.narrow #view name="view" {
+                        @for (v, label) in [(View::All, "All"), (View::Active, "Active"), (View::Closed, "Closed")] {
+                            option value=(view_name(v)) selected[q.view == v] { (label) }
+                        }
                     }
                 }
-                label.tight for="status" { "Status" }
-                select.narrow #status name="status" {
-                    option value="" { "Any" }
-                    @for s in Status::ALL { option value=(s.as_str()) selected[q.status == Some(s)] { (s.label_for(staff)) } }
+                span.pair {
+                    label.tight for="status" { "Status" }
+                    select.narrow #status name="status" {
+                        option value="" { "Any" }
+                        @for s in Status::ALL { option value=(s.as_str()) selected[q.status == Some(s)] { (s.label_for(staff)) } }
+                    }
                 }
                 @if staff {
-                    label.tight for="department" { "Department" }
-                    select.narrow #department name="department" {
-                        option value="" { "Any" }
-                        @for d in p.departments { option value=(d.id.0) selected[q.department == Some(d.id)] { (d.name) } }
+                    span.pair {
+                        label.tight for="department" { "Department" }
+                        select.narrow #department name="department" {
+                            option value="" { "Any" }
+                            @for d in p.departments { option value=(d.id.0) selected[q.department == Some(d.id)] { (d.name) } }
+                        }
                     }
-                    label.tight for="owner" { "Owner" }
-                    select.narrow #owner name="owner" {
-                        option value="" { "Anybody" }
-                        option value="mine" selected[q.owner == Some(OwnerFilter::Mine)] { "Mine" }
-                        option value="unassigned" selected[q.owner == Some(OwnerFilter::Unassigned)] { "Unassigned" }
-                        @for s in p.staff { option value=(s.id.0) selected[q.owner == Some(OwnerFilter::Person(s.id))] { (s.display_name) } }
+                    span.pair {
+                        label.tight for="owner" { "Owner" }
+                        select.narrow #owner name="owner" {
+                            option value="" { "Anybody" }
+                            option value="mine" selected[q.owner == Some(OwnerFilter::Mine)] { "Mine" }
+                            option value="unassigned" selected[q.owner == Some(OwnerFilter::Unassigned)] { "Unassigned" }
+                            @for s in p.staff { option value=(s.id.0) selected[q.owner == Some(OwnerFilter::Person(s.id))] { (s.display_name) } }
+                        }
                     }
-                    label.tight for="org" { "Organization" }
-                    select.narrow #org name="org" {
-                        option value="" { "Any" }
-                        @for o in p.organizations { option value=(o.id.0) selected[q.organization == Some(o.id)] { (o.name) } }
+                    span.pair {
+                        label.tight for="org" { "Organization" }
+                        select.narrow #org name="org" {
+                            option value="" { "Any" }
+                            @for o in p.organizations { option value=(o.id.0) selected[q.organization == Some(o.id)] { (o.name) } }
+                        }
                     }
                 }
-                label.tight for="from" { "Opened from" }
-                input.narrow #from type="date" name="from" value=(q.from.map(day).unwrap_or_default());
-                label.tight for="to" { "to" }
-                input.narrow #to type="date" name="to" value=(q.to.map(|t| day(t.plus_millis(-1))).unwrap_or_default());
+                span.pair {
+                    label.tight for="from" { "Opened from" }
+                    input.narrow #from type="date" name="from" value=(q.from.map(day).unwrap_or_default());
+                }
+                span.pair {
+                    label.tight for="to" { "to" }
+                    input.narrow #to type="date" name="to" value=(q.to.map(|t| day(t.plus_millis(-1))).unwrap_or_default());
+                }
                 @if let Some(r) = q.requester { input type="hidden" name="requester" value=(r.0); }
                 button type="submit" { "Search" }
             }
