@@ -198,6 +198,14 @@ impl Engine {
 
     /// Posts a saved reply on a ticket, filled in, as the staff member.
     pub async fn reply_saved(&self, ctx: &Ctx, ticket: TicketId, which: &str) -> Result<Posted> {
+        // as every write: not found, then closed, then the role.
+        let t = self.ticket(ctx.actor, ticket).await?;
+        if t.status.is_closed() {
+            return Err(EngineError::TicketClosed {
+                number: t.number,
+                unsent: None,
+            });
+        }
         let text = self.saved_reply_text(ctx.actor, ticket, which).await?;
         self.reply(ctx, ticket, NewMessage::text(&text)).await
     }

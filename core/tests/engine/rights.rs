@@ -8,7 +8,7 @@ use crate::helpers::*;
 use rstest::rstest;
 use rstest_reuse::apply;
 use threadesk_core::domain::*;
-use threadesk_core::engine::{Invitee, NewMessage};
+use threadesk_core::engine::{Invitee, NewMessage, SearchQuery, SearchResult};
 use threadesk_core::{
     Ctx, DelegateId, DepartmentId, EngineError, MessageId, OrgId, PersonId, Settings, TicketId,
 };
@@ -42,13 +42,18 @@ enum Command {
     Claim,
     AssignColleague,
     Move,
+    ReplySaved,
+    SearchNumber,
 }
 
 impl Command {
     fn is_read(self) -> bool {
         matches!(
             self,
-            Command::ViewThread | Command::ListDelegates | Command::MessageRevisions
+            Command::ViewThread
+                | Command::ListDelegates
+                | Command::MessageRevisions
+                | Command::SearchNumber
         )
     }
 }
@@ -70,7 +75,7 @@ enum Outcome {
 use Command as C;
 use Outcome::{NotAllowed as NA, NotAuthor as AU, NotFound as NF, Ok as OK};
 
-const COMMANDS: [Command; 14] = [
+const COMMANDS: [Command; 16] = [
     C::ViewThread,
     C::ListDelegates,
     C::MessageRevisions,
@@ -85,46 +90,75 @@ const COMMANDS: [Command; 14] = [
     C::Claim,
     C::AssignColleague,
     C::Move,
+    C::ReplySaved,
+    C::SearchNumber,
 ];
 
 /// PRODUCT.md's table, one row per role, one column per command above.
-const EXPECTED: [(Who, [Outcome; 14]); 9] = [
-    //                          view list revs reply note close subj edit invite revoke status claim assign move
+const EXPECTED: [(Who, [Outcome; 16]); 9] = [
+    //                          view list revs reply note close subj edit invite revoke status claim assign move saved search
     (
         Who::Requester,
-        /*      */ [OK, OK, OK, OK, NA, OK, OK, OK, OK, OK, NA, NA, NA, NA],
+        /*      */
+        [
+            OK, OK, OK, OK, NA, OK, OK, OK, OK, OK, NA, NA, NA, NA, NA, OK,
+        ],
     ),
     (
         Who::DelegateInvited,
-        /**/ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
+        /**/
+        [
+            NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF,
+        ],
     ),
     (
         Who::DelegateAccepted,
-        /**/ [OK, NA, OK, OK, NA, NA, NA, AU, NA, NA, NA, NA, NA, NA],
+        /**/
+        [
+            OK, NA, OK, OK, NA, NA, NA, AU, NA, NA, NA, NA, NA, NA, NA, OK,
+        ],
     ),
     (
         Who::DelegateDeclined,
-        /**/ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
+        /**/
+        [
+            NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF,
+        ],
     ),
     (
         Who::DelegateRevoked,
-        /* */ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
+        /* */
+        [
+            NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF,
+        ],
     ),
     (
         Who::CompanyAdmin,
-        /*   */ [OK, OK, OK, OK, NA, OK, OK, AU, OK, OK, NA, NA, NA, NA],
+        /*   */
+        [
+            OK, OK, OK, OK, NA, OK, OK, AU, OK, OK, NA, NA, NA, NA, NA, OK,
+        ],
     ),
     (
         Who::SameOrgMember,
-        /*  */ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
+        /*  */
+        [
+            NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF,
+        ],
     ),
     (
         Who::OtherOrgPerson,
-        /* */ [NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF],
+        /* */
+        [
+            NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF, NF,
+        ],
     ),
     (
         Who::Staff,
-        /*          */ [OK, OK, OK, OK, OK, OK, OK, AU, OK, OK, OK, OK, OK, OK],
+        /*          */
+        [
+            OK, OK, OK, OK, OK, OK, OK, AU, OK, OK, OK, OK, OK, OK, OK, OK,
+        ],
     ),
 ];
 
@@ -182,6 +216,11 @@ async fn cast(h: &Harness) -> Cast {
     let staff = h.staff("Sam Staff").await;
     let acme: OrgId = h.org(staff, "Acme").await;
     let other: OrgId = h.org(staff, "Globex").await;
+    // the saved reply the ReplySaved column sends.
+    h.engine
+        .save_reply(&Ctx::new(staff), "thanks", "Thanks, {first_name}.", None)
+        .await
+        .unwrap();
     Cast {
         staff,
         requester: h.member(staff, acme, "Rita Requester").await,
@@ -195,6 +234,7 @@ async fn cast(h: &Harness) -> Cast {
         target: h.person("Tia Target").await,
         newcomer: h.person("Ned Newcomer").await,
         colleague: h.staff("Cal Colleague").await,
+
         billing: h
             .engine
             .create_department(&Ctx::new(staff), "Billing")
@@ -272,6 +312,17 @@ async fn run(
             .move_to_department(&ctx, t, Some(c.billing))
             .await
             .map(drop),
+        C::ReplySaved => e.reply_saved(&ctx, t, "thanks").await.map(drop),
+        // `#N` goes to the ticket exactly when the person may read it.
+        C::SearchNumber => {
+            let number = h.engine.ticket(c.staff, t).await?.number;
+            let q = SearchQuery::words(format!("#{}", number.0));
+            match e.search(who, &q, None, 10).await? {
+                SearchResult::Jump(found) if found.id == t => Ok(()),
+                SearchResult::Jump(other) => panic!("jumped to {other:?}"),
+                SearchResult::Hits(_) => Err(EngineError::NotFound("ticket")),
+            }
+        }
     }
 }
 
@@ -281,6 +332,8 @@ fn outcome(r: &Result<(), EngineError>) -> Outcome {
         Err(EngineError::NotFound(_)) => NF,
         Err(EngineError::NotAllowed(_)) => NA,
         Err(EngineError::NotAuthor) => AU,
+        // staff features (saved replies) refuse everybody else as such.
+        Err(EngineError::StaffOnly(_)) => NA,
         Err(EngineError::TicketClosed { .. }) => Outcome::Closed,
         Err(other) => panic!("unexpected error in the rights matrix: {other:?}"),
     }
@@ -327,7 +380,7 @@ async fn every_role_can_do_exactly_what_the_rights_table_says(#[case] kind: Kind
             }
         }
     }
-    assert_eq!(cells, 2 * 9 * 14);
+    assert_eq!(cells, 2 * 9 * 16);
     assert!(
         mismatches.is_empty(),
         "rights matrix mismatches:\n{}",
