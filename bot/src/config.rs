@@ -138,6 +138,21 @@ fn on_off(name: &'static str, raw: &str) -> Result<bool, ConfigError> {
     }
 }
 
+/// `127.0.0.1:8080`, `[::1]:8080`, or a host name with a port
+/// (`localhost:8080`), resolved once; IPv4 first where a name has both.
+fn listen_address(text: &str) -> Option<SocketAddr> {
+    if let Ok(addr) = text.parse() {
+        return Some(addr);
+    }
+    let (host, port) = text.rsplit_once(':')?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return None;
+    }
+    use std::net::ToSocketAddrs;
+    let all: Vec<SocketAddr> = text.to_socket_addrs().ok()?.collect();
+    all.iter().find(|a| a.is_ipv4()).or(all.first()).copied()
+}
+
 fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         name,
@@ -195,10 +210,10 @@ impl Config {
         let value = |name: &str| get(name).filter(|v| !v.trim().is_empty());
         let listen_addr = match value("LISTEN_ADDR") {
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
-            Some(v) => v.trim().parse().map_err(|_| {
+            Some(v) => listen_address(v.trim()).ok_or_else(|| {
                 invalid(
                     "LISTEN_ADDR",
-                    format!("{v:?} is not an address like 127.0.0.1:8080"),
+                    format!("{v:?} is not an address like 127.0.0.1:8080 or localhost:8080"),
                 )
             })?,
         };
@@ -679,11 +694,23 @@ mod tests {
     fn listener_and_portal_settings_are_checked() {
         let c = load(&[]).unwrap();
         assert_eq!(c.listen_addr.to_string(), "127.0.0.1:8080");
+        // a host name with a port is resolved (IPv4 first).
+        let named = load(&[("LISTEN_ADDR", "localhost:9090")]).unwrap();
+        assert_eq!(named.listen_addr.to_string(), "127.0.0.1:9090");
+        assert_eq!(
+            load(&[("LISTEN_ADDR", "[::1]:9090")])
+                .unwrap()
+                .listen_addr
+                .to_string(),
+            "[::1]:9090"
+        );
         assert_eq!(c.log_format, LogFormat::Pretty);
         assert_eq!(c.portal_sign_in, PortalSignIn::Local);
         assert!(c.platforms.is_empty());
         for (name, value) in [
             ("LISTEN_ADDR", "localhost"),
+            ("LISTEN_ADDR", "localhost:http"),
+            ("LISTEN_ADDR", ":8080"),
             ("LOG_FORMAT", "xml"),
             ("PUBLIC_URL", "example.com"),
             ("PORTAL_SIGN_IN", "magic"),

@@ -23,9 +23,22 @@ use threadesk_email::EmailAdapter;
 use threadesk_web::{BlobStore, Portal, PortalConfig, SessionKey, SignIn};
 use tokio::task::JoinSet;
 
-/// A help desk that lives in chat.
+/// Threadesk: a help desk that lives in chat.
+///
+/// Customers open, follow and close support tickets from Slack, Discord,
+/// Microsoft Teams, e-mail and a web portal; the support team answers from
+/// its own channels.
 #[derive(Debug, Parser)]
-#[command(name = "threadesk", version, about)]
+#[command(
+    name = "threadesk",
+    version,
+    about = "Threadesk: a help desk that lives in chat (Slack, Discord, Teams, e-mail and a web portal).",
+    after_help = "Settings come from the environment or a .env file in the current directory; \
+.env.example lists every one. With none set, threadesk runs on this machine alone: \
+an SQLite file (threadesk.db), a small demo to try, and the portal on http://127.0.0.1:8080/ \
+(LISTEN_ADDR changes the address). Set DATABASE_URL for PostgreSQL, and the SLACK_*, \
+DISCORD_*, TEAMS_* or SMTP_* settings to connect a platform."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -52,6 +65,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     init_logging(config.log_format);
+    let config_format = config.log_format;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -65,8 +79,12 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(run(cli, config)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "threadesk stopped");
-            eprintln!("threadesk: {e:#}");
+            // said once: as a log record where logs are read by machines,
+            // else as one line for the person at the terminal.
+            match config_format {
+                LogFormat::Json => tracing::error!(error = format!("{e:#}"), "threadesk stopped"),
+                LogFormat::Pretty => eprintln!("threadesk: {e:#}"),
+            }
             std::process::ExitCode::FAILURE
         }
     }
@@ -90,6 +108,21 @@ fn init_logging(format: LogFormat) {
 
 async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     threadesk_core::outbox::set_lease(config.outbox_lease);
+    // the address first: a busy port is said before anything is written
+    // (migrations, the demo).
+    let listener = match cli.command {
+        Some(Command::Migrate) => None,
+        _ => Some(
+            tokio::net::TcpListener::bind(config.listen_addr)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot listen on LISTEN_ADDR ({}): is another program (or another threadesk) using it?",
+                        config.listen_addr
+                    )
+                })?,
+        ),
+    };
     let shown_url = redact_url(&config.database_url);
     let db = Db::connect(&config.database_url, DbOptions::default())
         .await
@@ -135,12 +168,17 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     if config.platforms.is_empty() && !cli.no_demo && demo::seed_if_empty(&engine).await? {
         println!("threadesk: seeded a demo (Acme Corp, Sam Support and a few tickets); start with --no-demo to skip it");
     }
-    let outcome = serve(&config, engine).await;
+    let listener = listener.context("no listener for the run command")?;
+    let outcome = serve(&config, engine, listener).await;
     db.close().await;
     outcome
 }
 
-async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
+async fn serve(
+    config: &Config,
+    engine: Engine,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<()> {
     let session_key = match &config.session_secret {
         Some(secret) => SessionKey::from_secret(secret)?,
         None => SessionKey::random()?,
@@ -196,9 +234,6 @@ async fn serve(config: &Config, engine: Engine) -> anyhow::Result<()> {
             requests,
             http::count_requests,
         ));
-    let listener = tokio::net::TcpListener::bind(config.listen_addr)
-        .await
-        .with_context(|| format!("cannot listen on LISTEN_ADDR ({})", config.listen_addr))?;
     let bound = listener.local_addr()?;
     let url = config
         .public_url

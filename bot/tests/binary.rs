@@ -729,3 +729,42 @@ fn card_of_staff(fake: &threadesk_slack::testing::FakeSlack) -> String {
         .and_then(|c| c.answer["ts"].as_str().map(str::to_owned))
         .expect("a staff card")
 }
+
+#[test]
+fn a_busy_port_is_said_once_before_anything_is_written() {
+    let dir = tempfile::tempdir().expect("dir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = taken.local_addr().expect("address").to_string();
+    let out = threadesk(dir.path())
+        .env("LISTEN_ADDR", &addr)
+        .output()
+        .expect("threadesk runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "said once: {stderr}");
+    assert!(
+        lines[0].contains("cannot listen on LISTEN_ADDR") && lines[0].contains(&addr),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("seeded a demo"), "{stdout}");
+    assert!(
+        !dir.path().join("threadesk.db").exists(),
+        "nothing written before the port is known to be free"
+    );
+}
+
+#[test]
+fn help_speaks_to_the_person_running_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = threadesk(dir.path()).arg("--help").output().expect("runs");
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("a help desk that lives in chat"), "{help}");
+    assert!(
+        help.contains(".env.example") && help.contains("LISTEN_ADDR"),
+        "{help}"
+    );
+    assert!(!help.contains("wired together"), "{help}");
+}

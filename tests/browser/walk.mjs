@@ -62,7 +62,8 @@ try {
     const page = await context.newPage();
     await page.goto(`${base}/signin`);
     await page.getByRole('button', { name: `Continue as ${name}` }).click();
-    await page.waitForURL(`${base}/tickets`);
+    // staff land on the queue, everybody else on their tickets.
+    await page.waitForURL(new RegExp(`^${base}/(tickets|staff)$`));
     return page;
   };
   const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });

@@ -404,6 +404,23 @@ impl Engine {
         found.iter().map(rows::person).collect()
     }
 
+    /// Everybody's e-mail addresses, by person: staff only (the people
+    /// page, to invite or link someone by address).
+    pub async fn email_addresses(&self, actor: PersonId) -> Result<HashMap<PersonId, Vec<String>>> {
+        let mut conn = self.conn().await?;
+        if !actor_facts(&mut conn, actor).await?.is_staff {
+            return Err(EngineError::StaffOnly("staff"));
+        }
+        addresses(&mut conn).await
+    }
+
+    /// Everybody's e-mail addresses, for a trusted caller only: the web
+    /// portal's local persona switcher (local mode).
+    pub async fn all_email_addresses(&self) -> Result<HashMap<PersonId, Vec<String>>> {
+        let mut conn = self.conn().await?;
+        addresses(&mut conn).await
+    }
+
     /// Everybody, by name, for a trusted caller only: the web portal's
     /// local persona switcher, which exists only when the deployment runs
     /// in local mode.
@@ -527,6 +544,19 @@ impl Engine {
             first_response,
         })
     }
+}
+
+async fn addresses(conn: &mut AnyConnection) -> Result<HashMap<PersonId, Vec<String>>> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "select person_id, external_id from identities where platform = 'email' order by person_id, external_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out: HashMap<PersonId, Vec<String>> = HashMap::new();
+    for (person, address) in rows {
+        out.entry(PersonId(person)).or_default().push(address);
+    }
+    Ok(out)
 }
 
 async fn list_people(conn: &mut AnyConnection) -> Result<Vec<Person>> {

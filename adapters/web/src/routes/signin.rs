@@ -20,8 +20,11 @@ pub(super) async fn page(
         SignIn::Local => {
             let people = portal.engine().all_people().await?;
             let orgs = portal.engine().organizations().await?;
+            let addresses = portal.engine().all_email_addresses().await?;
             let csrf = session.csrf(&portal.config().session_key);
-            Ok(page_ok(views::sign_in_local(&csrf, &people, &orgs)))
+            Ok(page_ok(views::sign_in_local(
+                &csrf, &people, &orgs, &addresses,
+            )))
         }
         SignIn::Link if portal.mailer().is_some() => {
             let csrf = session.csrf(&portal.config().session_key);
@@ -61,7 +64,7 @@ pub(super) async fn submit(
     let id = person.id.0;
     tracing::event!(target: "audit", tracing::Level::INFO, person.id = id, "portal sign-in in local mode");
     let cookie = session::start(&portal, Some(person.id))?;
-    Ok(([(SET_COOKIE, cookie)], see_other("/tickets")).into_response())
+    Ok(([(SET_COOKIE, cookie)], see_other(landing(&person))).into_response())
 }
 
 #[derive(Deserialize)]
@@ -203,7 +206,7 @@ pub(super) async fn use_link(
             let id = r.person.id.0;
             tracing::event!(target: "audit", tracing::Level::INFO, person.id = id, "portal sign-in by e-mailed link");
             let cookie = session::start(&portal, Some(r.person.id))?;
-            Ok(([(SET_COOKIE, cookie)], see_other("/tickets")).into_response())
+            Ok(([(SET_COOKIE, cookie)], see_other(landing(&r.person))).into_response())
         }
         Err(threadesk_core::EngineError::NotFound(_)) => {
             Ok(super::page(StatusCode::NOT_FOUND, views::link_gone()))
@@ -301,4 +304,14 @@ async fn answer_invitation(
         "/invitations".to_owned()
     };
     Ok(([(SET_COOKIE, cookie)], see_other(&to)).into_response())
+}
+
+/// Where a person lands after signing in: staff on the queue, everybody
+/// else on their tickets.
+fn landing(person: &threadesk_core::domain::Person) -> &'static str {
+    if person.is_staff {
+        "/staff"
+    } else {
+        "/tickets"
+    }
 }

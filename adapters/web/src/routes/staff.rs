@@ -112,13 +112,21 @@ pub(super) async fn people(
 ) -> Result<Response, WebError> {
     let engine = portal.engine();
     let people = engine.people_directory(me.person.id).await?;
+    let addresses = engine.email_addresses(me.person.id).await?;
     let orgs = engine.organizations().await?;
     let departments = engine.departments(true).await?;
     let frame = Frame::load(&portal, &me).await?;
     let notice = (q.done == "saved").then_some("Saved.");
     Ok(page(
         StatusCode::OK,
-        views::people_page(frame.chrome(&me), &people, &orgs, &departments, notice),
+        views::people_page(
+            frame.chrome(&me),
+            &people,
+            &addresses,
+            &orgs,
+            &departments,
+            notice,
+        ),
     ))
 }
 

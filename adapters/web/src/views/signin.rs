@@ -5,7 +5,12 @@ use maud::{html, Markup};
 use threadesk_core::domain::{Organization, Person};
 
 /// Local mode: pick who to be.
-pub(crate) fn sign_in_local(csrf: &str, people: &[Person], orgs: &[Organization]) -> Markup {
+pub(crate) fn sign_in_local(
+    csrf: &str,
+    people: &[Person],
+    orgs: &[Organization],
+    addresses: &std::collections::HashMap<threadesk_core::PersonId, Vec<String>>,
+) -> Markup {
     let org_name = |p: &Person| {
         p.org_id
             .and_then(|id| orgs.iter().find(|o| o.id == id))
@@ -31,6 +36,9 @@ pub(crate) fn sign_in_local(csrf: &str, people: &[Person], orgs: &[Organization]
                         @else if p.is_company_admin { "Company ticket admin" }
                         @else { "Customer" }
                         @if let Some(org) = org_name(p) { " · " (org) }
+                    }
+                    @if let Some(list) = addresses.get(&p.id) {
+                        div.muted.address { (list.join(", ")) }
                     }
                 }
                 button.push type="submit" { "Continue as " (p.display_name) }

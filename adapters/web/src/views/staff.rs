@@ -109,6 +109,7 @@ pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
 pub(crate) fn people_page(
     chrome: Chrome<'_>,
     people: &[Person],
+    addresses: &std::collections::HashMap<PersonId, Vec<String>>,
     orgs: &[Organization],
     departments: &[Department],
     notice: Option<&str>,
@@ -121,11 +122,16 @@ pub(crate) fn people_page(
         section.card aria-label="People" {
             h2 { "People" }
             table {
-                thead { tr { th { "Name" } th { "Organization" } th { "Company ticket admin" } th { "Staff" } } }
+                thead { tr { th { "Name and e-mail" } th { "Organization" } th { "Company ticket admin" } th { "Staff" } } }
                 tbody {
                     @for person in people {
                         tr {
-                            td { (person.display_name) }
+                            td {
+                                (person.display_name)
+                                @if let Some(list) = addresses.get(&person.id) {
+                                    div.muted.address { (list.join(", ")) }
+                                }
+                            }
                             td {
                                 form.row method="post" action={ "/staff/people/" (person.id.0) "/organization" } {
                                     (csrf_field(csrf))

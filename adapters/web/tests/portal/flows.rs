@@ -1158,3 +1158,23 @@ async fn the_queue_and_the_ticket_say_when_staff_should_answer(kind: Kind) {
         .await;
     assert!(!s.get("/staff?status=awaiting_client").await.shows("due in"));
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn staff_land_on_the_queue_and_customers_on_their_tickets(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    for (who, landing) in [(site.staff, "/staff"), (bob, "/tickets")] {
+        let mut b = crate::helpers::Browser::from_site(&site);
+        let page = b.get("/signin").await;
+        b.csrf = page.csrf();
+        // who is who: the sign-in page shows addresses.
+        assert!(page.shows("bob@acme.example"), "{}", page.body);
+        let done = b.post("/signin", &[("person", &who.0.to_string())]).await;
+        assert_eq!(done.location.as_deref(), Some(landing));
+    }
+    let mut s = site.browser(site.staff).await;
+    assert!(s.get("/staff/people").await.shows("bob@acme.example"));
+}
