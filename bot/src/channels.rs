@@ -127,6 +127,12 @@ pub async fn slack(config: &Config, engine: &Engine) -> anyhow::Result<Option<Ch
         .connect()
         .await
         .context("cannot connect to Slack (check SLACK_BOT_TOKEN and SLACK_API_URL)")?;
+    for channel in adapter.public_staff_channels().await {
+        tracing::warn!(
+            channel = %channel,
+            "Slack: staff channel {channel} is public: anyone who joins it becomes staff and reads internal notes; make it private"
+        );
+    }
     let socket = settings.app_token.is_some();
     let mut tasks = vec![worker("slack outbox worker", adapter.mirror())];
     if socket {

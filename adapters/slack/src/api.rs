@@ -332,6 +332,14 @@ impl SlackApi {
         string_at(&answer["team"], "name")
     }
 
+    /// Whether a channel is private (`None` when Slack does not say).
+    pub async fn channel_is_private(&self, channel: &str) -> Result<Option<bool>, ApiError> {
+        let answer = self
+            .get("conversations.info", &[("channel", channel)])
+            .await?;
+        Ok(answer["channel"]["is_private"].as_bool())
+    }
+
     /// Who the bot is: `(team_id, user_id, bot_id)`.
     pub async fn whoami(&self) -> Result<(String, String, Option<String>), ApiError> {
         let answer = self.get("auth.test", &[]).await?;

@@ -93,6 +93,23 @@ impl SlackAdapter {
         Ok(me)
     }
 
+    /// The configured staff channels (triage and departments') that are
+    /// public: anybody who joins one becomes staff and reads internal
+    /// notes. Channels Slack says nothing about are left out.
+    pub async fn public_staff_channels(&self) -> Vec<String> {
+        let mut public = Vec::new();
+        for channel in self.inner.config.staff_channels() {
+            match self.inner.api.channel_is_private(channel).await {
+                Ok(Some(false)) => public.push(channel.to_owned()),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(channel, error = %e, "cannot tell whether a staff channel is private")
+                }
+            }
+        }
+        public
+    }
+
     /// The engine.
     pub fn engine(&self) -> &Engine {
         self.inner.hub.engine()

@@ -62,6 +62,8 @@ struct Inner {
     delays: VecDeque<(String, Duration)>,
     users: HashMap<String, Value>,
     members: HashMap<String, Vec<String>>,
+    /// Channels `conversations.info` calls public (all others are private).
+    public: Vec<String>,
     next_ts: u64,
     socket_url: Option<String>,
     /// Messages posted: `ts`, `channel`, `thread_ts`, `text`, `metadata`.
@@ -113,6 +115,11 @@ impl FakeSlack {
             .unwrap()
             .members
             .insert(channel.to_owned(), m);
+    }
+
+    /// Makes `conversations.info` call a channel public.
+    pub fn set_public(&self, channel: &str) {
+        self.inner.lock().unwrap().public.push(channel.to_owned());
     }
 
     /// Where `apps.connections.open` sends the bot.
@@ -505,6 +512,11 @@ fn answer(state: &mut Inner, method: &str, args: &Map<String, Value>) -> Value {
         "chat.postEphemeral" => json!({ "ok": true, "message_ts": "1700000000.999999" }),
         "conversations.open" => {
             json!({ "ok": true, "channel": { "id": format!("D{}", arg("users")) } })
+        }
+        "conversations.info" => {
+            let channel = arg("channel");
+            let private = !state.public.iter().any(|c| c.as_str() == channel);
+            json!({ "ok": true, "channel": { "id": channel, "is_private": private } })
         }
         "conversations.members" => {
             let m = state
