@@ -836,8 +836,14 @@ async fn the_queue_shows_ones_own_tickets_first(#[case] kind: Kind) {
 #[tokio::test]
 async fn a_public_staff_channel_is_found_at_start_up(#[case] kind: Kind) {
     let w = world(kind).await;
-    assert!(w.slack.public_staff_channels().await.is_empty(), "private by default");
+    assert!(
+        w.slack.public_staff_channels().await.is_empty(),
+        "private by default"
+    );
     w.fake.set_public(STAFF_CHANNEL);
-    assert_eq!(w.slack.public_staff_channels().await, vec![STAFF_CHANNEL.to_owned()]);
+    assert_eq!(
+        w.slack.public_staff_channels().await,
+        vec![STAFF_CHANNEL.to_owned()]
+    );
     assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
 }

@@ -52,20 +52,20 @@ pub(crate) fn ticket_list(p: ListPage<'_>) -> Markup {
         @if p.page.items.is_empty() {
             p.card.muted { "No tickets here." }
         } @else {
-            table {
+            table.stack {
                 thead { tr { th { "Ticket" } th { "Subject" } th { "Status" } th { "Last activity" } } }
                 tbody {
                     @for item in &p.page.items {
                         tr {
-                            td { (item.ticket.number) }
-                            td {
+                            td data-label="Ticket" { (item.ticket.number) }
+                            td data-label="Subject" {
                                 a href={ "/tickets/" (item.ticket.number.0) } { (item.ticket.subject) }
                                 @if item.shared {
                                     " " span.shared title="Shared with you" { "shared with you" }
                                 }
                             }
-                            td { (status_badge(item.ticket.status, staff)) }
-                            td.muted { (when(item.ticket.last_activity_at)) }
+                            td data-label="Status" { (status_badge(item.ticket.status, staff)) }
+                            td.muted data-label="Last activity" { (when(item.ticket.last_activity_at)) }
                         }
                     }
                 }

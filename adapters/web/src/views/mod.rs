@@ -59,6 +59,10 @@ table{width:100%;border-collapse:collapse;background:#fff}th,td{text-align:left;
 .status.on_hold{background:#eef0f3;border-color:#6b7280;border-style:dashed}.status.awaiting_client{background:#d9f2dd;border-color:#2e7d32}
 .status.client_replied{background:#ffe3c2;border-color:#b85c00}.status.closed{background:#e5e5e5;border-color:#8a8a8a}
 button.internal{background:var(--note);color:var(--fg);border:1px dashed #a07d00}
+td,h1,h2,.body,.excerpt,.change{overflow-wrap:anywhere}
+@media (max-width:600px){table.stack,table.stack tbody,table.stack tr,table.stack td{display:block}
+table.stack thead{position:absolute;left:-9999px}table.stack tr{border-bottom:1px solid var(--line);padding:.4rem 0}
+table.stack td{border:0;padding:.1rem .5rem}table.stack td[data-label]::before{content:attr(data-label) ": ";font-weight:600;color:var(--muted)}}
 .overdue{color:var(--bad)}.address{overflow-wrap:anywhere;font-size:.9rem}.filters{display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center;margin:.6rem 0}
 .pair{display:inline-flex;gap:.4rem;align-items:center}input[type=search]{width:100%}.change{margin:.4rem 0;font-size:.9rem;color:var(--muted);text-align:center}.change.internal{font-style:italic}
 .excerpt{margin:.2rem 0 0;font-size:.9rem}.internal-mark{font-weight:600}

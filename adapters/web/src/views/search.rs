@@ -104,14 +104,14 @@ pub(crate) fn search_page(p: SearchPage<'_>) -> Markup {
         @if p.page.items.is_empty() {
             p.card.muted { "No tickets with those words." }
         } @else {
-            table.results {
+            table.results.stack {
                 thead { tr { th { "Ticket" } th { "Subject" } th { "Status" } th { "Last activity" } } }
                 tbody {
                     @for hit in &p.page.items {
                         @let t = &hit.item.ticket;
                         tr {
-                            td { (t.number) }
-                            td {
+                            td data-label="Ticket" { (t.number) }
+                            td data-label="Subject" {
                                 a href={ "/tickets/" (t.number.0) } { (t.subject) }
                                 @if hit.item.shared { " " span.shared title="Shared with you" { "shared with you" } }
                                 @if let Some(e) = &hit.excerpt {
@@ -121,8 +121,8 @@ pub(crate) fn search_page(p: SearchPage<'_>) -> Markup {
                                     }
                                 }
                             }
-                            td { (status_badge(t.status, staff)) }
-                            td.muted { (when(t.last_activity_at)) }
+                            td data-label="Status" { (status_badge(t.status, staff)) }
+                            td.muted data-label="Last activity" { (when(t.last_activity_at)) }
                         }
                     }
                 }

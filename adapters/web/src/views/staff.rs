@@ -81,18 +81,18 @@ pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
         @if p.page.items.is_empty() {
             p.card.muted { "Nothing waiting." }
         } @else {
-            table {
+            table.stack {
                 thead { tr { th { "Ticket" } th { "Subject" } th { "Department" } th { "Owner" } th { "Status" } th { "Answer" } th { "Last activity" } } }
                 tbody {
                     @for item in &p.page.items {
                         tr {
-                            td { (item.ticket.number) }
-                            td { a href={ "/tickets/" (item.ticket.number.0) } { (item.ticket.subject) } }
-                            td { (dept_name(item.ticket.department_id)) }
-                            td { (owner_name(item.ticket.owner_id)) }
-                            td { (status_badge(item.ticket.status, true)) }
-                            td { (due_cell(item.ticket.due_at, now)) }
-                            td.muted { (when(item.ticket.last_activity_at)) }
+                            td data-label="Ticket" { (item.ticket.number) }
+                            td data-label="Subject" { a href={ "/tickets/" (item.ticket.number.0) } { (item.ticket.subject) } }
+                            td data-label="Department" { (dept_name(item.ticket.department_id)) }
+                            td data-label="Owner" { (owner_name(item.ticket.owner_id)) }
+                            td data-label="Status" { (status_badge(item.ticket.status, true)) }
+                            td data-label="Answer" { (due_cell(item.ticket.due_at, now)) }
+                            td.muted data-label="Last activity" { (when(item.ticket.last_activity_at)) }
                         }
                     }
                 }
