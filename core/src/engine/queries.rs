@@ -404,6 +404,38 @@ impl Engine {
         found.iter().map(rows::person).collect()
     }
 
+    /// Some people, by id: staff only (to name requesters in the queue).
+    pub async fn people_by_id(
+        &self,
+        actor: PersonId,
+        ids: &[PersonId],
+    ) -> Result<HashMap<PersonId, Person>> {
+        let mut conn = self.conn().await?;
+        if !actor_facts(&mut conn, actor).await?.is_staff {
+            return Err(EngineError::StaffOnly("staff"));
+        }
+        let mut ids: Vec<i64> = ids.iter().map(|p| p.0).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "select id, display_name, org_id, is_staff, is_company_admin from people where id in ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(&mut *conn).await? {
+                let p = rows::person(&row)?;
+                out.insert(p.id, p);
+            }
+        }
+        Ok(out)
+    }
+
     /// Everybody's e-mail addresses, by person: staff only (the people
     /// page, to invite or link someone by address).
     pub async fn email_addresses(&self, actor: PersonId) -> Result<HashMap<PersonId, Vec<String>>> {

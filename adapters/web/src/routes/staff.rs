@@ -77,6 +77,9 @@ pub(super) async fn queue(
         .await?;
     let departments = engine.departments(true).await?;
     let staff = engine.staff_members(me.person.id).await?;
+    let requesters: Vec<PersonId> = list.items.iter().map(|i| i.ticket.requester_id).collect();
+    let requesters = engine.people_by_id(me.person.id, &requesters).await?;
+    let organizations = engine.organizations().await?;
     let frame = Frame::load(&portal, &me).await?;
     let filter_query = format!(
         "department={}&status={}&owner={}",
@@ -93,6 +96,8 @@ pub(super) async fn queue(
             status,
             owner,
             staff: &staff,
+            requesters: &requesters,
+            organizations: &organizations,
             page: list,
             filter_query,
         }),

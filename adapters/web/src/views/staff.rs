@@ -16,6 +16,10 @@ pub(crate) struct QueuePage<'a> {
     pub owner: Option<OwnerFilter>,
     /// The support team, to name owners and filter by them.
     pub staff: &'a [Person],
+    /// The requesters of the tickets shown.
+    pub requesters: &'a std::collections::HashMap<PersonId, Person>,
+    /// Every organization, to name them.
+    pub organizations: &'a [Organization],
     pub page: Page<TicketListItem>,
     /// The query string of the current filter, for the next-page link.
     pub filter_query: String,
@@ -82,12 +86,18 @@ pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
             p.card.muted { "Nothing waiting." }
         } @else {
             table.stack {
-                thead { tr { th { "Ticket" } th { "Subject" } th { "Department" } th { "Owner" } th { "Status" } th { "Answer" } th { "Last activity" } } }
+                thead { tr { th { "Ticket" } th { "Subject" } th { "Requester" } th { "Department" } th { "Owner" } th { "Status" } th { "Answer" } th { "Last activity" } } }
                 tbody {
                     @for item in &p.page.items {
                         tr {
                             td data-label="Ticket" { (item.ticket.number) }
                             td data-label="Subject" { a href={ "/tickets/" (item.ticket.number.0) } { (item.ticket.subject) } }
+                            td data-label="Requester" {
+                                (p.requesters.get(&item.ticket.requester_id).map_or("—", |r| r.display_name.as_str()))
+                                @if let Some(org) = item.ticket.org_id.and_then(|o| p.organizations.iter().find(|x| x.id == o)) {
+                                    div.muted { (org.name) }
+                                }
+                            }
                             td data-label="Department" { (dept_name(item.ticket.department_id)) }
                             td data-label="Owner" { (owner_name(item.ticket.owner_id)) }
                             td data-label="Status" { (status_badge(item.ticket.status, true)) }

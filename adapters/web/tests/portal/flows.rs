@@ -1142,8 +1142,17 @@ async fn the_queue_and_the_ticket_say_when_staff_should_answer(kind: Kind) {
     let mut b = site.browser(bob).await;
     let n = b.open("Printer", "It jams.").await;
     let mut s = site.browser(site.staff).await;
+    let ann = site.customer("Ann Acme", "ann@acme.example", true).await;
+    site.browser(ann).await.open("Scanner", "It hums.").await;
     let queue = s.get("/staff").await;
     assert!(queue.shows("<th>Answer</th>"), "{}", queue.body);
+    // who asked, and for which organization.
+    assert!(queue.shows("<th>Requester</th>") && queue.shows("Bob Builder"));
+    assert!(
+        queue.shows("Ann Acme<div class=\"muted\">Acme</div>"),
+        "{}",
+        queue.body
+    );
     assert!(
         queue.shows("due in 3 h") || queue.shows("due in 4 h"),
         "{}",
