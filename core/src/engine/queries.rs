@@ -169,7 +169,7 @@ impl Engine {
         } else {
             Action::ALL.into_iter().filter(|a| role.can(*a)).collect()
         };
-        let changes = timeline(&mut conn, id, role == Role::Staff).await?;
+        let changes = timeline(&mut conn, id, role).await?;
         Ok(Thread {
             ticket,
             role,
@@ -467,8 +467,9 @@ impl Engine {
 async fn timeline(
     conn: &mut AnyConnection,
     ticket: TicketId,
-    staff: bool,
+    role: Role,
 ) -> Result<Vec<crate::timeline::Change>> {
+    let staff = role == Role::Staff;
     let kinds: Vec<String> = crate::timeline::KINDS
         .iter()
         .map(|k| format!("'{k}'"))
@@ -483,7 +484,7 @@ async fn timeline(
         let payload: crate::outbox::EventPayload =
             serde_json::from_str(r.try_get::<&str, _>("payload")?)?;
         let internal = crate::timeline::is_internal(&payload);
-        if internal && !staff {
+        if !crate::timeline::shown_to(&payload, role) {
             continue;
         }
         let actor = r
