@@ -261,6 +261,13 @@ impl Engine {
         }
         .size();
         let words = words_of(&query.words);
+        if words.is_empty() && !query.words.trim().is_empty() {
+            // typed, but nothing in it is a word (`!!!`): nothing matches.
+            return Ok(SearchResult::Hits(Page {
+                items: Vec::new(),
+                next: None,
+            }));
+        }
         let mut args = AnyArguments::default();
         let mut n = 0;
         let after = after.unwrap_or(Cursor {

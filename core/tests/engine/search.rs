@@ -68,6 +68,10 @@ async fn words_are_found_in_subjects_and_messages_as_prefixes(#[case] kind: Kind
     assert_eq!(words(&h, sam, "about").await, vec![printer.id, vpn.id]);
     // query syntax is only words.
     assert!(words(&h, ann, "\"NEAR(\" OR *").await.is_empty());
+    assert!(
+        words(&h, ann, " !!! ").await.is_empty(),
+        "no words: nothing"
+    );
     // an edited subject or message is found by its new words only.
     h.engine
         .edit_subject(&Ctx::new(ann), printer.id, "Scanner jams")
