@@ -239,6 +239,8 @@ async fn serve(
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{bound}"));
+    // signal handlers before the lines that say it is up.
+    let signals = shutdown_signal();
     println!("threadesk: portal at {url}/ (listening on {bound})");
     if sign_in == SignIn::Local {
         println!(
@@ -262,7 +264,7 @@ async fn serve(
         Some(c) => println!("threadesk: E-mail: {}", (c.banner)(&url)),
         None => println!("threadesk: E-mail: off (set SMTP_URL and MAIL_FROM to send ticket mail)"),
     }
-    run_until_shutdown(channels, listener, app).await
+    run_until_shutdown(channels, listener, app, signals).await
 }
 
 /// Runs every channel's tasks and the listener until a shutdown signal
@@ -273,6 +275,7 @@ async fn run_until_shutdown(
     channels: Vec<Channel>,
     listener: tokio::net::TcpListener,
     app: axum::Router,
+    signals: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop) = Shutdown::new();
     let mut tasks = JoinSet::new();
@@ -288,7 +291,7 @@ async fn run_until_shutdown(
         ("http listener", served.map_err(anyhow::Error::from))
     });
     let first = tokio::select! {
-        () = shutdown_signal() => None,
+        () = signals => None,
         first = tasks.join_next() => first,
     };
     let outcome = match first {
@@ -344,30 +347,28 @@ impl threadesk_web::LinkMailer for MailLinks {
     }
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are in place when
+/// this returns, before the future is first awaited: a signal sent right
+/// after start-up's last line is caught, not fatal.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let int = signal(SignalKind::interrupt());
+    let term = signal(SignalKind::terminate());
+    async move {
+        let wait = |s: std::io::Result<tokio::signal::unix::Signal>, name: &'static str| async move {
+            match s {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for {name}");
+                    std::future::pending::<()>().await;
+                }
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+        };
+        tokio::select! {
+            () = wait(int, "SIGINT") => tracing::info!("SIGINT received: finishing in-flight requests"),
+            () = wait(term, "SIGTERM") => tracing::info!("SIGTERM received: finishing in-flight requests"),
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT received: finishing in-flight requests"),
-        () = term => tracing::info!("SIGTERM received: finishing in-flight requests"),
     }
 }

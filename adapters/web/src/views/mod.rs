@@ -155,16 +155,37 @@ pub(crate) fn layout(title: &str, chrome: Option<&Chrome<'_>>, body: Markup) -> 
 
 /// A page that only says what went wrong.
 pub(crate) fn error_page(status: StatusCode, message: &str) -> Markup {
-    let title = status.canonical_reason().unwrap_or("Error");
+    let title = error_title(status);
     layout(
         title,
         None,
         html! {
+            nav.row aria-label="Where to go" {
+                a href="/tickets" { "Your tickets" }
+                a href="/tickets/new" { "Open a support ticket" }
+                a href="/search" { "Search" }
+            }
             h1 { (title) }
             p.error { (capitalized(message)) "." }
             p { a href="/tickets" { "Back to your tickets" } }
         },
     )
+}
+
+/// An error page's title, in words rather than HTTP's.
+fn error_title(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "That request could not be read",
+        403 => "That is not something you can do here",
+        404 => "We could not find that",
+        409 => "That could not be done",
+        413 => "That was too large",
+        422 => "Please check what you entered",
+        429 => "Too many tries; please wait a moment",
+        503 => "Please try again in a moment",
+        s if s >= 500 => "Something went wrong on our side",
+        _ => "That did not work",
+    }
 }
 
 /// A sentence's first letter in upper case.
@@ -356,6 +377,10 @@ mod tests {
     #[test]
     fn user_content_is_escaped() {
         let page = error_page(StatusCode::BAD_REQUEST, "<script>alert(1)</script>");
+        let text = page.clone().into_string();
+        assert!(text.contains("That request could not be read"), "{text}");
+        assert!(!text.contains("Bad Request"), "no HTTP jargon: {text}");
+        assert!(text.contains("href=\"/tickets/new\""), "a way on: {text}");
         let html = page.into_string();
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(html.contains("&lt;script&gt;"));
