@@ -45,28 +45,6 @@ pub fn is_internal(payload: &EventPayload) -> bool {
     )
 }
 
-/// Whether a change is about delegates: shown only to those who may
-/// manage them (the requester, company ticket admins, staff), as the
-/// delegate list is.
-pub fn is_about_delegates(payload: &EventPayload) -> bool {
-    matches!(
-        payload,
-        EventPayload::DelegateInvited { .. }
-            | EventPayload::DelegateAccepted { .. }
-            | EventPayload::DelegateDeclined { .. }
-            | EventPayload::DelegateRevoked { .. }
-    )
-}
-
-/// Whether someone in `role` sees this change in the history.
-pub fn shown_to(payload: &EventPayload, role: crate::domain::Role) -> bool {
-    use crate::domain::{Action, Role};
-    if role == Role::Staff {
-        return true;
-    }
-    !is_internal(payload) && (!is_about_delegates(payload) || role.can(Action::ManageDelegates))
-}
-
 fn quoted(s: &str) -> String {
     let s: String = s.chars().take(120).collect();
     format!("“{s}”")

@@ -169,7 +169,7 @@ impl Engine {
         } else {
             Action::ALL.into_iter().filter(|a| role.can(*a)).collect()
         };
-        let changes = timeline(&mut conn, id, role).await?;
+        let changes = timeline(&mut conn, id, role == Role::Staff).await?;
         Ok(Thread {
             ticket,
             role,
@@ -467,9 +467,8 @@ impl Engine {
 async fn timeline(
     conn: &mut AnyConnection,
     ticket: TicketId,
-    role: Role,
+    staff: bool,
 ) -> Result<Vec<crate::timeline::Change>> {
-    let staff = role == Role::Staff;
     let kinds: Vec<String> = crate::timeline::KINDS
         .iter()
         .map(|k| format!("'{k}'"))
@@ -484,7 +483,7 @@ async fn timeline(
         let payload: crate::outbox::EventPayload =
             serde_json::from_str(r.try_get::<&str, _>("payload")?)?;
         let internal = crate::timeline::is_internal(&payload);
-        if !crate::timeline::shown_to(&payload, role) {
+        if internal && !staff {
             continue;
         }
         let actor = r

@@ -94,21 +94,10 @@ impl<P: ChatPlatform> Mirror<P> {
             None => None,
         };
         let internal = timeline::is_internal(&event.payload);
-        let about_delegates = timeline::is_about_delegates(&event.payload);
         for s in live {
             let staff = s.audience == Audience::Staff;
             if internal && !staff {
                 continue;
-            }
-            // delegate changes: for those who may manage delegates (a
-            // shared thread is the requester's, who may).
-            if about_delegates {
-                if let Audience::Person(p) = s.audience {
-                    let role = self.engine().system().role_on(p, s.ticket_id).await?;
-                    if !role.is_some_and(|r| timeline::shown_to(&event.payload, r)) {
-                        continue;
-                    }
-                }
             }
             let who = actor.as_ref().map(|(id, name)| (*id, name.as_str()));
             let Some(text) = timeline::describe(&event.payload, who, staff) else {
