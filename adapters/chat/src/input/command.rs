@@ -150,7 +150,8 @@ pub mod usage {
     pub const SAVED: &str =
         "saved list | add <name> = <text> ({name}, {first_name}, {ticket} are filled in) | remove <name>";
     /// `search`.
-    pub const SEARCH: &str = "search <words> (or #N)";
+    pub const SEARCH: &str =
+        "search <words> [status:<status>] [is:active|closed] [owner:mine|unassigned] [dept:<name>] (or #N)";
     /// `assign`.
     pub const ASSIGN: &str = "assign #N @user";
     /// `department #N` (moving a ticket).

@@ -428,10 +428,20 @@ async fn search<P: ChatPlatform>(
     person: &Person,
     at: SearchAt,
 ) -> Result<Found, EngineError> {
-    let found = p
-        .engine()
-        .search(person.id, &SearchQuery::words(&at.words), at.after, PAGE)
-        .await?;
+    let query = match search_query(p, &at.words).await? {
+        Ok(q) => q,
+        Err(why) => {
+            return Ok(Found::Page(TicketPage {
+                title: format!("Search · {}", crate::text::clip(&at.words, 60)),
+                items: Vec::new(),
+                staff: person.is_staff,
+                empty: why,
+                more: None,
+                excerpts: Vec::new(),
+            }))
+        }
+    };
+    let found = p.engine().search(person.id, &query, at.after, PAGE).await?;
     let page = match found {
         SearchResult::Jump(t) => return Ok(Found::Jump(t)),
         SearchResult::Hits(page) => page,
@@ -472,6 +482,48 @@ async fn search<P: ChatPlatform>(
         more,
         excerpts,
     }))
+}
+
+/// A search typed in chat: words, and filters written `status:on_hold`,
+/// `is:active|closed|all`, `owner:mine|unassigned`, `dept:<name>` (a
+/// department's name, `_` for spaces). The refusal is what to say.
+async fn search_query<P: ChatPlatform>(
+    p: &P,
+    text: &str,
+) -> Result<Result<SearchQuery, &'static str>, EngineError> {
+    let mut q = SearchQuery::words("");
+    let mut words = Vec::new();
+    for w in text.split_whitespace() {
+        let Some((key, value)) = w.split_once(':') else {
+            words.push(w);
+            continue;
+        };
+        match key.to_ascii_lowercase().as_str() {
+            "status" => match value.parse() {
+                Ok(s) => q.status = Some(s),
+                Err(_) => return Ok(Err("No such status: use open, in_progress, on_hold, awaiting_client, client_replied or closed.")),
+            },
+            "is" => match value.parse() {
+                Ok(v) => q.view = v,
+                Err(_) => return Ok(Err("`is:` takes active, closed or all.")),
+            },
+            "owner" => match value.to_ascii_lowercase().as_str() {
+                "mine" | "me" => q.owner = Some(OwnerFilter::Mine),
+                "unassigned" | "none" => q.owner = Some(OwnerFilter::Unassigned),
+                _ => return Ok(Err("`owner:` takes mine or unassigned.")),
+            },
+            "dept" | "department" => {
+                match find_department(p, &value.replace('_', " "), true).await? {
+                    Some(d) => q.department = Some(d.id),
+                    None => return Ok(Err("No department by that name (write spaces as _).")),
+                }
+            }
+            // a word with a colon in it (an address, a time): a word.
+            _ => words.push(w),
+        }
+    }
+    q.words = words.join(" ");
+    Ok(Ok(q))
 }
 
 /// The page a "More" button asks for: a list's or a search's.

@@ -688,10 +688,31 @@ async fn search_by_command_finds_within_rights_pages_with_more_and_jumps_on_a_nu
     let other = w.command(EVE, "search #1001").await.to_string();
     assert!(other.contains("No tickets with those words."), "{other}");
     let usage = w.command(BOB, "search").await.to_string();
+    assert!(usage.contains("Usage: `/ticket search <words>"), "{usage}");
+    // filters: closed ones only; an unknown status or department is said.
+    let closed = w.command(BOB, "close #1001").await.to_string();
+    assert!(closed.contains("is closed"), "{closed}");
+    let only_closed = w.command(BOB, "search refund is:closed").await.to_string();
+    assert!(only_closed.contains("Order 0"), "{only_closed}");
+    assert!(!only_closed.contains("Order 1"), "{only_closed}");
+    let open = w
+        .command(SAM, "search refund status:open owner:unassigned")
+        .await
+        .to_string();
     assert!(
-        usage.contains("Usage: `/ticket search <words> (or #N)`"),
-        "{usage}"
+        open.contains("Order 11") && !open.contains("Order 0\\n"),
+        "{open}"
     );
+    let bad = w
+        .command(BOB, "search refund status:someday")
+        .await
+        .to_string();
+    assert!(bad.contains("No such status"), "{bad}");
+    let nowhere = w
+        .command(SAM, "search refund dept:Nowhere")
+        .await
+        .to_string();
+    assert!(nowhere.contains("No department by that name"), "{nowhere}");
     assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
 }
 
