@@ -47,7 +47,7 @@ fn view_clause(view: View) -> &'static str {
     }
 }
 
-fn bind<'q, T>(args: &mut AnyArguments<'q>, v: T) -> Result<()>
+pub(super) fn bind<'q, T>(args: &mut AnyArguments<'q>, v: T) -> Result<()>
 where
     T: 'q + sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {

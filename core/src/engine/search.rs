@@ -14,7 +14,7 @@ use crate::error::{EngineError, Result};
 use crate::ids::*;
 use crate::time::Timestamp;
 use sqlx::any::AnyArguments;
-use sqlx::{Arguments, Row};
+use sqlx::Row;
 use std::collections::HashMap;
 
 /// At most this many words are searched for; more narrow nothing useful.
@@ -106,15 +106,12 @@ pub fn words_of(text: &str) -> Vec<String> {
 
 /// `#1042` or `1042` alone: a ticket number.
 fn jump_number(text: &str) -> Option<TicketNumber> {
-    let t = text.trim();
-    let digits = t.strip_prefix('#').unwrap_or(t);
-    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    let digits = text.trim().strip_prefix('#')?;
+    // digits only (no sign, no space); too many digits fail to parse.
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    if !t.starts_with('#') {
-        return None;
-    }
-    digits.parse().ok().map(TicketNumber)
+    digits.parse().ok()
 }
 
 /// The backend's match expression over `col` for the bound query `$n`,
@@ -225,12 +222,12 @@ pub fn excerpt(body: &str, words: &[String]) -> String {
     out
 }
 
+/// Binds the next argument ([`super::queries::bind`]) and says its number.
 fn bind<'q, T>(args: &mut AnyArguments<'q>, n: &mut usize, v: T) -> Result<usize>
 where
     T: 'q + sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
-    args.add(v)
-        .map_err(|e| EngineError::Corrupt(e.to_string()))?;
+    super::queries::bind(args, v)?;
     *n += 1;
     Ok(*n)
 }

@@ -162,11 +162,7 @@ impl Engine {
         conn: &mut sqlx::AnyConnection,
         ticket: &Ticket,
     ) -> Result<Option<Timestamp>> {
-        let service = &self.settings.service;
-        let Some(since) = ticket.waiting_since else {
-            return Ok(None);
-        };
-        if !service.is_on() {
+        if ticket.waiting_since.is_none() || !self.settings.service.is_on() {
             return Ok(None);
         }
         let name: Option<String> = match ticket.department_id {
@@ -178,7 +174,25 @@ impl Engine {
                     .await?
             }
         };
-        Ok(service.due(name.as_deref(), ticket.first_response_at.is_none(), since))
+        Ok(self.due_in(
+            name.as_deref(),
+            ticket.waiting_since,
+            ticket.first_response_at,
+        ))
+    }
+
+    /// When staff should answer a ticket waiting since `waiting_since`
+    /// (`None`: not waiting) in the department named, first or next
+    /// response by `first_response_at`.
+    fn due_in(
+        &self,
+        department: Option<&str>,
+        waiting_since: Option<Timestamp>,
+        first_response_at: Option<Timestamp>,
+    ) -> Option<Timestamp> {
+        self.settings
+            .service
+            .due(department, first_response_at.is_none(), waiting_since?)
     }
 
     /// Sets every waiting ticket's due time by the service targets in
@@ -195,14 +209,13 @@ impl Engine {
         )
         .fetch_all(&mut *tx)
         .await?;
-        let service = &self.settings.service;
         let mut changed = 0;
         for (id, since, first_response, due, department) in rows {
-            let wanted = service
-                .due(
+            let wanted = self
+                .due_in(
                     department.as_deref(),
-                    first_response.is_none(),
-                    Timestamp(since),
+                    Some(Timestamp(since)),
+                    first_response.map(Timestamp),
                 )
                 .map(|t| t.0);
             if wanted != due {
@@ -620,8 +633,13 @@ impl Engine {
                 Some(id) => name_of(department(id).fetch_optional(&mut **tx).await?),
             };
             ticket.department_id = to;
-            // the new department's target, from when the wait began.
-            ticket.due_at = self.due_of(tx, &ticket).await?;
+            // the new department's target, from when the wait began (its
+            // name is in hand: no second read).
+            ticket.due_at = self.due_in(
+                to_name.as_deref(),
+                ticket.waiting_since,
+                ticket.first_response_at,
+            );
             sqlx::query(
                 "update tickets set department_id = $2, due_at = $3, version = version + 1 where id = $1",
             )

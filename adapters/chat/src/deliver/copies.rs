@@ -64,8 +64,14 @@ impl<P: ChatPlatform> Mirror<P> {
 
     /// Posts a line in a surface's thread once per event.
     pub(super) async fn line_once(&self, event: EventId, s: &Surface, line: &str) -> R<P> {
-        let effect = format!("line:{}:{}", s.card.channel, s.card.message_id);
-        let intent = Intent::new(format!("line:{event}:{}", s.id));
+        self.line_once_as("line", event, s, line).await
+    }
+
+    /// Posts a line of one kind (`line`, `timeline`) in a surface's thread
+    /// once per event: an event may post one line of each kind there.
+    async fn line_once_as(&self, kind: &str, event: EventId, s: &Surface, line: &str) -> R<P> {
+        let effect = format!("{kind}:{}:{}", s.card.channel, s.card.message_id);
+        let intent = Intent::new(format!("{kind}:{event}:{}", s.id));
         let post = self.p().post_line(s, line, &intent);
         self.effect_once(event, &effect, &intent, Place::Thread(s), post)
             .await
@@ -104,13 +110,9 @@ impl<P: ChatPlatform> Mirror<P> {
                 continue;
             };
             let line = self.p().escape(&text);
-            let effect = format!("timeline:{}:{}", s.card.channel, s.card.message_id);
-            let intent = Intent::new(format!("timeline:{}:{}", event.id, s.id));
-            let post = self.p().post_line(s, &line, &intent);
             steps.take(
                 "timeline line",
-                self.effect_once(event.id, &effect, &intent, Place::Thread(s), post)
-                    .await,
+                self.line_once_as("timeline", event.id, s, &line).await,
             );
         }
         Ok(())
