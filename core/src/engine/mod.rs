@@ -16,7 +16,7 @@ pub use delegates::Invitee;
 pub use link_tokens::{
     LinkKind, LinkPurpose, MailFailure, Redeemed, SIGN_IN_LINKS_PER_WINDOW, SIGN_IN_WINDOW,
 };
-pub use queries::{OwnerFilter, QueueFilter, ServiceFigures, FIRST_RESPONSE_BUCKETS};
+pub use queries::{OwnerFilter, QueueFilter, ServiceFigures, Sort, SortBy, FIRST_RESPONSE_BUCKETS};
 pub use saved_replies::fill as fill_saved_reply;
 pub use search::{
     words_of, SearchHit, SearchQuery, SearchResult, CUSTOMER_SCAN, MAX_WORDS, STAFF_SCAN,

@@ -26,6 +26,200 @@ pub struct QueueFilter {
     pub status: Option<Status>,
     /// Only tickets owned so.
     pub owner: Option<OwnerFilter>,
+    /// The order (soonest due first unless asked).
+    pub sort: Sort,
+}
+
+/// A list column to order tickets by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    /// Waiting for staff first, soonest due first (the queue's order).
+    #[default]
+    Due,
+    /// Last activity.
+    Activity,
+    /// When the ticket was opened.
+    Opened,
+    /// The ticket number.
+    Number,
+    /// Status, in lifecycle order.
+    Status,
+    /// Department name.
+    Department,
+    /// Owner name (unassigned first).
+    Owner,
+}
+
+impl SortBy {
+    /// Every order, with its name in links.
+    pub const ALL: [SortBy; 7] = [
+        SortBy::Due,
+        SortBy::Activity,
+        SortBy::Opened,
+        SortBy::Number,
+        SortBy::Status,
+        SortBy::Department,
+        SortBy::Owner,
+    ];
+
+    /// The name used in links (`sort=activity`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortBy::Due => "due",
+            SortBy::Activity => "activity",
+            SortBy::Opened => "opened",
+            SortBy::Number => "number",
+            SortBy::Status => "status",
+            SortBy::Department => "department",
+            SortBy::Owner => "owner",
+        }
+    }
+
+    /// The natural direction of a column: newest first for times and
+    /// numbers, A to Z for names, soonest first for due times.
+    pub fn natural(self) -> Sort {
+        Sort {
+            by: self,
+            descending: matches!(self, SortBy::Activity | SortBy::Opened | SortBy::Number),
+        }
+    }
+}
+
+/// An order for a ticket list: a column and a direction. Its text form is
+/// the column's name (`sort=status`), with a leading `-` when descending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    /// The column.
+    pub by: SortBy,
+    /// Largest / latest / Z first.
+    pub descending: bool,
+}
+
+impl Default for Sort {
+    fn default() -> Self {
+        SortBy::Due.natural()
+    }
+}
+
+impl std::fmt::Display for Sort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.descending {
+            f.write_str("-")?;
+        }
+        f.write_str(self.by.as_str())
+    }
+}
+
+impl std::str::FromStr for Sort {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> std::result::Result<Self, ParseError> {
+        let (descending, name) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        SortBy::ALL
+            .into_iter()
+            .find(|b| b.as_str() == name)
+            .map(|by| Sort { by, descending })
+            .ok_or_else(|| ParseError::Unknown {
+                what: "order",
+                value: s.to_owned(),
+                hint: Some(format!(
+                    "use one of {}",
+                    SortBy::ALL.map(SortBy::as_str).join(", ")
+                )),
+            })
+    }
+}
+
+/// Names in order, as a `case` giving each id its place (ids are numbers
+/// read from the database, never user text). Unlisted ids (none, or
+/// removed) come first.
+fn place_of(column: &str, ids_in_order: &[i64]) -> String {
+    if ids_in_order.is_empty() {
+        return "0".to_owned();
+    }
+    let mut sql = format!("(case {column}");
+    for (i, id) in ids_in_order.iter().enumerate() {
+        sql.push_str(&format!(" when {id} then {}", i + 1));
+    }
+    sql.push_str(" else 0 end)");
+    sql
+}
+
+/// The leading key of a sorted list, largest first in SQL: the keyset is
+/// always (key desc, last activity desc, id desc), so an ascending order
+/// negates its key. Newest activity first needs no leading key: empty, so
+/// that the plain (last activity, id) indexes serve it.
+async fn sort_key(conn: &mut AnyConnection, sort: Sort) -> Result<SortKey> {
+    let key = match sort.by {
+        // QUEUE_RANK is largest for the soonest due, so "ascending due"
+        // (soonest first) is the rank itself.
+        SortBy::Due => {
+            return Ok(SortKey(Some(if sort.descending {
+                format!("(-{QUEUE_RANK})")
+            } else {
+                QUEUE_RANK.to_owned()
+            })))
+        }
+        SortBy::Activity => {
+            return Ok(SortKey(if sort.descending {
+                None
+            } else {
+                Some("(-t.last_activity_at)".to_owned())
+            }))
+        }
+        SortBy::Opened => "t.created_at".to_owned(),
+        SortBy::Number => "t.number".to_owned(),
+        SortBy::Status => {
+            let mut sql = String::from("(case t.status");
+            for (i, s) in Status::ALL.iter().enumerate() {
+                sql.push_str(&format!(" when '{}' then {i}", s.as_str()));
+            }
+            sql.push_str(" else 0 end)");
+            sql
+        }
+        SortBy::Department => {
+            let ids: Vec<i64> =
+                sqlx::query_scalar("select id from departments order by lower(name), id")
+                    .fetch_all(&mut *conn)
+                    .await?;
+            place_of("t.department_id", &ids)
+        }
+        SortBy::Owner => {
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "select distinct p.id, lower(p.display_name) from people p join tickets t on t.owner_id = p.id \
+                 order by lower(p.display_name), p.id",
+            )
+            .fetch_all(&mut *conn)
+            .await?;
+            place_of("t.owner_id", &ids)
+        }
+    };
+    Ok(SortKey(Some(if sort.descending {
+        key
+    } else {
+        format!("(-{key})")
+    })))
+}
+
+/// A list's leading sort key; none for newest activity first.
+struct SortKey(Option<String>);
+
+impl SortKey {
+    /// The key to select and compare the cursor with (a constant when
+    /// there is none), and the start of the `order by` (empty when none:
+    /// a constant there would name a column by position).
+    fn split(self) -> (String, String) {
+        match self.0 {
+            None => ("0".to_owned(), String::new()),
+            Some(key) => {
+                let order = format!("{key} desc, ");
+                (key, order)
+            }
+        }
+    }
 }
 
 /// Whose tickets a staff list shows.
@@ -91,7 +285,7 @@ async fn page(
     for row in found.iter().take(usize::try_from(size).unwrap_or(0)) {
         let ticket = rows::ticket(row)?;
         let rank = if ranked {
-            row.try_get::<i64, _>("needs_staff")?
+            row.try_get::<i64, _>("sort_key")?
         } else {
             0
         };
@@ -263,24 +457,37 @@ impl Engine {
         actor: PersonId,
         req: PageRequest,
     ) -> Result<Page<TicketListItem>> {
+        self.org_tickets_sorted(actor, SortBy::Activity.natural(), req)
+            .await
+    }
+
+    /// "Owned by organization" in the order asked for.
+    pub async fn org_tickets_sorted(
+        &self,
+        actor: PersonId,
+        sort: Sort,
+        req: PageRequest,
+    ) -> Result<Page<TicketListItem>> {
         let mut conn = self.conn().await?;
         let facts = actor_facts(&mut conn, actor).await?;
         let org = match (facts.org_id, facts.is_company_admin) {
             (Some(org), true) => org,
             _ => return Err(EngineError::StaffOnly("company ticket admins")),
         };
+        let (key, order) = sort_key(&mut conn, sort).await?.split();
         let sql = format!(
-            "select {cols}, case when t.requester_id = $5 then 0 \
+            "select {cols}, {key} as sort_key, case when t.requester_id = $5 then 0 \
                  when exists (select 1 from delegates d where d.ticket_id = t.id and d.person_id = $5 and d.status = 'accepted') then 1 \
                  else 0 end as shared \
              from tickets t where t.org_id = $1{view} \
-               and (t.last_activity_at < $2 or (t.last_activity_at = $2 and t.id < $3)) \
-             order by t.last_activity_at desc, t.id desc limit $4",
+               and ({key} < $6 or ({key} = $6 and (t.last_activity_at < $2 \
+                    or (t.last_activity_at = $2 and t.id < $3)))) \
+             order by {order}t.last_activity_at desc, t.id desc limit $4",
             cols = rows::TICKET_COLUMNS,
             view = view_clause(req.view)
         );
         let after = req.after.unwrap_or(Cursor {
-            rank: 0,
+            rank: i64::MAX,
             last_activity_at: i64::MAX,
             id: i64::MAX,
         });
@@ -290,7 +497,8 @@ impl Engine {
         bind(&mut args, after.id)?;
         bind(&mut args, req.size() + 1)?;
         bind(&mut args, actor.0)?;
-        page(&mut conn, &sql, args, req.size(), false).await
+        bind(&mut args, after.rank)?;
+        page(&mut conn, &sql, args, req.size(), true).await
     }
 
     /// The staff queue: unanswered tickets (open, client replied) first,
@@ -342,11 +550,13 @@ impl Engine {
                 bind(&mut args, owner.0)?;
             }
         }
+        let key = sort_key(&mut conn, filter.sort).await?;
+        let (key, order) = key.split();
         let sql = format!(
-            "select {cols}, {QUEUE_RANK} as needs_staff, 0 as shared from tickets t \
-             where ({QUEUE_RANK} < $1 or ({QUEUE_RANK} = $1 and (t.last_activity_at < $2 \
+            "select {cols}, {key} as sort_key, 0 as shared from tickets t \
+             where ({key} < $1 or ({key} = $1 and (t.last_activity_at < $2 \
                     or (t.last_activity_at = $2 and t.id < $3)))){filters} \
-             order by {QUEUE_RANK} desc, t.last_activity_at desc, t.id desc limit $4",
+             order by {order}t.last_activity_at desc, t.id desc limit $4",
             cols = rows::TICKET_COLUMNS
         );
         page(&mut conn, &sql, args, req.size(), true).await
@@ -411,9 +621,14 @@ impl Engine {
         ids: &[PersonId],
     ) -> Result<HashMap<PersonId, Person>> {
         let mut conn = self.conn().await?;
-        if !actor_facts(&mut conn, actor).await?.is_staff {
-            return Err(EngineError::StaffOnly("staff"));
-        }
+        let facts = actor_facts(&mut conn, actor).await?;
+        // Staff see anyone; a company ticket admin sees the people of their
+        // own organization (whose tickets they list), and nobody else.
+        let only_org = match (facts.is_staff, facts.is_company_admin, facts.org_id) {
+            (true, _, _) => None,
+            (false, true, Some(org)) => Some(org),
+            _ => return Err(EngineError::StaffOnly("staff")),
+        };
         let mut ids: Vec<i64> = ids.iter().map(|p| p.0).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -430,7 +645,45 @@ impl Engine {
             }
             for row in q.fetch_all(&mut *conn).await? {
                 let p = rows::person(&row)?;
-                out.insert(p.id, p);
+                if only_org.is_none() || p.org_id == only_org {
+                    out.insert(p.id, p);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// What customers may know of owners: their first names, when the
+    /// deployment shows owners to customers, and nothing otherwise. Staff
+    /// get display names in full.
+    pub async fn owner_names(
+        &self,
+        actor: PersonId,
+        owners: &[PersonId],
+    ) -> Result<HashMap<PersonId, String>> {
+        let mut conn = self.conn().await?;
+        let staff = actor_facts(&mut conn, actor).await?.is_staff;
+        if !staff && !self.settings.show_owner_to_customers {
+            return Ok(HashMap::new());
+        }
+        let mut out = HashMap::new();
+        for id in owners {
+            if out.contains_key(id) {
+                continue;
+            }
+            let name: Option<String> = sqlx::query_scalar(
+                "select display_name from people where id = $1 and is_staff = 1",
+            )
+            .bind(id.0)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let name = match name {
+                Some(n) if staff => Some(n),
+                Some(n) => crate::surfaces::first_name(&n),
+                None => None,
+            };
+            if let Some(name) = name {
+                out.insert(*id, name);
             }
         }
         Ok(out)

@@ -5,18 +5,20 @@ use rstest::rstest;
 use rstest_reuse::apply;
 use std::collections::HashSet;
 use threadesk_core::domain::*;
-use threadesk_core::engine::{Invitee, NewTicket, OwnerFilter, QueueFilter};
+use threadesk_core::engine::{Invitee, NewTicket, OwnerFilter, QueueFilter, Sort, SortBy};
 use threadesk_core::{Ctx, EngineError, PersonId, Settings, TicketId};
 
-async fn all_pages(h: &Harness, who: PersonId, view: View, limit: u32) -> Vec<TicketListItem> {
+/// Every item of a paged list, asking for each page with the cursor the
+/// last one gave, none bigger than `limit`.
+async fn walk<F, Fut>(limit: u32, mut page_after: F) -> Vec<TicketListItem>
+where
+    F: FnMut(Option<Cursor>) -> Fut,
+    Fut: std::future::Future<Output = Page<TicketListItem>>,
+{
     let mut out = Vec::new();
     let mut after = None;
     loop {
-        let page = h
-            .engine
-            .my_tickets(who, PageRequest { view, after, limit })
-            .await
-            .unwrap();
+        let page = page_after(after).await;
         assert!(page.items.len() <= limit as usize);
         out.extend(page.items);
         match page.next {
@@ -24,6 +26,16 @@ async fn all_pages(h: &Harness, who: PersonId, view: View, limit: u32) -> Vec<Ti
             None => return out,
         }
     }
+}
+
+async fn all_pages(h: &Harness, who: PersonId, view: View, limit: u32) -> Vec<TicketListItem> {
+    walk(limit, |after| async move {
+        h.engine
+            .my_tickets(who, PageRequest { view, after, limit })
+            .await
+            .unwrap()
+    })
+    .await
 }
 
 #[apply(backends)]
@@ -390,4 +402,229 @@ async fn customers_see_who_handles_their_ticket_only_where_the_deployment_says_s
             "the first name, and only when shown"
         );
     }
+}
+
+/// Every page of the staff queue in one order, walked two at a time.
+async fn queue_in(h: &Harness, who: PersonId, sort: Sort) -> Vec<Ticket> {
+    let filter = QueueFilter {
+        sort,
+        ..QueueFilter::default()
+    };
+    walk(2, |after| async move {
+        let req = PageRequest {
+            view: View::All,
+            after,
+            limit: 2,
+        };
+        h.engine.staff_queue(who, filter, req).await.unwrap()
+    })
+    .await
+    .into_iter()
+    .map(|i| i.ticket)
+    .collect()
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn lists_sort_by_any_column_both_ways_across_pages(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam Support").await;
+    let kim = h.staff("Kim Keeper").await;
+    let ann = h.person("Ann").await;
+    let zeta = h
+        .engine
+        .create_department(&Ctx::new(sam), "Zeta")
+        .await
+        .unwrap();
+    let alpha = h
+        .engine
+        .create_department(&Ctx::new(sam), "alpha")
+        .await
+        .unwrap();
+    let mut tickets = Vec::new();
+    for i in 0..7 {
+        tickets.push(h.open(ann, &format!("ticket {i}")).await.ticket);
+    }
+    let t = |i: usize| tickets[i].id;
+    h.engine
+        .move_to_department(&Ctx::new(sam), t(0), Some(zeta.id))
+        .await
+        .unwrap();
+    h.engine
+        .move_to_department(&Ctx::new(sam), t(1), Some(alpha.id))
+        .await
+        .unwrap();
+    h.engine
+        .move_to_department(&Ctx::new(sam), t(2), Some(alpha.id))
+        .await
+        .unwrap();
+    h.engine.claim(&Ctx::new(sam), t(3)).await.unwrap();
+    h.engine.claim(&Ctx::new(kim), t(4)).await.unwrap();
+    h.engine
+        .set_status(&Ctx::new(sam), t(5), Status::OnHold)
+        .await
+        .unwrap();
+    h.engine.close(&Ctx::new(sam), t(6)).await.unwrap();
+    h.reply(ann, t(2), "any news?").await.unwrap();
+
+    // what each order must give, worked out here from the tickets.
+    let all = queue_in(&h, sam, Sort::default()).await;
+    assert_eq!(all.len(), 7);
+    let ids = |list: &[Ticket]| list.iter().map(|t| t.id).collect::<Vec<_>>();
+    let sorted = |key: &dyn Fn(&Ticket) -> (i64, String)| {
+        let mut list = all.clone();
+        // the lists break ties newest activity first, then newest id.
+        list.sort_by(|a, b| {
+            key(a)
+                .cmp(&key(b))
+                .then(b.last_activity_at.cmp(&a.last_activity_at))
+                .then(b.id.cmp(&a.id))
+        });
+        ids(&list)
+    };
+    let dept_name = |t: &Ticket| match t.department_id {
+        None => String::new(),
+        Some(d) if d == zeta.id => "zeta".into(),
+        Some(_) => "alpha".into(),
+    };
+    let owner_name = |t: &Ticket| match t.owner_id {
+        None => String::new(),
+        Some(o) if o == kim => "kim keeper".into(),
+        Some(_) => "sam support".into(),
+    };
+    let status_place = |t: &Ticket| Status::ALL.iter().position(|s| *s == t.status).unwrap() as i64;
+    let cases: Vec<(SortBy, Vec<TicketId>)> = vec![
+        (SortBy::Number, sorted(&|t| (t.number.0, String::new()))),
+        (SortBy::Opened, sorted(&|t| (t.created_at.0, String::new()))),
+        (
+            SortBy::Activity,
+            sorted(&|t| (t.last_activity_at.0, String::new())),
+        ),
+        (
+            SortBy::Status,
+            sorted(&|t| (status_place(t), String::new())),
+        ),
+        (SortBy::Department, sorted(&|t| (0, dept_name(t)))),
+        (SortBy::Owner, sorted(&|t| (0, owner_name(t)))),
+    ];
+    for (by, ascending) in cases {
+        let up = ids(&queue_in(
+            &h,
+            sam,
+            Sort {
+                by,
+                descending: false,
+            },
+        )
+        .await);
+        assert_eq!(up, ascending, "{by:?} ascending");
+        // descending is the reverse, except that ties keep newest first.
+        let down = ids(&queue_in(
+            &h,
+            sam,
+            Sort {
+                by,
+                descending: true,
+            },
+        )
+        .await);
+        assert_eq!(down.len(), 7, "{by:?} descending");
+        assert_eq!(
+            down.iter().collect::<HashSet<_>>(),
+            up.iter().collect::<HashSet<_>>()
+        );
+        if by == SortBy::Number {
+            let mut reversed = up.clone();
+            reversed.reverse();
+            assert_eq!(down, reversed);
+        }
+    }
+    // sorted by due time the tickets waiting on nobody (on hold, closed)
+    // come last; the other way round, first.
+    let waiting_on_nobody = HashSet::from([t(5), t(6)]);
+    let tail: HashSet<TicketId> = all[5..].iter().map(|t| t.id).collect();
+    assert_eq!(tail, waiting_on_nobody);
+    let late_first = queue_in(
+        &h,
+        sam,
+        Sort {
+            by: SortBy::Due,
+            descending: true,
+        },
+    )
+    .await;
+    let head: HashSet<TicketId> = late_first[..2].iter().map(|t| t.id).collect();
+    assert_eq!(head, waiting_on_nobody);
+    // text forms round-trip, and a wrong one says what to use.
+    for by in SortBy::ALL {
+        for descending in [false, true] {
+            let s = Sort { by, descending };
+            assert_eq!(s.to_string().parse::<Sort>().unwrap(), s);
+        }
+    }
+    let err = "size".parse::<Sort>().unwrap_err().to_string();
+    assert!(err.contains("use one of due, activity"), "{err}");
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn the_organization_view_sorts_and_names_only_its_people(#[case] kind: Kind) {
+    let h = harness_with(
+        kind,
+        Settings {
+            show_owner_to_customers: true,
+            ..Settings::default()
+        },
+        5,
+    )
+    .await;
+    let sam = h.staff("Sam Support").await;
+    let acme = h.org(sam, "Acme").await;
+    let globex = h.org(sam, "Globex").await;
+    let admin = h.company_admin(sam, acme, "Alice").await;
+    let mo = h.member(sam, acme, "Mo").await;
+    let gus = h.member(sam, globex, "Gus").await;
+    let first = h.open(mo, "first").await.ticket;
+    let second = h.open(admin, "second").await.ticket;
+    h.engine.claim(&Ctx::new(sam), first.id).await.unwrap();
+    let by_number = |descending| {
+        let engine = h.engine.clone();
+        async move {
+            engine
+                .org_tickets_sorted(
+                    admin,
+                    Sort {
+                        by: SortBy::Number,
+                        descending,
+                    },
+                    PageRequest::first(View::Active),
+                )
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .map(|i| i.ticket.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(by_number(false).await, vec![first.id, second.id]);
+    assert_eq!(by_number(true).await, vec![second.id, first.id]);
+    // the admin learns the names of their organization's people only.
+    let names = h.engine.people_by_id(admin, &[mo, gus, sam]).await.unwrap();
+    assert_eq!(names.keys().copied().collect::<Vec<_>>(), vec![mo]);
+    assert!(matches!(
+        h.engine.people_by_id(mo, &[mo]).await,
+        Err(EngineError::StaffOnly(_))
+    ));
+    // owners: a first name for customers, in full for staff.
+    let owners = h.engine.owner_names(admin, &[sam, mo]).await.unwrap();
+    assert_eq!(owners.get(&sam).map(String::as_str), Some("Sam"));
+    assert_eq!(owners.len(), 1, "only staff own tickets");
+    let owners = h.engine.owner_names(sam, &[sam]).await.unwrap();
+    assert_eq!(owners.get(&sam).map(String::as_str), Some("Sam Support"));
+    // with owners hidden from customers, customers learn none.
+    let hidden = harness(kind).await;
+    let s = hidden.staff("Sam Support").await;
+    let c = hidden.person("Cy").await;
+    assert!(hidden.engine.owner_names(c, &[s]).await.unwrap().is_empty());
 }

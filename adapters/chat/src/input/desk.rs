@@ -173,6 +173,7 @@ pub async fn command<P: ChatDesk>(
                 department,
                 status,
                 owner,
+                ..QueueFilter::default()
             };
             let mut items = Vec::new();
             if owner.is_none() {

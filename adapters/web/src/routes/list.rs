@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use threadesk_core::domain::{Cursor, PageRequest, View};
-use threadesk_core::engine::NewTicket;
-use threadesk_core::{DelegateId, DepartmentId, EngineError};
+use threadesk_core::engine::{NewTicket, SortBy};
+use threadesk_core::{DelegateId, DepartmentId, EngineError, PersonId};
 
 #[derive(Deserialize, Default)]
 pub(super) struct ListQuery {
@@ -21,6 +21,9 @@ pub(super) struct ListQuery {
     view: String,
     #[serde(default)]
     after: String,
+    /// The order of "Owned by organization".
+    #[serde(default)]
+    sort: String,
 }
 
 pub(super) async fn tickets(
@@ -46,10 +49,26 @@ pub(super) async fn tickets(
     };
     let org = q.scope == "org";
     let engine = portal.engine();
+    let sort = super::staff::sort_of(&q.sort, SortBy::Activity.natural())?;
     let list = if org {
-        engine.org_tickets(me.person.id, req).await?
+        engine.org_tickets_sorted(me.person.id, sort, req).await?
     } else {
         engine.my_tickets(me.person.id, req).await?
+    };
+    let (requesters, owners, departments) = if org {
+        let requesters: Vec<PersonId> = list.items.iter().map(|i| i.ticket.requester_id).collect();
+        let owners: Vec<PersonId> = list
+            .items
+            .iter()
+            .filter_map(|i| i.ticket.owner_id)
+            .collect();
+        (
+            engine.people_by_id(me.person.id, &requesters).await?,
+            engine.owner_names(me.person.id, &owners).await?,
+            engine.departments(true).await?,
+        )
+    } else {
+        Default::default()
     };
     let frame = Frame::load(&portal, &me).await?;
     let can_org = me.person.is_company_admin && me.person.org_id.is_some();
@@ -61,6 +80,11 @@ pub(super) async fn tickets(
             view,
             page: list,
             can_org,
+            sort,
+            requesters: &requesters,
+            owners: &owners,
+            departments: &departments,
+            show_owner: engine.settings().show_owner_to_customers,
         }),
     ))
 }

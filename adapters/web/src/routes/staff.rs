@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use threadesk_core::domain::{Cursor, PageRequest, Status, View};
-use threadesk_core::engine::{OwnerFilter, QueueFilter};
+use threadesk_core::engine::{OwnerFilter, QueueFilter, Sort};
 use threadesk_core::{DepartmentId, EngineError, OrgId, PersonId};
 
 #[derive(Deserialize, Default)]
@@ -24,6 +24,19 @@ pub(super) struct QueueQuery {
     /// `mine`, `unassigned` or a person's id; empty: anybody's.
     #[serde(default)]
     owner: String,
+    /// The order: a column's name, `-` first for descending.
+    #[serde(default)]
+    sort: String,
+}
+
+/// The order a list link asks for (the given default when none).
+pub(super) fn sort_of(text: &str, default: Sort) -> Result<Sort, WebError> {
+    match present(text) {
+        None => Ok(default),
+        Some(s) => s
+            .parse::<Sort>()
+            .map_err(|e| WebError::BadRequest(e.to_string())),
+    }
 }
 
 pub(super) async fn queue(
@@ -54,6 +67,7 @@ pub(super) async fn queue(
             form_id(id, "owner")?.ok_or_else(|| WebError::BadRequest("owner".into()))?,
         ))),
     };
+    let sort = sort_of(&q.sort, Sort::default())?;
     let view = if status == Some(Status::Closed) {
         View::Closed
     } else {
@@ -67,6 +81,7 @@ pub(super) async fn queue(
                 department,
                 status,
                 owner,
+                sort,
             },
             PageRequest {
                 view,
@@ -100,6 +115,7 @@ pub(super) async fn queue(
             organizations: &organizations,
             page: list,
             filter_query,
+            sort,
         }),
     ))
 }

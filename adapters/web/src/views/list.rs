@@ -1,9 +1,11 @@
 //! The ticket list, the "Open a support ticket" form and invitations.
 
-use super::{capitalized, csrf_field, layout, status_badge, when, Chrome};
+use super::{capitalized, csrf_field, layout, sort_header, status_badge, when, Chrome};
 use maud::{html, Markup};
-use threadesk_core::domain::{Department, Invitation, Page, TicketListItem, View};
-use threadesk_core::DepartmentId;
+use std::collections::HashMap;
+use threadesk_core::domain::{Department, Invitation, Page, Person, TicketListItem, View};
+use threadesk_core::engine::{Sort, SortBy};
+use threadesk_core::{DepartmentId, PersonId};
 
 /// One page of a ticket list.
 pub(crate) struct ListPage<'a> {
@@ -14,6 +16,16 @@ pub(crate) struct ListPage<'a> {
     pub page: Page<TicketListItem>,
     /// Whether the person may use "Owned by organization".
     pub can_org: bool,
+    /// The order of "Owned by organization".
+    pub sort: Sort,
+    /// "Owned by organization": the requesters shown.
+    pub requesters: &'a HashMap<PersonId, Person>,
+    /// "Owned by organization": owners' names as customers may see them.
+    pub owners: &'a HashMap<PersonId, String>,
+    /// "Owned by organization": department names.
+    pub departments: &'a [Department],
+    /// Whether the deployment shows owners to customers.
+    pub show_owner: bool,
 }
 
 fn view_name(view: View) -> &'static str {
@@ -27,6 +39,12 @@ fn view_name(view: View) -> &'static str {
 /// "My tickets" or "Owned by organization", with Active / Closed / All tabs.
 pub(crate) fn ticket_list(p: ListPage<'_>) -> Markup {
     let staff = p.chrome.me.is_staff;
+    let org = p.scope == "org";
+    let base = format!("/tickets?scope=org&view={}&", view_name(p.view));
+    let dept_name = |id: Option<DepartmentId>| {
+        id.and_then(|id| p.departments.iter().find(|d| d.id == id))
+            .map_or("—", |d| d.name.as_str())
+    };
     let body = html! {
         div.row {
             h1 { @if p.scope == "org" { "Owned by organization" } @else { "My tickets" } }
@@ -53,7 +71,20 @@ pub(crate) fn ticket_list(p: ListPage<'_>) -> Markup {
             p.card.muted { "No tickets here." }
         } @else {
             table.stack {
-                thead { tr { th { "Ticket" } th { "Subject" } th { "Status" } th { "Last activity" } } }
+                @if org {
+                    thead { tr {
+                        (sort_header("Ticket", SortBy::Number, p.sort, &base))
+                        th { "Subject" }
+                        th { "Requester" }
+                        (sort_header("Department", SortBy::Department, p.sort, &base))
+                        @if p.show_owner { (sort_header("Handled by", SortBy::Owner, p.sort, &base)) }
+                        (sort_header("Status", SortBy::Status, p.sort, &base))
+                        (sort_header("Opened", SortBy::Opened, p.sort, &base))
+                        (sort_header("Last activity", SortBy::Activity, p.sort, &base))
+                    } }
+                } @else {
+                    thead { tr { th { "Ticket" } th { "Subject" } th { "Status" } th { "Last activity" } } }
+                }
                 tbody {
                     @for item in &p.page.items {
                         tr {
@@ -64,14 +95,28 @@ pub(crate) fn ticket_list(p: ListPage<'_>) -> Markup {
                                     " " span.shared title="Shared with you" { "shared with you" }
                                 }
                             }
+                            @if org {
+                                td data-label="Requester" {
+                                    (p.requesters.get(&item.ticket.requester_id).map_or("—", |r| r.display_name.as_str()))
+                                }
+                                td data-label="Department" { (dept_name(item.ticket.department_id)) }
+                                @if p.show_owner {
+                                    td data-label="Handled by" {
+                                        (item.ticket.owner_id.and_then(|o| p.owners.get(&o)).map_or("—", String::as_str))
+                                    }
+                                }
+                            }
                             td data-label="Status" { (status_badge(item.ticket.status, staff)) }
+                            @if org {
+                                td.muted data-label="Opened" { (when(item.ticket.created_at)) }
+                            }
                             td.muted data-label="Last activity" { (when(item.ticket.last_activity_at)) }
                         }
                     }
                 }
             }
             @if let Some(next) = p.page.next {
-                p { a href={ "/tickets?scope=" (p.scope) "&view=" (view_name(p.view)) "&after=" (next) } { "Older tickets →" } }
+                p { a href={ "/tickets?scope=" (p.scope) "&view=" (view_name(p.view)) "&sort=" (p.sort) "&after=" (next) } { "Older tickets →" } }
             }
         }
     };

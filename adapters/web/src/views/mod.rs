@@ -199,6 +199,40 @@ pub(crate) fn capitalized(s: &str) -> String {
 
 /// A status as the viewer should read it: customers see "Awaiting your
 /// reply" where staff see "Awaiting client".
+/// A column header that sorts the list: a link to the same list ordered by
+/// this column (the other direction when it already is), marked for
+/// screen readers with `aria-sort`.
+pub(crate) fn sort_header(
+    label: &str,
+    by: threadesk_core::engine::SortBy,
+    current: threadesk_core::engine::Sort,
+    base: &str,
+) -> Markup {
+    use threadesk_core::engine::Sort;
+    let on = current.by == by;
+    let next = if on {
+        Sort {
+            by,
+            descending: !current.descending,
+        }
+    } else {
+        by.natural()
+    };
+    let aria = match (on, current.descending) {
+        (false, _) => "none",
+        (true, true) => "descending",
+        (true, false) => "ascending",
+    };
+    html! {
+        th aria-sort=(aria) {
+            a.sort href={ (base) "sort=" (next) } title={ "Sort by " (label.to_lowercase()) } {
+                (label)
+                @if on { @if current.descending { " ↓" } @else { " ↑" } }
+            }
+        }
+    }
+}
+
 pub(crate) fn status_badge(status: Status, staff_view: bool) -> Markup {
     html! { span class={ "status " (status.as_str()) } { (status.label_for(staff_view)) } }
 }

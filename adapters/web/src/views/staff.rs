@@ -1,9 +1,9 @@
 //! Staff pages: the queue, and people, organizations and departments.
 
-use super::{csrf_field, layout, status_badge, when, Chrome};
+use super::{csrf_field, layout, sort_header, status_badge, when, Chrome};
 use maud::{html, Markup};
 use threadesk_core::domain::{Department, Organization, Page, Person, Status, TicketListItem};
-use threadesk_core::engine::OwnerFilter;
+use threadesk_core::engine::{OwnerFilter, Sort, SortBy};
 use threadesk_core::{DepartmentId, PersonId};
 
 /// The staff queue: unanswered first, filtered by department and status.
@@ -21,8 +21,11 @@ pub(crate) struct QueuePage<'a> {
     /// Every organization, to name them.
     pub organizations: &'a [Organization],
     pub page: Page<TicketListItem>,
-    /// The query string of the current filter, for the next-page link.
+    /// The query string of the current filter (without the order), for
+    /// the next-page and sorting links.
     pub filter_query: String,
+    /// The order shown.
+    pub sort: Sort,
 }
 
 /// A due time in a queue row: "due in 2 h", or "overdue 35 min" marked.
@@ -55,6 +58,7 @@ pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
             .find(|s| s.id == id)
             .map_or("(former staff)", |s| s.display_name.as_str()),
     };
+    let base = format!("/staff?{}&", p.filter_query);
     let body = html! {
         h1 { "Staff queue" }
         (super::search_box(""))
@@ -80,13 +84,23 @@ pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
                     option value=(s.id.0) selected[p.owner == Some(OwnerFilter::Person(s.id))] { (s.display_name) }
                 }
             }
+            input type="hidden" name="sort" value=(p.sort);
             button.plain type="submit" { "Filter" }
         }
         @if p.page.items.is_empty() {
             p.card.muted { "Nothing waiting." }
         } @else {
             table.stack {
-                thead { tr { th { "Ticket" } th { "Subject" } th { "Requester" } th { "Department" } th { "Owner" } th { "Status" } th { "Answer" } th { "Last activity" } } }
+                thead { tr {
+                    (sort_header("Ticket", SortBy::Number, p.sort, &base))
+                    th { "Subject" }
+                    th { "Requester" }
+                    (sort_header("Department", SortBy::Department, p.sort, &base))
+                    (sort_header("Owner", SortBy::Owner, p.sort, &base))
+                    (sort_header("Status", SortBy::Status, p.sort, &base))
+                    (sort_header("Answer", SortBy::Due, p.sort, &base))
+                    (sort_header("Last activity", SortBy::Activity, p.sort, &base))
+                } }
                 tbody {
                     @for item in &p.page.items {
                         tr {
@@ -108,7 +122,7 @@ pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
                 }
             }
             @if let Some(next) = p.page.next {
-                p { a href={ "/staff?" (p.filter_query) "&after=" (next) } { "More →" } }
+                p { a href={ "/staff?" (p.filter_query) "&sort=" (p.sort) "&after=" (next) } { "More →" } }
             }
         }
     };

@@ -1187,3 +1187,80 @@ async fn staff_land_on_the_queue_and_customers_on_their_tickets(kind: Kind) {
     let mut s = site.browser(site.staff).await;
     assert!(s.get("/staff/people").await.shows("bob@acme.example"));
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn staff_sort_the_queue_by_its_columns_and_admins_their_organization_list(kind: Kind) {
+    let site = Site::with_settings(
+        kind,
+        threadesk_core::Settings {
+            show_owner_to_customers: true,
+            ..threadesk_core::Settings::default()
+        },
+    )
+    .await;
+    let alice = site
+        .customer("Alice Admin", "alice@acme.example", true)
+        .await;
+    let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
+    let mut b = site.browser(bob).await;
+    let mut s = site.browser(site.staff).await;
+    let first = b.open("Aardvark first", "One.").await;
+    b.open("Zebra second", "Two.").await;
+    let at = |body: &str, text: &str| body.find(text).unwrap_or_else(|| panic!("{text} missing"));
+    // by number, ascending then descending.
+    let up = s.get("/staff?sort=number").await;
+    assert_eq!(up.status, StatusCode::OK);
+    assert!(at(&up.body, "Aardvark first") < at(&up.body, "Zebra second"));
+    assert!(up.shows("aria-sort=\"ascending\""));
+    // the header links to the other direction, keeping the filters.
+    assert!(up.shows("href=\"/staff?department=&amp;status=&amp;owner=&amp;sort=-number\""));
+    let down = s.get("/staff?sort=-number").await;
+    assert!(at(&down.body, "Zebra second") < at(&down.body, "Aardvark first"));
+    assert!(down.shows("aria-sort=\"descending\""));
+    // a claimed ticket: by owner, unassigned first.
+    let claim = s
+        .post(&format!("/tickets/{first}/owner"), &[("owner", "me")])
+        .await;
+    assert_eq!(claim.status, StatusCode::SEE_OTHER);
+    let owners = s.get("/staff?sort=owner").await;
+    assert!(at(&owners.body, "Zebra second") < at(&owners.body, "Aardvark first"));
+    // a wrong order is refused in words.
+    let wrong = s.get("/staff?sort=size").await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert!(wrong.shows("use one of due"), "{}", wrong.body);
+
+    // the organization's list: requester, department, who handles it, opened.
+    s.post(
+        &format!("/staff/people/{}/company-admin", alice.0),
+        &[("admin", "1"), ("back", "/staff/people")],
+    )
+    .await;
+    let mut a = site.browser(alice).await;
+    let org = a.get("/tickets?scope=org&sort=number").await;
+    assert_eq!(org.status, StatusCode::OK);
+    for column in [
+        "Requester",
+        "Department",
+        "Handled by",
+        "Opened",
+        "Last activity",
+    ] {
+        assert!(org.shows(column), "{column} missing");
+    }
+    assert!(org.shows("Bob Builder"));
+    // who handles it: a first name only, as on customers' cards.
+    assert!(
+        org.shows("<td data-label=\"Handled by\">Sam</td>"),
+        "{}",
+        org.body
+    );
+    assert!(!org.shows("Sam Support"));
+    assert!(at(&org.body, "Aardvark first") < at(&org.body, "Zebra second"));
+    let org_down = a.get("/tickets?scope=org&sort=-number").await;
+    assert!(at(&org_down.body, "Zebra second") < at(&org_down.body, "Aardvark first"));
+    assert!(
+        org_down.shows("sort=number\""),
+        "the header turns the order round"
+    );
+}
