@@ -417,7 +417,7 @@ pub fn help(staff: bool) -> String {
          • `/ticket list [mine|org] [active|closed|all]` — your tickets (`org`: all of your organization's, for company ticket admins)\n\
          • `/ticket show #N` — get a ticket's card in your DMs to follow and reply\n\
          • `/ticket close #N` — close a ticket\n\
-         • `/ticket search <words>` — find your tickets by words in their subject or messages (`#N` goes straight to one; narrow with `is:closed`, `status:on_hold`, `owner:mine`, `dept:Billing`)\n\
+         • `/ticket search <words>` — find your tickets by words in their subject or messages (`#N` goes straight to one; narrow with `is:closed`, `status:on_hold`, `owner:mine`, `dept:Billing`, `requester:me`, `after:2026-11-01`)\n\
          • `/ticket help` — this help\n\
          Reply to a ticket in its card's thread. The card's buttons close it (✅ on the card does too), manage delegates and edit the subject.",
     );

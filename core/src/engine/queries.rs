@@ -699,6 +699,34 @@ impl Engine {
         addresses(&mut conn).await
     }
 
+    /// The person with an e-mail address, among those the asking person
+    /// may name: staff anyone, a company ticket admin the people of their
+    /// organization, anybody else only themselves. Nobody otherwise, so
+    /// that the answer tells no one who else has an account.
+    pub async fn person_with_email(
+        &self,
+        actor: PersonId,
+        email: &str,
+    ) -> Result<Option<PersonId>> {
+        let email = Email::parse(email)?;
+        let mut conn = self.conn().await?;
+        let facts = actor_facts(&mut conn, actor).await?;
+        let found: Option<(i64, Option<i64>)> = sqlx::query_as(
+            "select p.id, p.org_id from identities i join people p on p.id = i.person_id \
+             where i.platform = 'email' and i.workspace = '' and i.external_id = $1",
+        )
+        .bind(email.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(found.and_then(|(id, org)| {
+            let id = PersonId(id);
+            let may = facts.is_staff
+                || id == actor
+                || (facts.is_company_admin && org.is_some() && org.map(OrgId) == facts.org_id);
+            may.then_some(id)
+        }))
+    }
+
     /// Everybody's e-mail addresses, for a trusted caller only: the web
     /// portal's local persona switcher (local mode).
     pub async fn all_email_addresses(&self) -> Result<HashMap<PersonId, Vec<String>>> {

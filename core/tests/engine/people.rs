@@ -296,3 +296,43 @@ async fn departments_are_created_renamed_deactivated_and_listed(#[case] kind: Ki
         ]
     );
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn an_address_names_only_people_one_may_name(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let acme = h.org(sam, "Acme").await;
+    let alice = h.company_admin(sam, acme, "Alice").await;
+    let by_mail = |address: &'static str, name: &'static str| {
+        let engine = h.engine.clone();
+        async move {
+            engine
+                .ensure_person(&PlatformIdentity::email(address), name)
+                .await
+                .unwrap()
+                .id
+        }
+    };
+    let mo = by_mail("mo@acme.example", "Mo").await;
+    h.engine
+        .set_organization(&Ctx::new(sam), mo, Some(acme))
+        .await
+        .unwrap();
+    let eve = by_mail("eve@example.com", "Eve").await;
+    let find = |actor, address: &'static str| {
+        let engine = h.engine.clone();
+        async move { engine.person_with_email(actor, address).await }
+    };
+    // staff anyone, written any case; an admin their organization; others themselves.
+    assert_eq!(find(sam, "EVE@example.com").await.unwrap(), Some(eve));
+    assert_eq!(find(alice, "mo@acme.example").await.unwrap(), Some(mo));
+    assert_eq!(find(alice, "eve@example.com").await.unwrap(), None);
+    assert_eq!(find(mo, "mo@acme.example").await.unwrap(), Some(mo));
+    assert_eq!(find(eve, "mo@acme.example").await.unwrap(), None);
+    assert_eq!(find(sam, "nobody@example.com").await.unwrap(), None);
+    assert!(matches!(
+        find(sam, "not an address").await,
+        Err(EngineError::Invalid(_))
+    ));
+}

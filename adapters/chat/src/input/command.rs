@@ -151,7 +151,7 @@ pub mod usage {
         "saved list | add <name> = <text> ({name}, {first_name}, {ticket} are filled in) | remove <name>";
     /// `search`.
     pub const SEARCH: &str =
-        "search <words> [status:<status>] [is:active|closed] [owner:mine|unassigned] [dept:<name>] (or #N)";
+        "search <words> [status:<status>] [is:active|closed] [owner:mine|unassigned] [dept:<name>] [org:<name>] [requester:<address>|me] [after:<date>] [before:<date>] (or #N)";
     /// `assign`.
     pub const ASSIGN: &str = "assign #N @user";
     /// `department #N` (moving a ticket).

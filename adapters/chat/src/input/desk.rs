@@ -429,7 +429,7 @@ async fn search<P: ChatPlatform>(
     person: &Person,
     at: SearchAt,
 ) -> Result<Found, EngineError> {
-    let query = match search_query(p, &at.words).await? {
+    let query = match search_query(p, person, &at.words).await? {
         Ok(q) => q,
         Err(why) => {
             return Ok(Found::Page(TicketPage {
@@ -486,10 +486,13 @@ async fn search<P: ChatPlatform>(
 }
 
 /// A search typed in chat: words, and filters written `status:on_hold`,
-/// `is:active|closed|all`, `owner:mine|unassigned`, `dept:<name>` (a
-/// department's name, `_` for spaces). The refusal is what to say.
+/// `is:active|closed|all`, `owner:mine|unassigned`, `dept:<name>` and
+/// `org:<name>` (`_` for spaces), `requester:<address>|me`, and
+/// `after:` / `before:` a date (opened on or after, before). The refusal
+/// is what to say.
 async fn search_query<P: ChatPlatform>(
     p: &P,
+    person: &Person,
     text: &str,
 ) -> Result<Result<SearchQuery, &'static str>, EngineError> {
     let mut q = SearchQuery::words("");
@@ -519,6 +522,34 @@ async fn search_query<P: ChatPlatform>(
                     None => return Ok(Err("No department by that name (write spaces as _).")),
                 }
             }
+            "org" | "organization" => {
+                match p.engine().organization_named(&value.replace('_', " ")).await? {
+                    Some(o) => q.organization = Some(o.id),
+                    None => return Ok(Err("No organization by that name (write spaces as _).")),
+                }
+            }
+            "requester" | "by" => {
+                if value.eq_ignore_ascii_case("me") {
+                    q.requester = Some(person.id);
+                } else {
+                    match p.engine().person_with_email(person.id, value).await {
+                        Ok(Some(id)) => q.requester = Some(id),
+                        Ok(None) => return Ok(Err("Nobody you can search for has that e-mail address.")),
+                        Err(EngineError::Invalid(_)) => {
+                            return Ok(Err("`requester:` takes an e-mail address, or me."))
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            "after" | "since" => match threadesk_core::time::day_start(value) {
+                Some(t) => q.from = Some(t),
+                None => return Ok(Err("`after:` takes a date written 2026-11-30.")),
+            },
+            "before" | "until" => match threadesk_core::time::day_start(value) {
+                Some(t) => q.to = Some(t),
+                None => return Ok(Err("`before:` takes a date written 2026-11-30.")),
+            },
             // a word with a colon in it (an address, a time): a word.
             _ => words.push(w),
         }

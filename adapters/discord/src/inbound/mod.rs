@@ -37,7 +37,7 @@ fn help(staff: bool) -> String {
          **/ticket list** lists your tickets (`scope`: mine or organization; `state`: active, closed, all).\n\
          **/ticket show** *number* brings you into a ticket's thread.\n\
          **/ticket close** *number* closes a ticket; so do the card's **Close** button and a ✅ reaction.\n\
-         **/ticket search** *words* finds your tickets by words in their subject or messages (`#N` goes straight to one; narrow with `is:closed`, `status:on_hold`, `owner:mine`, `dept:Billing`).\n\
+         **/ticket search** *words* finds your tickets by words in their subject or messages (`#N` goes straight to one; narrow with `is:closed`, `status:on_hold`, `owner:mine`, `dept:Billing`, `requester:me`, `after:2026-11-01`).\n\
          Write in a ticket's thread to reply; edit your message to correct it. **Delegates** on the card invites someone to follow the ticket.",
     );
     if staff {

@@ -713,6 +713,50 @@ async fn search_by_command_finds_within_rights_pages_with_more_and_jumps_on_a_nu
         .await
         .to_string();
     assert!(nowhere.contains("No department by that name"), "{nowhere}");
+    // whose, and when opened.
+    let bobs = w
+        .command(BOB, "search refund requester:me")
+        .await
+        .to_string();
+    assert!(bobs.contains("Order 11"), "{bobs}");
+    let sams = w
+        .command(SAM, "search refund requester:me")
+        .await
+        .to_string();
+    assert!(sams.contains("No tickets with those words."), "{sams}");
+    let stranger = w
+        .command(BOB, "search refund requester:nobody@example.com")
+        .await
+        .to_string();
+    assert!(stranger.contains("Nobody you can search for"), "{stranger}");
+    let not_address = w
+        .command(BOB, "search refund requester:bob")
+        .await
+        .to_string();
+    assert!(
+        not_address.contains("takes an e-mail address"),
+        "{not_address}"
+    );
+    let future = w
+        .command(SAM, "search refund after:2999-01-01")
+        .await
+        .to_string();
+    assert!(future.contains("No tickets with those words."), "{future}");
+    let since = w
+        .command(SAM, "search refund after:2000-01-01 before:2999-01-01")
+        .await
+        .to_string();
+    assert!(since.contains("Order 11"), "{since}");
+    let bad_day = w
+        .command(SAM, "search refund before:yesterday")
+        .await
+        .to_string();
+    assert!(bad_day.contains("takes a date"), "{bad_day}");
+    let no_org = w
+        .command(SAM, "search refund org:Nowhere")
+        .await
+        .to_string();
+    assert!(no_org.contains("No organization by that name"), "{no_org}");
     assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
 }
 
