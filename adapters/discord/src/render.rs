@@ -38,6 +38,11 @@ pub mod ids {
     pub const RETRY: &str = "retry";
     /// The list's "More" button (`list:<scope>:<state>:<page>`).
     pub const LIST: &str = "list";
+    /// The saved-reply picker (`saved:<ticket id>`), a select whose
+    /// values are saved replies' ids.
+    pub const SAVED: &str = "saved";
+    /// The message command that opens the saved-reply picker.
+    pub const SAVED_COMMAND: &str = "Send saved reply";
 
     /// `<kind>:<id>`.
     pub fn make(kind: &str, id: impl std::fmt::Display) -> String {
@@ -131,7 +136,7 @@ pub fn commands(departments: &[Department]) -> Value {
             { "type": 1, "name": "claim", "description": "Staff: take a ticket (you become its owner)", "options": [number("The ticket number")] },
             { "type": 1, "name": "reply", "description": "Staff: answer a ticket with a saved reply", "options": [
                 number("The ticket number"),
-                { "type": 3, "name": "name", "description": "The saved reply's name", "required": true, "max_length": 100 }
+                { "type": 3, "name": "name", "description": "The saved reply's name (leave out to choose from a list)", "required": false, "max_length": 100 }
             ] },
             { "type": 1, "name": "saved", "description": "Staff: saved replies (list, add, remove)", "options": [
                 { "type": 3, "name": "action", "description": "What to do", "required": true,
@@ -182,7 +187,43 @@ pub fn commands(departments: &[Department]) -> Value {
                 { "type": 3, "name": "email", "description": "Their e-mail address", "required": true, "max_length": 254 }
             ] }
         ]
+    }, {
+        // a message's Apps menu: answer the ticket with a saved reply.
+        "type": 3, "name": ids::SAVED_COMMAND, "description": ""
     }])
+}
+
+/// The saved replies that fit a ticket, as a select (Discord lists 25).
+pub fn saved_picker(picker: &threadesk_chat::input::SavedPicker) -> Value {
+    let t = &picker.ticket;
+    let options: Vec<Value> = picker
+        .replies
+        .iter()
+        .take(25)
+        .map(|r| {
+            let mut option = json!({ "label": clip(&r.name, 100), "value": r.id.0.to_string() });
+            if !r.preview.trim().is_empty() {
+                option["description"] = json!(clip(&r.preview, 100));
+            }
+            option
+        })
+        .collect();
+    let mut text = format!(
+        "Send a saved reply on ticket {} *{}*:",
+        t.number,
+        escape(&clip(&t.subject, 80))
+    );
+    if picker.replies.len() > 25 {
+        text.push_str(&format!(
+            "\nThe first 25 of {}; `/ticket reply` with a name sends any of them.",
+            picker.replies.len()
+        ));
+    }
+    ephemeral_with(
+        &text,
+        json!([{ "type": 1, "components": [{ "type": 3, "custom_id": ids::make(ids::SAVED, t.id.0),
+            "placeholder": "Choose a saved reply", "options": options }] }]),
+    )
 }
 
 pub use threadesk_chat::CardFor;

@@ -46,6 +46,10 @@ pub mod ids {
     pub const NOTE_VIEW: &str = "td_note";
     /// Message shortcut: an internal note on the thread's ticket.
     pub const NOTE_SHORTCUT: &str = "td_internal_note";
+    /// Message shortcut: a saved reply on the thread's ticket.
+    pub const SAVED_SHORTCUT: &str = "td_saved_reply";
+    /// Modal: choose a saved reply to send.
+    pub const SAVED_VIEW: &str = "td_saved";
 }
 
 fn plain(text: &str) -> Value {
@@ -287,6 +291,34 @@ pub fn note_modal(ticket: i64, number: TicketNumber) -> Value {
     })
 }
 
+/// The saved-reply modal: the replies that fit the ticket, as a select
+/// (Slack lists 100), each with the start of its text.
+pub fn saved_modal(picker: &threadesk_chat::input::SavedPicker) -> Value {
+    let t = &picker.ticket;
+    let options: Vec<Value> = picker
+        .replies
+        .iter()
+        .take(100)
+        .map(|r| {
+            let mut option = json!({ "text": option_text(&r.name), "value": r.id.0.to_string() });
+            if !r.preview.trim().is_empty() {
+                option["description"] = option_text(&r.preview);
+            }
+            option
+        })
+        .collect();
+    json!({
+        "type": "modal", "callback_id": ids::SAVED_VIEW, "private_metadata": t.id.0.to_string(),
+        "title": plain(&format!("Reply on {}", t.number)), "submit": plain("Send"), "close": plain("Cancel"),
+        "blocks": [
+            { "type": "section", "text": mrkdwn(&format!("*{}* {}", t.number, escape(&clip(&t.subject, 200)))) },
+            { "type": "input", "block_id": "saved", "label": plain("Saved reply"),
+              "element": { "type": "static_select", "action_id": "value",
+                "placeholder": plain("Choose a saved reply"), "options": options } }
+        ],
+    })
+}
+
 /// The Delegates modal: who has access, and a user picker to invite.
 pub fn delegates_modal(ticket: i64, number: TicketNumber, delegates: &[Delegate]) -> Value {
     let mut blocks = vec![json!({ "type": "section", "text": mrkdwn(
@@ -430,7 +462,7 @@ pub fn help(staff: bool) -> String {
              • `/ticket department #N <name>` — move a ticket to another department (its triage card moves to that department's channel)\n\
              • `/ticket status #N <open|in_progress|on_hold|awaiting_client|client_replied>`\n\
              • `/ticket note #N <text>` — an internal note on a ticket\n\
-             • `/ticket reply #N <name>` — answer with a saved reply; `/ticket saved list | add <name> = <text> | remove <name>` (`{name}`, `{first_name}`, `{ticket}` are filled in)\n\
+             • `/ticket reply #N <name>` — answer with a saved reply (without a name, or with the message shortcut *Send saved reply*: choose one from a list); `/ticket saved list | add <name> = <text> | remove <name>` (`{name}`, `{first_name}`, `{ticket}` are filled in)\n\
              • `/ticket admin grant|revoke @user` — company ticket admin\n\
              • `/ticket staff add|remove @user`\n\
              • `/ticket org @user <organization name>` — put someone in an organization\n\

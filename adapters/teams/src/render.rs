@@ -36,6 +36,8 @@ pub mod verbs {
     pub const DECLINE: &str = "decline";
     /// The next page of a list.
     pub const LIST: &str = "list";
+    /// Send the saved reply chosen in the picker.
+    pub const SAVED: &str = "saved";
     /// Add a kept message to the chosen ticket.
     pub const ROUTE: &str = "route";
     /// Dialog: a new ticket.
@@ -253,6 +255,32 @@ pub fn said(t: &str) -> Value {
     adaptive(vec![text(t)], vec![])
 }
 
+/// The saved replies that fit a ticket, to choose one and send it.
+pub fn saved_picker(picker: &threadesk_chat::input::SavedPicker) -> Value {
+    let t = &picker.ticket;
+    let choices: Vec<Value> = picker
+        .replies
+        .iter()
+        .map(|r| {
+            let title = if r.preview.trim().is_empty() {
+                r.name.clone()
+            } else {
+                format!("{} · {}", r.name, r.preview)
+            };
+            json!({ "title": threadesk_chat::text::clip(&title, 120), "value": r.id.0.to_string() })
+        })
+        .collect();
+    adaptive(
+        vec![
+            heading(&format!("Saved reply on {}", t.number)),
+            text(&escape(&t.subject)),
+            json!({ "type": "Input.ChoiceSet", "id": "reply", "label": "Saved reply",
+                "isRequired": true, "errorMessage": "Choose a saved reply.", "choices": choices }),
+        ],
+        vec![execute("Send", verbs::SAVED, json!({ "ticket": t.id.0 }))],
+    )
+}
+
 /// A page of tickets.
 pub fn list(page: &TicketPage) -> Value {
     let mut body = vec![heading(&escape(&page.title))];
@@ -447,7 +475,7 @@ pub fn help(staff: bool) -> Value {
         text("Each ticket's card has **Close** (Teams has no ✅ reaction for bots: close with the button), **Delegates** and **Edit subject**."),
     ];
     if staff {
-        body.push(text("**Staff**: every ticket is a thread in the triage channel, started by its card (with its status). Reply in the thread to answer; a message that starts with `note:` is an internal note wherever you write it. In the channel, @mention me with **queue** [status] [department] [mine|unassigned], **claim** #N, **assign** #N @user, **unassign** #N, **department** #N name, **status** #N status, **note** #N text, **reply** #N saved-reply-name, **saved** list|add name = text|remove name, **admin**, **staff**, **org**, **link** and **department**. Files posted in channels do not reach bots: attach them from the portal."));
+        body.push(text("**Staff**: every ticket is a thread in the triage channel, started by its card (with its status). Reply in the thread to answer; a message that starts with `note:` is an internal note wherever you write it. In the channel, @mention me with **queue** [status] [department] [mine|unassigned], **claim** #N, **assign** #N @user, **unassign** #N, **department** #N name, **status** #N status, **note** #N text, **reply** #N saved-reply-name (or **reply** #N alone to choose one from a card), **saved** list|add name = text|remove name, **admin**, **staff**, **org**, **link** and **department**. Files posted in channels do not reach bots: attach them from the portal."));
     }
     adaptive(
         body,

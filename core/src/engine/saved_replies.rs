@@ -184,21 +184,64 @@ impl Engine {
         ticket: TicketId,
         which: &str,
     ) -> Result<String> {
-        let t = self.ticket(actor, ticket).await?;
         let which = which.trim();
+        self.filled(actor, ticket, |replies| {
+            replies
+                .iter()
+                .filter(|r| r.name.eq_ignore_ascii_case(which) || r.id.0.to_string() == which)
+                .max_by_key(|r| r.department_id.is_some())
+        })
+        .await
+        .map(|(_, text)| text)
+    }
+
+    /// The saved reply a picker chose, and its text filled in for the
+    /// ticket (staff only; tickets they may see; replies that fit it).
+    async fn filled(
+        &self,
+        actor: PersonId,
+        ticket: TicketId,
+        pick: impl FnOnce(&[SavedReply]) -> Option<&SavedReply>,
+    ) -> Result<(SavedReply, String)> {
+        let t = self.ticket(actor, ticket).await?;
         let replies = self.saved_replies_for(actor, ticket).await?;
-        let found = replies
-            .iter()
-            .filter(|r| r.name.eq_ignore_ascii_case(which) || r.id.0.to_string() == which)
-            .max_by_key(|r| r.department_id.is_some())
+        let found = pick(&replies)
+            .cloned()
             .ok_or(EngineError::NotFound("saved reply"))?;
         let requester = self.person(t.requester_id).await?.person.display_name;
-        Ok(fill(&found.body, &requester, t.number))
+        let text = fill(&found.body, &requester, t.number);
+        Ok((found, text))
     }
 
     /// Posts a saved reply on a ticket, filled in, as the staff member.
     pub async fn reply_saved(&self, ctx: &Ctx, ticket: TicketId, which: &str) -> Result<Posted> {
-        // as every write: not found, then closed, then the role.
+        self.open_for_reply(ctx, ticket).await?;
+        let text = self.saved_reply_text(ctx.actor, ticket, which).await?;
+        self.reply(ctx, ticket, NewMessage::text(&text)).await
+    }
+
+    /// Posts the saved reply with this id on a ticket (a picker's choice),
+    /// filled in; the reply's name with what was posted.
+    pub async fn reply_saved_id(
+        &self,
+        ctx: &Ctx,
+        ticket: TicketId,
+        id: SavedReplyId,
+    ) -> Result<(String, Posted)> {
+        self.open_for_reply(ctx, ticket).await?;
+        let (reply, text) = self
+            .filled(ctx.actor, ticket, |replies| {
+                replies.iter().find(|r| r.id == id)
+            })
+            .await?;
+        Ok((
+            reply.name,
+            self.reply(ctx, ticket, NewMessage::text(&text)).await?,
+        ))
+    }
+
+    /// As every write: not found, then closed (then the role, in the write).
+    async fn open_for_reply(&self, ctx: &Ctx, ticket: TicketId) -> Result<()> {
         let t = self.ticket(ctx.actor, ticket).await?;
         if t.status.is_closed() {
             return Err(EngineError::TicketClosed {
@@ -206,8 +249,7 @@ impl Engine {
                 unsent: None,
             });
         }
-        let text = self.saved_reply_text(ctx.actor, ticket, which).await?;
-        self.reply(ctx, ticket, NewMessage::text(&text)).await
+        Ok(())
     }
 }
 

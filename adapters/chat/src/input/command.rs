@@ -48,6 +48,8 @@ pub enum Command<U> {
     Note(TicketNumber, String),
     /// Staff: answer a ticket with a saved reply, by name.
     ReplySaved(TicketNumber, String),
+    /// Staff: choose a saved reply for a ticket from a list.
+    PickSaved(TicketNumber),
     /// Staff: the saved replies.
     Saved(SavedCommand),
     /// Staff: grant (true) or revoke company ticket admin.
@@ -145,7 +147,7 @@ pub mod usage {
     /// `note`.
     pub const NOTE: &str = "note #N <text>";
     /// `reply`.
-    pub const REPLY: &str = "reply #N <saved reply name>";
+    pub const REPLY: &str = "reply #N [saved reply name] (without a name: choose from a list)";
     /// `saved`.
     pub const SAVED: &str =
         "saved list | add <name> = <text> ({name}, {first_name}, {ticket} are filled in) | remove <name>";
@@ -269,6 +271,7 @@ impl<U> Command<U> {
                 (Some(n), name) if !name.trim().is_empty() => {
                     Command::ReplySaved(n, name.trim().to_owned())
                 }
+                (Some(n), _) => Command::PickSaved(n),
                 _ => return Err(Unreadable::Usage(usage::REPLY)),
             },
             "saved" => {

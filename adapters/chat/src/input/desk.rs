@@ -98,6 +98,77 @@ pub enum Reply {
     /// Bring the person to this ticket (their card, or the thread); they
     /// may read it.
     Show(threadesk_core::domain::Ticket),
+    /// Staff: choose one of these saved replies to send on a ticket.
+    Pick(SavedPicker),
+}
+
+/// The saved replies that fit a ticket, to choose one from (staff).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedPicker {
+    /// The ticket.
+    pub ticket: threadesk_core::domain::Ticket,
+    /// The replies, team-wide and the ticket's department's, by name: never
+    /// empty (with none, the person is told how to save one instead).
+    pub replies: Vec<SavedChoice>,
+}
+
+/// One saved reply in a picker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedChoice {
+    /// Its id: what the choice sends back.
+    pub id: threadesk_core::SavedReplyId,
+    /// Its name.
+    pub name: String,
+    /// The start of its text, filled in for the ticket.
+    pub preview: String,
+}
+
+/// What to say when no saved reply fits a ticket.
+pub const NO_SAVED_REPLIES: &str =
+    "No saved replies fit this ticket yet. Save one with `saved add <name> = <text>`.";
+
+/// The saved replies a staff member may send on a ticket, as a picker; a
+/// sentence when there are none. Rights are core's: staff only, and only
+/// tickets they may read.
+pub async fn saved_picker<P: ChatPlatform>(
+    p: &P,
+    person: &Person,
+    ticket: threadesk_core::TicketId,
+) -> Result<Reply, EngineError> {
+    let engine = p.engine();
+    let t = engine.ticket(person.id, ticket).await?;
+    let replies = engine.saved_replies_for(person.id, ticket).await?;
+    if replies.is_empty() {
+        return Ok(Reply::Said(NO_SAVED_REPLIES.to_owned()));
+    }
+    let requester = engine.person(t.requester_id).await?.person.display_name;
+    let replies = replies
+        .into_iter()
+        .map(|r| SavedChoice {
+            preview: crate::text::clip(
+                &threadesk_core::engine::fill_saved_reply(&r.body, &requester, t.number),
+                90,
+            ),
+            id: r.id,
+            name: r.name,
+        })
+        .collect();
+    Ok(Reply::Pick(SavedPicker { ticket: t, replies }))
+}
+
+/// Sends the saved reply a person chose in a picker; what to tell them.
+pub async fn send_saved<P: ChatPlatform>(
+    p: &P,
+    ctx: &Ctx,
+    ticket: threadesk_core::TicketId,
+    reply: threadesk_core::SavedReplyId,
+) -> Result<String, EngineError> {
+    let (name, posted) = p.engine().reply_saved_id(ctx, ticket, reply).await?;
+    Ok(format!(
+        "Saved reply \"{}\" sent on {}.",
+        p.escape(&crate::text::clip(&name, 100)),
+        posted.ticket.number
+    ))
 }
 
 /// Runs a command for a person. Refusals come back as `Err` (tell them
@@ -277,6 +348,10 @@ pub async fn command<P: ChatDesk>(
                 )),
                 Err(e) => return Err(e),
             }
+        }
+        Command::PickSaved(n) => {
+            let t = engine.ticket_by_number(person.id, n).await?;
+            saved_picker(p, person, t.id).await?
         }
         Command::Saved(c) => Reply::Said(saved(p, person, ctx, c).await?),
         Command::Note(n, text) => {

@@ -9,7 +9,8 @@ mod list;
 
 pub use command::{usage, Command, DepartmentCommand, SavedCommand, TextSyntax, Unreadable};
 pub use desk::{
-    authored_message, close_by_reaction, command, edit, is_closing, list, more, write, ChatDesk,
-    Refusal, Reply, TicketPage, Written, Wrote, PAGE, QUEUE_PAGE,
+    authored_message, close_by_reaction, command, edit, is_closing, list, more, saved_picker,
+    send_saved, write, ChatDesk, Refusal, Reply, SavedChoice, SavedPicker, TicketPage, Written,
+    Wrote, NO_SAVED_REPLIES, PAGE, QUEUE_PAGE,
 };
 pub use list::{view_word, ListAt, More, Scope, SearchAt};

@@ -60,7 +60,33 @@ impl DiscordAdapter {
                 };
                 render::ephemeral(&text)
             }
+            Reply::Pick(picker) => render::saved_picker(&picker),
         })
+    }
+
+    /// A message command (a message's Apps menu): "Send saved reply" in a
+    /// ticket's thread opens the picker for that ticket.
+    pub(super) async fn message_command(
+        &self,
+        person: &Person,
+        i: &Value,
+    ) -> Result<Value, EngineError> {
+        if i["data"]["name"] != ids::SAVED_COMMAND {
+            return Ok(render::ephemeral("That is not something I handle."));
+        }
+        let thread = i["channel_id"].as_str().unwrap_or_default();
+        match self.surface_of_thread(thread).await? {
+            Some(s) => Ok(
+                match input::saved_picker(self, person, s.ticket_id).await? {
+                    Reply::Pick(picker) => render::saved_picker(&picker),
+                    Reply::Said(text) => render::ephemeral(&text),
+                    _ => render::ephemeral(input::NO_SAVED_REPLIES),
+                },
+            ),
+            None => Ok(render::ephemeral(
+                "Use **Send saved reply** on a message in a ticket's thread.",
+            )),
+        }
     }
 
     /// The next page of a list (its "More" button), in the list's place.

@@ -15,6 +15,20 @@ impl DiscordAdapter {
         let (kind, rest) = ids::split(custom);
         let num = |s: &str| s.parse::<i64>().ok();
         match kind {
+            ids::SAVED => {
+                let (Some(t), Some(reply)) = (num(rest), data["values"][0].as_str().and_then(num))
+                else {
+                    return Ok(render::ephemeral("Unknown saved reply."));
+                };
+                let said = threadesk_chat::input::send_saved(
+                    self,
+                    ctx,
+                    TicketId(t),
+                    threadesk_core::SavedReplyId(reply),
+                )
+                .await?;
+                Ok(render::update(&said, json!([])))
+            }
             ids::CLOSE => {
                 let Some(t) = num(rest) else {
                     return Ok(render::ephemeral("Unknown ticket."));

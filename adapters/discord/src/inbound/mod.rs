@@ -45,7 +45,7 @@ fn help(staff: bool) -> String {
             "\n\n**Staff**\n**/ticket queue** [status] [department] [owner: mine or unassigned] lists the tickets waiting for support.\n\
              **/ticket claim** *number* takes a ticket; **/ticket assign** *number* *user* gives it to a colleague (leave out the user to unassign it). The **Claim** button on a triage card does the same. **/ticket move** *number* *department* moves a ticket to another department.\n\
              **/ticket status** *number* *status* sets a status.\n\
-             **/ticket reply** *number* *name* answers with a saved reply; **/ticket saved** lists, adds and removes them (`{name}`, `{first_name}` and `{ticket}` are filled in).\n\
+             **/ticket reply** *number* *name* answers with a saved reply (leave out the name, or use **Apps → Send saved reply** on a message in the ticket's thread, to choose from a list); **/ticket saved** lists, adds and removes them (`{name}`, `{first_name}` and `{ticket}` are filled in).\n\
              **/ticket note** *number* *text* adds an internal note. A message of yours that starts with `note:` is an internal note wherever you write it; written in a customer thread, it is removed there (you are told privately) and kept on the staff side.\n\
              **/ticket admin**, **/ticket staff**, **/ticket org** and **/ticket link** manage people; **/ticket department** manages departments.",
         );
@@ -144,6 +144,7 @@ impl DiscordAdapter {
         let id = i["id"].as_str().unwrap_or_default();
         let ctx = ctx(&person, "interaction", id);
         let outcome = match i["type"].as_u64() {
+            Some(2) if i["data"]["type"] == 3 => self.message_command(&person, i).await,
             Some(2) => self.command(&person, &ctx, &i["data"]).await,
             Some(3) => self.component(&person, &ctx, &who, &i["data"]).await,
             Some(5) => self.modal(&who, &ctx, &i["data"]).await,

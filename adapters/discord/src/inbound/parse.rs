@@ -108,6 +108,7 @@ pub(super) fn command(data: &Value) -> Result<Command<Who>, Unreadable> {
         "claim" => Command::Claim(which(number(), "claim")?),
         "reply" => match (number(), text("name").filter(|n| !n.is_empty())) {
             (Some(n), Some(name)) => Command::ReplySaved(n, name.to_owned()),
+            (Some(n), None) => Command::PickSaved(n),
             _ => return Err(Unreadable::Usage(usage::REPLY)),
         },
         "saved" => Command::Saved(

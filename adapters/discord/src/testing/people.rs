@@ -194,6 +194,21 @@ pub mod interaction {
         i
     }
 
+    /// A message command (a message's Apps menu) on a message.
+    pub fn message_command(who: &Person, channel: &str, name: &str, message: &str) -> Value {
+        base(
+            2,
+            who,
+            channel,
+            json!({
+                "id": "840000000000000002", "name": name, "type": 3, "target_id": message,
+                "resolved": { "messages": { message: {
+                    "id": message, "channel_id": channel, "content": "x", "type": 0,
+                    "author": who.user(), "timestamp": "2026-11-30T10:00:00.000000+00:00" } } }
+            }),
+        )
+    }
+
     /// A `PING`.
     pub fn ping() -> Value {
         json!({ "id": "1", "application_id": APPLICATION.to_string(), "type": 1, "token": "t", "version": 1 })

@@ -114,6 +114,15 @@ impl World {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{answer}");
+        // the answer is an interaction callback: as Discord's specification
+        // describes the body of `POST /interactions/{id}/{token}/callback`.
+        let problems = threadesk_discord::testing::spec_problems(
+            "POST",
+            "/interactions/1/token/callback",
+            &serde_json::Map::new(),
+            &answer,
+        );
+        assert!(problems.is_empty(), "{problems:?}: {answer}");
         answer
     }
 

@@ -134,6 +134,10 @@ impl SlackAdapter {
                     json!({ "response_type": "ephemeral", "text": page.title, "blocks": blocks }),
                 )
             }
+            Reply::Pick(picker) => {
+                self.open_modal(&slash.trigger, render::saved_modal(&picker));
+                Answer::Ack
+            }
             Reply::Show(t) => {
                 self.follow_in_background(t.id, person.id, &slash.user);
                 ephemeral(&format!(

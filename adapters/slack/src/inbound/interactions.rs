@@ -44,9 +44,10 @@ impl SlackAdapter {
                 .await
                 .map(|()| Answer::Ack),
             "view_submission" => self.submission(p, &person).await,
-            "message_action" | "shortcut" => {
-                self.shortcut(p, user, trigger).await.map(|()| Answer::Ack)
-            }
+            "message_action" | "shortcut" => self
+                .shortcut(p, &person, user, trigger)
+                .await
+                .map(|()| Answer::Ack),
             _ => Ok(Answer::Ack),
         };
         match answer {
@@ -249,6 +250,19 @@ impl SlackAdapter {
                 Ok(_) => Answer::Ack,
                 Err(e) => modal_errors("subject", &sentence(&e)),
             },
+            (ids::SAVED_VIEW, Some(t)) => {
+                let chosen = state(view, "saved")["selected_option"]["value"]
+                    .as_str()
+                    .and_then(|v| v.parse().ok())
+                    .map(threadesk_core::SavedReplyId);
+                let Some(chosen) = chosen else {
+                    return Ok(modal_errors("saved", "Choose a saved reply."));
+                };
+                match engine.reply_saved_id(&ctx, t, chosen).await {
+                    Ok(_) => Answer::Ack,
+                    Err(e) => modal_errors("saved", &sentence(&e)),
+                }
+            }
             (ids::NOTE_VIEW, Some(t)) => match engine
                 .note(&ctx, t, NewMessage::text(text_input(view, "message")))
                 .await
@@ -282,34 +296,58 @@ impl SlackAdapter {
         Ok(answer)
     }
 
-    async fn shortcut(&self, p: &Value, user: &str, trigger: &str) -> Result<(), EngineError> {
-        if p["callback_id"] != ids::NOTE_SHORTCUT {
-            return Ok(());
-        }
+    async fn shortcut(
+        &self,
+        p: &Value,
+        person: &threadesk_core::domain::Person,
+        user: &str,
+        trigger: &str,
+    ) -> Result<(), EngineError> {
+        let (name, staff_thread_only) = match p["callback_id"].as_str() {
+            Some(ids::NOTE_SHORTCUT) => ("Internal note", true),
+            Some(ids::SAVED_SHORTCUT) => ("Send saved reply", false),
+            _ => return Ok(()),
+        };
         let channel = p["channel"]["id"].as_str().unwrap_or_default();
         let message = &p["message"];
         let root = message["thread_ts"]
             .as_str()
             .or(message["ts"].as_str())
             .unwrap_or_default();
-        match self
+        let surface = self
             .engine()
             .system()
             .surface_at(&self.at(channel, root))
             .await?
-        {
-            Some(s) if s.audience == Audience::Staff => {
-                let t = self.engine().system().card_facts(s.ticket_id).await?.ticket;
-                self.open_modal(trigger, render::note_modal(t.id.0, t.number));
+            .filter(|s| !staff_thread_only || s.audience == Audience::Staff);
+        let Some(s) = surface else {
+            let place = if staff_thread_only {
+                "a ticket's staff thread"
+            } else {
+                "a ticket's thread"
+            };
+            self.tell(
+                channel,
+                user,
+                &format!("Use *{name}* on a message in {place}."),
+                None,
+            )
+            .await;
+            return Ok(());
+        };
+        if staff_thread_only {
+            let t = self.engine().system().card_facts(s.ticket_id).await?.ticket;
+            self.open_modal(trigger, render::note_modal(t.id.0, t.number));
+            return Ok(());
+        }
+        // the rights are core's: staff only, tickets they may read.
+        match threadesk_chat::input::saved_picker(self, person, s.ticket_id).await? {
+            threadesk_chat::input::Reply::Pick(picker) => {
+                self.open_modal(trigger, render::saved_modal(&picker))
             }
             _ => {
-                self.tell(
-                    channel,
-                    user,
-                    "Use *Internal note* on a message in a ticket's staff thread.",
-                    None,
-                )
-                .await
+                self.tell(channel, user, threadesk_chat::input::NO_SAVED_REPLIES, None)
+                    .await
             }
         }
         Ok(())

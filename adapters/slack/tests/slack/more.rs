@@ -876,6 +876,99 @@ async fn staff_keep_saved_replies_and_answer_with_one_filled_in(#[case] kind: Ki
 
 #[apply(backends)]
 #[tokio::test]
+async fn the_saved_reply_shortcut_and_picker_send_the_chosen_reply(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(BOB, "VPN", "down").await;
+    // none saved yet: the shortcut says how to save one.
+    w.interact(SAM, json!({ "type": "message_action", "callback_id": "td_saved_reply", "channel": { "id": STAFF_CHANNEL },
+        "message": { "ts": "1800000000.5", "thread_ts": t.staff_ts, "text": "x" } })).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let told = w.fake.calls_of("chat.postEphemeral").pop().unwrap();
+    assert!(
+        told["text"].as_str().unwrap().contains("saved add"),
+        "{told}"
+    );
+    for (name, text) in [
+        ("fixed", "Hi {first_name}, {ticket} is fixed."),
+        ("later", "We look at it tomorrow."),
+    ] {
+        let kept = w
+            .command(SAM, &format!("saved add {name} = {text}"))
+            .await
+            .to_string();
+        assert!(kept.contains("kept"), "{kept}");
+    }
+    // on a message in the staff thread: a modal listing them, filled in.
+    w.interact(SAM, json!({ "type": "message_action", "callback_id": "td_saved_reply", "channel": { "id": STAFF_CHANNEL },
+        "message": { "ts": "1800000000.6", "thread_ts": t.staff_ts, "text": "x" } })).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let modal = w
+        .fake
+        .calls_of("views.open")
+        .pop()
+        .expect("the saved-reply modal");
+    assert_eq!(modal["view"]["callback_id"], "td_saved");
+    let options = modal["view"]["blocks"][1]["element"]["options"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(options.len(), 2, "{modal}");
+    assert_eq!(options[0]["text"]["text"], "fixed");
+    assert!(options[0]["description"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("#1001 is fixed"));
+    let fixed = options[0]["value"].as_str().unwrap().to_owned();
+    // nothing chosen: the modal says so and nothing is sent.
+    let none = w.submit(SAM, "td_saved", "1", json!({})).await;
+    assert!(
+        none["errors"]["saved"].as_str().unwrap().contains("Choose"),
+        "{none}"
+    );
+    let chosen = json!({ "saved": { "value": { "type": "static_select",
+        "selected_option": { "text": { "type": "plain_text", "text": "fixed" }, "value": fixed } } } });
+    w.submit(SAM, "td_saved", "1", chosen.clone()).await;
+    w.drain().await;
+    let sam = w.person(SAM).await;
+    let sent = |thread: &threadesk_core::domain::Thread| {
+        thread
+            .messages
+            .iter()
+            .filter(|m| m.body.contains("is fixed."))
+            .count()
+    };
+    assert_eq!(sent(&w.h.engine.thread(sam, TicketId(1)).await.unwrap()), 1);
+    assert!(w
+        .fake
+        .posts(&t.dm, Some(&t.card_ts))
+        .iter()
+        .any(|c| c.args.to_string().contains("#1001 is fixed.")));
+    // `/ticket reply #N` without a name opens the same picker.
+    let before = w.fake.calls_of("views.open").len();
+    w.command(SAM, "reply #1001").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let opened = w.fake.calls_of("views.open");
+    assert_eq!(opened.len(), before + 1);
+    assert_eq!(opened.last().unwrap()["view"]["callback_id"], "td_saved");
+    // a customer on their own thread: staff only, and nothing opens.
+    w.interact(BOB, json!({ "type": "message_action", "callback_id": "td_saved_reply", "channel": { "id": t.dm },
+        "message": { "ts": "1800000000.7", "thread_ts": t.card_ts, "text": "x" } })).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(w.fake.calls_of("views.open").len(), before + 1);
+    let refused = w.fake.calls_of("chat.postEphemeral").pop().unwrap();
+    assert!(
+        refused["text"].as_str().unwrap().contains("staff"),
+        "{refused}"
+    );
+    // the same submission of Bob's (forged with Sam's modal) is refused by core.
+    let forged = w.submit(BOB, "td_saved", "1", chosen).await;
+    assert!(forged["errors"]["saved"].is_string(), "{forged}");
+    assert_eq!(sent(&w.h.engine.thread(sam, TicketId(1)).await.unwrap()), 1);
+    assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
+}
+
+#[apply(backends)]
+#[tokio::test]
 async fn the_queue_shows_ones_own_tickets_first(#[case] kind: Kind) {
     let w = world(kind).await;
     w.open_ticket(BOB, "Older printer", "jams").await;

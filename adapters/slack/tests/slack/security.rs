@@ -246,6 +246,7 @@ fn the_app_manifest_asks_for_what_the_adapter_uses() {
         "command: /ticket",
         "should_escape: true",
         "callback_id: td_internal_note",
+        "callback_id: td_saved_reply",
         "home_tab_enabled: true",
         "- app_home_opened",
         "- message.im",

@@ -136,6 +136,9 @@ impl TeamsAdapter {
                 "New ticket",
             ),
             Reply::List(page) => render::card_activity(render::list(&page), &page.title),
+            Reply::Pick(picker) => {
+                render::card_activity(render::saved_picker(&picker), "Saved replies")
+            }
             Reply::Show(t) => {
                 let user = self.user_of(person.id).await.ok().flatten();
                 match self.mirror().follow(t.id, person.id, user.as_deref()).await {

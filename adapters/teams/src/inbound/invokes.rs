@@ -255,6 +255,14 @@ impl TeamsAdapter {
                 engine.decline_delegation(ctx, d).await?;
                 Ok(render::card_answer(render::said("Invitation declined.")))
             }
+            (verbs::SAVED, Some(t), _) => {
+                let Some(reply) = number(&data["reply"]) else {
+                    return Ok(render::card_answer(render::said("Choose a saved reply.")));
+                };
+                let said =
+                    input::send_saved(self, ctx, t, threadesk_core::SavedReplyId(reply)).await?;
+                Ok(render::card_answer(render::said(&said)))
+            }
             (verbs::LIST, _, _) => {
                 let page = input::more(self, person, render::list_at(data)).await?;
                 Ok(render::card_answer(render::list(&page)))

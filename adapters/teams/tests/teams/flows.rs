@@ -595,3 +595,92 @@ async fn subject_edits_revokes_declines_organization_lists_and_no_pings(#[case] 
     }
     w.no_violations();
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn staff_choose_a_saved_reply_from_a_card(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(&ann(), "Wi-Fi", "No signal in room 4").await;
+    w.send(&w.make.staff_post(
+        &sam(),
+        "saved add fixed = Hi {first_name}, {ticket} is fixed.",
+    ))
+    .await;
+    w.send(&w.make.staff_post(&sam(), &format!("reply {}", t.number)))
+        .await;
+    let picker = w
+        .fake
+        .in_conversation(STAFF_CHANNEL)
+        .into_iter()
+        .rev()
+        .find(|p| p.text().contains("Saved reply on"))
+        .expect("the picker card");
+    let card = picker.activity["attachments"][0]["content"].clone();
+    assert!(threadesk_teams::testing::card_problems(&card).is_empty());
+    let choices = card["body"][2]["choices"].as_array().unwrap().clone();
+    assert!(
+        choices[0]["title"].as_str().unwrap().contains("is fixed."),
+        "{card}"
+    );
+    let reply = choices[0]["value"].clone();
+    let root = picker.id.clone();
+    let sent = w
+        .press(
+            &sam(),
+            STAFF_CHANNEL,
+            &root,
+            "saved",
+            json!({ "ticket": t.id.0, "reply": reply }),
+        )
+        .await;
+    assert!(sent["value"].to_string().contains("sent on"), "{sent}");
+    w.settle().await;
+    let ann_id = w.person(&ann()).await;
+    let thread = w.h.engine.thread(ann_id, t.id).await.unwrap();
+    assert_eq!(
+        thread
+            .messages
+            .iter()
+            .filter(|m| m.body.contains("is fixed."))
+            .count(),
+        1
+    );
+    // nothing chosen: said, nothing sent; a customer's press: staff only.
+    let empty = w
+        .press(
+            &sam(),
+            STAFF_CHANNEL,
+            &root,
+            "saved",
+            json!({ "ticket": t.id.0 }),
+        )
+        .await;
+    assert!(
+        empty["value"].to_string().contains("Choose a saved reply"),
+        "{empty}"
+    );
+    let chat = FakeTeams::chat_of(&ann().id);
+    let ann_try = w
+        .press(
+            &ann(),
+            &chat,
+            &t.card,
+            "saved",
+            json!({ "ticket": t.id.0, "reply": reply }),
+        )
+        .await;
+    assert!(
+        !ann_try["value"].to_string().contains("sent on"),
+        "{ann_try}"
+    );
+    let thread = w.h.engine.thread(ann_id, t.id).await.unwrap();
+    assert_eq!(
+        thread
+            .messages
+            .iter()
+            .filter(|m| m.body.contains("is fixed."))
+            .count(),
+        1
+    );
+    w.no_violations();
+}

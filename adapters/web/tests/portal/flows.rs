@@ -1145,7 +1145,7 @@ async fn the_queue_and_the_ticket_say_when_staff_should_answer(kind: Kind) {
     let ann = site.customer("Ann Acme", "ann@acme.example", true).await;
     site.browser(ann).await.open("Scanner", "It hums.").await;
     let queue = s.get("/staff").await;
-    assert!(queue.shows("<th>Answer</th>"), "{}", queue.body);
+    assert!(queue.shows("title=\"Sort by answer\">Answer ↑"), "{}", queue.body);
     // who asked, and for which organization.
     assert!(queue.shows("<th>Requester</th>") && queue.shows("Bob Builder"));
     assert!(
