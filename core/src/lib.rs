@@ -17,6 +17,7 @@ pub mod faults;
 pub mod followers;
 pub mod ids;
 pub mod links;
+pub mod markdown;
 pub mod metrics;
 pub mod outbox;
 pub mod service;

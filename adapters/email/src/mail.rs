@@ -89,7 +89,7 @@ impl TicketMail {
         if let Some(q) = &self.quote {
             out.push_str(&format!(
                 "<blockquote style=\"border-left:3px solid #ccc;padding-left:8px\">{}</blockquote>",
-                html_escape(q).replace('\n', "<br>")
+                threadesk_core::markdown::to_html(q)
             ));
         }
         if let Some((label, url)) = &self.link {
@@ -147,5 +147,47 @@ impl TicketMail {
         }
         b.multipart(MultiPart::alternative_plain_html(self.text(), self.html()))
             .map_err(MailError::Build)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quoted_message_shows_its_markdown_and_nothing_else() {
+        let mail = TicketMail {
+            ticket: TicketId(1),
+            number: "#1001".into(),
+            person: PersonId(2),
+            to_name: "Ann <Admin>".into(),
+            to: "ann@example.com".into(),
+            subject: "VPN".into(),
+            paragraphs: vec!["Sam replied:".into()],
+            quote: Some(
+                "Try **this**: https://help.example/vpn\n<img src=x onerror=alert(1)>".into(),
+            ),
+            link: None,
+            unique: "u1".into(),
+            root: false,
+        };
+        let html = mail.html();
+        assert!(html.contains("Hello Ann &lt;Admin&gt;,"), "{html}");
+        assert!(html.contains("<strong>this</strong>"), "{html}");
+        assert!(
+            html.contains(
+                "<a href=\"https://help.example/vpn\" rel=\"nofollow noopener noreferrer\">"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{html}"
+        );
+        assert!(!html.contains("<img"), "{html}");
+        // the plain part keeps the text as written.
+        assert!(mail
+            .text()
+            .contains("> Try **this**: https://help.example/vpn"));
     }
 }

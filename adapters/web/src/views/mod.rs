@@ -68,7 +68,9 @@ table.stack td{border:0;padding:.1rem .5rem}table.stack td[data-label]::before{c
 .shared{display:inline-block;padding:0 .4rem;border:1px solid var(--line);border-radius:4px;font-size:.8rem;color:var(--muted)}
 .msg{background:#fff;border:1px solid var(--line);border-radius:12px;padding:.6rem .8rem;margin:.6rem 0;max-width:92%}
 .msg.staff{margin-left:auto;background:#eef3ff}.msg.internal{background:var(--note);border-style:dashed}
-.msg .meta{font-size:.85rem;color:var(--muted)}.msg .body{white-space:pre-wrap;overflow-wrap:anywhere}
+.msg .meta{font-size:.85rem;color:var(--muted)}.msg .body{overflow-wrap:anywhere}.msg .body p{margin:.35rem 0}.msg .body ul,.msg .body ol{margin:.35rem 0;padding-left:1.4rem}
+.msg .body blockquote{margin:.35rem 0;padding-left:.7rem;border-left:3px solid var(--line);color:var(--muted)}
+.msg .body code{background:#eef0f4;padding:0 .2rem;border-radius:3px;font-size:.92em}.msg .body pre{background:#eef0f4;padding:.5rem;overflow-x:auto;white-space:pre-wrap}.msg .body pre code{background:none;padding:0}
 .error{border-left:4px solid var(--bad);background:#fff;padding:.6rem .8rem;margin:0 0 1rem}
 .notice{border-left:4px solid var(--accent);background:#fff;padding:.6rem .8rem;margin:0 0 1rem}
 label{display:block;margin:.6rem 0 .2rem;font-weight:600}input[type=text],input[type=email],select,textarea{width:100%;padding:.45rem;border:1px solid var(--line);border-radius:6px;font:inherit}

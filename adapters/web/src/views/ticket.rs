@@ -2,7 +2,7 @@
 //! engine says they may take.
 
 use super::{capitalized, csrf_field, layout, size, status_badge, when, Chrome};
-use maud::{html, Markup};
+use maud::{html, Markup, PreEscaped};
 use std::collections::HashMap;
 use threadesk_core::domain::{
     Action, Delegate, DelegateStatus, Department, Message, Person, Revision, Status, Thread,
@@ -149,13 +149,13 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                         " · " (when(m.created_at))
                         @if m.edited_at.is_some() { " · edited" }
                     }
-                    div.body { (m.body) }
+                    div.body { (rendered(&m.body)) }
                     @if let Some(revs) = p.revisions.get(&m.id).filter(|r| !r.is_empty()) {
                         details {
                             summary { "Earlier versions (" (revs.len()) ")" }
                             @for r in revs {
                                 div.meta { "Version " (r.revision) ", replaced " (when(r.replaced_at)) }
-                                div.body { (r.body) }
+                                div.body { (rendered(&r.body)) }
                             }
                         }
                     }
@@ -344,4 +344,10 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
         Some(&p.chrome),
         body,
     )
+}
+
+/// A message's text: the Markdown people type, as safe HTML (everything
+/// not in the subset escaped).
+fn rendered(body: &str) -> Markup {
+    PreEscaped(threadesk_core::markdown::to_html(body))
 }

@@ -474,6 +474,33 @@ async fn pages_escape_user_content(kind: Kind) {
     assert!(!page.body.contains("<script>alert(2)"));
     assert!(page.shows("&lt;script&gt;alert(2)&lt;/script&gt;"));
     assert!(!page.body.contains("<b>Builder</b>"));
+    // the Markdown chat users type shows as they meant it, nothing more.
+    let reply = b
+        .post_files(
+            &format!("/tickets/{n}/reply"),
+            &[(
+                "body",
+                "Steps:\n- **restart** it\n- see https://help.example/a?b=1&c=2\n\n> quoted\n[x](javascript:alert(3))",
+            )],
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let page = b.get(&format!("/tickets/{n}")).await;
+    assert!(
+        page.shows("<ul><li><strong>restart</strong> it</li>"),
+        "{}",
+        page.body
+    );
+    assert!(page.shows(
+        "<a href=\"https://help.example/a?b=1&amp;c=2\" rel=\"nofollow noopener noreferrer\">"
+    ));
+    assert!(
+        page.shows("<blockquote><p>quoted</p></blockquote><p>[x](javascript:alert(3))</p>"),
+        "{}",
+        page.body
+    );
+    assert!(!page.shows("href=\"javascript"));
 }
 
 #[apply(backends)]
@@ -1145,7 +1172,11 @@ async fn the_queue_and_the_ticket_say_when_staff_should_answer(kind: Kind) {
     let ann = site.customer("Ann Acme", "ann@acme.example", true).await;
     site.browser(ann).await.open("Scanner", "It hums.").await;
     let queue = s.get("/staff").await;
-    assert!(queue.shows("title=\"Sort by answer\">Answer ↑"), "{}", queue.body);
+    assert!(
+        queue.shows("title=\"Sort by answer\">Answer ↑"),
+        "{}",
+        queue.body
+    );
     // who asked, and for which organization.
     assert!(queue.shows("<th>Requester</th>") && queue.shows("Bob Builder"));
     assert!(
