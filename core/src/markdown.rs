@@ -144,11 +144,16 @@ fn safe_url(url: &str) -> bool {
         && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
+/// A link; its text is Markdown itself unless it is the address.
 fn link(url: &str, text: &str, out: &mut String) {
     out.push_str("<a href=\"");
     out.push_str(&escape(url));
     out.push_str("\" rel=\"nofollow noopener noreferrer\">");
-    inline(text, out);
+    if text == url {
+        out.push_str(&escape(text));
+    } else {
+        inline(text, out);
+    }
     out.push_str("</a>");
 }
 
@@ -303,12 +308,7 @@ fn inline(s: &str, out: &mut String) {
         {
             if let Some(len) = bare_url(rest) {
                 flush(out, text_from, i);
-                let url = &rest[..len];
-                out.push_str("<a href=\"");
-                out.push_str(&escape(url));
-                out.push_str("\" rel=\"nofollow noopener noreferrer\">");
-                out.push_str(&escape(url));
-                out.push_str("</a>");
+                link(&rest[..len], &rest[..len], out);
                 i += len;
                 text_from = i;
                 continue;
