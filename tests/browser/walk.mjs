@@ -81,13 +81,23 @@ try {
   await bob.fill('#body', 'Since the update the dock is not detected.');
   const file = join(work, 'dock-log.txt');
   writeFileSync(file, 'usb 3-1: device not accepting address\n');
-  await bob.setInputFiles('#files', file);
+  const picture = join(work, 'dock.png');
+  // a 1×1 PNG: shown as a thumbnail on the ticket.
+  writeFileSync(picture, Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64'));
+  await bob.setInputFiles('#files', [file, picture]);
+  // the files chosen are listed before sending.
+  await bob.locator('#files-chosen li', { hasText: 'dock-log.txt' }).waitFor();
+  await bob.locator('#files-chosen li', { hasText: 'dock.png' }).waitFor();
   await shot(bob, '03-new-ticket');
   await bob.getByRole('button', { name: 'Create ticket' }).click();
   await bob.waitForURL(/\/tickets\/\d+\?done=opened/);
   const ticketUrl = bob.url().split('?')[0];
   const number = ticketUrl.split('/').pop();
   await assert.doesNotReject(bob.getByText(`#${number} Laptop will not dock`).waitFor());
+  // the picture is drawn inline, through the same rights check.
+  const thumb = bob.locator('a.thumb img').first();
+  await thumb.waitFor();
+  assert.ok(await thumb.evaluate((img) => img.complete && img.naturalWidth === 1), 'the thumbnail is drawn');
   await bob.getByRole('link', { name: 'dock-log.txt' }).waitFor();
   await bob.fill('#reply', 'It happens with both USB-C ports.');
   await bob.getByRole('button', { name: 'Reply', exact: true }).click();

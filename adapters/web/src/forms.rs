@@ -20,6 +20,10 @@ pub(crate) struct Submitted {
     fields: HashMap<String, String>,
     /// The uploaded files, already stored.
     pub files: Vec<AttachmentMeta>,
+    /// Why the files were refused (too large), in words: the text fields
+    /// read before them are kept so the form can be shown again with them,
+    /// and no file is.
+    pub refused: Option<String>,
 }
 
 impl Submitted {
@@ -44,15 +48,17 @@ impl Submitted {
     }
 }
 
+/// A refusal of files too large: the form is shown again with its text.
+fn too_large(sentence: String) -> WebError {
+    let page = crate::views::error_page(StatusCode::PAYLOAD_TOO_LARGE, &sentence);
+    WebError::Page(StatusCode::PAYLOAD_TOO_LARGE, sentence, page)
+}
+
 fn upload_error(e: MultipartError) -> WebError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        WebError::Page(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "upload too large".into(),
-            crate::views::error_page(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "the files are too large for one upload; attach fewer or smaller files",
-            ),
+        too_large(
+            "the files are too large for one upload, so none was kept; attach fewer or smaller files"
+                .into(),
         )
     } else {
         WebError::BadRequest(format!("the form could not be read: {}", e.body_text()))
@@ -70,16 +76,31 @@ pub(crate) async fn read(
 ) -> Result<Submitted, WebError> {
     let mut done = Submitted::default();
     let mut repeat = false;
+    // what a form may carry in files; past it, the rest is read and
+    // dropped, so that the person gets their page back with their text
+    // (the request as a whole is capped at a multiple of it, see
+    // `Portal::router`).
+    let mut budget = u64::try_from(portal.config().max_upload_bytes).unwrap_or(u64::MAX);
     let outcome = async {
         while let Some(field) = form.next_field().await.map_err(upload_error)? {
             let name = field.name().unwrap_or_default().to_owned();
             match field.file_name().map(str::to_owned) {
-                Some(_) if repeat => skip(field).await?,
-                Some(file_name) => {
-                    if let Some(meta) = store_file(portal, field, &file_name).await? {
+                Some(_) if repeat || done.refused.is_some() => skip(field).await?,
+                Some(file_name) => match store_file(portal, field, &file_name, budget).await {
+                    Ok(Some(meta)) => {
+                        budget = budget.saturating_sub(meta.size_bytes);
                         done.files.push(meta);
                     }
-                }
+                    Ok(None) => {}
+                    Err(Stored::TooLarge(sentence, rest)) => {
+                        // drop what was kept; read the rest without keeping it.
+                        portal.blobs().forget(&done.links()).await;
+                        done.files.clear();
+                        done.refused = Some(sentence);
+                        skip(*rest).await?;
+                    }
+                    Err(Stored::Failed(e)) => return Err(e),
+                },
                 None if name == "request" => {
                     let value = read_text(field).await?;
                     if let Some(key) = me.key_for(&value) {
@@ -98,6 +119,16 @@ pub(crate) async fn read(
     .await;
     match outcome {
         Ok(()) => Ok(done),
+        // refused before a field was read (far too large): nothing to keep.
+        Err(WebError::Page(StatusCode::PAYLOAD_TOO_LARGE, sentence, _))
+            if !done.fields.is_empty() =>
+        {
+            // the text came before the files: keep it, drop every file.
+            portal.blobs().forget(&done.links()).await;
+            done.files.clear();
+            done.refused = Some(sentence);
+            Ok(done)
+        }
         Err(e) => {
             portal.blobs().forget(&done.links()).await;
             Err(e)
@@ -122,42 +153,63 @@ async fn read_text(mut field: Field<'_>) -> Result<String, WebError> {
     String::from_utf8(bytes).map_err(|_| WebError::BadRequest("the form is not UTF-8".into()))
 }
 
+/// Why a file was not stored.
+enum Stored<'a> {
+    /// Over the per-file limit or the form's budget: what to say, and the
+    /// field, to read to its end.
+    TooLarge(String, Box<Field<'a>>),
+    /// Anything else.
+    Failed(WebError),
+}
+
 /// Streams one file into the blob store; an empty file input (nothing
 /// chosen) is skipped.
-async fn store_file(
+async fn store_file<'a>(
     portal: &Portal,
-    mut field: Field<'_>,
+    mut field: Field<'a>,
     file_name: &str,
-) -> Result<Option<AttachmentMeta>, WebError> {
+    budget: u64,
+) -> Result<Option<AttachmentMeta>, Stored<'a>> {
     let content_type = field
         .content_type()
         .unwrap_or("application/octet-stream")
         .to_owned();
-    let limit = portal.engine().settings().max_attachment_bytes;
+    let per_file = portal.engine().settings().max_attachment_bytes;
     let blobs = portal.blobs();
     let mut upload = blobs
         .create()
         .await
-        .map_err(|e| WebError::Internal(format!("blob store: {e}")))?;
+        .map_err(|e| Stored::Failed(WebError::Internal(format!("blob store: {e}"))))?;
     loop {
         let chunk = match field.chunk().await {
             Ok(Some(chunk)) => chunk,
             Ok(None) => break,
             Err(e) => {
                 blobs.discard(upload).await;
-                return Err(upload_error(e));
+                return Err(Stored::Failed(upload_error(e)));
             }
         };
-        if upload.size + chunk.len() as u64 > limit {
+        let size = upload.size + chunk.len() as u64;
+        if size > per_file.min(budget) {
             blobs.discard(upload).await;
-            return Err(WebError::BadRequest(format!(
-                "{file_name} is larger than the limit of {} MiB",
-                limit / (1024 * 1024)
-            )));
+            let sentence = if size > per_file {
+                format!(
+                    "the file {file_name} is larger than the limit of {} per file, so no file was kept; attach a smaller one",
+                    crate::views::size(per_file)
+                )
+            } else {
+                format!(
+                    "the files are too large for one message (up to {} in all), so none was kept; attach fewer or smaller files",
+                    crate::views::size(u64::try_from(portal.config().max_upload_bytes).unwrap_or(u64::MAX))
+                )
+            };
+            return Err(Stored::TooLarge(sentence, Box::new(field)));
         }
         if let Err(e) = upload.write(&chunk).await {
             blobs.discard(upload).await;
-            return Err(WebError::Internal(format!("blob store: {e}")));
+            return Err(Stored::Failed(WebError::Internal(format!(
+                "blob store: {e}"
+            ))));
         }
     }
     if file_name.is_empty() && upload.size == 0 {
@@ -168,7 +220,7 @@ async fn store_file(
     let url = blobs
         .keep(upload)
         .await
-        .map_err(|e| WebError::Internal(format!("blob store: {e}")))?;
+        .map_err(|e| Stored::Failed(WebError::Internal(format!("blob store: {e}"))))?;
     Ok(Some(AttachmentMeta {
         name: file_name.to_owned(),
         content_type,

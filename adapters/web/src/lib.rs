@@ -161,7 +161,10 @@ impl Portal {
 
     /// The portal's routes, with sessions and the upload limit applied.
     pub fn router(self) -> Router {
-        let limit = self.config().max_upload_bytes;
+        // the portal counts files against `max_upload_bytes` itself, so
+        // that a form over it comes back with its text; past four times
+        // that, a request is refused before it is read.
+        let limit = self.config().max_upload_bytes.saturating_mul(4);
         routes::router()
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),

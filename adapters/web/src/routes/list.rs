@@ -118,17 +118,44 @@ pub(super) async fn new_form_again(
         // logged where the error becomes a page; never shown.
         return Err(WebError::Internal(format!("{error:?}")));
     }
+    let sentence = error.to_string();
+    let again = NewFormAgain {
+        subject,
+        department,
+        body,
+        status: engine_status(error),
+        sentence: &sentence,
+    };
+    new_form_with(portal, me, again).await
+}
+
+/// What the new-ticket form is shown again with.
+pub(super) struct NewFormAgain<'a> {
+    pub subject: &'a str,
+    pub department: Option<DepartmentId>,
+    pub body: &'a str,
+    pub status: StatusCode,
+    /// Why, in words.
+    pub sentence: &'a str,
+}
+
+/// The new-ticket form shown again with a sentence and what was typed.
+pub(super) async fn new_form_with(
+    portal: &Portal,
+    me: &Me,
+    again: NewFormAgain<'_>,
+) -> Result<Response, WebError> {
     let departments = portal.engine().departments(false).await?;
     let frame = Frame::load(portal, me).await?;
     Ok(page(
-        engine_status(error),
+        again.status,
         views::new_ticket(NewTicketForm {
             chrome: frame.chrome(me),
             departments: &departments,
-            subject,
-            department,
-            body,
-            error: Some(error.to_string()),
+            subject: again.subject,
+            department: again.department,
+            body: again.body,
+            error: Some(again.sentence.to_owned()),
         }),
     ))
 }
@@ -154,6 +181,16 @@ pub(super) async fn open(
             return Err(e);
         }
     };
+    if let Some(refused) = &form.refused {
+        let again = NewFormAgain {
+            subject: form.text("subject"),
+            department,
+            body: form.text("body"),
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            sentence: refused,
+        };
+        return new_form_with(&portal, &me, again).await;
+    }
     let input = NewTicket {
         subject: form.text("subject").to_owned(),
         department,

@@ -1,6 +1,6 @@
 //! One ticket: the page, and every change made from it.
 
-use super::list::new_form_again;
+use super::list::{new_form_again, NewFormAgain};
 use super::{form_id, page, present, see_other, Frame};
 use crate::error::{engine_status, WebError};
 use crate::session::{Me, SignedForm};
@@ -61,6 +61,8 @@ struct Drafts<'a> {
     reply: &'a str,
     /// Shown read-only beside the error (e.g. a refused edit).
     unsaved: Option<&'a str>,
+    /// A refusal of the portal's own (files too large), in words.
+    refused: Option<&'a str>,
 }
 
 /// Renders the ticket page, with an error (and the person's drafts) when a
@@ -109,7 +111,11 @@ async fn render(
         revisions.insert(m.id, engine.message_revisions(me.person.id, m.id).await?);
     }
     let frame = Frame::load(portal, me).await?;
-    let status = error.map_or(StatusCode::OK, engine_status);
+    let (status, error) = match (error, drafts.refused) {
+        (Some(e), _) => (engine_status(e), Some(e.to_string())),
+        (None, Some(why)) => (StatusCode::PAYLOAD_TOO_LARGE, Some(why.to_owned())),
+        (None, None) => (StatusCode::OK, None),
+    };
     Ok(page(
         status,
         views::ticket_page(TicketPage {
@@ -121,7 +127,7 @@ async fn render(
             requester: requester.as_ref(),
             directory: &directory,
             handled_by: handled_by.as_deref(),
-            error: error.map(ToString::to_string),
+            error,
             notice,
             draft: drafts.reply,
             unsaved: drafts.unsaved,
@@ -166,7 +172,7 @@ pub(super) async fn show(
         notice(&q.done),
         Drafts {
             reply: inserted.as_deref().unwrap_or_default(),
-            unsaved: None,
+            ..Drafts::default()
         },
     )
     .await
@@ -207,11 +213,35 @@ pub(super) async fn reply(
     };
     let ticket = match ticket {
         Ok(t) => t,
+        Err(WebError::Engine(EngineError::NotFound(_))) if !form.text("body").trim().is_empty() => {
+            // gone, or access revoked while they wrote: keep the text.
+            portal.blobs().forget(&form.links()).await;
+            return super::list::new_form_with(
+                &portal,
+                &me,
+                NewFormAgain {
+                    subject: "",
+                    department: None,
+                    body: form.text("body"),
+                    status: StatusCode::NOT_FOUND,
+                    sentence: "you can no longer reply to that ticket: it is not there, or your access to it was removed. What you wrote is below: send it as a new ticket, or copy it",
+                },
+            )
+            .await;
+        }
         Err(e) => {
             portal.blobs().forget(&form.links()).await;
             return Err(e);
         }
     };
+    if let Some(refused) = &form.refused {
+        let drafts = Drafts {
+            reply: form.text("body"),
+            refused: Some(refused),
+            ..Drafts::default()
+        };
+        return render(&portal, &me, &ticket, None, None, drafts).await;
+    }
     let internal = form.text("internal") == "1";
     let input = NewMessage {
         body: form.text("body").to_owned(),
@@ -489,10 +519,35 @@ fn disposition(name: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
+#[derive(Deserialize, Default)]
+pub(super) struct FileQuery {
+    /// `inline`: shown in the page (images only); otherwise a download.
+    #[serde(default)]
+    view: String,
+}
+
+/// The image type the first bytes of a file show, if they show a raster
+/// image a browser may draw: the declared type is never trusted for that
+/// (an SVG or HTML file named `.png` stays a download).
+fn sniffed_image(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if head.len() >= 12 && head.starts_with(b"RIFF") && &head[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
 pub(super) async fn file(
     State(portal): State<Portal>,
     me: Me,
     Path((number, id)): Path<(String, i64)>,
+    Query(q): Query<FileQuery>,
 ) -> Result<Response, WebError> {
     let ticket = find(&portal, &me, &number).await?;
     // the thread is what this person may see: notes' files only for staff.
@@ -513,17 +568,34 @@ pub(super) async fn file(
             Err(WebError::Engine(EngineError::NotFound("file")))
         };
     };
-    let file = tokio::fs::File::open(&path)
+    let mut file = tokio::fs::File::open(&path)
         .await
         .map_err(|_| WebError::Engine(EngineError::NotFound("file")))?;
+    let mut content_type = safe_content_type(&attachment.content_type);
+    let mut disposition = disposition(&attachment.name);
+    if content_type.starts_with("image/") {
+        // a picture is served as what its bytes are, or as bytes.
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let mut head = [0u8; 12];
+        let n = file.read(&mut head).await.unwrap_or(0);
+        file.seek(std::io::SeekFrom::Start(0))
+            .await
+            .map_err(|e| WebError::Internal(format!("attachment: {e}")))?;
+        match sniffed_image(&head[..n]) {
+            Some(image) => {
+                content_type = image;
+                if q.view == "inline" {
+                    disposition = disposition.replacen("attachment", "inline", 1);
+                }
+            }
+            None => content_type = "application/octet-stream",
+        }
+    }
     let stream = tokio_util_stream(file);
     Ok((
         [
-            (
-                CONTENT_TYPE,
-                safe_content_type(&attachment.content_type).to_owned(),
-            ),
-            (CONTENT_DISPOSITION, disposition(&attachment.name)),
+            (CONTENT_TYPE, content_type.to_owned()),
+            (CONTENT_DISPOSITION, disposition),
             (X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
             (CACHE_CONTROL, "private, no-store".to_owned()),
         ],

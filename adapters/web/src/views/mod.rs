@@ -37,9 +37,26 @@ pub(crate) fn files_field(uploads: (u64, u64)) -> Markup {
     };
     html! {
         label for="files" { "Attachments " span.muted { "(optional; " (limit) ")" } }
-        input #files type="file" name="files" multiple;
+        input #files type="file" name="files" multiple data-file=(file) data-form=(form);
+        // filled in by SCRIPT when files are chosen.
+        ul #files-chosen.chosen aria-live="polite" {}
     }
 }
+
+/// The portal's only script, allowed by its hash: it lists the files
+/// chosen in a form before it is sent, and says which are too large (the
+/// server checks again and keeps the text if they are).
+const SCRIPT: &str = r#"(function(){
+function size(n){return n<1024?n+' B':n<1048576?(n/1024).toFixed(1)+' KiB':(n/1048576).toFixed(1)+' MiB';}
+document.querySelectorAll('input[type=file][data-form]').forEach(function(input){
+var list=document.getElementById(input.id+'-chosen');if(!list)return;
+input.addEventListener('change',function(){
+list.textContent='';var file=+input.dataset.file,form=+input.dataset.form,sum=0;
+Array.prototype.forEach.call(input.files,function(f){sum+=f.size;var li=document.createElement('li');
+li.textContent=f.name+' ('+size(f.size)+')';if(f.size>file){li.textContent+=': larger than '+size(file)+' per file';li.className='bad';}
+list.appendChild(li);});
+if(sum>form){var li=document.createElement('li');li.className='bad';li.textContent='Together '+size(sum)+': more than '+size(form)+' in all. Leave some out.';list.appendChild(li);}
+});});})();"#;
 
 const STYLE: &str = r#"
 :root{--fg:#1d2330;--muted:#5b6475;--line:#d9dee7;--bg:#f6f7f9;--accent:#2456c7;--note:#fff7db;--bad:#a11d2b}
@@ -68,7 +85,9 @@ table.stack td{border:0;padding:.1rem .5rem}table.stack td[data-label]::before{c
 .shared{display:inline-block;padding:0 .4rem;border:1px solid var(--line);border-radius:4px;font-size:.8rem;color:var(--muted)}
 .msg{background:#fff;border:1px solid var(--line);border-radius:12px;padding:.6rem .8rem;margin:.6rem 0;max-width:92%}
 .msg.staff{margin-left:auto;background:#eef3ff}.msg.internal{background:var(--note);border-style:dashed}
-.msg .meta{font-size:.85rem;color:var(--muted)}.msg .body{overflow-wrap:anywhere}.msg .body p{margin:.35rem 0}.msg .body ul,.msg .body ol{margin:.35rem 0;padding-left:1.4rem}
+.msg .meta{font-size:.85rem;color:var(--muted)}a.thumb{display:block;margin:.3rem 0}a.thumb img{max-width:min(100%,240px);max-height:180px;border:1px solid var(--line);border-radius:4px}
+ul.chosen{margin:.3rem 0;padding-left:1.2rem;font-size:.9rem}ul.chosen:empty{display:none}ul.chosen li.bad{color:var(--bad);font-weight:600}
+.msg .body{overflow-wrap:anywhere}.msg .body p{margin:.35rem 0}.msg .body ul,.msg .body ol{margin:.35rem 0;padding-left:1.4rem}
 .msg .body blockquote{margin:.35rem 0;padding-left:.7rem;border-left:3px solid var(--line);color:var(--muted)}
 .msg .body code{background:#eef0f4;padding:0 .2rem;border-radius:3px;font-size:.92em}.msg .body pre{background:#eef0f4;padding:.5rem;overflow-x:auto;white-space:pre-wrap}.msg .body pre code{background:none;padding:0}
 .error{border-left:4px solid var(--bad);background:#fff;padding:.6rem .8rem;margin:0 0 1rem}
@@ -91,8 +110,10 @@ pub(crate) fn content_security_policy() -> &'static str {
         use sha2::Digest;
         let hash = base64::engine::general_purpose::STANDARD
             .encode(sha2::Sha256::digest(STYLE.as_bytes()));
+        let script = base64::engine::general_purpose::STANDARD
+            .encode(sha2::Sha256::digest(SCRIPT.as_bytes()));
         format!(
-            "default-src 'none'; style-src 'sha256-{hash}'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            "default-src 'none'; style-src 'sha256-{hash}'; script-src 'sha256-{script}'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         )
     })
 }
@@ -149,6 +170,7 @@ pub(crate) fn layout(title: &str, chrome: Option<&Chrome<'_>>, body: Markup) -> 
                     header { a.brand href="/" { "Threadesk" } }
                 }
                 main { (body) }
+                script { (PreEscaped(SCRIPT)) }
             }
         }
     }

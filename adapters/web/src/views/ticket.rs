@@ -162,7 +162,15 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                     @if !m.attachments.is_empty() {
                         ul {
                             @for a in &m.attachments {
-                                li { a href={ (base) "/files/" (a.id.0) } { (a.name) } " " span.muted { "(" (size(a.size_bytes)) ")" } }
+                                li {
+                                    @if is_image(&a.content_type) {
+                                        // drawn only if its bytes are an image (the route checks).
+                                        a.thumb href={ (base) "/files/" (a.id.0) } {
+                                            img src={ (base) "/files/" (a.id.0) "?view=inline" } alt={ "Picture: " (a.name) } loading="lazy";
+                                        }
+                                    }
+                                    a href={ (base) "/files/" (a.id.0) } { (a.name) } " " span.muted { "(" (size(a.size_bytes)) ")" }
+                                }
                             }
                         }
                     }
@@ -350,4 +358,13 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
 /// not in the subset escaped).
 fn rendered(body: &str) -> Markup {
     PreEscaped(threadesk_core::markdown::to_html(body))
+}
+
+/// Whether an attachment says it is a picture a browser draws (SVG is not
+/// one: it can carry script).
+fn is_image(content_type: &str) -> bool {
+    matches!(
+        content_type.trim().to_ascii_lowercase().as_str(),
+        "image/png" | "image/jpeg" | "image/gif" | "image/webp"
+    )
 }

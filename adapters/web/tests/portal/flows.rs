@@ -688,10 +688,26 @@ async fn every_page_forbids_framing_scripts_and_referrers(kind: Kind) {
         ] {
             assert!(csp.contains(part), "{path}: {csp}");
         }
+        // one script, allowed by its hash; nothing else may run.
         assert!(
-            !csp.contains("unsafe-inline") && !csp.contains("script-src"),
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
             "{csp}"
         );
+        let scripts = csp
+            .split(';')
+            .find_map(|d| d.trim().strip_prefix("script-src "))
+            .unwrap_or_default();
+        assert!(
+            scripts.starts_with("'sha256-") && !scripts.contains(' '),
+            "{csp}"
+        );
+        // no script from elsewhere, no inline handler (`onclick="…"`).
+        let handler = page.body.match_indices(" on").any(|(at, _)| {
+            let rest = &page.body[at + 3..];
+            let name = rest.bytes().take_while(u8::is_ascii_lowercase).count();
+            name > 0 && rest[name..].starts_with("=\"")
+        });
+        assert!(!page.body.contains("<script src") && !handler, "{path}");
         assert_eq!(h(header::X_FRAME_OPTIONS), "DENY", "{path}");
         assert_eq!(h(header::REFERRER_POLICY), "same-origin", "{path}");
         assert_eq!(h(header::X_CONTENT_TYPE_OPTIONS), "nosniff", "{path}");
@@ -960,6 +976,191 @@ async fn the_forms_with_files_say_how_much_they_take(kind: Kind) {
         "{}",
         page.body
     );
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn pictures_show_inline_only_when_their_bytes_are_pictures(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
+    let eve = site.customer("Eve Else", "eve@else.example", false).await;
+    let mut b = site.browser(bob).await;
+    let png: &[u8] =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+    let svg: &[u8] = b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>";
+    let page = b
+        .post_files(
+            "/tickets",
+            &[("subject", "Screen"), ("body", "See the pictures.")],
+            &[
+                ("files", "screen.png", "image/png", png),
+                ("files", "fake.png", "image/png", svg),
+                ("files", "drawing.svg", "image/svg+xml", svg),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let ticket = b.get("/tickets/1001").await;
+    // thumbnails for what says it is a raster picture; never for SVG.
+    let thumbs: Vec<String> = ticket
+        .body
+        .match_indices("<img src=\"")
+        .map(|(at, _)| {
+            ticket.body[at + 10..]
+                .chars()
+                .take_while(|c| *c != '"')
+                .collect()
+        })
+        .collect();
+    assert_eq!(thumbs.len(), 2, "{thumbs:?}");
+    assert!(ticket.shows("alt=\"Picture: screen.png\""));
+    let h = |page: &crate::helpers::Page, name| {
+        page.headers
+            .get(name)
+            .map(|v: &axum::http::HeaderValue| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    let real = b.get(&thumbs[0]).await;
+    assert_eq!(real.status, StatusCode::OK);
+    assert_eq!(h(&real, header::CONTENT_TYPE), "image/png");
+    assert!(h(&real, header::CONTENT_DISPOSITION).starts_with("inline;"));
+    // an SVG calling itself a PNG stays a download, whatever is asked.
+    let fake = b.get(&thumbs[1]).await;
+    assert_eq!(h(&fake, header::CONTENT_TYPE), "application/octet-stream");
+    assert!(h(&fake, header::CONTENT_DISPOSITION).starts_with("attachment;"));
+    assert_eq!(h(&fake, header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    // the same rights as the download: nobody else sees it.
+    let mut e = site.browser(eve).await;
+    assert_eq!(e.get(&thumbs[0]).await.status, StatusCode::NOT_FOUND);
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn text_survives_files_too_large_and_access_taken_away(kind: Kind) {
+    let site = Site::with_settings(
+        kind,
+        threadesk_core::Settings {
+            max_attachment_bytes: 300 * 1024,
+            ..threadesk_core::Settings::default()
+        },
+    )
+    .await;
+    let alice = site
+        .customer("Alice Admin", "alice@acme.example", true)
+        .await;
+    let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
+    let mut b = site.browser(bob).await;
+    let n = b.open("Printer", "It jams.").await;
+    let part = vec![b'x'; 290 * 1024];
+    let four: Vec<(&str, &str, &str, &[u8])> = (0..4)
+        .map(|_| {
+            (
+                "files",
+                "part.bin",
+                "application/octet-stream",
+                part.as_slice(),
+            )
+        })
+        .collect();
+    let medium = vec![b'y'; 400 * 1024];
+    // more than the form takes: the page again, the text in the box.
+    let reply = b
+        .post_files(
+            &format!("/tickets/{n}/reply"),
+            &[("body", "Here is the log I promised")],
+            &four,
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.shows("too large for one message (up to 1.0 MiB in all)"),
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.shows(">Here is the log I promised</textarea>"),
+        "{}",
+        reply.body
+    );
+    assert!(reply.shows("<header>"), "the page keeps its frame");
+    // a file over the per-file limit: said with the limit.
+    let reply = b
+        .post_files(
+            &format!("/tickets/{n}/reply"),
+            &[("body", "Second try")],
+            &[("files", "dump.bin", "application/octet-stream", &medium)],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        reply.shows("The file dump.bin is larger than the limit of 300 KiB per file"),
+        "{}",
+        reply.body
+    );
+    assert!(reply.shows(">Second try</textarea>"));
+    // far over the limit (four times the form's): refused before reading, in words.
+    let huge = vec![b'z'; 4 * 1024 * 1024 + 1];
+    let refused = b
+        .post_files(
+            &format!("/tickets/{n}/reply"),
+            &[("body", "Lost cause")],
+            &[("files", "huge.bin", "application/octet-stream", &huge)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(refused.shows("too large"), "{}", refused.body);
+    // nothing was posted, and no file kept.
+    let page = b.get(&format!("/tickets/{n}")).await;
+    assert!(!page.shows("Here is the log") && !page.shows("Second try"));
+    assert_eq!(crate::helpers::files_in(site.blobs.path()), 0);
+    // opening a ticket: subject and message kept.
+    let open = b
+        .post_files(
+            "/tickets",
+            &[("subject", "Scanner"), ("body", "It hums loudly")],
+            &four,
+        )
+        .await;
+    assert_eq!(open.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        open.shows("value=\"Scanner\"") && open.shows(">It hums loudly</textarea>"),
+        "{}",
+        open.body
+    );
+    // access taken away while writing: the text comes back in a new-ticket form.
+    let mut s = site.browser(site.staff).await;
+    s.post(
+        &format!("/staff/people/{}/company-admin", alice.0),
+        &[("admin", "1"), ("back", "/staff/people")],
+    )
+    .await;
+    let mut a = site.browser(alice).await;
+    assert_eq!(a.get(&format!("/tickets/{n}")).await.status, StatusCode::OK);
+    s.post(
+        &format!("/staff/people/{}/company-admin", alice.0),
+        &[("admin", "0"), ("back", "/staff/people")],
+    )
+    .await;
+    let late = a
+        .post_files(
+            &format!("/tickets/{n}/reply"),
+            &[("body", "My long answer")],
+            &[],
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::NOT_FOUND);
+    assert!(
+        late.shows("you can no longer reply to that ticket")
+            || late.shows("You can no longer reply to that ticket"),
+        "{}",
+        late.body
+    );
+    assert!(late.shows(">My long answer</textarea>"), "{}", late.body);
 }
 
 #[apply(backends)]
