@@ -63,9 +63,35 @@ pub(crate) fn engine_status(e: &EngineError) -> StatusCode {
     }
 }
 
+/// What an error page said, kept on its response so that the session
+/// layer, which knows who is signed in, can draw it again inside the
+/// portal's frame (header, navigation).
+#[derive(Debug, Clone)]
+pub(crate) struct Refusal {
+    pub status: StatusCode,
+    pub message: String,
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let message = match &self {
+            WebError::SignIn | WebError::Page(..) => None,
+            WebError::Internal(_) => Some(WebError::Internal(String::new()).to_string()),
+            other => Some(other.to_string()),
+        };
+        let mut response = self.page(status);
+        if let Some(message) = message {
+            response
+                .extensions_mut()
+                .insert(Refusal { status, message });
+        }
+        response
+    }
+}
+
+impl WebError {
+    fn page(self, status: StatusCode) -> Response {
         match self {
             WebError::SignIn => Redirect::to("/signin").into_response(),
             WebError::Page(status, _, page) => (status, Html(page.into_string())).into_response(),

@@ -247,12 +247,44 @@ pub(crate) async fn middleware(
     };
     req.extensions_mut().insert(session.clone());
     let mut response = next.run(req).await;
+    if let Some(refusal) = response
+        .extensions()
+        .get::<crate::error::Refusal>()
+        .cloned()
+    {
+        response = framed(&portal, &session, refusal, response).await;
+    }
     if new && !response.headers().contains_key(SET_COOKIE) {
         response
             .headers_mut()
             .insert(SET_COOKIE, cookie(&portal, &session)?);
     }
     Ok(response)
+}
+
+/// An error page drawn again inside the frame of the signed-in person's
+/// portal; as it was when nobody is signed in (or the frame cannot be had).
+async fn framed(
+    portal: &Portal,
+    session: &Session,
+    refusal: crate::error::Refusal,
+    response: Response,
+) -> Response {
+    let Some(id) = session.person else {
+        return response;
+    };
+    let me = match Me::of(portal, session.clone(), id).await {
+        Ok(me) => me,
+        Err(_) => return response,
+    };
+    let Ok(frame) = crate::routes::Frame::load(portal, &me).await else {
+        return response;
+    };
+    let page =
+        crate::views::error_page_in(Some(&frame.chrome(&me)), refusal.status, &refusal.message);
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(page.into_string()))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Session {
@@ -315,6 +347,13 @@ impl FromRequestParts<Portal> for Me {
         let Some(id) = session.person else {
             return Err(WebError::SignIn);
         };
+        Me::of(portal, session, id).await
+    }
+}
+
+impl Me {
+    /// The person a live session belongs to.
+    async fn of(portal: &Portal, session: Session, id: PersonId) -> Result<Me, WebError> {
         match portal.engine().person(id).await {
             Ok(profile) => Ok(Me {
                 session,

@@ -178,15 +178,27 @@ pub(crate) fn layout(title: &str, chrome: Option<&Chrome<'_>>, body: Markup) -> 
 
 /// A page that only says what went wrong.
 pub(crate) fn error_page(status: StatusCode, message: &str) -> Markup {
+    error_page_in(None, status, message)
+}
+
+/// An error page inside the portal's frame when the person is known (the
+/// header has the navigation then), with links of its own otherwise.
+pub(crate) fn error_page_in(
+    chrome: Option<&Chrome<'_>>,
+    status: StatusCode,
+    message: &str,
+) -> Markup {
     let title = error_title(status);
     layout(
         title,
-        None,
+        chrome,
         html! {
-            nav.row aria-label="Where to go" {
-                a href="/tickets" { "Your tickets" }
-                a href="/tickets/new" { "Open a support ticket" }
-                a href="/search" { "Search" }
+            @if chrome.is_none() {
+                nav.row aria-label="Where to go" {
+                    a href="/tickets" { "Your tickets" }
+                    a href="/tickets/new" { "Open a support ticket" }
+                    a href="/search" { "Search" }
+                }
             }
             h1 { (title) }
             p.error { (capitalized(message)) "." }
