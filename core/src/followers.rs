@@ -17,7 +17,52 @@ use crate::system::System;
 use crate::time::Timestamp;
 use sqlx::Row;
 
+/// An invitation to a ticket, found by the address it went to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationTo {
+    /// The delegation.
+    pub delegate: crate::ids::DelegateId,
+    /// Where it stands.
+    pub status: DelegateStatus,
+    /// The person it belongs to, once somebody has the address.
+    pub person: Option<PersonId>,
+}
+
 impl System<'_> {
+    /// The invitation to a ticket sent to an address (or held by the person
+    /// who has that address now), if there is one. Checks no rights: for
+    /// e-mail, to answer an invitee who writes back to the invitation mail.
+    pub async fn invitation_to(
+        &self,
+        ticket: TicketId,
+        address: &str,
+    ) -> Result<Option<InvitationTo>> {
+        let Ok(email) = crate::domain::Email::parse(address) else {
+            return Ok(None);
+        };
+        let row = sqlx::query(
+            "select d.id, d.status, d.person_id from delegates d where d.ticket_id = $1 \
+             and (d.email = $2 or d.person_id in (select person_id from identities \
+                  where platform = 'email' and workspace = '' and external_id = $2)) \
+             order by d.id desc limit 1",
+        )
+        .bind(ticket.0)
+        .bind(email.as_str())
+        .fetch_optional(self.db().pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let status: String = row.try_get("status")?;
+        Ok(Some(InvitationTo {
+            delegate: crate::ids::DelegateId(row.try_get("id")?),
+            status: status
+                .parse()
+                .map_err(|e: crate::domain::ParseError| EngineError::Corrupt(e.to_string()))?,
+            person: row.try_get::<Option<i64>, _>("person_id")?.map(PersonId),
+        }))
+    }
+
     /// The role a person holds on a ticket; `None` when either is unknown.
     /// Checks no rights: it is how the chat layer decides what a surface
     /// may show.

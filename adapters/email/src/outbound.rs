@@ -19,7 +19,8 @@ use threadesk_core::outbox::{
 use threadesk_core::{EngineError, EventId, PersonId, TicketId, TicketNumber};
 
 /// How long an invitation's Accept link works.
-const INVITATION_TTL: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+pub(crate) const INVITATION_TTL: std::time::Duration =
+    std::time::Duration::from_secs(7 * 24 * 3600);
 
 /// Why delivering an event failed.
 #[derive(Debug, thiserror::Error)]

@@ -33,7 +33,7 @@ use hmac::{Hmac, Mac};
 use mail_parser::{Message, MessageParser, MimeHeaders};
 use serde_json::json;
 use sha2::Sha256;
-use threadesk_core::domain::{AttachmentMeta, Platform, MAX_ATTACHMENTS};
+use threadesk_core::domain::{AttachmentMeta, DelegateStatus, Platform, MAX_ATTACHMENTS};
 use threadesk_core::engine::NewMessage;
 use threadesk_core::links::PlatformRef;
 use threadesk_core::{Ctx, EngineError, PersonId, TicketId};
@@ -195,6 +195,28 @@ impl EmailAdapter {
                 "the sender's address is not usable".into(),
             ));
         }
+        // the address of an invitation to somebody with no account yet
+        // (person 0): whoever holds that invitation now.
+        let person = if person == PersonId(0) {
+            match self.engine().system().invitation_to(ticket, &from).await? {
+                Some(i) if i.status == DelegateStatus::Accepted && i.person.is_some() => {
+                    i.person.unwrap_or(person)
+                }
+                Some(i) if i.status == DelegateStatus::Invited => {
+                    let body =
+                        strip_quoted(&m.body_text(0).map(|t| t.into_owned()).unwrap_or_default());
+                    self.answer_invitee(ticket, i.delegate, &from, &message_key(&m, raw), &body)
+                        .await?;
+                    return Ok(Outcome::Refused(
+                        "the invitation is not accepted yet; the sender was told how to accept"
+                            .into(),
+                    ));
+                }
+                _ => return Ok(Outcome::Refused("unknown person".into())),
+            }
+        } else {
+            person
+        };
         let profile = match self.engine().person(person).await {
             Ok(p) => p,
             Err(EngineError::NotFound(_)) => return Ok(Outcome::Refused("unknown person".into())),
@@ -229,16 +251,7 @@ impl EmailAdapter {
             ));
         }
         let links: Vec<String> = files.iter().map(|f| f.url.clone()).collect();
-        let id = m
-            .message_id()
-            .map(|id| id.chars().filter(|c| !c.is_control()).collect::<String>())
-            .filter(|id| !id.trim().is_empty())
-            .unwrap_or_else(|| {
-                let mut h =
-                    Hmac::<Sha256>::new_from_slice(b"message").expect("HMAC takes any key length");
-                h.update(raw);
-                hex::encode(h.finalize().into_bytes())
-            });
+        let id = message_key(&m, raw);
         // the Message-ID is the sender's choice: the key is theirs and the ticket's.
         let ctx = Ctx::new(person).with_key(format!("email:{}:{}:{id}", ticket.0, person.0));
         let input = NewMessage {
@@ -375,6 +388,68 @@ impl EmailAdapter {
     /// delivered again, even after a restart, is not answered again); a
     /// failed send is an error, so the inbound service delivers it again.
     #[allow(clippy::too_many_arguments)]
+    /// Tells an invitee who wrote back to the invitation mail before
+    /// accepting how to accept (a fresh link), with what they wrote; once
+    /// per mail.
+    async fn answer_invitee(
+        &self,
+        ticket: TicketId,
+        delegate: threadesk_core::DelegateId,
+        to: &str,
+        message_id: &str,
+        body: &str,
+    ) -> Result<(), EngineError> {
+        let mark = PlatformRef {
+            platform: Platform::Email,
+            workspace: String::new(),
+            channel: "invitee-answer".to_owned(),
+            message_id: format!("{}:{}:{message_id}", ticket.0, delegate.0),
+        };
+        if self.engine().system().link_at(&mark).await?.is_some() {
+            return Ok(());
+        }
+        let facts = self.engine().system().card_facts(ticket).await?;
+        let number = facts.ticket.number.to_string();
+        let token = self
+            .engine()
+            .issue_link_token(
+                threadesk_core::engine::LinkPurpose::Accept(delegate),
+                to,
+                crate::outbound::INVITATION_TTL,
+            )
+            .await?;
+        let mail = TicketMail {
+            ticket,
+            number: number.clone(),
+            person: PersonId(0),
+            to_name: to.to_owned(),
+            to: to.to_owned(),
+            subject: facts.ticket.subject,
+            paragraphs: vec![format!(
+                "You were invited to follow ticket {number}, but have not accepted yet, so your e-mail was not added to it. Accept with the link below (it signs you in; it works once, for 7 days), then write again. Here is what you wrote:"
+            )],
+            quote: (!body.trim().is_empty()).then(|| body.trim().to_owned()),
+            link: Some((
+                "Accept the invitation".to_owned(),
+                format!("{}/invitations/accept/{token}", self.config().public_url),
+            )),
+            unique: format!("invitee.{}", hex::encode(&message_id.as_bytes()[..message_id.len().min(24)])),
+            root: false,
+        };
+        match self.send_mail(&mail).await.map_err(|(why, _)| why) {
+            Ok(()) => self
+                .engine()
+                .system()
+                .put_link(ticket, None, &mark)
+                .await
+                .map(drop),
+            Err(e) => {
+                tracing::warn!(error = %e, "answer to an invitee not sent");
+                Err(EngineError::Busy)
+            }
+        }
+    }
+
     async fn answer_closed(
         &self,
         ticket: TicketId,
@@ -426,6 +501,20 @@ impl EmailAdapter {
             }
         }
     }
+}
+
+/// What names a received mail for idempotency: its Message-ID, or a hash
+/// of it without one.
+fn message_key(m: &Message<'_>, raw: &[u8]) -> String {
+    m.message_id()
+        .map(|id| id.chars().filter(|c| !c.is_control()).collect::<String>())
+        .filter(|id| !id.trim().is_empty())
+        .unwrap_or_else(|| {
+            let mut h =
+                Hmac::<Sha256>::new_from_slice(b"message").expect("HMAC takes any key length");
+            h.update(raw);
+            hex::encode(h.finalize().into_bytes())
+        })
 }
 
 #[cfg(test)]

@@ -391,3 +391,76 @@ async fn mail_with_nul_bytes_gets_a_final_answer_on_both_databases(#[case] kind:
     assert_eq!(answer["result"], "refused");
     assert!(!w.bodies(ticket).await.contains(&"hello".to_owned()));
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn an_invitee_answering_the_invitation_mail_is_told_how_to_accept_then_heard(
+    #[case] kind: Kind,
+) {
+    let w = world(kind).await;
+    let bob = w.customer("Bob Builder", "bob@customer.test").await;
+    let t = w.h.open(bob, "Printer").await.ticket;
+    w.h.engine
+        .invite_delegate(
+            &Ctx::new(bob),
+            t.id,
+            threadesk_core::engine::Invitee::Email("dana@partner.test".into()),
+        )
+        .await
+        .unwrap();
+    w.settle().await;
+    let invitation = w
+        .sink
+        .to("dana@partner.test")
+        .pop()
+        .expect("the invitation");
+    let address = invitation
+        .header("Reply-To")
+        .unwrap()
+        .rsplit('<')
+        .next()
+        .unwrap()
+        .trim_end_matches('>')
+        .to_owned();
+    // before accepting: not posted, and told how, with a fresh link and the text.
+    let early = reply("dana@partner.test", &address, "dana1", "", "Happy to help");
+    let (status, answer) = w.mail_in(&early).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(answer["result"], "refused");
+    w.mail_in(&early).await;
+    let told: Vec<_> = w.sink.to("dana@partner.test").into_iter().skip(1).collect();
+    assert_eq!(told.len(), 1, "told once for a mail delivered twice");
+    let text = told[0].text();
+    assert!(text.contains("have not accepted yet"), "{text}");
+    assert!(text.contains("> Happy to help"), "{text}");
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/invitations/accept/"))
+        .expect("an accept link")
+        .to_owned();
+    assert!(!w.bodies(t.id).await.iter().any(|b| b == "Happy to help"));
+    // a stranger writing to the same address is nobody.
+    let stranger = reply("eve@else.test", &address, "eve1", "", "Let me in");
+    let (_, refused) = w.mail_in(&stranger).await;
+    assert_eq!(refused["result"], "refused");
+    assert!(
+        w.sink.to("eve@else.test").is_empty(),
+        "strangers get no link"
+    );
+    // accepted through the link: the same address now posts as Dana.
+    let token = link.rsplit('/').next().unwrap();
+    let redeemed =
+        w.h.engine
+            .redeem_link_token(threadesk_core::engine::LinkKind::Accept, token)
+            .await
+            .unwrap();
+    let dana = redeemed.person.id;
+    w.h.engine
+        .accept_delegation(&Ctx::new(dana), redeemed.delegate.unwrap())
+        .await
+        .unwrap();
+    let later = reply("dana@partner.test", &address, "dana2", "", "Now I am in");
+    let (_, posted) = w.mail_in(&later).await;
+    assert_eq!(posted["result"], "posted", "{posted}");
+    assert!(w.bodies(t.id).await.iter().any(|b| b == "Now I am in"));
+}

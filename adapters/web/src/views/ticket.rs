@@ -236,7 +236,18 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                         @for d in delegates {
                             tr {
                                 td { (d.display_name()) }
-                                td { (delegate_status(d.status)) }
+                                td {
+                                    (delegate_status(d.status))
+                                    @if d.status == DelegateStatus::Invited && d.person_id.is_none() {
+                                        div.muted {
+                                            @if p.email_enabled {
+                                                "No account yet: they accept with the link in the invitation mail (it works for 7 days), which also signs them in."
+                                            } @else {
+                                                "No account yet, and e-mail is off here: they accept once they sign in to the portal with this address."
+                                            }
+                                        }
+                                    }
+                                }
                                 td {
                                     @if can(Action::ManageDelegates) && d.status.is_revocable() {
                                         form.inline method="post" action={ (base) "/delegates/" (d.id.0) "/revoke" } {

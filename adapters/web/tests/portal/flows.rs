@@ -223,6 +223,20 @@ async fn a_delegate_accepts_replies_and_loses_access_when_revoked(kind: Kind) {
     // e-mail is off in this portal: it does not claim a mail went out.
     assert!(!after.shows("Invitation sent."), "{}", after.body);
     assert!(after.shows("no mail was sent"), "{}", after.body);
+    // an address nobody has yet: the panel says what the invitee must do.
+    let nobody = b
+        .post(
+            &format!("/tickets/{n}/delegates"),
+            &[("email", "new.person@partner.example")],
+        )
+        .await;
+    assert_eq!(nobody.status, StatusCode::SEE_OTHER);
+    let panel = b.get(&format!("/tickets/{n}")).await;
+    assert!(
+        panel.shows("No account yet, and e-mail is off here: they accept once they sign in to the portal with this address."),
+        "{}",
+        panel.body
+    );
     // an invitee sees only the subject until they accept.
     assert_eq!(
         d.get(&format!("/tickets/{n}")).await.status,
