@@ -387,7 +387,6 @@ impl EmailAdapter {
     /// answer is marked as sent at an address of its own (so a mail
     /// delivered again, even after a restart, is not answered again); a
     /// failed send is an error, so the inbound service delivers it again.
-    #[allow(clippy::too_many_arguments)]
     /// Tells an invitee who wrote back to the invitation mail before
     /// accepting how to accept (a fresh link), with what they wrote; once
     /// per mail.
@@ -436,20 +435,32 @@ impl EmailAdapter {
             unique: format!("invitee.{}", hex::encode(&message_id.as_bytes()[..message_id.len().min(24)])),
             root: false,
         };
-        match self.send_mail(&mail).await.map_err(|(why, _)| why) {
+        self.answer_once(ticket, &mark, &mail).await
+    }
+
+    /// Sends an answer and marks it sent; a refused send asks the inbound
+    /// service to deliver the mail again (so the answer is tried again).
+    async fn answer_once(
+        &self,
+        ticket: TicketId,
+        mark: &PlatformRef,
+        mail: &TicketMail,
+    ) -> Result<(), EngineError> {
+        match self.send_mail(mail).await.map_err(|(why, _)| why) {
             Ok(()) => self
                 .engine()
                 .system()
-                .put_link(ticket, None, &mark)
+                .put_link(ticket, None, mark)
                 .await
                 .map(drop),
             Err(e) => {
-                tracing::warn!(error = %e, "answer to an invitee not sent");
+                tracing::warn!(error = %e, "answer to an inbound mail not sent");
                 Err(EngineError::Busy)
             }
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn answer_closed(
         &self,
         ticket: TicketId,
@@ -488,18 +499,7 @@ impl EmailAdapter {
             unique: format!("closed.{}", hex::encode(&message_id.as_bytes()[..message_id.len().min(24)])),
             root: false,
         };
-        match self.send_mail(&mail).await.map_err(|(why, _)| why) {
-            Ok(()) => self
-                .engine()
-                .system()
-                .put_link(ticket, None, &mark)
-                .await
-                .map(drop),
-            Err(e) => {
-                tracing::warn!(error = %e, "closed-ticket answer not sent");
-                Err(EngineError::Busy)
-            }
-        }
+        self.answer_once(ticket, &mark, &mail).await
     }
 }
 
