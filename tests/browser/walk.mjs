@@ -99,13 +99,23 @@ try {
   await thumb.waitFor();
   assert.ok(await thumb.evaluate((img) => img.complete && img.naturalWidth === 1), 'the thumbnail is drawn');
   await bob.getByRole('link', { name: 'dock-log.txt' }).waitFor();
-  await bob.fill('#reply', 'It happens with both USB-C ports.');
+  await shot(bob, '03b-ticket-with-thumbnail');
+  // Markdown as chat users type it: bold, and a bare link made clickable.
+  await bob.fill('#reply', 'It happens with **both** USB-C ports.\nSee https://example.com/dock-faq');
   await bob.getByRole('button', { name: 'Reply', exact: true }).click();
   await bob.locator('.msg .body', { hasText: 'It happens with both USB-C ports.' }).first().waitFor();
+  await bob.locator('.msg .body strong', { hasText: 'both' }).waitFor();
+  await bob.locator('.msg .body a[href="https://example.com/dock-faq"]').waitFor();
 
   // Sam (staff) answers from the queue, with an internal note.
   const sam = await as('Sam Support');
   await sam.getByRole('link', { name: 'Staff queue' }).click();
+  // the queue at phone width: stacked rows, sortable by its columns.
+  await sam.selectOption('#sort', { label: 'Newest activity' });
+  await sam.getByRole('button', { name: 'Filter' }).click();
+  await sam.waitForURL(/sort=-activity/);
+  assert.ok(await sam.evaluate(() => document.documentElement.scrollWidth <= 420), 'the queue fits a phone');
+  await shot(sam, '04a-staff-queue-phone');
   await sam.getByRole('link', { name: 'Laptop will not dock' }).click();
   await sam.fill('#reply', 'Thanks Bob. Which dock model is it?');
   await sam.getByRole('button', { name: 'Reply', exact: true }).click();
@@ -175,6 +185,9 @@ try {
   // Carol is refused at once, and what she typed is not posted.
   const refused = await carol.goto(ticketUrl);
   assert.equal(refused.status(), 404, 'a revoked delegate must not see the ticket');
+  // an error page in words, inside the portal's frame.
+  await carol.getByRole('heading', { name: 'We could not find that' }).waitFor();
+  await carol.getByRole('button', { name: 'Sign out', exact: true }).waitFor();
   await shot(carol, '07-revoked-delegate');
 
   // Alice, company ticket admin, finds it under Owned by organization.

@@ -58,6 +58,17 @@ pub(crate) fn ticket_list(p: ListPage<'_>) -> Markup {
                     option value="org" selected[p.scope == "org"] { "Owned by organization" }
                 }
                 input type="hidden" name="view" value=(view_name(p.view));
+                @if org {
+                    label.tight for="sort" { "Order" }
+                    select.narrow #sort name="sort" {
+                        @for (sort, label) in super::SORT_CHOICES {
+                            @let sort: Sort = sort.parse().unwrap_or_default();
+                            @if sort.by != SortBy::Due && (p.show_owner || sort.by != SortBy::Owner) {
+                                option value=(sort) selected[p.sort == sort] { (label) }
+                            }
+                        }
+                    }
+                }
                 button.plain type="submit" { "Show" }
             }
         }

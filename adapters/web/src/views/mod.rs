@@ -234,6 +234,21 @@ pub(crate) fn capitalized(s: &str) -> String {
 
 /// A status as the viewer should read it: customers see "Awaiting your
 /// reply" where staff see "Awaiting client".
+/// The orders a list offers in its filter form (the column headers do
+/// the same on wide screens; on a phone they are hidden).
+pub(crate) const SORT_CHOICES: [(&str, &str); 10] = [
+    ("due", "Answer due, soonest first"),
+    ("-activity", "Newest activity"),
+    ("activity", "Oldest activity"),
+    ("-opened", "Newest first"),
+    ("opened", "Oldest first"),
+    ("-number", "Highest number"),
+    ("number", "Lowest number"),
+    ("status", "Status"),
+    ("department", "Department"),
+    ("owner", "Owner"),
+];
+
 /// A column header that sorts the list: a link to the same list ordered by
 /// this column (the other direction when it already is), marked for
 /// screen readers with `aria-sort`.
@@ -358,6 +373,14 @@ mod tests {
             .next()
             .unwrap();
         assert_eq!(hash.len(), 44, "{policy}");
+    }
+
+    #[test]
+    fn every_order_offered_is_one() {
+        for (text, _) in SORT_CHOICES {
+            let sort: threadesk_core::engine::Sort = text.parse().unwrap();
+            assert_eq!(sort.to_string(), text);
+        }
     }
 
     #[test]

@@ -84,7 +84,13 @@ pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
                     option value=(s.id.0) selected[p.owner == Some(OwnerFilter::Person(s.id))] { (s.display_name) }
                 }
             }
-            input type="hidden" name="sort" value=(p.sort);
+            label.tight for="sort" { "Order" }
+            select.narrow #sort name="sort" {
+                @for (sort, label) in super::SORT_CHOICES {
+                    @let sort: Sort = sort.parse().unwrap_or_default();
+                    option value=(sort) selected[p.sort == sort] { (label) }
+                }
+            }
             button.plain type="submit" { "Filter" }
         }
         @if p.page.items.is_empty() {
