@@ -11,6 +11,7 @@ pub(crate) mod rows;
 mod saved_replies;
 mod search;
 mod tickets;
+mod transcripts;
 
 pub use delegates::Invitee;
 pub use link_tokens::{
@@ -22,6 +23,7 @@ pub use search::{
     words_of, SearchHit, SearchQuery, SearchResult, CUSTOMER_SCAN, MAX_WORDS, STAFF_SCAN,
 };
 pub use tickets::{NewMessage, NewTicket, Opened, Posted};
+pub use transcripts::{Transcript, TranscriptFormat, TranscriptKind, TRANSCRIPT_PAGE};
 
 use crate::db::{Backend, Db, Tx};
 use crate::domain::access::ActorFacts;

@@ -15,4 +15,5 @@ mod service;
 mod surfaces;
 mod tickets;
 mod timeline;
+mod transcripts;
 mod views;

@@ -111,6 +111,7 @@ pub(crate) fn router() -> Router<Portal> {
             get(form_page).post(ticket::revoke),
         )
         .route("/tickets/{number}/files/{id}", get(ticket::file))
+        .route("/tickets/{number}/transcript", get(ticket::transcript))
         .route("/search", get(search::search))
         .route("/staff", get(staff::queue))
         .route("/staff/people", get(staff::people))

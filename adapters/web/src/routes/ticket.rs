@@ -604,6 +604,94 @@ pub(super) async fn file(
         .into_response())
 }
 
+#[derive(Deserialize, Default)]
+pub(super) struct TranscriptQuery {
+    /// `html` (the default) or `text`.
+    #[serde(default)]
+    format: String,
+    /// `full` (staff: with internal notes) or `public` (the default).
+    #[serde(default)]
+    kind: String,
+}
+
+/// A ticket's transcript as a download, written as it is read: memory
+/// does not grow with the ticket.
+pub(super) async fn transcript(
+    State(portal): State<Portal>,
+    me: Me,
+    Path(number): Path<String>,
+    Query(q): Query<TranscriptQuery>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, WebError> {
+    use threadesk_core::engine::{TranscriptFormat, TranscriptKind};
+    let format = match q.format.as_str() {
+        "" | "html" => TranscriptFormat::Html,
+        "text" | "txt" => TranscriptFormat::Text,
+        other => {
+            return Err(WebError::BadRequest(format!(
+                "unknown transcript format {other:?}; use html or text"
+            )))
+        }
+    };
+    let kind = match q.kind.as_str() {
+        "" | "public" => TranscriptKind::Public,
+        "full" => TranscriptKind::Full,
+        other => {
+            return Err(WebError::BadRequest(format!(
+                "unknown transcript {other:?}; use public or full"
+            )))
+        }
+    };
+    let ticket = find(&portal, &me, &number).await?;
+    // links in the file lead back here, so they must be absolute.
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .unwrap_or("localhost");
+    let scheme = if portal.config().secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    let transcript = portal
+        .engine()
+        .transcript(
+            me.person.id,
+            ticket.id,
+            kind,
+            format,
+            &format!("{scheme}://{host}"),
+        )
+        .await?;
+    let name = transcript.file_name();
+    let stream = futures_util::stream::unfold(Some(transcript), |state| async move {
+        let mut t = state?;
+        match t.next_chunk().await {
+            Ok(Some(chunk)) => Some((Ok(chunk.into_bytes()), Some(t))),
+            Ok(None) => None,
+            Err(e) => {
+                // the download ends short; the person sees it did not finish.
+                tracing::error!(error = %e, "transcript stopped");
+                Some((Err(std::io::Error::other("transcript stopped")), None))
+            }
+        }
+    });
+    Ok((
+        [
+            (CONTENT_TYPE, format.content_type().to_owned()),
+            (CONTENT_DISPOSITION, disposition(&name)),
+            (X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
 /// A file as a stream of chunks, without loading it whole.
 fn tokio_util_stream(
     file: tokio::fs::File,

@@ -102,6 +102,16 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
             @if let Some(name) = opened_by { span.muted { "Opened by " (name) " on " (when(t.created_at)) } }
             @if let Some(name) = p.handled_by { span.muted { (name) " is handling your ticket." } }
         }
+        p.row.snug.transcript {
+            span.muted { "Transcript:" }
+            a href={ "/tickets/" (t.number.0) "/transcript" } download { "HTML" }
+            a href={ "/tickets/" (t.number.0) "/transcript?format=text" } download { "Text" }
+            @if me.is_staff {
+                span.muted { "With internal notes:" }
+                a href={ "/tickets/" (t.number.0) "/transcript?kind=full" } download { "HTML" }
+                a href={ "/tickets/" (t.number.0) "/transcript?kind=full&format=text" } download { "Text" }
+            }
+        }
         @if let Some(n) = p.notice { p.notice role="status" { (n) } }
         @if let Some(e) = &p.error { p.error role="alert" { (capitalized(e)) "." } }
         @if !p.mail_failures.is_empty() {

@@ -1559,3 +1559,69 @@ async fn error_pages_keep_the_signed_in_frame(kind: Kind) {
     let page = anon.get("/signin/link/not-a-token").await;
     assert!(!page.shows("action=\"/signout\""), "{}", page.body);
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn anyone_who_reads_a_ticket_downloads_its_transcript(kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site
+        .customer("Bob Builder", "bob@acme.example", false)
+        .await;
+    let eve = site.customer("Eve Else", "eve@else.example", false).await;
+    let mut b = site.browser(bob).await;
+    let mut s = site.browser(site.staff).await;
+    let n = b.open("Printer", "It jams <badly>.").await;
+    s.post_files(
+        &format!("/tickets/{n}/reply"),
+        &[("body", "Only for us"), ("internal", "1")],
+        &[],
+    )
+    .await;
+    let page = b.get(&format!("/tickets/{n}")).await;
+    assert!(
+        page.shows(&format!("href=\"/tickets/{n}/transcript\"")),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.shows("kind=full"),
+        "customers are not offered the full one"
+    );
+    let html = b.get(&format!("/tickets/{n}/transcript")).await;
+    assert_eq!(html.status, StatusCode::OK);
+    let h = |p: &crate::helpers::Page, name| {
+        p.headers
+            .get(name)
+            .map(|v: &axum::http::HeaderValue| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    assert_eq!(h(&html, header::CONTENT_TYPE), "text/html; charset=utf-8");
+    assert!(h(&html, header::CONTENT_DISPOSITION)
+        .starts_with(&format!("attachment; filename=\"ticket-{n}.html\"")));
+    assert!(html.shows("It jams &lt;badly&gt;."));
+    assert!(!html.shows("Only for us"));
+    let text = b.get(&format!("/tickets/{n}/transcript?format=text")).await;
+    assert_eq!(h(&text, header::CONTENT_TYPE), "text/plain; charset=utf-8");
+    assert!(text.body.contains("It jams <badly>."));
+    // the full one: staff only.
+    assert_eq!(
+        b.get(&format!("/tickets/{n}/transcript?kind=full"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let full = s
+        .get(&format!("/tickets/{n}/transcript?kind=full&format=text"))
+        .await;
+    assert!(full.body.contains("Only for us") && full.body.contains("INTERNAL NOTE"));
+    assert!(s.get(&format!("/tickets/{n}")).await.shows("kind=full"));
+    // others: not found; nonsense: said.
+    let mut e = site.browser(eve).await;
+    assert_eq!(
+        e.get(&format!("/tickets/{n}/transcript")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let odd = b.get(&format!("/tickets/{n}/transcript?format=pdf")).await;
+    assert_eq!(odd.status, StatusCode::BAD_REQUEST);
+    assert!(odd.shows("use html or text"));
+}
