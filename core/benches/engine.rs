@@ -21,7 +21,9 @@
 use std::time::{Duration, Instant};
 use threadesk_core::db::Db;
 use threadesk_core::domain::{PageRequest, PlatformIdentity, View};
-use threadesk_core::engine::{NewMessage, NewTicket, SearchQuery, SearchResult};
+use threadesk_core::engine::{
+    NewMessage, NewTicket, SearchQuery, SearchResult, TranscriptFormat, TranscriptKind,
+};
 use threadesk_core::testing::{harness_with, Kind};
 use threadesk_core::time::Timestamp;
 use threadesk_core::{Backend, Ctx, PersonId, Settings, TicketId};
@@ -363,6 +365,109 @@ async fn search_figures(
     println!("BENCH {name} search_p99_ms {:.3}", percentile(&all, 0.99));
 }
 
+/// The resident memory of this process, in KiB (Linux; 0 elsewhere).
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Exports tickets of 1,000 and 10,000 messages as full HTML transcripts:
+/// the time, the size, and how far resident memory rose while writing
+/// (the file goes nowhere: it is counted, as a download would stream it).
+async fn transcript_figures(
+    name: &str,
+    db: &Db,
+    engine: &threadesk_core::Engine,
+    staff: PersonId,
+    me: PersonId,
+) {
+    let mut times = Vec::new();
+    for n in [1_000usize, 10_000] {
+        let opened = engine
+            .open_ticket(
+                &Ctx::new(me),
+                NewTicket {
+                    subject: format!("long ticket {n}"),
+                    body: "It started small.".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("open");
+        let ticket = opened.ticket.id;
+        let now = Timestamp::now().0;
+        let mut rng = Lcg(n as u64);
+        let mut tx = db.begin().await.expect("begin");
+        for chunk in (1..n).collect::<Vec<_>>().chunks(500) {
+            let rows: Vec<String> = chunk
+                .iter()
+                .map(|&i| {
+                    let (author, role) = if i % 2 == 0 {
+                        (staff, "staff")
+                    } else {
+                        (me, "requester")
+                    };
+                    let words: Vec<String> =
+                        (0..30).map(|_| everyday(rng.below(EVERYDAY))).collect();
+                    format!(
+                        "({}, {}, '{role}', {}, '{}', {})",
+                        ticket.0,
+                        author.0,
+                        i64::from(i % 10 == 9),
+                        words.join(" "),
+                        now + i as i64
+                    )
+                })
+                .collect();
+            sqlx::query(&format!(
+                "insert into messages (ticket_id, author_id, author_role, internal, body, created_at) values {}",
+                rows.join(", ")
+            ))
+            .execute(&mut *tx)
+            .await
+            .expect("messages");
+        }
+        tx.commit().await.expect("commit");
+        let before = rss_kib();
+        let mut peak = before;
+        let start = Instant::now();
+        let mut transcript = engine
+            .transcript(
+                staff,
+                ticket,
+                TranscriptKind::Full,
+                TranscriptFormat::Html,
+                "https://help.example",
+            )
+            .await
+            .expect("transcript");
+        let mut bytes = 0usize;
+        while let Some(chunk) = transcript.next_chunk().await.expect("chunk") {
+            bytes += chunk.len();
+            peak = peak.max(rss_kib());
+        }
+        let ms = start.elapsed().as_secs_f64() * 1000.0;
+        times.push(ms);
+        println!("BENCH {name} transcript_{n}_ms {ms:.1}");
+        println!("BENCH {name} transcript_{n}_kib {}", bytes / 1024);
+        println!(
+            "BENCH {name} transcript_{n}_rss_growth_kib {}",
+            peak.saturating_sub(before)
+        );
+    }
+    // ten times the messages: ten times the time, not more.
+    println!(
+        "BENCH {name} transcript_10k_vs_1k ratio={:.2}",
+        times[1] / times[0]
+    );
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[idx.min(sorted.len() - 1)]
@@ -482,6 +587,8 @@ async fn run(backend: Backend) {
     samples.sort_by(|a, b| a.total_cmp(b));
     println!("BENCH {name} list_p50_ms {:.3}", percentile(&samples, 0.50));
     println!("BENCH {name} list_p99_ms {:.3}", percentile(&samples, 0.99));
+
+    transcript_figures(name, &db, &engine, staff, me).await;
 
     let messages = env_usize("BENCH_MESSAGES", 1_000_000);
     let seeding = Instant::now();

@@ -222,6 +222,44 @@ pub fn excerpt(body: &str, words: &[String]) -> String {
     out
 }
 
+/// What a customer may read: their requests, tickets shared with them,
+/// and their organization's if they administer it (`org`: the argument
+/// number of that organization). `me` is the person's argument number.
+fn visible_sql(me: usize, org: Option<usize>) -> String {
+    let org = match org {
+        Some(o) => format!(" union select t.id from tickets t where t.org_id = ${o}"),
+        None => String::new(),
+    };
+    format!(
+        "select t.id from tickets t where t.requester_id = ${me} \
+         union select d.ticket_id from delegates d where d.person_id = ${me} and d.status = 'accepted'{org}"
+    )
+}
+
+/// PostgreSQL: each word as the exact words it starts (`print` as
+/// `'print' | 'printer' | 'printers'`), from the words the search columns
+/// hold (migration 0013); the GIN index answers those about ten times
+/// faster than a prefix. A word that starts none, or more than 50, stays a
+/// prefix: the same rows either way.
+async fn expand_prefixes(conn: &mut sqlx::AnyConnection, words: &[String]) -> Result<String> {
+    let expanded: Option<String> = sqlx::query_scalar(
+        "select string_agg(x.e, ' & ' order by w.n) \
+         from unnest(string_to_array($1, ' ')) with ordinality w(word, n) \
+         cross join lateral ( \
+           select case when count(*) between 1 and 50 \
+                  then '(' || string_agg(quote_literal(l.word), ' | ') || ')' \
+                  else quote_literal(w.word) || ':*' end as e \
+           from (select l.word from search_lexemes l \
+                 where l.word >= w.word collate \"C\" and l.word < (w.word || chr(1114111)) collate \"C\" \
+                 order by l.word limit 51) l \
+         ) x",
+    )
+    .bind(words.join(" "))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(expanded.unwrap_or_else(|| Matcher::new(Backend::Postgres, words).query))
+}
+
 /// Binds the next argument ([`super::queries::bind`]) and says its number.
 fn bind<'q, T>(args: &mut AnyArguments<'q>, n: &mut usize, v: T) -> Result<usize>
 where
@@ -276,22 +314,41 @@ impl Engine {
         let at = bind(&mut args, &mut n, after.last_activity_at)?;
         let id = bind(&mut args, &mut n, after.id)?;
         let lim = bind(&mut args, &mut n, size + 1)?;
-        // what a customer may read: their requests, tickets shared with
-        // them, their organization's if they administer it.
+        // what a customer may read (`visible_sql`).
+        let admin_of = facts.org_id.filter(|_| facts.is_company_admin);
         let visible = if facts.is_staff {
             None
         } else {
-            let org = match (facts.org_id, facts.is_company_admin) {
-                (Some(org), true) => {
-                    let o = bind(&mut args, &mut n, org.0)?;
-                    format!(" union select t.id from tickets t where t.org_id = ${o}")
+            match self.db.backend() {
+                Backend::Sqlite => {
+                    let o = match admin_of {
+                        Some(org) => Some(bind(&mut args, &mut n, org.0)?),
+                        None => None,
+                    };
+                    Some(visible_sql(me, o))
                 }
-                _ => String::new(),
-            };
-            Some(format!(
-                "select t.id from tickets t where t.requester_id = ${me} \
-                 union select d.ticket_id from delegates d where d.person_id = ${me} and d.status = 'accepted'{org}"
-            ))
+                // PostgreSQL ANDs two bitmaps (the words', the tickets')
+                // when the tickets are a list, instead of walking every
+                // message of the person's tickets: read them first.
+                Backend::Postgres => {
+                    let sql = visible_sql(1, admin_of.map(|_| 2));
+                    let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(actor.0);
+                    if let Some(org) = admin_of {
+                        q = q.bind(org.0);
+                    }
+                    let mut ids = q.fetch_all(&mut *conn).await?;
+                    ids.sort_unstable();
+                    ids.dedup();
+                    Some(if ids.is_empty() {
+                        "null".to_owned()
+                    } else {
+                        ids.iter()
+                            .map(i64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                }
+            }
         };
         let source = if words.is_empty() {
             let only = match &visible {
@@ -300,7 +357,10 @@ impl Engine {
             };
             format!("select t.id as tid, cast(null as bigint) as mid from tickets t{only}")
         } else {
-            let m = Matcher::new(self.db.backend(), &words);
+            let mut m = Matcher::new(self.db.backend(), &words);
+            if m.backend == Backend::Postgres {
+                m.query = expand_prefixes(&mut conn, &words).await?;
+            }
             let q = bind(&mut args, &mut n, m.query.clone())?;
             format!(
                 "select tid, max(mid) as mid from ({}) matched group by tid",

@@ -282,3 +282,70 @@ async fn filters_narrow_a_search_and_pages_follow_each_other(#[case] kind: Kind)
     expected.dedup();
     assert_eq!(expected.len(), 7);
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_prefix_finds_every_word_it_starts_however_many_there_are(#[case] kind: Kind) {
+    let settings = threadesk_core::Settings {
+        max_open_tickets_per_requester: 100,
+        ..Default::default()
+    };
+    let h = harness_with(kind, settings, 5).await;
+    let sam = h.staff("Sam").await;
+    let ann = h.person("Ann").await;
+    // 60 words starting "zeb" (more than PostgreSQL expands), 11 of them
+    // starting "zeb1"; one ticket each.
+    let mut by_word = Vec::new();
+    for i in 0..60 {
+        let t = h.open(ann, &format!("ticket {i}")).await.ticket;
+        h.reply(ann, t.id, &format!("see zeb{i} today"))
+            .await
+            .unwrap();
+        by_word.push((format!("zeb{i}"), t.id));
+    }
+    let expect = |prefix: &str| {
+        let mut ids: Vec<TicketId> = by_word
+            .iter()
+            .filter(|(w, _)| w.starts_with(prefix))
+            .map(|(_, t)| *t)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let all = |prefix: &'static str, who: PersonId| {
+        let h = &h;
+        async move {
+            let mut ids = Vec::new();
+            let mut after = None;
+            loop {
+                let page = match h
+                    .engine
+                    .search(who, &SearchQuery::words(prefix), after, 25)
+                    .await
+                    .unwrap()
+                {
+                    SearchResult::Hits(p) => p,
+                    SearchResult::Jump(_) => panic!("no jump"),
+                };
+                ids.extend(page.items.iter().map(|i| i.item.ticket.id));
+                match page.next {
+                    Some(c) => after = Some(c),
+                    None => break,
+                }
+            }
+            ids.sort();
+            ids
+        }
+    };
+    for who in [sam, ann] {
+        assert_eq!(all("zeb", who).await, expect("zeb"), "more than 50 words");
+        assert_eq!(all("zeb1", who).await, expect("zeb1"), "a few words");
+        assert_eq!(all("zeb59", who).await, expect("zeb59"), "one word");
+        assert!(all("zebra", who).await.is_empty(), "none");
+        assert_eq!(
+            all("ZEB1 today", who).await,
+            expect("zeb1"),
+            "with another word"
+        );
+    }
+}
