@@ -33,6 +33,19 @@ pub struct TicketMail {
     pub unique: String,
     /// Whether this mail starts the ticket's thread (the confirmation).
     pub root: bool,
+    /// A file sent with it (the transcript, on closing).
+    pub attachment: Option<MailFile>,
+}
+
+/// A file attached to a mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailFile {
+    /// Its name.
+    pub name: String,
+    /// Its content type (`text/html; charset=utf-8`).
+    pub content_type: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
 }
 
 /// The `Message-ID` every mail of a ticket refers to.
@@ -145,8 +158,21 @@ impl TicketMail {
         if !self.root {
             b = b.in_reply_to(root.clone()).references(root);
         }
-        b.multipart(MultiPart::alternative_plain_html(self.text(), self.html()))
-            .map_err(MailError::Build)
+        let body = MultiPart::alternative_plain_html(self.text(), self.html());
+        match &self.attachment {
+            None => b.multipart(body),
+            Some(file) => {
+                let content_type = lettre::message::header::ContentType::parse(&file.content_type)
+                    .unwrap_or(lettre::message::header::ContentType::TEXT_PLAIN);
+                b.multipart(
+                    MultiPart::mixed().multipart(body).singlepart(
+                        lettre::message::Attachment::new(file.name.clone())
+                            .body(file.bytes.clone(), content_type),
+                    ),
+                )
+            }
+        }
+        .map_err(MailError::Build)
     }
 }
 
@@ -170,6 +196,7 @@ mod tests {
             link: None,
             unique: "u1".into(),
             root: false,
+            attachment: None,
         };
         let html = mail.html();
         assert!(html.contains("Hello Ann &lt;Admin&gt;,"), "{html}");

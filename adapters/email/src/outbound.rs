@@ -7,7 +7,7 @@
 //! back-off; a permanent one (5xx: no such mailbox) skips that recipient
 //! and is logged, the others still get theirs.
 
-use crate::mail::TicketMail;
+use crate::mail::{MailFile, TicketMail};
 use crate::{EmailAdapter, MailError, CONSUMER};
 use lettre::AsyncTransport;
 use threadesk_core::domain::Platform;
@@ -19,6 +19,17 @@ use threadesk_core::outbox::{
 use threadesk_core::{EngineError, EventId, PersonId, TicketId, TicketNumber};
 
 /// How long an invitation's Accept link works.
+/// The largest transcript attached to a closing mail; a longer one is
+/// linked instead.
+pub const MAX_ATTACHED_TRANSCRIPT: usize = 5 * 1024 * 1024;
+
+/// A transcript for a mail.
+enum Attached {
+    File(MailFile),
+    TooLarge,
+    None,
+}
+
 pub(crate) const INVITATION_TTL: std::time::Duration =
     std::time::Duration::from_secs(7 * 24 * 3600);
 
@@ -105,6 +116,7 @@ impl EmailAdapter {
                         link: Some(link(t.number)),
                         unique: "opened".to_owned(),
                         root: true,
+                        attachment: None,
                     };
                     steps.take("confirmation", self.send_once(event.id, &r, mail).await);
                 }
@@ -139,6 +151,7 @@ impl EmailAdapter {
                     &number.to_string(),
                     Some(message.author_id),
                     notice,
+                    false,
                 )
                 .await?;
             }
@@ -154,6 +167,7 @@ impl EmailAdapter {
                     &number.to_string(),
                     event.actor_id,
                     notice,
+                    false,
                 )
                 .await?;
             }
@@ -174,6 +188,7 @@ impl EmailAdapter {
                     &number.to_string(),
                     event.actor_id,
                     notice,
+                    true,
                 )
                 .await?;
             }
@@ -243,6 +258,7 @@ impl EmailAdapter {
                         )),
                         unique: format!("e{}.invite", event.id),
                         root: false,
+                        attachment: None,
                     };
                     steps.take("invitation", self.send_once(event.id, &r, mail).await);
                 }
@@ -295,6 +311,7 @@ impl EmailAdapter {
         number: &str,
         except: Option<PersonId>,
         notice: Notice,
+        with_transcript: bool,
     ) -> Result<(), Failure> {
         let Some(ticket) = event.ticket_id else {
             return Ok(());
@@ -307,6 +324,26 @@ impl EmailAdapter {
             .ticket
             .subject;
         for r in self.followers(ticket, except).await? {
+            let mut paragraphs = notice.paragraphs.clone();
+            let attachment = if with_transcript {
+                match self.transcript_for(ticket, r.person).await? {
+                    Attached::File(file) => {
+                        paragraphs.push("The conversation's transcript is attached.".to_owned());
+                        Some(file)
+                    }
+                    Attached::TooLarge => {
+                        paragraphs.push(format!(
+                            "The conversation is too long to attach; its transcript is on the ticket's page: {}/tickets/{}",
+                            self.config().public_url,
+                            number.trim_start_matches('#')
+                        ));
+                        None
+                    }
+                    Attached::None => None,
+                }
+            } else {
+                None
+            };
             let mail = TicketMail {
                 ticket,
                 number: number.to_owned(),
@@ -314,15 +351,55 @@ impl EmailAdapter {
                 to_name: r.name.clone(),
                 to: r.address.clone(),
                 subject: subject.clone(),
-                paragraphs: notice.paragraphs.clone(),
+                paragraphs,
                 quote: notice.quote.clone(),
                 link: Some(notice.link.clone()),
                 unique: format!("e{}.p{}", event.id, r.person.0),
                 root: false,
+                attachment,
             };
             steps.take("notification", self.send_once(event.id, &r, mail).await);
         }
         Ok(())
+    }
+
+    /// The public transcript a follower may read, as a file to attach;
+    /// nothing when they may no longer read the ticket, and a note instead
+    /// when it is over [`MAX_ATTACHED_TRANSCRIPT`].
+    async fn transcript_for(
+        &self,
+        ticket: TicketId,
+        person: PersonId,
+    ) -> Result<Attached, Failure> {
+        use threadesk_core::engine::{TranscriptFormat, TranscriptKind};
+        let started = self
+            .engine()
+            .transcript(
+                person,
+                ticket,
+                TranscriptKind::Public,
+                TranscriptFormat::Html,
+                &self.config().public_url,
+            )
+            .await;
+        let mut transcript = match started {
+            Ok(t) => t,
+            Err(EngineError::NotFound(_)) => return Ok(Attached::None),
+            Err(e) => return Err(e.into()),
+        };
+        let name = transcript.file_name();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = transcript.next_chunk().await? {
+            if bytes.len() + chunk.len() > MAX_ATTACHED_TRANSCRIPT {
+                return Ok(Attached::TooLarge);
+            }
+            bytes.extend_from_slice(chunk.as_bytes());
+        }
+        Ok(Attached::File(MailFile {
+            name,
+            content_type: "text/html; charset=utf-8".to_owned(),
+            bytes,
+        }))
     }
 
     /// Mails a customer's reply to the ticket's owner when they are told
@@ -371,6 +448,7 @@ impl EmailAdapter {
             link: Some(notice.link.clone()),
             unique: format!("e{}.owner", event.id),
             root: false,
+            attachment: None,
         };
         self.send_once(event.id, &r, mail).await
     }

@@ -7,7 +7,7 @@
 //! person asks for goes through the staff-checked commands.
 
 use super::command;
-use super::{is_unique_violation, rows, Change, Ctx, Emit, Engine};
+use super::{actor_facts, is_unique_violation, rows, Change, Ctx, Emit, Engine};
 use crate::db::Tx;
 use crate::domain::*;
 use crate::error::{EngineError, Result};
@@ -484,6 +484,23 @@ impl Engine {
             id: OrgId(id),
             name,
         }))
+    }
+
+    /// An organization by name, as a person may name it in a search:
+    /// staff any, anybody else only their own (so that nobody learns which
+    /// other organizations exist).
+    pub async fn organization_named_by(
+        &self,
+        actor: PersonId,
+        name: &str,
+    ) -> Result<Option<Organization>> {
+        let mut conn = self.db.pool().acquire().await?;
+        let facts = actor_facts(&mut conn, actor).await?;
+        drop(conn);
+        Ok(self
+            .organization_named(name)
+            .await?
+            .filter(|o| facts.is_staff || facts.org_id == Some(o.id)))
     }
 
     /// Every organization, by name.

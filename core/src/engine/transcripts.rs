@@ -160,6 +160,8 @@ impl Transcript {
         }
     }
 
+    /// The next messages, in the order of the `(ticket_id, id)` index so
+    /// that each page is read from where the last ended.
     async fn page(&mut self) -> Result<Vec<Message>> {
         let mut conn = self.engine.db().pool().acquire().await?;
         let notes = match self.kind {
@@ -168,7 +170,7 @@ impl Transcript {
         };
         let sql = format!(
             "select {} from messages m join people p on p.id = m.author_id \
-             where m.ticket_id = $1 and m.id > $2{notes} order by m.id limit $3",
+             where m.ticket_id = $1 and m.id > $2{notes} order by m.ticket_id, m.id limit $3",
             rows::MESSAGE_COLUMNS
         );
         let mut messages = sqlx::query(&sql)

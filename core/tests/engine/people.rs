@@ -336,3 +336,27 @@ async fn an_address_names_only_people_one_may_name(#[case] kind: Kind) {
         Err(EngineError::Invalid(_))
     ));
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn only_staff_name_other_organizations_in_a_search(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let acme = h.org(sam, "Acme Inc").await;
+    h.org(sam, "Globex").await;
+    let mo = h.member(sam, acme, "Mo").await;
+    let named = |who, name: &'static str| {
+        let engine = h.engine.clone();
+        async move {
+            engine
+                .organization_named_by(who, name)
+                .await
+                .unwrap()
+                .map(|o| o.name)
+        }
+    };
+    assert_eq!(named(sam, "globex").await.as_deref(), Some("Globex"));
+    assert_eq!(named(mo, "ACME INC").await.as_deref(), Some("Acme Inc"));
+    assert_eq!(named(mo, "Globex").await, None, "not theirs: as if unknown");
+    assert_eq!(named(mo, "Nowhere").await, None);
+}

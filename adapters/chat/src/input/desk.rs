@@ -598,7 +598,11 @@ async fn search_query<P: ChatPlatform>(
                 }
             }
             "org" | "organization" => {
-                match p.engine().organization_named(&value.replace('_', " ")).await? {
+                match p
+                    .engine()
+                    .organization_named_by(person.id, &value.replace('_', " "))
+                    .await?
+                {
                     Some(o) => q.organization = Some(o.id),
                     None => return Ok(Err("No organization by that name (write spaces as _).")),
                 }

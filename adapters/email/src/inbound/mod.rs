@@ -434,6 +434,7 @@ impl EmailAdapter {
             )),
             unique: format!("invitee.{}", hex::encode(&message_id.as_bytes()[..message_id.len().min(24)])),
             root: false,
+            attachment: None,
         };
         self.answer_once(ticket, &mark, &mail).await
     }
@@ -498,6 +499,7 @@ impl EmailAdapter {
             link: Some(("Open a new ticket".to_owned(), format!("{}/tickets/new", self.config().public_url))),
             unique: format!("closed.{}", hex::encode(&message_id.as_bytes()[..message_id.len().min(24)])),
             root: false,
+            attachment: None,
         };
         self.answer_once(ticket, &mark, &mail).await
     }

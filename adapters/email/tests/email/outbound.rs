@@ -233,6 +233,26 @@ async fn replies_and_status_changes_reach_followers_by_mail_threaded(#[case] kin
         "Carol hears Bob closed it; Bob does not get his own change"
     );
     assert_eq!(closed[0].rcpt_to, ["carol@customer.test"]);
+    // the closing mail carries the public transcript.
+    assert!(
+        closed[0].text().contains("transcript is attached"),
+        "{}",
+        closed[0].text()
+    );
+    let parsed = closed[0].parsed();
+    let file = parsed.attachment(0).expect("the transcript attached");
+    assert_eq!(
+        mail_parser::MimeHeaders::attachment_name(file),
+        Some(format!("ticket-{}.html", t.number.0).as_str())
+    );
+    let html = String::from_utf8_lossy(file.contents()).into_owned();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(html.contains("Try turning it off and on"), "{html}");
+    assert!(html.contains("End of the transcript"));
+    assert!(
+        !html.contains("third time"),
+        "no internal note in a customer's transcript"
+    );
 }
 
 #[apply(backends)]
