@@ -422,8 +422,9 @@ impl Engine {
         let found = match self.db.backend() {
             Backend::Sqlite => sqlx::query_with(&sql, args).fetch_all(&mut *conn).await?,
             // a plan for these words: a cached generic plan parses the
-            // query text again for every row it tests (measured: twice
-            // the time of a customer's search).
+            // query text again for every row it tests (in the bench, a
+            // customer's search p99 went from 22.3 to 20.4 ms with its
+            // own plan).
             Backend::Postgres => {
                 use sqlx::Connection;
                 let mut tx = conn.begin().await?;
