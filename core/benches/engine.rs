@@ -267,6 +267,17 @@ impl Lcg {
 /// Product codes `q<n>z`: 20 000 of them.
 const CODES: u64 = 20_000;
 
+/// Inserts messages given as SQL value rows, in one statement.
+async fn insert_messages(tx: &mut threadesk_core::db::Tx, rows: &[String]) {
+    sqlx::query(&format!(
+        "insert into messages (ticket_id, author_id, author_role, internal, body, created_at) values {}",
+        rows.join(", ")
+    ))
+    .execute(&mut **tx)
+    .await
+    .expect("messages");
+}
+
 /// Stores `total` messages over the seeded tickets (ten everyday words
 /// and two product codes each), authored by the requester.
 async fn seed_messages(db: &Db, total: usize) {
@@ -297,13 +308,7 @@ async fn seed_messages(db: &Db, total: usize) {
                 )
             })
             .collect();
-        sqlx::query(&format!(
-            "insert into messages (ticket_id, author_id, author_role, internal, body, created_at) values {}",
-            rows.join(", ")
-        ))
-        .execute(&mut *tx)
-        .await
-        .expect("messages");
+        insert_messages(&mut tx, &rows).await;
     }
     tx.commit().await.expect("commit");
     sqlx::query("analyze")
@@ -425,13 +430,7 @@ async fn transcript_figures(
                     )
                 })
                 .collect();
-            sqlx::query(&format!(
-                "insert into messages (ticket_id, author_id, author_role, internal, body, created_at) values {}",
-                rows.join(", ")
-            ))
-            .execute(&mut *tx)
-            .await
-            .expect("messages");
+            insert_messages(&mut tx, &rows).await;
         }
         tx.commit().await.expect("commit");
         let before = rss_kib();

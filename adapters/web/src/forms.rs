@@ -42,6 +42,14 @@ impl Submitted {
         self.fields.get(name).map_or("", String::as_str)
     }
 
+    /// Refuses the files (too large): every one stored so far is removed,
+    /// and the text is kept with why.
+    async fn refuse(&mut self, portal: &Portal, why: String) {
+        portal.blobs().forget(&self.links()).await;
+        self.files.clear();
+        self.refused = Some(why);
+    }
+
     /// The links of the stored files, to remove them if the command fails.
     pub fn links(&self) -> Vec<String> {
         self.files.iter().map(|f| f.url.clone()).collect()
@@ -93,10 +101,8 @@ pub(crate) async fn read(
                     }
                     Ok(None) => {}
                     Err(Stored::TooLarge(sentence, rest)) => {
-                        // drop what was kept; read the rest without keeping it.
-                        portal.blobs().forget(&done.links()).await;
-                        done.files.clear();
-                        done.refused = Some(sentence);
+                        // read the rest without keeping it.
+                        done.refuse(portal, sentence).await;
                         skip(*rest).await?;
                     }
                     Err(Stored::Failed(e)) => return Err(e),
@@ -123,10 +129,8 @@ pub(crate) async fn read(
         Err(WebError::Page(StatusCode::PAYLOAD_TOO_LARGE, sentence, _))
             if !done.fields.is_empty() =>
         {
-            // the text came before the files: keep it, drop every file.
-            portal.blobs().forget(&done.links()).await;
-            done.files.clear();
-            done.refused = Some(sentence);
+            // the text came before the files: keep it.
+            done.refuse(portal, sentence).await;
             Ok(done)
         }
         Err(e) => {

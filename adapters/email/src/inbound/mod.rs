@@ -398,12 +398,7 @@ impl EmailAdapter {
         message_id: &str,
         body: &str,
     ) -> Result<(), EngineError> {
-        let mark = PlatformRef {
-            platform: Platform::Email,
-            workspace: String::new(),
-            channel: "invitee-answer".to_owned(),
-            message_id: format!("{}:{}:{message_id}", ticket.0, delegate.0),
-        };
+        let mark = answer_mark("invitee-answer", ticket, delegate.0, message_id);
         if self.engine().system().link_at(&mark).await?.is_some() {
             return Ok(());
         }
@@ -472,12 +467,7 @@ impl EmailAdapter {
         message_id: &str,
         body: &str,
     ) -> Result<(), EngineError> {
-        let mark = PlatformRef {
-            platform: Platform::Email,
-            workspace: String::new(),
-            channel: "closed-answer".to_owned(),
-            message_id: format!("{}:{}:{message_id}", ticket.0, person.0),
-        };
+        let mark = answer_mark("closed-answer", ticket, person.0, message_id);
         if self.engine().system().link_at(&mark).await?.is_some() {
             return Ok(());
         }
@@ -502,6 +492,18 @@ impl EmailAdapter {
             attachment: None,
         };
         self.answer_once(ticket, &mark, &mail).await
+    }
+}
+
+/// Where an automatic answer to a received mail is marked sent: one per
+/// kind of answer, ticket, addressee (a person's or a delegation's id) and
+/// mail.
+fn answer_mark(kind: &str, ticket: TicketId, to: i64, message_id: &str) -> PlatformRef {
+    PlatformRef {
+        platform: Platform::Email,
+        workspace: String::new(),
+        channel: kind.to_owned(),
+        message_id: format!("{}:{to}:{message_id}", ticket.0),
     }
 }
 

@@ -61,12 +61,10 @@ pub(crate) fn ticket_list(p: ListPage<'_>) -> Markup {
                 @if org {
                     label.tight for="sort" { "Order" }
                     select.narrow #sort name="sort" {
-                        @for (sort, label) in super::SORT_CHOICES {
-                            @let sort: Sort = sort.parse().unwrap_or_default();
-                            @if sort.by != SortBy::Due && (p.show_owner || sort.by != SortBy::Owner) {
-                                option value=(sort) selected[p.sort == sort] { (label) }
-                            }
-                        }
+                        // no due times for customers; owners where shown.
+                        (super::sort_options(p.sort, |s| {
+                            s.by != SortBy::Due && (p.show_owner || s.by != SortBy::Owner)
+                        }))
                     }
                 }
                 button.plain type="submit" { "Show" }

@@ -249,6 +249,22 @@ pub(crate) const SORT_CHOICES: [(&str, &str); 10] = [
     ("owner", "Owner"),
 ];
 
+/// The `<option>`s of an *Order* choice: the orders `offered` lets
+/// through, the current one selected.
+pub(crate) fn sort_options(
+    current: threadesk_core::engine::Sort,
+    offered: impl Fn(threadesk_core::engine::Sort) -> bool,
+) -> Markup {
+    html! {
+        @for (text, label) in SORT_CHOICES {
+            @let sort: threadesk_core::engine::Sort = text.parse().unwrap_or_default();
+            @if offered(sort) {
+                option value=(sort) selected[current == sort] { (label) }
+            }
+        }
+    }
+}
+
 /// A column header that sorts the list: a link to the same list ordered by
 /// this column (the other direction when it already is), marked for
 /// screen readers with `aria-sort`.

@@ -85,12 +85,7 @@ pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
                 }
             }
             label.tight for="sort" { "Order" }
-            select.narrow #sort name="sort" {
-                @for (sort, label) in super::SORT_CHOICES {
-                    @let sort: Sort = sort.parse().unwrap_or_default();
-                    option value=(sort) selected[p.sort == sort] { (label) }
-                }
-            }
+            select.narrow #sort name="sort" { (super::sort_options(p.sort, |_| true)) }
             button.plain type="submit" { "Filter" }
         }
         @if p.page.items.is_empty() {

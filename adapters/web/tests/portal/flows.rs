@@ -1028,21 +1028,22 @@ async fn pictures_show_inline_only_when_their_bytes_are_pictures(kind: Kind) {
         .collect();
     assert_eq!(thumbs.len(), 2, "{thumbs:?}");
     assert!(ticket.shows("alt=\"Picture: screen.png\""));
-    let h = |page: &crate::helpers::Page, name| {
-        page.headers
-            .get(name)
-            .map(|v: &axum::http::HeaderValue| v.to_str().unwrap().to_owned())
-            .unwrap_or_default()
-    };
     let real = b.get(&thumbs[0]).await;
     assert_eq!(real.status, StatusCode::OK);
-    assert_eq!(h(&real, header::CONTENT_TYPE), "image/png");
-    assert!(h(&real, header::CONTENT_DISPOSITION).starts_with("inline;"));
+    assert_eq!(real.header(header::CONTENT_TYPE), "image/png");
+    assert!(real
+        .header(header::CONTENT_DISPOSITION)
+        .starts_with("inline;"));
     // an SVG calling itself a PNG stays a download, whatever is asked.
     let fake = b.get(&thumbs[1]).await;
-    assert_eq!(h(&fake, header::CONTENT_TYPE), "application/octet-stream");
-    assert!(h(&fake, header::CONTENT_DISPOSITION).starts_with("attachment;"));
-    assert_eq!(h(&fake, header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    assert_eq!(
+        fake.header(header::CONTENT_TYPE),
+        "application/octet-stream"
+    );
+    assert!(fake
+        .header(header::CONTENT_DISPOSITION)
+        .starts_with("attachment;"));
+    assert_eq!(fake.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
     // the same rights as the download: nobody else sees it.
     let mut e = site.browser(eve).await;
     assert_eq!(e.get(&thumbs[0]).await.status, StatusCode::NOT_FOUND);
@@ -1589,19 +1590,20 @@ async fn anyone_who_reads_a_ticket_downloads_its_transcript(kind: Kind) {
     );
     let html = b.get(&format!("/tickets/{n}/transcript")).await;
     assert_eq!(html.status, StatusCode::OK);
-    let h = |p: &crate::helpers::Page, name| {
-        p.headers
-            .get(name)
-            .map(|v: &axum::http::HeaderValue| v.to_str().unwrap().to_owned())
-            .unwrap_or_default()
-    };
-    assert_eq!(h(&html, header::CONTENT_TYPE), "text/html; charset=utf-8");
-    assert!(h(&html, header::CONTENT_DISPOSITION)
+    assert_eq!(
+        html.header(header::CONTENT_TYPE),
+        "text/html; charset=utf-8"
+    );
+    assert!(html
+        .header(header::CONTENT_DISPOSITION)
         .starts_with(&format!("attachment; filename=\"ticket-{n}.html\"")));
     assert!(html.shows("It jams &lt;badly&gt;."));
     assert!(!html.shows("Only for us"));
     let text = b.get(&format!("/tickets/{n}/transcript?format=text")).await;
-    assert_eq!(h(&text, header::CONTENT_TYPE), "text/plain; charset=utf-8");
+    assert_eq!(
+        text.header(header::CONTENT_TYPE),
+        "text/plain; charset=utf-8"
+    );
     assert!(text.body.contains("It jams <badly>."));
     // the full one: staff only.
     assert_eq!(

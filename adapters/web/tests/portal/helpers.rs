@@ -172,6 +172,15 @@ impl Page {
             .to_owned()
     }
 
+    /// A response header as text; empty when absent.
+    pub fn header(&self, name: axum::http::header::HeaderName) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// Whether the page shows this text (as HTML-escaped by the portal).
     pub fn shows(&self, text: &str) -> bool {
         self.body.contains(text)
