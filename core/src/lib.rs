@@ -8,6 +8,7 @@
 //! into [`engine::Engine`] calls and outbox events into platform messages.
 #![forbid(unsafe_code)]
 
+pub mod autoclose;
 pub mod blobs;
 pub mod db;
 pub mod domain;

@@ -6,7 +6,9 @@
 //! run out for another to take over.
 
 use crate::db::{Backend, Db};
-use crate::domain::{Delegate, Department, Message, Organization, SavedReply, Status, Ticket};
+use crate::domain::{
+    Delegate, Department, Message, Organization, Rating, SavedReply, Status, Ticket,
+};
 use crate::error::{EngineError, Result};
 use crate::ids::*;
 use crate::time::Timestamp;
@@ -74,6 +76,35 @@ pub enum EventPayload {
         number: TicketNumber,
         /// The status before.
         previous_status: Status,
+        /// Why, when nobody closed it by hand.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<CloseReason>,
+    },
+    /// The customer was reminded that their ticket closes by itself unless
+    /// they reply ([`crate::autoclose`]).
+    AutoCloseReminder {
+        /// The ticket's number.
+        number: TicketNumber,
+        /// When it will close.
+        closes_at: Timestamp,
+        /// How long the customer has been silent, in minutes.
+        quiet_minutes: i64,
+    },
+    /// Staff paused (or resumed) automatic closing of a ticket.
+    AutoClosePaused {
+        /// The ticket's number.
+        number: TicketNumber,
+        /// Paused now, or resumed.
+        paused: bool,
+    },
+    /// The requester rated the help on a closed ticket (or changed it).
+    TicketRated {
+        /// The ticket's number.
+        number: TicketNumber,
+        /// The rating as it is now.
+        rating: Rating,
+        /// It replaced an earlier rating.
+        changed: bool,
     },
     /// The ticket's owner changed (claimed, assigned or unassigned).
     OwnerChanged {
@@ -172,6 +203,9 @@ impl EventPayload {
             EventPayload::SubjectEdited { .. } => "subject_edited",
             EventPayload::StatusChanged { .. } => "status_changed",
             EventPayload::TicketClosed { .. } => "ticket_closed",
+            EventPayload::AutoCloseReminder { .. } => "auto_close_reminder",
+            EventPayload::AutoClosePaused { .. } => "auto_close_paused",
+            EventPayload::TicketRated { .. } => "ticket_rated",
             EventPayload::OwnerChanged { .. } => "owner_changed",
             EventPayload::TicketMoved { .. } => "ticket_moved",
             EventPayload::DelegateInvited { .. } => "delegate_invited",
@@ -192,7 +226,30 @@ impl EventPayload {
         match self {
             EventPayload::NotePosted { .. } => true,
             EventPayload::MessageEdited { message, .. } => message.internal,
+            EventPayload::AutoClosePaused { .. } | EventPayload::TicketRated { .. } => true,
             _ => false,
+        }
+    }
+}
+
+/// Why a ticket was closed without anybody closing it by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CloseReason {
+    /// Its customer did not reply for this long ([`crate::autoclose`]).
+    NoReply {
+        /// The silence, in minutes.
+        quiet_minutes: i64,
+    },
+}
+
+impl CloseReason {
+    /// The reason in words, to follow "closed the ticket".
+    pub fn text(&self) -> String {
+        match self {
+            CloseReason::NoReply { quiet_minutes } => {
+                format!("no reply for {}", crate::time::span(*quiet_minutes))
+            }
         }
     }
 }

@@ -44,7 +44,7 @@ const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// `90m`, `4h`, `1d` (a day is 24 hours of the clock that counts), or a
 /// plain number of minutes.
-fn minutes(text: &str) -> Result<i64, String> {
+pub(crate) fn minutes(text: &str) -> Result<i64, String> {
     let t = text.trim().to_ascii_lowercase();
     let (number, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((i, _)) => t.split_at(i),

@@ -13,7 +13,7 @@ use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// The event kinds a ticket's history shows.
-pub const KINDS: [&str; 9] = [
+pub const KINDS: [&str; 12] = [
     "status_changed",
     "subject_edited",
     "owner_changed",
@@ -23,6 +23,9 @@ pub const KINDS: [&str; 9] = [
     "delegate_declined",
     "delegate_revoked",
     "ticket_closed",
+    "auto_close_reminder",
+    "auto_close_paused",
+    "ticket_rated",
 ];
 
 /// One change in a ticket's history.
@@ -41,7 +44,10 @@ pub struct Change {
 pub fn is_internal(payload: &EventPayload) -> bool {
     matches!(
         payload,
-        EventPayload::OwnerChanged { .. } | EventPayload::TicketMoved { .. }
+        EventPayload::OwnerChanged { .. }
+            | EventPayload::TicketMoved { .. }
+            | EventPayload::AutoClosePaused { .. }
+            | EventPayload::TicketRated { .. }
     )
 }
 
@@ -109,7 +115,48 @@ pub fn describe(payload: &EventPayload, actor: Actor<'_>, staff_view: bool) -> O
         EventPayload::DelegateRevoked { delegate, .. } => {
             format!("{who} removed {} from the ticket.", delegate.display_name())
         }
+        EventPayload::TicketClosed {
+            reason: Some(reason),
+            ..
+        } => format!("{who} closed the ticket: {}.", reason.text()),
         EventPayload::TicketClosed { .. } => format!("{who} closed the ticket."),
+        EventPayload::AutoCloseReminder {
+            closes_at,
+            quiet_minutes,
+            ..
+        } => {
+            let silent = crate::time::span(*quiet_minutes);
+            let on = crate::time::when(*closes_at);
+            if staff_view {
+                format!("{who} reminded the customer after {silent} without a reply: the ticket closes on {on} unless they reply.")
+            } else {
+                format!("We haven't heard from you for {silent}: this ticket closes on {on} unless you reply.")
+            }
+        }
+        EventPayload::AutoClosePaused { paused: true, .. } => {
+            format!("{who} paused automatic closing.")
+        }
+        EventPayload::AutoClosePaused { paused: false, .. } => {
+            format!("{who} resumed automatic closing.")
+        }
+        EventPayload::TicketRated {
+            rating, changed, ..
+        } => {
+            let verb = if *changed {
+                "changed their rating to"
+            } else {
+                "rated the help"
+            };
+            let comment = match &rating.comment {
+                Some(c) => format!(": {}", quoted(c)),
+                None => ".".to_owned(),
+            };
+            format!(
+                "{who} {verb} {} ({}/5){comment}",
+                rating.stars(),
+                rating.score
+            )
+        }
         _ => return None,
     })
 }
@@ -179,6 +226,28 @@ mod tests {
             EventPayload::TicketClosed {
                 number: n,
                 previous_status: Status::Open,
+                reason: None,
+            },
+            EventPayload::AutoCloseReminder {
+                number: n,
+                closes_at: Timestamp(1_764_547_200_000_000),
+                quiet_minutes: 7 * 24 * 60,
+            },
+            EventPayload::AutoClosePaused {
+                number: n,
+                paused: true,
+            },
+            EventPayload::TicketRated {
+                number: n,
+                rating: crate::domain::Rating {
+                    ticket_id: TicketId(1),
+                    score: 4,
+                    comment: Some("Quick".into()),
+                    rated_by: PersonId(5),
+                    created_at: Timestamp(0),
+                    updated_at: Timestamp(0),
+                },
+                changed: false,
             },
         ];
         let kinds: Vec<&str> = all.iter().map(EventPayload::kind).collect();
@@ -199,7 +268,25 @@ mod tests {
                 "Dee declined the invitation to follow the ticket.",
                 "Sam removed Dee from the ticket.",
                 "Sam closed the ticket.",
+                "We haven't heard from you for 7 days: this ticket closes on 2025-12-01 00:00 UTC unless you reply.",
+                "Sam paused automatic closing.",
+                "Sam rated the help ★★★★☆ (4/5): “Quick”",
             ]
+        );
+        assert_eq!(
+            describe(&all[9], None, true).unwrap(),
+            "Threadesk reminded the customer after 7 days without a reply: the ticket closes on 2025-12-01 00:00 UTC unless they reply."
+        );
+        let auto = EventPayload::TicketClosed {
+            number: n,
+            previous_status: Status::AwaitingClient,
+            reason: Some(crate::outbox::CloseReason::NoReply {
+                quiet_minutes: 10 * 24 * 60,
+            }),
+        };
+        assert_eq!(
+            describe(&auto, None, false).unwrap(),
+            "Threadesk closed the ticket: no reply for 10 days."
         );
         assert_eq!(
             describe(&all[0], SAM, true).unwrap(),
@@ -208,7 +295,7 @@ mod tests {
         let internal: Vec<bool> = all.iter().map(is_internal).collect();
         assert_eq!(
             internal,
-            [false, false, true, true, false, false, false, false, false]
+            [false, false, true, true, false, false, false, false, false, false, true, true]
         );
         assert_eq!(
             describe(&all[2], Some((PersonId(9), "Kim")), true).unwrap(),

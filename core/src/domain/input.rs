@@ -57,7 +57,16 @@ pub enum ValidationError {
     /// An attachment's type or link is missing or too long.
     #[error("attachment {0:?} needs a content type and a link of at most {MAX_ATTACHMENT_URL_CHARS} characters")]
     BadAttachmentLink(String),
+    /// A rating outside 1 to 5.
+    #[error("a rating is 1 to 5 stars ({0} given)")]
+    BadScore(i64),
+    /// A rating's comment is too long.
+    #[error("the comment is {0} characters long; the limit is {MAX_COMMENT_CHARS}")]
+    CommentTooLong(usize),
 }
+
+/// The longest comment a rating may carry.
+pub const MAX_COMMENT_CHARS: usize = 2_000;
 
 fn char_count(s: &str) -> usize {
     s.chars().count()

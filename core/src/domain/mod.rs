@@ -10,8 +10,8 @@ pub mod visibility;
 
 pub use access::{Action, Role};
 pub use input::{
-    AttachmentMeta, Email, MessageBody, Name, Subject, ValidationError, MAX_ATTACHMENTS,
-    MAX_MESSAGE_CHARS, MAX_SUBJECT_CHARS,
+    clean_text, is_invisible, AttachmentMeta, Email, MessageBody, Name, Subject, ValidationError,
+    MAX_ATTACHMENTS, MAX_COMMENT_CHARS, MAX_MESSAGE_CHARS, MAX_SUBJECT_CHARS,
 };
 pub use model::*;
 pub use parse::ParseError;

@@ -80,6 +80,57 @@ pub struct Ticket {
     /// When staff should answer by (service targets), while it waits.
     #[serde(default)]
     pub due_at: Option<Timestamp>,
+    /// When its next automatic step is due (a reminder, or closing),
+    /// while it waits on its customer ([`crate::autoclose`]).
+    #[serde(default)]
+    pub auto_close_at: Option<Timestamp>,
+    /// The customer was reminded: the next automatic step closes it.
+    #[serde(default)]
+    pub reminded: bool,
+    /// Staff paused automatic closing of this ticket.
+    #[serde(default)]
+    pub auto_close_paused: bool,
+}
+
+/// How the requester rated the help on a closed ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rating {
+    /// The ticket.
+    pub ticket_id: TicketId,
+    /// 1 (poor) to 5 (excellent).
+    pub score: u8,
+    /// What they added, if anything.
+    pub comment: Option<String>,
+    /// Who rated (the requester).
+    pub rated_by: PersonId,
+    /// When first rated.
+    pub created_at: Timestamp,
+    /// When last changed.
+    pub updated_at: Timestamp,
+}
+
+impl Rating {
+    /// The score as stars: `★★★★☆`.
+    pub fn stars(&self) -> String {
+        stars(self.score)
+    }
+}
+
+/// A score as five stars, filled up to it: `★★★☆☆`.
+pub fn stars(score: u8) -> String {
+    let n = usize::from(score.min(5));
+    format!("{}{}", "★".repeat(n), "☆".repeat(5 - n))
+}
+
+/// The words for a score, 1 to 5.
+pub fn score_label(score: u8) -> &'static str {
+    match score {
+        1 => "Poor",
+        2 => "Fair",
+        3 => "Good",
+        4 => "Very good",
+        _ => "Excellent",
+    }
 }
 
 /// A line of a ticket list.

@@ -9,7 +9,6 @@ use crate::domain::*;
 use crate::error::{EngineError, Result};
 use crate::ids::*;
 use crate::outbox::EventPayload;
-use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
@@ -105,7 +104,7 @@ impl Engine {
                         .await?
                     }
                 };
-            let now = Timestamp::now();
+            let now = self.now();
             let id = match existing {
                 Some((_, status)) if status == "invited" || status == "accepted" => {
                     return Err(EngineError::Conflict(format!("that person is already {status} on this ticket")));
@@ -186,7 +185,7 @@ impl Engine {
             .bind(id.0)
             .bind(status.as_str())
             .bind(actor.id.0)
-            .bind(Timestamp::now().0)
+            .bind(self.now().0)
             .execute(&mut **tx)
             .await;
             match updated {
@@ -260,7 +259,7 @@ impl Engine {
             }
             sqlx::query("update delegates set status = 'revoked', updated_at = $2 where id = $1")
                 .bind(delegate.0)
-                .bind(Timestamp::now().0)
+                .bind(self.now().0)
                 .execute(&mut **tx)
                 .await?;
             self.touch(tx, ticket.id).await?;

@@ -7,7 +7,6 @@ use crate::domain::*;
 use crate::error::{EngineError, Result};
 use crate::ids::*;
 use crate::outbox::EventPayload;
-use crate::time::Timestamp;
 
 async fn load(tx: &mut Tx, id: DepartmentId) -> Result<Department> {
     let row = sqlx::query("select id, name, active from departments where id = $1")
@@ -36,7 +35,7 @@ impl Engine {
                 "insert into departments (name, created_at) values ($1, $2) returning id",
             )
             .bind(name.as_str())
-            .bind(Timestamp::now().0)
+            .bind(self.now().0)
             .fetch_one(&mut **tx)
             .await
             .map_err(|e| name_taken(e, &name))?;

@@ -2,22 +2,26 @@
 //! the ticket, checks the rights table, writes the change and its outbox
 //! event, and commits. Queries show each person only what they may see.
 
+mod auto_close;
 mod delegates;
 mod departments;
 mod link_tokens;
 mod people;
 mod queries;
+mod ratings;
 pub(crate) mod rows;
 mod saved_replies;
 mod search;
 mod tickets;
 mod transcripts;
 
+pub use auto_close::{AutoCloseRun, AFTER_COMMIT, BEFORE_COMMIT};
 pub use delegates::Invitee;
 pub use link_tokens::{
     LinkKind, LinkPurpose, MailFailure, Redeemed, SIGN_IN_LINKS_PER_WINDOW, SIGN_IN_WINDOW,
 };
 pub use queries::{OwnerFilter, QueueFilter, ServiceFigures, Sort, SortBy, FIRST_RESPONSE_BUCKETS};
+pub use ratings::{RatedTicket, RatingLink, RatingReport, RatingRow, RATING_WINDOW};
 pub use saved_replies::fill as fill_saved_reply;
 pub use search::{
     words_of, SearchHit, SearchQuery, SearchResult, CUSTOMER_SCAN, MAX_WORDS, STAFF_SCAN,
@@ -33,7 +37,7 @@ use crate::ids::{MessageId, PersonId, TicketId};
 use crate::links::PlatformRef;
 use crate::metrics::Metrics;
 use crate::outbox::EventPayload;
-use crate::time::Timestamp;
+use crate::time::{Clock, Timestamp};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
@@ -51,6 +55,9 @@ pub struct Settings {
     pub show_owner_to_customers: bool,
     /// How soon staff should answer (none by default).
     pub service: crate::service::ServiceTargets,
+    /// When tickets waiting on their customer close by themselves (never
+    /// by default).
+    pub auto_close: crate::autoclose::AutoClose,
 }
 
 impl Default for Settings {
@@ -60,6 +67,7 @@ impl Default for Settings {
             max_attachment_bytes: 100 * 1024 * 1024,
             show_owner_to_customers: false,
             service: crate::service::ServiceTargets::default(),
+            auto_close: crate::autoclose::AutoClose::default(),
         }
     }
 }
@@ -107,6 +115,7 @@ pub struct Engine {
     db: Db,
     settings: Settings,
     metrics: Arc<Metrics>,
+    clock: Clock,
 }
 
 /// How often a command is retried after a transient conflict.
@@ -119,7 +128,25 @@ impl Engine {
             db,
             settings,
             metrics: Arc::default(),
+            clock: Clock::system(),
         }
+    }
+
+    /// The same engine on another clock (a test's, shared by the engines
+    /// of a replica test).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The engine's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The time now, by the engine's clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
     }
 
     /// The engine's counters (shared by clones of this engine).
@@ -194,7 +221,7 @@ impl Engine {
         .bind(event.payload.kind())
         .bind(event.actor.map(|a| a.0))
         .bind(serde_json::to_string(&event.payload)?)
-        .bind(Timestamp::now().0)
+        .bind(self.now().0)
         .bind(key)
         .bind(key.map(|_| op))
         .bind(response)
@@ -359,6 +386,15 @@ impl Emit {
         Emit {
             ticket: Some(ticket),
             actor: Some(actor),
+            payload,
+        }
+    }
+
+    /// An event about a ticket that nobody caused (the system did).
+    pub(crate) fn system(ticket: TicketId, payload: EventPayload) -> Self {
+        Emit {
+            ticket: Some(ticket),
+            actor: None,
             payload,
         }
     }

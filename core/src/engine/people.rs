@@ -34,7 +34,7 @@ impl Engine {
                 // created meanwhile by a concurrent request: nothing to change.
                 return Ok(Change::Unchanged(load_person(tx, id).await?));
             }
-            let now = Timestamp::now();
+            let now = self.now();
             let id: i64 = sqlx::query_scalar(
                 "insert into people (display_name, created_at) values ($1, $2) returning id",
             )
@@ -448,7 +448,7 @@ impl Engine {
             "insert into organizations (name, created_at) values ($1, $2) returning id",
         )
         .bind(name.as_str())
-        .bind(Timestamp::now().0)
+        .bind(self.now().0)
         .fetch_one(&mut **tx)
         .await;
         let id: i64 = match inserted {

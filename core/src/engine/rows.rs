@@ -12,7 +12,8 @@ use sqlx::Row;
 pub(crate) const TICKET_COLUMNS: &str =
     "t.id, t.number, t.subject, t.department_id, t.requester_id, \
      t.org_id, t.status, t.created_at, t.last_activity_at, t.closed_at, t.owner_id, \
-     t.waiting_since, t.first_response_at, t.due_at";
+     t.waiting_since, t.first_response_at, t.due_at, t.auto_close_at, t.auto_close_stage, \
+     t.auto_close_paused";
 
 /// The message columns, from alias `m` joined with the author as `p`.
 pub(crate) const MESSAGE_COLUMNS: &str =
@@ -54,6 +55,11 @@ pub(crate) fn ticket(row: &AnyRow) -> Result<Ticket> {
             .try_get::<Option<i64>, _>("first_response_at")?
             .map(Timestamp),
         due_at: row.try_get::<Option<i64>, _>("due_at")?.map(Timestamp),
+        auto_close_at: row
+            .try_get::<Option<i64>, _>("auto_close_at")?
+            .map(Timestamp),
+        reminded: row.try_get::<i64, _>("auto_close_stage")? == 1,
+        auto_close_paused: flag(row, "auto_close_paused")?,
     })
 }
 

@@ -101,7 +101,7 @@ impl Engine {
                         .await?;
                 known.ok_or(EngineError::NotFound("department"))?;
             }
-            let now = Timestamp::now().0;
+            let now = self.now().0;
             let existing: Option<i64> = sqlx::query_scalar(
                 "select id from saved_replies where lower(name) = lower($1) \
                  and coalesce(department_id, 0) = $2",

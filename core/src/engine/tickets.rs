@@ -62,7 +62,7 @@ pub struct Posted {
     pub message: Message,
 }
 
-fn refuse_if_closed(ticket: &Ticket, unsent: Option<&str>) -> Result<()> {
+pub(super) fn refuse_if_closed(ticket: &Ticket, unsent: Option<&str>) -> Result<()> {
     if ticket.status.is_closed() {
         return Err(EngineError::TicketClosed {
             number: ticket.number,
@@ -152,33 +152,36 @@ fn run_clock(ticket: &mut Ticket, now: Timestamp, staff_answered: bool) -> bool 
     false
 }
 
+/// The automatic-closing clock after a change: a ticket waiting on its
+/// customer has its first step (the reminder) due a period after staff last
+/// handed it to them, so a public answer from staff starts it again; any
+/// other status has none. Returns whether it starts now (its due time is
+/// then to be set).
+fn run_quiet_clock(ticket: &mut Ticket, staff_answered: bool) -> bool {
+    let waits = ticket.status == Status::AwaitingClient;
+    if !waits || staff_answered || ticket.auto_close_at.is_none() {
+        ticket.auto_close_at = None;
+        ticket.reminded = false;
+    }
+    waits && ticket.auto_close_at.is_none()
+}
+
 impl Engine {
-    /// When staff should answer a ticket that waits (service targets),
-    /// with its department's target; `None` when it does not wait or no
-    /// target applies. Reads the department's name only when targets are
-    /// set.
-    pub(crate) async fn due_of(
+    /// The name of a department, if any.
+    pub(crate) async fn department_name(
         &self,
         conn: &mut sqlx::AnyConnection,
-        ticket: &Ticket,
-    ) -> Result<Option<Timestamp>> {
-        if ticket.waiting_since.is_none() || !self.settings.service.is_on() {
-            return Ok(None);
-        }
-        let name: Option<String> = match ticket.department_id {
-            None => None,
-            Some(d) => {
+        department: Option<crate::ids::DepartmentId>,
+    ) -> Result<Option<String>> {
+        match department {
+            None => Ok(None),
+            Some(d) => Ok(
                 sqlx::query_scalar("select name from departments where id = $1")
                     .bind(d.0)
                     .fetch_optional(&mut *conn)
-                    .await?
-            }
-        };
-        Ok(self.due_in(
-            name.as_deref(),
-            ticket.waiting_since,
-            ticket.first_response_at,
-        ))
+                    .await?,
+            ),
+        }
     }
 
     /// When staff should answer a ticket waiting since `waiting_since`
@@ -240,17 +243,35 @@ impl Engine {
         Ok(changed)
     }
 
-    /// Runs the service clock after a change ([`run_clock`]) and sets the
-    /// due time when a wait starts.
-    async fn clock(
+    /// Runs the service clock ([`run_clock`]) and the automatic-closing
+    /// clock ([`run_quiet_clock`]) after a change, and sets the due times
+    /// of what starts now (the department's name is read only then).
+    pub(crate) async fn run_clocks(
         &self,
         conn: &mut sqlx::AnyConnection,
         ticket: &mut Ticket,
         now: Timestamp,
         staff_answered: bool,
     ) -> Result<()> {
-        if run_clock(ticket, now, staff_answered) {
-            ticket.due_at = self.due_of(conn, ticket).await?;
+        let wait = run_clock(ticket, now, staff_answered) && self.settings.service.is_on();
+        let quiet = run_quiet_clock(ticket, staff_answered) && self.settings.auto_close.is_on();
+        if !(wait || quiet) {
+            return Ok(());
+        }
+        let name = self.department_name(conn, ticket.department_id).await?;
+        if wait {
+            ticket.due_at = self.due_in(
+                name.as_deref(),
+                ticket.waiting_since,
+                ticket.first_response_at,
+            );
+        }
+        if quiet {
+            ticket.auto_close_at = self
+                .settings
+                .auto_close
+                .periods(name.as_deref())
+                .map(|p| now.plus_millis(p.remind_after.saturating_mul(60_000)));
         }
         Ok(())
     }
@@ -297,7 +318,7 @@ impl Engine {
             )
             .fetch_one(&mut **tx)
             .await?;
-            let now = Timestamp::now();
+            let now = self.now();
             let mut ticket = Ticket {
                 id: TicketId(0),
                 number: TicketNumber(number),
@@ -313,8 +334,11 @@ impl Engine {
                 waiting_since: None,
                 first_response_at: None,
                 due_at: None,
+                auto_close_at: None,
+                reminded: false,
+                auto_close_paused: false,
             };
-            self.clock(tx, &mut ticket, now, false).await?;
+            self.run_clocks(tx, &mut ticket, now, false).await?;
             let id: i64 = sqlx::query_scalar(
                 "insert into tickets (number, subject, department_id, requester_id, org_id, status, created_at, last_activity_at, waiting_since, due_at) \
                  values ($1, $2, $3, $4, $5, 'open', $6, $6, $7, $8) returning id",
@@ -394,10 +418,10 @@ impl Engine {
             let (actor, mut ticket, role, next_id) = self
                 .lock_ticket_for(tx, ctx.actor, ticket_id, plain)
                 .await?;
-            let now = Timestamp::now();
+            let now = self.now();
             let previous = decide_post(&mut ticket, role, internal, &body, now)?;
             let answered = !internal && role == Role::Staff;
-            self.clock(tx, &mut ticket, now, answered).await?;
+            self.run_clocks(tx, &mut ticket, now, answered).await?;
             match next_id {
                 // the message, the ticket and the event in one round trip.
                 Some(id) => {
@@ -444,10 +468,11 @@ impl Engine {
             let (actor, mut ticket, role, next_id, version) = self
                 .ticket_for(&mut conn, ctx.actor, ticket_id, true, false)
                 .await?;
-            let now = Timestamp::now();
+            let now = self.now();
             let previous = decide_post(&mut ticket, role, internal, body, now)?;
             let answered = !internal && role == Role::Staff;
-            self.clock(&mut conn, &mut ticket, now, answered).await?;
+            self.run_clocks(&mut conn, &mut ticket, now, answered)
+                .await?;
             let id = next_id.ok_or_else(|| EngineError::Corrupt("no message id".into()))?;
             let message = new_message(id, &ticket, &actor, role, internal, body, now)?;
             let event = post_event(internal, &message, &ticket, previous, actor.id);
@@ -508,17 +533,18 @@ impl Engine {
         mut ticket: Ticket,
         to: Status,
     ) -> Result<(Ticket, Emit)> {
-        let now = Timestamp::now();
+        let now = self.now();
         let from = ticket.status;
         ticket.status = to;
         ticket.last_activity_at = now;
         if to.is_closed() {
             ticket.closed_at = Some(now);
         }
-        self.clock(tx, &mut ticket, now, false).await?;
+        self.run_clocks(tx, &mut ticket, now, false).await?;
         sqlx::query(
             "update tickets set status = $2, last_activity_at = $3, closed_at = $4, \
-             waiting_since = $5, due_at = $6, version = version + 1 where id = $1",
+             waiting_since = $5, due_at = $6, auto_close_at = $7, auto_close_stage = $8, \
+             version = version + 1 where id = $1",
         )
         .bind(ticket.id.0)
         .bind(to.as_str())
@@ -526,12 +552,15 @@ impl Engine {
         .bind(ticket.closed_at.map(|t| t.0))
         .bind(ticket.waiting_since.map(|t| t.0))
         .bind(ticket.due_at.map(|t| t.0))
+        .bind(ticket.auto_close_at.map(|t| t.0))
+        .bind(i64::from(ticket.reminded))
         .execute(&mut **tx)
         .await?;
         let event = if to.is_closed() {
             EventPayload::TicketClosed {
                 number: ticket.number,
                 previous_status: from,
+                reason: None,
             }
         } else {
             EventPayload::StatusChanged {
@@ -683,7 +712,7 @@ impl Engine {
             if previous == ticket.subject {
                 return Err(EngineError::Conflict("the subject is already that".into()));
             }
-            let now = Timestamp::now();
+            let now = self.now();
             ticket.last_activity_at = now;
             sqlx::query("update tickets set subject = $2, last_activity_at = $3, version = version + 1 where id = $1")
                 .bind(ticket.id.0)
@@ -741,7 +770,7 @@ impl Engine {
                     "the message already says that".into(),
                 ));
             }
-            let now = Timestamp::now();
+            let now = self.now();
             sqlx::query(
                 "insert into message_revisions (message_id, revision, body, edited_by, created_at) values ($1, $2, $3, $4, $5)",
             )
@@ -827,7 +856,8 @@ impl Engine {
     ) -> Result<bool> {
         const MESSAGE: &str = "insert into messages (id, ticket_id, author_id, author_role, internal, body, created_at)";
         const TICKET: &str = "update tickets set status = $8, last_activity_at = $9, \
-             waiting_since = $16, first_response_at = $17, due_at = $18, version = version + 1 where id = $2";
+             waiting_since = $16, first_response_at = $17, due_at = $18, auto_close_at = $19, \
+             auto_close_stage = $20, version = version + 1 where id = $2";
         const EVENT: &str = "insert into outbox_events (ticket_id, kind, actor_id, payload, created_at, idempotency_key, operation, response)";
         const EVENT_VALUES: &str = "$2, $10, $11, $12, $7, $13, $14, $15";
         const VALUES: &str = "$1, $2, $3, $4, $5, $6, $7";
@@ -836,7 +866,7 @@ impl Engine {
                 "with m as ({MESSAGE} overriding system value values ({VALUES})), u as ({TICKET}) {EVENT} values ({EVENT_VALUES})"
             ),
             (Backend::Postgres, Some(_)) => format!(
-                "with u as ({TICKET} and version = $19 returning id), \
+                "with u as ({TICKET} and version = $21 returning id), \
                  m as ({MESSAGE} overriding system value select {VALUES} from u) \
                  {EVENT} select {EVENT_VALUES} from u"
             ),
@@ -867,7 +897,9 @@ impl Engine {
             .bind(response)
             .bind(ticket.waiting_since.map(|t| t.0))
             .bind(ticket.first_response_at.map(|t| t.0))
-            .bind(ticket.due_at.map(|t| t.0));
+            .bind(ticket.due_at.map(|t| t.0))
+            .bind(ticket.auto_close_at.map(|t| t.0))
+            .bind(i64::from(ticket.reminded));
         if let Some(version) = guard {
             query = query.bind(version);
         }
@@ -901,7 +933,8 @@ impl Engine {
             "insert into messages (ticket_id, author_id, author_role, internal, body, created_at) \
                               values ($1, $2, $3, $4, $5, $6) returning id";
         const BUMP: &str = "update tickets set status = $7, last_activity_at = $8, \
-             waiting_since = $9, first_response_at = $10, due_at = $11, version = version + 1 where id = $1";
+             waiting_since = $9, first_response_at = $10, due_at = $11, auto_close_at = $12, \
+             auto_close_stage = $13, version = version + 1 where id = $1";
         let sql = match (bump, self.db.backend()) {
             (true, Backend::Postgres) => {
                 format!("with m as ({INSERT}), u as ({BUMP}) select id from m")
@@ -921,13 +954,16 @@ impl Engine {
                 .bind(ticket.last_activity_at.0)
                 .bind(ticket.waiting_since.map(|t| t.0))
                 .bind(ticket.first_response_at.map(|t| t.0))
-                .bind(ticket.due_at.map(|t| t.0));
+                .bind(ticket.due_at.map(|t| t.0))
+                .bind(ticket.auto_close_at.map(|t| t.0))
+                .bind(i64::from(ticket.reminded));
         }
         let id: i64 = insert.fetch_one(&mut **tx).await?;
         if bump && self.db.backend() == Backend::Sqlite {
             sqlx::query(
                 "update tickets set status = $2, last_activity_at = $3, waiting_since = $4, \
-                 first_response_at = $5, due_at = $6, version = version + 1 where id = $1",
+                 first_response_at = $5, due_at = $6, auto_close_at = $7, auto_close_stage = $8, \
+                 version = version + 1 where id = $1",
             )
             .bind(ticket.id.0)
             .bind(ticket.status.as_str())
@@ -935,6 +971,8 @@ impl Engine {
             .bind(ticket.waiting_since.map(|t| t.0))
             .bind(ticket.first_response_at.map(|t| t.0))
             .bind(ticket.due_at.map(|t| t.0))
+            .bind(ticket.auto_close_at.map(|t| t.0))
+            .bind(i64::from(ticket.reminded))
             .execute(&mut **tx)
             .await?;
         }

@@ -12,6 +12,7 @@ use crate::domain::{Attachment, Message, Role, Ticket};
 use crate::error::{EngineError, Result};
 use crate::ids::{MessageId, PersonId, TicketId};
 use crate::markdown::escape;
+use sqlx::AnyConnection;
 use std::collections::HashMap;
 
 /// How many messages a transcript reads at a time.
@@ -98,6 +99,21 @@ impl Engine {
         if kind == TranscriptKind::Full && role != Role::Staff {
             return Err(EngineError::StaffOnly("staff"));
         }
+        self.start_transcript(&mut conn, ticket, kind, format, portal)
+            .await
+    }
+
+    /// Starts the transcript of a ticket already loaded, whoever asks: the
+    /// caller decided that `kind` may be read (see [`Engine::transcript`],
+    /// and the trusted `engine.system().public_transcript`).
+    pub(crate) async fn start_transcript(
+        &self,
+        conn: &mut AnyConnection,
+        ticket: Ticket,
+        kind: TranscriptKind,
+        format: TranscriptFormat,
+        portal: &str,
+    ) -> Result<Transcript> {
         let requester: String = sqlx::query_scalar("select display_name from people where id = $1")
             .bind(ticket.requester_id.0)
             .fetch_one(&mut *conn)
@@ -158,6 +174,24 @@ impl Transcript {
             }
             State::Done => Ok(None),
         }
+    }
+
+    /// The whole file, read chunk by chunk, or `None` as soon as it would
+    /// be longer than `max` bytes (then nothing more is read).
+    pub async fn read_at_most(&mut self, max: usize) -> Result<Option<Vec<u8>>> {
+        let mut bytes = Vec::new();
+        while let Some(chunk) = self.next_chunk().await? {
+            if bytes.len() + chunk.len() > max {
+                return Ok(None);
+            }
+            bytes.extend_from_slice(chunk.as_bytes());
+        }
+        Ok(Some(bytes))
+    }
+
+    /// The file's content type.
+    pub fn content_type(&self) -> &'static str {
+        self.format.content_type()
     }
 
     /// The next messages, in the order of the `(ticket_id, id)` index so

@@ -1,6 +1,7 @@
 //! The behavioural suite of the engine. Every story runs on SQLite and on
 //! PostgreSQL, each test on a database of its own.
 
+mod after;
 mod concurrency;
 mod delegates;
 mod helpers;
