@@ -74,6 +74,10 @@ pub struct Db {
     /// the same pool as `pool`.
     writer: AnyPool,
     backend: Backend,
+    /// The clock of everything written through this handle (the engine's
+    /// changes and the outbox's leases): the system's, unless a test moves
+    /// it.
+    clock: crate::time::Clock,
 }
 
 /// Why the database could not be opened.
@@ -91,6 +95,22 @@ pub enum ConnectError {
 }
 
 impl Db {
+    /// The time now, by this handle's clock.
+    pub fn now(&self) -> crate::time::Timestamp {
+        self.clock.now()
+    }
+
+    /// This handle's clock.
+    pub fn clock(&self) -> &crate::time::Clock {
+        &self.clock
+    }
+
+    /// The same database, on another clock.
+    pub fn with_clock(mut self, clock: crate::time::Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Opens a pool on `url` (`sqlite://file.db`, `sqlite::memory:`,
     /// `postgres://…`). A SQLite file is created if missing and put in WAL
     /// mode with full synchronous commits and foreign keys on.
@@ -158,6 +178,7 @@ impl Db {
             pool,
             writer,
             backend,
+            clock: crate::time::Clock::system(),
         })
     }
 

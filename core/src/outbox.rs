@@ -335,7 +335,7 @@ impl Outbox {
     pub async fn register(&self, consumer: &str) -> Result<()> {
         sqlx::query("insert into outbox_consumers (name, created_at) values ($1, $2) on conflict (name) do nothing")
             .bind(consumer)
-            .bind(Timestamp::now().0)
+            .bind(self.db.now().0)
             .execute(self.db.pool())
             .await?;
         Ok(())
@@ -345,7 +345,7 @@ impl Outbox {
     /// unacknowledged one, so each ticket's events are handled in order.
     /// Each is leased for `lease`; unacknowledged, it is handed out again.
     pub async fn claim(&self, consumer: &str, max: u32, lease: Duration) -> Result<Vec<Delivery>> {
-        let now = Timestamp::now();
+        let now = self.db.now();
         let until = now.plus_millis(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
         let skip_locked = match self.db.backend() {
             Backend::Postgres => " for update skip locked",
@@ -427,7 +427,10 @@ impl Outbox {
         error: &str,
         delay: Duration,
     ) -> Result<()> {
-        let at = Timestamp::now().plus_millis(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+        let at = self
+            .db
+            .now()
+            .plus_millis(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
         sqlx::query("update outbox_deliveries set available_at = $3, last_error = $4 where consumer = $1 and event_id = $2")
             .bind(consumer)
             .bind(event.0)
@@ -476,7 +479,7 @@ impl Outbox {
         )
         .bind(consumer)
         .bind(&intent.key)
-        .bind(Timestamp::now().0)
+        .bind(self.db.now().0)
         .execute(self.db.pool())
         .await?;
         if done.rows_affected() == 1 {
@@ -490,9 +493,7 @@ impl Outbox {
         .fetch_optional(self.db.pool())
         .await?;
         // closed in between (another worker recorded it): from now.
-        Ok(Some(Timestamp(
-            opened.unwrap_or_else(|| Timestamp::now().0),
-        )))
+        Ok(Some(Timestamp(opened.unwrap_or_else(|| self.db.now().0))))
     }
 
     /// The call made under `intent` is recorded (a link, a surface, an
@@ -523,7 +524,7 @@ impl Outbox {
         sqlx::query("update outbox_deliveries set failed_at = $3, last_error = $4 where consumer = $1 and event_id = $2")
             .bind(consumer)
             .bind(event.0)
-            .bind(Timestamp::now().0)
+            .bind(self.db.now().0)
             .bind(truncate(error))
             .execute(self.db.pool())
             .await?;
@@ -554,7 +555,7 @@ impl Outbox {
         Ok(Lag {
             pending: row.try_get("pending")?,
             oldest_ms: oldest
-                .map(|t| (Timestamp::now().0 - t).max(0) / 1000)
+                .map(|t| (self.db.now().0 - t).max(0) / 1000)
                 .unwrap_or(0),
             failed: row.try_get("failed")?,
         })
@@ -757,7 +758,7 @@ impl Outbox {
         if events.is_empty() {
             return Ok(());
         }
-        let now = Timestamp::now();
+        let now = self.db.now();
         let until = now.plus_millis(i64::try_from(lease().as_millis()).unwrap_or(i64::MAX));
         let list = events
             .iter()
@@ -787,7 +788,7 @@ impl Outbox {
         )
         .bind(consumer)
         .bind(event.0)
-        .bind(Timestamp::now().0)
+        .bind(self.db.now().0)
         .execute(self.db.pool())
         .await?;
         Ok(())

@@ -35,6 +35,9 @@ pub struct TicketMail {
     pub root: bool,
     /// A file sent with it (the transcript, on closing).
     pub attachment: Option<MailFile>,
+    /// Links to choose from, each `(label, url)`, after the paragraphs
+    /// (the ratings of the closing mail).
+    pub choices: Vec<(String, String)>,
 }
 
 /// A file attached to a mail.
@@ -78,6 +81,12 @@ impl TicketMail {
             out.push_str(p);
             out.push_str("\n\n");
         }
+        for (label, url) in &self.choices {
+            out.push_str(&format!("  {label}: {url}\n"));
+        }
+        if !self.choices.is_empty() {
+            out.push('\n');
+        }
         if let Some(q) = &self.quote {
             for line in q.lines() {
                 out.push_str("> ");
@@ -98,6 +107,17 @@ impl TicketMail {
         let mut out = format!("<p>Hello {},</p>", html_escape(&self.to_name));
         for p in &self.paragraphs {
             out.push_str(&format!("<p>{}</p>", html_escape(p)));
+        }
+        if !self.choices.is_empty() {
+            out.push_str("<p>");
+            for (label, url) in &self.choices {
+                out.push_str(&format!(
+                    "<a href=\"{}\" style=\"display:inline-block;margin:0 8px 8px 0;padding:6px 10px;border:1px solid #ccc;border-radius:4px;text-decoration:none\">{}</a> ",
+                    html_escape(url),
+                    html_escape(label)
+                ));
+            }
+            out.push_str("</p>");
         }
         if let Some(q) = &self.quote {
             out.push_str(&format!(
@@ -197,6 +217,7 @@ mod tests {
             unique: "u1".into(),
             root: false,
             attachment: None,
+            choices: Vec::new(),
         };
         let html = mail.html();
         assert!(html.contains("Hello Ann &lt;Admin&gt;,"), "{html}");

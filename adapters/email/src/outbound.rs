@@ -117,6 +117,7 @@ impl EmailAdapter {
                         unique: "opened".to_owned(),
                         root: true,
                         attachment: None,
+                        choices: Vec::new(),
                     };
                     steps.take("confirmation", self.send_once(event.id, &r, mail).await);
                 }
@@ -171,11 +172,15 @@ impl EmailAdapter {
                 )
                 .await?;
             }
-            EventPayload::TicketClosed { number, .. } => {
+            EventPayload::TicketClosed { number, reason, .. } => {
+                let closed = match reason {
+                    Some(why) => {
+                        format!("Ticket {number} was closed automatically: {}.", why.text())
+                    }
+                    None => format!("Ticket {number} is closed."),
+                };
                 let notice = Notice {
-                    paragraphs: vec![format!(
-                        "Ticket {number} is closed. To ask something new, open a new ticket."
-                    )],
+                    paragraphs: vec![format!("{closed} To ask something new, open a new ticket.")],
                     quote: None,
                     link: (
                         "Open a new ticket".to_owned(),
@@ -191,6 +196,23 @@ impl EmailAdapter {
                     true,
                 )
                 .await?;
+            }
+            EventPayload::AutoCloseReminder {
+                number,
+                closes_at,
+                quiet_minutes,
+            } => {
+                let notice = Notice {
+                    paragraphs: vec![format!(
+                        "We haven't heard from you on ticket {number} for {}. If we don't hear from you, it closes automatically on {}. Anything to add? Just reply to this e-mail, and it stays open.",
+                        threadesk_core::time::span(*quiet_minutes),
+                        threadesk_core::time::when(*closes_at)
+                    )],
+                    quote: None,
+                    link: link(*number),
+                };
+                self.to_followers(&mut steps, event, &number.to_string(), None, notice, false)
+                    .await?;
             }
             EventPayload::DelegateInvited { number, delegate } => {
                 let facts = self.engine().system().card_facts(ticket).await?;
@@ -259,6 +281,7 @@ impl EmailAdapter {
                         unique: format!("e{}.invite", event.id),
                         root: false,
                         attachment: None,
+                        choices: Vec::new(),
                     };
                     steps.take("invitation", self.send_once(event.id, &r, mail).await);
                 }
@@ -325,6 +348,29 @@ impl EmailAdapter {
             .subject;
         for r in self.followers(ticket, except).await? {
             let mut paragraphs = notice.paragraphs.clone();
+            // the closing mail asks the requester to rate the help: one
+            // link per score, each working once until the rating window
+            // closes (its page asks to confirm, so a scanner that opens
+            // links rates nothing).
+            let mut choices = Vec::new();
+            if with_transcript {
+                if let Some(token) = self.engine().system().rating_link(ticket, r.person).await? {
+                    paragraphs.push(
+                        "How did we do? Choose a rating (you can add a comment on the next page; you can change it for 7 days):"
+                            .to_owned(),
+                    );
+                    for score in (1..=5u8).rev() {
+                        choices.push((
+                            format!(
+                                "{} {}",
+                                threadesk_core::domain::stars(score),
+                                threadesk_core::domain::score_label(score)
+                            ),
+                            format!("{}/rate/{token}?score={score}", self.config().public_url),
+                        ));
+                    }
+                }
+            }
             let attachment = if with_transcript {
                 match self.transcript_for(ticket, r.person).await? {
                     Attached::File(file) => {
@@ -357,6 +403,7 @@ impl EmailAdapter {
                 unique: format!("e{}.p{}", event.id, r.person.0),
                 root: false,
                 attachment,
+                choices,
             };
             steps.take("notification", self.send_once(event.id, &r, mail).await);
         }
@@ -449,6 +496,7 @@ impl EmailAdapter {
             unique: format!("e{}.owner", event.id),
             root: false,
             attachment: None,
+            choices: Vec::new(),
         };
         self.send_once(event.id, &r, mail).await
     }

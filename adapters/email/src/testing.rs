@@ -38,6 +38,14 @@ impl Received {
             .map(|t| t.into_owned())
             .unwrap_or_default()
     }
+
+    /// The HTML body.
+    pub fn html(&self) -> String {
+        self.parsed()
+            .body_html(0)
+            .map(|t| t.into_owned())
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Default)]

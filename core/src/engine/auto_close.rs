@@ -167,7 +167,14 @@ impl Engine {
             &(),
         )
         .await?;
-        let point = ticket.id.to_string();
+        let point = format!(
+            "{}:{}",
+            ticket.id,
+            match step {
+                Step::Closed => "close",
+                _ => "remind",
+            }
+        );
         faults::crash_point(BEFORE_COMMIT, &point);
         tx.commit().await?;
         faults::crash_point(AFTER_COMMIT, &point);

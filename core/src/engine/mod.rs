@@ -115,7 +115,6 @@ pub struct Engine {
     db: Db,
     settings: Settings,
     metrics: Arc<Metrics>,
-    clock: Clock,
 }
 
 /// How often a command is retried after a transient conflict.
@@ -128,25 +127,24 @@ impl Engine {
             db,
             settings,
             metrics: Arc::default(),
-            clock: Clock::system(),
         }
     }
 
     /// The same engine on another clock (a test's, shared by the engines
     /// of a replica test).
     pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
+        self.db = self.db.with_clock(clock);
         self
     }
 
-    /// The engine's clock.
+    /// The engine's clock (its database handle's, which the outbox shares).
     pub fn clock(&self) -> &Clock {
-        &self.clock
+        self.db.clock()
     }
 
     /// The time now, by the engine's clock.
     pub fn now(&self) -> Timestamp {
-        self.clock.now()
+        self.db.now()
     }
 
     /// The engine's counters (shared by clones of this engine).

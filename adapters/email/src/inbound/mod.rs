@@ -430,6 +430,7 @@ impl EmailAdapter {
             unique: format!("invitee.{}", hex::encode(&message_id.as_bytes()[..message_id.len().min(24)])),
             root: false,
             attachment: None,
+            choices: Vec::new(),
         };
         self.answer_once(ticket, &mark, &mail).await
     }
@@ -490,6 +491,7 @@ impl EmailAdapter {
             unique: format!("closed.{}", hex::encode(&message_id.as_bytes()[..message_id.len().min(24)])),
             root: false,
             attachment: None,
+            choices: Vec::new(),
         };
         self.answer_once(ticket, &mark, &mail).await
     }

@@ -7,7 +7,7 @@ use threadesk_core::engine::{Invitee, NewMessage, NewTicket};
 use threadesk_core::links::PlatformRef;
 use threadesk_core::outbox::Consumer;
 use threadesk_core::surfaces::Audience;
-use threadesk_core::testing::{harness, Harness, Kind};
+use threadesk_core::testing::{Harness, Kind};
 use threadesk_core::{Ctx, PersonId};
 use threadesk_email::testing::SmtpSink;
 use threadesk_email::{token, EmailAdapter, EmailConfig};
@@ -26,7 +26,11 @@ pub struct World {
 }
 
 pub async fn world(kind: Kind) -> World {
-    let h = harness(kind).await;
+    world_with(kind, threadesk_core::Settings::default()).await
+}
+
+pub async fn world_with(kind: Kind, settings: threadesk_core::Settings) -> World {
+    let h = threadesk_core::testing::harness_with(kind, settings, 5).await;
     let sink = SmtpSink::start().await;
     let (host, port, security, credentials) = EmailConfig::parse_smtp_url(&sink.url()).unwrap();
     let config = EmailConfig {
@@ -471,4 +475,92 @@ async fn an_owner_without_a_chat_account_gets_customer_replies_by_mail(#[case] k
     w.h.reply(bob, t.id, "hello again").await.unwrap();
     w.settle().await;
     assert_eq!(w.sink.to("kim@acme.test").len(), 1, "no second mail");
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_quiet_customer_is_reminded_by_mail_and_rates_the_closed_ticket_from_the_closing_mail(
+    #[case] kind: Kind,
+) {
+    use std::time::Duration;
+    const DAY: Duration = Duration::from_secs(24 * 3600);
+    let settings = threadesk_core::Settings {
+        auto_close: threadesk_core::autoclose::AutoClose::parse("3d/2d").unwrap(),
+        ..Default::default()
+    };
+    let w = world_with(kind, settings).await;
+    let sam = w.h.staff("Sam Support").await;
+    let bob = w.customer("Bob Builder", "bob@customer.test").await;
+    let t = w.h.open(bob, "Outage").await.ticket;
+    w.h.reply(sam, t.id, "Is it back?").await.unwrap();
+    w.settle().await;
+    let before = w.sink.received().len();
+    w.h.engine
+        .clock()
+        .advance(3 * DAY + Duration::from_secs(60));
+    assert_eq!(w.h.engine.run_auto_close(10).await.unwrap().reminded, 1);
+    w.settle().await;
+    let new: Vec<_> = w.sink.received().into_iter().skip(before).collect();
+    assert_eq!(new.len(), 1, "one reminder, to Bob");
+    assert_eq!(new[0].rcpt_to, ["bob@customer.test"]);
+    let text = new[0].text();
+    assert!(
+        text.contains(&format!(
+            "We haven't heard from you on ticket {} for 3 days. If we don't hear from you, it closes automatically on",
+            t.number
+        )),
+        "{text}"
+    );
+    w.h.engine.clock().advance(2 * DAY);
+    assert_eq!(w.h.engine.run_auto_close(10).await.unwrap().closed, 1);
+    w.settle().await;
+    let new: Vec<_> = w.sink.received().into_iter().skip(before + 1).collect();
+    assert_eq!(new.len(), 1, "one closing mail, to Bob");
+    let text = new[0].text();
+    assert!(
+        text.contains(&format!(
+            "Ticket {} was closed automatically: no reply for 5 days.",
+            t.number
+        )),
+        "{text}"
+    );
+    assert!(text.contains("transcript is attached"), "{text}");
+    // five rating links, best first; each asks to confirm on its page.
+    let links: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split("https://help.acme.test/rate/").nth(1))
+        .collect();
+    assert_eq!(links.len(), 5, "{text}");
+    assert!(
+        links[0].ends_with("?score=5") && links[4].ends_with("?score=1"),
+        "{links:?}"
+    );
+    let token = links[1].trim_end_matches("?score=4");
+    assert!(
+        links.iter().all(|l| l.starts_with(token)),
+        "one token for the five"
+    );
+    assert!(new[0].html().contains(&format!("/rate/{token}?score=4")));
+    let rated =
+        w.h.engine
+            .rate_by_link(token, 4, Some("Fine"))
+            .await
+            .unwrap();
+    assert_eq!((rated.score, rated.rated_by), (4, bob));
+    let again = w.h.engine.rate_by_link(token, 1, None).await;
+    assert!(
+        matches!(again, Err(threadesk_core::EngineError::NotFound(_))),
+        "{again:?}"
+    );
+    // staff get no rating links when they close a ticket of their own.
+    let own = w.h.open(sam, "Internal").await.ticket;
+    let mark = w.sink.received().len();
+    w.h.engine.close(&Ctx::new(sam), own.id).await.unwrap();
+    w.settle().await;
+    assert!(w
+        .sink
+        .received()
+        .into_iter()
+        .skip(mark)
+        .all(|m| !m.text().contains("/rate/")));
 }
