@@ -78,6 +78,10 @@ pub struct Config {
     /// How soon staff should answer (`SERVICE_TARGETS`, `BUSINESS_HOURS`,
     /// `BUSINESS_TIMEZONE`).
     pub service: threadesk_core::service::ServiceTargets,
+    /// When tickets waiting on a quiet customer are reminded and closed
+    /// (`AUTO_CLOSE`: `7d/3d`, or `default=7d/3d, Billing=14d/7d, Sales=off`;
+    /// off when unset).
+    pub auto_close: threadesk_core::autoclose::AutoClose,
     /// How long a claimed outbox event is this replica's before another
     /// takes it over (`OUTBOX_LEASE_MS`, default 5,000).
     pub outbox_lease: std::time::Duration,
@@ -113,6 +117,7 @@ impl fmt::Debug for Config {
             .field("outbox_lease", &self.outbox_lease)
             .field("show_owner_to_customers", &self.show_owner_to_customers)
             .field("service", &self.service)
+            .field("auto_close", &self.auto_close)
             .field("platforms", &self.platforms)
             .field("slack", &self.slack)
             .field("discord", &self.discord)
@@ -324,6 +329,9 @@ impl Config {
                 "business hours count only towards service targets: set SERVICE_TARGETS too",
             ));
         }
+        let auto_close =
+            threadesk_core::autoclose::AutoClose::parse(&value("AUTO_CLOSE").unwrap_or_default())
+                .map_err(|why| invalid("AUTO_CLOSE", why))?;
         let outbox_lease = match value("OUTBOX_LEASE_MS") {
             None => threadesk_core::outbox::LEASE,
             Some(v) => {
@@ -346,8 +354,12 @@ impl Config {
             .filter(|(_, var)| value(var).is_some())
             .map(|(name, _)| *name)
             .collect();
-        let slack = slack_config(&value)?;
-        let discord = discord_config(&value)?;
+        // transcripts posted to chat link to the portal, as mails do.
+        let portal = public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{listen_addr}"));
+        let slack = slack_config(&value, &portal)?;
+        let discord = discord_config(&value, &portal)?;
         let teams = teams_config(&value)?;
         let email = email_config(
             &value,
@@ -374,6 +386,7 @@ impl Config {
             outbox_lease,
             show_owner_to_customers,
             service,
+            auto_close,
             platforms,
         })
     }
@@ -470,6 +483,7 @@ fn teams_config(
 /// `SLACK_*`: the adapter runs when `SLACK_BOT_TOKEN` is set.
 fn slack_config(
     value: &impl Fn(&str) -> Option<String>,
+    portal: &str,
 ) -> Result<Option<SlackConfig>, ConfigError> {
     let Some(token) = value("SLACK_BOT_TOKEN") else {
         return Ok(None);
@@ -509,6 +523,8 @@ fn slack_config(
         slack.department_channels = parse_department_channels(&map)
             .map_err(|e| invalid("SLACK_DEPARTMENT_CHANNELS", e.to_string()))?;
     }
+    slack.transcript_channel = value("SLACK_TRANSCRIPT_CHANNEL").map(|c| c.trim().to_owned());
+    slack.public_url = portal.to_owned();
     Ok(Some(slack))
 }
 
@@ -594,6 +610,7 @@ fn email_config(
 /// `DISCORD_*`: the adapter runs when `DISCORD_TOKEN` is set.
 fn discord_config(
     value: &impl Fn(&str) -> Option<String>,
+    portal: &str,
 ) -> Result<Option<DiscordConfig>, ConfigError> {
     let Some(token) = value("DISCORD_TOKEN") else {
         return Ok(None);
@@ -621,6 +638,8 @@ fn discord_config(
     let mut c = DiscordConfig::new(token, application, support);
     c.staff_role = id("DISCORD_STAFF_ROLE")?;
     c.staff_channel = id("DISCORD_STAFF_CHANNEL")?;
+    c.transcript_channel = id("DISCORD_TRANSCRIPT_CHANNEL")?;
+    c.public_url = portal.to_owned();
     if let Some(key) = value("DISCORD_PUBLIC_KEY") {
         c.public_key = Some(
             discord::parse_public_key(&key)
@@ -838,6 +857,16 @@ mod tests {
     }
 
     #[test]
+    fn automatic_closing_is_read_and_checked() {
+        assert!(!load(&[]).unwrap().auto_close.is_on());
+        assert!(!load(&[("AUTO_CLOSE", "")]).unwrap().auto_close.is_on());
+        let c = load(&[("AUTO_CLOSE", "default=7d/3d, Billing=off")]).unwrap();
+        assert_eq!(c.auto_close.periods(None).unwrap().close_after, 3 * 24 * 60);
+        assert_eq!(c.auto_close.periods(Some("billing")), None);
+        each_refused_by_name(&[], &[("AUTO_CLOSE", "a week")]);
+    }
+
+    #[test]
     fn teams_settings_are_read_and_checked() {
         let base = [
             ("TEAMS_APP_ID", "11111111-2222-3333-4444-555555555555"),
@@ -958,6 +987,50 @@ mod tests {
                 ("SLACK_DEPARTMENT_CHANNELS", "Billing"),
             ],
         );
+    }
+
+    #[test]
+    fn transcript_channels_are_read_and_an_empty_one_is_off() {
+        let slack = [
+            ("SLACK_BOT_TOKEN", "xoxb-1"),
+            ("SLACK_SIGNING_SECRET", "abc"),
+        ];
+        let discord = [
+            ("DISCORD_TOKEN", "MTA1.bot-token-value"),
+            ("DISCORD_APPLICATION_ID", "830000000000000001"),
+            ("DISCORD_SUPPORT_CHANNEL", "810000000000000001"),
+        ];
+        let both: Vec<(&str, &str)> = slack.iter().chain(&discord).copied().collect();
+        // off by default, and the portal they link to is the listener's.
+        let c = load(&both).unwrap();
+        let (s, d) = (c.slack.unwrap(), c.discord.unwrap());
+        assert_eq!(s.transcript_channel, None);
+        assert_eq!(d.transcript_channel, None);
+        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+        assert_eq!(d.public_url, "http://127.0.0.1:8080");
+        let mut set = both.clone();
+        set.extend([
+            ("SLACK_TRANSCRIPT_CHANNEL", " C0TRANSCRIPTS "),
+            ("DISCORD_TRANSCRIPT_CHANNEL", "810000000000000003"),
+            ("PUBLIC_URL", "https://help.example.com/"),
+        ]);
+        let c = load(&set).unwrap();
+        let (s, d) = (c.slack.unwrap(), c.discord.unwrap());
+        assert_eq!(s.transcript_channel.as_deref(), Some("C0TRANSCRIPTS"));
+        assert_eq!(d.transcript_channel, Some(810000000000000003));
+        assert_eq!(s.public_url, "https://help.example.com");
+        assert_eq!(d.public_url, "https://help.example.com");
+        // an empty value is no channel.
+        let mut empty = both.clone();
+        empty.extend([
+            ("SLACK_TRANSCRIPT_CHANNEL", ""),
+            ("DISCORD_TRANSCRIPT_CHANNEL", "  "),
+        ]);
+        let c = load(&empty).unwrap();
+        assert_eq!(c.slack.unwrap().transcript_channel, None);
+        assert_eq!(c.discord.unwrap().transcript_channel, None);
+        // a Discord transcript channel is an id, as the others.
+        each_refused_by_name(&discord, &[("DISCORD_TRANSCRIPT_CHANNEL", "#transcripts")]);
     }
 
     #[test]

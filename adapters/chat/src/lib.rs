@@ -22,6 +22,9 @@ pub mod testing;
 pub mod text;
 
 pub use deliver::Mirror;
+pub use deliver::MAX_POSTED_TRANSCRIPT;
 pub use failure::{ConnectError, Failure, PlatformError};
 pub use hub::Hub;
-pub use platform::{CardFor, ChatPlatform, CustomerSide, Invitation, Place};
+pub use platform::{
+    CardFor, ChatPlatform, CustomerSide, Invitation, Place, TranscriptChannel, Upload,
+};

@@ -74,6 +74,31 @@ pub enum Place<'a> {
     Dm(&'a str),
 }
 
+/// Where a platform posts closed tickets' transcripts
+/// ([`ChatPlatform::transcript_channel`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptChannel {
+    /// The channel's id on the platform.
+    pub channel: String,
+    /// The portal's public address (`https://help.example.com`): the
+    /// transcript's attachment links, and the link posted instead of a
+    /// transcript too long to post, point there.
+    pub portal: String,
+}
+
+/// A file posted with a message ([`ChatPlatform::post_file`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Upload<'a> {
+    /// The file's name (`ticket-1042.html`).
+    pub name: &'a str,
+    /// Its title, plain text (`Ticket #1042 VPN down`).
+    pub title: &'a str,
+    /// Its content type (`text/html; charset=utf-8`).
+    pub content_type: &'a str,
+    /// Its content.
+    pub bytes: &'a [u8],
+}
+
 /// A chat platform: the calls the chat layer makes and how the platform
 /// draws things. Rules (who sees what) are not the platform's to decide.
 pub trait ChatPlatform: Clone + Send + Sync + 'static {
@@ -205,6 +230,29 @@ pub trait ChatPlatform: Clone + Send + Sync + 'static {
         _since: Timestamp,
     ) -> impl Future<Output = Result<Option<String>, Self::Error>> + Send {
         async { Ok(None) }
+    }
+
+    /// The channel closed tickets' public transcripts are posted to (the
+    /// support team's archive), when one is configured. `None` (the
+    /// default): none are posted, and [`ChatPlatform::post_file`] is never
+    /// called.
+    fn transcript_channel(&self) -> Option<TranscriptChannel> {
+        None
+    }
+    /// Posts a message of the bot's at the top of a channel with `file`
+    /// attached, or the comment alone when `file` is `None`; the id of what
+    /// it posted. Called only for the
+    /// [`ChatPlatform::transcript_channel`]: a platform without one keeps
+    /// this default, which posts nothing. Like every call that creates
+    /// something, it carries `intent`'s token where the platform keeps one.
+    fn post_file(
+        &self,
+        _channel: &str,
+        _comment: &str,
+        _file: Option<Upload<'_>>,
+        _intent: &Intent,
+    ) -> impl Future<Output = Result<String, Self::Error>> + Send {
+        async { Ok(String::new()) }
     }
 
     /// A line posted when a ticket opens on a person's own card.

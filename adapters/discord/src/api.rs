@@ -4,7 +4,8 @@
 
 use crate::config::{DiscordConfig, SetupError, DEFAULT_API_URL};
 use serde_json::Value;
-use serenity::http::{HttpBuilder, LightMethod, Request, Route};
+use serenity::builder::CreateAttachment;
+use serenity::http::{HttpBuilder, LightMethod, Multipart, MultipartUpload, Request, Route};
 use serenity::model::id::ApplicationId;
 use std::net::ToSocketAddrs;
 use std::sync::Arc;
@@ -146,7 +147,37 @@ impl DiscordApi {
             .map(serde_json::to_vec)
             .transpose()
             .map_err(|e| ApiError::Refused(e.to_string().into()))?;
-        let req = Request::new(route, method).body(body).params(params);
+        self.send(Request::new(route, method).body(body).params(params))
+            .await
+    }
+
+    /// One call with a file, as `multipart/form-data`: the JSON body as the
+    /// part `payload_json`, the file as the part `files[0]` (the body's
+    /// `attachments` names it with id 0); the JSON answer.
+    pub async fn call_with_file(
+        &self,
+        route: Route<'_>,
+        method: LightMethod,
+        payload: &Value,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Result<Value, ApiError> {
+        let payload_json =
+            serde_json::to_string(payload).map_err(|e| ApiError::Refused(e.to_string().into()))?;
+        let form = Multipart {
+            upload: MultipartUpload::Attachments(vec![CreateAttachment::bytes(
+                bytes.to_vec(),
+                file_name,
+            )]),
+            fields: vec![],
+            payload_json: Some(payload_json),
+        };
+        self.send(Request::new(route, method).multipart(Some(form)))
+            .await
+    }
+
+    /// Sends a request; its JSON answer (`null` for 204).
+    async fn send(&self, req: Request<'_>) -> Result<Value, ApiError> {
         let response = self.http.request(req).await.map_err(classify)?;
         let bytes = response
             .bytes()

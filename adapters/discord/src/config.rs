@@ -6,6 +6,10 @@ use std::fmt;
 /// Discord's REST API origin; serenity builds every route on it.
 pub const DEFAULT_API_URL: &str = "https://discord.com";
 
+/// The portal's address when none is given (the binary's default
+/// listener).
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
+
 /// The Discord adapter's settings.
 #[derive(Clone)]
 pub struct DiscordConfig {
@@ -36,6 +40,11 @@ pub struct DiscordConfig {
     /// then applies at once; without it, at the member's next interaction
     /// or message.
     pub member_events: bool,
+    /// The text channel closed tickets' public transcripts are posted to
+    /// as files (`DISCORD_TRANSCRIPT_CHANNEL`); none without it.
+    pub transcript_channel: Option<u64>,
+    /// The portal's public address, which transcripts link to.
+    pub public_url: String,
 }
 
 impl DiscordConfig {
@@ -52,6 +61,8 @@ impl DiscordConfig {
             extra_root_pem: None,
             gateway: true,
             member_events: false,
+            transcript_channel: None,
+            public_url: DEFAULT_PUBLIC_URL.to_owned(),
         }
     }
 }
@@ -160,6 +171,9 @@ impl fmt::Debug for DiscordConfig {
             .field("api_url", &self.api_url)
             .field("extra_root_pem", &self.extra_root_pem.is_some())
             .field("gateway", &self.gateway)
+            .field("member_events", &self.member_events)
+            .field("transcript_channel", &self.transcript_channel)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }

@@ -15,7 +15,10 @@ use crate::{snowflake, DiscordAdapter};
 use serde_json::{json, Value};
 use serenity::http::{LightMethod, Route};
 use serenity::model::id::{ChannelId, MessageId};
-use threadesk_chat::{ChatPlatform, CustomerSide, Failure, Hub, Invitation, Mirror, PlatformError};
+use threadesk_chat::{
+    ChatPlatform, CustomerSide, Failure, Hub, Invitation, Mirror, PlatformError, TranscriptChannel,
+    Upload,
+};
 use threadesk_core::domain::{Message, Platform};
 use threadesk_core::faults;
 use threadesk_core::links::PlatformRef;
@@ -173,6 +176,44 @@ impl ChatPlatform for DiscordAdapter {
         self.dm_body(user, &with_nonce(render::line(line), &intent.token()))
             .await
             .map(drop)
+    }
+
+    fn transcript_channel(&self) -> Option<TranscriptChannel> {
+        let config = self.config();
+        config.transcript_channel.map(|channel| TranscriptChannel {
+            channel: channel.to_string(),
+            portal: config.public_url.clone(),
+        })
+    }
+
+    /// The message carries the intent's nonce with `enforce_nonce`, file or
+    /// not: a retry within Discord's nonce window gets the message the
+    /// first attempt made, nothing is uploaded twice.
+    async fn post_file(
+        &self,
+        channel_id: &str,
+        comment: &str,
+        file: Option<Upload<'_>>,
+        intent: &Intent,
+    ) -> Result<String, ApiError> {
+        let mut body = with_nonce(render::line(comment), &intent.token());
+        let Some(file) = file else {
+            return self.post_in(channel_id, &body).await;
+        };
+        body["attachments"] = json!([{ "id": "0", "filename": file.name }]);
+        let sent = self
+            .api()
+            .call_with_file(
+                Route::ChannelMessages {
+                    channel_id: channel(channel_id)?,
+                },
+                LightMethod::Post,
+                &body,
+                file.name,
+                file.bytes,
+            )
+            .await?;
+        Ok(sent["id"].as_str().unwrap_or_default().to_owned())
     }
 
     async fn start_staff_thread(

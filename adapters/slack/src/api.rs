@@ -5,6 +5,7 @@
 //! failure worth retrying from one that is not.
 
 use crate::config::SlackConfig;
+use crate::BotIdentity;
 use serde_json::{json, Value};
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::hyper_tokio::SlackClientHyperConnector;
@@ -14,6 +15,7 @@ use slack_morphism::{
     SlackClientHttpConnector,
 };
 use std::sync::Arc;
+use threadesk_chat::Upload;
 
 type Connector = SlackClientHyperConnector<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
@@ -201,6 +203,120 @@ impl SlackApi {
         string_at(&answer, "ts")
     }
 
+    /// Uploads a file and shares it in a channel with a comment, by
+    /// Slack's external upload flow (`files.upload` was retired in November
+    /// 2025): a URL for the bytes ([`SlackApi::upload_url`]), the bytes
+    /// ([`SlackApi::send_upload`]), then the share
+    /// ([`SlackApi::complete_upload`]). The file's id.
+    pub async fn upload_file(
+        &self,
+        channel: &str,
+        comment: &str,
+        file: &Upload<'_>,
+    ) -> Result<String, ApiError> {
+        let (url, id) = self.upload_url(file.name, file.bytes.len()).await?;
+        self.send_upload(&url, file.content_type, file.bytes)
+            .await?;
+        self.complete_upload(&id, file.title, channel, comment)
+            .await
+    }
+
+    /// Where to send a file's bytes (`files.getUploadURLExternal`, with
+    /// its arguments in the query, as slack-morphism sends them):
+    /// `(upload_url, file_id)`. `length` is the exact number of bytes
+    /// [`SlackApi::send_upload`] will send.
+    pub async fn upload_url(
+        &self,
+        filename: &str,
+        length: usize,
+    ) -> Result<(String, String), ApiError> {
+        let length = length.to_string();
+        let answer = self
+            .get(
+                "files.getUploadURLExternal",
+                &[("filename", filename), ("length", &length)],
+            )
+            .await?;
+        Ok((
+            string_at(&answer, "upload_url")?,
+            string_at(&answer, "file_id")?,
+        ))
+    }
+
+    /// Sends a file's bytes, as the raw body, to the `upload_url` that
+    /// [`SlackApi::upload_url`] gave (Slack answers 200 `OK - <length>`).
+    /// The URL is signed for this one file, so no token goes with it (as
+    /// Slack's own SDKs send it), and only a Slack host, or the configured
+    /// API base's, is ever sent to.
+    pub async fn send_upload(
+        &self,
+        upload_url: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Result<(), ApiError> {
+        let url: url::Url = upload_url
+            .parse()
+            .map_err(|_| ApiError::refused("upload_url is not a URL"))?;
+        if !self.is_slack_or_ours(&url) {
+            return Err(ApiError::refused("upload_url is not Slack's"));
+        }
+        let span = tracing::debug_span!("slack upload_url");
+        let context = SlackClientApiCallContext {
+            rate_control_params: None,
+            token: None,
+            tracing_span: &span,
+            is_sensitive_url: true,
+        };
+        self.client
+            .http_api
+            .connector
+            .http_post_uri_binary::<Value>(url, content_type.to_owned(), bytes, context)
+            .await
+            .map(drop)
+            .map_err(classify)
+    }
+
+    /// Shares an uploaded file in a channel with a comment
+    /// (`files.completeUploadExternal`, as JSON: `files` an array of
+    /// `{id, title}`). The file's id.
+    pub async fn complete_upload(
+        &self,
+        file_id: &str,
+        title: &str,
+        channel: &str,
+        comment: &str,
+    ) -> Result<String, ApiError> {
+        let answer = self
+            .post(
+                "files.completeUploadExternal",
+                json!({
+                    "files": [{ "id": file_id, "title": title }],
+                    "channel_id": channel,
+                    "initial_comment": comment,
+                }),
+            )
+            .await?;
+        string_at(&answer["files"][0], "id")
+    }
+
+    /// Whether a URL Slack handed us is Slack's (https, on `slack.com`,
+    /// `slack-gov.com` or a subdomain of the configured API base's host) or
+    /// on the configured API base itself (a proxy, or a test server).
+    fn is_slack_or_ours(&self, url: &url::Url) -> bool {
+        let ours = self
+            .base
+            .as_ref()
+            .is_some_and(|b| b.origin() == url.origin());
+        let host = url.host_str().unwrap_or_default();
+        let under = |domain: &str| host == domain || host.ends_with(&format!(".{domain}"));
+        let base_host = self.base.as_ref().and_then(|b| b.host_str());
+        let slack = url.scheme() == "https"
+            && (under("slack.com")
+                || under("slack-gov.com")
+                || base_host.is_some_and(|b| host.ends_with(&format!(".{b}"))));
+        ours || slack
+    }
+
     /// Rewrites a message the bot posted.
     pub async fn update_message(&self, body: Value) -> Result<(), ApiError> {
         self.post("chat.update", body).await.map(drop)
@@ -283,16 +399,21 @@ impl SlackApi {
         Ok(out)
     }
 
-    /// The message the bot posted under a delivery token (in its
-    /// `metadata`) since `oldest` (a Slack `ts`): in a thread when
-    /// `thread` is its root's `ts`, else at the top of the channel. Its
-    /// `ts`, if there is one.
+    /// The message the bot posted under a delivery token since `oldest` (a
+    /// Slack `ts`): in a thread when `thread` is its root's `ts`, else at
+    /// the top of the channel. Its `ts`, if there is one; for a file share,
+    /// its file's id. A message carries the token in its `metadata`; a
+    /// file share (which takes no metadata) in its text, the share's
+    /// `initial_comment`, which ends in [`file_marker`] (looked for
+    /// anywhere in the text, should Slack wrap it); only a share by `bot`
+    /// (when known) counts, not a person's message quoting the marker.
     pub async fn find_delivery(
         &self,
         channel: &str,
         thread: Option<&str>,
         token: &str,
         oldest: &str,
+        bot: Option<&BotIdentity>,
     ) -> Result<Option<String>, ApiError> {
         let (method, mut params) = match thread {
             Some(ts) => (
@@ -307,16 +428,26 @@ impl SlackApi {
             ("limit", "200"),
         ]);
         // bounded: 20 pages of 200 messages since the attempt.
+        let marker = file_marker(token);
         self.paged(method, &params, 20, |answer| {
             answer["messages"]
                 .as_array()
                 .into_iter()
                 .flatten()
-                .find(|m| {
-                    m["metadata"]["event_type"] == DELIVERY_EVENT
+                .find_map(|m| {
+                    if m["metadata"]["event_type"] == DELIVERY_EVENT
                         && m["metadata"]["event_payload"]["token"] == token
+                    {
+                        return m["ts"].as_str().map(str::to_owned);
+                    }
+                    let file = m["files"][0]["id"].as_str()?;
+                    let by_bot = bot.is_none_or(|b| {
+                        m["user"] == b.user_id.as_str()
+                            || b.bot_id.as_deref().is_some_and(|id| m["bot_id"] == id)
+                    });
+                    let text = m["text"].as_str().unwrap_or_default();
+                    (by_bot && text.contains(&marker)).then(|| file.to_owned())
                 })
-                .and_then(|m| m["ts"].as_str().map(str::to_owned))
         })
         .await
     }
@@ -366,9 +497,43 @@ impl SlackApi {
 /// The metadata event type of the bot's deliveries.
 pub const DELIVERY_EVENT: &str = "threadesk_delivery";
 
+/// What a file share's comment ends with so that a retry can find it
+/// again ([`SlackApi::find_delivery`]): `files.completeUploadExternal`
+/// takes no message `metadata`, and Slack posts its `initial_comment` as
+/// the share's text, which `conversations.history` returns with the
+/// share's files. A small reference in italics, the delivery token in it.
+pub fn file_marker(token: &str) -> String {
+    format!("_(ref {token})_")
+}
+
 fn string_at(v: &Value, key: &str) -> Result<String, ApiError> {
     v[key]
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| ApiError::transient(format!("slack's answer has no {key}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn only_slack_or_the_configured_base_is_sent_a_file() {
+        let mut config = SlackConfig::new("xoxb-test", "secret");
+        config.api_url = "http://127.0.0.1:9/api".into();
+        let api = SlackApi::new(&config).unwrap();
+        let allowed = |u: &str| api.is_slack_or_ours(&u.parse().unwrap());
+        assert!(allowed("https://files.slack.com/upload/v1/CwABAAAA"));
+        assert!(allowed("https://files.slack-gov.com/upload/v1/CwABAAAA"));
+        assert!(allowed("http://127.0.0.1:9/upload/v1/F1"));
+        assert!(!allowed("http://files.slack.com/upload/v1/CwABAAAA"));
+        assert!(!allowed("https://files.slack.com.example.net/upload"));
+        assert!(!allowed("https://evilslack.com/upload"));
+        assert!(!allowed("http://127.0.0.1:10/upload/v1/F1"));
+        let refused = api
+            .send_upload("https://example.net/upload", "text/html", b"x")
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Some("upload_url is not Slack's"));
+    }
 }

@@ -9,6 +9,10 @@ pub use threadesk_chat::channels::{parse_department_channels, DepartmentChannelE
 /// The default Web API base.
 pub const DEFAULT_API_URL: &str = "https://slack.com/api";
 
+/// The portal's address when none is given (the binary's default
+/// listener).
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
+
 /// The Slack adapter's settings.
 #[derive(Clone)]
 pub struct SlackConfig {
@@ -24,6 +28,11 @@ pub struct SlackConfig {
     pub staff_channel: Option<String>,
     /// Department name (lower case) → its triage channel.
     pub department_channels: BTreeMap<String, String>,
+    /// The channel closed tickets' public transcripts are posted to as
+    /// files (`SLACK_TRANSCRIPT_CHANNEL`); none without it.
+    pub transcript_channel: Option<String>,
+    /// The portal's public address, which transcripts link to.
+    pub public_url: String,
 }
 
 impl SlackConfig {
@@ -36,6 +45,8 @@ impl SlackConfig {
             api_url: DEFAULT_API_URL.to_owned(),
             staff_channel: None,
             department_channels: BTreeMap::new(),
+            transcript_channel: None,
+            public_url: DEFAULT_PUBLIC_URL.to_owned(),
         }
     }
 
@@ -63,6 +74,8 @@ impl fmt::Debug for SlackConfig {
             .field("api_url", &self.api_url)
             .field("staff_channel", &self.staff_channel)
             .field("department_channels", &self.department_channels)
+            .field("transcript_channel", &self.transcript_channel)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }

@@ -4,11 +4,14 @@
 //! triage channel's card thread is the staff side. Which surface shows what
 //! is decided by the chat layer from core's rules, not here.
 
-use crate::api::ApiError;
+use crate::api::{file_marker, ApiError};
 use crate::render::{self, CardFor};
 use crate::SlackAdapter;
 use serde_json::json;
-use threadesk_chat::{ChatPlatform, CustomerSide, Hub, Invitation, Mirror, Place, PlatformError};
+use threadesk_chat::{
+    ChatPlatform, CustomerSide, Hub, Invitation, Mirror, Place, PlatformError, TranscriptChannel,
+    Upload,
+};
 use threadesk_core::domain::{Message, Platform};
 use threadesk_core::links::PlatformRef;
 use threadesk_core::outbox::Intent;
@@ -144,7 +147,8 @@ impl ChatPlatform for SlackAdapter {
     }
 
     /// Slack keeps the token in the message's `metadata`, which
-    /// `conversations.history` and `conversations.replies` return.
+    /// `conversations.history` and `conversations.replies` return; a file
+    /// share ([`ChatPlatform::post_file`]) at the end of its text.
     async fn find_posted(
         &self,
         place: Place<'_>,
@@ -154,15 +158,67 @@ impl ChatPlatform for SlackAdapter {
         let oldest = format!("{}.000000", since.0.div_euclid(1_000_000));
         let token = intent.token();
         let api = self.api();
+        let me = self.me();
         match place {
-            Place::Channel(c) => api.find_delivery(c, None, &token, &oldest).await,
+            Place::Channel(c) => api.find_delivery(c, None, &token, &oldest, me).await,
             Place::Thread(s) => {
-                api.find_delivery(&s.card.channel, Some(&s.card.message_id), &token, &oldest)
-                    .await
+                let (channel, root) = (&s.card.channel, Some(s.card.message_id.as_str()));
+                api.find_delivery(channel, root, &token, &oldest, me).await
             }
             Place::Dm(user) => {
                 let channel = api.open_dm(user).await?;
-                api.find_delivery(&channel, None, &token, &oldest).await
+                api.find_delivery(&channel, None, &token, &oldest, me).await
+            }
+        }
+    }
+
+    fn transcript_channel(&self) -> Option<TranscriptChannel> {
+        let config = self.config();
+        config
+            .transcript_channel
+            .as_ref()
+            .map(|channel| TranscriptChannel {
+                channel: channel.clone(),
+                portal: config.public_url.clone(),
+            })
+    }
+
+    /// A file goes up by Slack's external upload flow
+    /// (`files.getUploadURLExternal`, the bytes, then
+    /// `files.completeUploadExternal`), which takes no message `metadata`:
+    /// the intent's token goes at the end of the share's comment instead
+    /// ([`crate::api::file_marker`]), where `find_posted` finds it again in
+    /// the channel's history. So a retry after Slack shared the file but
+    /// before we recorded it (a crash, a lost answer) shares nothing more.
+    /// What stays possible: a crash after the bytes went up but before the
+    /// share leaves a file shared nowhere (seen by no one), and the retry
+    /// uploads again; and Slack may post the share a moment after it
+    /// answers (it processes files asynchronously), so a retry within that
+    /// moment finds nothing and shares the transcript twice (the outbox
+    /// waits a second before the first retry, longer after a crash, when
+    /// the lease runs out first). A comment alone is a message with the
+    /// token in its metadata like every other post, found again as they
+    /// are.
+    async fn post_file(
+        &self,
+        channel: &str,
+        comment: &str,
+        file: Option<Upload<'_>>,
+        intent: &Intent,
+    ) -> Result<String, ApiError> {
+        match file {
+            Some(file) => {
+                let comment = format!("{comment} {}", file_marker(&intent.token()));
+                self.api().upload_file(channel, &comment, &file).await
+            }
+            None => {
+                let (text, blocks) = render::line(comment);
+                self.api()
+                    .post_delivery(
+                        json!({ "channel": channel, "text": text, "blocks": blocks }),
+                        &intent.token(),
+                    )
+                    .await
             }
         }
     }

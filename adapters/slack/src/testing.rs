@@ -3,7 +3,16 @@
 //! required arguments are there, every argument is documented and has the
 //! documented type), answers like Slack does, and fails on demand (429 with
 //! `Retry-After`, or 500). A call that breaks the specification is answered
-//! `invalid_arguments` and kept in [`FakeSlack::violations`].
+//! `invalid_arguments` and kept in [`FakeSlack::violations`]. A
+//! `multipart/form-data` call is read part by part: its text parts are
+//! checked as arguments, its file part must be a documented file parameter.
+//! Files go up as Slack now takes them (`files.upload` was retired in
+//! November 2025, and the fake refuses it): `files.getUploadURLExternal`
+//! hands out an upload URL on the fake itself, the bytes are POSTed there,
+//! and `files.completeUploadExternal` shares the file; both methods are
+//! newer than the specification, so the fake checks them by hand
+//! (`check_external_upload`), and keeps each shared file for the test
+//! ([`FakeSlack::uploads`]).
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -30,6 +39,11 @@ const ARGS_NEWER_THAN_SPEC: &[(&str, &str, &str)] = &[
     ("conversations.history", "include_all_metadata", "boolean"),
     ("conversations.replies", "include_all_metadata", "boolean"),
 ];
+/// The external upload flow (`files.getUploadURLExternal`, then the
+/// bytes to the upload URL, then `files.completeUploadExternal`), which
+/// replaced `files.upload`. The specification predates both methods, so
+/// [`check_external_upload`] checks them by hand, as Slack documents them.
+const EXTERNAL_UPLOAD: &[&str] = &["files.getUploadURLExternal", "files.completeUploadExternal"];
 /// Arguments the specification types as `string` because a form carries
 /// them JSON-encoded; in a JSON body they are the structure itself.
 const JSON_ENCODED: &[&str] = &["blocks", "attachments", "view", "metadata"];
@@ -39,6 +53,61 @@ fn spec() -> &'static Spec {
         env!("CARGO_MANIFEST_DIR"),
         "/../../tests/specs/slack-web-openapi-v2.json"
     ))
+}
+
+/// A file uploaded by the external upload flow: what
+/// `files.getUploadURLExternal` was told, what arrived at the upload URL,
+/// and how `files.completeUploadExternal` shared it.
+#[derive(Clone, Default)]
+pub struct Uploaded {
+    /// The id the fake gave it (`F…`).
+    pub id: String,
+    /// The `filename` argument of `files.getUploadURLExternal`.
+    pub filename: String,
+    /// Its `length` argument: the bytes announced.
+    pub length: usize,
+    /// The upload's content type (the raw body's, or the file part's).
+    pub content_type: String,
+    /// The file part's own file name, when the bytes came as a form.
+    pub part_filename: Option<String>,
+    /// Whether the upload carried an `Authorization` header (it need
+    /// not: the URL is signed for this one file).
+    pub with_token: bool,
+    /// The file's bytes, once they arrived.
+    pub bytes: Option<Vec<u8>>,
+    /// The channel it was shared in (`channel_id`).
+    pub channel: Option<String>,
+    /// Its `title` in the `files` argument.
+    pub title: Option<String>,
+    /// The `initial_comment` argument.
+    pub initial_comment: Option<String>,
+    /// Whether `files.completeUploadExternal` took it.
+    pub completed: bool,
+}
+
+impl Uploaded {
+    /// The bytes that arrived (none before the upload).
+    pub fn content(&self) -> &[u8] {
+        self.bytes.as_deref().unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Uploaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Uploaded")
+            .field("id", &self.id)
+            .field("filename", &self.filename)
+            .field("length", &self.length)
+            .field("content_type", &self.content_type)
+            .field("part_filename", &self.part_filename)
+            .field("with_token", &self.with_token)
+            .field("bytes", &self.bytes.as_ref().map(Vec::len))
+            .field("channel", &self.channel)
+            .field("title", &self.title)
+            .field("initial_comment", &self.initial_comment)
+            .field("completed", &self.completed)
+            .finish()
+    }
 }
 
 /// One recorded call.
@@ -70,6 +139,10 @@ struct Inner {
     messages: Vec<Value>,
     /// Methods whose next call takes effect but is answered 500.
     lost_answers: VecDeque<String>,
+    /// Files handed an upload URL, shared or not.
+    uploads: Vec<Uploaded>,
+    /// The fake's own address (`http://127.0.0.1:port`), for upload URLs.
+    origin: String,
 }
 
 /// The fake, running until dropped with the test's runtime.
@@ -90,9 +163,11 @@ impl FakeSlack {
         let app = Router::new()
             .route("/api/{method}", any(handle))
             .route("/hooks/{*path}", axum::routing::post(hook))
+            .route("/upload/v1/{file}", axum::routing::post(receive_upload))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        inner.lock().unwrap().origin = format!("http://{addr}");
         tokio::spawn(async move { axum::serve(listener, app).await });
         FakeSlack {
             api_url: format!("http://{addr}/api"),
@@ -128,6 +203,9 @@ impl FakeSlack {
     }
 
     /// The next call of `method` answers this HTTP status (429 or 500).
+    /// `method` is a Web API method, or `upload_url` for the upload URLs
+    /// `files.getUploadURLExternal` hands out (as for
+    /// [`FakeSlack::lose_answer_next`]).
     pub fn fail_next(&self, method: &str, status: u16) {
         self.fail_after(method, 0, status);
     }
@@ -199,6 +277,23 @@ impl FakeSlack {
             .collect()
     }
 
+    /// Files shared (`files.completeUploadExternal` took them), oldest
+    /// first.
+    pub fn uploads(&self) -> Vec<Uploaded> {
+        let state = self.inner.lock().unwrap();
+        state
+            .uploads
+            .iter()
+            .filter(|u| u.completed)
+            .cloned()
+            .collect()
+    }
+
+    /// Every file handed an upload URL, shared or not, oldest first.
+    pub fn upload_attempts(&self) -> Vec<Uploaded> {
+        self.inner.lock().unwrap().uploads.clone()
+    }
+
     /// A `response_url` on this fake (recorded as method `response_url`).
     pub fn response_url(&self) -> String {
         self.api_url.replace("/api", "/hooks/T1/B1/x")
@@ -240,6 +335,9 @@ pub fn form_encode(pairs: &[(&str, &str)]) -> String {
 
 /// Checks one call against the specification; returns what is wrong.
 pub fn check(method: &str, args: &Map<String, Value>) -> Vec<String> {
+    if EXTERNAL_UPLOAD.contains(&method) {
+        return check_external_upload(method, args);
+    }
     if let Some((_, known)) = NEWER_THAN_SPEC.iter().find(|(m, _)| *m == method) {
         return args
             .keys()
@@ -317,6 +415,123 @@ fn newer_argument(method: &str, name: &str, kind: &str, value: &Value) -> Option
     }
 }
 
+/// One argument of a method checked by hand: its name, whether it is
+/// required, what a right value is, and that said in words.
+type Rule = (&'static str, bool, fn(&Value) -> bool, &'static str);
+
+/// Checks a call of the external upload flow by hand: the specification
+/// predates `files.getUploadURLExternal` and `files.completeUploadExternal`
+/// (2022), so their arguments are written down here as Slack documents
+/// them (form, query or JSON). What needs the fake's state (the file was
+/// handed out, its bytes arrived and are as long as announced) is checked
+/// when the fake answers.
+fn check_external_upload(method: &str, args: &Map<String, Value>) -> Vec<String> {
+    let rules: &[Rule] = match method {
+        "files.getUploadURLExternal" => &[
+            (
+                "filename",
+                true,
+                |v| v.as_str().is_some_and(|s| !s.is_empty()),
+                "a file name",
+            ),
+            (
+                "length",
+                true,
+                |v| positive(v).is_some(),
+                "a positive integer",
+            ),
+            ("alt_txt", false, Value::is_string, "a string"),
+            ("snippet_type", false, Value::is_string, "a string"),
+        ],
+        _ => &[
+            (
+                "files",
+                true,
+                |v| files_list(v).is_some(),
+                "a JSON array of {\"id\", \"title\"}",
+            ),
+            (
+                "channel_id",
+                false,
+                |v| v.as_str().is_some_and(is_channel_id),
+                "a channel id",
+            ),
+            (
+                "channels",
+                false,
+                |v| v.as_str().is_some_and(|s| s.split(',').all(is_channel_id)),
+                "channel ids, comma-separated",
+            ),
+            ("initial_comment", false, Value::is_string, "a string"),
+            (
+                "thread_ts",
+                false,
+                |v| v.as_str().is_some_and(|s| s.parse::<f64>().is_ok()),
+                "a ts",
+            ),
+            ("blocks", false, |v| v.is_array() || v.is_string(), "blocks"),
+        ],
+    };
+    let mut wrong = vec![];
+    for (name, required, _, _) in rules {
+        if *required && !args.contains_key(*name) {
+            wrong.push(format!("{method}: missing required {name}"));
+        }
+    }
+    for (name, value) in args {
+        match rules.iter().find(|(n, ..)| n == name) {
+            None => wrong.push(format!("{method}: unknown argument {name}")),
+            Some((_, _, right, what)) if !right(value) => {
+                wrong.push(format!("{method}: {name} is not {what}"))
+            }
+            Some(_) => {}
+        }
+    }
+    wrong
+}
+
+/// A positive integer, as a number or (in a form or query) a string.
+fn positive(v: &Value) -> Option<usize> {
+    let n = match v {
+        Value::String(s) => s.parse::<usize>().ok(),
+        v => v.as_u64().and_then(|n| usize::try_from(n).ok()),
+    };
+    n.filter(|n| *n > 0)
+}
+
+/// A channel id: `C…` (public), `G…` (private) or `D…` (a DM).
+fn is_channel_id(s: &str) -> bool {
+    s.len() > 1
+        && s.starts_with(['C', 'G', 'D'])
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// `files.completeUploadExternal`'s `files`: a non-empty JSON array (or,
+/// in a form, that array JSON-encoded) of `{"id": "F…", "title": …}`, the
+/// title optional; the ids and titles.
+fn files_list(v: &Value) -> Option<Vec<(String, Option<String>)>> {
+    let parsed = match v {
+        Value::String(s) => serde_json::from_str(s).ok()?,
+        v => v.clone(),
+    };
+    let items = parsed.as_array().filter(|a| !a.is_empty())?;
+    items
+        .iter()
+        .map(|f| {
+            let f = f.as_object()?;
+            let id = f.get("id")?.as_str().filter(|id| id.starts_with('F'))?;
+            let title = match f.get("title") {
+                None => None,
+                Some(t) => Some(t.as_str()?.to_owned()),
+            };
+            f.keys()
+                .all(|k| k == "id" || k == "title")
+                .then(|| (id.to_owned(), title))
+        })
+        .collect()
+}
+
 async fn handle(
     State(inner): State<Arc<Mutex<Inner>>>,
     Path(method): Path<String>,
@@ -336,6 +551,38 @@ async fn handle(
         match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Object(m)) => args.extend(m),
             _ => return Json(json!({ "ok": false, "error": "invalid_json" })).into_response(),
+        }
+    }
+    let multipart = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("multipart/form-data"));
+    if multipart {
+        let problems = match read_form(&headers, body).await {
+            Ok(form) => {
+                let problems = check_form(&method, &form);
+                for (name, value) in form.fields {
+                    args.insert(name, Value::String(value));
+                }
+                if let Some(file) = form.file {
+                    args.insert(file.name, Value::String(file.filename));
+                }
+                problems
+            }
+            Err(why) => vec![format!(
+                "{method}: unreadable multipart/form-data body: {why}"
+            )],
+        };
+        if !problems.is_empty() {
+            let answer = json!({ "ok": false, "error": "invalid_form_data" });
+            let mut state = inner.lock().unwrap();
+            state.violations.extend(problems);
+            state.calls.push(Call {
+                method,
+                args: Value::Object(args),
+                answer: answer.clone(),
+            });
+            return Json(answer).into_response();
         }
     }
     let authorized = headers
@@ -378,6 +625,15 @@ fn respond(
             json!({ "ok": false, "error": "not_authed" }),
         );
     }
+    if method == "files.upload" {
+        state.violations.push(
+            "files.upload: retired by Slack in November 2025; use files.getUploadURLExternal, the upload URL, then files.completeUploadExternal".into(),
+        );
+        return (
+            StatusCode::OK,
+            json!({ "ok": false, "error": "method_deprecated" }),
+        );
+    }
     let wrong = check(method, args);
     if !wrong.is_empty() {
         state.violations.extend(wrong);
@@ -386,34 +642,159 @@ fn respond(
             json!({ "ok": false, "error": "invalid_arguments" }),
         );
     }
-    if let Some(i) = state.failures.iter().position(|(m, _, _)| m == method) {
-        if state.failures[i].1 > 0 {
-            state.failures[i].1 -= 1;
-        } else {
-            let (_, _, status) = state.failures.remove(i).unwrap();
-            return (
-                StatusCode::from_u16(status).unwrap(),
-                json!({ "ok": false, "error": "ratelimited" }),
-            );
-        }
+    if let Some(status) = take_failure(state, method) {
+        return (status, json!({ "ok": false, "error": "ratelimited" }));
     }
     let channel = args
         .get("channel")
+        .or_else(|| args.get("channel_id"))
         .and_then(Value::as_str)
         .unwrap_or_default();
     if let Some(error) = state
         .refused
         .get(channel)
-        .filter(|_| method.starts_with("chat."))
+        .filter(|_| method.starts_with("chat.") || method == "files.completeUploadExternal")
     {
         return (StatusCode::OK, json!({ "ok": false, "error": error }));
     }
     let done = answer(state, method, args);
-    if let Some(i) = state.lost_answers.iter().position(|m| m == method) {
-        state.lost_answers.remove(i);
+    if take_lost_answer(state, method) {
         return (StatusCode::INTERNAL_SERVER_ERROR, done);
     }
     (StatusCode::OK, done)
+}
+
+/// The failure asked for the next call of `method` ([`FakeSlack::fail_after`]),
+/// if it is due: its status.
+fn take_failure(state: &mut Inner, method: &str) -> Option<StatusCode> {
+    let i = state.failures.iter().position(|(m, _, _)| m == method)?;
+    if state.failures[i].1 > 0 {
+        state.failures[i].1 -= 1;
+        return None;
+    }
+    let (_, _, status) = state.failures.remove(i)?;
+    StatusCode::from_u16(status).ok()
+}
+
+/// Whether the answer of this call of `method` is to be lost
+/// ([`FakeSlack::lose_answer_next`]).
+fn take_lost_answer(state: &mut Inner, method: &str) -> bool {
+    let i = state.lost_answers.iter().position(|m| m == method);
+    i.and_then(|i| state.lost_answers.remove(i)).is_some()
+}
+
+/// A `multipart/form-data` body as read: text parts and the file part.
+struct Form {
+    fields: Vec<(String, String)>,
+    file: Option<FilePart>,
+    /// Names given to more than one part.
+    repeated: Vec<String>,
+    /// Text parts that carried a file name, file parts past the first.
+    misplaced: Vec<String>,
+}
+
+/// The part of a form with a file name.
+struct FilePart {
+    name: String,
+    filename: String,
+    content_type: String,
+    bytes: Vec<u8>,
+}
+
+/// Reads a `multipart/form-data` body (as axum does, which refuses one
+/// without its closing delimiter).
+async fn read_form(headers: &HeaderMap, body: Bytes) -> Result<Form, String> {
+    use axum::extract::{FromRequest, Multipart};
+    let mut request = axum::http::Request::builder().method("POST").uri("/");
+    if let Some(ct) = headers.get("content-type") {
+        request = request.header("content-type", ct);
+    }
+    let request = request
+        .body(axum::body::Body::from(body))
+        .map_err(|e| e.to_string())?;
+    let mut multipart = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| e.body_text())?;
+    let mut form = Form {
+        fields: vec![],
+        file: None,
+        repeated: vec![],
+        misplaced: vec![],
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(field) = multipart.next_field().await.map_err(|e| e.body_text())? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if !seen.insert(name.clone()) {
+            form.repeated.push(name.clone());
+        }
+        let filename = field.file_name().map(str::to_owned);
+        let content_type = field.content_type().unwrap_or_default().to_owned();
+        let bytes = field.bytes().await.map_err(|e| e.body_text())?;
+        match filename {
+            Some(filename) if form.file.is_none() => {
+                form.file = Some(FilePart {
+                    name,
+                    filename,
+                    content_type,
+                    bytes: bytes.to_vec(),
+                })
+            }
+            Some(_) => form.misplaced.push(name),
+            None => match String::from_utf8(bytes.to_vec()) {
+                Ok(text) => form.fields.push((name, text)),
+                Err(_) => form.misplaced.push(name),
+            },
+        }
+    }
+    Ok(form)
+}
+
+/// What the specification says of a form beyond its arguments (which
+/// [`check`] reads like any other call's): the method takes a file in a
+/// form (a `formData` parameter documented as sent by
+/// `multipart/form-data`), the file part is that parameter, and no part
+/// comes twice.
+fn check_form(method: &str, form: &Form) -> Vec<String> {
+    let params: Vec<Value> = spec().root()["paths"][format!("/{method}")]
+        .as_object()
+        .into_iter()
+        .flat_map(|ops| ops.values())
+        .flat_map(|op| op["parameters"].as_array().cloned().unwrap_or_default())
+        .collect();
+    let file_params: Vec<&str> = params
+        .iter()
+        .filter(|p| {
+            p["in"] == "formData"
+                && p["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("multipart/form-data"))
+        })
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    let mut wrong = vec![];
+    if file_params.is_empty() {
+        wrong.push(format!("{method}: takes no multipart/form-data body"));
+    }
+    match &form.file {
+        Some(f) if !file_params.contains(&f.name.as_str()) => wrong.push(format!(
+            "{method}: the file part {:?} is no file parameter",
+            f.name
+        )),
+        Some(f) if f.filename.is_empty() => {
+            wrong.push(format!("{method}: the file part has no file name"))
+        }
+        Some(_) => {}
+        None => {}
+    }
+    for name in &form.repeated {
+        wrong.push(format!("{method}: the part {name} comes more than once"));
+    }
+    for name in &form.misplaced {
+        wrong.push(format!(
+            "{method}: the part {name} is a file where text was expected"
+        ));
+    }
+    wrong
 }
 
 /// `conversations.history` (top-level messages, newest first) and
@@ -454,6 +835,11 @@ fn read_messages(state: &Inner, method: &str, arg: &dyn Fn(&str) -> String) -> V
             if !m["thread_ts"].is_null() {
                 out["thread_ts"] = m["thread_ts"].clone();
             }
+            // a file share: the shared files, the comment as its text.
+            if m["files"].is_array() {
+                out["files"] = m["files"].clone();
+                out["upload"] = json!(true);
+            }
             if arg("include_all_metadata") == "true" && !m["metadata"].is_null() {
                 out["metadata"] = m["metadata"].clone();
             }
@@ -466,6 +852,143 @@ fn read_messages(state: &Inner, method: &str, arg: &dyn Fn(&str) -> String) -> V
         String::new()
     };
     json!({ "ok": true, "messages": page, "has_more": !next.is_empty(), "response_metadata": { "next_cursor": next } })
+}
+
+/// `files.completeUploadExternal`: every file named must have been handed
+/// an upload URL and have received its bytes there, and not be shared
+/// yet; else the call is refused (`file_not_found`) and kept as a
+/// violation, so a wrong order shows. The files are shared in
+/// `channel_id` as one message of the bot's: the comment as its text, the
+/// files with it.
+fn complete_upload(state: &mut Inner, args: &Map<String, Value>) -> Value {
+    const METHOD: &str = "files.completeUploadExternal";
+    let files = args.get("files").and_then(files_list).unwrap_or_default();
+    for (id, _) in &files {
+        let problem = match state.uploads.iter().find(|u| &u.id == id) {
+            None => "was never handed an upload URL",
+            Some(u) if u.bytes.is_none() => "has not received its bytes at its upload URL",
+            Some(u) if u.completed => "was completed already",
+            Some(_) => continue,
+        };
+        state
+            .violations
+            .push(format!("{METHOD}: file {id} {problem}"));
+        return json!({ "ok": false, "error": "file_not_found" });
+    }
+    let arg = |k: &str| args.get(k).and_then(Value::as_str).map(str::to_owned);
+    let channel = arg("channel_id");
+    let comment = arg("initial_comment");
+    let mut shared = vec![];
+    for (id, title) in files {
+        let Some(u) = state.uploads.iter_mut().find(|u| u.id == id) else {
+            continue;
+        };
+        u.completed = true;
+        u.channel = channel.clone();
+        u.title = title.clone();
+        u.initial_comment = comment.clone();
+        shared.push(json!({ "id": id, "name": u.filename,
+            "title": title.unwrap_or_else(|| u.filename.clone()), "size": u.length }));
+    }
+    if let Some(channel) = &channel {
+        state.next_ts += 1;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let ts = format!("{now}.{:06}", state.next_ts % 1_000_000);
+        state.messages.push(json!({ "ts": ts, "channel": channel,
+            "thread_ts": args.get("thread_ts").cloned().unwrap_or(Value::Null),
+            "text": comment.unwrap_or_default(), "metadata": null, "files": shared }));
+    }
+    json!({ "ok": true, "files": shared })
+}
+
+/// An upload URL handed out by `files.getUploadURLExternal` (not a Web API
+/// method, so not in the specification; recorded as method `upload_url`):
+/// the bytes come as the raw body or as a form's file part, must be
+/// exactly as many as announced, and arrive once. Slack answers 200
+/// `OK - <length>`.
+async fn receive_upload(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let with_token = headers.contains_key("authorization");
+    let received = if content_type.starts_with("multipart/form-data") {
+        match read_form(&headers, body).await {
+            Ok(Form {
+                file: Some(part), ..
+            }) if part.name == "file" => Ok((part.bytes, part.content_type, Some(part.filename))),
+            Ok(_) => Err("the form has no file part named file".to_owned()),
+            Err(why) => Err(format!("unreadable multipart/form-data body: {why}")),
+        }
+    } else {
+        Ok((body.to_vec(), content_type.clone(), None))
+    };
+    let mut state = inner.lock().unwrap();
+    let size = received.as_ref().map_or(0, |(b, _, _)| b.len());
+    let args = json!({ "file": file, "bytes": size, "content_type": content_type, "with_token": with_token });
+    let (status, text) = match take_failure(&mut state, "upload_url") {
+        Some(status) => (status, "slack is having a bad day".to_owned()),
+        None => match keep_upload(&mut state, &file, received, with_token) {
+            Err(problem) => {
+                state.violations.push(format!("upload_url: {problem}"));
+                (StatusCode::BAD_REQUEST, problem)
+            }
+            Ok(()) if take_lost_answer(&mut state, "upload_url") => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "bad gateway".to_owned())
+            }
+            Ok(()) => (StatusCode::OK, format!("OK - {size}")),
+        },
+    };
+    state.calls.push(Call {
+        method: "upload_url".into(),
+        args,
+        answer: json!({ "status": status.as_u16(), "text": text }),
+    });
+    (status, [("content-type", "text/plain")], text).into_response()
+}
+
+/// What arrived at an upload URL: the bytes, their content type, and the
+/// form part's file name (for a form); or what made it unreadable.
+type Received = Result<(Vec<u8>, String, Option<String>), String>;
+
+/// Keeps the bytes that arrived at the upload URL of `file`, or says what
+/// is wrong with them: no such upload, a second upload, or another length
+/// than announced.
+fn keep_upload(
+    state: &mut Inner,
+    file: &str,
+    received: Received,
+    with_token: bool,
+) -> Result<(), String> {
+    let (bytes, content_type, part_filename) = received?;
+    let u = state
+        .uploads
+        .iter_mut()
+        .find(|u| u.id == file)
+        .ok_or_else(|| format!("no upload {file} was handed out"))?;
+    if u.bytes.is_some() {
+        return Err(format!("{file} was uploaded already"));
+    }
+    if bytes.len() != u.length {
+        return Err(format!(
+            "{file}: {} bytes, but files.getUploadURLExternal was told length {}",
+            bytes.len(),
+            u.length
+        ));
+    }
+    u.content_type = content_type;
+    u.part_filename = part_filename;
+    u.with_token = with_token;
+    u.bytes = Some(bytes);
+    Ok(())
 }
 
 /// A `response_url`: not a Web API method, so not in the specification.
@@ -507,6 +1030,19 @@ fn answer(state: &mut Inner, method: &str, args: &Map<String, Value>) -> Value {
                 "text": arg("text"), "metadata": metadata }));
             json!({ "ok": true, "channel": arg("channel"), "ts": ts })
         }
+        "files.getUploadURLExternal" => {
+            state.next_ts += 1;
+            let id = format!("F{:08}", state.next_ts);
+            let url = format!("{}/upload/v1/{id}", state.origin);
+            state.uploads.push(Uploaded {
+                id: id.clone(),
+                filename: arg("filename"),
+                length: args.get("length").and_then(positive).unwrap_or_default(),
+                ..Uploaded::default()
+            });
+            json!({ "ok": true, "upload_url": url, "file_id": id })
+        }
+        "files.completeUploadExternal" => complete_upload(state, args),
         "conversations.history" | "conversations.replies" => read_messages(state, method, &arg),
         "chat.update" => json!({ "ok": true, "channel": arg("channel"), "ts": arg("ts") }),
         "chat.postEphemeral" => json!({ "ok": true, "message_ts": "1700000000.999999" }),

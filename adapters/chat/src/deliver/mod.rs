@@ -11,6 +11,8 @@
 //! ([`ChatPlatform::find_posted`], or the platform's own de-duplication)
 //! before calling again, so a crash between the platform's answer and our
 //! record repeats nothing either.
+//! A closed ticket's public transcript goes to the platform's transcript
+//! channel, when it has one, as one more step done once per event.
 //! Surfaces fail alone: a channel the bot lost access to is logged and
 //! skipped while the others get their messages; a transient failure
 //! anywhere hands the whole event back for later, and the retry picks up
@@ -23,8 +25,11 @@ mod cards;
 mod copies;
 
 use crate::failure::Failure;
-use crate::platform::{CardFor, ChatPlatform, CustomerSide, Invitation, Place};
+use crate::platform::{
+    CardFor, ChatPlatform, CustomerSide, Invitation, Place, TranscriptChannel, Upload,
+};
 use threadesk_core::domain::{Message, Shown};
+use threadesk_core::engine::TranscriptFormat;
 use threadesk_core::faults;
 use threadesk_core::links::Link;
 use threadesk_core::outbox::{
@@ -32,6 +37,11 @@ use threadesk_core::outbox::{
 };
 use threadesk_core::surfaces::{Audience, Surface};
 use threadesk_core::{EngineError, EventId, PersonId, TicketId};
+
+/// The largest transcript posted as a file to a transcript channel (the
+/// same as e-mail attaches); a longer one is a line with the ticket's
+/// portal address instead.
+pub const MAX_POSTED_TRANSCRIPT: usize = 5 * 1024 * 1024;
 
 /// The chat layer's outbox consumer over one platform.
 #[derive(Clone)]
@@ -140,6 +150,68 @@ impl<P: ChatPlatform> Mirror<P> {
             .await
     }
 
+    /// Posts a closed ticket's public transcript (never internal notes:
+    /// who reads the channel is not core's to check) to the transcript
+    /// channel, once per event: the HTML file, or, when it is longer than
+    /// [`MAX_POSTED_TRANSCRIPT`], a line with the ticket's portal address.
+    async fn post_transcript(
+        &self,
+        event: EventId,
+        ticket: TicketId,
+        by: &str,
+        to: &TranscriptChannel,
+    ) -> R<P> {
+        const EFFECT: &str = "transcript";
+        // checked here too so that a redelivery reads no transcript.
+        if self
+            .outbox()
+            .effect_done(P::CONSUMER, event, EFFECT)
+            .await?
+        {
+            return Ok(());
+        }
+        let mut transcript = self
+            .engine()
+            .system()
+            .public_transcript(ticket, TranscriptFormat::Html, &to.portal)
+            .await?;
+        let number = transcript.ticket.number;
+        let plain_title = format!("Ticket {number} {}", transcript.ticket.subject);
+        let title = format!("{number} {}", self.p().escape(&transcript.ticket.subject));
+        let name = transcript.file_name();
+        let content_type = transcript.content_type();
+        let bytes = transcript.read_at_most(MAX_POSTED_TRANSCRIPT).await?;
+        let by = self.p().escape(by);
+        let (comment, file) = match &bytes {
+            Some(bytes) => (
+                format!("📄 Transcript of ticket {title}, closed by {by}."),
+                Some(Upload {
+                    name: &name,
+                    title: &plain_title,
+                    content_type,
+                    bytes,
+                }),
+            ),
+            None => (
+                format!(
+                    "📄 Ticket {title} was closed by {by}. Its transcript is too long to post here; it is on the ticket's page: {}/tickets/{}",
+                    to.portal.trim_end_matches('/'),
+                    number.0
+                ),
+                None,
+            ),
+        };
+        let intent = Intent::new(format!("transcript:{event}"));
+        let post = async {
+            self.p()
+                .post_file(&to.channel, &comment, file, &intent)
+                .await
+                .map(drop)
+        };
+        self.effect_once(event, EFFECT, &intent, Place::Channel(&to.channel), post)
+            .await
+    }
+
     /// Mirrors one event onto the platform.
     pub async fn deliver(&self, event: &Event) -> R<P> {
         let Some(ticket) = event.ticket_id else {
@@ -231,7 +303,10 @@ impl<P: ChatPlatform> Mirror<P> {
                     );
                 }
             }
-            EventPayload::StatusChanged { .. } | EventPayload::OwnerChanged { .. } => {
+            EventPayload::StatusChanged { .. }
+            | EventPayload::OwnerChanged { .. }
+            | EventPayload::TicketRated { .. }
+            | EventPayload::AutoClosePaused { .. } => {
                 self.update_cards(&mut steps, ticket).await?;
             }
             EventPayload::TicketMoved { to, .. } => {
@@ -241,14 +316,18 @@ impl<P: ChatPlatform> Mirror<P> {
                     self.move_staff_card(event, ticket, to.as_deref()).await,
                 );
             }
-            EventPayload::TicketClosed { number, .. } => {
+            EventPayload::TicketClosed { number, reason, .. } => {
                 self.update_cards(&mut steps, ticket).await?;
                 let by = match event.actor_id {
                     Some(a) => self.engine().person(a).await?.person.display_name,
                     None => "Threadesk".to_owned(),
                 };
+                let why = match reason {
+                    Some(r) => format!(": {}", r.text()),
+                    None => String::new(),
+                };
                 let line = format!(
-                    "🔒 {} closed ticket {number}. To ask something new, use `{}`.",
+                    "🔒 {} closed ticket {number}{why}. To ask something new, use `{}`.",
                     self.p().escape(&by),
                     P::NEW_TICKET
                 );
@@ -258,6 +337,12 @@ impl<P: ChatPlatform> Mirror<P> {
                         self.p().close_thread(s).await.map_err(platform)
                     };
                     steps.take("thread closed", done.await);
+                }
+                if let Some(to) = self.p().transcript_channel() {
+                    steps.take(
+                        "transcript posted",
+                        self.post_transcript(event.id, ticket, &by, &to).await,
+                    );
                 }
             }
             EventPayload::DelegateInvited { number, delegate } => {

@@ -7,7 +7,11 @@
 //! specification: the path and method must exist, and a JSON body must
 //! match the operation's request schema (types, required and unknown
 //! fields, lengths, enumerations, unions). A request that breaks it is
-//! answered 400 and kept in [`FakeDiscord::violations`]. The fake keeps
+//! answered 400 and kept in [`FakeDiscord::violations`]. A
+//! `multipart/form-data` message (a file) is read part by part: its
+//! `payload_json` is checked as the JSON body, its files against the
+//! operation's form schema and the body's `attachments`, and the files are
+//! kept for the test ([`FakeDiscord::files_in`]). The fake keeps
 //! channels, threads, members and messages, and fails on demand (429 with
 //! `Retry-After`, 500, a channel without access).
 //!
@@ -47,6 +51,9 @@ pub const GUILD: &str = "800000000000000001";
 pub const SUPPORT_CHANNEL: u64 = 810000000000000001;
 /// The staff-only triage channel.
 pub const STAFF_CHANNEL: u64 = 810000000000000002;
+/// A text channel for transcripts (configured by the tests that want
+/// one: `DiscordConfig::transcript_channel`).
+pub const TRANSCRIPT_CHANNEL: u64 = 810000000000000003;
 /// The staff role.
 pub const STAFF_ROLE: u64 = 820000000000000001;
 /// The application id.
@@ -121,6 +128,38 @@ struct Inner {
     lost_answers: VecDeque<String>,
     /// Nonces of messages created with them: the message and when.
     nonces: HashMap<String, (String, std::time::Instant)>,
+    /// Files posted with messages.
+    files: Vec<Posted>,
+}
+
+/// A file the bot posted with a message (`multipart/form-data`).
+#[derive(Clone)]
+pub struct Posted {
+    /// The message it came with.
+    pub message: String,
+    /// The channel it was posted in.
+    pub channel: String,
+    /// Its part's name (`files[0]`).
+    pub part: String,
+    /// Its file name.
+    pub filename: String,
+    /// Its part's content type.
+    pub content_type: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Posted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Posted")
+            .field("message", &self.message)
+            .field("channel", &self.channel)
+            .field("part", &self.part)
+            .field("filename", &self.filename)
+            .field("content_type", &self.content_type)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
 }
 
 /// How long the fake remembers a nonce for `enforce_nonce` (Discord says
@@ -160,7 +199,11 @@ impl FakeDiscord {
 
         let gateway = Gateway::start().await;
         let mut channels = HashMap::new();
-        for (id, name) in [(SUPPORT_CHANNEL, "support"), (STAFF_CHANNEL, "staff")] {
+        for (id, name) in [
+            (SUPPORT_CHANNEL, "support"),
+            (STAFF_CHANNEL, "staff"),
+            (TRANSCRIPT_CHANNEL, "transcripts"),
+        ] {
             channels.insert(
                 id.to_string(),
                 Channel {
@@ -316,6 +359,18 @@ impl FakeDiscord {
             .messages
             .iter()
             .filter(|m| m["channel_id"] == channel)
+            .cloned()
+            .collect()
+    }
+
+    /// The files posted in a channel, oldest first.
+    pub fn files_in(&self, channel: &str) -> Vec<Posted> {
+        self.inner
+            .lock()
+            .expect("fake state")
+            .files
+            .iter()
+            .filter(|f| f.channel == channel)
             .cloned()
             .collect()
     }

@@ -64,7 +64,27 @@ pub(super) async fn rest(
     let Some(path) = full.strip_prefix("/api/v10").map(str::to_owned) else {
         return error(404, 0, "404: Not Found");
     };
-    let body: Value = if body.is_empty() {
+    let multipart = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("multipart/form-data"));
+    let mut files: Vec<FormFile> = vec![];
+    let mut form_problems = vec![];
+    let body: Value = if multipart {
+        match read_form(&headers, body).await {
+            Ok(form) => {
+                form_problems = form_problems_of(method.as_str(), &path, &form);
+                files = form.files;
+                form.payload
+            }
+            Err(why) => {
+                form_problems.push(format!(
+                    "{method} {path}: unreadable multipart/form-data body: {why}"
+                ));
+                Value::Null
+            }
+        }
+    } else if body.is_empty() {
         Value::Null
     } else {
         match serde_json::from_slice(&body) {
@@ -93,7 +113,8 @@ pub(super) async fn rest(
         record(&mut g, 401);
         return error(401, 0, "401: Unauthorized");
     }
-    let problems = spec_problems(method.as_str(), &path, &query, &body);
+    let mut problems = spec_problems(method.as_str(), &path, &query, &body);
+    problems.extend(form_problems);
     if !problems.is_empty() {
         g.violations.extend(problems.clone());
         record(&mut g, 400);
@@ -272,6 +293,26 @@ pub(super) async fn rest(
                     g.next_id += 1;
                     let mid = g.next_id.to_string();
                     let mut msg = bot_message(&mid, &id, &body);
+                    let mut attachments = vec![];
+                    for f in std::mem::take(&mut files) {
+                        g.next_id += 1;
+                        let aid = g.next_id.to_string();
+                        attachments.push(json!({
+                            "id": aid, "filename": f.filename, "size": f.bytes.len(),
+                            "content_type": f.content_type,
+                            "url": format!("https://cdn.discordapp.com/attachments/{id}/{aid}/{}", f.filename),
+                            "proxy_url": format!("https://media.discordapp.net/attachments/{id}/{aid}/{}", f.filename),
+                        }));
+                        g.files.push(Posted {
+                            message: mid.clone(),
+                            channel: id.clone(),
+                            part: f.part,
+                            filename: f.filename,
+                            content_type: f.content_type,
+                            bytes: f.bytes,
+                        });
+                    }
+                    msg["attachments"] = Value::Array(attachments);
                     if let Some(n) = nonce {
                         msg["nonce"] = json!(n);
                         g.nonces.insert(n, (mid.clone(), std::time::Instant::now()));
@@ -379,4 +420,132 @@ pub(super) async fn rest(
     }
     record(&mut g, answer.status().as_u16());
     answer
+}
+
+/// A file part of a `multipart/form-data` request.
+pub(super) struct FormFile {
+    part: String,
+    filename: String,
+    content_type: String,
+    bytes: Vec<u8>,
+}
+
+/// A `multipart/form-data` request as read: the JSON body (the part
+/// `payload_json`), the file parts, and the parts that are neither.
+pub(super) struct Form {
+    payload: Value,
+    files: Vec<FormFile>,
+    /// What is wrong with the parts themselves.
+    wrong: Vec<String>,
+}
+
+/// Reads a `multipart/form-data` body (as axum does: a body without its
+/// closing delimiter is refused).
+async fn read_form(headers: &HeaderMap, body: Bytes) -> Result<Form, String> {
+    use axum::extract::{FromRequest, Multipart};
+    let mut request = axum::http::Request::builder().method("POST").uri("/");
+    if let Some(ct) = headers.get("content-type") {
+        request = request.header("content-type", ct);
+    }
+    let request = request
+        .body(axum::body::Body::from(body))
+        .map_err(|e| e.to_string())?;
+    let mut multipart = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| e.body_text())?;
+    let mut form = Form {
+        payload: Value::Null,
+        files: vec![],
+        wrong: vec![],
+    };
+    let mut seen = BTreeSet::new();
+    while let Some(field) = multipart.next_field().await.map_err(|e| e.body_text())? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if !seen.insert(name.clone()) {
+            form.wrong
+                .push(format!("the part {name} comes more than once"));
+        }
+        let filename = field.file_name().map(str::to_owned);
+        let content_type = field.content_type().unwrap_or_default().to_owned();
+        let bytes = field.bytes().await.map_err(|e| e.body_text())?;
+        match (name.as_str(), filename) {
+            ("payload_json", None) => match serde_json::from_slice::<Value>(&bytes) {
+                Ok(v @ Value::Object(_)) => form.payload = v,
+                _ => form
+                    .wrong
+                    .push("payload_json is not a JSON object".to_owned()),
+            },
+            (_, Some(filename)) if name.starts_with("files[") => form.files.push(FormFile {
+                part: name,
+                filename,
+                content_type,
+                bytes: bytes.to_vec(),
+            }),
+            (_, Some(_)) => form
+                .wrong
+                .push(format!("the file part {name} is not files[n]")),
+            (_, None) => form.wrong.push(format!(
+                "the text part {name}: the body goes in payload_json, files in files[n]"
+            )),
+        }
+    }
+    Ok(form)
+}
+
+/// What the specification says of a form beyond its `payload_json`
+/// (checked as the JSON body): the operation takes `multipart/form-data`,
+/// each file part is one it documents (`files[0]`…`files[9]`), has a
+/// file name, and is named by the body's `attachments` with its index as
+/// id; every attachment named is there.
+fn form_problems_of(method: &str, path: &str, form: &Form) -> Vec<String> {
+    let Some((template, item)) = spec().operation(path) else {
+        return vec![];
+    };
+    let at = format!("{method} {template}");
+    let schema =
+        &item[method.to_lowercase()]["requestBody"]["content"]["multipart/form-data"]["schema"];
+    if schema.is_null() {
+        return vec![format!("{at}: takes no multipart/form-data body")];
+    }
+    let mut wrong: Vec<String> = form.wrong.iter().map(|w| format!("{at}: {w}")).collect();
+    let parts: Map<String, Value> = form
+        .files
+        .iter()
+        .map(|f| (f.part.clone(), Value::String(f.filename.clone())))
+        .collect();
+    let mut e = vec![];
+    spec().check(schema, &Value::Object(parts), "form", &mut e);
+    wrong.extend(e.into_iter().map(|x| format!("{at}: {x}")));
+    let attachments: Vec<&Value> = form.payload["attachments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    let id_of = |a: &Value| match &a["id"] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    for f in &form.files {
+        let index = f
+            .part
+            .trim_start_matches("files[")
+            .trim_end_matches(']')
+            .to_owned();
+        if f.filename.is_empty() {
+            wrong.push(format!("{at}: the part {} has no file name", f.part));
+        }
+        if !attachments.iter().any(|a| id_of(a) == index) {
+            wrong.push(format!(
+                "{at}: no attachment with id {index} names the part {}",
+                f.part
+            ));
+        }
+    }
+    for a in &attachments {
+        let id = id_of(a);
+        if !form.files.iter().any(|f| f.part == format!("files[{id}]")) {
+            wrong.push(format!("{at}: the attachment {id} has no part files[{id}]"));
+        }
+    }
+    wrong
 }

@@ -265,6 +265,7 @@ fn the_app_manifest_asks_for_what_the_adapter_uses() {
         "- reactions:read",
         "- commands",
         "- files:read",
+        "- files:write",
     ] {
         assert!(manifest.contains(needed), "manifest.yml lacks {needed}");
     }
