@@ -262,6 +262,54 @@ const INTENT_KEEP: i64 = 7 * 24 * 3600 * 1000;
 /// (a refused form, a crash mid-upload) are removed at start-up and every
 /// hour, once older than an hour; delivery intents a crash left open go
 /// after a week.
+/// The longest the automatic-closing worker sleeps between looks: a step
+/// that another replica made due (a resumed ticket) waits no longer.
+const AUTO_CLOSE_LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Reminds quiet customers and closes their tickets when due (every
+/// replica runs it; each step is taken by one).
+pub fn auto_close(engine: &Engine) -> Channel {
+    let engine = engine.clone();
+    let worker = Task::new("automatic closing", move |stop| async move {
+        let stopping = stop.wait();
+        tokio::pin!(stopping);
+        loop {
+            match engine.run_auto_close(100).await {
+                Ok(run) if run.reminded + run.closed > 0 => {
+                    tracing::info!(
+                        reminded = run.reminded,
+                        closed = run.closed,
+                        "automatic closing"
+                    );
+                    // more may be due at once.
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "automatic closing did not run"),
+            }
+            let next = match engine.next_auto_close().await {
+                Ok(Some(at)) => {
+                    let ms = (at.0 - engine.now().0).max(0) / 1000;
+                    std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0) + 50)
+                }
+                _ => AUTO_CLOSE_LOOK_EVERY,
+            };
+            tokio::select! {
+                () = &mut stopping => return Ok(()),
+                () = tokio::time::sleep(next.min(AUTO_CLOSE_LOOK_EVERY)) => {}
+            }
+        }
+    });
+    Channel {
+        name: "Automatic closing",
+        router: None,
+        banner: Box::new(|_| {
+            "reminding quiet customers and closing their tickets when due".to_owned()
+        }),
+        tasks: vec![worker],
+    }
+}
+
 pub fn housekeeping(engine: &Engine, blobs: &BlobStore) -> Channel {
     let (engine, blobs) = (engine.clone(), blobs.clone());
     let sweeper = Task::new("blob sweeper", move |stop| async move {

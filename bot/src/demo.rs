@@ -125,5 +125,13 @@ pub async fn seed_if_empty(engine: &Engine) -> Result<bool, EngineError> {
         )
         .await?;
     engine.close(&Ctx::new(alice.id), seats.ticket.id).await?;
+    engine
+        .rate(
+            &Ctx::new(alice.id),
+            seats.ticket.id,
+            5,
+            Some("Quick and clear, thank you."),
+        )
+        .await?;
     Ok(true)
 }

@@ -128,6 +128,25 @@ fn service_metrics(out: &mut String, f: &threadesk_core::engine::ServiceFigures)
     }
 }
 
+/// Ratings given, by department, owner and score (a rating changed counts
+/// once, as it is now). Over a period: the increase between two scrapes,
+/// or the staff report page.
+fn rating_metrics(out: &mut String, counts: &[(Option<String>, Option<String>, i64, i64)]) {
+    let _ = writeln!(
+        out,
+        "# HELP threadesk_ratings Satisfaction ratings of closed tickets, by department, owner and score (1 to 5)."
+    );
+    let _ = writeln!(out, "# TYPE threadesk_ratings gauge");
+    for (department, owner, score, n) in counts {
+        let _ = writeln!(
+            out,
+            "threadesk_ratings{{department=\"{}\",owner=\"{}\",score=\"{score}\"}} {n}",
+            label(department.as_deref().unwrap_or("none")),
+            label(owner.as_deref().unwrap_or("none"))
+        );
+    }
+}
+
 async fn metrics(State(ops): State<Ops>) -> Response {
     let mut out = String::new();
     let _ = writeln!(
@@ -157,6 +176,10 @@ async fn metrics(State(ops): State<Ops>) -> Response {
     match ops.engine.service_figures(Timestamp::now()).await {
         Ok(f) => service_metrics(&mut out, &f),
         Err(e) => tracing::warn!(error = %e, "service figures unavailable"),
+    }
+    match ops.engine.rating_counts().await {
+        Ok(counts) => rating_metrics(&mut out, &counts),
+        Err(e) => tracing::warn!(error = %e, "ratings unavailable"),
     }
     let outbox = Outbox::new(ops.engine.db().clone());
     let _ = writeln!(

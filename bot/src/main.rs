@@ -142,6 +142,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             max_open_tickets_per_requester: config.max_open_tickets,
             show_owner_to_customers: config.show_owner_to_customers,
             service: config.service.clone(),
+            auto_close: config.auto_close.clone(),
             ..Settings::default()
         },
     );
@@ -157,6 +158,15 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             business_hours = %config.service.hours().map(|h| h.to_string()).unwrap_or_else(|| "round the clock".into()),
             "service targets on"
         );
+    }
+    // the periods may have changed too: waiting tickets get due times by
+    // the ones in force (none when it is off).
+    let changed = engine
+        .refresh_auto_close()
+        .await
+        .context("cannot set the tickets' automatic-closing times")?;
+    if config.auto_close.is_on() {
+        tracing::info!(tickets = changed, periods = %config.auto_close, "automatic closing on");
     }
     if config.email.is_some() {
         // before the demo is seeded, so its tickets are confirmed by mail.
@@ -220,6 +230,9 @@ async fn serve(
     channels.extend(channels::discord(config, &engine).await?);
     channels.extend(channels::teams(config, &engine, &blobs).await?);
     channels.push(channels::housekeeping(&engine, &blobs));
+    if config.auto_close.is_on() {
+        channels.push(channels::auto_close(&engine));
+    }
     for c in &mut channels {
         if let Some(routes) = c.router.take() {
             app = app.merge(routes);
@@ -263,6 +276,10 @@ async fn serve(
     match named("E-mail") {
         Some(c) => println!("threadesk: E-mail: {}", (c.banner)(&url)),
         None => println!("threadesk: E-mail: off (set SMTP_URL and MAIL_FROM to send ticket mail)"),
+    }
+    match named("Automatic closing") {
+        Some(c) => println!("threadesk: Automatic closing: {}", (c.banner)(&url)),
+        None => println!("threadesk: Automatic closing: off (set AUTO_CLOSE, like 7d/3d, to remind quiet customers and close their tickets)"),
     }
     run_until_shutdown(channels, listener, app, signals).await
 }

@@ -134,6 +134,11 @@ fn starts_with_no_credentials_serves_and_stops_cleanly_on_sigterm() {
     assert!(metrics.contains("# TYPE threadesk_outbox_pending gauge"));
     assert!(metrics.contains("# TYPE threadesk_tickets_overdue gauge"));
     assert!(metrics.contains("# TYPE threadesk_first_response_seconds histogram"));
+    // the demo's closed ticket was rated.
+    assert!(
+        metrics.contains("threadesk_ratings{department=\"Billing\",owner=\"none\",score=\"5\"} 1"),
+        "{metrics}"
+    );
     // the demo's staff answered one ticket at once.
     assert!(
         metrics.contains("threadesk_first_response_seconds_bucket{department=\"")

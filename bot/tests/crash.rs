@@ -363,3 +363,131 @@ fn email_killed_after_the_server_accepted_each_mail() {
 fn email_killed_after_each_record() {
     mail_once(faults::AFTER_RECORD);
 }
+
+/// Automatic closing killed with a step written but not committed, and
+/// again with it committed: each quiet customer is reminded once and each
+/// ticket closes once. The history is written "days ago" by the test's
+/// engine (its clock moved back), so the binary, on the real clock, finds
+/// two reminders and two closings due; each process dies at the first
+/// step it has not died at yet, and is started again.
+fn auto_close_once(point: &str) {
+    use std::time::Duration as D;
+    use threadesk_core::autoclose::AutoClose;
+    use threadesk_core::domain::Status;
+    use threadesk_core::testing::harness_with;
+    const DAY: D = D::from_secs(24 * 3600);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let settings = threadesk_core::Settings {
+        auto_close: AutoClose::parse("1d/1d").unwrap(),
+        ..Default::default()
+    };
+    let h = rt.block_on(harness_with(Kind::Sqlite, settings, 4));
+    let (remind, close) = rt.block_on(async {
+        let sam = h.staff("Sam Staff").await;
+        let bob = h.person("Bob").await;
+        h.engine.clock().rewind(3 * DAY);
+        let mut tickets = vec![];
+        for subject in ["VPN", "Printer", "Mail", "Badge"] {
+            let t = h.open(bob, subject).await.ticket.id;
+            h.reply(sam, t, "Does this help?").await.unwrap();
+            tickets.push(t);
+        }
+        // the last two were reminded two days ago: they are due to close.
+        h.engine.clock().advance(DAY + D::from_secs(60));
+        let first = h.engine.run_auto_close(10).await.unwrap();
+        assert_eq!(first.reminded, 4);
+        let (remind, close) = tickets.split_at(2);
+        // the first two answered later by staff again: reminders due.
+        for t in remind {
+            h.reply(sam, *t, "Any news?").await.unwrap();
+        }
+        (remind.to_vec(), close.to_vec())
+    });
+    let count = |kind: &str, t: threadesk_core::TicketId| -> i64 {
+        rt.block_on(
+            sqlx::query_scalar(
+                "select count(*) from outbox_events where ticket_id = $1 and kind = $2",
+            )
+            .bind(t.0)
+            .bind(kind)
+            .fetch_one(h.engine.db().pool()),
+        )
+        .expect("count")
+    };
+    let done = || {
+        remind.iter().all(|t| count("auto_close_reminder", *t) >= 2)
+            && close.iter().all(|t| count("ticket_closed", *t) >= 1)
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let mut crashes = 0;
+    for i in 1..=20 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_threadesk"))
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("LISTEN_ADDR", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .env("DATABASE_URL", &h.url)
+            .env("AUTO_CLOSE", "1d/1d")
+            .env(faults::VARIABLE, point)
+            .env(faults::LOG_VARIABLE, dir.path().join("crashed"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("threadesk starts");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let finished = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                assert_eq!(status.signal(), Some(6), "process {i}: {status}");
+                crashes += 1;
+                break false;
+            }
+            if done() {
+                // a little longer: a step done twice would show now.
+                std::thread::sleep(Duration::from_millis(300));
+                let _ = Command::new("kill")
+                    .args(["-TERM", &child.id().to_string()])
+                    .status();
+                let status = child.wait().expect("wait");
+                assert!(status.success() || status.signal() == Some(6), "{status}");
+                break true;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "process {i} did not do the due steps"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        if finished {
+            break;
+        }
+    }
+    assert!(done(), "20 processes did not do the due steps");
+    assert_eq!(crashes, 4, "one crash at each of the four steps");
+    for t in &remind {
+        assert_eq!(count("auto_close_reminder", *t), 2, "reminded once more");
+        assert_eq!(count("ticket_closed", *t), 0);
+    }
+    for t in &close {
+        assert_eq!(count("auto_close_reminder", *t), 1);
+        assert_eq!(count("ticket_closed", *t), 1, "closed once");
+        let status: String = rt
+            .block_on(
+                sqlx::query_scalar("select status from tickets where id = $1")
+                    .bind(t.0)
+                    .fetch_one(h.engine.db().pool()),
+            )
+            .unwrap();
+        assert_eq!(status, Status::Closed.as_str());
+    }
+}
+
+#[test]
+fn automatic_closing_killed_before_each_commit() {
+    auto_close_once(threadesk_core::engine::BEFORE_COMMIT);
+}
+
+#[test]
+fn automatic_closing_killed_after_each_commit() {
+    auto_close_once(threadesk_core::engine::AFTER_COMMIT);
+}

@@ -125,6 +125,13 @@ pub struct CardFacts {
     /// deployment shows owners to customers.
     #[serde(default)]
     pub handled_by: Option<String>,
+    /// The requester's rating, once the ticket is closed and rated.
+    #[serde(default)]
+    pub rating: Option<crate::domain::Rating>,
+    /// Until when the requester may rate it (or change their rating):
+    /// a closed ticket's cards ask for it until then.
+    #[serde(default)]
+    pub rate_until: Option<Timestamp>,
 }
 
 impl CardFacts {
@@ -151,10 +158,12 @@ impl System<'_> {
     pub async fn card_facts(&self, ticket: TicketId) -> Result<CardFacts> {
         let sql = format!(
             "select {}, p.display_name as requester_name, d.name as department_name, \
-             o.display_name as owner_name \
+             o.display_name as owner_name, r.score as rating_score, r.comment as rating_comment, \
+             r.rated_by as rating_by, r.created_at as rating_created, r.updated_at as rating_updated \
              from tickets t join people p on p.id = t.requester_id \
              left join departments d on d.id = t.department_id \
-             left join people o on o.id = t.owner_id where t.id = $1",
+             left join people o on o.id = t.owner_id \
+             left join ratings r on r.ticket_id = t.id where t.id = $1",
             rows::TICKET_COLUMNS
         );
         let row = sqlx::query(&sql)
@@ -162,12 +171,31 @@ impl System<'_> {
             .fetch_optional(self.db().pool())
             .await?
             .ok_or(EngineError::NotFound("ticket"))?;
+        let ticket = rows::ticket(&row)?;
+        let rating = match row.try_get::<Option<i64>, _>("rating_score")? {
+            None => None,
+            Some(score) => Some(crate::domain::Rating {
+                ticket_id: ticket.id,
+                score: u8::try_from(score).unwrap_or(0),
+                comment: row.try_get("rating_comment")?,
+                rated_by: crate::ids::PersonId(row.try_get("rating_by")?),
+                created_at: Timestamp(row.try_get("rating_created")?),
+                updated_at: Timestamp(row.try_get("rating_updated")?),
+            }),
+        };
+        let window = i64::try_from(crate::engine::RATING_WINDOW.as_micros()).unwrap_or(0);
+        let rate_until = ticket
+            .closed_at
+            .filter(|_| ticket.status.is_closed())
+            .map(|c| Timestamp(c.0.saturating_add(window)));
         Ok(CardFacts {
-            ticket: rows::ticket(&row)?,
+            ticket,
             requester_name: row.try_get("requester_name")?,
             department: row.try_get("department_name")?,
             handled_by: None,
             owner_name: row.try_get("owner_name")?,
+            rating,
+            rate_until,
         }
         .with_handled_by(self.settings().show_owner_to_customers))
     }

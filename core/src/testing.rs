@@ -277,5 +277,7 @@ pub fn card_facts(owner: Option<&str>, shown: bool) -> crate::surfaces::CardFact
         handled_by: owner
             .filter(|_| shown)
             .and_then(crate::surfaces::first_name),
+        rating: None,
+        rate_until: None,
     }
 }

@@ -41,6 +41,11 @@ pub mod ids {
     /// The saved-reply picker (`saved:<ticket id>`), a select whose
     /// values are saved replies' ids.
     pub const SAVED: &str = "saved";
+    /// A closed card's rating buttons (`rate:<ticket id>:<score>`), and
+    /// the modal they open for a comment (`rating:<ticket id>:<score>`).
+    pub const RATE: &str = "rate";
+    /// The rating modal.
+    pub const RATING: &str = "rating";
     /// The message command that opens the saved-reply picker.
     pub const SAVED_COMMAND: &str = "Send saved reply";
 
@@ -123,6 +128,11 @@ pub fn commands(departments: &[Department]) -> Value {
             { "type": 1, "name": "list", "description": "List tickets", "options": [scope, state] },
             { "type": 1, "name": "show", "description": "Follow a ticket: its thread, with you in it", "options": [number("The ticket number")] },
             { "type": 1, "name": "close", "description": "Close a ticket", "options": [number("The ticket number")] },
+            { "type": 1, "name": "rate", "description": "Rate the help on a closed ticket of yours (you can change it for 7 days)", "options": [
+                number("The ticket number"),
+                { "type": 4, "name": "score", "description": "1 (poor) to 5 (excellent)", "required": true, "min_value": 1, "max_value": 5 },
+                { "type": 3, "name": "comment", "description": "Anything to add", "required": false, "max_length": 2000 }
+            ] },
             { "type": 1, "name": "search", "description": "Find tickets by words in their subject or messages (#N: that ticket)", "options": [
                 { "type": 3, "name": "words", "description": "The words to look for, or #N", "required": true, "max_length": 200 }
             ] },
@@ -155,6 +165,11 @@ pub fn commands(departments: &[Department]) -> Value {
             { "type": 1, "name": "status", "description": "Staff: set a ticket's status", "options": [
                 number("The ticket number"),
                 { "type": 3, "name": "status", "description": "The new status", "required": true, "choices": statuses }
+            ] },
+            { "type": 1, "name": "autoclose", "description": "Staff: keep a ticket waiting on its customer from closing by itself, or let it again", "options": [
+                number("The ticket number"),
+                { "type": 3, "name": "action", "description": "Pause or resume", "required": true,
+                  "choices": [{ "name": "pause", "value": "pause" }, { "name": "resume", "value": "resume" }] }
             ] },
             { "type": 1, "name": "note", "description": "Staff: add an internal note to a ticket", "options": [
                 number("The ticket number"),
@@ -271,7 +286,21 @@ pub fn card(facts: &CardFacts, who: CardFor) -> Value {
         embed["description"] = json!(format!("{} is handling your ticket.", escape(name)));
     }
     let id = t.id.0;
-    let components = if t.status.is_closed() || who.notice(facts).is_some() {
+    if t.status.is_closed() {
+        if let Some(r) = facts.rating.as_ref().filter(|_| staff) {
+            let comment = r
+                .comment
+                .as_deref()
+                .map(|c| format!(": “{}”", clip(&escape(c), 900)))
+                .unwrap_or_default();
+            if let Some(fields) = embed["fields"].as_array_mut() {
+                fields.push(json!({ "name": "Rating", "value": format!("{} ({}/5){comment}", r.stars(), r.score), "inline": false }));
+            }
+        }
+    }
+    let components = if t.status.is_closed() && who == CardFor::Customer {
+        rating_row(facts, &mut embed)
+    } else if t.status.is_closed() || who.notice(facts).is_some() {
         json!([])
     } else {
         let mut rows = vec![json!({ "type": 1, "components": [
@@ -300,6 +329,44 @@ pub fn card(facts: &CardFacts, who: CardFor) -> Value {
         "components": components,
         "allowed_mentions": no_pings(),
     })
+}
+
+/// A closed ticket's rating on the customer's card: the five buttons
+/// while it may be given or changed (only the requester may: the engine
+/// decides), and what was given.
+fn rating_row(facts: &CardFacts, embed: &mut Value) -> Value {
+    use threadesk_core::domain::score_label;
+    let Some(until) = facts.rate_until else {
+        return json!([]);
+    };
+    let until = threadesk_core::time::when(until);
+    embed["description"] = json!(match &facts.rating {
+        Some(r) => format!(
+            "You rated {} ({}). You can change it until {until}.",
+            r.stars(),
+            score_label(r.score)
+        ),
+        None => format!("**How did we do?** Rate the help (until {until})."),
+    });
+    let id = facts.ticket.id.0;
+    let buttons: Vec<Value> = (1..=5u8)
+        .map(|score| {
+            let chosen = facts.rating.as_ref().is_some_and(|r| r.score == score);
+            json!({ "type": 2, "style": if chosen { 1 } else { 2 }, "label": format!("{score} ★"),
+                    "custom_id": ids::make(ids::RATE, format!("{id}:{score}")) })
+        })
+        .collect();
+    json!([{ "type": 1, "components": buttons }])
+}
+
+/// The rating modal: a comment for the score chosen on the card.
+pub fn rating_modal(ticket: i64, number: &str, score: u8, comment: &str) -> Value {
+    use threadesk_core::domain::{score_label, stars};
+    json!({ "type": 9, "data": {
+        "custom_id": ids::make(ids::RATING, format!("{ticket}:{score}")),
+        "title": clip(&format!("Rate {number}: {} {}", stars(score), score_label(score)), 45),
+        "components": [input("comment", "Anything to add? (optional)", true, 2000, comment, false)]
+    } })
 }
 
 /// The lines of a copied message: "**Name** (role): text", attachments as

@@ -50,6 +50,11 @@ pub mod ids {
     pub const SAVED_SHORTCUT: &str = "td_saved_reply";
     /// Modal: choose a saved reply to send.
     pub const SAVED_VIEW: &str = "td_saved";
+    /// Closed card buttons: rate the help (`td_rate1` … `td_rate5`; the
+    /// value is the ticket).
+    pub const RATE: &str = "td_rate";
+    /// Modal: a rating, with an optional comment.
+    pub const RATE_VIEW: &str = "td_rate";
 }
 
 fn plain(text: &str) -> Value {
@@ -110,10 +115,13 @@ pub fn card(facts: &CardFacts, who: CardFor) -> (String, Value) {
             "type": "context",
             "elements": [mrkdwn(&escape(&who.notice(facts).unwrap_or_default()))],
         })),
-        _ if t.status.is_closed() => blocks.push(json!({
-            "type": "context",
-            "elements": [mrkdwn("🔒 This ticket is closed. Use `/ticket` to open a new one.")],
-        })),
+        _ if t.status.is_closed() => {
+            blocks.push(json!({
+                "type": "context",
+                "elements": [mrkdwn("🔒 This ticket is closed. Use `/ticket` to open a new one.")],
+            }));
+            blocks.extend(rating_blocks(facts, who));
+        }
         _ => {
             let mut close = button("Close", ids::CLOSE, &id);
             close["style"] = json!("danger");
@@ -154,6 +162,80 @@ pub fn card(facts: &CardFacts, who: CardFor) -> (String, Value) {
         }
     }
     (title, Value::Array(blocks))
+}
+
+/// A closed ticket's rating: on staff cards as it stands; on customer
+/// cards the five buttons while it may be given or changed (the engine
+/// decides who may: only the requester).
+fn rating_blocks(facts: &CardFacts, who: CardFor) -> Vec<Value> {
+    use threadesk_core::domain::score_label;
+    let rated = facts.rating.as_ref();
+    match who {
+        CardFor::Staff => rated
+            .map(|r| {
+                let comment = r
+                    .comment
+                    .as_deref()
+                    .map(|c| format!(": “{}”", escape(&clip(c, 500))))
+                    .unwrap_or_default();
+                json!({ "type": "context", "elements": [mrkdwn(&format!(
+                    "Rated {} ({}/5, {}){comment}", r.stars(), r.score, score_label(r.score)
+                ))] })
+            })
+            .into_iter()
+            .collect(),
+        CardFor::Customer => {
+            let Some(until) = facts.rate_until else {
+                return vec![];
+            };
+            let until = threadesk_core::time::when(until);
+            let ask = match rated {
+                Some(r) => format!(
+                    "You rated {} ({}). You can change it until {until}.",
+                    r.stars(),
+                    score_label(r.score)
+                ),
+                None => format!("*How did we do?* Rate the help (until {until}):"),
+            };
+            let id = facts.ticket.id.0.to_string();
+            let buttons: Vec<Value> = (1..=5u8)
+                .map(|score| {
+                    let mut b =
+                        button(&format!("{score} ★"), &format!("{}{score}", ids::RATE), &id);
+                    if rated.is_some_and(|r| r.score == score) {
+                        b["style"] = json!("primary");
+                    }
+                    b
+                })
+                .collect();
+            vec![
+                json!({ "type": "section", "text": mrkdwn(&ask) }),
+                json!({ "type": "actions", "block_id": format!("rate:{id}"), "elements": buttons }),
+            ]
+        }
+        CardFor::Revoked | CardFor::Moved => vec![],
+    }
+}
+
+/// The rating modal: the score chosen on the card, and a comment.
+pub fn rate_modal(ticket: i64, number: TicketNumber, score: u8, comment: Option<&str>) -> Value {
+    use threadesk_core::domain::{score_label, stars};
+    let option = |s: u8| json!({ "text": option_text(&format!("{} {}", stars(s), score_label(s))), "value": s.to_string() });
+    let options: Vec<Value> = (1..=5u8).rev().map(option).collect();
+    let mut comment_input = json!({ "type": "plain_text_input", "action_id": "value", "multiline": true, "max_length": 2000 });
+    if let Some(c) = comment {
+        comment_input["initial_value"] = json!(c);
+    }
+    json!({
+        "type": "modal", "callback_id": ids::RATE_VIEW, "private_metadata": ticket.to_string(),
+        "title": plain(&format!("Rate {number}")), "submit": plain("Rate"), "close": plain("Cancel"),
+        "blocks": [
+            { "type": "input", "block_id": "score", "label": plain("How did we do?"),
+              "element": { "type": "static_select", "action_id": "value", "options": options, "initial_option": option(score.clamp(1, 5)) } },
+            { "type": "input", "block_id": "comment", "optional": true, "label": plain("Anything to add? (optional)"),
+              "element": comment_input },
+        ],
+    })
 }
 
 /// Section text may be 3,000 characters; a message up to 16,000 is split
@@ -449,6 +531,7 @@ pub fn help(staff: bool) -> String {
          • `/ticket list [mine|org] [active|closed|all]` — your tickets (`org`: all of your organization's, for company ticket admins)\n\
          • `/ticket show #N` — get a ticket's card in your DMs to follow and reply\n\
          • `/ticket close #N` — close a ticket\n\
+         • `/ticket rate #N <1-5> [comment]` — rate the help on a ticket of yours that is closed (or its card's buttons; you can change it for 7 days)\n\
          • `/ticket search <words>` — find your tickets by words in their subject or messages (`#N` goes straight to one; narrow with `is:closed`, `status:on_hold`, `owner:mine`, `dept:Billing`, `requester:me`, `after:2026-11-01`)\n\
          • `/ticket help` — this help\n\
          Reply to a ticket in its card's thread. The card's buttons close it (✅ on the card does too), manage delegates and edit the subject.",
@@ -462,6 +545,7 @@ pub fn help(staff: bool) -> String {
              • `/ticket department #N <name>` — move a ticket to another department (its triage card moves to that department's channel)\n\
              • `/ticket status #N <open|in_progress|on_hold|awaiting_client|client_replied>`\n\
              • `/ticket note #N <text>` — an internal note on a ticket\n\
+             • `/ticket autoclose #N pause|resume` — keep a ticket that waits on its customer from closing by itself (or let it again)\n\
              • `/ticket reply #N <name>` — answer with a saved reply (without a name, or with the message shortcut *Send saved reply*: choose one from a list); `/ticket saved list | add <name> = <text> | remove <name>` (`{name}`, `{first_name}`, `{ticket}` are filled in)\n\
              • `/ticket admin grant|revoke @user` — company ticket admin\n\
              • `/ticket staff add|remove @user`\n\

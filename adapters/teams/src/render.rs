@@ -38,6 +38,8 @@ pub mod verbs {
     pub const LIST: &str = "list";
     /// Send the saved reply chosen in the picker.
     pub const SAVED: &str = "saved";
+    /// Rate a closed ticket (its card's score and comment).
+    pub const RATE: &str = "rate";
     /// Add a kept message to the chosen ticket.
     pub const ROUTE: &str = "route";
     /// Dialog: a new ticket.
@@ -182,8 +184,69 @@ pub fn card(facts: &CardFacts, to: CardFor) -> Value {
         }
     } else {
         body.push(note("This ticket is closed."));
+        rating(facts, to, &mut body, &mut actions);
     }
     adaptive(body, actions)
+}
+
+/// A closed ticket's rating: on the staff card as it stands; on the
+/// customer's card a score and a comment to give or change while the
+/// window is open (the engine decides who may: only the requester).
+fn rating(facts: &CardFacts, to: CardFor, body: &mut Vec<Value>, actions: &mut Vec<Value>) {
+    use threadesk_core::domain::{score_label, stars};
+    let rated = facts.rating.as_ref();
+    match to {
+        CardFor::Staff => {
+            if let Some(r) = rated {
+                let comment = r
+                    .comment
+                    .as_deref()
+                    .map(|c| format!(": “{}”", escape(&clip(c, 500))))
+                    .unwrap_or_default();
+                body.push(text(&format!(
+                    "Rated {} ({}/5, {}){comment}",
+                    r.stars(),
+                    r.score,
+                    score_label(r.score)
+                )));
+            }
+        }
+        CardFor::Customer => {
+            let Some(until) = facts.rate_until else {
+                return;
+            };
+            let until = threadesk_core::time::when(until);
+            body.push(text(&match rated {
+                Some(r) => format!(
+                    "You rated {} ({}). You can change it until {until}.",
+                    r.stars(),
+                    score_label(r.score)
+                ),
+                None => format!("**How did we do?** Rate the help (until {until})."),
+            }));
+            let choices: Vec<Value> = (1..=5u8)
+                .rev()
+                .map(|s| json!({ "title": format!("{} {}", stars(s), score_label(s)), "value": s.to_string() }))
+                .collect();
+            let mut score = json!({ "type": "Input.ChoiceSet", "id": "score", "label": "Your rating", "choices": choices });
+            if let Some(r) = rated {
+                score["value"] = json!(r.score.to_string());
+            }
+            body.push(score);
+            let mut comment = json!({ "type": "Input.Text", "id": "comment", "label": "Anything to add? (optional)",
+                "isMultiline": true, "maxLength": 2000 });
+            if let Some(c) = rated.and_then(|r| r.comment.as_deref()) {
+                comment["value"] = json!(c);
+            }
+            body.push(comment);
+            actions.push(execute(
+                "Rate",
+                verbs::RATE,
+                json!({ "ticket": facts.ticket.id.0 }),
+            ));
+        }
+        CardFor::Revoked | CardFor::Moved => {}
+    }
 }
 
 /// The confirmation asked before closing.
@@ -470,12 +533,12 @@ pub fn help(staff: bool) -> Value {
     let mut body = vec![
         heading("Threadesk help"),
         text("**new** (or **New ticket** below, or *Create ticket* on any message) opens a ticket: subject, department, message."),
-        text("**list** [mine|org] [active|closed|all] lists your tickets; **show** #N brings a ticket's card here; **close** #N closes one; **search** words finds your tickets by what they say (#N goes straight to one)."),
+        text("**list** [mine|org] [active|closed|all] lists your tickets; **show** #N brings a ticket's card here; **close** #N closes one; **rate** #N 1-5 [comment] rates the help on a closed ticket of yours (or its card's buttons; you can change it for 7 days); **search** words finds your tickets by what they say (#N goes straight to one)."),
         text("Write here to reply to your ticket. With more than one open, reply to the ticket's card (or one of its messages), or I ask which ticket you mean. Files you send here are added to the ticket."),
         text("Each ticket's card has **Close** (Teams has no ✅ reaction for bots: close with the button), **Delegates** and **Edit subject**."),
     ];
     if staff {
-        body.push(text("**Staff**: every ticket is a thread in the triage channel, started by its card (with its status). Reply in the thread to answer; a message that starts with `note:` is an internal note wherever you write it. In the channel, @mention me with **queue** [status] [department] [mine|unassigned], **claim** #N, **assign** #N @user, **unassign** #N, **department** #N name, **status** #N status, **note** #N text, **reply** #N saved-reply-name (or **reply** #N alone to choose one from a card), **saved** list|add name = text|remove name, **admin**, **staff**, **org**, **link** and **department**. Files posted in channels do not reach bots: attach them from the portal."));
+        body.push(text("**Staff**: every ticket is a thread in the triage channel, started by its card (with its status). Reply in the thread to answer; a message that starts with `note:` is an internal note wherever you write it. In the channel, @mention me with **queue** [status] [department] [mine|unassigned], **claim** #N, **assign** #N @user, **unassign** #N, **department** #N name, **status** #N status, **note** #N text, **autoclose** #N pause|resume, **reply** #N saved-reply-name (or **reply** #N alone to choose one from a card), **saved** list|add name = text|remove name, **admin**, **staff**, **org**, **link** and **department**. Files posted in channels do not reach bots: attach them from the portal."));
     }
     adaptive(
         body,

@@ -90,7 +90,11 @@ impl<P: ChatPlatform> Mirror<P> {
         use threadesk_core::timeline;
         if matches!(
             event.payload,
-            EventPayload::TicketClosed { .. } | EventPayload::TicketMoved { .. }
+            EventPayload::TicketClosed { .. }
+                | EventPayload::TicketMoved { .. }
+                // the staff card shows the rating: the ticket's threads
+                // are closed.
+                | EventPayload::TicketRated { .. }
         ) || !timeline::KINDS.contains(&event.payload.kind())
         {
             return Ok(());

@@ -52,6 +52,10 @@ pub enum Command<U> {
     PickSaved(TicketNumber),
     /// Staff: the saved replies.
     Saved(SavedCommand),
+    /// The requester: rate a closed ticket, 1 to 5, with a comment.
+    Rate(TicketNumber, i64, Option<String>),
+    /// Staff: pause (true) or resume automatic closing of a ticket.
+    PauseAutoClose(TicketNumber, bool),
     /// Staff: grant (true) or revoke company ticket admin.
     Admin(bool, U),
     /// Staff: add (true) or remove a staff member.
@@ -156,6 +160,10 @@ pub mod usage {
         "search <words> [status:<status>] [is:active|closed] [owner:mine|unassigned] [dept:<name>] [org:<name>] [requester:<address>|me] [after:<date>] [before:<date>] (or #N)";
     /// `assign`.
     pub const ASSIGN: &str = "assign #N @user";
+    /// `rate`.
+    pub const RATE: &str = "rate #N 1-5 [comment]";
+    /// `autoclose`.
+    pub const AUTOCLOSE: &str = "autoclose #N pause|resume";
     /// `department #N` (moving a ticket).
     pub const MOVE: &str = "department #N <department name> (or `none`)";
     /// `department`.
@@ -295,6 +303,22 @@ impl<U> Command<U> {
                     _ => return Err(Unreadable::Usage(usage::SAVED)),
                 })
             }
+            "rate" => match (
+                number(words.get(1)),
+                words.get(2).and_then(|w| w.parse().ok()),
+            ) {
+                (Some(n), Some(score)) => {
+                    let comment = rest(3);
+                    let comment = Some(comment.trim().to_owned()).filter(|c| !c.is_empty());
+                    Command::Rate(n, score, comment)
+                }
+                _ => return Err(Unreadable::Usage(usage::RATE)),
+            },
+            "autoclose" => match (number(words.get(1)), words.get(2).copied()) {
+                (Some(n), Some("pause")) => Command::PauseAutoClose(n, true),
+                (Some(n), Some("resume")) => Command::PauseAutoClose(n, false),
+                _ => return Err(Unreadable::Usage(usage::AUTOCLOSE)),
+            },
             "note" => match (number(words.get(1)), rest(2)) {
                 (Some(n), text) if !text.trim().is_empty() => Command::Note(n, text),
                 _ => return Err(Unreadable::Usage(usage::NOTE)),

@@ -354,6 +354,22 @@ pub async fn command<P: ChatDesk>(
             saved_picker(p, person, t.id).await?
         }
         Command::Saved(c) => Reply::Said(saved(p, person, ctx, c).await?),
+        Command::Rate(n, score, comment) => {
+            let t = engine.ticket_by_number(person.id, n).await?;
+            Reply::Said(rate(p, ctx, t.id, score, comment.as_deref()).await?)
+        }
+        Command::PauseAutoClose(n, pause) => {
+            let t = engine.ticket_by_number(person.id, n).await?;
+            let t = engine.pause_auto_close(ctx, t.id, pause).await?;
+            Reply::Said(if pause {
+                format!("Automatic closing of {} is paused.", t.number)
+            } else {
+                format!(
+                    "Automatic closing of {} is on again: the customer has the whole period from now.",
+                    t.number
+                )
+            })
+        }
         Command::Note(n, text) => {
             let t = engine.ticket_by_number(person.id, n).await?;
             match engine.note(ctx, t.id, NewMessage::text(&text)).await {
@@ -426,6 +442,26 @@ pub async fn command<P: ChatDesk>(
 }
 
 const NOT_A_PERSON: &str = "Choose a person (not a bot).";
+
+/// Rates a closed ticket as the person (from a command, a card's buttons
+/// or a rating form): what they are told.
+pub async fn rate<P: ChatPlatform>(
+    p: &P,
+    ctx: &Ctx,
+    ticket: threadesk_core::TicketId,
+    score: i64,
+    comment: Option<&str>,
+) -> Result<String, EngineError> {
+    let rated = p.engine().rate(ctx, ticket, score, comment).await?;
+    let t = p.engine().ticket(ctx.actor, ticket).await?;
+    p.wake();
+    Ok(format!(
+        "Thank you! You rated {} {} ({}). You can change it for 7 days after closing.",
+        t.number,
+        rated.stars(),
+        threadesk_core::domain::score_label(rated.score)
+    ))
+}
 
 fn now_or_no_longer(yes: bool) -> &'static str {
     if yes {

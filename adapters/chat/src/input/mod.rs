@@ -9,7 +9,7 @@ mod list;
 
 pub use command::{usage, Command, DepartmentCommand, SavedCommand, TextSyntax, Unreadable};
 pub use desk::{
-    authored_message, close_by_reaction, command, edit, is_closing, list, more, saved_picker,
+    authored_message, close_by_reaction, command, edit, is_closing, list, more, rate, saved_picker,
     send_saved, write, ChatDesk, Refusal, Reply, SavedChoice, SavedPicker, TicketPage, Written,
     Wrote, NO_SAVED_REPLIES, PAGE, QUEUE_PAGE,
 };

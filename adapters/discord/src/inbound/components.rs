@@ -62,6 +62,26 @@ impl DiscordAdapter {
                 let t = self.engine().ticket(person.id, TicketId(t)).await?;
                 Ok(render::subject_modal(t.id.0, &t.subject))
             }
+            ids::RATE => {
+                let (t, score) = rest.split_once(':').unwrap_or((rest, ""));
+                let (Some(t), Ok(score)) = (num(t), score.parse::<u8>()) else {
+                    return Ok(render::ephemeral("Unknown ticket."));
+                };
+                // the modal asks for a comment; the rating is given on submit.
+                let t = self.engine().ticket(person.id, TicketId(t)).await?;
+                let comment = self
+                    .engine()
+                    .rating(person.id, t.id)
+                    .await?
+                    .and_then(|r| r.comment)
+                    .unwrap_or_default();
+                Ok(render::rating_modal(
+                    t.id.0,
+                    &t.number.to_string(),
+                    score,
+                    &comment,
+                ))
+            }
             ids::DELEGATES => {
                 let Some(t) = num(rest) else {
                     return Ok(render::ephemeral("Unknown ticket."));
@@ -294,6 +314,25 @@ impl DiscordAdapter {
                         EngineError::Invalid(v).sentence(),
                         render::clip(&subject, 300)
                     ))),
+                    Err(e) => Err(e),
+                }
+            }
+            ids::RATING => {
+                let (t, score) = rest.split_once(':').unwrap_or((rest, ""));
+                let (Ok(t), Ok(score)) = (t.parse::<i64>(), score.parse::<i64>()) else {
+                    return Ok(render::ephemeral("Unknown ticket."));
+                };
+                let comment = field(data, "comment");
+                let comment = Some(comment.trim()).filter(|c| !c.is_empty());
+                match threadesk_chat::input::rate(self, ctx, TicketId(t), score, comment).await {
+                    Ok(thanks) => Ok(render::ephemeral(&thanks)),
+                    Err(e @ (EngineError::Invalid(_) | EngineError::Conflict(_))) => {
+                        Ok(render::ephemeral(&format!(
+                            "{} You wrote: {}",
+                            e.sentence(),
+                            render::clip(comment.unwrap_or(""), 300)
+                        )))
+                    }
                     Err(e) => Err(e),
                 }
             }

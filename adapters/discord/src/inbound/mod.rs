@@ -37,6 +37,7 @@ fn help(staff: bool) -> String {
          **/ticket list** lists your tickets (`scope`: mine or organization; `state`: active, closed, all).\n\
          **/ticket show** *number* brings you into a ticket's thread.\n\
          **/ticket close** *number* closes a ticket; so do the card's **Close** button and a ✅ reaction.\n\
+         **/ticket rate** *number* *score* [*comment*] rates the help on a closed ticket of yours (or the buttons on its card; you can change it for 7 days).\n\
          **/ticket search** *words* finds your tickets by words in their subject or messages (`#N` goes straight to one; narrow with `is:closed`, `status:on_hold`, `owner:mine`, `dept:Billing`, `requester:me`, `after:2026-11-01`).\n\
          Write in a ticket's thread to reply; edit your message to correct it. **Delegates** on the card invites someone to follow the ticket.",
     );
@@ -46,6 +47,7 @@ fn help(staff: bool) -> String {
              **/ticket claim** *number* takes a ticket; **/ticket assign** *number* *user* gives it to a colleague (leave out the user to unassign it). The **Claim** button on a triage card does the same. **/ticket move** *number* *department* moves a ticket to another department.\n\
              **/ticket status** *number* *status* sets a status.\n\
              **/ticket reply** *number* *name* answers with a saved reply (leave out the name, or use **Apps → Send saved reply** on a message in the ticket's thread, to choose from a list); **/ticket saved** lists, adds and removes them (`{name}`, `{first_name}` and `{ticket}` are filled in).\n\
+             **/ticket autoclose** *number* pause|resume keeps a ticket waiting on its customer from closing by itself, or lets it again.\n\
              **/ticket note** *number* *text* adds an internal note. A message of yours that starts with `note:` is an internal note wherever you write it; written in a customer thread, it is removed there (you are told privately) and kept on the staff side.\n\
              **/ticket admin**, **/ticket staff**, **/ticket org** and **/ticket link** manage people; **/ticket department** manages departments.",
         );

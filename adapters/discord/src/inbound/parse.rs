@@ -90,6 +90,18 @@ pub(super) fn command(data: &Value) -> Result<Command<Who>, Unreadable> {
         )),
         "show" => Command::Show(which(number(), "show")?),
         "close" => Command::Close(which(number(), "close")?),
+        "rate" => match (number(), option(opts, "score").as_i64()) {
+            (Some(n), Some(score)) => Command::Rate(
+                n,
+                score,
+                text("comment").filter(|c| !c.is_empty()).map(str::to_owned),
+            ),
+            _ => return Err(Unreadable::Usage(usage::RATE)),
+        },
+        "autoclose" => match (number(), text("action")) {
+            (Some(n), Some(a @ ("pause" | "resume"))) => Command::PauseAutoClose(n, a == "pause"),
+            _ => return Err(Unreadable::Usage(usage::AUTOCLOSE)),
+        },
         "queue" => Command::Queue {
             status: status(),
             department: text("department")

@@ -176,7 +176,22 @@ async fn close_asks_first_then_locks_and_archives_the_thread(#[case] kind: Kind)
     let thread = w.fake.channel(&t.thread).unwrap();
     assert!(thread.locked && thread.archived);
     let card = &w.fake.messages_in(&t.thread)[0];
-    assert_eq!(card["components"], json!([]), "no buttons on a closed card");
+    // a closed card keeps only the rating buttons, one per score.
+    let buttons: Vec<&str> = card["components"][0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["custom_id"].as_str().unwrap())
+        .collect();
+    let id = t.id.0;
+    assert_eq!(
+        buttons,
+        (1..=5)
+            .map(|s| format!("rate:{id}:{s}"))
+            .collect::<Vec<_>>(),
+        "only the rating buttons on a closed card"
+    );
+    assert_eq!(card["components"].as_array().unwrap().len(), 1);
     assert!(w
         .contents(&t.thread)
         .iter()

@@ -3,9 +3,11 @@
 //! specification) out, on SQLite and PostgreSQL.
 
 mod access;
+mod after;
 mod cross;
 mod flows;
 mod gateway;
 mod helpers;
 mod notes;
 mod robust;
+mod transcripts;

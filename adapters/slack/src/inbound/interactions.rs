@@ -80,6 +80,22 @@ impl SlackAdapter {
         };
         let ctx = super::ctx(person.id, "action", trigger);
         let engine = self.engine();
+        if let Some(score) = id
+            .strip_prefix(ids::RATE)
+            .and_then(|s| s.parse::<u8>().ok())
+        {
+            // the modal asks for a comment; the rating is given on submit.
+            let t = engine.ticket(person.id, TicketId(number(value)?)).await?;
+            let comment = engine
+                .rating(person.id, t.id)
+                .await?
+                .and_then(|r| r.comment);
+            self.open_modal(
+                trigger,
+                render::rate_modal(t.id.0, t.number, score, comment.as_deref()),
+            );
+            return Ok(());
+        }
         match id {
             ids::CLOSE => {
                 engine.close(&ctx, TicketId(number(value)?)).await?;
@@ -261,6 +277,19 @@ impl SlackAdapter {
                 match engine.reply_saved_id(&ctx, t, chosen).await {
                     Ok(_) => Answer::Ack,
                     Err(e) => modal_errors("saved", &sentence(&e)),
+                }
+            }
+            (ids::RATE_VIEW, Some(t)) => {
+                let score = state(view, "score")["selected_option"]["value"]
+                    .as_str()
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .unwrap_or(0);
+                let comment = text_input(view, "comment");
+                let comment = Some(comment.trim()).filter(|c| !c.is_empty());
+                // the card, redrawn with the rating, is the confirmation.
+                match threadesk_chat::input::rate(self, &ctx, t, score, comment).await {
+                    Ok(_) => Answer::Ack,
+                    Err(e) => modal_errors("score", &sentence(&e)),
                 }
             }
             (ids::NOTE_VIEW, Some(t)) => match engine

@@ -255,6 +255,24 @@ impl TeamsAdapter {
                 engine.decline_delegation(ctx, d).await?;
                 Ok(render::card_answer(render::said("Invitation declined.")))
             }
+            (verbs::RATE, Some(t), _) => {
+                let score = string(&data["score"]).trim().parse::<i64>().unwrap_or(0);
+                if score == 0 {
+                    return Ok(render::card_answer(render::said(
+                        "Choose a rating from 1 to 5 first.",
+                    )));
+                }
+                let comment = string(&data["comment"]);
+                let comment = Some(comment.trim()).filter(|c| !c.is_empty());
+                match input::rate(self, ctx, t, score, comment).await {
+                    // the card, redrawn with the rating, says it.
+                    Ok(_) => self.redraw(a, t).await,
+                    Err(e @ (EngineError::Invalid(_) | EngineError::Conflict(_))) => {
+                        Ok(render::card_answer(render::said(&e.sentence())))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             (verbs::SAVED, Some(t), _) => {
                 let Some(reply) = number(&data["reply"]) else {
                     return Ok(render::card_answer(render::said("Choose a saved reply.")));

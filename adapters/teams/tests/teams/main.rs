@@ -2,6 +2,7 @@
 //! PostgreSQL.
 
 mod across;
+mod after;
 mod flows;
 mod helpers;
 mod manifest;

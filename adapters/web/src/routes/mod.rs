@@ -3,6 +3,7 @@
 //! (post/redirect/get, so a reload never repeats a command).
 
 mod list;
+mod ratings;
 mod search;
 mod signin;
 mod staff;
@@ -91,6 +92,14 @@ pub(crate) fn router() -> Router<Portal> {
             get(form_page).post(ticket::status),
         )
         .route(
+            "/tickets/{number}/rating",
+            get(form_page).post(ratings::rate),
+        )
+        .route(
+            "/tickets/{number}/auto-close",
+            get(form_page).post(ticket::auto_close),
+        )
+        .route(
             "/tickets/{number}/owner",
             get(form_page).post(ticket::owner),
         )
@@ -115,6 +124,12 @@ pub(crate) fn router() -> Router<Portal> {
         .route("/search", get(search::search))
         .route("/staff", get(staff::queue))
         .route("/staff/people", get(staff::people))
+        .route("/staff/ratings", get(ratings::report))
+        // the closing mail links here (one link per score): keep these paths.
+        .route(
+            "/rate/{token}",
+            get(ratings::link).post(ratings::rate_by_link),
+        )
         .route(
             "/staff/people/{id}/company-admin",
             get(form_page).post(staff::company_admin),

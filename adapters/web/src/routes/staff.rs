@@ -11,7 +11,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use threadesk_core::domain::{Cursor, PageRequest, Status, View};
 use threadesk_core::engine::{OwnerFilter, QueueFilter, Sort};
-use threadesk_core::{DepartmentId, EngineError, OrgId, PersonId};
+use threadesk_core::{DepartmentId, EngineError, OrgId, PersonId, TicketId};
 
 #[derive(Deserialize, Default)]
 pub(super) struct QueueQuery {
@@ -95,6 +95,14 @@ pub(super) async fn queue(
     let requesters: Vec<PersonId> = list.items.iter().map(|i| i.ticket.requester_id).collect();
     let requesters = engine.people_by_id(me.person.id, &requesters).await?;
     let organizations = engine.organizations().await?;
+    // one query for the page's closed tickets (only they are rated).
+    let closed: Vec<TicketId> = list
+        .items
+        .iter()
+        .filter(|i| i.ticket.status.is_closed())
+        .map(|i| i.ticket.id)
+        .collect();
+    let ratings = engine.ratings_of(me.person.id, &closed).await?;
     let frame = Frame::load(&portal, &me).await?;
     let filter_query = format!(
         "department={}&status={}&owner={}",
@@ -113,6 +121,7 @@ pub(super) async fn queue(
             staff: &staff,
             requesters: &requesters,
             organizations: &organizations,
+            ratings: (view == View::Closed || !ratings.is_empty()).then_some(&ratings),
             page: list,
             filter_query,
             sort,

@@ -21,7 +21,7 @@ use threadesk_core::{DelegateId, EngineError, MessageId, PersonId, TicketNumber}
 
 /// Finds a ticket by the number in the URL; junk and tickets the person may
 /// not see are both "not found".
-async fn find(portal: &Portal, me: &Me, number: &str) -> Result<Ticket, WebError> {
+pub(super) async fn find(portal: &Portal, me: &Me, number: &str) -> Result<Ticket, WebError> {
     let n: i64 = number
         .trim_start_matches('#')
         .parse()
@@ -43,6 +43,7 @@ fn notice(done: &str) -> Option<&'static str> {
         "subject" => "Subject saved.",
         "edited" => "Message saved; the earlier text is kept in its history.",
         "status" => "Status set.",
+        "auto-close" => "Automatic closing changed.",
         "owner" => "Owner saved.",
         "moved" => "Moved to the department shown.",
         "invited" => "Invitation sent.",
@@ -50,24 +51,29 @@ fn notice(done: &str) -> Option<&'static str> {
         "revoked" => "Access revoked.",
         "accepted" => "You now follow this ticket.",
         "admin" => "Company ticket admin updated.",
+        "rated" => "Thank you for rating the help you got.",
+        "rating-changed" => "Your rating is changed.",
         _ => return None,
     })
 }
 
 /// What a re-rendered page keeps of the person's typing.
 #[derive(Default)]
-struct Drafts<'a> {
+pub(super) struct Drafts<'a> {
     /// Back in the reply box.
-    reply: &'a str,
+    pub reply: &'a str,
     /// Shown read-only beside the error (e.g. a refused edit).
-    unsaved: Option<&'a str>,
-    /// A refusal of the portal's own (files too large), in words.
-    refused: Option<&'a str>,
+    pub unsaved: Option<&'a str>,
+    /// A refusal of the portal's own (files too large, no score chosen),
+    /// with its status, in words.
+    pub refused: Option<(StatusCode, &'a str)>,
+    /// Back in the rating form.
+    pub rating: views::RatingDraft<'a>,
 }
 
 /// Renders the ticket page, with an error (and the person's drafts) when a
 /// change was refused.
-async fn render(
+pub(super) async fn render(
     portal: &Portal,
     me: &Me,
     ticket: &Ticket,
@@ -106,6 +112,15 @@ async fn render(
     } else {
         engine.system().card_facts(ticket.id).await?.handled_by
     };
+    // ratings exist on closed tickets only (closed is final).
+    let (rating, may_rate) = if thread.ticket.status.is_closed() {
+        (
+            engine.rating(me.person.id, ticket.id).await?,
+            engine.may_rate(me.person.id, ticket.id).await?,
+        )
+    } else {
+        (None, false)
+    };
     let mut revisions = std::collections::HashMap::new();
     for m in thread.messages.iter().filter(|m| m.edited_at.is_some()) {
         revisions.insert(m.id, engine.message_revisions(me.person.id, m.id).await?);
@@ -113,7 +128,7 @@ async fn render(
     let frame = Frame::load(portal, me).await?;
     let (status, error) = match (error, drafts.refused) {
         (Some(e), _) => (engine_status(e), Some(e.to_string())),
-        (None, Some(why)) => (StatusCode::PAYLOAD_TOO_LARGE, Some(why.to_owned())),
+        (None, Some((status, why))) => (status, Some(why.to_owned())),
         (None, None) => (StatusCode::OK, None),
     };
     Ok(page(
@@ -135,6 +150,9 @@ async fn render(
             email_enabled: portal.config().email_enabled,
             mail_failures: &mail_failures,
             saved_replies: &saved,
+            rating: rating.as_ref(),
+            may_rate,
+            rating_draft: drafts.rating,
         }),
     ))
 }
@@ -237,7 +255,7 @@ pub(super) async fn reply(
     if let Some(refused) = &form.refused {
         let drafts = Drafts {
             reply: form.text("body"),
-            refused: Some(refused),
+            refused: Some((StatusCode::PAYLOAD_TOO_LARGE, refused)),
             ..Drafts::default()
         };
         return render(&portal, &me, &ticket, None, None, drafts).await;
@@ -394,6 +412,32 @@ pub(super) async fn status(
         .await
         .map(drop);
     after(&portal, &me, &ticket, outcome, "status").await
+}
+
+#[derive(Deserialize)]
+pub(super) struct AutoCloseForm {
+    #[serde(default)]
+    paused: String,
+}
+
+/// Pauses or resumes automatic closing of a ticket (staff).
+pub(super) async fn auto_close(
+    State(portal): State<Portal>,
+    Path(number): Path<String>,
+    SignedForm { me, form }: SignedForm<AutoCloseForm>,
+) -> Result<Response, WebError> {
+    let ticket = find(&portal, &me, &number).await?;
+    let paused = match form.paused.trim() {
+        "1" => true,
+        "0" => false,
+        _ => return Err(WebError::BadRequest("paused".into())),
+    };
+    let outcome = portal
+        .engine()
+        .pause_auto_close(&me.ctx(), ticket.id, paused)
+        .await
+        .map(drop);
+    after(&portal, &me, &ticket, outcome, "auto-close").await
 }
 
 #[derive(Deserialize)]

@@ -2,12 +2,17 @@
 //! every interpolated value, so user content can never become markup.
 
 mod list;
+mod ratings;
 mod search;
 mod signin;
 mod staff;
 mod ticket;
 
 pub(crate) use list::{invitations, new_ticket, ticket_list, ListPage, NewTicketForm};
+pub(crate) use ratings::{
+    rating_link_gone, rating_link_page, rating_thanks, report_page, RatingDraft, RatingLinkPage,
+    ReportPage,
+};
 pub(crate) use search::{search_box, search_page, SearchPage};
 pub(crate) use signin::{link_gone, sign_in_link, sign_in_link_form, sign_in_local, use_link};
 pub(crate) use staff::{people_page, queue_page, saved_replies_page, QueuePage, SavedRepliesPage};
@@ -98,6 +103,16 @@ button.plain{background:#fff;color:var(--accent)}button.danger{background:#fff;c
 form.inline{display:inline}.row{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}.muted{color:var(--muted)}
 h1{font-size:1.35rem;margin:.3rem 0 .8rem}h2{font-size:1.1rem}details summary{cursor:pointer;color:var(--accent)}
 .push{margin-left:auto}label.tight{margin:0}label.plain{font-weight:400}select.narrow,input.narrow{width:auto}.row.spaced{margin-top:.6rem}.row.snug{margin:.3rem 0}
+.sr{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}
+fieldset.stars{border:0;padding:0;margin:.6rem 0}fieldset.stars legend{font-weight:600;padding:0}p.snug{margin:.3rem 0}
+.star-row{position:relative;display:inline-flex;gap:.1rem}.star-row input{position:absolute;opacity:0;width:1px;height:1px;margin:0}
+.star-row label{margin:0;padding:0 .15rem;font-size:2rem;line-height:1.1;font-weight:400;color:#6b7280;cursor:pointer;border-radius:4px}
+.star-row .on,.star-row input:checked+label .off,.star-row label:has(~input:checked) .off{display:none}
+.star-row input:checked+label .on,.star-row label:has(~input:checked) .on{display:inline}
+.star-row input:checked+label,.star-row label:has(~input:checked),.star-row label:hover,.star-row label:has(~label:hover){color:#9a5b00}
+.star-row input:focus-visible+label{outline:2px solid var(--accent);outline-offset:2px}
+.stars-shown{color:#9a5b00;white-space:nowrap}blockquote.comment{margin:.4rem 0;padding-left:.7rem;border-left:3px solid var(--line);white-space:pre-wrap;overflow-wrap:anywhere}
+article.rated{border-top:1px solid var(--line);padding:.4rem 0}table.distribution{width:auto}meter{width:10rem;max-width:40vw}
 "#;
 
 /// The `Content-Security-Policy` of every page: nothing but the page's own
@@ -151,6 +166,7 @@ pub(crate) fn layout(title: &str, chrome: Option<&Chrome<'_>>, body: Markup) -> 
                                 a href="/staff" { "Staff queue" }
                                 a href="/staff/people" { "People & departments" }
                                 a href="/staff/replies" { "Saved replies" }
+                                a href="/staff/ratings" { "Ratings" }
                             }
                         }
                         div.who {

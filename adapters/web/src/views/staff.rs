@@ -2,9 +2,11 @@
 
 use super::{csrf_field, layout, sort_header, status_badge, when, Chrome};
 use maud::{html, Markup};
-use threadesk_core::domain::{Department, Organization, Page, Person, Status, TicketListItem};
+use threadesk_core::domain::{
+    Department, Organization, Page, Person, Rating, Status, TicketListItem,
+};
 use threadesk_core::engine::{OwnerFilter, Sort, SortBy};
-use threadesk_core::{DepartmentId, PersonId};
+use threadesk_core::{DepartmentId, PersonId, TicketId};
 
 /// The staff queue: unanswered first, filtered by department and status.
 pub(crate) struct QueuePage<'a> {
@@ -20,6 +22,9 @@ pub(crate) struct QueuePage<'a> {
     pub requesters: &'a std::collections::HashMap<PersonId, Person>,
     /// Every organization, to name them.
     pub organizations: &'a [Organization],
+    /// The ratings of the tickets shown, when the list shows closed
+    /// tickets (the Rating column).
+    pub ratings: Option<&'a std::collections::HashMap<TicketId, Rating>>,
     pub page: Page<TicketListItem>,
     /// The query string of the current filter (without the order), for
     /// the next-page and sorting links.
@@ -101,6 +106,7 @@ pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
                     (sort_header("Status", SortBy::Status, p.sort, &base))
                     (sort_header("Answer", SortBy::Due, p.sort, &base))
                     (sort_header("Last activity", SortBy::Activity, p.sort, &base))
+                    @if p.ratings.is_some() { th { "Rating" } }
                 } }
                 tbody {
                     @for item in &p.page.items {
@@ -118,6 +124,14 @@ pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
                             td data-label="Status" { (status_badge(item.ticket.status, true)) }
                             td data-label="Answer" { (due_cell(item.ticket.due_at, now)) }
                             td.muted data-label="Last activity" { (when(item.ticket.last_activity_at)) }
+                            @if let Some(ratings) = p.ratings {
+                                td data-label="Rating" {
+                                    @match ratings.get(&item.ticket.id) {
+                                        Some(r) => (super::ratings::stars_cell(r.score)),
+                                        None => span.muted { "—" },
+                                    }
+                                }
+                            }
                         }
                     }
                 }

@@ -41,6 +41,12 @@ pub(crate) struct TicketPage<'a> {
     pub mail_failures: &'a [threadesk_core::engine::MailFailure],
     /// Staff only: the saved replies that fit the ticket.
     pub saved_replies: &'a [threadesk_core::domain::SavedReply],
+    /// The ticket's rating, for staff and its requester.
+    pub rating: Option<&'a threadesk_core::domain::Rating>,
+    /// Whether the person may rate the ticket now (the form is offered).
+    pub may_rate: bool,
+    /// The rating form as the person left it, after a refusal.
+    pub rating_draft: super::RatingDraft<'a>,
 }
 
 fn delegate_status(s: DelegateStatus) -> &'static str {
@@ -102,6 +108,7 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
             @if let Some(name) = opened_by { span.muted { "Opened by " (name) " on " (when(t.created_at)) } }
             @if let Some(name) = p.handled_by { span.muted { (name) " is handling your ticket." } }
         }
+        @if me.is_staff { (super::ratings::staff_rating(t, p.rating)) }
         p.row.snug.transcript {
             span.muted { "Transcript:" }
             a href={ "/tickets/" (t.number.0) "/transcript" } download { "HTML" }
@@ -132,6 +139,9 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
         }
         @if t.status.is_closed() {
             p.notice { "This ticket is closed. " a href="/tickets/new" { "Open a new ticket" } " if you need more help." }
+            @if !me.is_staff {
+                (super::ratings::requester_rating(t, csrf, p.rating, p.may_rate, &p.rating_draft))
+            }
         }
         @if can(Action::EditSubject) {
             details.card {
@@ -344,6 +354,24 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                             @for s in Status::ALL.into_iter().filter(|s| !s.is_closed()) { option value=(s.as_str()) selected[s == t.status] { (s.label()) } }
                         }
                         button.plain type="submit" { "Set status" }
+                    }
+                    // automatic closing: what is due, and the switch.
+                    @if t.auto_close_paused || t.auto_close_at.is_some() {
+                        form.row method="post" action={ (base) "/auto-close" } {
+                            (csrf_field(csrf))
+                            @if t.auto_close_paused {
+                                span { "Automatic closing is paused." }
+                                input type="hidden" name="paused" value="0";
+                                button.plain type="submit" { "Resume automatic closing" }
+                            } @else if let Some(at) = t.auto_close_at {
+                                span {
+                                    @if t.reminded { "Reminded; closes automatically on " } @else { "Reminds the customer on " }
+                                    (threadesk_core::time::when(at)) "."
+                                }
+                                input type="hidden" name="paused" value="1";
+                                button.plain type="submit" { "Pause automatic closing" }
+                            }
+                        }
                     }
                 }
                 @if let Some(r) = p.requester {

@@ -5,4 +5,5 @@
 mod flows;
 mod helpers;
 mod links;
+mod ratings;
 mod rights;
