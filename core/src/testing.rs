@@ -227,6 +227,34 @@ impl Harness {
             .await
     }
 
+    /// An engine on this database and clock with automatic closing set to
+    /// `periods` (as `AUTO_CLOSE` reads them), as a replica configured so
+    /// would be; tickets already waiting on their customer get due times.
+    pub async fn auto_closing(&self, periods: &str) -> Engine {
+        let settings = Settings {
+            auto_close: crate::autoclose::AutoClose::parse(periods).expect("periods"),
+            ..Settings::default()
+        };
+        let replica = Engine::new(self.engine.db().clone(), settings);
+        replica.refresh_auto_close().await.expect("due times set");
+        replica
+    }
+
+    /// The newest outbox event of a kind (`ticket_closed`).
+    pub async fn newest_event(&self, kind: &str) -> crate::outbox::Event {
+        let id: Option<i64> =
+            sqlx::query_scalar("select max(id) from outbox_events where kind = $1")
+                .bind(kind)
+                .fetch_one(self.engine.db().pool())
+                .await
+                .expect("read");
+        let id = id.unwrap_or_else(|| panic!("no {kind} event"));
+        crate::outbox::Outbox::new(self.engine.db().clone())
+            .event(crate::EventId(id))
+            .await
+            .expect("the event")
+    }
+
     /// How many outbox events exist.
     pub async fn events(&self) -> i64 {
         sqlx::query_scalar("select count(*) from outbox_events")

@@ -205,8 +205,22 @@ try {
   await bob.getByText('This ticket is closed').waitFor();
   assert.equal(await bob.locator('#reply').count(), 0, 'a closed ticket still offers a reply box');
   await shot(bob, '09-closed-ticket');
+  // Bob rates the help: the fourth star (its label, as a person clicks it).
+  await bob.getByRole('heading', { name: 'How did we do?' }).waitFor();
+  await bob.locator('label[for="score-4"]').click();
+  assert.ok(await bob.locator('#score-4').isChecked(), 'the fourth star is chosen');
+  await bob.fill('#rating-comment', 'Quick and *clear*');
+  await shot(bob, '09a-rating-form');
+  await bob.getByRole('button', { name: 'Send rating' }).click();
+  await bob.getByText('Change my rating').waitFor();
   await bob.goto(`${base}/tickets?view=closed`);
   await bob.getByRole('link', { name: 'Laptop will not dock' }).waitFor();
+  // Sam reads it in the report, at phone width too.
+  await sam.goto(`${base}/staff/ratings`);
+  await sam.getByRole('heading', { name: 'Ratings', exact: true }).waitFor();
+  await sam.getByText('Quick and *clear*').waitFor();
+  assert.ok(await sam.evaluate(() => document.documentElement.scrollWidth <= 420), 'the report fits a phone');
+  await shot(sam, '10-ratings-report-phone');
   console.log(`walk: every flow passed; screenshots in ${shots}`);
 } catch (e) {
   failed = true;

@@ -172,12 +172,7 @@ impl SlackApi {
             return Err(ApiError::refused("response_url is not Slack's"));
         }
         let span = tracing::debug_span!("slack response_url");
-        let context = SlackClientApiCallContext {
-            rate_control_params: None,
-            token: None,
-            tracing_span: &span,
-            is_sensitive_url: true,
-        };
+        let context = without_token(&span);
         self.client
             .http_api
             .connector
@@ -261,12 +256,7 @@ impl SlackApi {
             return Err(ApiError::refused("upload_url is not Slack's"));
         }
         let span = tracing::debug_span!("slack upload_url");
-        let context = SlackClientApiCallContext {
-            rate_control_params: None,
-            token: None,
-            tracing_span: &span,
-            is_sensitive_url: true,
-        };
+        let context = without_token(&span);
         self.client
             .http_api
             .connector
@@ -511,6 +501,18 @@ fn string_at(v: &Value, key: &str) -> Result<String, ApiError> {
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| ApiError::transient(format!("slack's answer has no {key}")))
+}
+
+/// A call to an address Slack gave us (a `response_url`, an `upload_url`):
+/// signed in itself, so it carries no bot token, and the address is kept
+/// out of logs.
+fn without_token(span: &tracing::Span) -> SlackClientApiCallContext<'_> {
+    SlackClientApiCallContext {
+        rate_control_params: None,
+        token: None,
+        tracing_span: span,
+        is_sensitive_url: true,
+    }
 }
 
 #[cfg(test)]

@@ -704,17 +704,8 @@ struct FilePart {
 /// Reads a `multipart/form-data` body (as axum does, which refuses one
 /// without its closing delimiter).
 async fn read_form(headers: &HeaderMap, body: Bytes) -> Result<Form, String> {
-    use axum::extract::{FromRequest, Multipart};
-    let mut request = axum::http::Request::builder().method("POST").uri("/");
-    if let Some(ct) = headers.get("content-type") {
-        request = request.header("content-type", ct);
-    }
-    let request = request
-        .body(axum::body::Body::from(body))
-        .map_err(|e| e.to_string())?;
-    let mut multipart = Multipart::from_request(request, &())
-        .await
-        .map_err(|e| e.body_text())?;
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+    let parts = threadesk_chat::testing::form_parts(content_type, body.to_vec()).await?;
     let mut form = Form {
         fields: vec![],
         file: None,
@@ -722,25 +713,27 @@ async fn read_form(headers: &HeaderMap, body: Bytes) -> Result<Form, String> {
         misplaced: vec![],
     };
     let mut seen = std::collections::BTreeSet::new();
-    while let Some(field) = multipart.next_field().await.map_err(|e| e.body_text())? {
-        let name = field.name().unwrap_or_default().to_owned();
+    for part in parts {
+        let threadesk_chat::testing::FormPart {
+            name,
+            filename,
+            content_type,
+            bytes,
+        } = part;
         if !seen.insert(name.clone()) {
             form.repeated.push(name.clone());
         }
-        let filename = field.file_name().map(str::to_owned);
-        let content_type = field.content_type().unwrap_or_default().to_owned();
-        let bytes = field.bytes().await.map_err(|e| e.body_text())?;
         match filename {
             Some(filename) if form.file.is_none() => {
                 form.file = Some(FilePart {
                     name,
                     filename,
                     content_type,
-                    bytes: bytes.to_vec(),
+                    bytes,
                 })
             }
             Some(_) => form.misplaced.push(name),
-            None => match String::from_utf8(bytes.to_vec()) {
+            None => match String::from_utf8(bytes) {
                 Ok(text) => form.fields.push((name, text)),
                 Err(_) => form.misplaced.push(name),
             },

@@ -5,3 +5,50 @@
 pub mod spec;
 
 pub use spec::Spec;
+
+/// One part of a `multipart/form-data` body.
+#[derive(Debug, Clone)]
+pub struct FormPart {
+    /// The part's name.
+    pub name: String,
+    /// Its file name, for a file part.
+    pub filename: Option<String>,
+    /// Its content type, if it says one.
+    pub content_type: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// The parts of a `multipart/form-data` body, in order, read as axum reads
+/// them (a body without its closing delimiter is refused): what a fake
+/// platform server checks a file upload with.
+pub async fn form_parts(
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Result<Vec<FormPart>, String> {
+    use axum::extract::{FromRequest, Multipart};
+    let mut request = axum::http::Request::builder().method("POST").uri("/");
+    if let Some(ct) = content_type {
+        request = request.header("content-type", ct);
+    }
+    let request = request
+        .body(axum::body::Body::from(body))
+        .map_err(|e| e.to_string())?;
+    let mut multipart = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| e.body_text())?;
+    let mut parts = vec![];
+    while let Some(field) = multipart.next_field().await.map_err(|e| e.body_text())? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let filename = field.file_name().map(str::to_owned);
+        let content_type = field.content_type().unwrap_or_default().to_owned();
+        let bytes = field.bytes().await.map_err(|e| e.body_text())?;
+        parts.push(FormPart {
+            name,
+            filename,
+            content_type,
+            bytes: bytes.to_vec(),
+        });
+    }
+    Ok(parts)
+}

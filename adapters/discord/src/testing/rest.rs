@@ -442,32 +442,25 @@ pub(super) struct Form {
 /// Reads a `multipart/form-data` body (as axum does: a body without its
 /// closing delimiter is refused).
 async fn read_form(headers: &HeaderMap, body: Bytes) -> Result<Form, String> {
-    use axum::extract::{FromRequest, Multipart};
-    let mut request = axum::http::Request::builder().method("POST").uri("/");
-    if let Some(ct) = headers.get("content-type") {
-        request = request.header("content-type", ct);
-    }
-    let request = request
-        .body(axum::body::Body::from(body))
-        .map_err(|e| e.to_string())?;
-    let mut multipart = Multipart::from_request(request, &())
-        .await
-        .map_err(|e| e.body_text())?;
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+    let parts = threadesk_chat::testing::form_parts(content_type, body.to_vec()).await?;
     let mut form = Form {
         payload: Value::Null,
         files: vec![],
         wrong: vec![],
     };
     let mut seen = BTreeSet::new();
-    while let Some(field) = multipart.next_field().await.map_err(|e| e.body_text())? {
-        let name = field.name().unwrap_or_default().to_owned();
+    for part in parts {
+        let threadesk_chat::testing::FormPart {
+            name,
+            filename,
+            content_type,
+            bytes,
+        } = part;
         if !seen.insert(name.clone()) {
             form.wrong
                 .push(format!("the part {name} comes more than once"));
         }
-        let filename = field.file_name().map(str::to_owned);
-        let content_type = field.content_type().unwrap_or_default().to_owned();
-        let bytes = field.bytes().await.map_err(|e| e.body_text())?;
         match (name.as_str(), filename) {
             ("payload_json", None) => match serde_json::from_slice::<Value>(&bytes) {
                 Ok(v @ Value::Object(_)) => form.payload = v,
@@ -479,7 +472,7 @@ async fn read_form(headers: &HeaderMap, body: Bytes) -> Result<Form, String> {
                 part: name,
                 filename,
                 content_type,
-                bytes: bytes.to_vec(),
+                bytes,
             }),
             (_, Some(_)) => form
                 .wrong

@@ -5,29 +5,14 @@ use crate::helpers::*;
 use rstest::rstest;
 use rstest_reuse::apply;
 use threadesk_core::engine::NewMessage;
-use threadesk_core::outbox::{Consumer, Event, EventPayload, Outbox};
-use threadesk_core::{Ctx, EventId};
+use threadesk_core::outbox::{Consumer, Outbox};
+use threadesk_core::Ctx;
 use threadesk_discord::testing::TRANSCRIPT_CHANNEL;
 
 const NOTE: &str = "customer is still on the old client, do not tell them";
 
 fn transcripts() -> String {
     TRANSCRIPT_CHANNEL.to_string()
-}
-
-/// The newest ticket-closed event, as the outbox holds it.
-async fn closed_event(w: &World) -> Event {
-    let outbox = Outbox::new(w.h.engine.db().clone());
-    let last = w.h.events().await;
-    // ids may have gaps (a rolled-back command): look a little past the count.
-    for id in (1..=last + 50).rev() {
-        if let Ok(e) = outbox.event(EventId(id)).await {
-            if matches!(e.payload, EventPayload::TicketClosed { .. }) {
-                return e;
-            }
-        }
-    }
-    panic!("no ticket_closed event");
 }
 
 /// Runs the outbox until nothing is due, however many events wait.
@@ -86,7 +71,7 @@ async fn closing_posts_the_public_transcript_as_a_file_in_the_transcript_channel
     // the close event is handed out more than once before it is done with
     // (a worker crashed before acknowledging it, its lease ran out): each
     // delivery after the first posts nothing.
-    let closed = closed_event(&w).await;
+    let closed = w.h.newest_event("ticket_closed").await;
     let mirror = w.discord.mirror();
     mirror.deliver(&closed).await.unwrap();
     mirror.deliver(&closed).await.unwrap();

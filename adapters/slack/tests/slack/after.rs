@@ -7,8 +7,7 @@ use rstest::rstest;
 use rstest_reuse::apply;
 use serde_json::json;
 use std::time::Duration;
-use threadesk_core::autoclose::AutoClose;
-use threadesk_core::{Engine, Settings, TicketId};
+use threadesk_core::TicketId;
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
@@ -33,14 +32,8 @@ async fn a_quiet_customer_is_reminded_in_the_card_thread_and_rates_the_closed_ti
     let bob = w.person(BOB).await;
     w.h.reply(sam, TicketId(1), "Is it back?").await.unwrap();
     w.drain().await;
-    // the deployment closes quiet tickets (an engine with those settings
-    // on the same database and clock, as a replica would be).
-    let settings = Settings {
-        auto_close: AutoClose::parse("3d/2d").unwrap(),
-        ..Settings::default()
-    };
-    let replica = Engine::new(w.h.engine.db().clone(), settings);
-    assert_eq!(replica.refresh_auto_close().await.unwrap(), 1);
+    // the deployment closes quiet tickets (a replica so configured).
+    let replica = w.h.auto_closing("3d/2d").await;
     w.h.engine
         .clock()
         .advance(3 * DAY + Duration::from_secs(60));

@@ -7,27 +7,12 @@ use rstest_reuse::apply;
 use serde_json::json;
 use std::time::Duration;
 use threadesk_core::engine::NewMessage;
-use threadesk_core::outbox::{Consumer, Event, EventPayload, Intent, Outbox};
-use threadesk_core::{Ctx, EventId, TicketId};
+use threadesk_core::outbox::{Consumer, Intent, Outbox};
+use threadesk_core::{Ctx, TicketId};
 use threadesk_slack::api::file_marker;
 
 const TRANSCRIPTS: &str = "CTRANSCRIPTS";
 const NOTE: &str = "customer is still on the old client, do not tell them";
-
-/// The newest ticket-closed event, as the outbox holds it.
-async fn closed_event(w: &World) -> Event {
-    let outbox = Outbox::new(w.h.engine.db().clone());
-    let last = w.h.events().await;
-    // ids may have gaps (a rolled-back command): look a little past the count.
-    for id in (1..=last + 50).rev() {
-        if let Ok(e) = outbox.event(EventId(id)).await {
-            if matches!(e.payload, EventPayload::TicketClosed { .. }) {
-                return e;
-            }
-        }
-    }
-    panic!("no ticket_closed event");
-}
 
 /// Runs the outbox until nothing is due, however many events wait.
 async fn drain_all(w: &World) {
@@ -77,7 +62,7 @@ async fn closing_uploads_the_public_transcript_to_the_transcript_channel_once(#[
     // the close event is handed out more than once before it is done with
     // (a worker crashed before acknowledging it, its lease ran out): each
     // delivery after the first uploads nothing.
-    let closed = closed_event(&w).await;
+    let closed = w.h.newest_event("ticket_closed").await;
     let mirror = w.slack.mirror();
     mirror.deliver(&closed).await.unwrap();
     mirror.deliver(&closed).await.unwrap();
