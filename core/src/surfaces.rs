@@ -157,7 +157,8 @@ impl System<'_> {
     /// department.
     pub async fn card_facts(&self, ticket: TicketId) -> Result<CardFacts> {
         let sql = format!(
-            "select {}, p.display_name as requester_name, d.name as department_name, \
+            "select {}, p.display_name as requester_name, p.is_staff as requester_staff, \
+             d.name as department_name, \
              o.display_name as owner_name, r.score as rating_score, r.comment as rating_comment, \
              r.rated_by as rating_by, r.created_at as rating_created, r.updated_at as rating_updated \
              from tickets t join people p on p.id = t.requester_id \
@@ -184,9 +185,11 @@ impl System<'_> {
             }),
         };
         let window = i64::try_from(crate::engine::RATING_WINDOW.as_micros()).unwrap_or(0);
+        // staff who opened a ticket are asked for no rating.
+        let staff_requester = row.try_get::<i64, _>("requester_staff")? != 0;
         let rate_until = ticket
             .closed_at
-            .filter(|_| ticket.status.is_closed())
+            .filter(|_| ticket.status.is_closed() && !staff_requester)
             .map(|c| Timestamp(c.0.saturating_add(window)));
         Ok(CardFacts {
             ticket,

@@ -430,13 +430,15 @@ impl crate::system::System<'_> {
     /// mail: it works once, without signing in, for as long as the rating
     /// may be changed. `None` for anybody else, or an open ticket.
     pub async fn rating_link(&self, ticket: TicketId, person: PersonId) -> Result<Option<String>> {
-        let row: Option<(i64, Option<i64>)> = sqlx::query_as(
-            "select requester_id, closed_at from tickets where id = $1 and is_closed = 1",
+        // staff who opened a ticket rate nothing (the engine refuses them).
+        let row: Option<(i64, Option<i64>, i64)> = sqlx::query_as(
+            "select t.requester_id, t.closed_at, p.is_staff from tickets t \
+             join people p on p.id = t.requester_id where t.id = $1 and t.is_closed = 1",
         )
         .bind(ticket.0)
         .fetch_optional(self.db().pool())
         .await?;
-        let Some((requester, Some(closed))) = row else {
+        let Some((requester, Some(closed), 0)) = row else {
             return Ok(None);
         };
         if requester != person.0 {
