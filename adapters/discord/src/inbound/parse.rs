@@ -239,6 +239,35 @@ mod tests {
                 to: "Invoices".into()
             })
         );
+        assert_eq!(
+            command(&sub(
+                "rate",
+                json!([{ "name": "number", "value": 1001 }, { "name": "score", "value": 4 },
+                { "name": "comment", "value": "  Quick  " }])
+            ))
+            .unwrap(),
+            Command::Rate(TicketNumber(1001), 4, Some("Quick".into()))
+        );
+        assert_eq!(
+            command(&sub("rate", json!([{ "name": "number", "value": 1001 }]))).unwrap_err(),
+            Unreadable::Usage(usage::RATE)
+        );
+        assert_eq!(
+            command(&sub(
+                "autoclose",
+                json!([{ "name": "number", "value": 7 }, { "name": "action", "value": "pause" }])
+            ))
+            .unwrap(),
+            Command::PauseAutoClose(TicketNumber(7), true)
+        );
+        assert_eq!(
+            command(&sub(
+                "autoclose",
+                json!([{ "name": "number", "value": 7 }, { "name": "action", "value": "later" }])
+            ))
+            .unwrap_err(),
+            Unreadable::Usage(usage::AUTOCLOSE)
+        );
     }
 }
 
