@@ -501,7 +501,11 @@ async fn a_mailed_rating_link_rates_once_without_signing_in(#[case] kind: Kind) 
     // a ticket a member of staff opened asks them for no rating.
     let own = h.open(sam, "Internal").await.ticket;
     h.engine.close(&Ctx::new(sam), own.id).await.unwrap();
-    assert_eq!(system.rating_link(own.id, sam).await.unwrap(), None, "staff");
+    assert_eq!(
+        system.rating_link(own.id, sam).await.unwrap(),
+        None,
+        "staff"
+    );
     let token = system
         .rating_link(t.id, ann)
         .await

@@ -119,3 +119,33 @@ async fn sqlite_and_postgres_migrations_define_the_same_tables_columns_and_index
     );
     assert_eq!(sqlite.indexes, postgres.indexes, "indexes differ");
 }
+
+/// The history's partial index lists exactly the kinds the history reads,
+/// on both backends: a kind added to one and not the other would make the
+/// history's query skip the index (or miss rows).
+#[rstest::rstest]
+#[case::sqlite(Kind::Sqlite)]
+#[case::postgres(Kind::Postgres)]
+#[tokio::test]
+async fn the_history_index_lists_the_history_kinds(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let sql = match kind {
+        Kind::Sqlite => "select sql from sqlite_master where name = 'outbox_events_timeline'",
+        Kind::Postgres => {
+            "select indexdef from pg_indexes where indexname = 'outbox_events_timeline' \
+             and schemaname = current_schema()"
+        }
+    };
+    let def: String = sqlx::query_scalar(sql)
+        .fetch_one(h.engine.db().pool())
+        .await
+        .unwrap();
+    let listed: BTreeSet<&str> = def
+        .split('\'')
+        .skip(1)
+        .step_by(2)
+        .filter(|k| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .collect();
+    let wanted: BTreeSet<&str> = threadesk_core::timeline::KINDS.into_iter().collect();
+    assert_eq!(listed, wanted, "{def}");
+}
