@@ -259,6 +259,12 @@ pub struct Thread {
     /// What changed, oldest first: status, subject, owner, department,
     /// delegates, closing (owner and department only for staff).
     pub changes: Vec<crate::timeline::Change>,
+    /// A page of the thread: older messages exist than the first here.
+    #[serde(default)]
+    pub earlier: bool,
+    /// The requester's display name.
+    #[serde(default)]
+    pub requester_name: String,
 }
 
 /// Which tickets a list shows.

@@ -331,7 +331,30 @@ impl Engine {
     /// One ticket's thread as the asking person may see it: internal notes
     /// only for staff; what they may do now.
     pub async fn thread(&self, actor: PersonId, id: TicketId) -> Result<Thread> {
-        let mut conn = self.conn().await?;
+        self.thread_window(actor, id, None).await
+    }
+
+    /// A page of a ticket's thread: the [`THREAD_PAGE`] latest messages
+    /// before `before` (the latest of all without it), oldest first, with
+    /// the changes of their time; [`Thread::earlier`] says whether older
+    /// messages exist. A page costs the same however long the ticket is.
+    pub async fn thread_page(
+        &self,
+        actor: PersonId,
+        id: TicketId,
+        before: Option<MessageId>,
+    ) -> Result<Thread> {
+        self.thread_window(actor, id, Some(before)).await
+    }
+
+    async fn thread_window(
+        &self,
+        actor: PersonId,
+        id: TicketId,
+        window: Option<Option<MessageId>>,
+    ) -> Result<Thread> {
+        // a page walks the (ticket_id, id) index backwards and stops.
+        let mut conn = super::read_in_order(&self.db).await?;
         let facts = actor_facts(&mut conn, actor).await?;
         let (ticket, role) = self.load_ticket(&mut conn, &facts, id).await?;
         let notes = if role == Role::Staff {
@@ -339,21 +362,41 @@ impl Engine {
         } else {
             " and m.internal = 0"
         };
+        let (bound, order, limit) = match window {
+            None => ("", "asc", String::new()),
+            Some(Some(_)) => (
+                " and m.id < $2",
+                "desc",
+                format!(" limit {}", THREAD_PAGE + 1),
+            ),
+            Some(None) => ("", "desc", format!(" limit {}", THREAD_PAGE + 1)),
+        };
         let sql = format!(
-            "select {} from messages m join people p on p.id = m.author_id where m.ticket_id = $1{notes} order by m.id",
+            "select {} from messages m join people p on p.id = m.author_id \
+             where m.ticket_id = $1{bound}{notes} order by m.ticket_id {order}, m.id {order}{limit}",
             rows::MESSAGE_COLUMNS
         );
-        let mut messages = sqlx::query(&sql)
-            .bind(id.0)
+        let mut query = sqlx::query(&sql).bind(id.0);
+        if let Some(Some(before)) = window {
+            query = query.bind(before.0);
+        }
+        let mut messages = query
             .fetch_all(&mut *conn)
             .await?
             .iter()
             .map(rows::message)
             .collect::<Result<Vec<_>>>()?;
+        let earlier = window.is_some() && messages.len() > THREAD_PAGE;
+        if window.is_some() {
+            messages.truncate(THREAD_PAGE);
+            messages.reverse();
+        }
         let ids: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
         let mut files: HashMap<MessageId, Vec<Attachment>> = HashMap::new();
-        for (mid, a) in attachments_of(&mut conn, &ids).await? {
-            files.entry(mid).or_default().push(a);
+        for chunk in ids.chunks(100) {
+            for (mid, a) in attachments_of(&mut conn, chunk).await? {
+                files.entry(mid).or_default().push(a);
+            }
         }
         for m in &mut messages {
             m.attachments = files.remove(&m.id).unwrap_or_default();
@@ -363,14 +406,69 @@ impl Engine {
         } else {
             Action::ALL.into_iter().filter(|a| role.can(*a)).collect()
         };
-        let changes = timeline(&mut conn, id, role == Role::Staff).await?;
+        let mut changes = timeline(&mut conn, id, role == Role::Staff).await?;
+        // a page shows the changes of its own time: from its first message
+        // (from the start on the first page) to its last (to now on the
+        // latest page).
+        if let Some(first) = messages.first().filter(|_| earlier) {
+            changes.retain(|c| c.at >= first.created_at);
+        }
+        if let Some(Some(before)) = window {
+            let next: Option<i64> = sqlx::query_scalar(
+                "select created_at from messages where id = $1 and ticket_id = $2",
+            )
+            .bind(before.0)
+            .bind(id.0)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if let Some(next) = next {
+                changes.retain(|c| c.at.0 < next);
+            }
+        }
+        let requester_name: String =
+            sqlx::query_scalar("select display_name from people where id = $1")
+                .bind(ticket.requester_id.0)
+                .fetch_one(&mut *conn)
+                .await?;
+        conn.commit().await?;
         Ok(Thread {
             ticket,
             role,
             allowed,
             messages,
             changes,
+            earlier,
+            requester_name,
         })
+    }
+
+    /// One file of a ticket, if the person may see it (files of internal
+    /// notes only for staff): one read, however long the ticket.
+    pub async fn attachment(
+        &self,
+        actor: PersonId,
+        ticket: TicketId,
+        attachment: AttachmentId,
+    ) -> Result<Attachment> {
+        let mut conn = self.conn().await?;
+        let facts = actor_facts(&mut conn, actor).await?;
+        let (_, role) = self.load_ticket(&mut conn, &facts, ticket).await?;
+        let notes = if role == Role::Staff {
+            ""
+        } else {
+            " and m.internal = 0"
+        };
+        let sql = format!(
+            "select a.id, a.message_id, a.name, a.content_type, a.size_bytes, a.url from attachments a \
+             join messages m on m.id = a.message_id where a.id = $1 and a.ticket_id = $2{notes}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(attachment.0)
+            .bind(ticket.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(EngineError::NotFound("file"))?;
+        Ok(rows::attachment(&row)?.1)
     }
 
     /// The earlier texts of a message, oldest first.
@@ -786,6 +884,10 @@ async fn timeline(
     }
     Ok(out)
 }
+
+/// How many messages a page of a ticket's conversation shows
+/// ([`Engine::thread_page`]).
+pub const THREAD_PAGE: usize = 50;
 
 /// The first-response histogram's bucket bounds, in seconds.
 pub const FIRST_RESPONSE_BUCKETS: [i64; 9] = [

@@ -197,22 +197,7 @@ impl Transcript {
     /// The next messages, in the order of the `(ticket_id, id)` index so
     /// that each page is read from where the last ended.
     async fn page(&mut self) -> Result<Vec<Message>> {
-        let mut conn = self.engine.db().pool().begin().await?;
-        if self.engine.db().backend() == crate::db::Backend::Postgres {
-            // the only good plan walks the (ticket_id, id) index in order
-            // and stops after a page. A ticket far longer than the table's
-            // average is estimated at a handful of rows, and PostgreSQL
-            // then reads every remaining message of the ticket (a bitmap
-            // scan, a hash join with people) to sort them and keep 200:
-            // each page costs what is left, the whole transcript grows
-            // with the square of the ticket. Measured on 200,000 messages
-            // of short tickets and one of 10,000: 4.9 ms for the first
-            // page, 0.5 ms without sorting. The setting lasts for this
-            // read transaction only.
-            sqlx::query("set local enable_sort = off")
-                .execute(&mut *conn)
-                .await?;
-        }
+        let mut conn = super::read_in_order(self.engine.db()).await?;
         let notes = match self.kind {
             TranscriptKind::Full => "",
             TranscriptKind::Public => " and m.internal = 0",

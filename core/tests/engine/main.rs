@@ -14,6 +14,7 @@ mod schema;
 mod search;
 mod service;
 mod surfaces;
+mod thread_pages;
 mod tickets;
 mod timeline;
 mod transcripts;

@@ -69,6 +69,9 @@ pub(super) struct Drafts<'a> {
     pub refused: Option<(StatusCode, &'a str)>,
     /// Back in the rating form.
     pub rating: views::RatingDraft<'a>,
+    /// Which page of the conversation: the messages before this one (the
+    /// latest page without it).
+    pub before: Option<threadesk_core::MessageId>,
 }
 
 /// Renders the ticket page, with an error (and the person's drafts) when a
@@ -86,7 +89,10 @@ pub(super) async fn render(
         return Err(WebError::Internal(format!("{e:?}")));
     }
     let engine = portal.engine();
-    let thread = engine.thread(me.person.id, ticket.id).await?;
+    // a page of the conversation: its cost does not grow with the ticket.
+    let thread = engine
+        .thread_page(me.person.id, ticket.id, drafts.before)
+        .await?;
     let departments = engine.departments(true).await?;
     let department = thread
         .ticket
@@ -153,6 +159,7 @@ pub(super) async fn render(
             rating: rating.as_ref(),
             may_rate,
             rating_draft: drafts.rating,
+            older_page: drafts.before.is_some(),
         }),
     ))
 }
@@ -164,6 +171,9 @@ pub(super) struct ShowQuery {
     /// Staff: a saved reply to put in the reply box, filled in.
     #[serde(default)]
     saved: String,
+    /// The conversation's page: the messages before this id.
+    #[serde(default)]
+    before: String,
 }
 
 pub(super) async fn show(
@@ -190,6 +200,7 @@ pub(super) async fn show(
         notice(&q.done),
         Drafts {
             reply: inserted.as_deref().unwrap_or_default(),
+            before: super::form_id(&q.before, "before")?.map(threadesk_core::MessageId),
             ..Drafts::default()
         },
     )
@@ -594,14 +605,11 @@ pub(super) async fn file(
     Query(q): Query<FileQuery>,
 ) -> Result<Response, WebError> {
     let ticket = find(&portal, &me, &number).await?;
-    // the thread is what this person may see: notes' files only for staff.
-    let thread = portal.engine().thread(me.person.id, ticket.id).await?;
-    let attachment = thread
-        .messages
-        .iter()
-        .flat_map(|m| m.attachments.iter())
-        .find(|a| a.id.0 == id)
-        .ok_or(WebError::Engine(EngineError::NotFound("file")))?;
+    // what this person may see: notes' files only for staff.
+    let attachment = &portal
+        .engine()
+        .attachment(me.person.id, ticket.id, threadesk_core::AttachmentId(id))
+        .await?;
     let Some(path) = portal.blobs().path_of(&attachment.url) else {
         // a file that lives on a chat platform: send the person there.
         return if attachment.url.starts_with("https://")

@@ -47,6 +47,8 @@ pub(crate) struct TicketPage<'a> {
     pub may_rate: bool,
     /// The rating form as the person left it, after a refusal.
     pub rating_draft: super::RatingDraft<'a>,
+    /// An older page of the conversation is shown (not the latest).
+    pub older_page: bool,
 }
 
 fn delegate_status(s: DelegateStatus) -> &'static str {
@@ -96,7 +98,7 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
     let can = |a: Action| p.thread.allowed.contains(&a) && !t.status.is_closed();
     let base = format!("/tickets/{}", t.number.0);
     let csrf = p.chrome.csrf;
-    let opened_by = p.thread.messages.first().map(|m| m.author_name.as_str());
+    let opened_by = Some(p.thread.requester_name.as_str()).filter(|n| !n.is_empty());
     let entries = conversation(&p.thread.messages, &p.thread.changes);
     let body = html! {
         div.row {
@@ -155,6 +157,11 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
             }
         }
         section aria-label="Conversation" {
+            @if p.thread.earlier {
+                @if let Some(first) = p.thread.messages.first() {
+                    p.row.snug { a href={ (base) "?before=" (first.id.0) } { "← Earlier messages" } }
+                }
+            }
             @for entry in &entries {
                 @if let Entry::Change(c) = entry {
                     p class={ "change" @if c.internal { " internal" } } {
@@ -206,6 +213,9 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                     }
                 }
                 }
+            }
+            @if p.older_page {
+                p.row.snug { a href=(base) { "Latest messages →" } }
             }
         }
         @if can(Action::Reply) && !p.saved_replies.is_empty() {

@@ -1627,3 +1627,51 @@ async fn anyone_who_reads_a_ticket_downloads_its_transcript(kind: Kind) {
     assert_eq!(odd.status, StatusCode::BAD_REQUEST);
     assert!(odd.shows("use html or text"));
 }
+
+/// A long ticket's page shows its latest messages and links to earlier
+/// ones, page by page.
+#[apply(backends)]
+#[tokio::test]
+async fn a_long_ticket_shows_its_latest_messages_and_pages_back(#[case] kind: Kind) {
+    let site = Site::new(kind).await;
+    let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
+    let t = site.h.open(bob, "Chatty").await.ticket;
+    for i in 1..=60 {
+        site.h
+            .reply(bob, t.id, &format!("line number {i}."))
+            .await
+            .unwrap();
+    }
+    let mut b = site.browser(bob).await;
+    let path = format!("/tickets/{}", t.number.0);
+    let latest = b.get(&path).await;
+    assert!(latest.shows("line number 60."), "{}", latest.body);
+    assert!(
+        !latest.shows("line number 10."),
+        "an early message on the latest page"
+    );
+    assert!(latest.shows("Opened by Bob Builder"), "{}", latest.body);
+    assert!(!latest.shows("Latest messages"));
+    let link = latest
+        .body
+        .split("href=\"")
+        .filter_map(|s| s.split('"').next())
+        .find(|h| h.contains("?before="))
+        .expect("a link to earlier messages")
+        .replace("&amp;", "&");
+    let earlier = b.get(&link).await;
+    assert_eq!(earlier.status, StatusCode::OK);
+    assert!(
+        earlier.shows("line number 10.") && earlier.shows("about Chatty"),
+        "{}",
+        earlier.body
+    );
+    assert!(!earlier.shows("line number 60."));
+    assert!(earlier.shows("Latest messages"));
+    assert!(
+        !earlier.shows("?before="),
+        "the first page has nothing earlier"
+    );
+    let bad = b.get(&format!("{path}?before=soon")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
