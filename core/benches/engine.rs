@@ -393,6 +393,7 @@ async fn transcript_figures(
     me: PersonId,
 ) {
     let mut times = Vec::new();
+    let mut page_times = Vec::new();
     for n in [1_000usize, 10_000] {
         let opened = engine
             .open_ticket(
@@ -453,6 +454,19 @@ async fn transcript_figures(
         }
         let ms = start.elapsed().as_secs_f64() * 1000.0;
         times.push(ms);
+        // the portal's ticket page reads the latest page of the thread:
+        // its cost should not grow with the ticket.
+        let mut samples = Vec::new();
+        for _ in 0..50 {
+            let t0 = Instant::now();
+            let page = engine.thread_page(staff, ticket, None).await.expect("page");
+            samples.push(t0.elapsed().as_secs_f64() * 1000.0);
+            assert!(page.earlier);
+        }
+        samples.sort_by(|a, b| a.total_cmp(b));
+        let page_ms = percentile(&samples, 0.50);
+        page_times.push(page_ms);
+        println!("BENCH {name} thread_page_{n}_p50_ms {page_ms:.3}");
         println!("BENCH {name} transcript_{n}_ms {ms:.1}");
         println!("BENCH {name} transcript_{n}_kib {}", bytes / 1024);
         println!(
@@ -464,6 +478,11 @@ async fn transcript_figures(
     println!(
         "BENCH {name} transcript_10k_vs_1k ratio={:.2}",
         times[1] / times[0]
+    );
+    // and the same page time.
+    println!(
+        "BENCH {name} thread_page_10k_vs_1k ratio={:.2}",
+        page_times[1] / page_times[0]
     );
 }
 
