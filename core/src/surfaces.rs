@@ -159,13 +159,13 @@ impl System<'_> {
         let sql = format!(
             "select {}, p.display_name as requester_name, p.is_staff as requester_staff, \
              d.name as department_name, \
-             o.display_name as owner_name, r.score as rating_score, r.comment as rating_comment, \
-             r.rated_by as rating_by, r.created_at as rating_created, r.updated_at as rating_updated \
+             o.display_name as owner_name, {} \
              from tickets t join people p on p.id = t.requester_id \
              left join departments d on d.id = t.department_id \
              left join people o on o.id = t.owner_id \
              left join ratings r on r.ticket_id = t.id where t.id = $1",
-            rows::TICKET_COLUMNS
+            rows::TICKET_COLUMNS,
+            crate::engine::ratings::COLUMNS
         );
         let row = sqlx::query(&sql)
             .bind(ticket.0)
@@ -173,24 +173,13 @@ impl System<'_> {
             .await?
             .ok_or(EngineError::NotFound("ticket"))?;
         let ticket = rows::ticket(&row)?;
-        let rating = match row.try_get::<Option<i64>, _>("rating_score")? {
-            None => None,
-            Some(score) => Some(crate::domain::Rating {
-                ticket_id: ticket.id,
-                score: u8::try_from(score).unwrap_or(0),
-                comment: row.try_get("rating_comment")?,
-                rated_by: crate::ids::PersonId(row.try_get("rating_by")?),
-                created_at: Timestamp(row.try_get("rating_created")?),
-                updated_at: Timestamp(row.try_get("rating_updated")?),
-            }),
-        };
-        let window = i64::try_from(crate::engine::RATING_WINDOW.as_micros()).unwrap_or(0);
+        let rating = crate::engine::ratings::rating_in(&row)?;
         // staff who opened a ticket are asked for no rating.
         let staff_requester = row.try_get::<i64, _>("requester_staff")? != 0;
         let rate_until = ticket
             .closed_at
             .filter(|_| ticket.status.is_closed() && !staff_requester)
-            .map(|c| Timestamp(c.0.saturating_add(window)));
+            .map(crate::engine::ratings::rate_until);
         Ok(CardFacts {
             ticket,
             requester_name: row.try_get("requester_name")?,

@@ -19,6 +19,11 @@ impl Timestamp {
         Timestamp(i64::try_from(micros).unwrap_or(i64::MAX))
     }
 
+    /// This time plus a number of minutes.
+    pub fn plus_minutes(self, minutes: i64) -> Self {
+        self.plus_millis(minutes.saturating_mul(60_000))
+    }
+
     /// This time plus a number of milliseconds.
     pub fn plus_millis(self, millis: i64) -> Self {
         Timestamp(self.0.saturating_add(millis.saturating_mul(1000)))

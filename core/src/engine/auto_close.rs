@@ -42,10 +42,6 @@ enum Step {
     Cleared,
 }
 
-fn minutes(m: i64) -> i64 {
-    m.saturating_mul(60_000)
-}
-
 impl Engine {
     /// Does every automatic-closing step that is due by the engine's clock,
     /// at most `max` of them; returns what it did. Any number of replicas
@@ -118,7 +114,7 @@ impl Engine {
             return Ok(Some(Step::Cleared));
         };
         let (step, event) = if !ticket.reminded {
-            let closes_at = now.plus_millis(minutes(periods.close_after));
+            let closes_at = now.plus_minutes(periods.close_after);
             sqlx::query(
                 "update tickets set auto_close_at = $2, auto_close_stage = 1, version = version + 1 where id = $1",
             )
@@ -259,7 +255,7 @@ impl Engine {
             let Some(p) = self.settings.auto_close.periods(department.as_deref()) else {
                 continue;
             };
-            let at = Timestamp(last).plus_millis(minutes(p.remind_after));
+            let at = Timestamp(last).plus_minutes(p.remind_after);
             sqlx::query(
                 "update tickets set auto_close_at = $2, auto_close_stage = 0 where id = $1",
             )

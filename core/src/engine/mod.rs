@@ -8,7 +8,7 @@ mod departments;
 mod link_tokens;
 mod people;
 mod queries;
-mod ratings;
+pub(crate) mod ratings;
 pub(crate) mod rows;
 mod saved_replies;
 mod search;
@@ -23,7 +23,7 @@ pub use link_tokens::{
 pub use queries::{
     OwnerFilter, QueueFilter, ServiceFigures, Sort, SortBy, FIRST_RESPONSE_BUCKETS, THREAD_PAGE,
 };
-pub use ratings::{RatedTicket, RatingLink, RatingReport, RatingRow, RATING_WINDOW};
+pub use ratings::{Counted, RatedTicket, RatingLink, RatingReport, RatingRow, RATING_WINDOW};
 pub use saved_replies::fill as fill_saved_reply;
 pub use search::{
     words_of, SearchHit, SearchQuery, SearchResult, CUSTOMER_SCAN, MAX_WORDS, STAFF_SCAN,

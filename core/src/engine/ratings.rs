@@ -24,26 +24,54 @@ use std::time::Duration;
 /// How long after closing a rating may be given or changed.
 pub const RATING_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
 
-fn window_micros() -> i64 {
-    i64::try_from(RATING_WINDOW.as_micros()).unwrap_or(i64::MAX / 2)
+/// Until when a ticket closed at `closed` may be rated.
+pub(crate) fn rate_until(closed: Timestamp) -> Timestamp {
+    Timestamp(
+        closed
+            .0
+            .saturating_add(i64::try_from(RATING_WINDOW.as_micros()).unwrap_or(i64::MAX / 2)),
+    )
 }
 
-const COLUMNS: &str = "r.ticket_id, r.score, r.comment, r.rated_by, r.created_at, r.updated_at";
+/// The rating columns, from alias `r`, named apart from a ticket's (a
+/// ticket's card reads both in one row).
+pub(crate) const COLUMNS: &str = "r.ticket_id as rating_ticket, r.score as rating_score, \
+     r.comment as rating_comment, r.rated_by as rating_by, r.created_at as rating_created, \
+     r.updated_at as rating_updated";
 
 fn rating(row: &AnyRow) -> Result<Rating> {
-    let score: i64 = row.try_get("score")?;
-    Ok(Rating {
-        ticket_id: TicketId(row.try_get("ticket_id")?),
+    rating_in(row)?.ok_or_else(|| EngineError::Corrupt("a rating without a score".into()))
+}
+
+/// The rating of a row read with [`COLUMNS`]; `None` when the row has
+/// none (a left join).
+pub(crate) fn rating_in(row: &AnyRow) -> Result<Option<Rating>> {
+    let Some(score) = row.try_get::<Option<i64>, _>("rating_score")? else {
+        return Ok(None);
+    };
+    Ok(Some(Rating {
+        ticket_id: TicketId(row.try_get("rating_ticket")?),
         score: u8::try_from(score).map_err(|_| EngineError::Corrupt(format!("score {score}")))?,
-        comment: row.try_get("comment")?,
-        rated_by: PersonId(row.try_get("rated_by")?),
-        created_at: Timestamp(row.try_get("created_at")?),
-        updated_at: Timestamp(row.try_get("updated_at")?),
-    })
+        comment: row.try_get("rating_comment")?,
+        rated_by: PersonId(row.try_get("rating_by")?),
+        created_at: Timestamp(row.try_get("rating_created")?),
+        updated_at: Timestamp(row.try_get("rating_updated")?),
+    }))
 }
 
 fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.trim().as_bytes()))
+}
+
+/// A ticket's rating as stored, if it has one.
+async fn stored(conn: &mut sqlx::AnyConnection, ticket: TicketId) -> Result<Option<Rating>> {
+    let sql = format!("select {COLUMNS} from ratings r where r.ticket_id = $1");
+    sqlx::query(&sql)
+        .bind(ticket.0)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| rating(&r))
+        .transpose()
 }
 
 /// A score and comment as people give them, checked.
@@ -79,7 +107,7 @@ fn may_rate(ticket: &Ticket, role: Role, now: Timestamp) -> Result<()> {
             "only the person who opened the ticket can rate it".into(),
         ));
     }
-    if now.0 > closed.0.saturating_add(window_micros()) {
+    if now > rate_until(closed) {
         return Err(EngineError::Conflict(format!(
             "ratings can be given or changed for 7 days after a ticket closes; ticket {} closed on {}",
             ticket.number,
@@ -88,6 +116,10 @@ fn may_rate(ticket: &Ticket, role: Role, now: Timestamp) -> Result<()> {
     }
     Ok(())
 }
+
+/// Ratings of one department, owner and score: `(department, owner,
+/// score, count)`.
+pub type Counted = (Option<String>, Option<String>, i64, i64);
 
 /// A rating link as its page shows it, before it is used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,13 +211,7 @@ impl Engine {
     ) -> Result<(Rating, Emit)> {
         let now = self.now();
         may_rate(ticket, role, now)?;
-        let sql = format!("select {COLUMNS} from ratings r where r.ticket_id = $1");
-        let before = sqlx::query(&sql)
-            .bind(ticket.id.0)
-            .fetch_optional(&mut **tx)
-            .await?
-            .map(|r| rating(&r))
-            .transpose()?;
+        let before = stored(tx, ticket.id).await?;
         let rated = Rating {
             ticket_id: ticket.id,
             score,
@@ -231,13 +257,7 @@ impl Engine {
         if !matches!(role, Role::Staff | Role::Requester) {
             return Ok(None);
         }
-        let sql = format!("select {COLUMNS} from ratings r where r.ticket_id = $1");
-        sqlx::query(&sql)
-            .bind(ticket.0)
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|r| rating(&r))
-            .transpose()
+        stored(&mut conn, ticket).await
     }
 
     /// Whether the person may rate the ticket now (to offer the form).
@@ -282,18 +302,7 @@ impl Engine {
         if !self.person(actor).await?.person.is_staff {
             return Err(EngineError::StaffOnly("staff"));
         }
-        let rows: Vec<(Option<String>, Option<String>, i64, i64)> = sqlx::query_as(
-            "select d.name, p.display_name, r.score, count(*) from ratings r \
-             join tickets t on t.id = r.ticket_id \
-             left join departments d on d.id = t.department_id \
-             left join people p on p.id = t.owner_id \
-             where r.updated_at >= $1 and r.updated_at < $2 \
-             group by d.name, p.display_name, r.score",
-        )
-        .bind(from.0)
-        .bind(to.0)
-        .fetch_all(self.db.pool())
-        .await?;
+        let rows = self.counted(Some((from, to))).await?;
         let mut report = RatingReport::default();
         let mut departments: Vec<RatingRow> = Vec::new();
         let mut owners: Vec<RatingRow> = Vec::new();
@@ -352,16 +361,29 @@ impl Engine {
 
     /// Every rating counted per department, owner and score, for
     /// `/metrics`: `(department, owner, score, count)`.
-    pub async fn rating_counts(&self) -> Result<Vec<(Option<String>, Option<String>, i64, i64)>> {
-        Ok(sqlx::query_as(
+    pub async fn rating_counts(&self) -> Result<Vec<Counted>> {
+        self.counted(None).await
+    }
+
+    /// Ratings counted per department, owner and score, those given or
+    /// last changed in `[from, to)` when a period is given.
+    async fn counted(&self, period: Option<(Timestamp, Timestamp)>) -> Result<Vec<Counted>> {
+        let within = match period {
+            Some(_) => "where r.updated_at >= $1 and r.updated_at < $2 ",
+            None => "",
+        };
+        let sql = format!(
             "select d.name, p.display_name, r.score, count(*) from ratings r \
              join tickets t on t.id = r.ticket_id \
              left join departments d on d.id = t.department_id \
              left join people p on p.id = t.owner_id \
-             group by d.name, p.display_name, r.score order by 1, 2, 3",
-        )
-        .fetch_all(self.db.pool())
-        .await?)
+             {within}group by d.name, p.display_name, r.score order by 1, 2, 3"
+        );
+        let mut query = sqlx::query_as(&sql);
+        if let Some((from, to)) = period {
+            query = query.bind(from.0).bind(to.0);
+        }
+        Ok(query.fetch_all(self.db.pool()).await?)
     }
 
     /// What a rating link is for, without using it (its page shows the
@@ -369,9 +391,9 @@ impl Engine {
     /// are "not found".
     pub async fn rating_link(&self, token: &str) -> Result<RatingLink> {
         let sql = format!(
-            "select l.person_id, {}, \
-             (select r.score from ratings r where r.ticket_id = t.id) as score_now \
+            "select l.person_id, {}, {COLUMNS} \
              from rating_links l join tickets t on t.id = l.ticket_id \
+             left join ratings r on r.ticket_id = t.id \
              where l.token_hash = $1 and l.used_at is null and l.expires_at > $2",
             rows::TICKET_COLUMNS
         );
@@ -382,11 +404,9 @@ impl Engine {
             .await?
             .ok_or(EngineError::NotFound("link"))?;
         let ticket = rows::ticket(&row)?;
+        // a link is mailed to the requester only, who sees the rating.
         let person = PersonId(row.try_get("person_id")?);
-        let rating = match row.try_get::<Option<i64>, _>("score_now")? {
-            Some(_) => self.rating(person, ticket.id).await?,
-            None => None,
-        };
+        let rating = rating_in(&row)?;
         Ok(RatingLink {
             number: ticket.number,
             subject: ticket.subject,
@@ -456,7 +476,7 @@ impl crate::system::System<'_> {
         .bind(ticket.0)
         .bind(person.0)
         .bind(now.0)
-        .bind(closed.saturating_add(window_micros()))
+        .bind(rate_until(Timestamp(closed)).0)
         .execute(self.db().pool())
         .await?;
         Ok(Some(token))

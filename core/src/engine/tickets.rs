@@ -271,7 +271,7 @@ impl Engine {
                 .settings
                 .auto_close
                 .periods(name.as_deref())
-                .map(|p| now.plus_millis(p.remind_after.saturating_mul(60_000)));
+                .map(|p| now.plus_minutes(p.remind_after));
         }
         Ok(())
     }

@@ -10,7 +10,7 @@ use threadesk_core::autoclose::AutoClose;
 use threadesk_core::domain::*;
 use threadesk_core::engine::AutoCloseRun;
 use threadesk_core::outbox::{CloseReason, EventPayload};
-use threadesk_core::{Ctx, Engine, EngineError, Settings, TicketId};
+use threadesk_core::{Ctx, Engine, EngineError, PersonId, Settings, TicketId};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 const MINUTE: Duration = Duration::from_secs(60);
@@ -260,60 +260,64 @@ async fn with_no_periods_configured_nothing_closes_and_start_up_sets_due_times(#
     assert_eq!(h.engine.run_auto_close(10).await.unwrap(), run(0, 0));
 }
 
+/// `n` tickets of Ann's that Sam answered: they wait on her. Sam, Ann and
+/// the tickets.
+async fn waiting(h: &Harness, n: usize) -> (PersonId, PersonId, Vec<TicketId>) {
+    let sam = h.staff("Sam").await;
+    let ann = h.person("Ann").await;
+    let mut ids = vec![];
+    for i in 0..n {
+        let t = h.open(ann, &format!("Question {i}")).await.ticket;
+        h.reply(sam, t.id, "Does this help?").await.unwrap();
+        ids.push(t.id);
+    }
+    (sam, ann, ids)
+}
+
+/// Two engines run the worker at once, again and again until nothing is
+/// due (a worker that met a busy row leaves the rest for the next run);
+/// what they did together.
+async fn both_until_done(a: &Engine, b: &Engine) -> AutoCloseRun {
+    let mut done = run(0, 0);
+    loop {
+        let (x, y) = tokio::join!(
+            tokio::spawn({
+                let a = a.clone();
+                async move { a.run_auto_close(1_000).await.unwrap() }
+            }),
+            tokio::spawn({
+                let b = b.clone();
+                async move { b.run_auto_close(1_000).await.unwrap() }
+            })
+        );
+        let (x, y) = (x.unwrap(), y.unwrap());
+        done = run(
+            done.reminded + x.reminded + y.reminded,
+            done.closed + x.closed + y.closed,
+        );
+        let due = a.next_auto_close().await.unwrap();
+        if due.is_none_or(|t| t > a.now()) {
+            return done;
+        }
+    }
+}
+
 /// Two replicas on one database with one clock: every ticket is reminded
 /// once and closed once, whichever replica does it.
 #[apply(backends)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_never_remind_or_close_twice(#[case] kind: Kind) {
     let h = harness_with(kind, settings("1d/1d"), 4).await;
-    let sam = h.staff("Sam").await;
-    let ann = h.person("Ann").await;
     const TICKETS: usize = 30;
-    let mut ids = vec![];
-    for i in 0..TICKETS {
-        let t = h.open(ann, &format!("Question {i}")).await.ticket;
-        h.reply(sam, t.id, "Does this help?").await.unwrap();
-        ids.push(t.id);
-    }
+    let (sam, _, ids) = waiting(&h, TICKETS).await;
     let db = threadesk_core::Db::connect(&h.url, threadesk_core::db::DbOptions::default())
         .await
         .unwrap();
     let second = Engine::new(db, settings("1d/1d")).with_clock(h.engine.clock().clone());
-    let both = |a: Engine, b: Engine| async move {
-        let (x, y) = tokio::join!(
-            tokio::spawn(async move { a.run_auto_close(1_000).await.unwrap() }),
-            tokio::spawn(async move { b.run_auto_close(1_000).await.unwrap() })
-        );
-        let (x, y) = (x.unwrap(), y.unwrap());
-        run(x.reminded + y.reminded, x.closed + y.closed)
-    };
     h.engine.clock().advance(DAY + MINUTE);
-    let mut done = both(h.engine.clone(), second.clone()).await;
-    // a worker that met a busy row leaves the rest for the next run.
-    while h
-        .engine
-        .next_auto_close()
-        .await
-        .unwrap()
-        .is_some_and(|t| t <= h.engine.now())
-    {
-        let more = both(h.engine.clone(), second.clone()).await;
-        done = run(done.reminded + more.reminded, done.closed + more.closed);
-    }
-    assert_eq!(done, run(TICKETS, 0));
+    assert_eq!(both_until_done(&h.engine, &second).await, run(TICKETS, 0));
     h.engine.clock().advance(DAY + MINUTE);
-    let mut done = both(h.engine.clone(), second.clone()).await;
-    while h
-        .engine
-        .next_auto_close()
-        .await
-        .unwrap()
-        .is_some_and(|t| t <= h.engine.now())
-    {
-        let more = both(h.engine.clone(), second.clone()).await;
-        done = run(done.reminded + more.reminded, done.closed + more.closed);
-    }
-    assert_eq!(done, run(0, TICKETS));
+    assert_eq!(both_until_done(&h.engine, &second).await, run(0, TICKETS));
     for id in ids {
         assert_eq!(events(&h, id, "auto_close_reminder").await.len(), 1);
         assert_eq!(events(&h, id, "ticket_closed").await.len(), 1);
@@ -331,15 +335,8 @@ async fn two_workers_never_remind_or_close_twice(#[case] kind: Kind) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_that_commits_first_wins_over_closing(#[case] kind: Kind) {
     let h = harness_with(kind, settings("1d/1d"), 6).await;
-    let sam = h.staff("Sam").await;
-    let ann = h.person("Ann").await;
     const TICKETS: usize = 20;
-    let mut ids = vec![];
-    for i in 0..TICKETS {
-        let t = h.open(ann, &format!("Question {i}")).await.ticket;
-        h.reply(sam, t.id, "Does this help?").await.unwrap();
-        ids.push(t.id);
-    }
+    let (sam, ann, ids) = waiting(&h, TICKETS).await;
     h.engine.clock().advance(DAY + MINUTE);
     assert_eq!(
         h.engine.run_auto_close(1_000).await.unwrap(),
