@@ -85,6 +85,9 @@ pub struct Config {
     /// How long a claimed outbox event is this replica's before another
     /// takes it over (`OUTBOX_LEASE_MS`, default 5,000).
     pub outbox_lease: std::time::Duration,
+    /// How many outbox events (each of another ticket) a worker delivers
+    /// at once (`OUTBOX_PARALLEL`, default 8, 1 to 20).
+    pub outbox_parallel: usize,
     /// Which platforms have credentials (by name).
     pub platforms: Vec<&'static str>,
     /// The Slack adapter's settings, when `SLACK_BOT_TOKEN` is set.
@@ -115,6 +118,7 @@ impl fmt::Debug for Config {
             .field("session_idle", &self.session_idle)
             .field("session_max", &self.session_max)
             .field("outbox_lease", &self.outbox_lease)
+            .field("outbox_parallel", &self.outbox_parallel)
             .field("show_owner_to_customers", &self.show_owner_to_customers)
             .field("service", &self.service)
             .field("auto_close", &self.auto_close)
@@ -349,6 +353,21 @@ impl Config {
                     })?
             }
         };
+        let most = threadesk_core::outbox::BATCH as usize;
+        let outbox_parallel = match value("OUTBOX_PARALLEL") {
+            None => threadesk_core::outbox::PARALLEL,
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=most).contains(n))
+                .ok_or_else(|| {
+                    invalid(
+                        "OUTBOX_PARALLEL",
+                        format!("{v:?} is not a number from 1 to {most}"),
+                    )
+                })?,
+        };
         let platforms = PLATFORM_VARIABLES
             .iter()
             .filter(|(_, var)| value(var).is_some())
@@ -384,6 +403,7 @@ impl Config {
             session_idle,
             session_max,
             outbox_lease,
+            outbox_parallel,
             show_owner_to_customers,
             service,
             auto_close,
@@ -823,6 +843,22 @@ mod tests {
         each_refused_by_name(
             &[],
             &[("OUTBOX_LEASE_MS", "50"), ("OUTBOX_LEASE_MS", "soon")],
+        );
+        assert_eq!(
+            load(&[]).unwrap().outbox_parallel,
+            threadesk_core::outbox::PARALLEL
+        );
+        assert_eq!(
+            load(&[("OUTBOX_PARALLEL", "1")]).unwrap().outbox_parallel,
+            1
+        );
+        each_refused_by_name(
+            &[],
+            &[
+                ("OUTBOX_PARALLEL", "0"),
+                ("OUTBOX_PARALLEL", "21"),
+                ("OUTBOX_PARALLEL", "many"),
+            ],
         );
         assert!(!load(&[]).unwrap().show_owner_to_customers);
         assert!(

@@ -108,6 +108,7 @@ fn init_logging(format: LogFormat) {
 
 async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     threadesk_core::outbox::set_lease(config.outbox_lease);
+    threadesk_core::outbox::set_parallel(config.outbox_parallel);
     // the address first: a busy port is said before anything is written
     // (migrations, the demo).
     let listener = match cli.command {

@@ -204,6 +204,16 @@ impl Db {
         &self.pool
     }
 
+    /// The pool for a single statement that writes, outside a
+    /// transaction. On SQLite it is the one writing connection
+    /// [`Db::begin`] uses too, so writers queue for it in turn; a write on
+    /// a reading connection would contend for the file's write lock and
+    /// wait in SQLite's busy handler, which backs off by sleeping (several
+    /// milliseconds a time under load). On PostgreSQL it is the pool.
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
+    }
+
     /// Begins a write transaction. On SQLite it takes the write lock at once
     /// (`begin immediate`), so a transaction that reads and then writes never
     /// fails to upgrade its lock; on PostgreSQL rows are locked with

@@ -128,7 +128,7 @@ impl System<'_> {
         .bind(surface.0)
         .bind(person.0)
         .bind(now)
-        .execute(self.db().pool())
+        .execute(self.db().writer())
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -142,7 +142,7 @@ impl System<'_> {
         .bind(surface.0)
         .bind(person.0)
         .bind(Timestamp::now().0)
-        .execute(self.db().pool())
+        .execute(self.db().writer())
         .await?;
         Ok(())
     }

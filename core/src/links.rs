@@ -114,7 +114,7 @@ impl System<'_> {
         message: Option<MessageId>,
         at: &PlatformRef,
     ) -> Result<Link> {
-        let mut conn = self.db().pool().acquire().await?;
+        let mut conn = self.db().writer().acquire().await?;
         write_link(&mut conn, ticket, message, at, false).await?;
         drop(conn);
         self.link_at(at).await?.ok_or(EngineError::NotFound("link"))

@@ -323,12 +323,24 @@ pub struct Lag {
 #[derive(Debug, Clone)]
 pub struct Outbox {
     db: Db,
+    /// Events (each of another ticket) its workers deliver at once.
+    at_once: usize,
 }
 
 impl Outbox {
     /// The outbox of a database.
     pub fn new(db: Db) -> Self {
-        Outbox { db }
+        Outbox {
+            db,
+            at_once: parallel(),
+        }
+    }
+
+    /// Its workers deliver one event at a time: for a consumer that cannot
+    /// find out after a crash whether a call took effect (SMTP, say), a
+    /// crash then repeats at most the one event in hand.
+    pub fn one_at_a_time(self) -> Self {
+        Outbox { at_once: 1, ..self }
     }
 
     /// Registers a consumer; it receives every event committed from now on.
@@ -336,7 +348,7 @@ impl Outbox {
         sqlx::query("insert into outbox_consumers (name, created_at) values ($1, $2) on conflict (name) do nothing")
             .bind(consumer)
             .bind(self.db.now().0)
-            .execute(self.db.pool())
+            .execute(self.db.writer())
             .await?;
         Ok(())
     }
@@ -404,17 +416,20 @@ impl Outbox {
 
     /// Acknowledges an event: the consumer is done with it.
     pub async fn ack(&self, consumer: &str, event: EventId) -> Result<()> {
+        // one commit for both.
+        let mut tx = self.db.begin().await?;
         sqlx::query("delete from outbox_deliveries where consumer = $1 and event_id = $2")
             .bind(consumer)
             .bind(event.0)
-            .execute(self.db.pool())
+            .execute(&mut *tx)
             .await?;
         // its steps are done with: nothing will hand the event out again.
         sqlx::query("delete from outbox_effects where consumer = $1 and event_id = $2")
             .bind(consumer)
             .bind(event.0)
-            .execute(self.db.pool())
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -436,7 +451,7 @@ impl Outbox {
             .bind(event.0)
             .bind(at.0)
             .bind(truncate(error))
-            .execute(self.db.pool())
+            .execute(self.db.writer())
             .await?;
         Ok(())
     }
@@ -463,7 +478,7 @@ impl Outbox {
         .bind(consumer)
         .bind(event.0)
         .bind(effect)
-        .execute(self.db.pool())
+        .execute(self.db.writer())
         .await?;
         Ok(())
     }
@@ -480,7 +495,7 @@ impl Outbox {
         .bind(consumer)
         .bind(&intent.key)
         .bind(self.db.now().0)
-        .execute(self.db.pool())
+        .execute(self.db.writer())
         .await?;
         if done.rows_affected() == 1 {
             return Ok(None);
@@ -502,7 +517,7 @@ impl Outbox {
         sqlx::query("delete from delivery_intents where consumer = $1 and intent = $2")
             .bind(consumer)
             .bind(&intent.key)
-            .execute(self.db.pool())
+            .execute(self.db.writer())
             .await?;
         Ok(())
     }
@@ -513,7 +528,7 @@ impl Outbox {
     pub async fn sweep_intents(&self, before: Timestamp) -> Result<u64> {
         let done = sqlx::query("delete from delivery_intents where opened_at < $1")
             .bind(before.0)
-            .execute(self.db.pool())
+            .execute(self.db.writer())
             .await?;
         Ok(done.rows_affected())
     }
@@ -526,7 +541,7 @@ impl Outbox {
             .bind(event.0)
             .bind(self.db.now().0)
             .bind(truncate(error))
-            .execute(self.db.pool())
+            .execute(self.db.writer())
             .await?;
         Ok(())
     }
@@ -608,7 +623,25 @@ pub fn heartbeat() -> Duration {
     lease() * 3 / 10
 }
 /// Events claimed at once.
-const BATCH: u32 = 20;
+pub const BATCH: u32 = 20;
+/// Events of a batch (each of another ticket) delivered at once, unless
+/// [`set_parallel`] said otherwise.
+pub const PARALLEL: usize = 8;
+
+static PARALLEL_SET: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+/// Sets how many events (each of another ticket) this process's workers
+/// deliver at once (`OUTBOX_PARALLEL`), once, before any worker starts; at
+/// least 1 and at most [`BATCH`]. Returns the number in force.
+pub fn set_parallel(n: usize) -> usize {
+    *PARALLEL_SET.get_or_init(|| n.clamp(1, BATCH as usize))
+}
+
+/// Events delivered at once: [`PARALLEL`] unless [`set_parallel`] said
+/// otherwise.
+pub fn parallel() -> usize {
+    PARALLEL_SET.get().copied().unwrap_or(PARALLEL)
+}
 /// A still-failing event is given up (and counted as failed) after this
 /// many attempts: with back-off capped at 5 minutes, about two days.
 pub const MAX_ATTEMPTS: i64 = 600;
@@ -678,7 +711,11 @@ impl Outbox {
     }
 
     /// Works through a claimed batch; `held` loses each event as it is
-    /// settled (acknowledged, deferred, given up or handed back).
+    /// settled (acknowledged, deferred, given up or handed back). A batch
+    /// holds at most one event per ticket (see [`Outbox::claim`]), so up to
+    /// [`parallel`] of them are delivered at once (one for a consumer that
+    /// goes [`Outbox::one_at_a_time`]): a ticket's events still
+    /// arrive in order, and one slow ticket no longer holds up the others.
     async fn work<F, Fut>(
         &self,
         consumer: &str,
@@ -692,62 +729,71 @@ impl Outbox {
         F: Fn(Event) -> Fut,
         Fut: std::future::Future<Output = Attempt>,
     {
+        use futures_util::stream::{self, TryStreamExt};
+        use std::sync::atomic::{AtomicUsize, Ordering};
         let settle = |id: EventId| {
             if let Ok(mut h) = held.lock() {
                 h.remove(&id.0);
             }
         };
-        let mut deferred = std::collections::HashSet::new();
-        let mut handled = 0;
-        for (i, d) in batch.iter().enumerate() {
-            if lost.load(std::sync::atomic::Ordering::Relaxed) {
-                // leases not renewed (the database away): what is left
-                // lapses and is claimed afresh, rather than worked on after
-                // another worker may have taken it.
-                break;
-            }
-            if !go_on() {
-                for rest in &batch[i..] {
-                    settle(rest.event.id);
-                    self.release(consumer, rest.event.id).await?;
+        let deferred = std::sync::Mutex::new(std::collections::HashSet::<TicketId>::new());
+        let handled = AtomicUsize::new(0);
+        let (settle, deferred, handled, go_on) = (&settle, &deferred, &handled, &go_on);
+        let all = stream::iter(batch.iter().map(Ok::<_, EngineError>));
+        all.try_for_each_concurrent(self.at_once, |d| async move {
+                if lost.load(Ordering::Relaxed) {
+                    // leases not renewed (the database away): what is left
+                    // lapses and is claimed afresh, rather than worked on
+                    // after another worker may have taken it.
+                    return Ok(());
                 }
-                break;
-            }
-            handled += 1;
-            if d.event.ticket_id.is_some_and(|t| deferred.contains(&t)) {
-                self.retry_later(
-                    consumer,
-                    d.event.id,
-                    "waiting for an earlier event",
-                    Duration::from_secs(1),
-                )
-                .await?;
-                settle(d.event.id);
-                continue;
-            }
-            let kind = d.event.payload.kind();
-            match deliver(d.event.clone()).await {
-                Attempt::Done => self.ack(consumer, d.event.id).await?,
-                Attempt::Permanent(why) => {
-                    tracing::warn!(consumer, event.id = %d.event.id, event.kind = kind, error = %why, "delivery given up");
-                    self.give_up(consumer, d.event.id, &why).await?;
+                if !go_on() {
+                    settle(d.event.id);
+                    return self.release(consumer, d.event.id).await;
                 }
-                Attempt::Transient(why) if d.attempts >= MAX_ATTEMPTS => {
-                    tracing::warn!(consumer, event.id = %d.event.id, event.kind = kind, error = %why, "delivery given up after retries");
-                    self.give_up(consumer, d.event.id, &why).await?;
+                handled.fetch_add(1, Ordering::Relaxed);
+                let waiting = d.event.ticket_id.is_some_and(|t| {
+                    deferred
+                        .lock()
+                        .map(|set| set.contains(&t))
+                        .unwrap_or(false)
+                });
+                if waiting {
+                    self.retry_later(
+                        consumer,
+                        d.event.id,
+                        "waiting for an earlier event",
+                        Duration::from_secs(1),
+                    )
+                    .await?;
+                    settle(d.event.id);
+                    return Ok(());
                 }
-                Attempt::Transient(why) => {
-                    tracing::info!(consumer, event.id = %d.event.id, error = %why, attempts = d.attempts, "delivery deferred");
-                    if let Some(t) = d.event.ticket_id {
-                        deferred.insert(t);
+                let kind = d.event.payload.kind();
+                match deliver(d.event.clone()).await {
+                    Attempt::Done => self.ack(consumer, d.event.id).await?,
+                    Attempt::Permanent(why) => {
+                        tracing::warn!(consumer, event.id = %d.event.id, event.kind = kind, error = %why, "delivery given up");
+                        self.give_up(consumer, d.event.id, &why).await?;
                     }
-                    self.retry_later(consumer, d.event.id, &why, backoff(d.attempts))
-                        .await?;
+                    Attempt::Transient(why) if d.attempts >= MAX_ATTEMPTS => {
+                        tracing::warn!(consumer, event.id = %d.event.id, event.kind = kind, error = %why, "delivery given up after retries");
+                        self.give_up(consumer, d.event.id, &why).await?;
+                    }
+                    Attempt::Transient(why) => {
+                        tracing::info!(consumer, event.id = %d.event.id, error = %why, attempts = d.attempts, "delivery deferred");
+                        if let (Some(t), Ok(mut set)) = (d.event.ticket_id, deferred.lock()) {
+                            set.insert(t);
+                        }
+                        self.retry_later(consumer, d.event.id, &why, backoff(d.attempts))
+                            .await?;
+                    }
                 }
-            }
-            settle(d.event.id);
-        }
-        Ok(handled)
+                settle(d.event.id);
+                Ok(())
+        })
+        .await?;
+        Ok(handled.load(Ordering::Relaxed))
     }
 
     /// Renews the leases of events a live worker still holds (those whose
@@ -774,7 +820,7 @@ impl Outbox {
             .bind(consumer)
             .bind(now.0)
             .bind(until.0)
-            .execute(self.db.pool())
+            .execute(self.db.writer())
             .await?;
         Ok(())
     }
@@ -789,7 +835,7 @@ impl Outbox {
         .bind(consumer)
         .bind(event.0)
         .bind(self.db.now().0)
-        .execute(self.db.pool())
+        .execute(self.db.writer())
         .await?;
         Ok(())
     }
@@ -852,6 +898,22 @@ pub trait Consumer: Sync {
     /// The consumer name (`slack`, `discord`, `email`).
     const NAME: &'static str;
 
+    /// Whether its events go out one at a time (see
+    /// [`Outbox::one_at_a_time`]): for a platform that cannot be asked
+    /// after a crash whether a call took effect. Otherwise [`parallel`]
+    /// tickets' events go out at once.
+    const ONE_AT_A_TIME: bool = false;
+
+    /// The outbox as this consumer's workers use it.
+    fn outbox(&self) -> Outbox {
+        let outbox = Outbox::new(self.db().clone());
+        if Self::ONE_AT_A_TIME {
+            outbox.one_at_a_time()
+        } else {
+            outbox
+        }
+    }
+
     /// The database the outbox lives in.
     fn db(&self) -> &Db;
 
@@ -867,11 +929,7 @@ pub trait Consumer: Sync {
     where
         Self: Sized,
     {
-        async move {
-            Outbox::new(self.db().clone())
-                .pump(Self::NAME, |e| self.attempt(e))
-                .await
-        }
+        async move { self.outbox().pump(Self::NAME, |e| self.attempt(e)).await }
     }
 
     /// Runs the outbox worker until `shutdown` resolves.
@@ -883,7 +941,7 @@ pub trait Consumer: Sync {
         Self: Sized,
     {
         async move {
-            Outbox::new(self.db().clone())
+            self.outbox()
                 .run(Self::NAME, self.wake_signal(), shutdown, |e| {
                     self.attempt(e)
                 })

@@ -41,14 +41,14 @@ impl System<'_> {
         let now = Timestamp::now();
         sqlx::query("delete from ended_sessions where expires_at < $1")
             .bind(now.0)
-            .execute(self.db().pool())
+            .execute(self.db().writer())
             .await?;
         sqlx::query(
             "insert into ended_sessions (nonce, expires_at) values ($1, $2) on conflict (nonce) do nothing",
         )
         .bind(nonce)
         .bind(expires_at.0)
-        .execute(self.db().pool())
+        .execute(self.db().writer())
         .await?;
         Ok(())
     }
@@ -58,7 +58,7 @@ impl System<'_> {
         sqlx::query("update people set sessions_since = $2 where id = $1")
             .bind(person.0)
             .bind(Timestamp::now().0)
-            .execute(self.db().pool())
+            .execute(self.db().writer())
             .await?;
         Ok(())
     }

@@ -214,7 +214,7 @@ impl System<'_> {
         .bind(kind)
         .bind(person)
         .bind(Timestamp::now().0)
-        .execute(self.db().pool())
+        .execute(self.db().writer())
         .await?;
         self.surface_for(ticket, card.platform, audience)
             .await?
@@ -229,7 +229,7 @@ impl System<'_> {
             .bind(surface.0)
             .bind(&card.channel)
             .bind(&card.message_id)
-            .execute(self.db().pool())
+            .execute(self.db().writer())
             .await?;
         self.surface_at(card)
             .await?
@@ -339,7 +339,7 @@ impl System<'_> {
         .bind(&card.channel)
         .bind(&card.message_id)
         .bind(Timestamp::now().0)
-        .execute(self.db().pool())
+        .execute(self.db().writer())
         .await?;
         Ok(())
     }
@@ -354,7 +354,7 @@ impl System<'_> {
         .bind(&card.workspace)
         .bind(&card.channel)
         .bind(&card.message_id)
-        .execute(self.db().pool())
+        .execute(self.db().writer())
         .await?;
         Ok(())
     }

@@ -216,6 +216,12 @@ pub trait ChatPlatform: Clone + Send + Sync + 'static {
         line: &str,
         intent: &Intent,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    /// Whether [`ChatPlatform::find_posted`] (or the platform itself)
+    /// tells a repeated call after a crash: then several tickets' events
+    /// go out at once. `false` (the default): one at a time, so a crash
+    /// repeats at most the one message in hand.
+    const FINDS_REPEATS: bool = false;
+
     /// Whether a call made under `intent` at `place`, no earlier than
     /// `since`, took effect: the id of what it posted. Asked when a retry
     /// finds the intent open (the earlier attempt crashed or failed before

@@ -55,6 +55,8 @@ impl ChatPlatform for DiscordAdapter {
     const PLATFORM: Platform = Platform::Discord;
     const CUSTOMERS: CustomerSide = CustomerSide::SharedThread;
     const NEW_TICKET: &'static str = "/ticket open";
+    // an open intent is looked up before a call is made again.
+    const FINDS_REPEATS: bool = true;
 
     fn hub(&self) -> &Hub {
         &self.inner.hub

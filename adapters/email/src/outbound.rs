@@ -67,6 +67,8 @@ struct Recipient {
 
 impl Consumer for EmailAdapter {
     const NAME: &'static str = CONSUMER;
+    // SMTP cannot be asked whether a mail got through.
+    const ONE_AT_A_TIME: bool = true;
 
     fn db(&self) -> &threadesk_core::Db {
         self.engine().db()

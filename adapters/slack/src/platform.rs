@@ -30,6 +30,8 @@ impl ChatPlatform for SlackAdapter {
     const PLATFORM: Platform = Platform::Slack;
     const CUSTOMERS: CustomerSide = CustomerSide::OwnCards;
     const NEW_TICKET: &'static str = "/ticket";
+    // an open intent is looked up before a call is made again.
+    const FINDS_REPEATS: bool = true;
 
     fn hub(&self) -> &Hub {
         &self.inner.hub

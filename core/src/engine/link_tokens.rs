@@ -100,7 +100,7 @@ impl Engine {
         .bind(delegate)
         .bind(now)
         .bind(now + i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX / 2))
-        .execute(self.db().pool())
+        .execute(self.db().writer())
         .await?;
         Ok(token)
     }
@@ -142,7 +142,7 @@ impl Engine {
         .bind(now)
         .bind(hash(token))
         .bind(purpose)
-        .fetch_optional(self.db().pool())
+        .fetch_optional(self.db().writer())
         .await?
         .ok_or(EngineError::NotFound("link"))?;
         let email: String = row.try_get("email")?;
@@ -186,7 +186,7 @@ impl Engine {
         .bind(address)
         .bind(reason)
         .bind(Timestamp::now().0)
-        .execute(self.db().pool())
+        .execute(self.db().writer())
         .await?;
         Ok(())
     }

@@ -477,7 +477,7 @@ impl crate::system::System<'_> {
         .bind(person.0)
         .bind(now.0)
         .bind(rate_until(Timestamp(closed)).0)
-        .execute(self.db().pool())
+        .execute(self.db().writer())
         .await?;
         Ok(Some(token))
     }

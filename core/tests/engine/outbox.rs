@@ -7,7 +7,7 @@ use rstest_reuse::apply;
 use std::time::Duration;
 use threadesk_core::domain::*;
 use threadesk_core::links::PlatformRef;
-use threadesk_core::outbox::{EventPayload, Outbox};
+use threadesk_core::outbox::{EventPayload, Outbox, PARALLEL};
 use threadesk_core::{Ctx, EventId};
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -246,14 +246,15 @@ async fn platform_links_are_found_both_ways_and_recorded_once(#[case] kind: Kind
 
 #[apply(backends)]
 #[tokio::test]
-async fn a_stopping_worker_finishes_the_event_in_hand_and_hands_back_the_rest(#[case] kind: Kind) {
+async fn a_stopping_worker_finishes_the_events_in_hand_and_hands_back_the_rest(#[case] kind: Kind) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use threadesk_core::outbox::Attempt;
     let h = harness(kind).await;
     let ann = h.person("Ann").await;
     let outbox = Outbox::new(h.engine.db().clone());
     outbox.register("slow").await.unwrap();
-    for i in 0..5 {
+    // more tickets than a worker delivers at once.
+    for i in 0..PARALLEL + 4 {
         h.open(ann, &format!("ticket {i}")).await;
     }
     let started = AtomicUsize::new(0);
@@ -267,7 +268,7 @@ async fn a_stopping_worker_finishes_the_event_in_hand_and_hands_back_the_rest(#[
         Attempt::Done
     });
     let stopper = async {
-        // shutdown arrives while the first event is being delivered.
+        // shutdown arrives while the first events are being delivered.
         tokio::time::sleep(Duration::from_millis(100)).await;
         stop.notify_one();
     };
@@ -276,16 +277,21 @@ async fn a_stopping_worker_finishes_the_event_in_hand_and_hands_back_the_rest(#[
     })
     .await
     .expect("the worker stops");
-    assert_eq!(started.load(Ordering::SeqCst), 1, "nothing new started");
+    // a batch's tickets are delivered PARALLEL at a time.
+    assert_eq!(
+        started.load(Ordering::SeqCst),
+        PARALLEL,
+        "nothing new started"
+    );
     assert_eq!(
         finished.load(Ordering::SeqCst),
-        1,
-        "the step in hand finished"
+        PARALLEL,
+        "the steps in hand finished"
     );
     let lag = outbox.lag("slow").await.unwrap();
     assert_eq!(lag.pending, 4, "the rest waits");
     // handed back at once, not left to a lease: due now, attempt not counted.
-    let next = outbox.claim("slow", 10, LEASE).await.unwrap();
+    let next = outbox.claim("slow", 20, LEASE).await.unwrap();
     assert_eq!(next.len(), 4);
     assert!(next.iter().all(|d| d.attempts == 1), "{next:?}");
 }
@@ -360,4 +366,56 @@ async fn a_live_worker_keeps_a_slow_event_past_its_lease(#[case] kind: Kind) {
     assert_eq!(taken, 0, "another worker never got the event");
     assert_eq!(deliveries.load(Ordering::SeqCst), 1);
     assert_eq!(outbox.lag("slowpoke").await.unwrap().pending, 0);
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_worker_delivers_several_tickets_at_once_each_ticket_in_order(#[case] kind: Kind) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    use threadesk_core::outbox::Attempt;
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let outbox = Outbox::new(h.engine.db().clone());
+    outbox.register("slow").await.unwrap();
+    // three events on each of twelve tickets: opened, two replies.
+    let mut tickets = vec![];
+    for i in 0..12 {
+        let t = h.open(ann, &format!("ticket {i}")).await.ticket.id;
+        for r in 0..2 {
+            h.reply(ann, t, &format!("reply {r}")).await.unwrap();
+        }
+        tickets.push(t);
+    }
+    let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let seen = Mutex::new(Vec::new());
+    let deliver = |e: threadesk_core::outbox::Event| {
+        let (now, most, seen) = (&now, &most, &seen);
+        async move {
+            let at_once = now.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(at_once, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            seen.lock().unwrap().push((e.ticket_id, e.id));
+            now.fetch_sub(1, Ordering::SeqCst);
+            Attempt::Done
+        }
+    };
+    while outbox.pump("slow", deliver).await.unwrap() > 0 {}
+    assert_eq!(outbox.lag("slow").await.unwrap().pending, 0);
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(seen.len(), 36, "each event once");
+    assert_eq!(
+        most.load(Ordering::SeqCst),
+        PARALLEL,
+        "{PARALLEL} tickets' events at once"
+    );
+    for t in tickets {
+        let mine: Vec<EventId> = seen
+            .iter()
+            .filter(|(ticket, _)| *ticket == Some(t))
+            .map(|(_, e)| *e)
+            .collect();
+        assert_eq!(mine.len(), 3);
+        assert!(mine.windows(2).all(|w| w[0] < w[1]), "in order: {mine:?}");
+    }
 }

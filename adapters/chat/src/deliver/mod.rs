@@ -51,6 +51,7 @@ type R<P> = Result<(), Failure<<P as ChatPlatform>::Error>>;
 
 impl<P: ChatPlatform> Consumer for Mirror<P> {
     const NAME: &'static str = P::CONSUMER;
+    const ONE_AT_A_TIME: bool = !P::FINDS_REPEATS;
 
     fn db(&self) -> &threadesk_core::Db {
         self.0.engine().db()
