@@ -1,346 +1,151 @@
-//! `threadesk-load`: a load driver. It starts `threadesk` on a fresh
-//! database (SQLite, or a new PostgreSQL schema) and drives its portal as a
-//! browser does: a session per client (the local sign-in), then each
-//! operation GETs its form (CSRF token, request id) and POSTs it. Per
-//! scenario and concurrency it prints throughput, p50/p99 latency, the
-//! server's CPU per operation and its resident memory, and the ratio to
-//! `/healthz` measured in the same run, in the engine bench's format:
-//! `BENCH <backend> <scenario>_<clients> <per second> ratio=<to healthz>`.
+//! The load driver. It starts `threadesk` on a fresh database (SQLite, or
+//! a new PostgreSQL schema) and drives it through its front doors:
 //!
-//! `cargo build --release --bins && target/release/threadesk-load`
-//! (`--backend sqlite|postgres`, `--ops N`, `--clients 1,8`; PostgreSQL at
-//! `TEST_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/test`;
-//! `THREADESK_BIN` names the server binary, default the one beside this).
-//! Every phase stops after `--ops` operations or 30 seconds, whichever
+//! - **the portal**, as a browser does: a session per client (the local
+//!   sign-in), then each operation GETs its form (CSRF token, request id)
+//!   and POSTs it;
+//! - **chat**: Slack commands and modal submissions signed with the app's
+//!   signing secret, Discord interactions signed with Ed25519, from
+//!   `--chat` people at once while 8 portal clients keep writing, with a
+//!   fake Slack and a fake Discord receiving what the outbox sends;
+//! - **a soak** (`--soak N`): N engine events (opens, replies, closes over
+//!   N/100 tickets) through the portal with the outbox delivering to the
+//!   fakes, the server's memory and the outbox's lag read as it goes.
+//!
+//! Every figure is a line in the engine bench's format,
+//! `BENCH <backend> <scenario> <value> [ratio=<to /healthz of the same run>]`.
+//! Every phase stops after its operations or its time limit, whichever
 //! comes first. Only loopback addresses are used.
 
+mod chat;
+mod portal;
+mod server;
+mod soak;
+
 use anyhow::{anyhow, bail, Context};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use portal::Browser;
+use server::Server;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// No phase runs longer than this.
+/// No portal phase runs longer than this.
 const PHASE_LIMIT: Duration = Duration::from_secs(30);
-/// Linux's clock ticks per second for `/proc/<pid>/stat` times.
-const TICKS_PER_SECOND: f64 = 100.0;
 
-struct Options {
-    backend: String,
-    ops: usize,
-    clients: Vec<usize>,
+/// What to run.
+pub struct Options {
+    pub backend: String,
+    /// Operations per portal phase.
+    pub ops: usize,
+    /// Portal clients, one phase each.
+    pub clients: Vec<usize>,
+    /// Chat people at once (0: no chat scenario).
+    pub chat: usize,
+    /// Seconds of steady chat traffic.
+    pub steady: u64,
+    /// Engine events in the soak (0: no soak).
+    pub soak: u64,
+    /// The soak stops after this many minutes whatever it reached.
+    pub soak_minutes: u64,
 }
 
-fn options() -> anyhow::Result<Options> {
-    let mut o = Options {
-        backend: "sqlite".into(),
-        ops: 2_000,
-        clients: vec![1, 8],
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut value = || args.next().ok_or_else(|| anyhow!("{a} needs a value"));
-        match a.as_str() {
-            "--backend" => o.backend = value()?,
-            "--ops" => o.ops = value()?.parse().context("--ops: a number")?,
-            "--clients" => {
-                o.clients = value()?
-                    .split(',')
-                    .map(|c| {
-                        c.trim()
-                            .parse::<usize>()
-                            .context("--clients: numbers like 1,8")
-                    })
-                    .collect::<anyhow::Result<_>>()?
-            }
-            "--help" | "-h" => {
-                println!("threadesk-load [--backend sqlite|postgres] [--ops N] [--clients 1,8]");
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other:?} (see --help)"),
-        }
-    }
-    if !matches!(o.backend.as_str(), "sqlite" | "postgres") {
-        bail!("--backend is sqlite or postgres");
-    }
-    if o.clients.is_empty() || o.clients.contains(&0) || o.ops == 0 {
-        bail!("--ops and --clients must be above zero");
-    }
-    Ok(o)
-}
+pub const USAGE: &str = "load [--backend sqlite|postgres] [--ops N] [--clients 1,8] \
+[--chat PEOPLE (200; 0 skips)] [--steady SECONDS (10)] [--soak EVENTS (0 skips)] [--soak-minutes M (40)]";
 
-/// The server under load, stopped (SIGTERM) when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    dir: std::path::PathBuf,
-    /// On PostgreSQL: the server's address and the schema to drop after.
-    schema: Option<(String, String)>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl Server {
-    /// Its CPU time so far (user + system), in milliseconds.
-    fn cpu_ms(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // the fields after the command name (which may hold spaces).
-        let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|f| f.parse::<f64>().ok())
-                .unwrap_or(0.0)
+impl Options {
+    /// Reads the command line (`--bench`, which `cargo bench` adds, is
+    /// ignored).
+    pub fn parse(args: impl IntoIterator<Item = String>) -> anyhow::Result<Options> {
+        let mut o = Options {
+            backend: "sqlite".into(),
+            ops: 2_000,
+            clients: vec![1, 8],
+            chat: 200,
+            steady: 10,
+            soak: 0,
+            soak_minutes: 40,
         };
-        // utime and stime are the 14th and 15th fields: 12 and 13 here.
-        (ticks(11) + ticks(12)) * 1000.0 / TICKS_PER_SECOND
-    }
-
-    /// Its resident memory, in KiB.
-    fn rss_kib(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
+        let mut args = args.into_iter();
+        while let Some(a) = args.next() {
+            let mut value = || args.next().ok_or_else(|| anyhow!("{a} needs a value"));
+            match a.as_str() {
+                "--backend" => o.backend = value()?,
+                "--ops" => o.ops = value()?.parse().context("--ops: a number")?,
+                "--chat" => o.chat = value()?.parse().context("--chat: a number")?,
+                "--steady" => o.steady = value()?.parse().context("--steady: seconds")?,
+                "--soak" => o.soak = value()?.parse().context("--soak: a number")?,
+                "--soak-minutes" => {
+                    o.soak_minutes = value()?.parse().context("--soak-minutes: a number")?
+                }
+                "--clients" => {
+                    o.clients = value()?
+                        .split(',')
+                        .map(|c| {
+                            c.trim()
+                                .parse::<usize>()
+                                .context("--clients: numbers like 1,8")
+                        })
+                        .collect::<anyhow::Result<_>>()?
+                }
+                "--bench" => {}
+                other => bail!("unknown argument {other:?}\nusage: {USAGE}"),
+            }
+        }
+        if !matches!(o.backend.as_str(), "sqlite" | "postgres") {
+            bail!("--backend is sqlite or postgres");
+        }
+        if o.clients.is_empty() || o.clients.contains(&0) || o.ops == 0 {
+            bail!("--ops and --clients must be above zero");
+        }
+        if o.chat == 1 {
+            bail!("--chat needs at least 2 people (one on Slack, one on Discord)");
+        }
+        Ok(o)
     }
 }
 
-async fn start(backend: &str) -> anyhow::Result<Server> {
-    let bin = match std::env::var_os("THREADESK_BIN") {
-        Some(b) => std::path::PathBuf::from(b),
-        None => std::env::current_exe()?
-            .parent()
-            .map(|d| d.join("threadesk"))
-            .ok_or_else(|| anyhow!("no directory beside this binary"))?,
-    };
-    if !bin.exists() {
-        bail!(
-            "{} is not there: build it first (cargo build --release --bins) or set THREADESK_BIN",
-            bin.display()
+/// The figures, printed as they come and kept for the caller.
+pub struct Report {
+    backend: String,
+    pub lines: Vec<String>,
+}
+
+impl Report {
+    fn line(&mut self, name: &str, value: impl std::fmt::Display) {
+        let line = format!("BENCH {} {name} {value}", self.backend);
+        println!("{line}");
+        self.lines.push(line);
+    }
+
+    /// A rate with its ratio to the `/healthz` rate of the same run.
+    fn rate(&mut self, name: &str, per_second: f64, healthz: f64) {
+        self.line(
+            name,
+            format!(
+                "{per_second:.1} ratio={:.4}",
+                per_second / healthz.max(f64::MIN_POSITIVE)
+            ),
         );
     }
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .subsec_nanos();
-    let tag = format!("{}_{nanos}", std::process::id());
-    let dir = std::env::temp_dir().join(format!("threadesk-load-{tag}"));
-    std::fs::create_dir_all(&dir)?;
-    let mut made = None;
-    let url = match backend {
-        "sqlite" => format!("sqlite://{}/load.db?mode=rwc", dir.display()),
-        _ => {
-            let base = std::env::var("TEST_DATABASE_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-            let admin = threadesk_core::Db::connect(&base, Default::default())
-                .await
-                .with_context(|| format!("PostgreSQL at {base}"))?;
-            let schema = format!("load_{tag}");
-            sqlx::query(&format!("create schema {schema}"))
-                .execute(admin.pool())
-                .await
-                .with_context(|| format!("create schema {schema}"))?;
-            admin.close().await;
-            made = Some((base.clone(), schema));
-            let sep = if base.contains('?') { '&' } else { '?' };
-            format!("{base}{sep}options=-c%20search_path%3Dload_{tag}")
-        }
+}
+
+/// Runs every scenario `o` asks for.
+pub async fn run(o: &Options) -> anyhow::Result<Report> {
+    let mut report = Report {
+        backend: o.backend.clone(),
+        lines: vec![],
     };
-    let mut child = Command::new(&bin)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("LISTEN_ADDR", "127.0.0.1:0")
-        .env("DATABASE_URL", &url)
-        .env("BLOB_DIR", dir.join("blobs"))
-        .env("MAX_OPEN_TICKETS_PER_REQUESTER", "1000000")
-        .env("RUST_LOG", "warn")
-        .current_dir(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {}", bin.display()))?;
-    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-    let mut lines = BufReader::new(stdout).lines();
-    let mut addr = None;
-    for line in lines.by_ref() {
-        let line = line?;
-        if let Some(rest) = line.split("(listening on ").nth(1) {
-            addr = Some(rest.trim_end_matches(')').to_owned());
-            break;
-        }
+    let server = server::start(&o.backend, &[], &[]).await?;
+    let outcome = drive_portal(o, &server, &mut report).await;
+    server.finish().await?;
+    outcome?;
+    if o.chat > 0 {
+        chat_under_load(o, &mut report).await?;
     }
-    // drain the rest so the server never blocks on its stdout.
-    std::thread::spawn(move || for _ in lines {});
-    let addr = addr.ok_or_else(|| anyhow!("threadesk did not say where it listens"))?;
-    Ok(Server {
-        child,
-        base: format!("http://{addr}"),
-        dir,
-        schema: made,
-    })
-}
-
-/// One browser: a session cookie and a client.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookie: String,
-}
-
-/// The value after `name="<name>" value="` in a page.
-fn field(page: &str, name: &str) -> anyhow::Result<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let at = page
-        .find(&marker)
-        .ok_or_else(|| anyhow!("no {name} field in the page"))?;
-    let rest = &page[at + marker.len()..];
-    Ok(rest[..rest.find('"').unwrap_or(0)].to_owned())
-}
-
-static BOUNDARY: AtomicU64 = AtomicU64::new(1);
-
-/// A `multipart/form-data` body of text fields, as a browser sends it.
-fn multipart(fields: &[(&str, &str)]) -> (String, Vec<u8>) {
-    let boundary = format!(
-        "----threadeskload{}",
-        BOUNDARY.fetch_add(1, Ordering::Relaxed)
-    );
-    let mut body = String::new();
-    for (name, value) in fields {
-        body.push_str(&format!(
-            "--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-        ));
+    if o.soak > 0 {
+        soak::run(o, &mut report).await?;
     }
-    body.push_str(&format!("--{boundary}--\r\n"));
-    (
-        format!("multipart/form-data; boundary={boundary}"),
-        body.into_bytes(),
-    )
-}
-
-impl Browser {
-    async fn get(&self, path: &str) -> anyhow::Result<(u16, String)> {
-        let res = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .send()
-            .await?;
-        Ok((res.status().as_u16(), res.text().await?))
-    }
-
-    /// Posts a multipart form; the address it redirects to.
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> anyhow::Result<String> {
-        let (content_type, body) = multipart(fields);
-        let res = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await?;
-        if res.status().as_u16() != 303 {
-            bail!("POST {path}: {}", res.status());
-        }
-        Ok(res
-            .headers()
-            .get("location")
-            .and_then(|l| l.to_str().ok())
-            .unwrap_or_default()
-            .to_owned())
-    }
-
-    /// Signs in (local mode) as the `n`th person of the sign-in page.
-    async fn sign_in(base: &str, n: usize) -> anyhow::Result<Browser> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        let res = http.get(format!("{base}/signin")).send().await?;
-        let cookie = cookies(&res);
-        let page = res.text().await?;
-        let people: Vec<String> = page
-            .split("name=\"person\" value=\"")
-            .skip(1)
-            .filter_map(|s| s.split('"').next().map(str::to_owned))
-            .collect();
-        if people.is_empty() {
-            bail!("nobody to sign in as (the demo seeds people)");
-        }
-        let person = &people[n % people.len()];
-        let csrf = field(&page, "csrf")?;
-        let res = http
-            .post(format!("{base}/signin"))
-            .header("cookie", &cookie)
-            .form(&[("csrf", csrf.as_str()), ("person", person.as_str())])
-            .send()
-            .await?;
-        if res.status().as_u16() != 303 {
-            bail!("signing in: {}", res.status());
-        }
-        Ok(Browser {
-            http,
-            base: base.to_owned(),
-            cookie: cookies(&res),
-        })
-    }
-
-    /// Opens a ticket as a browser does; its number.
-    async fn open(&self, i: usize) -> anyhow::Result<String> {
-        let (_, form) = self.get("/tickets/new").await?;
-        let (csrf, request) = (field(&form, "csrf")?, field(&form, "request")?);
-        let subject = format!("Load ticket {i}");
-        let at = self
-            .post(
-                "/tickets",
-                &[
-                    ("csrf", &csrf),
-                    ("request", &request),
-                    ("subject", &subject),
-                    ("body", "The printer on the third floor jams again."),
-                ],
-            )
-            .await?;
-        at.strip_prefix("/tickets/")
-            .map(|n| n.split(['?', '#']).next().unwrap_or(n).to_owned())
-            .ok_or_else(|| anyhow!("opening went to {at:?}"))
-    }
-
-    /// Replies on a ticket as a browser does.
-    async fn reply(&self, number: &str, i: usize) -> anyhow::Result<()> {
-        let path = format!("/tickets/{number}");
-        let (_, page) = self.get(&path).await?;
-        let (csrf, request) = (field(&page, "csrf")?, field(&page, "request")?);
-        let body = format!("Still jamming, try {i}.");
-        self.post(
-            &format!("{path}/reply"),
-            &[("csrf", &csrf), ("request", &request), ("body", &body)],
-        )
-        .await
-        .map(drop)
-    }
-}
-
-fn cookies(res: &reqwest::Response) -> String {
-    res.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next())
-        .collect::<Vec<_>>()
-        .join("; ")
+    Ok(report)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -431,33 +236,10 @@ async fn phase(
     })
 }
 
-async fn run(o: Options) -> anyhow::Result<()> {
-    let server = start(&o.backend).await?;
-    let schema = server.schema.clone();
-    let outcome = drive(&o, &server).await;
-    // the server stops first; then its schema goes.
-    drop(server);
-    if let Some((base, schema)) = schema {
-        let admin = threadesk_core::Db::connect(&base, Default::default()).await?;
-        sqlx::query(&format!("drop schema {schema} cascade"))
-            .execute(admin.pool())
-            .await?;
-        admin.close().await;
-    }
-    outcome
-}
-
-async fn drive(o: &Options, server: &Server) -> anyhow::Result<()> {
-    let backend = o.backend.as_str();
-    println!("BENCH {backend} rss_start_kib {}", server.rss_kib());
+async fn drive_portal(o: &Options, server: &Server, r: &mut Report) -> anyhow::Result<()> {
+    r.line("rss_start_kib", server.rss_kib());
     let most = o.clients.iter().copied().max().unwrap_or(1);
-    // one session per client, each with a ticket of its own to reply on.
-    let mut browsers = Vec::new();
-    for n in 0..most {
-        let b = Browser::sign_in(&server.base, n).await?;
-        let ticket = b.open(n).await?;
-        browsers.push(Arc::new((b, ticket)));
-    }
+    let browsers = writers(server, most).await?;
     for &clients in &o.clients {
         let mine = &browsers[..clients];
         let base = phase(server, mine, Scenario::Healthz, o.ops).await?;
@@ -468,47 +250,328 @@ async fn drive(o: &Options, server: &Server) -> anyhow::Result<()> {
                 phase(server, mine, scenario, o.ops).await?
             };
             let name = format!("{}_{clients}", scenario.name());
-            println!(
-                "BENCH {backend} {name} {:.1} ratio={:.4}",
-                f.per_second,
-                f.per_second / base.per_second.max(f64::MIN_POSITIVE)
+            r.rate(&name, f.per_second, base.per_second);
+            r.line(&format!("{name}_p50_ms"), format!("{:.2}", f.p50_ms));
+            r.line(&format!("{name}_p99_ms"), format!("{:.2}", f.p99_ms));
+            r.line(
+                &format!("{name}_cpu_ms_per_op"),
+                format!("{:.2}", f.cpu_ms_per_op),
             );
-            println!("BENCH {backend} {name}_p50_ms {:.2}", f.p50_ms);
-            println!("BENCH {backend} {name}_p99_ms {:.2}", f.p99_ms);
-            println!(
-                "BENCH {backend} {name}_cpu_ms_per_op {:.2}",
-                f.cpu_ms_per_op
-            );
-            println!("BENCH {backend} {name}_rss_kib {}", f.rss_kib);
+            r.line(&format!("{name}_rss_kib"), f.rss_kib);
         }
     }
     Ok(())
 }
 
-fn main() -> std::process::ExitCode {
-    let o = match options() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("threadesk-load: {e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("threadesk-load: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(o)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("threadesk-load: {e:#}");
-            std::process::ExitCode::FAILURE
+/// `n` browsers signed in as the first people of the sign-in page, each
+/// with a ticket of its own to reply on.
+async fn writers(server: &Server, n: usize) -> anyhow::Result<Vec<Arc<(Browser, String)>>> {
+    let mut browsers = Vec::new();
+    for i in 0..n {
+        let b = Browser::sign_in(&server.base, i).await?;
+        let ticket = b.open(i).await?;
+        browsers.push(Arc::new((b, ticket)));
+    }
+    Ok(browsers)
+}
+
+/// The outbox as `/metrics` shows it: events pending over all consumers,
+/// the oldest one's age in seconds, and events given up on.
+async fn outbox(http: &reqwest::Client, base: &str) -> anyhow::Result<(u64, f64, u64)> {
+    let text = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let value = |l: &str| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok());
+    let (mut pending, mut oldest, mut failed) = (0, 0.0f64, 0);
+    for l in text.lines() {
+        if l.starts_with("threadesk_outbox_pending{") {
+            pending += value(l).unwrap_or(0.0) as u64;
+        } else if l.starts_with("threadesk_outbox_oldest_pending_seconds{") {
+            oldest = oldest.max(value(l).unwrap_or(0.0));
+        } else if l.starts_with("threadesk_outbox_failed{") {
+            failed += value(l).unwrap_or(0.0) as u64;
         }
     }
+    Ok((pending, oldest, failed))
+}
+
+/// The largest outbox lag seen while it was watched.
+#[derive(Default, Clone, Copy)]
+struct Lag {
+    pending: u64,
+    oldest_s: f64,
+    failed: u64,
+}
+
+/// Reads the outbox every half second until `stop`; the worst it saw.
+fn watch_outbox(
+    base: String,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<anyhow::Result<Lag>> {
+    tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        let mut worst = Lag::default();
+        while !stop.load(Ordering::Relaxed) {
+            let (pending, oldest, failed) = outbox(&http, &base).await?;
+            worst.pending = worst.pending.max(pending);
+            worst.oldest_s = worst.oldest_s.max(oldest);
+            worst.failed = worst.failed.max(failed);
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Ok(worst)
+    })
+}
+
+/// Seconds until the outbox has nothing pending (at most `limit`).
+async fn drained(base: &str, limit: Duration) -> anyhow::Result<f64> {
+    let http = reqwest::Client::new();
+    let start = Instant::now();
+    loop {
+        let (pending, _, _) = outbox(&http, base).await?;
+        if pending == 0 {
+            return Ok(start.elapsed().as_secs_f64());
+        }
+        if start.elapsed() > limit {
+            bail!("the outbox still had {pending} events after {limit:?}");
+        }
+        // /metrics counts the backlog: not so often that reading it weighs.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Portal clients replying on their tickets until `stop`: their latencies.
+fn keep_writing(
+    browsers: &[Arc<(Browser, String)>],
+    stop: &Arc<AtomicBool>,
+) -> tokio::task::JoinSet<anyhow::Result<Vec<f64>>> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, b) in browsers.iter().enumerate() {
+        let (b, stop) = (b.clone(), stop.clone());
+        tasks.spawn(async move {
+            let mut samples = vec![];
+            let mut i = n * 1_000_000;
+            while !stop.load(Ordering::Relaxed) {
+                let t0 = Instant::now();
+                b.0.reply(&b.1, i).await?;
+                samples.push(t0.elapsed().as_secs_f64() * 1000.0);
+                i += 1;
+            }
+            Ok(samples)
+        });
+    }
+    tasks
+}
+
+async fn collect(
+    mut tasks: tokio::task::JoinSet<anyhow::Result<Vec<f64>>>,
+) -> anyhow::Result<Vec<f64>> {
+    let mut all = vec![];
+    while let Some(done) = tasks.join_next().await {
+        all.extend(done??);
+    }
+    all.sort_by(|a, b| a.total_cmp(b));
+    Ok(all)
+}
+
+/// A spread-out think time in [0.5, 1.5) seconds for a person's `round`.
+fn think(person: usize, round: usize) -> Duration {
+    // the fractional parts of multiples of the golden ratio spread evenly.
+    let x = ((person * 31 + round * 7) as f64 * 0.618_033_988_75).fract();
+    Duration::from_secs_f64(0.5 + x)
+}
+
+/// Chat people at once (a burst, then steady traffic) while 8 portal
+/// clients keep writing; each acknowledgement's time and the outbox's lag.
+async fn chat_under_load(o: &Options, r: &mut Report) -> anyhow::Result<()> {
+    let (platforms, server) = chat::Platforms::with_server(&o.backend).await?;
+    let outcome = chat_phases(o, r, &server, &platforms).await;
+    platforms.finish(server, outcome).await
+}
+
+async fn chat_phases(
+    o: &Options,
+    r: &mut Report,
+    server: &Server,
+    platforms: &chat::Platforms,
+) -> anyhow::Result<()> {
+    platforms.connected().await?;
+    let n = o.chat;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(n)
+        .build()?;
+    let people: Arc<Vec<chat::User>> =
+        Arc::new((0..n).map(|i| chat::User::nth(platforms, i, n)).collect());
+    let seq = Arc::new(AtomicU64::new(0));
+    // every chat person opens a ticket first: they become people, whom
+    // the portal's sign-in page lists too.
+    for chunk in people.chunks(8) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for who in chunk {
+            let (http, base, who) = (http.clone(), server.base.clone(), who.clone());
+            let i = seq.fetch_add(1, Ordering::Relaxed);
+            tasks.spawn(async move { chat::send(&http, &base, &who, chat::Ask::Open, i).await });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done??;
+        }
+    }
+    const WRITERS: usize = 8;
+    let browsers = writers(server, WRITERS).await?;
+    let healthz = phase(server, &browsers, Scenario::Healthz, o.ops).await?;
+    r.rate(
+        &format!("chat_healthz_{WRITERS}"),
+        healthz.per_second,
+        healthz.per_second,
+    );
+
+    let stop_writing = Arc::new(AtomicBool::new(false));
+    let stop_watching = Arc::new(AtomicBool::new(false));
+    let watcher = watch_outbox(server.base.clone(), stop_watching.clone());
+    let writing = keep_writing(&browsers, &stop_writing);
+    let writing_since = Instant::now();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let cpu_before = server.cpu_ms();
+
+    // the burst: every person at once, half of them opening a ticket.
+    let gate = Arc::new(tokio::sync::Barrier::new(n));
+    let mut tasks = tokio::task::JoinSet::new();
+    let burst_start = Instant::now();
+    for (p, who) in people.iter().enumerate() {
+        let (http, base, who, gate) =
+            (http.clone(), server.base.clone(), who.clone(), gate.clone());
+        let i = seq.fetch_add(1, Ordering::Relaxed);
+        let ask = if p % 2 == 0 {
+            chat::Ask::Open
+        } else {
+            chat::Ask::List
+        };
+        tasks.spawn(async move {
+            gate.wait().await;
+            let took = chat::send(&http, &base, &who, ask, i).await?;
+            Ok::<_, anyhow::Error>((who.platform(), took.as_secs_f64() * 1000.0))
+        });
+    }
+    let burst = acks(tasks).await?;
+    let burst_wall = burst_start.elapsed().as_secs_f64();
+
+    // steady: each person asks again every 0.5 to 1.5 seconds.
+    let steady_start = Instant::now();
+    let until = steady_start + Duration::from_secs(o.steady);
+    let mut tasks = tokio::task::JoinSet::new();
+    for p in 0..n {
+        let (http, base, people, seq) = (
+            http.clone(),
+            server.base.clone(),
+            people.clone(),
+            seq.clone(),
+        );
+        tasks.spawn(async move {
+            let who = &people[p];
+            let mut took = vec![];
+            for round in 0.. {
+                tokio::time::sleep(think(p, round)).await;
+                if Instant::now() >= until {
+                    break;
+                }
+                let ask = if (p + round) % 2 == 0 {
+                    chat::Ask::Open
+                } else {
+                    chat::Ask::List
+                };
+                let i = seq.fetch_add(1, Ordering::Relaxed);
+                let t = chat::send(&http, &base, who, ask, i).await?;
+                took.push((who.platform(), t.as_secs_f64() * 1000.0));
+            }
+            Ok::<_, anyhow::Error>(took)
+        });
+    }
+    let mut steady = vec![];
+    while let Some(done) = tasks.join_next().await {
+        steady.extend(done??);
+    }
+    let steady_wall = steady_start.elapsed().as_secs_f64();
+    stop_writing.store(true, Ordering::Relaxed);
+    let written = collect(writing).await?;
+    let writing_wall = writing_since.elapsed().as_secs_f64();
+    let cpu = server.cpu_ms() - cpu_before;
+    // while the outbox drains: how busy the server and this driver (with
+    // the fake platforms in it) are, of one core.
+    let (server_then, me_then) = (server.cpu_ms(), server::cpu_ms_of("self"));
+    let drain = drained(&server.base, Duration::from_secs(300)).await?;
+    let busy = |ms: f64| 100.0 * ms / (drain * 1000.0).max(1.0);
+    let (server_busy, me_busy) = (
+        busy(server.cpu_ms() - server_then),
+        busy(server::cpu_ms_of("self") - me_then),
+    );
+    stop_watching.store(true, Ordering::Relaxed);
+    let lag = watcher.await??;
+
+    for (phase, samples, wall) in [
+        ("burst", &burst, burst_wall),
+        ("steady", &steady, steady_wall),
+    ] {
+        let name = format!("chat_{phase}_{n}");
+        let mut all: Vec<f64> = samples.iter().map(|s| s.1).collect();
+        all.sort_by(|a, b| a.total_cmp(b));
+        r.rate(&name, all.len() as f64 / wall, healthz.per_second);
+        r.line(
+            &format!("{name}_p50_ms"),
+            format!("{:.2}", percentile(&all, 0.5)),
+        );
+        r.line(
+            &format!("{name}_p99_ms"),
+            format!("{:.2}", percentile(&all, 0.99)),
+        );
+        for platform in ["slack", "discord"] {
+            let mut mine: Vec<f64> = samples
+                .iter()
+                .filter(|s| s.0 == platform)
+                .map(|s| s.1)
+                .collect();
+            mine.sort_by(|a, b| a.total_cmp(b));
+            r.line(
+                &format!("{name}_{platform}_p99_ms"),
+                format!("{:.2}", percentile(&mine, 0.99)),
+            );
+        }
+    }
+    let name = format!("chat_writers_{WRITERS}");
+    r.rate(
+        &name,
+        written.len() as f64 / writing_wall,
+        healthz.per_second,
+    );
+    r.line(
+        &format!("{name}_p99_ms"),
+        format!("{:.2}", percentile(&written, 0.99)),
+    );
+    let ops = (burst.len() + steady.len() + written.len()).max(1) as f64;
+    r.line("chat_cpu_ms_per_op", format!("{:.2}", cpu / ops));
+    r.line("chat_outbox_pending_max", lag.pending);
+    r.line("chat_outbox_oldest_max_s", format!("{:.2}", lag.oldest_s));
+    r.line("chat_outbox_failed", lag.failed);
+    r.line("chat_outbox_drain_s", format!("{drain:.2}"));
+    r.line(
+        "chat_outbox_drain_server_cpu_pct",
+        format!("{server_busy:.0}"),
+    );
+    r.line("chat_outbox_drain_driver_cpu_pct", format!("{me_busy:.0}"));
+    r.line("chat_rss_kib", server.rss_kib());
+    if lag.failed > 0 {
+        bail!("the outbox gave up on {} events", lag.failed);
+    }
+    Ok(())
+}
+
+type Acks = tokio::task::JoinSet<anyhow::Result<(&'static str, f64)>>;
+
+async fn acks(mut tasks: Acks) -> anyhow::Result<Vec<(&'static str, f64)>> {
+    let mut all = vec![];
+    while let Some(done) = tasks.join_next().await {
+        all.push(done??);
+    }
+    Ok(all)
 }

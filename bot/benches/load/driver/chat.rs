@@ -1,0 +1,251 @@
+//! Chat people: Slack and Discord users whose requests reach `threadesk`
+//! signed as the platforms sign them, with a fake Slack and a fake Discord
+//! (which check what the outbox sends against the platforms' specs) for
+//! what it posts back.
+
+use super::server::{self, Server};
+use anyhow::{bail, Context};
+use std::time::{Duration, Instant};
+use threadesk_discord::testing::{
+    interaction, sign, FakeDiscord, Person, STAFF_CHANNEL, SUPPORT_CHANNEL,
+};
+use threadesk_slack::testing::{form_encode, signature, FakeSlack};
+
+const SLACK_SECRET: &str = "load-signing-secret";
+const SLACK_TEAM: &str = "T1";
+/// The certificate file the server trusts for the fake Discord.
+const DISCORD_CA: &str = "discord-ca.pem";
+
+/// The fake platforms, running on this process's runtime.
+pub struct Platforms {
+    pub slack: FakeSlack,
+    pub discord: FakeDiscord,
+}
+
+impl Platforms {
+    pub async fn start() -> Platforms {
+        Platforms {
+            slack: FakeSlack::start().await,
+            discord: FakeDiscord::start().await,
+        }
+    }
+
+    /// The server's settings for both.
+    pub fn settings(&self) -> Vec<(String, String)> {
+        let d = self.discord.config();
+        let pairs = [
+            ("SLACK_BOT_TOKEN", "xoxb-load".to_owned()),
+            ("SLACK_SIGNING_SECRET", SLACK_SECRET.to_owned()),
+            ("SLACK_API_URL", self.slack.api_url.clone()),
+            ("SLACK_STAFF_CHANNEL", "CSTAFF".to_owned()),
+            ("DISCORD_TOKEN", "fake-bot-token".to_owned()),
+            ("DISCORD_APPLICATION_ID", d.application_id.to_string()),
+            ("DISCORD_SUPPORT_CHANNEL", SUPPORT_CHANNEL.to_string()),
+            ("DISCORD_STAFF_CHANNEL", STAFF_CHANNEL.to_string()),
+            (
+                "DISCORD_STAFF_ROLE",
+                d.staff_role.map(|r| r.to_string()).unwrap_or_default(),
+            ),
+            ("DISCORD_PUBLIC_KEY", d.public_key.unwrap_or_default()),
+            ("DISCORD_API_URL", self.discord.api_url.clone()),
+            ("DISCORD_CA_CERT", DISCORD_CA.to_owned()),
+        ];
+        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    }
+
+    /// The files those settings name.
+    pub fn files(&self) -> Vec<(&'static str, &[u8])> {
+        vec![(DISCORD_CA, self.discord.root_pem.as_slice())]
+    }
+
+    /// Waits for the server's Discord gateway session.
+    pub async fn connected(&self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.discord.gateway().sessions() == 0 {
+            if Instant::now() > deadline {
+                bail!("threadesk never connected to the Discord gateway");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
+    /// The fakes, and a server on a fresh `backend` database using them.
+    pub async fn with_server(backend: &str) -> anyhow::Result<(Platforms, Server)> {
+        let platforms = Platforms::start().await;
+        let server = server::start(backend, &platforms.settings(), &platforms.files()).await?;
+        Ok((platforms, server))
+    }
+
+    /// Stops the server; an error when its run failed (`outcome`) or the
+    /// fakes found something wrong in what it sent them.
+    pub async fn finish(&self, server: Server, outcome: anyhow::Result<()>) -> anyhow::Result<()> {
+        server.finish().await?;
+        outcome?;
+        let mut wrong = self.slack.violations();
+        wrong.extend(self.discord.violations());
+        if !wrong.is_empty() {
+            bail!("the fake platforms refused what threadesk sent: {wrong:?}");
+        }
+        Ok(())
+    }
+}
+
+/// A person on a platform.
+#[derive(Clone)]
+pub enum User {
+    Slack(String),
+    Discord(Person),
+}
+
+/// What a person asks.
+#[derive(Clone, Copy)]
+pub enum Ask {
+    /// `/ticket list`: a command answered at once.
+    List,
+    /// Submits the new-ticket form (a Slack modal, a Discord modal).
+    Open,
+}
+
+impl User {
+    /// The `i`th of `n` chat people: the first half on Slack, the rest on
+    /// Discord. Slack users are made known to the fake.
+    pub fn nth(platforms: &Platforms, i: usize, n: usize) -> User {
+        let name = format!("Load User {i}");
+        if i < n / 2 {
+            let id = format!("UL{i:06}");
+            platforms.slack.add_user(&id, &name, SLACK_TEAM);
+            User::Slack(id)
+        } else {
+            User::Discord(Person::new(710_000_000_000_000_000 + i as u64, &name))
+        }
+    }
+
+    pub fn platform(&self) -> &'static str {
+        match self {
+            User::Slack(_) => "slack",
+            User::Discord(_) => "discord",
+        }
+    }
+}
+
+fn now_seconds() -> String {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Sends one signed request; how long its acknowledgement took.
+pub async fn send(
+    http: &reqwest::Client,
+    base: &str,
+    who: &User,
+    ask: Ask,
+    i: u64,
+) -> anyhow::Result<Duration> {
+    let ts = now_seconds();
+    let subject = format!("Chat ticket {i}");
+    let (path, content_type, body, headers, expect) = match (who, ask) {
+        (User::Slack(id), Ask::List) => {
+            let trigger = format!("trigger-{i}");
+            let body = form_encode(&[
+                ("token", "deprecated"),
+                ("team_id", SLACK_TEAM),
+                ("channel_id", "CGENERAL"),
+                ("user_id", id),
+                ("user_name", "someone"),
+                ("command", "/ticket"),
+                ("text", "list"),
+                ("trigger_id", &trigger),
+                ("response_url", "https://hooks.slack.com/commands/T1/1/x"),
+                ("api_app_id", "A1"),
+            ]);
+            let sig = signature(SLACK_SECRET, &ts, &body);
+            (
+                "/slack/commands",
+                "application/x-www-form-urlencoded",
+                body,
+                [
+                    ("X-Slack-Request-Timestamp", ts),
+                    ("X-Slack-Signature", sig),
+                ],
+                "",
+            )
+        }
+        (User::Slack(id), Ask::Open) => {
+            let view = serde_json::json!({ "type": "view_submission",
+                "user": { "id": id, "team_id": SLACK_TEAM }, "team": { "id": SLACK_TEAM },
+                "trigger_id": format!("trigger-{i}"),
+                "view": { "id": format!("V{i}"), "callback_id": "td_new_ticket", "state": { "values": {
+                    "subject": { "value": { "type": "plain_text_input", "value": subject } },
+                    "message": { "value": { "type": "plain_text_input", "value": "It stopped working this morning." } } } } } });
+            let body = form_encode(&[("payload", &view.to_string())]);
+            let sig = signature(SLACK_SECRET, &ts, &body);
+            (
+                "/slack/interactions",
+                "application/x-www-form-urlencoded",
+                body,
+                [
+                    ("X-Slack-Request-Timestamp", ts),
+                    ("X-Slack-Signature", sig),
+                ],
+                "\"response_action\":\"update\"",
+            )
+        }
+        (User::Discord(p), ask) => {
+            let channel = SUPPORT_CHANNEL.to_string();
+            let (body, expect) = match ask {
+                Ask::List => (
+                    interaction::command(p, &channel, "list", serde_json::json!([])),
+                    "\"type\":4",
+                ),
+                Ask::Open => (
+                    interaction::modal(
+                        p,
+                        &channel,
+                        "open:0",
+                        &[
+                            ("subject", subject.as_str()),
+                            ("message", "It stopped working this morning."),
+                        ],
+                    ),
+                    "is open",
+                ),
+            };
+            let body = body.to_string();
+            let sig = sign(&ts, body.as_bytes());
+            (
+                "/discord/interactions",
+                "application/json",
+                body,
+                [("X-Signature-Ed25519", sig), ("X-Signature-Timestamp", ts)],
+                expect,
+            )
+        }
+    };
+    let t0 = Instant::now();
+    let mut req = http
+        .post(format!("{base}{path}"))
+        .header("content-type", content_type)
+        .body(body);
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    let res = req
+        .send()
+        .await
+        .with_context(|| format!("{} {path}", who.platform()))?;
+    let status = res.status().as_u16();
+    let answer = res.text().await?;
+    let took = t0.elapsed();
+    if status != 200 || !answer.contains(expect) {
+        bail!(
+            "{} {path}: {status} {}",
+            who.platform(),
+            answer.chars().take(300).collect::<String>()
+        );
+    }
+    Ok(took)
+}

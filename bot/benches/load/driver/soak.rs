@@ -1,0 +1,166 @@
+//! The soak: many engine events through the portal (opens, replies and
+//! closes over one ticket per 100 events), the outbox delivering them to
+//! the fake Slack and Discord, and the server's memory and the outbox's
+//! lag read at every tenth of the way (every 100,000 events of a million).
+
+use super::portal::Browser;
+use super::{chat, outbox, server, Options, Report};
+use anyhow::bail;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Portal clients writing at once.
+const WRITERS: usize = 8;
+/// Events per ticket: its opening, its replies and its closing.
+const PER_TICKET: u64 = 100;
+
+pub async fn run(o: &Options, r: &mut Report) -> anyhow::Result<()> {
+    let (platforms, server) = chat::Platforms::with_server(&o.backend).await?;
+    let outcome = soak(o, r, &server, &platforms).await;
+    platforms.finish(server, outcome).await
+}
+
+/// One sample: events so far, resident memory, events pending, the oldest
+/// pending one's age.
+struct Sample {
+    events: u64,
+    rss_kib: u64,
+    pending: u64,
+    oldest_s: f64,
+}
+
+async fn soak(
+    o: &Options,
+    r: &mut Report,
+    server: &server::Server,
+    platforms: &chat::Platforms,
+) -> anyhow::Result<()> {
+    platforms.connected().await?;
+    let http = reqwest::Client::new();
+    // the writers are chat people first: the portal lists them then.
+    for i in 0..WRITERS {
+        let who = chat::User::nth(platforms, i, WRITERS);
+        chat::send(&http, &server.base, &who, chat::Ask::Open, i as u64).await?;
+    }
+    let mut browsers = vec![];
+    for i in 0..WRITERS {
+        browsers.push(Arc::new(Browser::sign_in(&server.base, i).await?));
+    }
+    let per = o.soak.clamp(3, PER_TICKET);
+    let tickets = (o.soak / per).max(1);
+    let target = tickets * per;
+    let step = (target / 10).max(1);
+    let deadline = Instant::now() + Duration::from_secs(o.soak_minutes * 60);
+    let events = Arc::new(AtomicU64::new(0));
+    let next = Arc::new(AtomicU64::new(0));
+    let late = Arc::new(AtomicBool::new(false));
+
+    let http = &http;
+    let sample = move |events: u64| async move {
+        let (pending, oldest_s, _) = outbox(http, &server.base).await?;
+        Ok::<_, anyhow::Error>(Sample {
+            events,
+            rss_kib: server.rss_kib(),
+            pending,
+            oldest_s,
+        })
+    };
+    let start = sample(0).await?;
+    let rss_start = start.rss_kib;
+    let cpu_before = server.cpu_ms();
+    let began = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (w, b) in browsers.iter().enumerate() {
+        let (b, events, next, late) = (b.clone(), events.clone(), next.clone(), late.clone());
+        tasks.spawn(async move {
+            loop {
+                let t = next.fetch_add(1, Ordering::Relaxed);
+                if t >= tickets {
+                    return Ok::<_, anyhow::Error>(());
+                }
+                if Instant::now() > deadline {
+                    late.store(true, Ordering::Relaxed);
+                    return Ok(());
+                }
+                let number = b.open_direct(&format!("soak-{w}-{t}-open"), t).await?;
+                events.fetch_add(1, Ordering::Relaxed);
+                for k in 1..per - 1 {
+                    b.reply_direct(&number, &format!("soak-{w}-{t}-{k}"), k)
+                        .await?;
+                    events.fetch_add(1, Ordering::Relaxed);
+                }
+                b.close(&number).await?;
+                events.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    let mut samples = vec![start];
+    let mut checkpoint = step;
+    loop {
+        let finished = tokio::select! {
+            done = tasks.join_next() => match done {
+                None => true,
+                Some(outcome) => {
+                    outcome??;
+                    false
+                }
+            },
+            _ = tokio::time::sleep(Duration::from_millis(200)) => false,
+        };
+        let now = events.load(Ordering::Relaxed);
+        while now >= checkpoint && checkpoint <= target {
+            samples.push(sample(checkpoint).await?);
+            checkpoint += step;
+        }
+        if finished {
+            break;
+        }
+    }
+    let wall = began.elapsed().as_secs_f64();
+    let cpu = server.cpu_ms() - cpu_before;
+    let done = events.load(Ordering::Relaxed);
+    let end = sample(done).await?;
+    let drain = super::drained(&server.base, Duration::from_secs(300)).await?;
+
+    r.line("soak_events", done);
+    r.line("soak_events_per_s", format!("{:.1}", done as f64 / wall));
+    r.line(
+        "soak_cpu_ms_per_event",
+        format!("{:.3}", cpu / done.max(1) as f64),
+    );
+    for s in &samples {
+        r.line(&format!("soak_rss_kib_at_{}", s.events), s.rss_kib);
+        r.line(&format!("soak_outbox_pending_at_{}", s.events), s.pending);
+        r.line(
+            &format!("soak_outbox_oldest_s_at_{}", s.events),
+            format!("{:.2}", s.oldest_s),
+        );
+    }
+    r.line("soak_rss_kib_end", end.rss_kib);
+    // from the first tenth on: the caches have filled by then.
+    let settled = samples.get(1).unwrap_or(&end).rss_kib.max(1) as f64;
+    let most = samples.iter().skip(1).map(|s| s.rss_kib).max().unwrap_or(0);
+    let most = most.max(end.rss_kib) as f64;
+    r.line("soak_rss_growth_from_start", {
+        format!("{:.3}", end.rss_kib as f64 / rss_start.max(1) as f64)
+    });
+    r.line(
+        "soak_rss_max_vs_first_tenth",
+        format!("{:.3}", most / settled),
+    );
+    let worst = samples
+        .iter()
+        .chain([&end])
+        .map(|s| s.oldest_s)
+        .fold(0.0, f64::max);
+    r.line("soak_outbox_oldest_max_s", format!("{worst:.2}"));
+    r.line("soak_outbox_drain_s", format!("{drain:.2}"));
+    if late.load(Ordering::Relaxed) {
+        bail!(
+            "the soak stopped at its time limit ({} minutes) after {done} of {target} events",
+            o.soak_minutes
+        );
+    }
+    Ok(())
+}
