@@ -47,10 +47,12 @@ pub struct Options {
     pub soak: u64,
     /// The soak stops after this many minutes whatever it reached.
     pub soak_minutes: u64,
+    /// Events a second the soak's writers keep to (0: as fast as they go).
+    pub soak_rate: u64,
 }
 
 pub const USAGE: &str = "load [--backend sqlite|postgres] [--ops N] [--clients 1,8] \
-[--chat PEOPLE (200; 0 skips)] [--steady SECONDS (10)] [--soak EVENTS (0 skips)] [--soak-minutes M (40)]";
+[--chat PEOPLE (200; 0 skips)] [--steady SECONDS (10)] [--soak EVENTS (0 skips)] [--soak-rate EVENTS_PER_S (0: flat out)] [--soak-minutes M (40)]";
 
 impl Options {
     /// Reads the command line (`--bench`, which `cargo bench` adds, is
@@ -64,6 +66,7 @@ impl Options {
             steady: 10,
             soak: 0,
             soak_minutes: 40,
+            soak_rate: 0,
         };
         let mut args = args.into_iter();
         while let Some(a) = args.next() {
@@ -74,6 +77,7 @@ impl Options {
                 "--chat" => o.chat = value()?.parse().context("--chat: a number")?,
                 "--steady" => o.steady = value()?.parse().context("--steady: seconds")?,
                 "--soak" => o.soak = value()?.parse().context("--soak: a number")?,
+                "--soak-rate" => o.soak_rate = value()?.parse().context("--soak-rate: a number")?,
                 "--soak-minutes" => {
                     o.soak_minutes = value()?.parse().context("--soak-minutes: a number")?
                 }

@@ -30,6 +30,15 @@ struct Sample {
     oldest_s: f64,
 }
 
+fn print_sample(r: &mut Report, s: &Sample) {
+    r.line(&format!("soak_rss_kib_at_{}", s.events), s.rss_kib);
+    r.line(&format!("soak_outbox_pending_at_{}", s.events), s.pending);
+    r.line(
+        &format!("soak_outbox_oldest_s_at_{}", s.events),
+        format!("{:.2}", s.oldest_s),
+    );
+}
+
 async fn soak(
     o: &Options,
     r: &mut Report,
@@ -53,7 +62,6 @@ async fn soak(
     let step = (target / 10).max(1);
     let deadline = Instant::now() + Duration::from_secs(o.soak_minutes * 60);
     let events = Arc::new(AtomicU64::new(0));
-    let next = Arc::new(AtomicU64::new(0));
     let late = Arc::new(AtomicBool::new(false));
 
     let http = &http;
@@ -70,31 +78,51 @@ async fn soak(
     let rss_start = start.rss_kib;
     let cpu_before = server.cpu_ms();
     let began = Instant::now();
+    // with a rate: each event has its moment, taken in turn.
+    let slots = Arc::new(AtomicU64::new(0));
+    let rate = o.soak_rate;
     let mut tasks = tokio::task::JoinSet::new();
     for (w, b) in browsers.iter().enumerate() {
-        let (b, events, next, late) = (b.clone(), events.clone(), next.clone(), late.clone());
+        let (b, events, late) = (b.clone(), events.clone(), late.clone());
+        let slots = slots.clone();
+        let paced = move || {
+            let slots = slots.clone();
+            async move {
+                if rate > 0 {
+                    let n = slots.fetch_add(1, Ordering::Relaxed);
+                    let at = began + Duration::from_secs_f64(n as f64 / rate as f64);
+                    tokio::time::sleep_until(at.into()).await;
+                }
+            }
+        };
         tasks.spawn(async move {
-            loop {
-                let t = next.fetch_add(1, Ordering::Relaxed);
-                if t >= tickets {
-                    return Ok::<_, anyhow::Error>(());
-                }
-                if Instant::now() > deadline {
-                    late.store(true, Ordering::Relaxed);
-                    return Ok(());
-                }
-                let number = b.open_direct(&format!("soak-{w}-{t}-open"), t).await?;
-                events.fetch_add(1, Ordering::Relaxed);
-                for k in 1..per - 1 {
-                    b.reply_direct(&number, &format!("soak-{w}-{t}-{k}"), k)
-                        .await?;
+            // this writer's tickets (every WRITERS-th), all in each round:
+            // opened first, then a reply on each in turn, then closed, so
+            // that many tickets are in play at once, as on a help desk.
+            let mine: Vec<u64> = (w as u64..tickets).step_by(WRITERS).collect();
+            let mut numbers = Vec::with_capacity(mine.len());
+            for k in 0..per {
+                for (j, &t) in mine.iter().enumerate() {
+                    if Instant::now() > deadline {
+                        late.store(true, Ordering::Relaxed);
+                        return Ok::<_, anyhow::Error>(());
+                    }
+                    paced().await;
+                    if k == 0 {
+                        numbers.push(b.open_direct(&format!("soak-{t}-open"), t).await?);
+                    } else if k == per - 1 {
+                        b.close(&numbers[j]).await?;
+                    } else {
+                        b.reply_direct(&numbers[j], &format!("soak-{t}-{k}"), k)
+                            .await?;
+                    }
                     events.fetch_add(1, Ordering::Relaxed);
                 }
-                b.close(&number).await?;
-                events.fetch_add(1, Ordering::Relaxed);
             }
+            Ok(())
         });
     }
+    print_sample(r, &start);
     let mut samples = vec![start];
     let mut checkpoint = step;
     loop {
@@ -110,7 +138,10 @@ async fn soak(
         };
         let now = events.load(Ordering::Relaxed);
         while now >= checkpoint && checkpoint <= target {
-            samples.push(sample(checkpoint).await?);
+            let s = sample(checkpoint).await?;
+            // printed as it comes: a long soak shows where it is.
+            print_sample(r, &s);
+            samples.push(s);
             checkpoint += step;
         }
         if finished {
@@ -129,14 +160,6 @@ async fn soak(
         "soak_cpu_ms_per_event",
         format!("{:.3}", cpu / done.max(1) as f64),
     );
-    for s in &samples {
-        r.line(&format!("soak_rss_kib_at_{}", s.events), s.rss_kib);
-        r.line(&format!("soak_outbox_pending_at_{}", s.events), s.pending);
-        r.line(
-            &format!("soak_outbox_oldest_s_at_{}", s.events),
-            format!("{:.2}", s.oldest_s),
-        );
-    }
     r.line("soak_rss_kib_end", end.rss_kib);
     // from the first tenth on: the caches have filled by then.
     let settled = samples.get(1).unwrap_or(&end).rss_kib.max(1) as f64;
