@@ -5,6 +5,10 @@
 mod driver;
 
 fn main() -> std::process::ExitCode {
+    if std::env::args().any(|a| a == "--help" || a == "-h") {
+        println!("usage: {}", driver::USAGE);
+        return std::process::ExitCode::SUCCESS;
+    }
     let o = match driver::Options::parse(std::env::args().skip(1)) {
         Ok(o) => o,
         Err(e) => {
