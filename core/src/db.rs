@@ -125,7 +125,9 @@ impl Db {
                 .acquire_timeout(opts.acquire_timeout)
         };
         let sqlite_settings = |pool: AnyPoolOptions| {
-            pool.after_connect(|conn, _| {
+            // a connection to a local file does not go away: no ping (a
+            // round trip to the connection's thread) before each use.
+            pool.test_before_acquire(false).after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute("pragma synchronous = full; pragma foreign_keys = on; pragma wal_autocheckpoint = 10000;")
                         .await

@@ -78,6 +78,17 @@ pub(crate) async fn insert_authored(
     write_link(tx, ticket, Some(message), at, true).await
 }
 
+/// Records where the bot posted a card or a copy, in `tx` (the outbox
+/// closes the call's intent in the same commit).
+pub(crate) async fn insert_posted(
+    tx: &mut crate::db::Tx,
+    ticket: TicketId,
+    message: Option<MessageId>,
+    at: &PlatformRef,
+) -> Result<()> {
+    write_link(tx, ticket, message, at, false).await
+}
+
 /// Stores a link; a place already recorded keeps its first link.
 async fn write_link(
     conn: &mut AnyConnection,

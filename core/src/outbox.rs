@@ -383,35 +383,48 @@ impl Outbox {
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
-        let mut out = Vec::with_capacity(claimed.len());
-        for row in claimed {
-            let event_id: i64 = row.try_get("event_id")?;
-            let attempts: i64 = row.try_get("attempts")?;
+        if claimed.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut attempts = std::collections::HashMap::with_capacity(claimed.len());
+        for row in &claimed {
+            attempts.insert(
+                row.try_get::<i64, _>("event_id")?,
+                row.try_get::<i64, _>("attempts")?,
+            );
+        }
+        // the claimed events in one read (ids are numbers, written in).
+        let list = attempts
+            .keys()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let rows = sqlx::query(&format!(
+            "select {EVENT_COLUMNS} from outbox_events where id in ({list}) order by id"
+        ))
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let event = event_of(row)?;
             out.push(Delivery {
-                event: self.event(EventId(event_id)).await?,
-                attempts,
+                attempts: attempts.get(&event.id.0).copied().unwrap_or(1),
+                event,
             });
         }
-        out.sort_by_key(|d| d.event.id);
         Ok(out)
     }
 
     /// One stored event.
     pub async fn event(&self, id: EventId) -> Result<Event> {
-        let row = sqlx::query(
-            "select id, ticket_id, actor_id, payload, created_at from outbox_events where id = $1",
-        )
+        let row = sqlx::query(&format!(
+            "select {EVENT_COLUMNS} from outbox_events where id = $1"
+        ))
         .bind(id.0)
         .fetch_optional(self.db.pool())
         .await?
         .ok_or(EngineError::NotFound("event"))?;
-        Ok(Event {
-            id: EventId(row.try_get("id")?),
-            ticket_id: row.try_get::<Option<i64>, _>("ticket_id")?.map(TicketId),
-            actor_id: row.try_get::<Option<i64>, _>("actor_id")?.map(PersonId),
-            created_at: Timestamp(row.try_get("created_at")?),
-            payload: serde_json::from_str(row.try_get::<&str, _>("payload")?)?,
-        })
+        event_of(&row)
     }
 
     /// Acknowledges an event: the consumer is done with it.
@@ -522,6 +535,47 @@ impl Outbox {
         Ok(())
     }
 
+    /// Records where the call made under `intent` posted (a copy of
+    /// `message`, or the ticket's card when `None`) and closes the intent,
+    /// in one commit: a crash leaves either both or neither.
+    pub async fn record_link(
+        &self,
+        consumer: &str,
+        intent: &Intent,
+        ticket: TicketId,
+        message: Option<MessageId>,
+        at: &crate::links::PlatformRef,
+    ) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        crate::links::insert_posted(&mut tx, ticket, message, at).await?;
+        close(&mut tx, consumer, intent).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// [`Outbox::record_effect`] and the closing of the intent its call
+    /// was made under, in one commit.
+    pub async fn record_effect_closing(
+        &self,
+        consumer: &str,
+        event: EventId,
+        effect: &str,
+        intent: &Intent,
+    ) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        sqlx::query(
+            "insert into outbox_effects (consumer, event_id, effect) values ($1, $2, $3) on conflict do nothing",
+        )
+        .bind(consumer)
+        .bind(event.0)
+        .bind(effect)
+        .execute(&mut *tx)
+        .await?;
+        close(&mut tx, consumer, intent).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Removes intents opened before `before` (a crash between a record
     /// and its intent's closing leaves one; the record wins anyway).
     /// Returns how many went.
@@ -575,6 +629,28 @@ impl Outbox {
             failed: row.try_get("failed")?,
         })
     }
+}
+
+const EVENT_COLUMNS: &str = "id, ticket_id, actor_id, payload, created_at";
+
+fn event_of(row: &sqlx::any::AnyRow) -> Result<Event> {
+    Ok(Event {
+        id: EventId(row.try_get("id")?),
+        ticket_id: row.try_get::<Option<i64>, _>("ticket_id")?.map(TicketId),
+        actor_id: row.try_get::<Option<i64>, _>("actor_id")?.map(PersonId),
+        created_at: Timestamp(row.try_get("created_at")?),
+        payload: serde_json::from_str(row.try_get::<&str, _>("payload")?)?,
+    })
+}
+
+/// Closes an intent within a transaction.
+async fn close(tx: &mut crate::db::Tx, consumer: &str, intent: &Intent) -> Result<()> {
+    sqlx::query("delete from delivery_intents where consumer = $1 and intent = $2")
+        .bind(consumer)
+        .bind(&intent.key)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 fn truncate(error: &str) -> String {

@@ -419,3 +419,53 @@ async fn a_worker_delivers_several_tickets_at_once_each_ticket_in_order(#[case] 
         assert!(mine.windows(2).all(|w| w[0] < w[1]), "in order: {mine:?}");
     }
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_record_closes_its_intent_in_the_same_commit(#[case] kind: Kind) {
+    use threadesk_core::outbox::Intent;
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let opened = h.open(ann, "VPN").await;
+    let outbox = Outbox::new(h.engine.db().clone());
+    let copy = Intent::new(format!("copy:{}:1", opened.message.id));
+    let at = PlatformRef {
+        platform: Platform::Slack,
+        workspace: "T1".into(),
+        channel: "D1".into(),
+        message_id: "1700000000.000300".into(),
+    };
+    assert_eq!(outbox.open_intent("slack", &copy).await.unwrap(), None);
+    // open: a second attempt is told an earlier one may have posted.
+    assert!(outbox.open_intent("slack", &copy).await.unwrap().is_some());
+    outbox
+        .record_link(
+            "slack",
+            &copy,
+            opened.ticket.id,
+            Some(opened.message.id),
+            &at,
+        )
+        .await
+        .unwrap();
+    let link = h.engine.system().link_at(&at).await.unwrap().unwrap();
+    assert_eq!(
+        (link.ticket_id, link.message_id),
+        (opened.ticket.id, Some(opened.message.id))
+    );
+    // closed: the next attempt under it starts afresh.
+    assert_eq!(outbox.open_intent("slack", &copy).await.unwrap(), None);
+
+    let event = h.newest_event("ticket_opened").await.id;
+    let line = Intent::new(format!("line:{event}:1"));
+    outbox.open_intent("slack", &line).await.unwrap();
+    assert!(!outbox.effect_done("slack", event, "line:D1").await.unwrap());
+    outbox
+        .record_effect_closing("slack", event, "line:D1", &line)
+        .await
+        .unwrap();
+    assert!(outbox.effect_done("slack", event, "line:D1").await.unwrap());
+    assert_eq!(outbox.open_intent("slack", &line).await.unwrap(), None);
+    // another consumer's intent under the same key is its own.
+    assert_eq!(outbox.open_intent("discord", &copy).await.unwrap(), None);
+}

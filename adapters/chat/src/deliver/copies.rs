@@ -55,11 +55,8 @@ impl<P: ChatPlatform> Mirror<P> {
                 self.p().post_message(s, m, &intent),
             )
             .await?;
-        self.engine()
-            .system()
-            .put_link(s.ticket_id, Some(m.id), &self.p().at(&thread, &id))
-            .await?;
-        self.recorded(&intent).await
+        self.recorded_at(&intent, s.ticket_id, Some(m.id), &self.p().at(&thread, &id))
+            .await
     }
 
     /// Posts a line in a surface's thread once per event.
@@ -142,8 +139,11 @@ impl<P: ChatPlatform> Mirror<P> {
         }
         self.made_once(intent, place, async { call.await.map(|()| String::new()) })
             .await?;
-        outbox.record_effect(P::CONSUMER, event, effect).await?;
-        self.recorded(intent).await
+        outbox
+            .record_effect_closing(P::CONSUMER, event, effect, intent)
+            .await?;
+        faults::crash_point(faults::AFTER_RECORD, &intent.key);
+        Ok(())
     }
 
     /// Redraws every card of the ticket (status, subject, access).

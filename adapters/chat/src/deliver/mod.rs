@@ -31,12 +31,12 @@ use crate::platform::{
 use threadesk_core::domain::{Message, Shown};
 use threadesk_core::engine::TranscriptFormat;
 use threadesk_core::faults;
-use threadesk_core::links::Link;
+use threadesk_core::links::{Link, PlatformRef};
 use threadesk_core::outbox::{
     attempt, Attempt, Consumer, Event, EventPayload, Intent, Outbox, Steps,
 };
 use threadesk_core::surfaces::{Audience, Surface};
-use threadesk_core::{EngineError, EventId, PersonId, TicketId};
+use threadesk_core::{EngineError, EventId, MessageId, PersonId, TicketId};
 
 /// The largest transcript posted as a file to a transcript channel (the
 /// same as e-mail attaches); a longer one is a line with the ticket's
@@ -121,6 +121,22 @@ impl<P: ChatPlatform> Mirror<P> {
     pub(super) async fn recorded(&self, intent: &Intent) -> R<P> {
         faults::crash_point(faults::AFTER_RECORD, &intent.key);
         self.outbox().close_intent(P::CONSUMER, intent).await?;
+        Ok(())
+    }
+
+    /// Records where the call made under `intent` posted (a copy of
+    /// `message`, or the card) and closes the intent, in one commit.
+    pub(super) async fn recorded_at(
+        &self,
+        intent: &Intent,
+        ticket: TicketId,
+        message: Option<MessageId>,
+        at: &PlatformRef,
+    ) -> R<P> {
+        self.outbox()
+            .record_link(P::CONSUMER, intent, ticket, message, at)
+            .await?;
+        faults::crash_point(faults::AFTER_RECORD, &intent.key);
         Ok(())
     }
 
