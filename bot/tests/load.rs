@@ -37,6 +37,8 @@ fn run(backend: &str) -> Vec<String> {
         "2",
         "--soak",
         "400",
+        "--server-env",
+        "OUTBOX_PARALLEL=2",
     ];
     let o = driver::Options::parse(args.map(String::from)).expect("options");
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -110,4 +112,46 @@ fn the_load_driver_measures_the_portal_chat_and_a_soak_on_both_backends() {
             ) > 0.0
         );
     }
+}
+
+#[test]
+fn server_settings_given_to_the_driver_reach_the_server() {
+    let bad = ["--server-env", "OUTBOX_PARALLEL"].map(String::from);
+    assert!(
+        driver::Options::parse(bad).is_err(),
+        "NAME=VALUE or nothing"
+    );
+    // a setting the server refuses (1 to 20 workers): it does not start,
+    // so the driver fails rather than measure a server without it.
+    let args = [
+        "--ops",
+        "5",
+        "--clients",
+        "1",
+        "--chat",
+        "0",
+        "--server-env",
+        "OUTBOX_PARALLEL=0",
+    ];
+    let o = driver::Options::parse(args.map(String::from)).expect("options");
+    assert_eq!(
+        o.server_env,
+        [("OUTBOX_PARALLEL".to_owned(), "0".to_owned())]
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    assert!(rt.block_on(driver::run(&o)).is_err());
+    let fine = args.map(String::from).map(|a| {
+        if a == "OUTBOX_PARALLEL=0" {
+            "OUTBOX_PARALLEL=3".to_owned()
+        } else {
+            a
+        }
+    });
+    let o = driver::Options::parse(fine).expect("options");
+    let out = rt.block_on(driver::run(&o)).expect("the driver runs").lines;
+    assert!(figure(&out, "BENCH sqlite open_1 ") > 0.0, "{out:#?}");
 }

@@ -70,10 +70,13 @@ impl Platforms {
         Ok(())
     }
 
-    /// The fakes, and a server on a fresh `backend` database using them.
-    pub async fn with_server(backend: &str) -> anyhow::Result<(Platforms, Server)> {
+    /// The fakes, and a server on a fresh database of the chosen backend
+    /// using them (with the options' extra settings).
+    pub async fn with_server(o: &super::Options) -> anyhow::Result<(Platforms, Server)> {
         let platforms = Platforms::start().await;
-        let server = server::start(backend, &platforms.settings(), &platforms.files()).await?;
+        let mut settings = platforms.settings();
+        settings.extend(o.server_env.iter().cloned());
+        let server = server::start(&o.backend, &settings, &platforms.files()).await?;
         Ok((platforms, server))
     }
 

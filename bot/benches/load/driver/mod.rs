@@ -49,10 +49,14 @@ pub struct Options {
     pub soak_minutes: u64,
     /// Events a second the soak's writers keep to (0: as fast as they go).
     pub soak_rate: u64,
+    /// Settings given to every server started (`--server-env NAME=VALUE`):
+    /// its environment is otherwise only what the scenario sets.
+    pub server_env: Vec<(String, String)>,
 }
 
 pub const USAGE: &str = "load [--backend sqlite|postgres] [--ops N] [--clients 1,8] \
-[--chat PEOPLE (200; 0 skips)] [--steady SECONDS (10)] [--soak EVENTS (0 skips)] [--soak-rate EVENTS_PER_S (0: flat out)] [--soak-minutes M (40)]";
+[--chat PEOPLE (200; 0 skips)] [--steady SECONDS (10)] [--soak EVENTS (0 skips)] [--soak-rate EVENTS_PER_S (0: flat out)] [--soak-minutes M (40)] \
+[--server-env NAME=VALUE (repeatable; e.g. OUTBOX_PARALLEL=1)]";
 
 impl Options {
     /// Reads the command line (`--bench`, which `cargo bench` adds, is
@@ -67,6 +71,7 @@ impl Options {
             soak: 0,
             soak_minutes: 40,
             soak_rate: 0,
+            server_env: vec![],
         };
         let mut args = args.into_iter();
         while let Some(a) = args.next() {
@@ -90,6 +95,13 @@ impl Options {
                                 .context("--clients: numbers like 1,8")
                         })
                         .collect::<anyhow::Result<_>>()?
+                }
+                "--server-env" => {
+                    let pair = value()?;
+                    let Some((name, value)) = pair.split_once('=') else {
+                        bail!("--server-env: NAME=VALUE, not {pair:?}");
+                    };
+                    o.server_env.push((name.to_owned(), value.to_owned()));
                 }
                 "--bench" => {}
                 other => bail!("unknown argument {other:?}\nusage: {USAGE}"),
@@ -139,7 +151,7 @@ pub async fn run(o: &Options) -> anyhow::Result<Report> {
         backend: o.backend.clone(),
         lines: vec![],
     };
-    let server = server::start(&o.backend, &[], &[]).await?;
+    let server = server::start(&o.backend, &o.server_env, &[]).await?;
     let outcome = drive_portal(o, &server, &mut report).await;
     server.finish().await?;
     outcome?;
@@ -390,7 +402,7 @@ fn think(person: usize, round: usize) -> Duration {
 /// Chat people at once (a burst, then steady traffic) while 8 portal
 /// clients keep writing; each acknowledgement's time and the outbox's lag.
 async fn chat_under_load(o: &Options, r: &mut Report) -> anyhow::Result<()> {
-    let (platforms, server) = chat::Platforms::with_server(&o.backend).await?;
+    let (platforms, server) = chat::Platforms::with_server(o).await?;
     let outcome = chat_phases(o, r, &server, &platforms).await;
     platforms.finish(server, outcome).await
 }

@@ -16,7 +16,7 @@ const WRITERS: usize = 8;
 const PER_TICKET: u64 = 100;
 
 pub async fn run(o: &Options, r: &mut Report) -> anyhow::Result<()> {
-    let (platforms, server) = chat::Platforms::with_server(&o.backend).await?;
+    let (platforms, server) = chat::Platforms::with_server(o).await?;
     let outcome = soak(o, r, &server, &platforms).await;
     platforms.finish(server, outcome).await
 }
