@@ -485,15 +485,8 @@ impl Outbox {
     /// Records that a consumer did one step of an event, so a redelivery
     /// of the event skips it.
     pub async fn record_effect(&self, consumer: &str, event: EventId, effect: &str) -> Result<()> {
-        sqlx::query(
-            "insert into outbox_effects (consumer, event_id, effect) values ($1, $2, $3) on conflict do nothing",
-        )
-        .bind(consumer)
-        .bind(event.0)
-        .bind(effect)
-        .execute(self.db.writer())
-        .await?;
-        Ok(())
+        let mut conn = self.db.writer().acquire().await?;
+        insert_effect(&mut conn, consumer, event, effect).await
     }
 
     /// Writes down that a platform call is about to be made under
@@ -563,14 +556,7 @@ impl Outbox {
         intent: &Intent,
     ) -> Result<()> {
         let mut tx = self.db.begin().await?;
-        sqlx::query(
-            "insert into outbox_effects (consumer, event_id, effect) values ($1, $2, $3) on conflict do nothing",
-        )
-        .bind(consumer)
-        .bind(event.0)
-        .bind(effect)
-        .execute(&mut *tx)
-        .await?;
+        insert_effect(&mut tx, consumer, event, effect).await?;
         close(&mut tx, consumer, intent).await?;
         tx.commit().await?;
         Ok(())
@@ -641,6 +627,24 @@ fn event_of(row: &sqlx::any::AnyRow) -> Result<Event> {
         created_at: Timestamp(row.try_get("created_at")?),
         payload: serde_json::from_str(row.try_get::<&str, _>("payload")?)?,
     })
+}
+
+/// Records one step of an event as done (once: a repeat is a no-op).
+async fn insert_effect(
+    conn: &mut sqlx::AnyConnection,
+    consumer: &str,
+    event: EventId,
+    effect: &str,
+) -> Result<()> {
+    sqlx::query(
+        "insert into outbox_effects (consumer, event_id, effect) values ($1, $2, $3) on conflict do nothing",
+    )
+    .bind(consumer)
+    .bind(event.0)
+    .bind(effect)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Closes an intent within a transaction.
