@@ -816,9 +816,8 @@ impl Outbox {
                 h.remove(&id.0);
             }
         };
-        let deferred = std::sync::Mutex::new(std::collections::HashSet::<TicketId>::new());
         let handled = AtomicUsize::new(0);
-        let (settle, deferred, handled, go_on) = (&settle, &deferred, &handled, &go_on);
+        let (settle, handled, go_on) = (&settle, &handled, &go_on);
         let all = stream::iter(batch.iter().map(Ok::<_, EngineError>));
         all.try_for_each_concurrent(self.at_once, |d| async move {
                 if lost.load(Ordering::Relaxed) {
@@ -832,23 +831,6 @@ impl Outbox {
                     return self.release(consumer, d.event.id).await;
                 }
                 handled.fetch_add(1, Ordering::Relaxed);
-                let waiting = d.event.ticket_id.is_some_and(|t| {
-                    deferred
-                        .lock()
-                        .map(|set| set.contains(&t))
-                        .unwrap_or(false)
-                });
-                if waiting {
-                    self.retry_later(
-                        consumer,
-                        d.event.id,
-                        "waiting for an earlier event",
-                        Duration::from_secs(1),
-                    )
-                    .await?;
-                    settle(d.event.id);
-                    return Ok(());
-                }
                 let kind = d.event.payload.kind();
                 match deliver(d.event.clone()).await {
                     Attempt::Done => self.ack(consumer, d.event.id).await?,
@@ -861,10 +843,9 @@ impl Outbox {
                         self.give_up(consumer, d.event.id, &why).await?;
                     }
                     Attempt::Transient(why) => {
+                        // its ticket's later events wait for it: the claim
+                        // hands out only a ticket's oldest pending event.
                         tracing::info!(consumer, event.id = %d.event.id, error = %why, attempts = d.attempts, "delivery deferred");
-                        if let (Some(t), Ok(mut set)) = (d.event.ticket_id, deferred.lock()) {
-                            set.insert(t);
-                        }
                         self.retry_later(consumer, d.event.id, &why, backoff(d.attempts))
                             .await?;
                     }
