@@ -173,6 +173,18 @@ async fn metrics(State(ops): State<Ops>) -> Response {
             "threadesk_commands_total{{op=\"{op}\",outcome=\"{outcome}\"}} {n}"
         );
     }
+    if let Some(stats) = ops.engine.db().commit_stats() {
+        let _ = writeln!(
+            out,
+            "# HELP threadesk_write_transactions_total Write transactions on the SQLite file.\n\
+             # TYPE threadesk_write_transactions_total counter\n\
+             threadesk_write_transactions_total {}\n\
+             # HELP threadesk_write_commits_total Commits (each one sync) that carried them: waiting writers share one.\n\
+             # TYPE threadesk_write_commits_total counter\n\
+             threadesk_write_commits_total {}",
+            stats.transactions, stats.commits
+        );
+    }
     match ops.engine.service_figures(Timestamp::now()).await {
         Ok(f) => service_metrics(&mut out, &f),
         Err(e) => tracing::warn!(error = %e, "service figures unavailable"),

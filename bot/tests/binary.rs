@@ -132,6 +132,20 @@ fn starts_with_no_credentials_serves_and_stops_cleanly_on_sigterm() {
         "{metrics}"
     );
     assert!(metrics.contains("# TYPE threadesk_outbox_pending gauge"));
+    let counter = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {metrics}"))
+    };
+    let (txs, commits) = (
+        counter("threadesk_write_transactions_total"),
+        counter("threadesk_write_commits_total"),
+    );
+    assert!(
+        commits > 0 && commits <= txs,
+        "{txs} transactions, {commits} commits"
+    );
     assert!(metrics.contains("# TYPE threadesk_tickets_overdue gauge"));
     assert!(metrics.contains("# TYPE threadesk_first_response_seconds histogram"));
     // the demo's closed ticket was rated.

@@ -13,7 +13,56 @@ static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
 /// An open write transaction.
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A write transaction. On PostgreSQL one of its own; on an SQLite file a
+/// member of a group that shares one commit ([`crate::writer`]). Either way
+/// it reads and writes through the connection it derefs to, and nothing of
+/// it is visible or durable before [`Tx::commit`] returns.
+#[derive(Debug)]
+pub struct Tx(TxKind);
+
+#[derive(Debug)]
+enum TxKind {
+    Own(sqlx::Transaction<'static, sqlx::Any>),
+    Grouped(crate::writer::Member),
+}
+
+impl Tx {
+    /// Commits; returns once the commit is on disk (shared with the
+    /// transactions grouped with this one), with its outcome.
+    pub async fn commit(self) -> Result<()> {
+        match self.0 {
+            TxKind::Own(tx) => Ok(tx.commit().await?),
+            TxKind::Grouped(member) => member.commit().await,
+        }
+    }
+
+    /// Undoes this transaction's writes (and only them).
+    pub async fn rollback(self) -> Result<()> {
+        match self.0 {
+            TxKind::Own(tx) => Ok(tx.rollback().await?),
+            TxKind::Grouped(member) => member.rollback().await,
+        }
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        match &self.0 {
+            TxKind::Own(tx) => tx,
+            TxKind::Grouped(member) => member,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        match &mut self.0 {
+            TxKind::Own(tx) => tx,
+            TxKind::Grouped(member) => member,
+        }
+    }
+}
 
 /// Which database is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,6 +122,8 @@ pub struct Db {
     /// is dropped whenever another connection has written). Elsewhere it is
     /// the same pool as `pool`.
     writer: AnyPool,
+    /// An SQLite file's writes, grouped into shared commits.
+    group: Option<std::sync::Arc<crate::writer::GroupWriter>>,
     backend: Backend,
     /// The clock of everything written through this handle (the engine's
     /// changes and the outbox's leases): the system's, unless a test moves
@@ -135,13 +186,13 @@ impl Db {
                 })
             })
         };
-        let (pool, writer) = match backend {
+        let (pool, writer, group) = match backend {
             Backend::Postgres => {
                 let pool = options()
                     .connect(url)
                     .await
                     .map_err(ConnectError::Connect)?;
-                (pool.clone(), pool)
+                (pool.clone(), pool, None)
             }
             Backend::Sqlite if url.contains(":memory:") || url.contains("mode=memory") => {
                 // every in-memory connection would be its own database.
@@ -149,7 +200,7 @@ impl Db {
                     .connect(url)
                     .await
                     .map_err(ConnectError::Connect)?;
-                (pool.clone(), pool)
+                (pool.clone(), pool, None)
             }
             Backend::Sqlite => {
                 // WAL is a property of the file: set it once, on one connection,
@@ -173,12 +224,14 @@ impl Db {
                     .connect(url)
                     .await
                     .map_err(ConnectError::Connect)?;
-                (pool, writer)
+                let group = Some(crate::writer::GroupWriter::new(writer.clone()));
+                (pool, writer, group)
             }
         };
         Ok(Db {
             pool,
             writer,
+            group,
             backend,
             clock: crate::time::Clock::system(),
         })
@@ -206,26 +259,25 @@ impl Db {
         &self.pool
     }
 
-    /// The pool for a single statement that writes, outside a
-    /// transaction. On SQLite it is the one writing connection
-    /// [`Db::begin`] uses too, so writers queue for it in turn; a write on
-    /// a reading connection would contend for the file's write lock and
-    /// wait in SQLite's busy handler, which backs off by sleeping (several
-    /// milliseconds a time under load). On PostgreSQL it is the pool.
-    pub fn writer(&self) -> &AnyPool {
-        &self.writer
-    }
-
     /// Begins a write transaction. On SQLite it takes the write lock at once
     /// (`begin immediate`), so a transaction that reads and then writes never
     /// fails to upgrade its lock; on PostgreSQL rows are locked with
     /// [`Db::for_update`].
     pub async fn begin(&self) -> Result<Tx> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.writer.begin_with("begin immediate").await?,
-            Backend::Postgres => self.writer.begin().await?,
+        let tx = match (&self.group, self.backend) {
+            (Some(group), _) => TxKind::Grouped(group.begin().await?),
+            (None, Backend::Sqlite) => {
+                TxKind::Own(self.writer.begin_with("begin immediate").await?)
+            }
+            (None, Backend::Postgres) => TxKind::Own(self.writer.begin().await?),
         };
-        Ok(tx)
+        Ok(Tx(tx))
+    }
+
+    /// On an SQLite file, how many write transactions shared how many
+    /// commits so far ([`crate::writer`]); `None` elsewhere.
+    pub fn commit_stats(&self) -> Option<crate::writer::CommitStats> {
+        self.group.as_ref().map(|g| g.stats())
     }
 
     /// The row-lock clause for a `select` of the tickets table (alias `t`)
@@ -247,7 +299,24 @@ impl Db {
     }
 
     /// Closes the pool.
+    /// One statement written on its own (an insert, an update, a delete):
+    /// on an SQLite file it shares a commit with the writes waiting beside
+    /// it ([`crate::writer`]). Returns once it is committed.
+    pub async fn write<'q, E>(&self, query: E) -> Result<sqlx::any::AnyQueryResult>
+    where
+        E: sqlx::Execute<'q, sqlx::Any> + 'q,
+    {
+        match &self.group {
+            Some(group) => group.write(query).await,
+            None => Ok(self.writer.execute(query).await?),
+        }
+    }
+
+    /// Closes both pools (after the writer commits what is open).
     pub async fn close(&self) {
+        if let Some(group) = &self.group {
+            group.close().await;
+        }
         self.pool.close().await;
         self.writer.close().await;
     }

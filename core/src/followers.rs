@@ -120,7 +120,7 @@ impl System<'_> {
     /// them, or they wrote there). `true` when they were not a member.
     pub async fn add_surface_member(&self, surface: SurfaceId, person: PersonId) -> Result<bool> {
         let now = Timestamp::now().0;
-        let done = sqlx::query(
+        let done = self.db().write(sqlx::query(
             "insert into surface_members (surface_id, person_id, added_at) values ($1, $2, $3) \
              on conflict (surface_id, person_id) do update set removed_at = null, added_at = $3 \
              where surface_members.removed_at is not null",
@@ -128,22 +128,24 @@ impl System<'_> {
         .bind(surface.0)
         .bind(person.0)
         .bind(now)
-        .execute(self.db().writer())
+        )
         .await?;
         Ok(done.rows_affected() > 0)
     }
 
     /// Records that a person was taken out of a shared surface's thread.
     pub async fn remove_surface_member(&self, surface: SurfaceId, person: PersonId) -> Result<()> {
-        sqlx::query(
-            "update surface_members set removed_at = $3 \
+        self.db()
+            .write(
+                sqlx::query(
+                    "update surface_members set removed_at = $3 \
              where surface_id = $1 and person_id = $2 and removed_at is null",
-        )
-        .bind(surface.0)
-        .bind(person.0)
-        .bind(Timestamp::now().0)
-        .execute(self.db().writer())
-        .await?;
+                )
+                .bind(surface.0)
+                .bind(person.0)
+                .bind(Timestamp::now().0),
+            )
+            .await?;
         Ok(())
     }
 

@@ -32,6 +32,7 @@ pub mod testing;
 pub use rstest_reuse;
 pub mod time;
 pub mod timeline;
+pub mod writer;
 
 pub use db::{Backend, Db};
 pub use engine::{Ctx, Engine, Settings};

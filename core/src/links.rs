@@ -97,6 +97,18 @@ async fn write_link(
     at: &PlatformRef,
     authored: bool,
 ) -> Result<()> {
+    link_query(ticket, message, at, authored)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+fn link_query(
+    ticket: TicketId,
+    message: Option<MessageId>,
+    at: &PlatformRef,
+    authored: bool,
+) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
     sqlx::query(
         "insert into platform_links (ticket_id, message_id, platform, workspace, channel, platform_message_id, authored, created_at) \
          values ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -110,9 +122,6 @@ async fn write_link(
     .bind(&at.message_id)
     .bind(i64::from(authored))
     .bind(Timestamp::now().0)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 impl System<'_> {
@@ -125,9 +134,9 @@ impl System<'_> {
         message: Option<MessageId>,
         at: &PlatformRef,
     ) -> Result<Link> {
-        let mut conn = self.db().writer().acquire().await?;
-        write_link(&mut conn, ticket, message, at, false).await?;
-        drop(conn);
+        self.db()
+            .write(link_query(ticket, message, at, false))
+            .await?;
         self.link_at(at).await?.ok_or(EngineError::NotFound("link"))
     }
 

@@ -345,10 +345,10 @@ impl Outbox {
 
     /// Registers a consumer; it receives every event committed from now on.
     pub async fn register(&self, consumer: &str) -> Result<()> {
-        sqlx::query("insert into outbox_consumers (name, created_at) values ($1, $2) on conflict (name) do nothing")
+        self.db.write(sqlx::query("insert into outbox_consumers (name, created_at) values ($1, $2) on conflict (name) do nothing")
             .bind(consumer)
             .bind(self.db.now().0)
-            .execute(self.db.writer())
+            )
             .await?;
         Ok(())
     }
@@ -459,12 +459,12 @@ impl Outbox {
             .db
             .now()
             .plus_millis(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
-        sqlx::query("update outbox_deliveries set available_at = $3, last_error = $4 where consumer = $1 and event_id = $2")
+        self.db.write(sqlx::query("update outbox_deliveries set available_at = $3, last_error = $4 where consumer = $1 and event_id = $2")
             .bind(consumer)
             .bind(event.0)
             .bind(at.0)
             .bind(truncate(error))
-            .execute(self.db.writer())
+            )
             .await?;
         Ok(())
     }
@@ -485,8 +485,8 @@ impl Outbox {
     /// Records that a consumer did one step of an event, so a redelivery
     /// of the event skips it.
     pub async fn record_effect(&self, consumer: &str, event: EventId, effect: &str) -> Result<()> {
-        let mut conn = self.db.writer().acquire().await?;
-        insert_effect(&mut conn, consumer, event, effect).await
+        self.db.write(effect_query(consumer, event, effect)).await?;
+        Ok(())
     }
 
     /// Writes down that a platform call is about to be made under
@@ -495,13 +495,13 @@ impl Outbox {
     /// crashed or failed before recording its result, so the platform is
     /// to be asked before calling again.
     pub async fn open_intent(&self, consumer: &str, intent: &Intent) -> Result<Option<Timestamp>> {
-        let done = sqlx::query(
+        let done = self.db.write(sqlx::query(
             "insert into delivery_intents (consumer, intent, opened_at) values ($1, $2, $3) on conflict do nothing",
         )
         .bind(consumer)
         .bind(&intent.key)
         .bind(self.db.now().0)
-        .execute(self.db.writer())
+        )
         .await?;
         if done.rows_affected() == 1 {
             return Ok(None);
@@ -520,10 +520,12 @@ impl Outbox {
     /// The call made under `intent` is recorded (a link, a surface, an
     /// effect): its intent is closed.
     pub async fn close_intent(&self, consumer: &str, intent: &Intent) -> Result<()> {
-        sqlx::query("delete from delivery_intents where consumer = $1 and intent = $2")
-            .bind(consumer)
-            .bind(&intent.key)
-            .execute(self.db.writer())
+        self.db
+            .write(
+                sqlx::query("delete from delivery_intents where consumer = $1 and intent = $2")
+                    .bind(consumer)
+                    .bind(&intent.key),
+            )
             .await?;
         Ok(())
     }
@@ -566,9 +568,9 @@ impl Outbox {
     /// and its intent's closing leaves one; the record wins anyway).
     /// Returns how many went.
     pub async fn sweep_intents(&self, before: Timestamp) -> Result<u64> {
-        let done = sqlx::query("delete from delivery_intents where opened_at < $1")
-            .bind(before.0)
-            .execute(self.db.writer())
+        let done = self
+            .db
+            .write(sqlx::query("delete from delivery_intents where opened_at < $1").bind(before.0))
             .await?;
         Ok(done.rows_affected())
     }
@@ -576,12 +578,12 @@ impl Outbox {
     /// Gives up on an event (a permanent failure): it is kept, with the
     /// error, for staff to see, and no longer holds back its ticket.
     pub async fn give_up(&self, consumer: &str, event: EventId, error: &str) -> Result<()> {
-        sqlx::query("update outbox_deliveries set failed_at = $3, last_error = $4 where consumer = $1 and event_id = $2")
+        self.db.write(sqlx::query("update outbox_deliveries set failed_at = $3, last_error = $4 where consumer = $1 and event_id = $2")
             .bind(consumer)
             .bind(event.0)
             .bind(self.db.now().0)
             .bind(truncate(error))
-            .execute(self.db.writer())
+            )
             .await?;
         Ok(())
     }
@@ -636,15 +638,21 @@ async fn insert_effect(
     event: EventId,
     effect: &str,
 ) -> Result<()> {
+    effect_query(consumer, event, effect).execute(conn).await?;
+    Ok(())
+}
+
+fn effect_query<'q>(
+    consumer: &'q str,
+    event: EventId,
+    effect: &'q str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     sqlx::query(
         "insert into outbox_effects (consumer, event_id, effect) values ($1, $2, $3) on conflict do nothing",
     )
     .bind(consumer)
     .bind(event.0)
     .bind(effect)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// Closes an intent within a transaction.
@@ -877,11 +885,8 @@ impl Outbox {
              where consumer = $1 and available_at > $2 and available_at < $3 \
                and event_id in ({list})"
         );
-        sqlx::query(&sql)
-            .bind(consumer)
-            .bind(now.0)
-            .bind(until.0)
-            .execute(self.db.writer())
+        self.db
+            .write(sqlx::query(&sql).bind(consumer).bind(now.0).bind(until.0))
             .await?;
         Ok(())
     }
@@ -889,15 +894,17 @@ impl Outbox {
     /// Hands a claimed event back untouched: due now, its attempt not
     /// counted (a worker stopping).
     async fn release(&self, consumer: &str, event: EventId) -> Result<()> {
-        sqlx::query(
-            "update outbox_deliveries set available_at = $3, attempts = attempts - 1 \
+        self.db
+            .write(
+                sqlx::query(
+                    "update outbox_deliveries set available_at = $3, attempts = attempts - 1 \
              where consumer = $1 and event_id = $2 and attempts > 0",
-        )
-        .bind(consumer)
-        .bind(event.0)
-        .bind(self.db.now().0)
-        .execute(self.db.writer())
-        .await?;
+                )
+                .bind(consumer)
+                .bind(event.0)
+                .bind(self.db.now().0),
+            )
+            .await?;
         Ok(())
     }
 

@@ -39,26 +39,27 @@ impl System<'_> {
     /// have ended anyway; rows of sessions long over are swept.
     pub async fn end_session(&self, nonce: &str, expires_at: Timestamp) -> Result<()> {
         let now = Timestamp::now();
-        sqlx::query("delete from ended_sessions where expires_at < $1")
-            .bind(now.0)
-            .execute(self.db().writer())
+        self.db()
+            .write(sqlx::query("delete from ended_sessions where expires_at < $1").bind(now.0))
             .await?;
-        sqlx::query(
+        self.db().write(sqlx::query(
             "insert into ended_sessions (nonce, expires_at) values ($1, $2) on conflict (nonce) do nothing",
         )
         .bind(nonce)
         .bind(expires_at.0)
-        .execute(self.db().writer())
+        )
         .await?;
         Ok(())
     }
 
     /// Ends every session a person has, on every device.
     pub async fn end_all_sessions(&self, person: PersonId) -> Result<()> {
-        sqlx::query("update people set sessions_since = $2 where id = $1")
-            .bind(person.0)
-            .bind(Timestamp::now().0)
-            .execute(self.db().writer())
+        self.db()
+            .write(
+                sqlx::query("update people set sessions_since = $2 where id = $1")
+                    .bind(person.0)
+                    .bind(Timestamp::now().0),
+            )
             .await?;
         Ok(())
     }

@@ -202,7 +202,7 @@ impl System<'_> {
         audience: Audience,
     ) -> Result<Surface> {
         let (kind, person) = audience.stored();
-        sqlx::query(
+        self.db().write(sqlx::query(
             "insert into surfaces (ticket_id, platform, workspace, channel, card_id, audience, person_id, created_at) \
              values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict do nothing",
         )
@@ -214,7 +214,7 @@ impl System<'_> {
         .bind(kind)
         .bind(person)
         .bind(Timestamp::now().0)
-        .execute(self.db().writer())
+        )
         .await?;
         self.surface_for(ticket, card.platform, audience)
             .await?
@@ -225,11 +225,13 @@ impl System<'_> {
     /// department's channel); the old card's thread is no longer the
     /// ticket's.
     pub async fn move_surface(&self, surface: SurfaceId, card: &PlatformRef) -> Result<Surface> {
-        sqlx::query("update surfaces set channel = $2, card_id = $3 where id = $1")
-            .bind(surface.0)
-            .bind(&card.channel)
-            .bind(&card.message_id)
-            .execute(self.db().writer())
+        self.db()
+            .write(
+                sqlx::query("update surfaces set channel = $2, card_id = $3 where id = $1")
+                    .bind(surface.0)
+                    .bind(&card.channel)
+                    .bind(&card.message_id),
+            )
             .await?;
         self.surface_at(card)
             .await?
@@ -330,32 +332,36 @@ impl System<'_> {
 
     /// Stops mirroring to a surface (its person lost access).
     pub async fn close_surface(&self, card: &PlatformRef) -> Result<()> {
-        sqlx::query(
-            "update surfaces set closed_at = $5 where platform = $1 and workspace = $2 \
+        self.db()
+            .write(
+                sqlx::query(
+                    "update surfaces set closed_at = $5 where platform = $1 and workspace = $2 \
              and channel = $3 and card_id = $4 and closed_at is null",
-        )
-        .bind(card.platform.as_str())
-        .bind(&card.workspace)
-        .bind(&card.channel)
-        .bind(&card.message_id)
-        .bind(Timestamp::now().0)
-        .execute(self.db().writer())
-        .await?;
+                )
+                .bind(card.platform.as_str())
+                .bind(&card.workspace)
+                .bind(&card.channel)
+                .bind(&card.message_id)
+                .bind(Timestamp::now().0),
+            )
+            .await?;
         Ok(())
     }
 
     /// Opens a closed surface again (a delegate invited back and accepted).
     pub async fn reopen_surface(&self, card: &PlatformRef) -> Result<()> {
-        sqlx::query(
-            "update surfaces set closed_at = null where platform = $1 and workspace = $2 \
+        self.db()
+            .write(
+                sqlx::query(
+                    "update surfaces set closed_at = null where platform = $1 and workspace = $2 \
              and channel = $3 and card_id = $4",
-        )
-        .bind(card.platform.as_str())
-        .bind(&card.workspace)
-        .bind(&card.channel)
-        .bind(&card.message_id)
-        .execute(self.db().writer())
-        .await?;
+                )
+                .bind(card.platform.as_str())
+                .bind(&card.workspace)
+                .bind(&card.channel)
+                .bind(&card.message_id),
+            )
+            .await?;
         Ok(())
     }
 }

@@ -90,7 +90,7 @@ impl Engine {
             LinkPurpose::Accept(d) | LinkPurpose::Decline(d) => Some(d.0),
             LinkPurpose::SignIn => None,
         };
-        sqlx::query(
+        self.db().write(sqlx::query(
             "insert into link_tokens (token_hash, purpose, email, delegate_id, created_at, expires_at) \
              values ($1, $2, $3, $4, $5, $6)",
         )
@@ -100,7 +100,7 @@ impl Engine {
         .bind(delegate)
         .bind(now)
         .bind(now + i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX / 2))
-        .execute(self.db().writer())
+        )
         .await?;
         Ok(token)
     }
@@ -135,6 +135,7 @@ impl Engine {
     pub async fn redeem_link_token(&self, kind: LinkKind, token: &str) -> Result<Redeemed> {
         let purpose = kind.name();
         let now = Timestamp::now().0;
+        let mut tx = self.db().begin().await?;
         let row = sqlx::query(
             "update link_tokens set used_at = $1 where token_hash = $2 and purpose = $3 \
              and used_at is null and expires_at > $1 returning email, delegate_id",
@@ -142,9 +143,10 @@ impl Engine {
         .bind(now)
         .bind(hash(token))
         .bind(purpose)
-        .fetch_optional(self.db().writer())
-        .await?
-        .ok_or(EngineError::NotFound("link"))?;
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let row = row.ok_or(EngineError::NotFound("link"))?;
         let email: String = row.try_get("email")?;
         let delegate: Option<i64> = row.try_get("delegate_id")?;
         let name = email.split('@').next().unwrap_or(&email).to_owned();
@@ -179,14 +181,14 @@ impl Engine {
         reason: &str,
     ) -> Result<()> {
         let reason: String = reason.chars().take(500).collect();
-        sqlx::query(
+        self.db().write(sqlx::query(
             "insert into mail_failures (ticket_id, address, reason, created_at) values ($1, $2, $3, $4)",
         )
         .bind(ticket.0)
         .bind(address)
         .bind(reason)
         .bind(Timestamp::now().0)
-        .execute(self.db().writer())
+        )
         .await?;
         Ok(())
     }

@@ -468,7 +468,7 @@ impl crate::system::System<'_> {
         getrandom::getrandom(&mut bytes).map_err(|e| EngineError::Corrupt(e.to_string()))?;
         let token = hex::encode(bytes);
         let now = self.engine().now();
-        sqlx::query(
+        self.db().write(sqlx::query(
             "insert into rating_links (token_hash, ticket_id, person_id, created_at, expires_at) \
              values ($1, $2, $3, $4, $5)",
         )
@@ -477,7 +477,7 @@ impl crate::system::System<'_> {
         .bind(person.0)
         .bind(now.0)
         .bind(rate_until(Timestamp(closed)).0)
-        .execute(self.db().writer())
+        )
         .await?;
         Ok(Some(token))
     }

@@ -21,6 +21,9 @@ async fn writers_racing_on_one_ticket_never_lose_an_update(#[case] kind: Kind) {
     let sam = h.staff("Sam").await;
     let ann = h.person("Ann").await;
     let t = h.open(ann, "busy").await.ticket;
+    // on an SQLite file, writers waiting for the one writer share commits.
+    let before = h.engine.db().commit_stats();
+    assert_eq!(before.is_some(), matches!(kind, Kind::Sqlite));
     let mut tasks = Vec::new();
     for w in 0..WRITERS {
         let h = h.clone();
@@ -36,6 +39,15 @@ async fn writers_racing_on_one_ticket_never_lose_an_update(#[case] kind: Kind) {
     }
     for task in tasks {
         task.await.unwrap();
+    }
+    if let (Some(before), Some(after)) = (before, h.engine.db().commit_stats()) {
+        let txs = after.transactions - before.transactions;
+        let commits = after.commits - before.commits;
+        assert!(txs >= (WRITERS * EACH) as u64, "{txs} transactions");
+        assert!(
+            commits < txs,
+            "{txs} transactions waiting on each other took {commits} commits"
+        );
     }
     let thread = h.engine.thread(sam, t.id).await.unwrap();
     assert_eq!(thread.messages.len(), 1 + WRITERS * EACH);
@@ -190,4 +202,161 @@ async fn a_redelivered_event_racing_itself_acts_once(#[case] kind: Kind) {
     );
     assert_eq!(h.events().await, events + 1);
     assert_eq!(h.engine.thread(ann, t.id).await.unwrap().messages.len(), 2);
+}
+
+/// Waits until `n` writes wait for the writer.
+async fn queued(db: &threadesk_core::Db, n: usize) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while db.commit_stats().unwrap().waiting < n {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("the writes queue for the writer");
+}
+
+/// An SQLite engine with a scratch table, and a transaction that holds
+/// the writer with one row written (`first`).
+async fn first_in_group() -> (
+    Harness,
+    threadesk_core::Db,
+    threadesk_core::writer::CommitStats,
+    threadesk_core::db::Tx,
+) {
+    let h = harness_with(Kind::Sqlite, Settings::default(), 4).await;
+    sqlx::query("create table scratch (id integer primary key, what text not null)")
+        .execute(h.engine.db().pool())
+        .await
+        .unwrap();
+    let db = h.engine.db().clone();
+    let before = db.commit_stats().unwrap();
+    let mut first = db.begin().await.unwrap();
+    sqlx::query("insert into scratch values (1, 'first')")
+        .execute(&mut *first)
+        .await
+        .unwrap();
+    (h, db, before, first)
+}
+
+async fn scratch(h: &Harness) -> Vec<String> {
+    sqlx::query_scalar("select what from scratch order by id")
+        .fetch_all(h.engine.db().pool())
+        .await
+        .unwrap()
+}
+
+/// A transaction that fails inside a group (here on a real constraint,
+/// after a write of its own) takes back its own writes only; the one it
+/// shared the group with is committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_transaction_in_a_group_undoes_only_its_own_writes() {
+    let (h, db, before, first) = first_in_group().await;
+    // the second waits for the writer while the first holds it.
+    let second = tokio::spawn({
+        let db = db.clone();
+        async move {
+            let mut tx = db.begin().await.unwrap();
+            sqlx::query("insert into scratch values (2, 'second')")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            let clash = sqlx::query("insert into scratch values (1, 'clash')")
+                .execute(&mut *tx)
+                .await;
+            assert!(clash.is_err(), "the primary key refuses it");
+            tx.rollback().await.unwrap();
+        }
+    });
+    queued(&db, 1).await;
+    first.commit().await.expect("the first is committed");
+    second.await.unwrap();
+    assert_eq!(scratch(&h).await, vec!["first".to_owned()]);
+    let after = db.commit_stats().unwrap();
+    assert_eq!(after.transactions - before.transactions, 2);
+    assert_eq!(after.commits - before.commits, 1, "one commit for both");
+}
+
+/// A transaction dropped halfway (its request was) while in a group: its
+/// writes are undone and the group still commits the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dropped_transaction_in_a_group_leaves_nothing_and_holds_nobody_up() {
+    let (h, db, _, first) = first_in_group().await;
+    let (wrote, written) = tokio::sync::oneshot::channel();
+    let dropped = tokio::spawn({
+        let db = db.clone();
+        async move {
+            let mut tx = db.begin().await.unwrap();
+            sqlx::query("insert into scratch values (2, 'dropped')")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            wrote.send(()).unwrap();
+            // never commits: the task is aborted here.
+            std::future::pending::<()>().await;
+        }
+    });
+    queued(&db, 1).await;
+    let committed = tokio::spawn(first.commit());
+    written.await.unwrap();
+    dropped.abort();
+    tokio::time::timeout(Duration::from_secs(10), committed)
+        .await
+        .expect("the group commits without the dropped one")
+        .unwrap()
+        .expect("committed");
+    // and the writer is free again.
+    let mut next = db.begin().await.unwrap();
+    sqlx::query("insert into scratch values (3, 'next')")
+        .execute(&mut *next)
+        .await
+        .unwrap();
+    next.commit().await.unwrap();
+    assert_eq!(
+        scratch(&h).await,
+        vec!["first".to_owned(), "next".to_owned()]
+    );
+}
+
+/// Single-statement writes waiting for the writer join the open group too
+/// (no savepoint: SQLite undoes a failed statement by itself), and one
+/// refused by a constraint costs the others nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn single_writes_join_the_group_and_a_refused_one_costs_nobody() {
+    let (h, db, before, first) = first_in_group().await;
+    let write = |id: i64, what: &'static str| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.write(
+                sqlx::query("insert into scratch values ($1, $2)")
+                    .bind(id)
+                    .bind(what),
+            )
+            .await
+            .map(|done| done.rows_affected())
+        })
+    };
+    let clash = write(1, "clash");
+    queued(&db, 1).await;
+    let second = write(2, "second");
+    queued(&db, 2).await;
+    first.commit().await.expect("the first is committed");
+    assert!(clash.await.unwrap().is_err(), "the primary key refuses it");
+    assert_eq!(second.await.unwrap().expect("written"), 1);
+    assert_eq!(
+        scratch(&h).await,
+        vec!["first".to_owned(), "second".to_owned()]
+    );
+    let after = db.commit_stats().unwrap();
+    assert_eq!(after.transactions - before.transactions, 3);
+    assert_eq!(
+        after.commits - before.commits,
+        1,
+        "one commit for all three"
+    );
+    // alone, a write commits by itself.
+    db.write(sqlx::query("insert into scratch values (3, 'alone')"))
+        .await
+        .unwrap();
+    assert_eq!(db.commit_stats().unwrap().commits - after.commits, 1);
+    assert_eq!(scratch(&h).await.len(), 3);
 }
