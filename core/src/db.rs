@@ -2,6 +2,7 @@
 //! WAL mode) or PostgreSQL, one set of SQL for both, and the migrations.
 
 use crate::error::Result;
+use crate::readers::Readers;
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
@@ -10,6 +11,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+/// Every SQLite connection's settings.
+const SQLITE_SETUP: &str =
+    "pragma synchronous = full; pragma foreign_keys = on; pragma wal_autocheckpoint = 10000;";
+
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
 /// An open write transaction.
@@ -115,7 +120,9 @@ impl Default for DbOptions {
 /// The database: a pool and the backend it talks to.
 #[derive(Debug, Clone)]
 pub struct Db {
+    /// sqlx's pool: the reads on PostgreSQL, the migrations everywhere.
     pool: AnyPool,
+    readers: Readers,
     /// Where write transactions run. On an SQLite file this is a pool of
     /// one connection: SQLite has one writer at a time anyway, and a writer
     /// that keeps its connection keeps its page cache (a connection's cache
@@ -179,20 +186,16 @@ impl Db {
             // a connection to a local file does not go away: no ping (a
             // round trip to the connection's thread) before each use.
             pool.test_before_acquire(false).after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute("pragma synchronous = full; pragma foreign_keys = on; pragma wal_autocheckpoint = 10000;")
-                        .await
-                        .map(|_| ())
-                })
+                Box::pin(async move { conn.execute(SQLITE_SETUP).await.map(|_| ()) })
             })
         };
-        let (pool, writer, group) = match backend {
+        let (pool, readers, writer, group) = match backend {
             Backend::Postgres => {
                 let pool = options()
                     .connect(url)
                     .await
                     .map_err(ConnectError::Connect)?;
-                (pool.clone(), pool, None)
+                (pool.clone(), Readers::pooled(pool.clone()), pool, None)
             }
             Backend::Sqlite if url.contains(":memory:") || url.contains("mode=memory") => {
                 // every in-memory connection would be its own database.
@@ -200,7 +203,7 @@ impl Db {
                     .connect(url)
                     .await
                     .map_err(ConnectError::Connect)?;
-                (pool.clone(), pool, None)
+                (pool.clone(), Readers::pooled(pool.clone()), pool, None)
             }
             Backend::Sqlite => {
                 // WAL is a property of the file: set it once, on one connection,
@@ -216,20 +219,30 @@ impl Db {
                     .close()
                     .await
                     .ok();
-                let pool = sqlite_settings(options())
+                // sqlx's pool is left only the migrations; reads go
+                // through connections of our own ([`crate::readers`]).
+                let pool = sqlite_settings(options().max_connections(1))
                     .connect(url)
                     .await
                     .map_err(ConnectError::Connect)?;
+                let readers = Readers::own(
+                    url,
+                    opts.max_connections,
+                    opts.acquire_timeout,
+                    SQLITE_SETUP,
+                )
+                .map_err(ConnectError::Connect)?;
                 let writer = sqlite_settings(options().max_connections(1))
                     .connect(url)
                     .await
                     .map_err(ConnectError::Connect)?;
                 let group = Some(crate::writer::GroupWriter::new(writer.clone()));
-                (pool, writer, group)
+                (pool, readers, writer, group)
             }
         };
         Ok(Db {
             pool,
+            readers,
             writer,
             group,
             backend,
@@ -254,9 +267,10 @@ impl Db {
         self.backend
     }
 
-    /// The pool, for reads.
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// Where reads go: an executor of one statement each, or
+    /// [`Readers::acquire`] for several on one connection.
+    pub fn pool(&self) -> &Readers {
+        &self.readers
     }
 
     /// Begins a write transaction. On SQLite it takes the write lock at once
@@ -292,7 +306,7 @@ impl Db {
 
     /// Whether the database answers (for readiness checks).
     pub async fn ping(&self) -> bool {
-        match self.pool.acquire().await {
+        match self.readers.acquire().await {
             Ok(mut conn) => conn.ping().await.is_ok(),
             Err(_) => false,
         }
@@ -317,6 +331,7 @@ impl Db {
         if let Some(group) = &self.group {
             group.close().await;
         }
+        self.readers.close().await;
         self.pool.close().await;
         self.writer.close().await;
     }

@@ -21,6 +21,7 @@ pub mod links;
 pub mod markdown;
 pub mod metrics;
 pub mod outbox;
+pub mod readers;
 pub mod service;
 pub mod sessions;
 pub mod surfaces;

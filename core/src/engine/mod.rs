@@ -366,7 +366,7 @@ impl Engine {
 /// on 200,000 messages of short tickets and one of 10,000: 4.9 ms for the
 /// first page of 200, 0.5 ms without sorting. The setting lasts for this
 /// transaction only.
-pub(crate) async fn read_in_order(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+pub(crate) async fn read_in_order(db: &Db) -> Result<crate::readers::ReadTx> {
     let mut tx = db.pool().begin().await?;
     if db.backend() == Backend::Postgres {
         sqlx::query("set local enable_sort = off")

@@ -305,7 +305,7 @@ async fn page(
 }
 
 impl Engine {
-    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+    async fn conn(&self) -> Result<crate::readers::Reader> {
         Ok(self.db.pool().acquire().await?)
     }
 

@@ -360,3 +360,35 @@ async fn single_writes_join_the_group_and_a_refused_one_costs_nobody() {
     assert_eq!(db.commit_stats().unwrap().commits - after.commits, 1);
     assert_eq!(scratch(&h).await.len(), 3);
 }
+
+/// A read transaction dropped halfway (its request was) hands its
+/// connection back rolled back: the next reader on it sees what was
+/// written since, not the old snapshot.
+#[apply(backends)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_read_transaction_leaves_no_old_snapshot_behind(#[case] kind: Kind) {
+    // one reading connection, so the next read gets the same one.
+    let h = harness_with(kind, Settings::default(), 1).await;
+    let ann = h.person("Ann").await;
+    let count = "select count(*) from tickets";
+    let mut snapshot = h.engine.db().pool().begin().await.unwrap();
+    let before: i64 = sqlx::query_scalar(count)
+        .fetch_one(&mut *snapshot)
+        .await
+        .unwrap();
+    drop(snapshot);
+    h.open(ann, "after the snapshot").await;
+    let now: i64 = sqlx::query_scalar(count)
+        .fetch_one(h.engine.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(now, before + 1);
+    // and a connection taken for several statements goes back too.
+    let held = h.engine.db().pool().acquire().await.unwrap();
+    drop(held);
+    let again: i64 = sqlx::query_scalar(count)
+        .fetch_one(h.engine.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(again, now);
+}
