@@ -7,7 +7,7 @@
 //! commit instead: the first of a group begins the SQL transaction, each
 //! one after it runs inside a savepoint (so that a refusal or an error
 //! undoes its own writes and nobody else's), and when nobody is waiting any
-//! more (or the group is full or old) the last one commits them all at
+//! more (or the group is full: 16) the last one commits them all at
 //! once. Nobody is told "done" before that commit is on disk: `commit`
 //! returns when the group's commit did, with its outcome. One writer at a
 //! time (the lock), and each transaction still sees everything before it,
@@ -322,7 +322,7 @@ impl GroupWriter {
     }
 
     /// Lets the writer go: commits the open group unless somebody is
-    /// waiting to join it (and it is neither full nor old). The connection
+    /// waiting to join it (and it is not full). The connection
     /// stays: every write goes through here.
     async fn release(&self, mut guard: OwnedMutexGuard<State>) {
         if self.joinable(&guard) {
