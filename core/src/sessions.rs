@@ -2,6 +2,7 @@
 //! what ends one early (signing out, "sign out everywhere") is kept here,
 //! in the database, so every replica agrees at once.
 
+use crate::domain::Person;
 use crate::error::Result;
 use crate::ids::PersonId;
 use crate::system::System;
@@ -18,9 +19,22 @@ impl System<'_> {
         nonce: &str,
         started: Timestamp,
     ) -> Result<bool> {
-        // one round trip: this runs on every signed-in request.
+        Ok(self.session_person(person, nonce, started).await?.is_some())
+    }
+
+    /// The person a session belongs to while [`System::session_live`]
+    /// would say it is live, `None` otherwise: the check and the person
+    /// every signed-in page needs, in the one round trip each request
+    /// pays.
+    pub async fn session_person(
+        &self,
+        person: PersonId,
+        nonce: &str,
+        started: Timestamp,
+    ) -> Result<Option<Person>> {
         let row = sqlx::query(
-            "select p.sessions_since as since, \
+            "select p.id, p.display_name, p.org_id, p.is_staff, p.is_company_admin, \
+                    p.sessions_since as since, \
                     (select count(*) from ended_sessions e where e.nonce = $2) as ended \
              from people p where p.id = $1",
         )
@@ -29,10 +43,14 @@ impl System<'_> {
         .fetch_optional(self.db().pool())
         .await?;
         let Some(row) = row else {
-            return Ok(false);
+            return Ok(None);
         };
         let (since, ended): (i64, i64) = (row.try_get("since")?, row.try_get("ended")?);
-        Ok(started.0 >= since && ended == 0)
+        if started.0 >= since && ended == 0 {
+            Ok(Some(crate::engine::rows::person(&row)?))
+        } else {
+            Ok(None)
+        }
     }
 
     /// Ends one session (signing out) until `expires_at`, when it would

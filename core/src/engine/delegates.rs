@@ -276,8 +276,10 @@ impl Engine {
     /// A ticket's delegates with their status (for those who manage them).
     pub async fn delegates(&self, actor: PersonId, ticket: TicketId) -> Result<Vec<Delegate>> {
         let mut conn = self.db.pool().acquire().await?;
-        let facts = super::actor_facts(&mut conn, actor).await?;
-        let (_, role) = self.load_ticket(&mut conn, &facts, ticket).await?;
+        let role = self
+            .view_ticket(&mut conn, actor, super::TicketKey::Id(ticket))
+            .await?
+            .role;
         if !role.can(Action::ManageDelegates) {
             return Err(EngineError::NotAllowed(Action::ManageDelegates));
         }

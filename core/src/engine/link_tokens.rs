@@ -199,16 +199,19 @@ impl Engine {
         actor: crate::ids::PersonId,
         ticket: crate::ids::TicketId,
     ) -> Result<Vec<MailFailure>> {
-        if !self.person(actor).await?.person.is_staff {
+        let mut conn = self.db().pool().acquire().await?;
+        let seen = self
+            .view_ticket(&mut conn, actor, super::TicketKey::Id(ticket))
+            .await?;
+        if !seen.facts.is_staff {
             return Err(EngineError::StaffOnly("staff"));
         }
-        self.ticket(actor, ticket).await?;
         let rows = sqlx::query(
             "select address, reason, created_at from mail_failures where ticket_id = $1 \
              order by id desc limit 20",
         )
         .bind(ticket.0)
-        .fetch_all(self.db().pool())
+        .fetch_all(&mut *conn)
         .await?;
         rows.iter()
             .map(|r| {

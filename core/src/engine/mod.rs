@@ -35,7 +35,7 @@ use crate::db::{Backend, Db, Tx};
 use crate::domain::access::ActorFacts;
 use crate::domain::{Role, Ticket};
 use crate::error::{EngineError, Result};
-use crate::ids::{MessageId, PersonId, TicketId};
+use crate::ids::{MessageId, PersonId, TicketId, TicketNumber};
 use crate::links::PlatformRef;
 use crate::metrics::Metrics;
 use crate::outbox::EventPayload;
@@ -286,23 +286,55 @@ impl Engine {
         next_message: bool,
         lock: bool,
     ) -> Result<(ActorFacts, Ticket, Role, Option<MessageId>, i64)> {
+        let r = self
+            .ticket_row(conn, actor, TicketKey::Id(id), next_message, lock)
+            .await?;
+        Ok((r.facts, r.ticket, r.role, r.next_message, r.version))
+    }
+
+    /// Reads a ticket, by id or by number, and the actor's role on it,
+    /// without locking, in one round trip. Tickets the actor may not see
+    /// are "not found".
+    pub(crate) async fn view_ticket(
+        &self,
+        conn: &mut AnyConnection,
+        actor: PersonId,
+        key: TicketKey,
+    ) -> Result<TicketRow> {
+        self.ticket_row(conn, actor, key, false, false).await
+    }
+
+    /// The actor's facts and the ticket's row in one query.
+    async fn ticket_row(
+        &self,
+        conn: &mut AnyConnection,
+        actor: PersonId,
+        key: TicketKey,
+        next_message: bool,
+        lock: bool,
+    ) -> Result<TicketRow> {
         let next = match (next_message, self.db.backend()) {
             (false, _) => "null",
             (true, Backend::Sqlite) => "(select coalesce(max(id), 0) + 1 from messages)",
             (true, Backend::Postgres) => "nextval('messages_id_seq')",
         };
+        let (column, value) = match key {
+            TicketKey::Id(id) => ("id", id.0),
+            TicketKey::Number(n) => ("number", n.0),
+        };
         let sql = format!(
             "select {cols}, \
                  (select d.status from delegates d where d.ticket_id = t.id and d.person_id = p.id) as delegation, \
+                 (select r.display_name from people r where r.id = t.requester_id) as requester_name, \
                  p.id as actor_id, p.display_name as actor_name, p.is_staff as actor_staff, \
                  p.org_id as actor_org, p.is_company_admin as actor_admin, {next} as next_message_id, \
                  t.version as version \
-             from tickets t join people p on p.id = $2 where t.id = $1{lock}",
+             from tickets t join people p on p.id = $2 where t.{column} = $1{lock}",
             cols = rows::TICKET_COLUMNS,
             lock = if lock { self.db.for_update() } else { "" }
         );
         let row = sqlx::query(&sql)
-            .bind(id.0)
+            .bind(value)
             .bind(actor.0)
             .fetch_optional(&mut *conn)
             .await?;
@@ -322,39 +354,39 @@ impl Engine {
         if !role.can(crate::domain::Action::View) {
             return Err(EngineError::NotFound("ticket"));
         }
-        let next = row
-            .try_get::<Option<i64>, _>("next_message_id")?
-            .map(MessageId);
-        Ok((facts, ticket, role, next, row.try_get("version")?))
+        Ok(TicketRow {
+            facts,
+            ticket,
+            role,
+            next_message: row
+                .try_get::<Option<i64>, _>("next_message_id")?
+                .map(MessageId),
+            version: row.try_get("version")?,
+            requester_name: row
+                .try_get::<Option<String>, _>("requester_name")?
+                .unwrap_or_default(),
+        })
     }
+}
 
-    /// Reads a ticket and the actor's role on it, without locking.
-    /// Tickets the actor may not see are "not found".
-    pub(crate) async fn load_ticket(
-        &self,
-        conn: &mut AnyConnection,
-        actor: &ActorFacts,
-        id: TicketId,
-    ) -> Result<(Ticket, Role)> {
-        let sql = format!(
-            "select {}, (select d.status from delegates d where d.ticket_id = t.id and d.person_id = $2) as delegation \
-             from tickets t where t.id = $1",
-            rows::TICKET_COLUMNS
-        );
-        let row = sqlx::query(&sql)
-            .bind(id.0)
-            .bind(actor.id.0)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(EngineError::NotFound("ticket"))?;
-        let ticket = rows::ticket(&row)?;
-        let delegation = rows::delegation(&row)?;
-        let role = Role::of(actor, ticket.requester_id, ticket.org_id, delegation);
-        if !role.can(crate::domain::Action::View) {
-            return Err(EngineError::NotFound("ticket"));
-        }
-        Ok((ticket, role))
-    }
+/// Which ticket: by id, or by the number people say aloud.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TicketKey {
+    Id(TicketId),
+    Number(TicketNumber),
+}
+
+/// A ticket as one person sees it: [`Engine::view_ticket`]'s answer.
+pub(crate) struct TicketRow {
+    pub facts: ActorFacts,
+    pub ticket: Ticket,
+    pub role: Role,
+    /// The id the next message will take, when asked for.
+    pub next_message: Option<MessageId>,
+    /// The row's version (for a write guarded by it).
+    pub version: i64,
+    /// The requester's display name.
+    pub requester_name: String,
 }
 
 /// A read transaction for a page of one ticket's messages, in which

@@ -1,7 +1,7 @@
 //! Queries: each person sees only what the rights table lets them see.
 //! Lists are keyset-paginated, newest activity first.
 
-use super::{actor_facts, rows, Engine};
+use super::{actor_facts, rows, Engine, TicketKey, TicketRow};
 use crate::domain::*;
 use crate::error::{EngineError, Result};
 use crate::ids::*;
@@ -304,6 +304,12 @@ async fn page(
     })
 }
 
+/// Where a person's open invitations are (`$1`: the person), for the list
+/// and its count.
+const INVITED: &str =
+    "from delegates d join tickets t on t.id = d.ticket_id join people p on p.id = d.invited_by \
+     where d.person_id = $1 and d.status = 'invited' and t.is_closed = 0";
+
 impl Engine {
     async fn conn(&self) -> Result<crate::readers::Reader> {
         Ok(self.db.pool().acquire().await?)
@@ -312,20 +318,19 @@ impl Engine {
     /// One ticket's header, if the person may see it.
     pub async fn ticket(&self, actor: PersonId, id: TicketId) -> Result<Ticket> {
         let mut conn = self.conn().await?;
-        let facts = actor_facts(&mut conn, actor).await?;
-        Ok(self.load_ticket(&mut conn, &facts, id).await?.0)
+        Ok(self
+            .view_ticket(&mut conn, actor, TicketKey::Id(id))
+            .await?
+            .ticket)
     }
 
     /// Finds a ticket by the number people say aloud (`#1042`).
     pub async fn ticket_by_number(&self, actor: PersonId, number: TicketNumber) -> Result<Ticket> {
         let mut conn = self.conn().await?;
-        let facts = actor_facts(&mut conn, actor).await?;
-        let id: i64 = sqlx::query_scalar("select id from tickets where number = $1")
-            .bind(number.0)
-            .fetch_optional(&mut *conn)
+        Ok(self
+            .view_ticket(&mut conn, actor, TicketKey::Number(number))
             .await?
-            .ok_or(EngineError::NotFound("ticket"))?;
-        Ok(self.load_ticket(&mut conn, &facts, TicketId(id)).await?.0)
+            .ticket)
     }
 
     /// One ticket's thread as the asking person may see it: internal notes
@@ -355,8 +360,14 @@ impl Engine {
     ) -> Result<Thread> {
         // a page walks the (ticket_id, id) index backwards and stops.
         let mut conn = super::read_in_order(&self.db).await?;
-        let facts = actor_facts(&mut conn, actor).await?;
-        let (ticket, role) = self.load_ticket(&mut conn, &facts, id).await?;
+        let TicketRow {
+            ticket,
+            role,
+            requester_name,
+            ..
+        } = self
+            .view_ticket(&mut conn, actor, TicketKey::Id(id))
+            .await?;
         let notes = if role == Role::Staff {
             ""
         } else {
@@ -425,11 +436,6 @@ impl Engine {
                 changes.retain(|c| c.at.0 < next);
             }
         }
-        let requester_name: String =
-            sqlx::query_scalar("select display_name from people where id = $1")
-                .bind(ticket.requester_id.0)
-                .fetch_one(&mut *conn)
-                .await?;
         conn.commit().await?;
         Ok(Thread {
             ticket,
@@ -451,8 +457,10 @@ impl Engine {
         attachment: AttachmentId,
     ) -> Result<Attachment> {
         let mut conn = self.conn().await?;
-        let facts = actor_facts(&mut conn, actor).await?;
-        let (_, role) = self.load_ticket(&mut conn, &facts, ticket).await?;
+        let role = self
+            .view_ticket(&mut conn, actor, TicketKey::Id(ticket))
+            .await?
+            .role;
         let notes = if role == Role::Staff {
             ""
         } else {
@@ -478,7 +486,6 @@ impl Engine {
         message: MessageId,
     ) -> Result<Vec<Revision>> {
         let mut conn = self.conn().await?;
-        let facts = actor_facts(&mut conn, actor).await?;
         let row = sqlx::query("select ticket_id, internal from messages where id = $1")
             .bind(message.0)
             .fetch_optional(&mut *conn)
@@ -486,11 +493,14 @@ impl Engine {
             .ok_or(EngineError::NotFound("message"))?;
         let ticket = TicketId(row.try_get("ticket_id")?);
         let internal = row.try_get::<i64, _>("internal")? != 0;
-        let role = self
-            .load_ticket(&mut conn, &facts, ticket)
+        let role = match self
+            .view_ticket(&mut conn, actor, TicketKey::Id(ticket))
             .await
-            .map_err(|_| EngineError::NotFound("message"))?
-            .1;
+        {
+            Ok(seen) => seen.role,
+            Err(EngineError::NotFound("ticket")) => return Err(EngineError::NotFound("message")),
+            Err(e) => return Err(e),
+        };
         if internal && role != Role::Staff {
             return Err(EngineError::NotFound("message"));
         }
@@ -664,11 +674,9 @@ impl Engine {
     pub async fn my_invitations(&self, actor: PersonId) -> Result<Vec<Invitation>> {
         let mut conn = self.conn().await?;
         actor_facts(&mut conn, actor).await?;
-        let found = sqlx::query(
-            "select d.id as delegate_id, t.id as ticket_id, t.number, t.subject, p.display_name \
-             from delegates d join tickets t on t.id = d.ticket_id join people p on p.id = d.invited_by \
-             where d.person_id = $1 and d.status = 'invited' and t.is_closed = 0 order by d.id",
-        )
+        let found = sqlx::query(&format!(
+            "select d.id as delegate_id, t.id as ticket_id, t.number, t.subject, p.display_name {INVITED} order by d.id"
+        ))
         .bind(actor.0)
         .fetch_all(&mut *conn)
         .await?;
@@ -684,6 +692,17 @@ impl Engine {
                 })
             })
             .collect()
+    }
+
+    /// How many invitations [`Engine::my_invitations`] would list, in one
+    /// round trip (every portal page shows the number). Nobody unknown has
+    /// any.
+    pub async fn invitation_count(&self, actor: PersonId) -> Result<usize> {
+        let n: i64 = sqlx::query_scalar(&format!("select count(*) {INVITED}"))
+            .bind(actor.0)
+            .fetch_one(self.db.pool())
+            .await?;
+        Ok(usize::try_from(n).unwrap_or(0))
     }
 
     /// Everybody, by name: staff only (to link identities, grant company

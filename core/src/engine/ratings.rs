@@ -252,8 +252,10 @@ impl Engine {
     /// anybody else who may read the ticket, and when it has none.
     pub async fn rating(&self, actor: PersonId, ticket: TicketId) -> Result<Option<Rating>> {
         let mut conn = self.db.pool().acquire().await?;
-        let facts = super::actor_facts(&mut conn, actor).await?;
-        let (_, role) = self.load_ticket(&mut conn, &facts, ticket).await?;
+        let role = self
+            .view_ticket(&mut conn, actor, super::TicketKey::Id(ticket))
+            .await?
+            .role;
         if !matches!(role, Role::Staff | Role::Requester) {
             return Ok(None);
         }
@@ -263,9 +265,10 @@ impl Engine {
     /// Whether the person may rate the ticket now (to offer the form).
     pub async fn may_rate(&self, actor: PersonId, ticket: TicketId) -> Result<bool> {
         let mut conn = self.db.pool().acquire().await?;
-        let facts = super::actor_facts(&mut conn, actor).await?;
-        let (t, role) = self.load_ticket(&mut conn, &facts, ticket).await?;
-        Ok(may_rate(&t, role, self.now()).is_ok())
+        let seen = self
+            .view_ticket(&mut conn, actor, super::TicketKey::Id(ticket))
+            .await?;
+        Ok(may_rate(&seen.ticket, seen.role, self.now()).is_ok())
     }
 
     /// The ratings of some tickets (staff only: the queue shows them).

@@ -71,13 +71,22 @@ impl Engine {
         actor: PersonId,
         ticket: TicketId,
     ) -> Result<Vec<SavedReply>> {
-        let t = self.ticket(actor, ticket).await?;
-        Ok(self
-            .saved_replies(actor)
-            .await?
-            .into_iter()
-            .filter(|r| r.department_id.is_none() || r.department_id == t.department_id)
-            .collect())
+        let mut conn = self.db.pool().acquire().await?;
+        let seen = self
+            .view_ticket(&mut conn, actor, super::TicketKey::Id(ticket))
+            .await?;
+        if !seen.facts.is_staff {
+            return Err(EngineError::StaffOnly("staff"));
+        }
+        let found = sqlx::query(&format!(
+            "select {COLUMNS} from saved_replies \
+             where department_id is null or department_id = $1 \
+             order by case when department_id is null then 0 else 1 end, lower(name), id"
+        ))
+        .bind(seen.ticket.department_id.map(|d| d.0))
+        .fetch_all(&mut *conn)
+        .await?;
+        found.iter().map(saved).collect()
     }
 
     /// Writes a saved reply, or changes the one with this name in the same

@@ -7,7 +7,7 @@
 //! which checks rights again when they are followed.
 
 use super::queries::attachments_of;
-use super::{actor_facts, rows, Engine};
+use super::{rows, Engine};
 use crate::domain::{Attachment, Message, Role, Ticket};
 use crate::error::{EngineError, Result};
 use crate::ids::{MessageId, PersonId, TicketId};
@@ -94,8 +94,10 @@ impl Engine {
         portal: &str,
     ) -> Result<Transcript> {
         let mut conn = self.db.pool().acquire().await?;
-        let facts = actor_facts(&mut conn, actor).await?;
-        let (ticket, role) = self.load_ticket(&mut conn, &facts, ticket).await?;
+        let seen = self
+            .view_ticket(&mut conn, actor, super::TicketKey::Id(ticket))
+            .await?;
+        let (ticket, role) = (seen.ticket, seen.role);
         if kind == TranscriptKind::Full && role != Role::Staff {
             return Err(EngineError::StaffOnly("staff"));
         }

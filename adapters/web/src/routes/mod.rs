@@ -185,7 +185,7 @@ pub(crate) struct Frame {
 
 impl Frame {
     pub async fn load(portal: &Portal, me: &Me) -> Result<Frame, WebError> {
-        let invitations = portal.engine().my_invitations(me.person.id).await?.len();
+        let invitations = portal.engine().invitation_count(me.person.id).await?;
         Ok(Frame {
             csrf: me.session.csrf(&portal.config().session_key),
             invitations,

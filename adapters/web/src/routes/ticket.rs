@@ -104,8 +104,16 @@ pub(super) async fn render(
         None
     };
     let (requester, directory, mail_failures, saved) = if me.person.is_staff {
-        let requester = engine.person(thread.ticket.requester_id).await?.person;
         let directory = engine.people_directory(me.person.id).await?;
+        // the directory has everybody; the requester's own read only if
+        // they joined since.
+        let requester = match directory
+            .iter()
+            .find(|p| p.id == thread.ticket.requester_id)
+        {
+            Some(p) => p.clone(),
+            None => engine.person(thread.ticket.requester_id).await?.person,
+        };
         let failures = engine.mail_failures(me.person.id, ticket.id).await?;
         let saved = engine.saved_replies_for(me.person.id, ticket.id).await?;
         (Some(requester), directory, failures, saved)
@@ -113,7 +121,7 @@ pub(super) async fn render(
         (None, Vec::new(), Vec::new(), Vec::new())
     };
     // who handles it, for customers when the deployment shows it.
-    let handled_by = if me.person.is_staff {
+    let handled_by = if me.person.is_staff || !engine.settings().show_owner_to_customers {
         None
     } else {
         engine.system().card_facts(ticket.id).await?.handled_by
