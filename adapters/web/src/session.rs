@@ -378,10 +378,10 @@ impl FromRequestParts<Portal> for Me {
 impl Me {
     /// The person a live session belongs to.
     async fn of(portal: &Portal, session: Session, id: PersonId) -> Result<Me, WebError> {
-        match portal.engine().person(id).await {
-            Ok(profile) => Ok(Me {
+        match portal.engine().person_alone(id).await {
+            Ok(person) => Ok(Me {
                 session,
-                person: profile.person,
+                person,
                 request: None,
             }),
             // merged into somebody else, or gone: sign in again.

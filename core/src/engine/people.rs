@@ -58,22 +58,24 @@ impl Engine {
 
     /// The person behind an identity, if known.
     pub async fn person_by_identity(&self, identity: &PlatformIdentity) -> Result<Option<Person>> {
-        let found: Option<i64> = sqlx::query_scalar(
-            "select person_id from identities where platform = $1 and workspace = $2 and external_id = $3",
+        // one round trip: every chat request starts here.
+        sqlx::query(
+            "select p.id, p.display_name, p.org_id, p.is_staff, p.is_company_admin \
+             from identities i join people p on p.id = i.person_id \
+             where i.platform = $1 and i.workspace = $2 and i.external_id = $3",
         )
         .bind(identity.platform.as_str())
         .bind(&identity.workspace)
         .bind(&identity.external_id)
         .fetch_optional(self.db.pool())
-        .await?;
-        match found {
-            Some(id) => Ok(Some(self.person(PersonId(id)).await?.person)),
-            None => Ok(None),
-        }
+        .await?
+        .map(|row| rows::person(&row))
+        .transpose()
     }
 
-    /// A person and the identities they are known by.
-    pub async fn person(&self, id: PersonId) -> Result<PersonProfile> {
+    /// A person without the identities [`Engine::person`] adds, in one
+    /// read: for a name, or whether they are staff.
+    pub async fn person_alone(&self, id: PersonId) -> Result<Person> {
         let row = sqlx::query(
             "select id, display_name, org_id, is_staff, is_company_admin from people where id = $1",
         )
@@ -81,7 +83,12 @@ impl Engine {
         .fetch_optional(self.db.pool())
         .await?
         .ok_or(EngineError::NotFound("person"))?;
-        let person = rows::person(&row)?;
+        rows::person(&row)
+    }
+
+    /// A person and the identities they are known by.
+    pub async fn person(&self, id: PersonId) -> Result<PersonProfile> {
+        let person = self.person_alone(id).await?;
         let found = sqlx::query(
             "select platform, workspace, external_id from identities where person_id = $1 order by platform, workspace, external_id",
         )
@@ -318,7 +325,7 @@ impl Engine {
     /// Puts a person in an organization without an acting person (an adapter
     /// mapping a Slack Connect workspace or a Discord role to a company).
     pub async fn ensure_membership(&self, person: PersonId, org: OrgId) -> Result<Person> {
-        let current = self.person(person).await?.person;
+        let current = self.person_alone(person).await?;
         if current.org_id == Some(org) {
             return Ok(current);
         }

@@ -280,7 +280,7 @@ impl Engine {
         if tickets.is_empty() {
             return Ok(HashMap::new());
         }
-        if !self.person(actor).await?.person.is_staff {
+        if !self.person_alone(actor).await?.is_staff {
             return Err(EngineError::StaffOnly("staff"));
         }
         let ids: Vec<String> = tickets.iter().map(|t| t.0.to_string()).collect();
@@ -302,7 +302,7 @@ impl Engine {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<RatingReport> {
-        if !self.person(actor).await?.person.is_staff {
+        if !self.person_alone(actor).await?.is_staff {
             return Err(EngineError::StaffOnly("staff"));
         }
         let rows = self.counted(Some((from, to))).await?;

@@ -217,7 +217,7 @@ impl Engine {
         let found = pick(&replies)
             .cloned()
             .ok_or(EngineError::NotFound("saved reply"))?;
-        let requester = self.person(t.requester_id).await?.person.display_name;
+        let requester = self.person_alone(t.requester_id).await?.display_name;
         let text = fill(&found.body, &requester, t.number);
         Ok((found, text))
     }

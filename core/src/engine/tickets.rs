@@ -11,6 +11,7 @@ use crate::ids::*;
 use crate::outbox::EventPayload;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use sqlx::Row;
 
 /// What a person fills in to open a ticket.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -284,7 +285,20 @@ impl Engine {
         let files =
             AttachmentMeta::parse_all(input.attachments, self.settings.max_attachment_bytes)?;
         command!(self, ctx.key.as_deref(), "open_ticket", |tx| {
-            let actor = self.actor(tx, ctx.actor).await?;
+            // the person, and (customers only) their open tickets, at once.
+            let row = sqlx::query(
+                "select p.id as actor_id, p.display_name as actor_name, p.is_staff as actor_staff, \
+                        p.org_id as actor_org, p.is_company_admin as actor_admin, \
+                        case when p.is_staff = 0 then \
+                            (select count(*) from tickets t where t.requester_id = p.id and t.is_closed = 0) \
+                        else 0 end as open_tickets \
+                 from people p where p.id = $1",
+            )
+            .bind(ctx.actor.0)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(EngineError::NotFound("person"))?;
+            let actor = rows::actor_columns(&row)?;
             if let Some(dept) = input.department {
                 let active: Option<i64> =
                     sqlx::query_scalar("select active from departments where id = $1")
@@ -302,12 +316,7 @@ impl Engine {
                 }
             }
             if !actor.is_staff {
-                let open: i64 = sqlx::query_scalar(
-                    "select count(*) from tickets where requester_id = $1 and is_closed = 0",
-                )
-                .bind(actor.id.0)
-                .fetch_one(&mut **tx)
-                .await?;
+                let open: i64 = row.try_get("open_tickets")?;
                 let limit = self.settings.max_open_tickets_per_requester;
                 if open >= i64::from(limit) {
                     return Err(EngineError::TooManyOpenTickets { open, limit });

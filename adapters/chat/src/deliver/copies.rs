@@ -97,7 +97,7 @@ impl<P: ChatPlatform> Mirror<P> {
             return Ok(());
         }
         let actor = match event.actor_id {
-            Some(a) => Some((a, self.engine().person(a).await?.person.display_name)),
+            Some(a) => Some((a, self.engine().person_alone(a).await?.display_name)),
             None => None,
         };
         let internal = timeline::is_internal(&event.payload);

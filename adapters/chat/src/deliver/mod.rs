@@ -336,7 +336,7 @@ impl<P: ChatPlatform> Mirror<P> {
             EventPayload::TicketClosed { number, reason, .. } => {
                 self.update_cards(&mut steps, ticket).await?;
                 let by = match event.actor_id {
-                    Some(a) => self.engine().person(a).await?.person.display_name,
+                    Some(a) => self.engine().person_alone(a).await?.display_name,
                     None => "Threadesk".to_owned(),
                 };
                 let why = match reason {

@@ -141,7 +141,7 @@ pub async fn saved_picker<P: ChatPlatform>(
     if replies.is_empty() {
         return Ok(Reply::Said(NO_SAVED_REPLIES.to_owned()));
     }
-    let requester = engine.person(t.requester_id).await?.person.display_name;
+    let requester = engine.person_alone(t.requester_id).await?.display_name;
     let replies = replies
         .into_iter()
         .map(|r| SavedChoice {

@@ -60,7 +60,7 @@ pub(super) async fn submit(
     session.check_csrf(&portal.config().session_key, &form.csrf)?;
     let id = form_id(&form.person, "person")?
         .ok_or_else(|| WebError::BadRequest("choose a person".into()))?;
-    let person = portal.engine().person(PersonId(id)).await?.person;
+    let person = portal.engine().person_alone(PersonId(id)).await?;
     let id = person.id.0;
     tracing::event!(target: "audit", tracing::Level::INFO, person.id = id, "portal sign-in in local mode");
     let cookie = session::start(&portal, Some(person.id))?;

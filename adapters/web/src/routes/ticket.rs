@@ -112,7 +112,7 @@ pub(super) async fn render(
             .find(|p| p.id == thread.ticket.requester_id)
         {
             Some(p) => p.clone(),
-            None => engine.person(thread.ticket.requester_id).await?.person,
+            None => engine.person_alone(thread.ticket.requester_id).await?,
         };
         let failures = engine.mail_failures(me.person.id, ticket.id).await?;
         let saved = engine.saved_replies_for(me.person.id, ticket.id).await?;
