@@ -7,9 +7,7 @@
 //! and a member who loses access is to be removed from it before anything
 //! further is posted there ([`System::members_without_access`]).
 
-use crate::domain::access::ActorFacts;
 use crate::domain::{may_show, Action, DelegateStatus, Platform, Role, Shown};
-use crate::engine::actor_facts;
 use crate::error::{EngineError, Result};
 use crate::ids::{PersonId, SurfaceId, TicketId};
 use crate::surfaces::{Audience, Surface};
@@ -67,22 +65,21 @@ impl System<'_> {
     /// Checks no rights: it is how the chat layer decides what a surface
     /// may show.
     pub async fn role_on(&self, person: PersonId, ticket: TicketId) -> Result<Option<Role>> {
-        let mut conn = self.db().pool().acquire().await?;
-        let facts: ActorFacts = match actor_facts(&mut conn, person).await {
-            Ok(f) => f,
-            Err(EngineError::NotFound(_)) => return Ok(None),
-            Err(e) => return Err(e),
-        };
+        // one round trip: the outbox asks this for every person's card.
         let row = sqlx::query(
             "select t.requester_id, t.org_id, \
-                    (select d.status from delegates d where d.ticket_id = t.id and d.person_id = $2) as delegation \
-             from tickets t where t.id = $1",
+                    (select d.status from delegates d where d.ticket_id = t.id and d.person_id = p.id) as delegation, \
+                    p.id as actor_id, p.display_name as actor_name, p.is_staff as actor_staff, \
+                    p.org_id as actor_org, p.is_company_admin as actor_admin \
+             from tickets t join people p on p.id = $2 where t.id = $1",
         )
         .bind(ticket.0)
         .bind(person.0)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(self.db().pool())
         .await?;
+        // an unknown person, like an unknown ticket, has no role.
         let Some(row) = row else { return Ok(None) };
+        let facts = crate::engine::rows::actor_columns(&row)?;
         let delegation = row
             .try_get::<Option<String>, _>("delegation")?
             .map(|d| d.parse::<DelegateStatus>())

@@ -3,12 +3,28 @@
 
 use super::*;
 
+/// A ticket's surfaces on one platform, as a delivery found them.
+#[derive(Default)]
+pub(super) struct Surfaces {
+    /// Every one, closed or not.
+    pub all: Vec<Surface>,
+    /// Those that may get messages now ([`Mirror::live`]).
+    pub live: Vec<Surface>,
+}
+
 impl<P: ChatPlatform> Mirror<P> {
     /// The ticket's live surfaces, after taking off them everyone who lost
     /// access: a person's card is closed and marked, a shared thread's
     /// member is removed from it. Nothing posted after reaches them.
     pub(super) async fn live(&self, ticket: TicketId) -> Result<Vec<Surface>, Failure<P::Error>> {
-        let mut out = vec![];
+        Ok(self.surfaces(ticket).await?.live)
+    }
+
+    /// [`Mirror::live`], with every surface of the ticket here as it is
+    /// after that (a card just closed is closed in it), so that redrawing
+    /// the cards reads them no second time.
+    pub(super) async fn surfaces(&self, ticket: TicketId) -> Result<Surfaces, Failure<P::Error>> {
+        let mut seen = Surfaces::default();
         for s in self
             .engine()
             .system()
@@ -16,6 +32,7 @@ impl<P: ChatPlatform> Mirror<P> {
             .await?
         {
             if !s.is_live() {
+                seen.all.push(s);
                 continue;
             }
             match s.audience {
@@ -28,6 +45,10 @@ impl<P: ChatPlatform> Mirror<P> {
                         .is_none_or(|r| !r.can(threadesk_core::domain::Action::View))
                     {
                         self.close_card(&s).await?;
+                        seen.all.push(Surface {
+                            closed_at: Some(threadesk_core::time::Timestamp::now()),
+                            ..s
+                        });
                         continue;
                     }
                 }
@@ -39,14 +60,16 @@ impl<P: ChatPlatform> Mirror<P> {
                     if !all_out {
                         // somebody who may not read it is still in it: the
                         // thread gets nothing until they are out.
+                        seen.all.push(s);
                         continue;
                     }
                 }
                 Audience::Staff => {}
             }
-            out.push(s);
+            seen.all.push(s.clone());
+            seen.live.push(s);
         }
-        Ok(out)
+        Ok(seen)
     }
 
     /// Closes a person's card that lost access and marks it so.

@@ -152,13 +152,24 @@ impl<P: ChatPlatform> Mirror<P> {
         steps: &mut Steps<Failure<P::Error>>,
         ticket: TicketId,
     ) -> R<P> {
-        let facts = self.engine().system().card_facts(ticket).await?;
-        for s in self
+        let all = self
             .engine()
             .system()
             .surfaces_of_ticket(ticket, P::PLATFORM)
-            .await?
-        {
+            .await?;
+        self.redraw(steps, ticket, &all).await.map(drop)
+    }
+
+    /// Redraws these cards of a ticket (all of its surfaces here, as just
+    /// read) with its facts read now; gives the facts.
+    pub(super) async fn redraw(
+        &self,
+        steps: &mut Steps<Failure<P::Error>>,
+        ticket: TicketId,
+        all: &[Surface],
+    ) -> Result<CardFacts, Failure<P::Error>> {
+        let facts = self.engine().system().card_facts(ticket).await?;
+        for s in all {
             let to = match s.audience {
                 Audience::Staff => CardFor::Staff,
                 Audience::Person(_) if !s.is_live() => CardFor::Revoked,
@@ -166,9 +177,9 @@ impl<P: ChatPlatform> Mirror<P> {
             };
             steps.take(
                 "card update",
-                self.p().update_card(&s, &facts, to).await.map_err(platform),
+                self.p().update_card(s, &facts, to).await.map_err(platform),
             );
         }
-        Ok(())
+        Ok(facts)
     }
 }

@@ -35,7 +35,7 @@ use threadesk_core::links::{Link, PlatformRef};
 use threadesk_core::outbox::{
     attempt, Attempt, Consumer, Event, EventPayload, Intent, Outbox, Steps,
 };
-use threadesk_core::surfaces::{Audience, Surface};
+use threadesk_core::surfaces::{Audience, CardFacts, Surface};
 use threadesk_core::{EngineError, EventId, MessageId, PersonId, TicketId};
 
 /// The largest transcript posted as a file to a transcript channel (the
@@ -143,8 +143,7 @@ impl<P: ChatPlatform> Mirror<P> {
     /// Tells a ticket's owner, in their direct messages here, of a
     /// customer's reply (once per event); nothing when the ticket has no
     /// owner (the triage thread has the copy) or the owner is not here.
-    async fn tell_owner(&self, event: EventId, ticket: TicketId, message: &Message) -> R<P> {
-        let facts = self.engine().system().card_facts(ticket).await?;
+    async fn tell_owner(&self, event: EventId, facts: &CardFacts, message: &Message) -> R<P> {
         let Some(owner) = facts.ticket.owner_id else {
             return Ok(());
         };
@@ -242,10 +241,11 @@ impl<P: ChatPlatform> Mirror<P> {
         // whoever lost access is taken off first, so that no redrawn card,
         // line or copy of this event reaches them (a ticket just opened has
         // no surfaces yet).
-        let live = match event.payload {
-            EventPayload::TicketOpened { .. } => vec![],
-            _ => self.live(ticket).await?,
+        let seen = match event.payload {
+            EventPayload::TicketOpened { .. } => access::Surfaces::default(),
+            _ => self.surfaces(ticket).await?,
         };
+        let live = &seen.live;
         match &event.payload {
             EventPayload::TicketOpened { ticket: t, message } => {
                 let facts = self.engine().system().card_facts(t.id).await?;
@@ -275,12 +275,12 @@ impl<P: ChatPlatform> Mirror<P> {
             }
             EventPayload::ReplyPosted { message, .. }
             | EventPayload::NotePosted { message, .. } => {
-                self.mirror(&mut steps, &live, message).await?;
-                self.update_cards(&mut steps, ticket).await?;
+                self.mirror(&mut steps, live, message).await?;
+                let facts = self.redraw(&mut steps, ticket, &seen.all).await?;
                 if !message.internal && message.author_role != "staff" {
                     steps.take(
                         "owner told",
-                        self.tell_owner(event.id, ticket, message).await,
+                        self.tell_owner(event.id, &facts, message).await,
                     );
                 }
             }
@@ -289,7 +289,7 @@ impl<P: ChatPlatform> Mirror<P> {
                 // or a thread someone who lost access is still in keeps its
                 // old copy.
                 let showing: Vec<String> = self
-                    .showing(&live, message)
+                    .showing(live, message)
                     .await?
                     .into_iter()
                     .map(|s| self.p().thread_of(s))
@@ -311,9 +311,8 @@ impl<P: ChatPlatform> Mirror<P> {
                 }
             }
             EventPayload::SubjectEdited { .. } => {
-                self.update_cards(&mut steps, ticket).await?;
-                let facts = self.engine().system().card_facts(ticket).await?;
-                for s in &live {
+                let facts = self.redraw(&mut steps, ticket, &seen.all).await?;
+                for s in live {
                     steps.take(
                         "thread name",
                         self.p().rename_thread(s, &facts).await.map_err(platform),
@@ -324,17 +323,17 @@ impl<P: ChatPlatform> Mirror<P> {
             | EventPayload::OwnerChanged { .. }
             | EventPayload::TicketRated { .. }
             | EventPayload::AutoClosePaused { .. } => {
-                self.update_cards(&mut steps, ticket).await?;
+                self.redraw(&mut steps, ticket, &seen.all).await?;
             }
             EventPayload::TicketMoved { to, .. } => {
-                self.update_cards(&mut steps, ticket).await?;
+                self.redraw(&mut steps, ticket, &seen.all).await?;
                 steps.take(
                     "staff card moved",
                     self.move_staff_card(event, ticket, to.as_deref()).await,
                 );
             }
             EventPayload::TicketClosed { number, reason, .. } => {
-                self.update_cards(&mut steps, ticket).await?;
+                self.redraw(&mut steps, ticket, &seen.all).await?;
                 let by = match event.actor_id {
                     Some(a) => self.engine().person_alone(a).await?.display_name,
                     None => "Threadesk".to_owned(),
@@ -348,7 +347,7 @@ impl<P: ChatPlatform> Mirror<P> {
                     self.p().escape(&by),
                     P::NEW_TICKET
                 );
-                for s in &live {
+                for s in live {
                     let done = async {
                         self.line_once(event.id, s, &line).await?;
                         self.p().close_thread(s).await.map_err(platform)
@@ -439,7 +438,7 @@ impl<P: ChatPlatform> Mirror<P> {
             }
             _ => {}
         }
-        self.timeline_lines(&mut steps, event, &live).await?;
+        self.timeline_lines(&mut steps, event, live).await?;
         steps.finish()
     }
 }

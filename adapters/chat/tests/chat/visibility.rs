@@ -173,14 +173,16 @@ impl World {
             .collect()
     }
 
-    /// The customer thread's members on Discord.
-    /// Whether a viewer's Slack card was redrawn as revoked.
+    /// Whether a viewer's Slack card was redrawn as revoked, and stayed
+    /// so: no later redraw (of a status change, say) drew it live again.
     fn card_marked_revoked(&self, v: &Viewer) -> bool {
         let dm = format!("D{}", v.slack);
-        self.sfake.calls_of("chat.update").iter().any(|u| {
-            u["channel"] == dm.as_str()
-                && u.to_string().contains("access to this ticket was revoked")
-        })
+        self.sfake
+            .calls_of("chat.update")
+            .iter()
+            .filter(|u| u["channel"] == dm.as_str())
+            .next_back()
+            .is_some_and(|u| u.to_string().contains("access to this ticket was revoked"))
     }
 
     /// Both fakes found every request we sent valid.
@@ -190,6 +192,7 @@ impl World {
         assert!(d.is_empty(), "{d:?}");
     }
 
+    /// The customer thread's members on Discord.
     fn thread_members(&self) -> BTreeSet<String> {
         let threads = self.dfake.threads_in(SUPPORT_CHANNEL);
         assert_eq!(threads.len(), 1, "one customer thread");
@@ -451,5 +454,63 @@ async fn a_requester_who_changes_organization_takes_the_old_admins_access_along_
         w.card_marked_revoked(&admin),
         "the admin's Slack card is marked revoked with the move"
     );
+    w.no_violations();
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_card_closed_on_the_way_is_redrawn_as_revoked_by_the_event_that_found_it(
+    #[case] kind: Kind,
+) {
+    // a ticket's event can be delivered before the event of a person's
+    // lost access (they queue apart): that delivery closes the card, and
+    // its own redraw of the ticket's cards must keep it closed.
+    let w = world(kind).await;
+    let e = w.h.engine.clone();
+    let root = w.h.staff("Root").await;
+    let acme = w.h.org(root, "Acme").await;
+    let requester = w.viewer("requester", "Rita Requester", root).await;
+    let admin = w.viewer("company admin", "Ada Admin", root).await;
+    for p in [&requester, &admin] {
+        e.set_organization(&Ctx::new(root), p.id, Some(acme))
+            .await
+            .unwrap();
+    }
+    e.grant_company_admin(&Ctx::new(root), admin.id)
+        .await
+        .unwrap();
+    let t = w.h.open(requester.id, "Printer on fire").await.ticket.id;
+    w.settle().await;
+    w.slack.mirror().follow(t, admin.id, None).await.unwrap();
+    w.settle().await;
+    assert!(!w.card_marked_revoked(&admin), "a live card to begin with");
+
+    e.revoke_company_admin(&Ctx::new(root), admin.id)
+        .await
+        .unwrap();
+    e.set_status(&Ctx::new(root), t, threadesk_core::domain::Status::OnHold)
+        .await
+        .unwrap();
+    // only the status change is delivered: the admin's own event waits.
+    let outbox = threadesk_core::outbox::Outbox::new(e.db().clone());
+    let name = <threadesk_chat::Mirror<SlackAdapter> as Consumer>::NAME;
+    let claimed = outbox
+        .claim(name, 10, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    let status = claimed
+        .iter()
+        .find(|d| d.event.ticket_id == Some(t))
+        .expect("the status change is handed out");
+    w.slack.mirror().deliver(&status.event).await.unwrap();
+    assert!(
+        w.card_marked_revoked(&admin),
+        "the status change's redraw left the admin's card live"
+    );
+    for d in &claimed {
+        outbox.ack(name, d.event.id).await.unwrap();
+    }
+    w.settle().await;
+    assert!(w.card_marked_revoked(&admin));
     w.no_violations();
 }
