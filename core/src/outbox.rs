@@ -429,20 +429,29 @@ impl Outbox {
 
     /// Acknowledges an event: the consumer is done with it.
     pub async fn ack(&self, consumer: &str, event: EventId) -> Result<()> {
-        // one commit for both.
-        let mut tx = self.db.begin().await?;
-        sqlx::query("delete from outbox_deliveries where consumer = $1 and event_id = $2")
-            .bind(consumer)
-            .bind(event.0)
-            .execute(&mut *tx)
+        // two single-statement writes (on SQLite each joins the commit
+        // group as it is), in this order: once the delivery is gone nothing
+        // hands the event out again, so its steps' records are done with.
+        // A crash between the two leaves records nobody reads; the other
+        // order could let a crash forget steps of an event still to be
+        // delivered, and post them twice.
+        self.db
+            .write(
+                sqlx::query("delete from outbox_deliveries where consumer = $1 and event_id = $2")
+                    .bind(consumer)
+                    .bind(event.0),
+            )
             .await?;
-        // its steps are done with: nothing will hand the event out again.
-        sqlx::query("delete from outbox_effects where consumer = $1 and event_id = $2")
-            .bind(consumer)
-            .bind(event.0)
-            .execute(&mut *tx)
+        crate::faults::crash_point_with(crate::faults::BETWEEN_ACK, || {
+            format!("ack:{consumer}:{}", event.0)
+        });
+        self.db
+            .write(
+                sqlx::query("delete from outbox_effects where consumer = $1 and event_id = $2")
+                    .bind(consumer)
+                    .bind(event.0),
+            )
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 
