@@ -180,8 +180,7 @@ impl World {
         self.sfake
             .calls_of("chat.update")
             .iter()
-            .filter(|u| u["channel"] == dm.as_str())
-            .next_back()
+            .rfind(|u| u["channel"] == dm.as_str())
             .is_some_and(|u| u.to_string().contains("access to this ticket was revoked"))
     }
 
