@@ -362,22 +362,6 @@ fn slack_killed_after_each_record() {
     exactly_once("slack", slack, faults::AFTER_RECORD);
 }
 
-/// Killed between the two writes of each acknowledgement (the delivery
-/// gone, its steps' records not yet): nothing comes again, nothing is lost.
-#[test]
-fn slack_killed_inside_each_acknowledgement() {
-    let (baseline, _, _) = slack(None, PARALLEL);
-    let (crashed, crashes, _) = slack(Some(faults::BETWEEN_ACK), 1);
-    // the workload's events: two opened tickets and what follows them.
-    assert!(crashes >= 4, "killed at {crashes} acknowledgements");
-    assert_eq!(crashed, baseline, "slack: killed inside an acknowledgement");
-    println!(
-        "CRASH slack {} kills={crashes} delivered={} duplicates=0 lost=0",
-        faults::BETWEEN_ACK,
-        baseline.len()
-    );
-}
-
 #[test]
 fn discord_killed_before_each_call() {
     exactly_once("discord", discord, faults::BEFORE_CALL);

@@ -29,8 +29,6 @@ pub const AFTER_CALL: &str = "delivery.after_call";
 pub const AFTER_RECORD: &str = "delivery.after_record";
 /// Every delivery crash point, in the order a step passes them.
 pub const DELIVERY: [&str; 3] = [BEFORE_CALL, AFTER_CALL, AFTER_RECORD];
-/// An event's delivery is deleted; its steps' records are not yet.
-pub const BETWEEN_ACK: &str = "outbox.between_ack";
 
 struct Armed {
     point: String,
@@ -69,13 +67,6 @@ pub fn parse(value: &str) -> Option<(String, u64)> {
         None => (value, 1),
     };
     (!point.is_empty()).then(|| (point.to_owned(), at))
-}
-
-/// [`crash_point`] with the step's key made only when `point` is armed.
-pub fn crash_point_with(point: &str, step: impl FnOnce() -> String) {
-    if armed().is_some_and(|a| a.point == point) {
-        crash_point(point, &step());
-    }
 }
 
 /// Passes the crash point `point` in the step `step` (its key): aborts the

@@ -427,27 +427,13 @@ impl Outbox {
         event_of(&row)
     }
 
-    /// Acknowledges an event: the consumer is done with it.
+    /// Acknowledges an event: the consumer is done with it. One write: a
+    /// trigger forgets the consumer's steps of the event with its delivery
+    /// (nothing will hand the event out again).
     pub async fn ack(&self, consumer: &str, event: EventId) -> Result<()> {
-        // two single-statement writes (on SQLite each joins the commit
-        // group as it is), in this order: once the delivery is gone nothing
-        // hands the event out again, so its steps' records are done with.
-        // A crash between the two leaves records nobody reads; the other
-        // order could let a crash forget steps of an event still to be
-        // delivered, and post them twice.
         self.db
             .write(
                 sqlx::query("delete from outbox_deliveries where consumer = $1 and event_id = $2")
-                    .bind(consumer)
-                    .bind(event.0),
-            )
-            .await?;
-        crate::faults::crash_point_with(crate::faults::BETWEEN_ACK, || {
-            format!("ack:{consumer}:{}", event.0)
-        });
-        self.db
-            .write(
-                sqlx::query("delete from outbox_effects where consumer = $1 and event_id = $2")
                     .bind(consumer)
                     .bind(event.0),
             )

@@ -332,6 +332,10 @@ async fn a_consumers_steps_are_remembered_until_the_event_is_acknowledged(#[case
     outbox.record_effect("c", e, "line:C1").await.unwrap();
     assert!(outbox.effect_done("c", e, "line:C1").await.unwrap());
     assert!(!outbox.effect_done("other", e, "line:C1").await.unwrap());
+    // another consumer's steps of the same event are its own.
+    outbox.register("d").await.unwrap();
+    outbox.record_effect("d", e, "line:C1").await.unwrap();
     outbox.ack("c", e).await.unwrap();
     assert!(!outbox.effect_done("c", e, "line:C1").await.unwrap());
+    assert!(outbox.effect_done("d", e, "line:C1").await.unwrap());
 }

@@ -1,0 +1,12 @@
+-- Acknowledging an event (deleting its delivery) forgets that consumer's
+-- steps of it in the same statement: one write, and no moment in which
+-- one is gone and the other not.
+create function outbox_delivery_done() returns trigger language plpgsql as $$
+begin
+    delete from outbox_effects where consumer = old.consumer and event_id = old.event_id;
+    return null;
+end
+$$;
+
+create trigger outbox_deliveries_done after delete on outbox_deliveries
+for each row execute function outbox_delivery_done();
