@@ -409,16 +409,12 @@ async fn every_platform_shows_each_person_what_core_says_after_each_access_chang
     w.no_violations();
 }
 
-#[apply(backends)]
-#[tokio::test]
-async fn a_requester_who_changes_organization_takes_the_old_admins_access_along_at_once(
-    #[case] kind: Kind,
-) {
-    let w = world(kind).await;
-    let e = w.h.engine.clone();
+/// Root (staff), a requester and their company's ticket admin in Acme, and
+/// the requester's ticket, which the admin follows on both platforms.
+async fn admin_following(w: &World) -> (PersonId, Viewer, Viewer, TicketId) {
+    let e = &w.h.engine;
     let root = w.h.staff("Root").await;
     let acme = w.h.org(root, "Acme").await;
-    let other = w.h.org(root, "Globex").await;
     let requester = w.viewer("requester", "Rita Requester", root).await;
     let admin = w.viewer("company admin", "Ada Admin", root).await;
     for p in [&requester, &admin] {
@@ -434,6 +430,18 @@ async fn a_requester_who_changes_organization_takes_the_old_admins_access_along_
     w.slack.mirror().follow(t, admin.id, None).await.unwrap();
     w.discord.mirror().follow(t, admin.id, None).await.unwrap();
     w.settle().await;
+    (root, requester, admin, t)
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_requester_who_changes_organization_takes_the_old_admins_access_along_at_once(
+    #[case] kind: Kind,
+) {
+    let w = world(kind).await;
+    let e = w.h.engine.clone();
+    let (root, requester, admin, t) = admin_following(&w).await;
+    let other = w.h.org(root, "Globex").await;
     assert!(w.thread_members().contains(&admin.discord));
 
     // the requester moves: nothing else happens on the ticket.
@@ -466,22 +474,7 @@ async fn a_card_closed_on_the_way_is_redrawn_as_revoked_by_the_event_that_found_
     // its own redraw of the ticket's cards must keep it closed.
     let w = world(kind).await;
     let e = w.h.engine.clone();
-    let root = w.h.staff("Root").await;
-    let acme = w.h.org(root, "Acme").await;
-    let requester = w.viewer("requester", "Rita Requester", root).await;
-    let admin = w.viewer("company admin", "Ada Admin", root).await;
-    for p in [&requester, &admin] {
-        e.set_organization(&Ctx::new(root), p.id, Some(acme))
-            .await
-            .unwrap();
-    }
-    e.grant_company_admin(&Ctx::new(root), admin.id)
-        .await
-        .unwrap();
-    let t = w.h.open(requester.id, "Printer on fire").await.ticket.id;
-    w.settle().await;
-    w.slack.mirror().follow(t, admin.id, None).await.unwrap();
-    w.settle().await;
+    let (root, _, admin, t) = admin_following(&w).await;
     assert!(!w.card_marked_revoked(&admin), "a live card to begin with");
 
     e.revoke_company_admin(&Ctx::new(root), admin.id)
