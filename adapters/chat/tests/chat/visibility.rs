@@ -440,7 +440,7 @@ async fn a_requester_who_changes_organization_takes_the_old_admins_access_along_
 ) {
     let w = world(kind).await;
     let e = w.h.engine.clone();
-    let (root, requester, admin, t) = admin_following(&w).await;
+    let (root, requester, admin, _) = admin_following(&w).await;
     let other = w.h.org(root, "Globex").await;
     assert!(w.thread_members().contains(&admin.discord));
 
