@@ -66,13 +66,13 @@ impl System<'_> {
     /// may show.
     pub async fn role_on(&self, person: PersonId, ticket: TicketId) -> Result<Option<Role>> {
         // one round trip: the outbox asks this for every person's card.
-        let row = sqlx::query(
+        let row = sqlx::query(&format!(
             "select t.requester_id, t.org_id, \
                     (select d.status from delegates d where d.ticket_id = t.id and d.person_id = p.id) as delegation, \
-                    p.id as actor_id, p.display_name as actor_name, p.is_staff as actor_staff, \
-                    p.org_id as actor_org, p.is_company_admin as actor_admin \
+                    {} \
              from tickets t join people p on p.id = $2 where t.id = $1",
-        )
+            crate::engine::rows::ACTOR_COLUMNS
+        ))
         .bind(ticket.0)
         .bind(person.0)
         .fetch_optional(self.db().pool())

@@ -10,34 +10,23 @@ use crate::time::Timestamp;
 use sqlx::Row;
 
 impl System<'_> {
-    /// Whether a person's session (its nonce, started at `started`) is
-    /// still theirs: not signed out, and started after the last "sign out
-    /// everywhere". An unknown person has no sessions.
-    pub async fn session_live(
-        &self,
-        person: PersonId,
-        nonce: &str,
-        started: Timestamp,
-    ) -> Result<bool> {
-        Ok(self.session_person(person, nonce, started).await?.is_some())
-    }
-
-    /// The person a session belongs to while [`System::session_live`]
-    /// would say it is live, `None` otherwise: the check and the person
-    /// every signed-in page needs, in the one round trip each request
-    /// pays.
+    /// The person a session (its nonce, started at `started`) belongs to
+    /// while it is still theirs: not signed out, and started after the last
+    /// "sign out everywhere"; `None` otherwise, and for an unknown person.
+    /// The check and the person every signed-in page needs, in the one
+    /// round trip each request pays.
     pub async fn session_person(
         &self,
         person: PersonId,
         nonce: &str,
         started: Timestamp,
     ) -> Result<Option<Person>> {
-        let row = sqlx::query(
-            "select p.id, p.display_name, p.org_id, p.is_staff, p.is_company_admin, \
-                    p.sessions_since as since, \
+        let row = sqlx::query(&format!(
+            "select {}, p.sessions_since as since, \
                     (select count(*) from ended_sessions e where e.nonce = $2) as ended \
              from people p where p.id = $1",
-        )
+            crate::engine::rows::PERSON_COLUMNS
+        ))
         .bind(person.0)
         .bind(nonce)
         .fetch_optional(self.db().pool())

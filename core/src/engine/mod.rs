@@ -326,11 +326,10 @@ impl Engine {
             "select {cols}, \
                  (select d.status from delegates d where d.ticket_id = t.id and d.person_id = p.id) as delegation, \
                  (select r.display_name from people r where r.id = t.requester_id) as requester_name, \
-                 p.id as actor_id, p.display_name as actor_name, p.is_staff as actor_staff, \
-                 p.org_id as actor_org, p.is_company_admin as actor_admin, {next} as next_message_id, \
-                 t.version as version \
+                 {actor}, {next} as next_message_id, t.version as version \
              from tickets t join people p on p.id = $2 where t.{column} = $1{lock}",
             cols = rows::TICKET_COLUMNS,
+            actor = rows::ACTOR_COLUMNS,
             lock = if lock { self.db.for_update() } else { "" }
         );
         let row = sqlx::query(&sql)

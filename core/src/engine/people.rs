@@ -59,11 +59,11 @@ impl Engine {
     /// The person behind an identity, if known.
     pub async fn person_by_identity(&self, identity: &PlatformIdentity) -> Result<Option<Person>> {
         // one round trip: every chat request starts here.
-        sqlx::query(
-            "select p.id, p.display_name, p.org_id, p.is_staff, p.is_company_admin \
-             from identities i join people p on p.id = i.person_id \
+        sqlx::query(&format!(
+            "select {} from identities i join people p on p.id = i.person_id \
              where i.platform = $1 and i.workspace = $2 and i.external_id = $3",
-        )
+            rows::PERSON_COLUMNS
+        ))
         .bind(identity.platform.as_str())
         .bind(&identity.workspace)
         .bind(&identity.external_id)
@@ -76,9 +76,10 @@ impl Engine {
     /// A person without the identities [`Engine::person`] adds, in one
     /// read: for a name, or whether they are staff.
     pub async fn person_alone(&self, id: PersonId) -> Result<Person> {
-        let row = sqlx::query(
-            "select id, display_name, org_id, is_staff, is_company_admin from people where id = $1",
-        )
+        let row = sqlx::query(&format!(
+            "select {} from people p where p.id = $1",
+            rows::PERSON_COLUMNS
+        ))
         .bind(id.0)
         .fetch_optional(self.db.pool())
         .await?

@@ -20,6 +20,16 @@ pub(crate) const MESSAGE_COLUMNS: &str =
     "m.id, m.ticket_id, m.author_id, p.display_name, m.author_role, \
      m.internal, m.body, m.revision, m.created_at, m.edited_at";
 
+/// A person's columns, from alias `p`, as [`person`] reads them.
+pub(crate) const PERSON_COLUMNS: &str =
+    "p.id, p.display_name, p.org_id, p.is_staff, p.is_company_admin";
+
+/// The acting person's columns, from alias `p`, as [`actor_columns`] reads
+/// them beside a ticket's.
+pub(crate) const ACTOR_COLUMNS: &str =
+    "p.id as actor_id, p.display_name as actor_name, p.is_staff as actor_staff, \
+     p.org_id as actor_org, p.is_company_admin as actor_admin";
+
 /// The delegate columns, from alias `d` left-joined with the person as `p`.
 pub(crate) const DELEGATE_COLUMNS: &str =
     "d.id, d.ticket_id, d.person_id, p.display_name, d.email, d.status, d.invited_by, d.updated_at";

@@ -16,6 +16,10 @@ use sqlx::Row;
 
 const COLUMNS: &str = "id, name, body, department_id, updated_at";
 
+/// How saved replies are listed: team-wide ones first, then by name.
+const BY_PLACE: &str =
+    "order by case when department_id is null then 0 else 1 end, lower(name), id";
+
 fn saved(row: &AnyRow) -> Result<SavedReply> {
     Ok(SavedReply {
         id: SavedReplyId(row.try_get("id")?),
@@ -55,12 +59,9 @@ impl Engine {
         if !actor_facts(&mut conn, actor).await?.is_staff {
             return Err(EngineError::StaffOnly("staff"));
         }
-        let found = sqlx::query(&format!(
-            "select {COLUMNS} from saved_replies \
-             order by case when department_id is null then 0 else 1 end, lower(name), id"
-        ))
-        .fetch_all(&mut *conn)
-        .await?;
+        let found = sqlx::query(&format!("select {COLUMNS} from saved_replies {BY_PLACE}"))
+            .fetch_all(&mut *conn)
+            .await?;
         found.iter().map(saved).collect()
     }
 
@@ -80,8 +81,7 @@ impl Engine {
         }
         let found = sqlx::query(&format!(
             "select {COLUMNS} from saved_replies \
-             where department_id is null or department_id = $1 \
-             order by case when department_id is null then 0 else 1 end, lower(name), id"
+             where department_id is null or department_id = $1 {BY_PLACE}"
         ))
         .bind(seen.ticket.department_id.map(|d| d.0))
         .fetch_all(&mut *conn)

@@ -286,14 +286,14 @@ impl Engine {
             AttachmentMeta::parse_all(input.attachments, self.settings.max_attachment_bytes)?;
         command!(self, ctx.key.as_deref(), "open_ticket", |tx| {
             // the person, and (customers only) their open tickets, at once.
-            let row = sqlx::query(
-                "select p.id as actor_id, p.display_name as actor_name, p.is_staff as actor_staff, \
-                        p.org_id as actor_org, p.is_company_admin as actor_admin, \
+            let row = sqlx::query(&format!(
+                "select {}, \
                         case when p.is_staff = 0 then \
                             (select count(*) from tickets t where t.requester_id = p.id and t.is_closed = 0) \
                         else 0 end as open_tickets \
                  from people p where p.id = $1",
-            )
+                rows::ACTOR_COLUMNS
+            ))
             .bind(ctx.actor.0)
             .fetch_optional(&mut **tx)
             .await?
