@@ -38,8 +38,18 @@ pub struct Link {
     pub authored: bool,
 }
 
-const COLUMNS: &str =
-    "ticket_id, message_id, platform, workspace, channel, platform_message_id, authored";
+/// What lives at a platform address.
+const AT_PLACE: &str = "select ticket_id, message_id, platform, workspace, channel, platform_message_id, authored \
+     from platform_links where platform = $1 and workspace = $2 and channel = $3 and platform_message_id = $4";
+/// A ticket's card and copies, in the order they were posted.
+const OF_TICKET: &str =
+    "select ticket_id, message_id, platform, workspace, channel, platform_message_id, authored \
+     from platform_links where ticket_id = $1 order by id";
+/// One message's copies (asked for every mirrored message and edit): by
+/// the index of its own, whatever the size of the table.
+const OF_MESSAGE: &str =
+    "select ticket_id, message_id, platform, workspace, channel, platform_message_id, authored \
+     from platform_links where message_id = $1 order by id";
 
 impl PlatformRef {
     /// Reads an address from a row's `platform`, `workspace` and `channel`
@@ -142,10 +152,7 @@ impl System<'_> {
 
     /// What lives at a platform address, if it is ours.
     pub async fn link_at(&self, at: &PlatformRef) -> Result<Option<Link>> {
-        let sql = format!(
-            "select {COLUMNS} from platform_links where platform = $1 and workspace = $2 and channel = $3 and platform_message_id = $4"
-        );
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AT_PLACE)
             .bind(at.platform.as_str())
             .bind(&at.workspace)
             .bind(&at.channel)
@@ -157,8 +164,7 @@ impl System<'_> {
 
     /// Every place a ticket's card or messages were posted.
     pub async fn links_of_ticket(&self, ticket: TicketId) -> Result<Vec<Link>> {
-        let sql = format!("select {COLUMNS} from platform_links where ticket_id = $1 order by id");
-        let found = sqlx::query(&sql)
+        let found = sqlx::query(OF_TICKET)
             .bind(ticket.0)
             .fetch_all(self.db().pool())
             .await?;
@@ -167,11 +173,75 @@ impl System<'_> {
 
     /// Every place one message was posted (to mirror an edit).
     pub async fn links_of_message(&self, message: MessageId) -> Result<Vec<Link>> {
-        let sql = format!("select {COLUMNS} from platform_links where message_id = $1 order by id");
-        let found = sqlx::query(&sql)
+        let found = sqlx::query(OF_MESSAGE)
             .bind(message.0)
             .fetch_all(self.db().pool())
             .await?;
         found.iter().map(link).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{harness, Kind};
+    use sqlx::Executor;
+
+    /// Each lookup's plan, as its database would run it on a big table
+    /// (PostgreSQL is told to avoid a sequential scan where it has any
+    /// other way: with a few rows it would rightly prefer one).
+    async fn plans(kind: Kind) -> Vec<(&'static str, String)> {
+        let h = harness(kind).await;
+        let mut conn = h.engine.db().pool().acquire().await.unwrap();
+        let explain = match kind {
+            Kind::Sqlite => "explain query plan",
+            Kind::Postgres => {
+                conn.execute("set enable_seqscan = off").await.unwrap();
+                "explain"
+            }
+        };
+        let mut out = vec![];
+        // the place is four strings; a ticket or message, one number.
+        for (sql, by_place) in [(AT_PLACE, true), (OF_TICKET, false), (OF_MESSAGE, false)] {
+            let explained = format!("{explain} {sql}");
+            let mut q = sqlx::query(&explained).persistent(false);
+            if by_place {
+                for value in ["slack", "T1", "C1", "1.0"] {
+                    q = q.bind(value);
+                }
+            } else {
+                q = q.bind(1_i64);
+            }
+            let rows = q.fetch_all(&mut *conn).await.unwrap();
+            let plan = rows
+                .iter()
+                .map(|r| {
+                    let column = if kind == Kind::Sqlite {
+                        "detail"
+                    } else {
+                        "QUERY PLAN"
+                    };
+                    r.try_get::<String, _>(column).unwrap()
+                })
+                .collect::<Vec<_>>()
+                .join(" / ");
+            out.push((sql, plan));
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn every_link_lookup_goes_through_an_index() {
+        for (sql, plan) in plans(Kind::Sqlite).await {
+            assert!(
+                plan.contains("USING INDEX") || plan.contains("USING COVERING INDEX"),
+                "{sql}: {plan}"
+            );
+            assert!(!plan.contains("SCAN platform_links"), "{sql}: {plan}");
+        }
+        for (sql, plan) in plans(Kind::Postgres).await {
+            assert!(plan.contains("Index"), "{sql}: {plan}");
+            assert!(!plan.contains("Seq Scan"), "{sql}: {plan}");
+        }
     }
 }
