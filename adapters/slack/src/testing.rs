@@ -124,6 +124,11 @@ pub struct Call {
 #[derive(Default)]
 struct Inner {
     calls: Vec<Call>,
+    /// A long run's bound ([`FakeSlack::keep_latest`]); all kept when
+    /// `None`.
+    keep: Option<usize>,
+    /// How many messages there were after they were last trimmed.
+    messages_trimmed: usize,
     violations: Vec<String>,
     /// `(method, calls to let through first, status)`.
     failures: VecDeque<(String, usize, u16)>,
@@ -143,6 +148,44 @@ struct Inner {
     uploads: Vec<Uploaded>,
     /// The fake's own address (`http://127.0.0.1:port`), for upload URLs.
     origin: String,
+}
+
+impl Inner {
+    /// Records a call; a run that keeps only the latest forgets the
+    /// oldest (in batches, so that recording stays cheap).
+    fn record(&mut self, call: Call) {
+        self.calls.push(call);
+        if let Some(keep) = self.keep {
+            if self.calls.len() >= 2 * keep.max(1) {
+                let drop = self.calls.len() - keep;
+                self.calls.drain(..drop);
+            }
+        }
+    }
+
+    /// A message was posted: a run that keeps only the latest forgets the
+    /// oldest replies in threads and files shared (what stays at the top
+    /// of a channel, the cards, is edited), and uploads from before.
+    fn posted(&mut self, msg: Value) {
+        self.messages.push(msg);
+        let Some(keep) = self.keep.map(|k| k.max(1)) else {
+            return;
+        };
+        if self.messages.len() < self.messages_trimmed + keep {
+            return;
+        }
+        let cut = self.messages.len().saturating_sub(keep);
+        let mut i = 0;
+        self.messages.retain(|m| {
+            i += 1;
+            i > cut || (m["thread_ts"].is_null() && m.get("files").is_none())
+        });
+        self.messages_trimmed = self.messages.len();
+        if self.uploads.len() > keep {
+            let drop = self.uploads.len() - keep;
+            self.uploads.drain(..drop);
+        }
+    }
 }
 
 /// The fake, running until dropped with the test's runtime.
@@ -248,6 +291,20 @@ impl FakeSlack {
             .unwrap()
             .delays
             .push_back((method.to_owned(), pause));
+    }
+
+    /// For a long run (the soak), which would otherwise hold everything
+    /// it ever sent: keeps about the latest `n` requests for
+    /// [`FakeSlack::calls`] (between `n` and `2n`), the latest `n`
+    /// messages and every message at the top of a channel (the cards),
+    /// and the latest `n` uploads. Violations are never forgotten.
+    pub fn keep_latest(&self, n: usize) {
+        let mut state = self.inner.lock().unwrap();
+        state.keep = Some(n);
+        let len = state.calls.len();
+        if len > n {
+            state.calls.drain(..len - n);
+        }
     }
 
     /// Every call so far.
@@ -577,7 +634,7 @@ async fn handle(
             let answer = json!({ "ok": false, "error": "invalid_form_data" });
             let mut state = inner.lock().unwrap();
             state.violations.extend(problems);
-            state.calls.push(Call {
+            state.record(Call {
                 method,
                 args: Value::Object(args),
                 answer: answer.clone(),
@@ -599,7 +656,7 @@ async fn handle(
     }
     let mut state = inner.lock().unwrap();
     let (status, answer) = respond(&mut state, &method, &args, authorized);
-    state.calls.push(Call {
+    state.record(Call {
         method: method.clone(),
         args: Value::Object(args),
         answer: answer.clone(),
@@ -889,7 +946,7 @@ fn complete_upload(state: &mut Inner, args: &Map<String, Value>) -> Value {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let ts = format!("{now}.{:06}", state.next_ts % 1_000_000);
-        state.messages.push(json!({ "ts": ts, "channel": channel,
+        state.posted(json!({ "ts": ts, "channel": channel,
             "thread_ts": args.get("thread_ts").cloned().unwrap_or(Value::Null),
             "text": comment.unwrap_or_default(), "metadata": null, "files": shared }));
     }
@@ -940,7 +997,7 @@ async fn receive_upload(
             Ok(()) => (StatusCode::OK, format!("OK - {size}")),
         },
     };
-    state.calls.push(Call {
+    state.record(Call {
         method: "upload_url".into(),
         args,
         answer: json!({ "status": status.as_u16(), "text": text }),
@@ -987,7 +1044,7 @@ fn keep_upload(
 /// A `response_url`: not a Web API method, so not in the specification.
 async fn hook(State(inner): State<Arc<Mutex<Inner>>>, body: Bytes) -> Response {
     let args = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    inner.lock().unwrap().calls.push(Call {
+    inner.lock().unwrap().record(Call {
         method: "response_url".into(),
         args,
         answer: json!("ok"),
@@ -1016,9 +1073,7 @@ fn answer(state: &mut Inner, method: &str, args: &Map<String, Value>) -> Value {
                 Some(v) => v.clone(),
                 None => Value::Null,
             };
-            state
-                .messages
-                .push(json!({ "ts": ts, "channel": arg("channel"),
+            state.posted(json!({ "ts": ts, "channel": arg("channel"),
                 "thread_ts": args.get("thread_ts").cloned().unwrap_or(Value::Null),
                 "text": arg("text"), "metadata": metadata }));
             json!({ "ok": true, "channel": arg("channel"), "ts": ts })
@@ -1070,5 +1125,57 @@ fn answer(state: &mut Inner, method: &str, args: &Map<String, Value>) -> Value {
             None => json!({ "ok": false, "error": "not_allowed_token_type" }),
         },
         _ => json!({ "ok": true }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_run_keeps_the_latest_calls_and_every_card() {
+        let mut state = Inner {
+            keep: Some(3),
+            ..Inner::default()
+        };
+        for i in 0..10 {
+            state.record(Call {
+                method: format!("m{i}"),
+                args: Value::Null,
+                answer: Value::Null,
+            });
+        }
+        // trimmed in batches: between 3 and 6, the latest.
+        assert!((3..6).contains(&state.calls.len()), "{}", state.calls.len());
+        assert_eq!(state.calls.last().unwrap().method, "m9");
+        state.posted(json!({ "ts": "1.0", "channel": "C", "thread_ts": null, "text": "card" }));
+        for i in 0..10 {
+            state.posted(json!({ "ts": format!("2.{i}"), "channel": "C", "thread_ts": "1.0", "text": format!("reply {i}") }));
+        }
+        state.posted(
+            json!({ "ts": "3.0", "channel": "T", "thread_ts": null, "files": [{ "id": "F1" }] }),
+        );
+        let texts: Vec<&str> = state
+            .messages
+            .iter()
+            .filter_map(|m| m["text"].as_str())
+            .collect();
+        assert_eq!(texts[0], "card", "{texts:?}");
+        assert!(!texts.contains(&"reply 0"), "{texts:?}");
+        assert!(texts.contains(&"reply 9"), "{texts:?}");
+        assert!(
+            state.messages.len() <= 1 + 3 + 3,
+            "{}",
+            state.messages.len()
+        );
+    }
+
+    #[test]
+    fn a_test_run_keeps_everything() {
+        let mut state = Inner::default();
+        for i in 0..100 {
+            state.posted(json!({ "ts": format!("2.{i}"), "channel": "C", "thread_ts": "1.0" }));
+        }
+        assert_eq!(state.messages.len(), 100);
     }
 }

@@ -111,6 +111,14 @@ pub struct Channel {
 #[derive(Default)]
 struct Inner {
     calls: Vec<Call>,
+    /// A long run's bound ([`FakeDiscord::keep_latest`]); all kept when
+    /// `None`.
+    keep: Option<usize>,
+    /// How many messages there were after they were last trimmed.
+    messages_trimmed: usize,
+    /// Where a message the bot posted is in `messages`, by id (checked
+    /// on use: a message added otherwise is searched for).
+    message_at: HashMap<String, usize>,
     violations: Vec<String>,
     /// `(path fragment, status)`: the next request whose path contains it fails.
     failures: VecDeque<(String, u16)>,
@@ -165,6 +173,81 @@ impl std::fmt::Debug for Posted {
 /// How long the fake remembers a nonce for `enforce_nonce` (Discord says
 /// "the past few minutes"; the fake keeps the low end).
 pub const NONCE_WINDOW: Duration = Duration::from_secs(120);
+
+impl Inner {
+    /// Records a call; a run that keeps only the latest forgets the
+    /// oldest (in batches, so that recording stays cheap).
+    fn record(&mut self, call: Call) {
+        self.calls.push(call);
+        if let Some(keep) = self.keep {
+            if self.calls.len() >= 2 * keep.max(1) {
+                let drop = self.calls.len() - keep;
+                self.calls.drain(..drop);
+            }
+        }
+    }
+
+    /// Indexes every message by id again (after some went).
+    fn index_messages(&mut self) {
+        self.message_at = self
+            .messages
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| Some((m["id"].as_str()?.to_owned(), i)))
+            .collect();
+    }
+
+    /// A message by id, through the index when it knows it.
+    fn message_mut(&mut self, id: &str) -> Option<&mut Value> {
+        let at = self
+            .message_at
+            .get(id)
+            .copied()
+            .filter(|&i| self.messages.get(i).is_some_and(|m| m["id"] == id));
+        match at {
+            Some(i) => self.messages.get_mut(i),
+            None => self.messages.iter_mut().rev().find(|m| m["id"] == id),
+        }
+    }
+
+    /// A message was posted: a run that keeps only the latest forgets
+    /// the oldest messages it will not edit (those without components: not
+    /// cards), with who got them, and files and nonces from before.
+    fn posted(&mut self, msg: Value, members: BTreeSet<String>) {
+        let id = msg["id"].as_str().unwrap_or_default().to_owned();
+        self.message_at.insert(id.clone(), self.messages.len());
+        self.messages.push(msg);
+        self.delivered_to.insert(id, members);
+        let Some(keep) = self.keep.map(|k| k.max(1)) else {
+            return;
+        };
+        if self.messages.len() < self.messages_trimmed + keep {
+            return;
+        }
+        let cut = self.messages.len().saturating_sub(keep);
+        let is_card = |m: &Value| m["components"].as_array().is_some_and(|c| !c.is_empty());
+        let mut gone = vec![];
+        let mut i = 0;
+        self.messages.retain(|m| {
+            i += 1;
+            if i <= cut && !is_card(m) {
+                gone.push(m["id"].as_str().unwrap_or_default().to_owned());
+                return false;
+            }
+            true
+        });
+        for id in gone {
+            self.delivered_to.remove(&id);
+        }
+        self.messages_trimmed = self.messages.len();
+        self.index_messages();
+        if self.files.len() > keep {
+            let drop = self.files.len() - keep;
+            self.files.drain(..drop);
+        }
+        self.nonces.retain(|_, (_, at)| at.elapsed() < NONCE_WINDOW);
+    }
+}
 
 /// The fake, running until dropped with the test's runtime.
 #[derive(Clone)]
@@ -262,6 +345,21 @@ impl FakeDiscord {
     /// The gateway.
     pub fn gateway(&self) -> &Gateway {
         &self.gateway
+    }
+
+    /// For a long run (the soak), which would otherwise hold everything
+    /// it ever sent: keeps about the latest `n` requests for
+    /// [`FakeDiscord::calls`] (between `n` and `2n`), the latest `n`
+    /// messages and every card (a message with components: the bot edits
+    /// those), the latest `n` files, and nonces for their window only.
+    /// Violations are never forgotten.
+    pub fn keep_latest(&self, n: usize) {
+        let mut g = self.inner.lock().expect("fake state");
+        g.keep = Some(n);
+        let len = g.calls.len();
+        if len > n {
+            g.calls.drain(..len - n);
+        }
     }
 
     /// Every request so far.
@@ -454,5 +552,44 @@ impl FakeDiscord {
     /// A person's message written while the bot was away: only in history.
     pub fn history_only(&self, channel: &str, who: &Person, content: &str) -> Value {
         self.user_message(channel, who, content)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_run_keeps_the_latest_messages_and_every_card() {
+        let mut g = Inner {
+            keep: Some(3),
+            ..Inner::default()
+        };
+        let card = json!({ "id": "1", "channel_id": "C", "components": [{ "type": 1 }] });
+        g.posted(card, BTreeSet::new());
+        for i in 2..20 {
+            let line = json!({ "id": i.to_string(), "channel_id": "T", "components": [] });
+            g.posted(line, BTreeSet::from(["someone".to_owned()]));
+        }
+        let ids: Vec<&str> = g.messages.iter().filter_map(|m| m["id"].as_str()).collect();
+        assert_eq!(ids[0], "1", "{ids:?}");
+        assert!(!ids.contains(&"2"), "{ids:?}");
+        assert!(ids.contains(&"19"), "{ids:?}");
+        assert!(g.messages.len() <= 1 + 3 + 3, "{ids:?}");
+        // who got a forgotten message is forgotten with it.
+        assert_eq!(g.delivered_to.len(), g.messages.len());
+        // found by id after the trim, the card and the latest alike.
+        assert_eq!(g.message_mut("1").unwrap()["channel_id"], "C");
+        assert_eq!(g.message_mut("19").unwrap()["id"], "19");
+        assert!(g.message_mut("2").is_none());
+        // one added past the index is still found.
+        g.messages.push(json!({ "id": "99" }));
+        assert!(g.message_mut("99").is_some());
+
+        let mut all = Inner::default();
+        for i in 0..50 {
+            all.posted(json!({ "id": i.to_string() }), BTreeSet::new());
+        }
+        assert_eq!(all.messages.len(), 50);
     }
 }

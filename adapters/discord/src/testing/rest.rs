@@ -102,7 +102,7 @@ pub(super) async fn rest(
     }
     let mut g = inner.lock().expect("fake state");
     let record = |g: &mut Inner, status: u16| {
-        g.calls.push(Call {
+        g.record(Call {
             method: method.to_string(),
             path: path.clone(),
             body: body.clone(),
@@ -284,8 +284,8 @@ pub(super) async fn rest(
                         .filter(|_| body["enforce_nonce"] == true)
                         .and_then(|n| g.nonces.get(n))
                         .filter(|(_, at)| at.elapsed() < NONCE_WINDOW)
-                        .and_then(|(mid, _)| g.messages.iter().find(|x| x["id"] == mid.as_str()))
-                        .cloned();
+                        .map(|(mid, _)| mid.clone());
+                    let repeat = repeat.and_then(|mid| g.message_mut(&mid).map(|m| m.clone()));
                     if let Some(msg) = repeat {
                         record(&mut g, 200);
                         return ok(msg);
@@ -317,9 +317,8 @@ pub(super) async fn rest(
                         msg["nonce"] = json!(n);
                         g.nonces.insert(n, (mid.clone(), std::time::Instant::now()));
                     }
-                    g.messages.push(msg.clone());
                     // who was in the channel when it arrived: who got it.
-                    g.delivered_to.insert(mid, members);
+                    g.posted(msg.clone(), members);
                     ok(msg)
                 }
             }
@@ -327,9 +326,8 @@ pub(super) async fn rest(
         ("PATCH", ["channels", id, "messages", mid]) => {
             let (id, mid) = ((*id).to_owned(), (*mid).to_owned());
             match g
-                .messages
-                .iter_mut()
-                .find(|x| x["id"] == mid.as_str() && x["channel_id"] == id.as_str())
+                .message_mut(&mid)
+                .filter(|x| x["channel_id"] == id.as_str())
             {
                 Some(x) => {
                     for k in ["content", "embeds", "components"] {
@@ -348,6 +346,7 @@ pub(super) async fn rest(
             g.messages
                 .retain(|x| !(x["id"] == mid.as_str() && x["channel_id"] == id.as_str()));
             if g.messages.len() < before {
+                g.index_messages();
                 StatusCode::NO_CONTENT.into_response()
             } else {
                 error(404, 10008, "Unknown Message")

@@ -12,11 +12,18 @@ use std::time::{Duration, Instant};
 
 /// Portal clients writing at once.
 const WRITERS: usize = 8;
+/// Requests, messages other than cards and files each fake remembers
+/// during a soak.
+const KEEP_LATEST: usize = 1_000;
 /// Events per ticket: its opening, its replies and its closing.
 const PER_TICKET: u64 = 100;
 
 pub async fn run(o: &Options, r: &mut Report) -> anyhow::Result<()> {
     let (platforms, server) = chat::Platforms::with_server(o).await?;
+    // the fakes keep what the server posted (to edit it and find it again)
+    // but not a million requests.
+    platforms.slack.keep_latest(KEEP_LATEST);
+    platforms.discord.keep_latest(KEEP_LATEST);
     let outcome = soak(o, r, &server, &platforms).await;
     platforms.finish(server, outcome).await
 }
