@@ -151,16 +151,11 @@ struct Inner {
 }
 
 impl Inner {
-    /// Records a call; a run that keeps only the latest forgets the
-    /// oldest (in batches, so that recording stays cheap).
+    /// Records a call (a run that keeps only the latest forgets the
+    /// oldest).
     fn record(&mut self, call: Call) {
         self.calls.push(call);
-        if let Some(keep) = self.keep {
-            if self.calls.len() >= 2 * keep.max(1) {
-                let drop = self.calls.len() - keep;
-                self.calls.drain(..drop);
-            }
-        }
+        threadesk_chat::testing::keep_latest(&mut self.calls, self.keep);
     }
 
     /// A message was posted: a run that keeps only the latest forgets the

@@ -52,3 +52,33 @@ pub async fn form_parts(
     }
     Ok(parts)
 }
+
+/// A fake's record in a long run that keeps only about the latest `keep`
+/// entries (between `keep` and `2 keep`): once it holds twice that, the
+/// oldest go, in one batch, so that recording stays cheap. `None` keeps
+/// everything (a test's run).
+pub fn keep_latest<T>(record: &mut Vec<T>, keep: Option<usize>) {
+    if let Some(keep) = keep {
+        if record.len() >= 2 * keep.max(1) {
+            let drop = record.len() - keep;
+            record.drain(..drop);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_record_keeps_between_the_bound_and_twice_it() {
+        let mut v: Vec<u32> = vec![];
+        for i in 0..25 {
+            v.push(i);
+            super::keep_latest(&mut v, Some(5));
+            assert!(v.len() < 10, "{v:?}");
+        }
+        assert!(v.len() >= 5 && *v.last().unwrap() == 24, "{v:?}");
+        let mut all: Vec<u32> = (0..100).collect();
+        super::keep_latest(&mut all, None);
+        assert_eq!(all.len(), 100);
+    }
+}
