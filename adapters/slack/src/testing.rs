@@ -292,7 +292,9 @@ impl FakeSlack {
     /// it ever sent: keeps about the latest `n` requests for
     /// [`FakeSlack::calls`] (between `n` and `2n`), the latest `n`
     /// messages and every message at the top of a channel (the cards),
-    /// and the latest `n` uploads. Violations are never forgotten.
+    /// and the latest `n` uploads. Violations are never forgotten. A
+    /// forgotten message is not found again in a channel's history: a
+    /// run that crashes the server on purpose keeps everything.
     pub fn keep_latest(&self, n: usize) {
         let mut state = self.inner.lock().unwrap();
         state.keep = Some(n);

@@ -347,7 +347,9 @@ impl FakeDiscord {
     /// [`FakeDiscord::calls`] (between `n` and `2n`), the latest `n`
     /// messages and every card (a message with components: the bot edits
     /// those), the latest `n` files, and nonces for their window only.
-    /// Violations are never forgotten.
+    /// Violations are never forgotten. A forgotten message is not found
+    /// again (by its nonce or in a channel's history): a run that crashes
+    /// the server on purpose keeps everything.
     pub fn keep_latest(&self, n: usize) {
         let mut g = self.inner.lock().expect("fake state");
         g.keep = Some(n);
