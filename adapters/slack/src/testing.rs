@@ -150,12 +150,14 @@ struct Inner {
     origin: String,
 }
 
+use threadesk_chat::testing::{forget_oldest, keep_latest};
+
 impl Inner {
     /// Records a call (a run that keeps only the latest forgets the
     /// oldest).
     fn record(&mut self, call: Call) {
         self.calls.push(call);
-        threadesk_chat::testing::keep_latest(&mut self.calls, self.keep);
+        keep_latest(&mut self.calls, self.keep);
     }
 
     /// A message was posted: a run that keeps only the latest forgets the
@@ -169,17 +171,10 @@ impl Inner {
         if self.messages.len() < self.messages_trimmed + keep {
             return;
         }
-        let cut = self.messages.len().saturating_sub(keep);
-        let mut i = 0;
-        self.messages.retain(|m| {
-            i += 1;
-            i > cut || (m["thread_ts"].is_null() && m.get("files").is_none())
-        });
+        let card = |m: &Value| m["thread_ts"].is_null() && m.get("files").is_none();
+        forget_oldest(&mut self.messages, keep, card);
         self.messages_trimmed = self.messages.len();
-        if self.uploads.len() > keep {
-            let drop = self.uploads.len() - keep;
-            self.uploads.drain(..drop);
-        }
+        forget_oldest(&mut self.uploads, keep, |_| false);
     }
 }
 
@@ -296,12 +291,7 @@ impl FakeSlack {
     /// forgotten message is not found again in a channel's history: a
     /// run that crashes the server on purpose keeps everything.
     pub fn keep_latest(&self, n: usize) {
-        let mut state = self.inner.lock().unwrap();
-        state.keep = Some(n);
-        let len = state.calls.len();
-        if len > n {
-            state.calls.drain(..len - n);
-        }
+        self.inner.lock().unwrap().keep = Some(n);
     }
 
     /// Every call so far.

@@ -66,8 +66,28 @@ pub fn keep_latest<T>(record: &mut Vec<T>, keep: Option<usize>) {
     }
 }
 
+/// Forgets, among all but the latest `keep` entries, those that `stays`
+/// refuses; gives them back (a fake forgets what hangs on them too).
+pub fn forget_oldest<T>(record: &mut Vec<T>, keep: usize, stays: impl Fn(&T) -> bool) -> Vec<T> {
+    let cut = record.len().saturating_sub(keep);
+    let (kept, gone): (Vec<T>, Vec<T>) = record.drain(..cut).partition(|entry| stays(entry));
+    record.splice(..0, kept);
+    gone
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_oldest_are_forgotten_unless_they_stay() {
+        let mut v: Vec<u32> = (0..10).collect();
+        let gone = super::forget_oldest(&mut v, 3, |&i| i % 4 == 0);
+        assert_eq!(gone, [1, 2, 3, 5, 6]);
+        assert_eq!(v, [0, 4, 7, 8, 9]);
+        let mut few: Vec<u32> = (0..2).collect();
+        assert!(super::forget_oldest(&mut few, 3, |_| false).is_empty());
+        assert_eq!(few, [0, 1]);
+    }
+
     #[test]
     fn a_record_keeps_between_the_bound_and_twice_it() {
         let mut v: Vec<u32> = vec![];

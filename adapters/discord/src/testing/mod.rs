@@ -174,12 +174,14 @@ impl std::fmt::Debug for Posted {
 /// "the past few minutes"; the fake keeps the low end).
 pub const NONCE_WINDOW: Duration = Duration::from_secs(120);
 
+use threadesk_chat::testing::{forget_oldest, keep_latest};
+
 impl Inner {
     /// Records a call (a run that keeps only the latest forgets the
     /// oldest).
     fn record(&mut self, call: Call) {
         self.calls.push(call);
-        threadesk_chat::testing::keep_latest(&mut self.calls, self.keep);
+        keep_latest(&mut self.calls, self.keep);
     }
 
     /// Indexes every message by id again (after some went).
@@ -219,27 +221,14 @@ impl Inner {
         if self.messages.len() < self.messages_trimmed + keep {
             return;
         }
-        let cut = self.messages.len().saturating_sub(keep);
         let is_card = |m: &Value| m["components"].as_array().is_some_and(|c| !c.is_empty());
-        let mut gone = vec![];
-        let mut i = 0;
-        self.messages.retain(|m| {
-            i += 1;
-            if i <= cut && !is_card(m) {
-                gone.push(m["id"].as_str().unwrap_or_default().to_owned());
-                return false;
-            }
-            true
-        });
-        for id in gone {
-            self.delivered_to.remove(&id);
+        for m in forget_oldest(&mut self.messages, keep, is_card) {
+            self.delivered_to
+                .remove(m["id"].as_str().unwrap_or_default());
         }
         self.messages_trimmed = self.messages.len();
         self.index_messages();
-        if self.files.len() > keep {
-            let drop = self.files.len() - keep;
-            self.files.drain(..drop);
-        }
+        forget_oldest(&mut self.files, keep, |_| false);
         self.nonces.retain(|_, (_, at)| at.elapsed() < NONCE_WINDOW);
     }
 }
@@ -351,12 +340,7 @@ impl FakeDiscord {
     /// again (by its nonce or in a channel's history): a run that crashes
     /// the server on purpose keeps everything.
     pub fn keep_latest(&self, n: usize) {
-        let mut g = self.inner.lock().expect("fake state");
-        g.keep = Some(n);
-        let len = g.calls.len();
-        if len > n {
-            g.calls.drain(..len - n);
-        }
+        self.inner.lock().expect("fake state").keep = Some(n);
     }
 
     /// Every request so far.
