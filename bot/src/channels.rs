@@ -77,6 +77,19 @@ fn worker<C: Consumer + Send + 'static>(name: &'static str, consumer: C) -> Task
     })
 }
 
+/// Takes up the chat requests acknowledged first whose process died (or
+/// whose answer waits to be tried again).
+fn late_answers<L: threadesk_chat::late::LateAnswers>(
+    name: &'static str,
+    runner: threadesk_chat::late::AckFirst,
+    adapter: L,
+) -> Task {
+    Task::new(name, move |stop| async move {
+        runner.recover(adapter, stop.wait()).await;
+        Ok(())
+    })
+}
+
 /// The e-mail channel, when SMTP is configured.
 pub async fn email(
     config: &Config,
@@ -134,7 +147,14 @@ pub async fn slack(config: &Config, engine: &Engine) -> anyhow::Result<Option<Ch
         );
     }
     let socket = settings.app_token.is_some();
-    let mut tasks = vec![worker("slack outbox worker", adapter.mirror())];
+    let mut tasks = vec![
+        worker("slack outbox worker", adapter.mirror()),
+        late_answers(
+            "slack late answers",
+            adapter.acknowledge_first(),
+            adapter.clone(),
+        ),
+    ];
     if socket {
         let client = adapter.clone();
         tasks.push(Task::new(
@@ -173,7 +193,14 @@ pub async fn discord(config: &Config, engine: &Engine) -> anyhow::Result<Option<
     let me = adapter.connect().await.context(
         "cannot connect to Discord (check DISCORD_TOKEN, DISCORD_APPLICATION_ID, DISCORD_SUPPORT_CHANNEL and DISCORD_API_URL)",
     )?;
-    let mut tasks = vec![worker("discord outbox worker", adapter.mirror())];
+    let mut tasks = vec![
+        worker("discord outbox worker", adapter.mirror()),
+        late_answers(
+            "discord late answers",
+            adapter.acknowledge_first(),
+            adapter.clone(),
+        ),
+    ];
     if settings.gateway {
         let client = adapter.clone();
         tasks.push(Task::new(

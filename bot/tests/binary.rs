@@ -291,6 +291,17 @@ fn with_slack_credentials_it_serves_slack_and_posts_from_the_outbox() {
         answer.contains("\"response_action\":\"update\""),
         "{answer}"
     );
+    // acknowledged first: "Opening your ticket…", then the opened ticket.
+    assert!(answer.contains("Opening your ticket"), "{answer}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !fake
+        .calls_of("views.update")
+        .iter()
+        .any(|v| v["view"].to_string().contains("is open"))
+    {
+        assert!(Instant::now() < deadline, "no answer: {:?}", fake.calls());
+        std::thread::sleep(Duration::from_millis(50));
+    }
     // the outbox worker posts the staff card and Bob's DM card on its own.
     let deadline = Instant::now() + Duration::from_secs(20);
     while fake.posts("CSTAFF", None).is_empty() || fake.posts("DUBOB", None).is_empty() {
@@ -380,7 +391,22 @@ fn with_discord_credentials_it_connects_the_gateway_and_answers_interactions() {
         &submit,
     );
     assert!(status.contains("200"), "{status}");
-    assert!(answer.contains("is open"), "{answer}");
+    // acknowledged first: a private deferral, the answer edited into it.
+    assert!(answer.contains("\"type\":5"), "{answer}");
+    let edited = || {
+        fake.calls_to("PATCH", "/webhooks/*/*/messages/@original")
+            .iter()
+            .any(|c| {
+                c.body["content"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("is open")
+            })
+    };
+    while !edited() {
+        assert!(Instant::now() < deadline, "no answer: {:?}", fake.calls());
+        std::thread::sleep(Duration::from_millis(50));
+    }
     // the outbox worker creates the private thread on its own.
     while fake.threads_in(SUPPORT_CHANNEL).is_empty() {
         assert!(Instant::now() < deadline, "no thread: {:?}", fake.calls());

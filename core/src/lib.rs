@@ -17,6 +17,7 @@ pub mod error;
 pub mod faults;
 pub mod followers;
 pub mod ids;
+pub mod inbound;
 pub mod links;
 pub mod markdown;
 pub mod metrics;

@@ -15,6 +15,7 @@ mod deliver;
 mod failure;
 mod hub;
 pub mod input;
+pub mod late;
 mod platform;
 pub mod reply;
 #[cfg(feature = "testing")]

@@ -60,6 +60,8 @@ struct Inner {
     /// What people typed into a New ticket modal that was refused, by user
     /// id: the Try again button opens the modal with it.
     drafts: std::sync::Mutex<std::collections::HashMap<String, (String, String)>>,
+    /// Set when interactions are acknowledged first ([`DiscordAdapter::acknowledge_first`]).
+    late: threadesk_chat::late::Slot,
 }
 
 impl DiscordAdapter {
@@ -78,6 +80,7 @@ impl DiscordAdapter {
                 me: OnceLock::new(),
                 verifier,
                 drafts: Default::default(),
+                late: Default::default(),
             }),
         })
     }

@@ -55,6 +55,8 @@ struct Inner {
     config: SlackConfig,
     me: OnceLock<BotIdentity>,
     people: people::Directory,
+    /// Set when requests are acknowledged first ([`SlackAdapter::acknowledge_first`]).
+    late: threadesk_chat::late::Slot,
 }
 
 impl SlackAdapter {
@@ -68,6 +70,7 @@ impl SlackAdapter {
                 config,
                 me: OnceLock::new(),
                 people: people::Directory::default(),
+                late: Default::default(),
             }),
         })
     }

@@ -342,6 +342,38 @@ pub fn new_ticket_modal(departments: &[Department], subject: &str, body: &str) -
     })
 }
 
+/// A slash command's acknowledgement when it is handled afterwards: its
+/// answer replaces this (through the command's `response_url`).
+pub fn working() -> Value {
+    json!({ "response_type": "ephemeral", "text": "⏳ Working on it…" })
+}
+
+/// The New ticket modal while the ticket is being opened: replaced by
+/// [`opened_modal`], or by the form again with what went wrong.
+pub fn opening_modal() -> Value {
+    json!({
+        "type": "modal", "title": plain("New ticket"), "close": plain("Close"),
+        "blocks": [{ "type": "section", "text": mrkdwn("⏳ Opening your ticket…") }],
+    })
+}
+
+/// The New ticket form again, as typed, with why it was not opened.
+pub fn new_ticket_modal_refused(
+    departments: &[Department],
+    subject: &str,
+    body: &str,
+    why: &str,
+) -> Value {
+    let mut view = new_ticket_modal(departments, subject, body);
+    if let Some(blocks) = view["blocks"].as_array_mut() {
+        blocks.insert(
+            0,
+            json!({ "type": "section", "text": mrkdwn(&format!("⚠️ {}", escape(why))) }),
+        );
+    }
+    view
+}
+
 /// What the New ticket modal turns into once the ticket is open.
 pub fn opened_modal(number: TicketNumber, subject: &str) -> Value {
     json!({

@@ -277,6 +277,20 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether a new ticket's fields are acceptable as typed (subject,
+    /// message, files), checked without the database: a form acknowledged
+    /// before it is handled ([`crate::inbound`]) shows these refusals at
+    /// once, beside the fields. [`Engine::open_ticket`] checks them again.
+    pub fn check_new_ticket(&self, input: &NewTicket) -> Result<()> {
+        Subject::parse(&input.subject)?;
+        MessageBody::parse(&input.body)?;
+        AttachmentMeta::parse_all(
+            input.attachments.clone(),
+            self.settings.max_attachment_bytes,
+        )?;
+        Ok(())
+    }
+
     /// Opens a ticket for the actor, with its first message.
     #[tracing::instrument(skip_all, fields(person.id = %ctx.actor))]
     pub async fn open_ticket(&self, ctx: &Ctx, input: NewTicket) -> Result<Opened> {

@@ -57,18 +57,23 @@ fn help(staff: bool) -> String {
 
 mod commands;
 mod components;
+mod late;
 mod parse;
 mod threads;
 
 use parse::field;
 
 impl DiscordAdapter {
-    /// Answers an interaction: its response body, given within
-    /// [`ANSWER_BUDGET`]; slower work is answered with a deferral and its
-    /// result edited in when it is done.
+    /// Answers an interaction: acknowledged first when it can be
+    /// ([`late`]), else its response body, given within [`ANSWER_BUDGET`];
+    /// slower work is answered with a deferral and its result edited in
+    /// when it is done.
     pub async fn on_interaction(&self, i: Value) -> Value {
         if i["type"] == 1 {
             return json!({ "type": 1 });
+        }
+        if let Some(answer) = self.acknowledged_first(&i).await {
+            return answer;
         }
         let token = i["token"].as_str().unwrap_or_default().to_owned();
         let me = self.clone();
@@ -87,15 +92,30 @@ impl DiscordAdapter {
                         me.finish_deferred(&token, answer).await;
                     }
                 });
-                // a private "thinking…" message of its own, also for a
-                // button: editing `@original` then never touches the card.
-                json!({ "type": 5, "data": { "flags": render::EPHEMERAL } })
+                late::thinking()
             }
         }
     }
 
     /// Edits the deferred answer in, once Discord has seen the deferral.
     async fn finish_deferred(&self, token: &str, answer: Value) {
+        for attempt in 0..5u32 {
+            tokio::time::sleep(Duration::from_millis(300 * u64::from(attempt + 1))).await;
+            match self.edit_original(token, &answer).await {
+                Ok(()) => return,
+                Err(e) => tracing::info!(error = %e, "deferred answer not edited yet"),
+            }
+        }
+    }
+
+    /// Edits an interaction's original response (a deferral's "thinking…")
+    /// into `answer`, a response body as [`DiscordAdapter::on_interaction`]
+    /// would have given it. Editing it twice shows the same.
+    pub(crate) async fn edit_original(
+        &self,
+        token: &str,
+        answer: &Value,
+    ) -> Result<(), crate::api::ApiError> {
         let data = &answer["data"];
         let mut body = json!({ "allowed_mentions": render::no_pings() });
         match answer["type"].as_u64() {
@@ -113,21 +133,14 @@ impl DiscordAdapter {
                 body[k] = data[k].clone();
             }
         }
-        for attempt in 0..5u32 {
-            tokio::time::sleep(Duration::from_millis(300 * u64::from(attempt + 1))).await;
-            let route = Route::WebhookOriginalInteractionResponse {
-                application_id: ApplicationId::new(self.config().application_id),
-                token,
-            };
-            match self
-                .api()
-                .call(route, LightMethod::Patch, Some(&body), None)
-                .await
-            {
-                Ok(_) => return,
-                Err(e) => tracing::info!(error = %e, "deferred answer not edited yet"),
-            }
-        }
+        let route = Route::WebhookOriginalInteractionResponse {
+            application_id: ApplicationId::new(self.config().application_id),
+            token,
+        };
+        self.api()
+            .call(route, LightMethod::Patch, Some(&body), None)
+            .await
+            .map(drop)
     }
 
     async fn interaction(&self, i: &Value) -> Value {

@@ -8,6 +8,7 @@ mod cross;
 mod flows;
 mod gateway;
 mod helpers;
+mod late;
 mod notes;
 mod robust;
 mod transcripts;

@@ -85,8 +85,8 @@ impl ChatDesk for SlackAdapter {
 }
 
 impl SlackAdapter {
-    /// A slash command.
-    pub async fn on_command(&self, form: &HashMap<String, String>) -> Answer {
+    /// A slash command, handled before it is answered.
+    pub(crate) async fn handle_command(&self, form: &HashMap<String, String>) -> Answer {
         let slash = match SlashCommand::try_from(form) {
             Ok(s) => s,
             Err(why) => return ephemeral(why),
@@ -116,6 +116,19 @@ impl SlackAdapter {
             Ok(reply) => self.draw(&person, &slash, reply).await,
             Err(e) => ephemeral(&sentence(&e)),
         }
+    }
+
+    /// The key of a slash command that can be answered late: one that
+    /// reads and has a `response_url` to answer through, and does not
+    /// open a form (its trigger expires in 3 seconds). `None` for one
+    /// answered at once.
+    pub(crate) fn deferrable_command(&self, form: &HashMap<String, String>) -> Option<String> {
+        let slash = SlashCommand::try_from(form).ok()?;
+        let answerable = form.get("response_url").is_some_and(|u| !u.is_empty());
+        let command = Command::from_text(&slash.text, &SlackText).ok()?;
+        let form_first = matches!(command, Command::Open { .. });
+        (answerable && !form_first && !slash.trigger.is_empty())
+            .then(|| format!("slack:cmd:{}", slash.trigger))
     }
 
     /// A command's answer as Slack shows it.

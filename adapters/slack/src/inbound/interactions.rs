@@ -23,9 +23,33 @@ fn text_input(view: &Value, block: &str) -> String {
         .to_owned()
 }
 
+/// What the New ticket modal holds.
+pub(crate) fn new_ticket(view: &Value) -> NewTicket {
+    NewTicket {
+        subject: text_input(view, "subject"),
+        department: state(view, "department")["selected_option"]["value"]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .map(DepartmentId),
+        body: text_input(view, "message"),
+        attachments: files(&state(view, "attachments")["files"]),
+    }
+}
+
+/// The modal's id and hash: a modal updated in place (Delegates) keeps its
+/// id but gets a new hash each time, so the pair names one submission.
+pub(crate) fn submission_id(view: &Value) -> String {
+    match (view["id"].as_str(), view["hash"].as_str()) {
+        (Some(id), Some(hash)) => format!("{id}:{hash}"),
+        (Some(id), None) => id.to_owned(),
+        _ => String::new(),
+    }
+}
+
 impl SlackAdapter {
-    /// An interaction (the decoded `payload` JSON).
-    pub async fn on_interaction(&self, p: &Value) -> Answer {
+    /// An interaction (the decoded `payload` JSON), handled before it is
+    /// answered.
+    pub(crate) async fn handle_interaction(&self, p: &Value) -> Answer {
         let user = p["user"]["id"].as_str().unwrap_or_default();
         if user.is_empty() {
             return Answer::Ack;
@@ -222,43 +246,25 @@ impl SlackAdapter {
         person: &threadesk_core::domain::Person,
     ) -> Result<Answer, EngineError> {
         let view = &p["view"];
-        // a modal updated in place (Delegates) keeps its id but gets a new
-        // hash each time: the pair names one submission.
-        let id = match (view["id"].as_str(), view["hash"].as_str()) {
-            (Some(id), Some(hash)) => format!("{id}:{hash}"),
-            (Some(id), None) => id.to_owned(),
-            _ => String::new(),
-        };
-        let ctx = super::ctx(person.id, "view", &id);
+        let ctx = super::ctx(person.id, "view", &submission_id(view));
         let ticket = view["private_metadata"]
             .as_str()
             .and_then(|m| m.parse().ok())
             .map(TicketId);
         let engine = self.engine();
         let answer = match (view["callback_id"].as_str().unwrap_or_default(), ticket) {
-            (ids::NEW_TICKET_VIEW, _) => {
-                let input = NewTicket {
-                    subject: text_input(view, "subject"),
-                    department: state(view, "department")["selected_option"]["value"]
-                        .as_str()
-                        .and_then(|v| v.parse().ok())
-                        .map(DepartmentId),
-                    body: text_input(view, "message"),
-                    attachments: files(&state(view, "attachments")["files"]),
-                };
-                match engine.open_ticket(&ctx, input).await {
-                    Ok(opened) => Answer::Json(json!({
-                        "response_action": "update",
-                        "view": render::opened_modal(opened.ticket.number, &opened.ticket.subject),
-                    })),
-                    Err(EngineError::Invalid(v)) => modal_errors(field_of(&v), &v.to_string()),
-                    Err(EngineError::NotFound("department")) => modal_errors(
-                        "department",
-                        "That department is no longer available; choose another.",
-                    ),
-                    Err(e) => modal_errors("message", &sentence(&e)),
-                }
-            }
+            (ids::NEW_TICKET_VIEW, _) => match engine.open_ticket(&ctx, new_ticket(view)).await {
+                Ok(opened) => Answer::Json(json!({
+                    "response_action": "update",
+                    "view": render::opened_modal(opened.ticket.number, &opened.ticket.subject),
+                })),
+                Err(EngineError::Invalid(v)) => modal_errors(field_of(&v), &v.to_string()),
+                Err(EngineError::NotFound("department")) => modal_errors(
+                    "department",
+                    "That department is no longer available; choose another.",
+                ),
+                Err(e) => modal_errors("message", &sentence(&e)),
+            },
             (ids::EDIT_SUBJECT_VIEW, Some(t)) => match engine
                 .edit_subject(&ctx, t, &text_input(view, "subject"))
                 .await

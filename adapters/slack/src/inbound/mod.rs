@@ -5,6 +5,7 @@
 mod commands;
 mod events;
 mod interactions;
+mod late;
 mod parse;
 
 use crate::render;

@@ -4,6 +4,7 @@
 mod after;
 mod flows;
 mod helpers;
+mod late;
 mod more;
 mod robust;
 mod security;

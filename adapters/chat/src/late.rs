@@ -1,0 +1,244 @@
+//! Acknowledge first, answer late: a chat request is stored durably
+//! ([`threadesk_core::inbound`]), acknowledged at once, then handled on a
+//! task of its own and answered through the platform's way of answering
+//! late (Slack's `response_url` or `views.update`, Discord's edit of the
+//! original response). Under a burst the acknowledgements do not queue
+//! behind the work.
+//!
+//! Crash points ([`threadesk_core::faults`]) mark the three moments a
+//! process can die with a request in hand: [`STORED`] (stored, maybe not
+//! acknowledged), [`HANDLED`] (the engine's work committed, not answered)
+//! and [`ANSWERED`] (answered, not yet forgotten). At each, the request
+//! stays stored and is taken up again once its lease lapses: the engine's
+//! idempotency key makes the work act once, and a late answer replaces
+//! what it answers, so showing it again changes nothing.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use threadesk_core::faults::crash_point;
+use threadesk_core::inbound::Inbound;
+use threadesk_core::{Engine, EngineError};
+use tokio::sync::Semaphore;
+
+/// Stored; the platform may not have its acknowledgement yet.
+pub const STORED: &str = "inbound.stored";
+/// Handled (the engine's change committed); not answered yet.
+pub const HANDLED: &str = "inbound.handled";
+/// Answered; the stored request not forgotten yet.
+pub const ANSWERED: &str = "inbound.answered";
+
+/// Requests handled at once per process: the rest wait their turn, so the
+/// acknowledgements of a burst are not slowed by its work.
+pub const PARALLEL: usize = 4;
+/// Tries before a request is set aside (kept, marked failed).
+pub const MAX_ATTEMPTS: i64 = 8;
+
+/// A platform's handling of its stored requests.
+pub trait LateAnswers: Clone + Send + Sync + 'static {
+    /// What handling a request gives, to be answered with.
+    type Answer: Send;
+    /// The platform's name in the store.
+    const PLATFORM: &'static str;
+
+    /// Does what the request asks (the payload as it was stored).
+    fn handle(&self, payload: &str) -> impl Future<Output = Self::Answer> + Send;
+
+    /// Shows the answer to the person; an error when it should be tried
+    /// again later (the platform unreachable, say). Showing the same
+    /// answer twice must change nothing.
+    fn answer(
+        &self,
+        payload: &str,
+        answer: Self::Answer,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// The acknowledge-first runner of one process, shared by its clones.
+#[derive(Clone)]
+pub struct AckFirst {
+    inbound: Inbound,
+    permits: Arc<Semaphore>,
+    /// Keys this process is handling now (recovery leaves them alone).
+    held: Arc<Mutex<HashSet<String>>>,
+}
+
+impl std::fmt::Debug for AckFirst {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AckFirst").finish_non_exhaustive()
+    }
+}
+
+/// Where an adapter keeps its runner: empty until the binary asks it to
+/// acknowledge first ([`Slot::start`]).
+#[derive(Debug, Default)]
+pub struct Slot(std::sync::OnceLock<AckFirst>);
+
+impl Slot {
+    /// The runner, once started.
+    pub fn get(&self) -> Option<&AckFirst> {
+        self.0.get()
+    }
+
+    /// The runner, started over the engine's database if it was not yet.
+    pub fn start(&self, engine: &Engine) -> AckFirst {
+        self.0.get_or_init(|| AckFirst::new(engine)).clone()
+    }
+}
+
+fn lease() -> Duration {
+    threadesk_core::outbox::lease()
+}
+
+/// The wait before try `attempts + 1`: 1 s, 2 s, 4 s, … up to a minute.
+fn backoff(attempts: i64) -> Duration {
+    let exp = u32::try_from(attempts.clamp(1, 7) - 1).unwrap_or(0);
+    Duration::from_secs(2u64.pow(exp)).min(Duration::from_secs(60))
+}
+
+impl AckFirst {
+    /// A runner over the engine's database.
+    pub fn new(engine: &Engine) -> AckFirst {
+        AckFirst {
+            inbound: Inbound::new(engine.db().clone()),
+            permits: Arc::new(Semaphore::new(PARALLEL)),
+            held: Arc::default(),
+        }
+    }
+
+    /// The store behind it.
+    pub fn inbound(&self) -> &Inbound {
+        &self.inbound
+    }
+
+    /// Stores a request and starts handling it on a task of its own;
+    /// returns once it is durable, for the caller to acknowledge. An error
+    /// when it could not be stored: nothing was acknowledged or will be
+    /// handled. A redelivery of a request still stored is acknowledged and
+    /// left to the first.
+    pub async fn accept<L: LateAnswers>(
+        &self,
+        late: &L,
+        key: &str,
+        payload: String,
+    ) -> Result<(), EngineError> {
+        self.hold(key);
+        let fresh = match self
+            .inbound
+            .store(L::PLATFORM, key, &payload, lease())
+            .await
+        {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                self.release(key);
+                return Err(e);
+            }
+        };
+        crash_point(STORED, key);
+        if fresh {
+            let me = self.clone();
+            let late = late.clone();
+            let key = key.to_owned();
+            tokio::spawn(async move { me.work(&late, &key, &payload, 1).await });
+        } else {
+            self.release(key);
+        }
+        Ok(())
+    }
+
+    fn hold(&self, key: &str) {
+        self.held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_owned());
+    }
+
+    fn release(&self, key: &str) {
+        self.held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+
+    fn holds(&self, key: &str) -> bool {
+        self.held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(key)
+    }
+
+    /// Handles and answers one stored request, then forgets it; a failed
+    /// answer is tried again later.
+    async fn work<L: LateAnswers>(&self, late: &L, key: &str, payload: &str, attempts: i64) {
+        let permit = self.permits.acquire().await;
+        let answer = late.handle(payload).await;
+        crash_point(HANDLED, key);
+        let outcome = late.answer(payload, answer).await;
+        drop(permit);
+        let stored = match outcome {
+            Ok(()) => {
+                crash_point(ANSWERED, key);
+                self.inbound.done(key).await
+            }
+            Err(e) => {
+                let give_up = attempts >= MAX_ATTEMPTS;
+                if give_up {
+                    tracing::error!(platform = L::PLATFORM, key, attempts, error = %e, "a chat request's answer could not be shown; set aside");
+                } else {
+                    tracing::warn!(platform = L::PLATFORM, key, attempts, error = %e, "a chat request's answer not shown yet; trying again later");
+                }
+                self.inbound
+                    .failed(key, &e, backoff(attempts), give_up)
+                    .await
+            }
+        };
+        if let Err(e) = stored {
+            // the lease lapses and the request is taken up again.
+            tracing::warn!(platform = L::PLATFORM, key, error = %e, "a chat request's outcome not recorded");
+        }
+        self.release(key);
+    }
+
+    /// Takes up, until `stop`, the requests whose lease lapsed: left by a
+    /// process that died, or waiting to try their answer again.
+    pub async fn recover<L: LateAnswers>(&self, late: L, stop: impl Future<Output = ()>) {
+        tokio::pin!(stop);
+        let every = lease() * 3 / 10;
+        loop {
+            match self.inbound.claim(L::PLATFORM, 32, lease()).await {
+                Ok(taken) => {
+                    for s in taken {
+                        if self.holds(&s.key) {
+                            continue;
+                        }
+                        self.hold(&s.key);
+                        let me = self.clone();
+                        let late = late.clone();
+                        tokio::spawn(async move {
+                            me.work(&late, &s.key, &s.payload, s.attempts).await
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(platform = L::PLATFORM, error = %e, "stored chat requests not read")
+                }
+            }
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_longer_each_time_up_to_a_minute() {
+        let waits: Vec<u64> = (1..=9).map(|a| backoff(a).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+    }
+}

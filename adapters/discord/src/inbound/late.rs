@@ -1,0 +1,113 @@
+//! Acknowledged first, answered late ([`threadesk_chat::late`]): with the
+//! binary's settings, a `/ticket` command that does not open a form, and a
+//! submitted New ticket form, are stored and acknowledged at once with a
+//! deferral (Discord shows the person a private "thinking…"), then handled;
+//! the answer is edited into that message (`PATCH …/messages/@original`),
+//! which shows the same however often it is edited in.
+//!
+//! Buttons and menus are still handled before they are answered: theirs
+//! is to update the message they are on, or to open a form, which only
+//! the first answer can do.
+
+use super::*;
+use crate::api::ApiError;
+use threadesk_chat::input::Command;
+use threadesk_chat::late::{AckFirst, LateAnswers};
+
+/// The store's name for Discord.
+const PLATFORM: &str = "discord";
+
+/// Discord's code for an interaction's webhook it does not know (yet: the
+/// deferral may still be on its way).
+const UNKNOWN_WEBHOOK: i64 = 10015;
+
+/// A deferral: a private "thinking…" that the answer is edited into.
+pub(super) fn thinking() -> Value {
+    json!({ "type": 5, "data": { "flags": render::EPHEMERAL } })
+}
+
+impl DiscordAdapter {
+    /// The runner, when this adapter acknowledges first.
+    fn late(&self) -> Option<&AckFirst> {
+        self.inner.late.get()
+    }
+
+    /// From now on, acknowledges first what it can (the binary does this);
+    /// the runner's [`AckFirst::recover`] must run beside it, for requests
+    /// a process died with.
+    pub fn acknowledge_first(&self) -> AckFirst {
+        self.inner.late.start(self.engine())
+    }
+
+    /// The deferral of an interaction stored to be handled after it,
+    /// when it can be; `None` for one to answer at once.
+    pub(super) async fn acknowledged_first(&self, i: &Value) -> Option<Value> {
+        let late = self.late()?;
+        let key = deferrable(i)?;
+        match late.accept(self, &key, i.to_string()).await {
+            Ok(()) => Some(thinking()),
+            Err(e) => {
+                tracing::warn!(error = %e, "interaction not stored; handled before answering");
+                None
+            }
+        }
+    }
+}
+
+/// The key of an interaction that can be answered late: a `/ticket`
+/// command that does not open a form, or a submitted New ticket form.
+fn deferrable(i: &Value) -> Option<String> {
+    let id = i["id"].as_str().filter(|id| !id.is_empty())?;
+    if i["token"].as_str().unwrap_or_default().is_empty() {
+        return None;
+    }
+    let data = &i["data"];
+    let late = match i["type"].as_u64() {
+        Some(2) => {
+            data["type"] != 3
+                && parse::command(data).is_ok_and(|c| !matches!(c, Command::Open { .. }))
+        }
+        Some(5) => ids::split(data["custom_id"].as_str().unwrap_or_default()).0 == ids::OPEN,
+        _ => false,
+    };
+    late.then(|| format!("discord:interaction:{id}"))
+}
+
+impl LateAnswers for DiscordAdapter {
+    type Answer = Value;
+    const PLATFORM: &'static str = PLATFORM;
+
+    async fn handle(&self, stored: &str) -> Value {
+        match serde_json::from_str::<Value>(stored) {
+            Ok(i) => self.interaction(&i).await,
+            Err(_) => {
+                tracing::error!("a stored discord interaction is not JSON; dropped");
+                json!({ "type": 6 })
+            }
+        }
+    }
+
+    async fn answer(&self, stored: &str, answer: Value) -> Result<(), String> {
+        let i: Value = serde_json::from_str(stored).unwrap_or_default();
+        let Some(token) = i["token"].as_str() else {
+            return Ok(());
+        };
+        // Discord may not have taken the deferral in yet: a few quick tries.
+        let mut last = None;
+        for wait in [0, 100, 300] {
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            match self.edit_original(token, &answer).await {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+        }
+        match last {
+            Some(e @ ApiError::Refused(_)) if e.code() != Some(UNKNOWN_WEBHOOK) => {
+                tracing::info!(error = %e, "late interaction answer refused by discord; not tried again");
+                Ok(())
+            }
+            Some(e) => Err(format!("late interaction answer: {e}")),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Acknowledged first (as the binary runs): a command or a New ticket form
+//! is stored and acknowledged at once, then handled, and its answer takes
+//! the acknowledgement's place.
+
+use crate::helpers::*;
+use rstest::rstest;
+use rstest_reuse::apply;
+use serde_json::{json, Value};
+use std::time::Duration;
+use threadesk_core::inbound::Inbound;
+
+impl World {
+    /// `/ticket <text>` with a `response_url` on the fake; the JSON answer.
+    async fn command_answerable(&self, user: &str, text: &str) -> Value {
+        let trigger = unique("trigger-");
+        let url = self.fake.response_url();
+        let body = form_encode(&[
+            ("team_id", "T1"),
+            ("channel_id", "CGENERAL"),
+            ("user_id", user),
+            ("command", "/ticket"),
+            ("text", text),
+            ("trigger_id", &trigger),
+            ("response_url", &url),
+        ]);
+        let (status, answer) = self
+            .signed("/slack/commands", "application/x-www-form-urlencoded", body)
+            .await;
+        assert_eq!(status, axum::http::StatusCode::OK, "{answer}");
+        serde_json::from_str(&answer).unwrap_or(Value::Null)
+    }
+
+    /// Waits (bounded) until the fake has `n` calls of `method`; them.
+    async fn calls_of_at_least(&self, method: &str, n: usize) -> Vec<Value> {
+        for _ in 0..400 {
+            let calls = self.fake.calls_of(method);
+            if calls.len() >= n {
+                return calls;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("no {method}: {:?}", self.fake.calls());
+    }
+
+    /// Waits (bounded) until nothing is stored to be handled.
+    async fn nothing_stored(&self) {
+        let inbound = Inbound::new(self.h.engine.db().clone());
+        for _ in 0..400 {
+            if inbound.backlog("slack").await.unwrap().pending == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("requests stay stored");
+    }
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_command_acknowledged_first_is_answered_in_place_of_working_on_it(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let opened = w.open_ticket(BOB, "Printer jams", "tray 2").await;
+    w.slack.acknowledge_first();
+    let ack = w.command_answerable(BOB, "list").await;
+    assert_eq!(ack["response_type"], "ephemeral", "{ack}");
+    assert!(
+        ack["text"].as_str().unwrap().contains("Working on it"),
+        "{ack}"
+    );
+    let answers = w.calls_of_at_least("response_url", 1).await;
+    assert_eq!(answers.len(), 1);
+    let list = &answers[0];
+    assert_eq!(list["replace_original"], true, "{list}");
+    assert!(
+        list["blocks"].to_string().contains("Printer jams"),
+        "{list}"
+    );
+    w.nothing_stored().await;
+
+    // a command that changes something: done once, answered in place.
+    w.command_answerable(SAM, "saved add greet = Hello {first_name}")
+        .await;
+    let answers = w.calls_of_at_least("response_url", 2).await;
+    assert_eq!(answers[1]["replace_original"], true, "{answers:?}");
+    assert!(
+        answers[1]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("greet"),
+        "{answers:?}"
+    );
+    // a command whose answer is a form: "Working on it…" is taken away.
+    let forms = w.fake.calls_of("views.open").len();
+    w.command_answerable(SAM, &format!("reply #{}", opened.number))
+        .await;
+    let answers = w.calls_of_at_least("response_url", 3).await;
+    assert_eq!(answers[2], json!({ "delete_original": true }));
+    w.calls_of_at_least("views.open", forms + 1).await;
+    w.nothing_stored().await;
+    assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_new_ticket_form_acknowledged_first_turns_into_the_opened_ticket(#[case] kind: Kind) {
+    let w = world(kind).await;
+    w.slack.acknowledge_first();
+    // what was typed wrong is shown beside its field at once, as before.
+    let refused = w.submit_new_ticket(BOB, "  ", "words").await;
+    assert_eq!(refused["response_action"], "errors", "{refused}");
+    assert!(refused["errors"]["subject"].is_string(), "{refused}");
+
+    let ack = w.submit_new_ticket(BOB, "VPN down", "since 9").await;
+    assert_eq!(ack["response_action"], "update", "{ack}");
+    assert!(
+        ack["view"].to_string().contains("Opening your ticket"),
+        "{ack}"
+    );
+    let updates = w.calls_of_at_least("views.update", 1).await;
+    assert_eq!(updates.len(), 1);
+    let view = updates[0]["view"].to_string();
+    assert!(
+        view.contains("is open") && view.contains("VPN down"),
+        "{view}"
+    );
+    assert!(updates[0]["view_id"].as_str().unwrap().starts_with('V'));
+    let bob = w.person(BOB).await;
+    let mine =
+        w.h.engine
+            .my_tickets(
+                bob,
+                threadesk_core::domain::PageRequest::first(threadesk_core::domain::View::All),
+            )
+            .await
+            .unwrap();
+    assert_eq!(mine.items.len(), 1);
+    w.nothing_stored().await;
+    assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_form_refused_after_its_acknowledgement_comes_back_as_typed_with_why(#[case] kind: Kind) {
+    let w = world(kind).await;
+    w.slack.acknowledge_first();
+    let ack = w
+        .submit(
+            BOB,
+            "td_new_ticket",
+            "",
+            json!({
+                "subject": { "value": { "type": "plain_text_input", "value": "Lost badge" } },
+                "department": { "value": { "type": "static_select", "selected_option": { "value": "424242" } } },
+                "message": { "value": { "type": "plain_text_input", "value": "cannot get in" } },
+            }),
+        )
+        .await;
+    assert_eq!(ack["response_action"], "update", "{ack}");
+    let updates = w.calls_of_at_least("views.update", 1).await;
+    let view = &updates[0]["view"];
+    assert_eq!(
+        view["callback_id"], "td_new_ticket",
+        "the form again: {view}"
+    );
+    let text = view.to_string();
+    assert!(text.contains("no longer available"), "{text}");
+    assert!(
+        text.contains("Lost badge") && text.contains("cannot get in"),
+        "{text}"
+    );
+    w.nothing_stored().await;
+    assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
+}
