@@ -242,6 +242,7 @@ async fn metrics(State(ops): State<Ops>) -> Response {
             lag.failed
         );
     }
+    inbound_metrics(&mut out, &ops).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -250,4 +251,64 @@ async fn metrics(State(ops): State<Ops>) -> Response {
         out,
     )
         .into_response()
+}
+
+/// Chat requests acknowledged first and not yet handled, by platform.
+async fn inbound_metrics(out: &mut String, ops: &Ops) {
+    let inbound = threadesk_core::inbound::Inbound::new(ops.engine.db().clone());
+    let backlogs = match inbound.backlogs().await {
+        // the platforms that acknowledge first, at 0 when nothing waits.
+        Ok(mut b) => {
+            for p in ["discord", "slack"] {
+                if !b.iter().any(|(q, _)| q == p) {
+                    b.push((p.to_owned(), Default::default()));
+                }
+            }
+            b.sort_by(|x, y| x.0.cmp(&y.0));
+            b
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "stored chat requests unavailable");
+            return;
+        }
+    };
+    let _ = writeln!(
+        out,
+        "# HELP threadesk_inbound_pending Chat requests acknowledged and not yet handled and answered.\n\
+         # TYPE threadesk_inbound_pending gauge"
+    );
+    for (p, b) in &backlogs {
+        let _ = writeln!(
+            out,
+            "threadesk_inbound_pending{{platform=\"{}\"}} {}",
+            label(p),
+            b.pending
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP threadesk_inbound_oldest_pending_seconds Age of the oldest of them.\n\
+         # TYPE threadesk_inbound_oldest_pending_seconds gauge"
+    );
+    for (p, b) in &backlogs {
+        let _ = writeln!(
+            out,
+            "threadesk_inbound_oldest_pending_seconds{{platform=\"{}\"}} {:.3}",
+            label(p),
+            b.oldest_ms as f64 / 1000.0
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP threadesk_inbound_failed Chat requests whose answer could not be shown; set aside.\n\
+         # TYPE threadesk_inbound_failed gauge"
+    );
+    for (p, b) in &backlogs {
+        let _ = writeln!(
+            out,
+            "threadesk_inbound_failed{{platform=\"{}\"}} {}",
+            label(p),
+            b.failed
+        );
+    }
 }

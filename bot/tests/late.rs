@@ -108,7 +108,7 @@ fn survives(
         "the form is still stored after a crash at {point}"
     );
     let before = shown().len();
-    let (mut second, _, _dir) = start(h, env, None);
+    let (mut second, addr2, _dir) = start(h, env, None);
     let deadline = Instant::now() + Duration::from_secs(30);
     while rt.block_on(inbound.backlog(platform)).unwrap().pending > 0 || shown().len() == before {
         assert!(
@@ -117,6 +117,14 @@ fn survives(
         );
         std::thread::sleep(Duration::from_millis(25));
     }
+    let (status, metrics) = get(&addr2, "/metrics");
+    assert!(status.contains("200"), "{status}");
+    assert!(
+        metrics.contains(&format!(
+            "threadesk_inbound_pending{{platform=\"{platform}\"}} 0"
+        )),
+        "{metrics}"
+    );
     stopped(&mut second);
     let tickets: i64 = rt
         .block_on(

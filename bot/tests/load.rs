@@ -88,6 +88,14 @@ fn the_load_driver_measures_the_portal_chat_and_a_soak_on_both_backends() {
                 assert!(f > 0.0, "{p}: {out:#?}");
             }
         }
+        // every request of the burst was answered late, after its acknowledgement.
+        assert!(
+            figure(
+                &out,
+                &format!("BENCH {backend} chat_burst_20_all_answered_ms ")
+            ) > 0.0,
+            "{out:#?}"
+        );
         assert!(figure(&out, &format!("BENCH {backend} chat_writers_8 ")) > 0.0);
         // the opened tickets made outbox work, and it all went out.
         assert!(figure(&out, &format!("BENCH {backend} chat_outbox_pending_max ")) >= 0.0);

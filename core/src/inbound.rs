@@ -47,6 +47,9 @@ pub struct Backlog {
     pub failed: i64,
 }
 
+/// The most requests [`Inbound::store_many`] writes at once.
+pub const MAX_BATCH: usize = 64;
+
 /// The store of acknowledged requests.
 #[derive(Debug, Clone)]
 pub struct Inbound {
@@ -90,6 +93,63 @@ impl Inbound {
             )
             .await?;
         Ok(written.rows_affected() == 1)
+    }
+
+    /// Stores several requests (`(platform, key, payload)`) in one
+    /// statement and one commit, each leased to this process for `lease`:
+    /// for each, whether it was new (as [`Inbound::store`]). At most
+    /// [`MAX_BATCH`] at once.
+    pub async fn store_many(
+        &self,
+        requests: &[(&str, &str, &str)],
+        lease: Duration,
+    ) -> Result<Vec<bool>> {
+        if requests.is_empty() {
+            return Ok(vec![]);
+        }
+        let now = self.db.now();
+        let until = now.plus_millis(millis(lease));
+        let rows = (0..requests.len().min(MAX_BATCH))
+            .map(|i| {
+                let b = i * 5;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, 1)",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "insert into inbound_requests (request_key, platform, payload, received_at, available_at, attempts) \
+             values {rows} on conflict (request_key) do nothing returning request_key"
+        );
+        let mut q = sqlx::query(&sql);
+        for (platform, key, payload) in requests.iter().take(MAX_BATCH) {
+            q = q
+                .bind(*key)
+                .bind(*platform)
+                .bind(*payload)
+                .bind(now.0)
+                .bind(until.0);
+        }
+        let mut tx = self.db.begin().await?;
+        let stored = q.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        let fresh: std::collections::HashSet<String> = stored
+            .iter()
+            .map(|r| r.try_get::<String, _>("request_key"))
+            .collect::<std::result::Result<_, _>>()?;
+        // a key twice in one batch: the first is the new one.
+        let mut seen = std::collections::HashSet::new();
+        Ok(requests
+            .iter()
+            .take(MAX_BATCH)
+            .map(|(_, key, _)| fresh.contains(*key) && seen.insert(*key))
+            .collect())
     }
 
     /// Takes up to `max` requests of `platform` whose lease has lapsed (their
@@ -168,23 +228,39 @@ impl Inbound {
 
     /// What is waiting on `platform`.
     pub async fn backlog(&self, platform: &str) -> Result<Backlog> {
-        let row = sqlx::query(
-            "select count(*) filter (where failed_at is null) as pending, \
+        Ok(self
+            .backlogs()
+            .await?
+            .into_iter()
+            .find(|(p, _)| p == platform)
+            .map(|(_, b)| b)
+            .unwrap_or_default())
+    }
+
+    /// What is waiting, by platform (platforms with nothing stored left out).
+    pub async fn backlogs(&self) -> Result<Vec<(String, Backlog)>> {
+        let rows = sqlx::query(
+            "select platform, count(*) filter (where failed_at is null) as pending, \
                     min(received_at) filter (where failed_at is null) as oldest, \
                     count(*) filter (where failed_at is not null) as failed \
-             from inbound_requests where platform = $1",
+             from inbound_requests group by platform order by platform",
         )
-        .bind(platform)
-        .fetch_one(self.db.pool())
+        .fetch_all(self.db.pool())
         .await?;
-        let oldest: Option<i64> = row.try_get("oldest")?;
-        Ok(Backlog {
-            pending: row.try_get("pending")?,
-            oldest_ms: oldest
-                .map(|t| (self.db.now().0 - t).max(0) / 1000)
-                .unwrap_or(0),
-            failed: row.try_get("failed")?,
-        })
+        let now = self.db.now().0;
+        rows.iter()
+            .map(|row| {
+                let oldest: Option<i64> = row.try_get("oldest")?;
+                Ok((
+                    row.try_get("platform")?,
+                    Backlog {
+                        pending: row.try_get("pending")?,
+                        oldest_ms: oldest.map(|t| (now - t).max(0) / 1000).unwrap_or(0),
+                        failed: row.try_get("failed")?,
+                    },
+                ))
+            })
+            .collect()
     }
 }
 
@@ -237,6 +313,35 @@ mod tests {
                 .store("slack", "slack:cmd:2", "{}", long)
                 .await
                 .unwrap());
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn requests_stored_together_are_each_new_once() {
+        both(async |inbound: Inbound| {
+            let long = Duration::from_secs(60);
+            inbound.store("slack", "k1", "{}", long).await.unwrap();
+            let fresh = inbound
+                .store_many(
+                    &[
+                        ("slack", "k1", "{}"),
+                        ("slack", "k2", "{\"b\":2}"),
+                        ("discord", "k3", "{}"),
+                        ("slack", "k2", "{}"),
+                    ],
+                    Duration::ZERO,
+                )
+                .await
+                .unwrap();
+            assert_eq!(fresh, [false, true, true, false]);
+            let taken = inbound.claim("slack", 10, long).await.unwrap();
+            assert_eq!(taken.len(), 1);
+            assert_eq!(
+                (taken[0].key.as_str(), taken[0].payload.as_str()),
+                ("k2", "{\"b\":2}")
+            );
+            assert_eq!(inbound.backlog("discord").await.unwrap().pending, 1);
         })
         .await;
     }

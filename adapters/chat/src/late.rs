@@ -18,8 +18,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use threadesk_core::faults::crash_point;
-use threadesk_core::inbound::Inbound;
-use threadesk_core::{Engine, EngineError};
+use threadesk_core::inbound::{Inbound, MAX_BATCH};
+use threadesk_core::Engine;
 use tokio::sync::Semaphore;
 
 /// Stored; the platform may not have its acknowledgement yet.
@@ -55,6 +55,48 @@ pub trait LateAnswers: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), String>> + Send;
 }
 
+/// A request that could not be stored: it was not acknowledged and will
+/// not be handled late (the adapter handles it before answering).
+#[derive(Debug, thiserror::Error)]
+#[error("the request could not be stored: {0}")]
+pub struct NotStored(String);
+
+/// A request waiting to be stored with the others that arrive meanwhile.
+struct Waiting {
+    platform: &'static str,
+    key: String,
+    payload: String,
+    stored: tokio::sync::oneshot::Sender<Result<bool, String>>,
+}
+
+/// The requests waiting to be stored, and whether a task is storing.
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<Waiting>,
+    storing: bool,
+}
+
+/// The storing task's hold on the queue: should the task end without
+/// finishing (a panic, the runtime going), the requests waiting are told
+/// they were not stored and the next one starts a task again.
+struct Storing<'a> {
+    queue: &'a Mutex<Queue>,
+    finished: bool,
+}
+
+impl Drop for Storing<'_> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        q.storing = false;
+        for w in q.waiting.drain(..) {
+            let _ = w.stored.send(Err("the storing task ended".to_owned()));
+        }
+    }
+}
+
 /// The acknowledge-first runner of one process, shared by its clones.
 #[derive(Clone)]
 pub struct AckFirst {
@@ -62,6 +104,9 @@ pub struct AckFirst {
     permits: Arc<Semaphore>,
     /// Keys this process is handling now (recovery leaves them alone).
     held: Arc<Mutex<HashSet<String>>>,
+    /// Requests arriving together are stored together: one statement and
+    /// one commit for a burst, rather than one each on the one writer.
+    queue: Arc<Mutex<Queue>>,
 }
 
 impl std::fmt::Debug for AckFirst {
@@ -104,6 +149,7 @@ impl AckFirst {
             inbound: Inbound::new(engine.db().clone()),
             permits: Arc::new(Semaphore::new(PARALLEL)),
             held: Arc::default(),
+            queue: Arc::default(),
         }
     }
 
@@ -122,17 +168,13 @@ impl AckFirst {
         late: &L,
         key: &str,
         payload: String,
-    ) -> Result<(), EngineError> {
+    ) -> Result<(), NotStored> {
         self.hold(key);
-        let fresh = match self
-            .inbound
-            .store(L::PLATFORM, key, &payload, lease())
-            .await
-        {
+        let fresh = match self.store(L::PLATFORM, key, &payload).await {
             Ok(fresh) => fresh,
             Err(e) => {
                 self.release(key);
-                return Err(e);
+                return Err(NotStored(e));
             }
         };
         crash_point(STORED, key);
@@ -145,6 +187,65 @@ impl AckFirst {
             self.release(key);
         }
         Ok(())
+    }
+
+    /// Stores a request with whatever else is waiting to be: the first to
+    /// find nobody storing starts a task that writes the waiting ones, up
+    /// to [`MAX_BATCH`] a statement, until none are left.
+    async fn store(
+        &self,
+        platform: &'static str,
+        key: &str,
+        payload: &str,
+    ) -> Result<bool, String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let start = {
+            let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            q.waiting.push(Waiting {
+                platform,
+                key: key.to_owned(),
+                payload: payload.to_owned(),
+                stored: tx,
+            });
+            !std::mem::replace(&mut q.storing, true)
+        };
+        if start {
+            let me = self.clone();
+            tokio::spawn(async move { me.store_waiting().await });
+        }
+        rx.await
+            .unwrap_or_else(|_| Err("the storing task ended".to_owned()))
+    }
+
+    async fn store_waiting(&self) {
+        let mut guard = Storing {
+            queue: &self.queue,
+            finished: false,
+        };
+        loop {
+            let batch: Vec<Waiting> = {
+                let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+                if q.waiting.is_empty() {
+                    q.storing = false;
+                    guard.finished = true;
+                    return;
+                }
+                let n = q.waiting.len().min(MAX_BATCH);
+                q.waiting.drain(..n).collect()
+            };
+            let rows: Vec<(&str, &str, &str)> = batch
+                .iter()
+                .map(|w| (w.platform, w.key.as_str(), w.payload.as_str()))
+                .collect();
+            let outcome = self.inbound.store_many(&rows, lease()).await;
+            for (i, w) in batch.into_iter().enumerate() {
+                let one = match &outcome {
+                    Ok(fresh) => Ok(fresh.get(i).copied().unwrap_or(false)),
+                    Err(e) => Err(e.to_string()),
+                };
+                let _ = w.stored.send(one);
+            }
+        }
     }
 
     fn hold(&self, key: &str) {
@@ -235,6 +336,43 @@ impl AckFirst {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use threadesk_core::testing::{harness, Kind};
+
+    #[derive(Clone)]
+    struct Quiet;
+
+    impl LateAnswers for Quiet {
+        type Answer = ();
+        const PLATFORM: &'static str = "test";
+        async fn handle(&self, _: &str) {}
+        async fn answer(&self, _: &str, (): ()) -> Result<(), String> {
+            // never answered while the test looks: no writes of its own.
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_is_stored_in_a_few_commits_and_each_request_once() {
+        let h = harness(Kind::Sqlite).await;
+        let late = AckFirst::new(&h.engine);
+        let before = h.engine.db().commit_stats().unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..200 {
+            let late = late.clone();
+            // every tenth is a redelivery of the one before it.
+            let key = format!("k{}", i - usize::from(i % 10 == 9));
+            tasks.spawn(async move { late.accept(&Quiet, &key, "{}".to_owned()).await });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap().unwrap();
+        }
+        let after = h.engine.db().commit_stats().unwrap();
+        let backlog = late.inbound().backlog("test").await.unwrap();
+        assert_eq!(backlog.pending, 180, "each request stored once");
+        // one write each would be 200; at most 64 a statement, as they queue.
+        let stores = after.transactions - before.transactions;
+        assert!(stores <= 10, "{stores} write transactions for 200 requests");
+    }
 
     #[test]
     fn retries_wait_longer_each_time_up_to_a_minute() {

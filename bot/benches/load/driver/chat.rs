@@ -140,10 +140,27 @@ fn now_seconds() -> String {
         .to_string()
 }
 
-/// Sends one signed request; how long its acknowledgement took.
+impl Platforms {
+    /// The late answers the platforms were shown so far: a request
+    /// acknowledged first gets exactly one (Slack: through its
+    /// `response_url`, or `views.update` for a form; Discord: an edit of
+    /// its deferral).
+    pub fn late_answers(&self) -> usize {
+        self.slack.calls_of("response_url").len()
+            + self.slack.calls_of("views.update").len()
+            + self
+                .discord
+                .calls_to("PATCH", "/webhooks/*/*/messages/@original")
+                .len()
+    }
+}
+
+/// Sends one signed request; how long its acknowledgement took. Slack's
+/// command carries `hook` as its `response_url`.
 pub async fn send(
     http: &reqwest::Client,
     base: &str,
+    hook: &str,
     who: &User,
     ask: Ask,
     i: u64,
@@ -162,7 +179,7 @@ pub async fn send(
                 ("command", "/ticket"),
                 ("text", "list"),
                 ("trigger_id", &trigger),
-                ("response_url", "https://hooks.slack.com/commands/T1/1/x"),
+                ("response_url", hook),
                 ("api_app_id", "A1"),
             ]);
             let sig = signature(SLACK_SECRET, &ts, &body);
@@ -174,7 +191,8 @@ pub async fn send(
                     ("X-Slack-Request-Timestamp", ts),
                     ("X-Slack-Signature", sig),
                 ],
-                "",
+                // acknowledged first; the list replaces this.
+                "Working on it",
             )
         }
         (User::Slack(id), Ask::Open) => {
@@ -200,9 +218,10 @@ pub async fn send(
         (User::Discord(p), ask) => {
             let channel = SUPPORT_CHANNEL.to_string();
             let (body, expect) = match ask {
+                // both acknowledged first: a deferral, the answer edited in.
                 Ask::List => (
                     interaction::command(p, &channel, "list", serde_json::json!([])),
-                    "\"type\":4",
+                    "\"type\":5",
                 ),
                 Ask::Open => (
                     interaction::modal(
@@ -214,7 +233,7 @@ pub async fn send(
                             ("message", "It stopped working this morning."),
                         ],
                     ),
-                    "is open",
+                    "\"type\":5",
                 ),
             };
             let body = body.to_string();

@@ -421,14 +421,18 @@ async fn chat_phases(
     let people: Arc<Vec<chat::User>> =
         Arc::new((0..n).map(|i| chat::User::nth(platforms, i, n)).collect());
     let seq = Arc::new(AtomicU64::new(0));
+    let hook = platforms.slack.response_url();
     // every chat person opens a ticket first: they become people, whom
     // the portal's sign-in page lists too.
     for chunk in people.chunks(8) {
         let mut tasks = tokio::task::JoinSet::new();
         for who in chunk {
-            let (http, base, who) = (http.clone(), server.base.clone(), who.clone());
+            let (http, base, who, hook) =
+                (http.clone(), server.base.clone(), who.clone(), hook.clone());
             let i = seq.fetch_add(1, Ordering::Relaxed);
-            tasks.spawn(async move { chat::send(&http, &base, &who, chat::Ask::Open, i).await });
+            tasks.spawn(
+                async move { chat::send(&http, &base, &hook, &who, chat::Ask::Open, i).await },
+            );
         }
         while let Some(done) = tasks.join_next().await {
             done??;
@@ -454,10 +458,16 @@ async fn chat_phases(
     // the burst: every person at once, half of them opening a ticket.
     let gate = Arc::new(tokio::sync::Barrier::new(n));
     let mut tasks = tokio::task::JoinSet::new();
+    let answered_before = platforms.late_answers();
     let burst_start = Instant::now();
     for (p, who) in people.iter().enumerate() {
-        let (http, base, who, gate) =
-            (http.clone(), server.base.clone(), who.clone(), gate.clone());
+        let (http, base, who, gate, hook) = (
+            http.clone(),
+            server.base.clone(),
+            who.clone(),
+            gate.clone(),
+            hook.clone(),
+        );
         let i = seq.fetch_add(1, Ordering::Relaxed);
         let ask = if p % 2 == 0 {
             chat::Ask::Open
@@ -466,23 +476,36 @@ async fn chat_phases(
         };
         tasks.spawn(async move {
             gate.wait().await;
-            let took = chat::send(&http, &base, &who, ask, i).await?;
+            let took = chat::send(&http, &base, &hook, &who, ask, i).await?;
             Ok::<_, anyhow::Error>((who.platform(), took.as_secs_f64() * 1000.0))
         });
     }
     let burst = acks(tasks).await?;
     let burst_wall = burst_start.elapsed().as_secs_f64();
+    // every request of the burst answered late: when the last one was.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while platforms.late_answers() < answered_before + n {
+        if Instant::now() > deadline {
+            bail!(
+                "{} of the burst's {n} requests were never answered",
+                answered_before + n - platforms.late_answers()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let burst_answered_ms = burst_start.elapsed().as_secs_f64() * 1000.0;
 
     // steady: each person asks again every 0.5 to 1.5 seconds.
     let steady_start = Instant::now();
     let until = steady_start + Duration::from_secs(o.steady);
     let mut tasks = tokio::task::JoinSet::new();
     for p in 0..n {
-        let (http, base, people, seq) = (
+        let (http, base, people, seq, hook) = (
             http.clone(),
             server.base.clone(),
             people.clone(),
             seq.clone(),
+            hook.clone(),
         );
         tasks.spawn(async move {
             let who = &people[p];
@@ -498,7 +521,7 @@ async fn chat_phases(
                     chat::Ask::List
                 };
                 let i = seq.fetch_add(1, Ordering::Relaxed);
-                let t = chat::send(&http, &base, who, ask, i).await?;
+                let t = chat::send(&http, &base, &hook, who, ask, i).await?;
                 took.push((who.platform(), t.as_secs_f64() * 1000.0));
             }
             Ok::<_, anyhow::Error>(took)
@@ -554,6 +577,10 @@ async fn chat_phases(
             );
         }
     }
+    r.line(
+        &format!("chat_burst_{n}_all_answered_ms"),
+        format!("{burst_answered_ms:.0}"),
+    );
     let name = format!("chat_writers_{WRITERS}");
     r.rate(
         &name,

@@ -54,10 +54,11 @@ async fn soak(
 ) -> anyhow::Result<()> {
     platforms.connected().await?;
     let http = reqwest::Client::new();
+    let hook = platforms.slack.response_url();
     // the writers are chat people first: the portal lists them then.
     for i in 0..WRITERS {
         let who = chat::User::nth(platforms, i, WRITERS);
-        chat::send(&http, &server.base, &who, chat::Ask::Open, i as u64).await?;
+        chat::send(&http, &server.base, &hook, &who, chat::Ask::Open, i as u64).await?;
     }
     let mut browsers = vec![];
     for i in 0..WRITERS {
