@@ -193,6 +193,28 @@ impl Inbound {
         Ok(out)
     }
 
+    /// Lengthens the leases of requests this process still holds (those
+    /// not forgotten meanwhile), so no other process takes them up.
+    pub async fn renew(&self, keys: &[String], lease: Duration) -> Result<()> {
+        let until = self.db.now().plus_millis(millis(lease));
+        for chunk in keys.chunks(MAX_BATCH) {
+            let list = (0..chunk.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "update inbound_requests set available_at = $1 \
+                 where request_key in ({list}) and failed_at is null"
+            );
+            let mut q = sqlx::query(&sql).bind(until.0);
+            for k in chunk {
+                q = q.bind(k.as_str());
+            }
+            self.db.write(q).await?;
+        }
+        Ok(())
+    }
+
     /// The request is handled and answered: forgotten.
     pub async fn done(&self, key: &str) -> Result<()> {
         self.db
@@ -305,6 +327,21 @@ mod tests {
             assert_eq!(taken[0].key, "slack:cmd:2");
             assert_eq!(taken[0].attempts, 2);
             assert!(inbound.claim("slack", 10, long).await.unwrap().is_empty());
+            // a held one renewed with no time left is lapsed; renewed, not.
+            inbound
+                .renew(&["slack:cmd:2".to_owned()], Duration::ZERO)
+                .await
+                .unwrap();
+            inbound
+                .renew(&["slack:cmd:1".to_owned()], long)
+                .await
+                .unwrap();
+            let again = inbound.claim("slack", 10, long).await.unwrap();
+            assert_eq!(again.len(), 1);
+            assert_eq!(
+                (again[0].key.as_str(), again[0].attempts),
+                ("slack:cmd:2", 3)
+            );
             inbound.done("slack:cmd:2").await.unwrap();
             assert_eq!(inbound.backlog("slack").await.unwrap().pending, 1);
             // once handled, a redelivery is a new request (the engine's

@@ -97,6 +97,18 @@ impl Drop for Storing<'_> {
     }
 }
 
+/// A request held by a task of this process, released when it ends.
+struct Held<'a> {
+    runner: &'a AckFirst,
+    key: &'a str,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.runner.release(self.key);
+    }
+}
+
 /// The acknowledge-first runner of one process, shared by its clones.
 #[derive(Clone)]
 pub struct AckFirst {
@@ -169,22 +181,18 @@ impl AckFirst {
         key: &str,
         payload: String,
     ) -> Result<(), NotStored> {
-        self.hold(key);
-        let fresh = match self.store(L::PLATFORM, key, &payload).await {
-            Ok(fresh) => fresh,
-            Err(e) => {
-                self.release(key);
-                return Err(NotStored(e));
-            }
-        };
+        let fresh = self
+            .store(L::PLATFORM, key, &payload)
+            .await
+            .map_err(NotStored)?;
         crash_point(STORED, key);
-        if fresh {
+        // a redelivery is left to whoever holds the first (its lease is
+        // fresh: recovery cannot have taken it meanwhile).
+        if fresh && self.hold(key) {
             let me = self.clone();
             let late = late.clone();
             let key = key.to_owned();
             tokio::spawn(async move { me.work(&late, &key, &payload, 1).await });
-        } else {
-            self.release(key);
         }
         Ok(())
     }
@@ -248,11 +256,21 @@ impl AckFirst {
         }
     }
 
-    fn hold(&self, key: &str) {
+    /// Holds `key`; `false` when it was held already.
+    fn hold(&self, key: &str) -> bool {
         self.held
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key.to_owned());
+            .insert(key.to_owned())
+    }
+
+    fn held_keys(&self) -> Vec<String> {
+        self.held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     fn release(&self, key: &str) {
@@ -262,16 +280,11 @@ impl AckFirst {
             .remove(key);
     }
 
-    fn holds(&self, key: &str) -> bool {
-        self.held
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(key)
-    }
-
     /// Handles and answers one stored request, then forgets it; a failed
     /// answer is tried again later.
     async fn work<L: LateAnswers>(&self, late: &L, key: &str, payload: &str, attempts: i64) {
+        // released however this ends (a panic included).
+        let _held = Held { runner: self, key };
         let permit = self.permits.acquire().await;
         let answer = late.handle(payload).await;
         crash_point(HANDLED, key);
@@ -298,22 +311,27 @@ impl AckFirst {
             // the lease lapses and the request is taken up again.
             tracing::warn!(platform = L::PLATFORM, key, error = %e, "a chat request's outcome not recorded");
         }
-        self.release(key);
     }
 
-    /// Takes up, until `stop`, the requests whose lease lapsed: left by a
-    /// process that died, or waiting to try their answer again.
+    /// Until `stop`: renews the leases of the requests this process holds
+    /// (a request waiting for its turn in a burst is not taken up by
+    /// another process meanwhile) and takes up those whose lease lapsed:
+    /// left by a process that died, or waiting to try their answer again.
     pub async fn recover<L: LateAnswers>(&self, late: L, stop: impl Future<Output = ()>) {
         tokio::pin!(stop);
         let every = lease() * 3 / 10;
         loop {
+            // what this process holds keeps its lease: nobody else takes it.
+            let held = self.held_keys();
+            if let Err(e) = self.inbound.renew(&held, lease()).await {
+                tracing::warn!(platform = L::PLATFORM, error = %e, "leases of chat requests not renewed");
+            }
             match self.inbound.claim(L::PLATFORM, 32, lease()).await {
                 Ok(taken) => {
                     for s in taken {
-                        if self.holds(&s.key) {
+                        if !self.hold(&s.key) {
                             continue;
                         }
-                        self.hold(&s.key);
                         let me = self.clone();
                         let late = late.clone();
                         tokio::spawn(async move {

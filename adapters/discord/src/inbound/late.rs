@@ -41,14 +41,35 @@ impl DiscordAdapter {
 
     /// The deferral of an interaction stored to be handled after it,
     /// when it can be; `None` for one to answer at once.
+    /// Storing has [`ANSWER_BUDGET`]: a slower one is deferred anyway, and
+    /// should it fail after all, the interaction is handled here and its
+    /// answer edited in.
     pub(super) async fn acknowledged_first(&self, i: &Value) -> Option<Value> {
-        let late = self.late()?;
+        let late = self.late()?.clone();
         let key = deferrable(i)?;
-        match late.accept(self, &key, i.to_string()).await {
-            Ok(()) => Some(thinking()),
-            Err(e) => {
+        let (me, payload) = (self.clone(), i.to_string());
+        let mut storing = tokio::spawn(async move { late.accept(&me, &key, payload).await });
+        match tokio::time::timeout(ANSWER_BUDGET, &mut storing).await {
+            Ok(Ok(Ok(()))) => Some(thinking()),
+            Ok(Ok(Err(e))) => {
                 tracing::warn!(error = %e, "interaction not stored; handled before answering");
                 None
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "storing an interaction failed; handled before answering");
+                None
+            }
+            Err(_) => {
+                tracing::warn!("interaction not stored yet; deferred");
+                let (me, i) = (self.clone(), i.clone());
+                tokio::spawn(async move {
+                    if !matches!(storing.await, Ok(Ok(()))) {
+                        let token = i["token"].as_str().unwrap_or_default().to_owned();
+                        let answer = me.interaction(&i).await;
+                        me.finish_deferred(&token, answer).await;
+                    }
+                });
+                Some(thinking())
             }
         }
     }

@@ -126,7 +126,7 @@ impl SlackAdapter {
         let slash = SlashCommand::try_from(form).ok()?;
         let answerable = form.get("response_url").is_some_and(|u| !u.is_empty());
         let command = Command::from_text(&slash.text, &SlackText).ok()?;
-        let form_first = matches!(command, Command::Open { .. });
+        let form_first = matches!(command, Command::Open { .. } | Command::PickSaved(_));
         (answerable && !form_first && !slash.trigger.is_empty())
             .then(|| format!("slack:cmd:{}", slash.trigger))
     }

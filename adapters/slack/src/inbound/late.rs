@@ -1,7 +1,10 @@
 //! Acknowledged first, answered late ([`threadesk_chat::late`]): with the
-//! binary's settings, a slash command, a button or menu action, a message
-//! shortcut and a New ticket form are stored and acknowledged at once, then
-//! handled; the answer replaces the acknowledgement.
+//! binary's settings, a slash command, a button or menu action and a New
+//! ticket form are stored and acknowledged at once, then handled; the
+//! answer replaces the acknowledgement. What opens a form (`/ticket open`,
+//! `/ticket reply #N` without a name, the Rate, Delegates, Edit subject and
+//! New ticket buttons, the message shortcuts) is handled before it is
+//! answered: a form opens only within 3 seconds of the request.
 //!
 //! - A slash command is acknowledged with a private "Working on it…" that
 //!   its answer replaces through the command's `response_url`
@@ -10,9 +13,11 @@
 //!   still shown beside its field at once); then it turns into "Opening
 //!   your ticket…", which `views.update` turns into the opened ticket, or
 //!   into the form again, as typed, with why it was not opened.
-//! - Buttons, menus and shortcuts answer with an empty acknowledgement as
+//! - Other buttons and menus answer with an empty acknowledgement as
 //!   before; what they change shows on the card, and refusals are told
 //!   privately.
+//! - A late answer goes out no sooner than 300 ms after its request came
+//!   in, so Slack shows the acknowledgement it replaces first.
 //!
 //! Other modal submissions are handled before they are answered: their
 //! refusals belong beside their fields, which only the first answer can do.
@@ -24,10 +29,40 @@ use crate::render::{self, ids};
 use crate::SlackAdapter;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::time::Duration;
 use threadesk_chat::late::{AckFirst, LateAnswers};
 
 /// The store's name for Slack.
 const PLATFORM: &str = "slack";
+
+/// Whether a button's handling opens a form (with the request's
+/// trigger, which expires 3 seconds after the click).
+fn opens_a_form(p: &Value) -> bool {
+    let id = p["actions"][0]["action_id"].as_str().unwrap_or_default();
+    id.starts_with(ids::RATE) || [ids::DELEGATES, ids::EDIT_SUBJECT, ids::NEW_TICKET].contains(&id)
+}
+
+/// The earliest a late answer goes out after its request arrived: Slack
+/// must have shown the acknowledgement first, or the answer that replaces
+/// it would come before it (and be covered by it).
+const NOT_BEFORE: Duration = Duration::from_millis(300);
+
+/// Waits until [`NOT_BEFORE`] after the request was stored (`at`, in
+/// milliseconds since the epoch; long past for a request taken up again).
+async fn not_before(stored: &Value) {
+    let at = stored["at"].as_u64().unwrap_or(0);
+    let now = now_ms();
+    let due = at.saturating_add(u64::try_from(NOT_BEFORE.as_millis()).unwrap_or(0));
+    if due > now {
+        tokio::time::sleep(Duration::from_millis(due - now)).await;
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0))
+}
 
 /// A refusal is final (logged); anything else is tried again.
 fn outcome(what: &str, r: Result<impl Sized, ApiError>) -> Result<(), String> {
@@ -46,7 +81,7 @@ impl SlackAdapter {
     /// and answered at once.
     pub async fn on_command(&self, form: &HashMap<String, String>) -> Answer {
         if let (Some(late), Some(key)) = (self.late(), self.deferrable_command(form)) {
-            let stored = json!({ "command": form }).to_string();
+            let stored = json!({ "command": form, "at": now_ms() }).to_string();
             match late.accept(self, &key, stored).await {
                 Ok(()) => return Answer::Json(render::working()),
                 Err(e) => {
@@ -61,7 +96,7 @@ impl SlackAdapter {
     /// it can be, else handled and answered at once.
     pub async fn on_interaction(&self, p: &Value) -> Answer {
         if let (Some(late), Some((key, ack))) = (self.late(), self.deferrable_interaction(p)) {
-            let stored = json!({ "interaction": p }).to_string();
+            let stored = json!({ "interaction": p, "at": now_ms() }).to_string();
             match late.accept(self, &key, stored).await {
                 Ok(()) => return ack,
                 Err(e) => {
@@ -92,7 +127,9 @@ impl SlackAdapter {
         }
         let trigger = p["trigger_id"].as_str().unwrap_or_default();
         match p["type"].as_str()? {
-            "block_actions" | "message_action" | "shortcut" if !trigger.is_empty() => {
+            // a button that opens a form must do it within the trigger's 3
+            // seconds: those are handled before they are answered.
+            "block_actions" if !trigger.is_empty() && !opens_a_form(p) => {
                 Some((format!("slack:interaction:{trigger}"), Answer::Ack))
             }
             "view_submission" if p["view"]["callback_id"] == ids::NEW_TICKET_VIEW => {
@@ -128,7 +165,17 @@ impl SlackAdapter {
                 let departments = self.engine().departments(false).await.unwrap_or_default();
                 render::new_ticket_modal_refused(&departments, &typed.subject, &typed.body, &why)
             }
-            _ => return Ok(()),
+            // not handled (the person could not be read): the form again.
+            _ => {
+                let typed = new_ticket(&p["view"]);
+                let departments = self.engine().departments(false).await.unwrap_or_default();
+                render::new_ticket_modal_refused(
+                    &departments,
+                    &typed.subject,
+                    &typed.body,
+                    "Something went wrong on our side; please try again.",
+                )
+            }
         };
         let update = json!({ "view_id": view_id, "view": view });
         outcome(
@@ -158,6 +205,7 @@ impl LateAnswers for SlackAdapter {
 
     async fn answer(&self, stored: &str, answer: Answer) -> Result<(), String> {
         let stored: Value = serde_json::from_str(stored).unwrap_or_default();
+        not_before(&stored).await;
         if let Some(form) = stored.get("command") {
             let Some(url) = form["response_url"].as_str().filter(|u| !u.is_empty()) else {
                 return Ok(());
