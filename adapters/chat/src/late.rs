@@ -392,6 +392,46 @@ mod tests {
         assert!(stores <= 10, "{stores} write transactions for 200 requests");
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_in_hand_keeps_its_lease_and_is_not_taken_up_again() {
+        let h = harness(Kind::Sqlite).await;
+        let late = AckFirst::new(&h.engine);
+        // handled, its answer never done: held by this process.
+        late.accept(&Quiet, "k1", "{}".to_owned()).await.unwrap();
+        let db = h.engine.db().clone();
+        let read = || async {
+            sqlx::query_as::<_, (i64, i64)>(
+                "select available_at, attempts from inbound_requests where request_key = 'k1'",
+            )
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+        };
+        let (leased, _) = read().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let runner = late.clone();
+        let recovering = tokio::spawn(async move {
+            runner
+                .recover(Quiet, async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        let mut renewed = leased;
+        for _ in 0..200 {
+            renewed = read().await.0;
+            if renewed > leased {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let _ = stop.send(());
+        recovering.await.unwrap();
+        assert!(renewed > leased, "the lease was renewed");
+        assert_eq!(read().await.1, 1, "not taken up again");
+    }
+
     #[test]
     fn retries_wait_longer_each_time_up_to_a_minute() {
         let waits: Vec<u64> = (1..=9).map(|a| backoff(a).as_secs()).collect();
