@@ -194,11 +194,6 @@ async fn metrics(State(ops): State<Ops>) -> Response {
         Err(e) => tracing::warn!(error = %e, "ratings unavailable"),
     }
     let outbox = Outbox::new(ops.engine.db().clone());
-    let _ = writeln!(
-        out,
-        "# HELP threadesk_outbox_pending Events a consumer has not handled yet."
-    );
-    let _ = writeln!(out, "# TYPE threadesk_outbox_pending gauge");
     let mut lags = Vec::new();
     match outbox.consumers().await {
         Ok(consumers) => {
@@ -211,37 +206,32 @@ async fn metrics(State(ops): State<Ops>) -> Response {
         }
         Err(e) => tracing::warn!(error = %e, "outbox consumers unavailable"),
     }
-    for (c, lag) in &lags {
-        let _ = writeln!(
-            out,
-            "threadesk_outbox_pending{{consumer=\"{}\"}} {}",
-            label(c),
-            lag.pending
-        );
-    }
-    let _ = writeln!(out, "# HELP threadesk_outbox_oldest_pending_seconds Age of the oldest event a consumer has not handled.");
-    let _ = writeln!(out, "# TYPE threadesk_outbox_oldest_pending_seconds gauge");
-    for (c, lag) in &lags {
-        let _ = writeln!(
-            out,
-            "threadesk_outbox_oldest_pending_seconds{{consumer=\"{}\"}} {:.3}",
-            label(c),
-            lag.oldest_ms as f64 / 1000.0
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP threadesk_outbox_failed Events a consumer gave up on (kept for staff)."
+    let by = |f: fn(&threadesk_core::outbox::Lag) -> String| {
+        lags.iter()
+            .map(|(c, l)| (c.as_str(), f(l)))
+            .collect::<Vec<_>>()
+    };
+    gauge(
+        &mut out,
+        "threadesk_outbox_pending",
+        "Events a consumer has not handled yet.",
+        "consumer",
+        &by(|l| l.pending.to_string()),
     );
-    let _ = writeln!(out, "# TYPE threadesk_outbox_failed gauge");
-    for (c, lag) in &lags {
-        let _ = writeln!(
-            out,
-            "threadesk_outbox_failed{{consumer=\"{}\"}} {}",
-            label(c),
-            lag.failed
-        );
-    }
+    gauge(
+        &mut out,
+        "threadesk_outbox_oldest_pending_seconds",
+        "Age of the oldest event a consumer has not handled.",
+        "consumer",
+        &by(|l| format!("{:.3}", l.oldest_ms as f64 / 1000.0)),
+    );
+    gauge(
+        &mut out,
+        "threadesk_outbox_failed",
+        "Events a consumer gave up on (kept for staff).",
+        "consumer",
+        &by(|l| l.failed.to_string()),
+    );
     inbound_metrics(&mut out, &ops).await;
     (
         [(
@@ -251,6 +241,14 @@ async fn metrics(State(ops): State<Ops>) -> Response {
         out,
     )
         .into_response()
+}
+
+/// A gauge with one value per `label` (values written as given).
+fn gauge(out: &mut String, name: &str, help: &str, label: &str, values: &[(&str, String)]) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+    for (key, value) in values {
+        let _ = writeln!(out, "{name}{{{label}=\"{}\"}} {value}", self::label(key));
+    }
 }
 
 /// Chat requests acknowledged first and not yet handled, by platform.
@@ -272,43 +270,31 @@ async fn inbound_metrics(out: &mut String, ops: &Ops) {
             return;
         }
     };
-    let _ = writeln!(
+    let by = |f: fn(&threadesk_core::inbound::Backlog) -> String| {
+        backlogs
+            .iter()
+            .map(|(p, b)| (p.as_str(), f(b)))
+            .collect::<Vec<_>>()
+    };
+    gauge(
         out,
-        "# HELP threadesk_inbound_pending Chat requests acknowledged and not yet handled and answered.\n\
-         # TYPE threadesk_inbound_pending gauge"
+        "threadesk_inbound_pending",
+        "Chat requests acknowledged and not yet handled and answered.",
+        "platform",
+        &by(|b| b.pending.to_string()),
     );
-    for (p, b) in &backlogs {
-        let _ = writeln!(
-            out,
-            "threadesk_inbound_pending{{platform=\"{}\"}} {}",
-            label(p),
-            b.pending
-        );
-    }
-    let _ = writeln!(
+    gauge(
         out,
-        "# HELP threadesk_inbound_oldest_pending_seconds Age of the oldest of them.\n\
-         # TYPE threadesk_inbound_oldest_pending_seconds gauge"
+        "threadesk_inbound_oldest_pending_seconds",
+        "Age of the oldest of them.",
+        "platform",
+        &by(|b| format!("{:.3}", b.oldest_ms as f64 / 1000.0)),
     );
-    for (p, b) in &backlogs {
-        let _ = writeln!(
-            out,
-            "threadesk_inbound_oldest_pending_seconds{{platform=\"{}\"}} {:.3}",
-            label(p),
-            b.oldest_ms as f64 / 1000.0
-        );
-    }
-    let _ = writeln!(
+    gauge(
         out,
-        "# HELP threadesk_inbound_failed Chat requests whose answer could not be shown; set aside.\n\
-         # TYPE threadesk_inbound_failed gauge"
+        "threadesk_inbound_failed",
+        "Chat requests whose answer could not be shown; set aside.",
+        "platform",
+        &by(|b| b.failed.to_string()),
     );
-    for (p, b) in &backlogs {
-        let _ = writeln!(
-            out,
-            "threadesk_inbound_failed{{platform=\"{}\"}} {}",
-            label(p),
-            b.failed
-        );
-    }
 }

@@ -77,22 +77,8 @@ impl Inbound {
         payload: &str,
         lease: Duration,
     ) -> Result<bool> {
-        let now = self.db.now();
-        let written = self
-            .db
-            .write(
-                sqlx::query(
-                    "insert into inbound_requests (request_key, platform, payload, received_at, available_at, attempts) \
-                     values ($1, $2, $3, $4, $5, 1) on conflict (request_key) do nothing",
-                )
-                .bind(key)
-                .bind(platform)
-                .bind(payload)
-                .bind(now.0)
-                .bind(now.plus_millis(millis(lease)).0),
-            )
-            .await?;
-        Ok(written.rows_affected() == 1)
+        let fresh = self.store_many(&[(platform, key, payload)], lease).await?;
+        Ok(fresh.first().copied().unwrap_or(false))
     }
 
     /// Stores several requests (`(platform, key, payload)`) in one

@@ -104,11 +104,22 @@ pub fn post(
     headers: &[(&str, String)],
     body: &str,
 ) -> (String, String) {
+    try_post(addr, path, content_type, headers, body).expect("an answer")
+}
+
+/// [`post`], with what went wrong on the way (a process gone).
+pub fn try_post(
+    addr: &str,
+    path: &str,
+    content_type: &str,
+    headers: &[(&str, String)],
+    body: &str,
+) -> std::io::Result<(String, String)> {
     let extra: String = headers
         .iter()
         .map(|(k, v)| format!("{k}: {v}\r\n"))
         .collect();
-    exchange(
+    try_exchange(
         addr,
         &format!(
             "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}\r\n{body}",

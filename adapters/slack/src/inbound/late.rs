@@ -152,31 +152,29 @@ impl SlackAdapter {
         let Some(view_id) = p["view"]["id"].as_str() else {
             return Ok(());
         };
-        let view = match answer {
-            Answer::Json(a) if a["response_action"] == "update" => a["view"].clone(),
-            Answer::Json(a) if a["response_action"] == "errors" => {
-                let why = a["errors"]
-                    .as_object()
-                    .and_then(|e| e.values().next())
-                    .and_then(Value::as_str)
-                    .unwrap_or("That did not work; please try again.")
-                    .to_owned();
-                let typed = new_ticket(&p["view"]);
-                let departments = self.engine().departments(false).await.unwrap_or_default();
-                render::new_ticket_modal_refused(&departments, &typed.subject, &typed.body, &why)
+        let why = match answer {
+            Answer::Json(a) if a["response_action"] == "update" => {
+                return self.update_view(view_id, a["view"].clone()).await;
             }
-            // not handled (the person could not be read): the form again.
-            _ => {
-                let typed = new_ticket(&p["view"]);
-                let departments = self.engine().departments(false).await.unwrap_or_default();
-                render::new_ticket_modal_refused(
-                    &departments,
-                    &typed.subject,
-                    &typed.body,
-                    "Something went wrong on our side; please try again.",
-                )
-            }
+            Answer::Json(a) if a["response_action"] == "errors" => a["errors"]
+                .as_object()
+                .and_then(|e| e.values().next())
+                .and_then(Value::as_str)
+                .unwrap_or("That did not work; please try again.")
+                .to_owned(),
+            // not handled (the person could not be read).
+            _ => "Something went wrong on our side; please try again.".to_owned(),
         };
+        // the form again, as typed, with why.
+        let typed = new_ticket(&p["view"]);
+        let departments = self.engine().departments(false).await.unwrap_or_default();
+        let view =
+            render::new_ticket_modal_refused(&departments, &typed.subject, &typed.body, &why);
+        self.update_view(view_id, view).await
+    }
+
+    /// Replaces the modal `view_id` shows.
+    async fn update_view(&self, view_id: &str, view: Value) -> Result<(), String> {
         let update = json!({ "view_id": view_id, "view": view });
         outcome(
             "late form answer",
