@@ -278,7 +278,21 @@ impl Db {
     /// fails to upgrade its lock; on PostgreSQL rows are locked with
     /// [`Db::for_update`].
     pub async fn begin(&self) -> Result<Tx> {
+        self.begin_as(false).await
+    }
+
+    /// A write transaction someone is waiting on (a chat request stored
+    /// before it is acknowledged): on an SQLite file it takes the writer
+    /// ahead of the writes queued for it, and commits without waiting for
+    /// others to join its commit ([`crate::writer`]). Elsewhere as
+    /// [`Db::begin`]. Keep it small and rare: everyone else waits for it.
+    pub async fn begin_urgent(&self) -> Result<Tx> {
+        self.begin_as(true).await
+    }
+
+    async fn begin_as(&self, urgent: bool) -> Result<Tx> {
         let tx = match (&self.group, self.backend) {
+            (Some(group), _) if urgent => TxKind::Grouped(group.begin_urgent().await?),
             (Some(group), _) => TxKind::Grouped(group.begin().await?),
             (None, Backend::Sqlite) => {
                 TxKind::Own(self.writer.begin_with("begin immediate").await?)

@@ -122,7 +122,8 @@ impl Inbound {
                 .bind(now.0)
                 .bind(until.0);
         }
-        let mut tx = self.db.begin().await?;
+        // the people who sent them wait for this commit: it goes first.
+        let mut tx = self.db.begin_urgent().await?;
         let stored = q.fetch_all(&mut *tx).await?;
         tx.commit().await?;
         let fresh: std::collections::HashSet<String> = stored

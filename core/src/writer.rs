@@ -21,9 +21,10 @@ use crate::error::{EngineError, Result};
 use sqlx::any::AnyQueryResult;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::sync::{watch, Mutex, OwnedMutexGuard};
+use tokio::sync::{oneshot, watch, Mutex, OwnedMutexGuard};
 
 /// Most transactions one commit carries: the first of a group waits for
 /// the others' work, so a steady stream of writers must not hold its
@@ -63,6 +64,9 @@ impl Failed {
 struct Open {
     outcome: watch::Sender<Option<Outcome>>,
     members: usize,
+    /// An urgent member is in it: it is committed as soon as that member
+    /// is done, nobody else joins.
+    urgent: bool,
 }
 
 #[derive(Debug, Default)]
@@ -97,11 +101,61 @@ impl State {
     }
 }
 
+/// Who waits to go ahead of the queue ([`GroupWriter::begin_urgent`]):
+/// the writer is handed to them directly when it is let go.
+type Ahead = Arc<std::sync::Mutex<VecDeque<oneshot::Sender<OwnedMutexGuard<State>>>>>;
+
+/// The writer, held: when it is let go, it goes to whoever waits ahead of
+/// the queue, else to the next in line (the lock's own order).
+#[derive(Debug)]
+struct Turn {
+    guard: Option<OwnedMutexGuard<State>>,
+    ahead: Ahead,
+}
+
+impl std::ops::Deref for Turn {
+    type Target = State;
+    fn deref(&self) -> &State {
+        self.guard.as_ref().expect("held until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Turn {
+    fn deref_mut(&mut self) -> &mut State {
+        self.guard.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let Some(mut guard) = self.guard.take() else {
+            return;
+        };
+        loop {
+            let next = self
+                .ahead
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop_front();
+            match next {
+                // nobody ahead: the lock's next in line.
+                None => return,
+                Some(to) => match to.send(guard) {
+                    Ok(()) => return,
+                    // they got it another way, or stopped waiting.
+                    Err(back) => guard = back,
+                },
+            }
+        }
+    }
+}
+
 /// The writer of one SQLite database: hands out transactions that share
 /// commits.
 #[derive(Debug)]
 pub(crate) struct GroupWriter {
     state: Arc<Mutex<State>>,
+    ahead: Ahead,
     /// Begins waiting for the lock: while there are any, a finished
     /// transaction leaves the group open for them.
     waiting: AtomicUsize,
@@ -127,7 +181,7 @@ pub struct CommitStats {
 #[derive(Debug)]
 pub(crate) struct Member {
     writer: Arc<GroupWriter>,
-    guard: Option<OwnedMutexGuard<State>>,
+    guard: Option<Turn>,
     /// It began the SQL transaction (and so has no savepoint).
     first: bool,
     outcome: watch::Receiver<Option<Outcome>>,
@@ -137,7 +191,7 @@ pub(crate) struct Member {
 /// committed, in a task of its own).
 struct Held {
     writer: Arc<GroupWriter>,
-    guard: Option<OwnedMutexGuard<State>>,
+    guard: Option<Turn>,
 }
 
 impl Held {
@@ -210,7 +264,7 @@ impl Drop for Waiting<'_> {
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let writer = self.writer.clone();
             rt.spawn(async move {
-                let guard = writer.state.clone().lock_owned().await;
+                let guard = writer.lock().await;
                 writer.release(guard).await;
             });
         }
@@ -221,6 +275,7 @@ impl GroupWriter {
     pub(crate) fn new(pool: AnyPool) -> Arc<GroupWriter> {
         Arc::new(GroupWriter {
             state: Arc::default(),
+            ahead: Arc::default(),
             waiting: AtomicUsize::new(0),
             pool,
             transactions: AtomicU64::new(0),
@@ -236,11 +291,52 @@ impl GroupWriter {
         }
     }
 
-    /// Takes the writer (after whoever holds it now), with the connection
-    /// and anything a dropped member left undone dealt with.
-    async fn take(self: &Arc<Self>) -> Result<Held> {
+    /// The writer, in the lock's order.
+    async fn lock(&self) -> Turn {
+        Turn {
+            guard: Some(self.state.clone().lock_owned().await),
+            ahead: self.ahead.clone(),
+        }
+    }
+
+    /// A place ahead of the queue: whoever lets the writer go next hands
+    /// it over through this (see [`GroupWriter::lock_ahead`]).
+    fn place_ahead(&self) -> oneshot::Receiver<OwnedMutexGuard<State>> {
+        let (to, handed) = oneshot::channel();
+        self.ahead
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back(to);
+        handed
+    }
+
+    /// The writer, next: handed over by whoever holds it now, before
+    /// everyone waiting in the lock's order (or in that order, if it is
+    /// free first).
+    async fn lock_ahead(&self, handed: oneshot::Receiver<OwnedMutexGuard<State>>) -> Turn {
+        let guard = tokio::select! {
+            biased;
+            Ok(guard) = handed => guard,
+            guard = self.state.clone().lock_owned() => guard,
+        };
+        Turn {
+            guard: Some(guard),
+            ahead: self.ahead.clone(),
+        }
+    }
+
+    /// Takes the writer (after whoever holds it now; `ahead`: before
+    /// anyone else waiting), with the connection and anything a dropped
+    /// member left undone dealt with.
+    async fn take(self: &Arc<Self>, ahead: bool) -> Result<Held> {
+        // placed before it counts as waiting: whoever sees it waiting
+        // hands it the writer.
+        let place = ahead.then(|| self.place_ahead());
         let waiting = Waiting::new(self);
-        let guard = self.state.clone().lock_owned().await;
+        let guard = match place {
+            Some(handed) => self.lock_ahead(handed).await,
+            None => self.lock().await,
+        };
         waiting.got_it();
         let mut held = Held {
             writer: self.clone(),
@@ -258,27 +354,45 @@ impl GroupWriter {
 
     /// Starts the group's SQL transaction, or this member's savepoint in
     /// it; counts the member in.
-    async fn join(&self, state: &mut State, own_savepoint: bool) -> Result<Arc<GroupRef>> {
+    async fn join(
+        &self,
+        state: &mut State,
+        own_savepoint: bool,
+        urgent: bool,
+    ) -> Result<Arc<GroupRef>> {
         if state.group.is_none() {
             state.conn().execute("begin immediate").await?;
             state.group = Some(Open {
                 outcome: watch::channel(None).0,
                 members: 0,
+                urgent: false,
             });
         } else if own_savepoint {
             state.conn().execute("savepoint member").await?;
         }
         let open = state.group.as_mut().expect("opened above");
         open.members += 1;
+        open.urgent |= urgent;
         self.transactions.fetch_add(1, Ordering::Relaxed);
         Ok(Arc::new(GroupRef(open.outcome.subscribe())))
     }
 
     /// A transaction: the first of a new group, or one more in the open one.
     pub(crate) async fn begin(self: &Arc<Self>) -> Result<Member> {
-        let mut held = self.take().await?;
+        self.begin_as(false).await
+    }
+
+    /// A transaction someone is waiting on (an acknowledgement): it goes
+    /// ahead of the writes waiting for the writer, and its commit does not
+    /// wait for them to join its group.
+    pub(crate) async fn begin_urgent(self: &Arc<Self>) -> Result<Member> {
+        self.begin_as(true).await
+    }
+
+    async fn begin_as(self: &Arc<Self>, urgent: bool) -> Result<Member> {
+        let mut held = self.take(urgent).await?;
         let first = held.state().group.is_none();
-        let group = self.join(held.state(), true).await?;
+        let group = self.join(held.state(), true, urgent).await?;
         Ok(Member {
             writer: self.clone(),
             guard: held.guard.take(),
@@ -297,14 +411,14 @@ impl GroupWriter {
     where
         E: sqlx::Execute<'q, Any> + 'q,
     {
-        let mut held = self.take().await?;
+        let mut held = self.take(false).await?;
         let state = held.state();
         if state.group.is_none() && self.waiting.load(Ordering::Acquire) == 0 {
             self.transactions.fetch_add(1, Ordering::Relaxed);
             self.commits.fetch_add(1, Ordering::Relaxed);
             return Ok(state.conn().execute(query).await?);
         }
-        let group = self.join(state, false).await?;
+        let group = self.join(state, false, false).await?;
         let done = state.conn().execute(query).await;
         if let Err(e) = &done {
             if !statement_only(e) {
@@ -324,7 +438,7 @@ impl GroupWriter {
     /// Lets the writer go: commits the open group unless somebody is
     /// waiting to join it (and it is not full). The connection
     /// stays: every write goes through here.
-    async fn release(&self, mut guard: OwnedMutexGuard<State>) {
+    async fn release(&self, mut guard: Turn) {
         if self.joinable(&guard) {
             return;
         }
@@ -346,7 +460,7 @@ impl GroupWriter {
     /// Commits what is open and gives the connection back to its pool
     /// (before the pool is closed).
     pub(crate) async fn close(&self) {
-        let mut guard = self.state.clone().lock_owned().await;
+        let mut guard = self.lock().await;
         if let Some(open) = guard.group.take() {
             let outcome = match guard.conn().execute("commit").await {
                 Ok(_) => Ok(()),
@@ -360,13 +474,13 @@ impl GroupWriter {
     /// Whether the open group is left open for the next in line.
     fn joinable(&self, state: &State) -> bool {
         state.group.as_ref().is_some_and(|open| {
-            self.waiting.load(Ordering::Acquire) > 0 && open.members < MAX_MEMBERS
+            !open.urgent && self.waiting.load(Ordering::Acquire) > 0 && open.members < MAX_MEMBERS
         })
     }
 
     /// [`GroupWriter::release`] in a task of its own: it runs to the end
     /// even when the request that let the writer go is dropped.
-    fn settle(self: Arc<Self>, guard: OwnedMutexGuard<State>) {
+    fn settle(self: Arc<Self>, guard: Turn) {
         tokio::spawn(async move { self.release(guard).await });
     }
 
@@ -395,7 +509,7 @@ impl GroupWriter {
 }
 
 impl Member {
-    fn guard(&self) -> &OwnedMutexGuard<State> {
+    fn guard(&self) -> &Turn {
         self.guard
             .as_ref()
             .expect("a member holds the writer until it ends")

@@ -361,6 +361,66 @@ async fn single_writes_join_the_group_and_a_refused_one_costs_nobody() {
     assert_eq!(scratch(&h).await.len(), 3);
 }
 
+/// An urgent transaction (a chat request stored before it is acknowledged)
+/// is handed the writer before the writes queued ahead of it, and commits
+/// without waiting for them: here the write queued first holds the writer
+/// until it is let go, so an urgent transaction taking its turn in the
+/// queue, or leaving its group open for it, would never finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_urgent_transaction_goes_first_and_commits_without_the_queue() {
+    let (h, db, before, first) = first_in_group().await;
+    let (let_go, held) = tokio::sync::oneshot::channel::<()>();
+    let queued_first = tokio::spawn({
+        let db = db.clone();
+        async move {
+            let mut tx = db.begin().await.unwrap();
+            sqlx::query("insert into scratch (what) values ('queued')")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            held.await.unwrap();
+            tx.commit().await.unwrap();
+        }
+    });
+    queued(&db, 1).await;
+    let urgent = tokio::spawn({
+        let db = db.clone();
+        async move {
+            let mut tx = db.begin_urgent().await.unwrap();
+            sqlx::query("insert into scratch (what) values ('urgent')")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+    });
+    queued(&db, 2).await;
+    let first = tokio::spawn(first.commit());
+    tokio::time::timeout(Duration::from_secs(10), urgent)
+        .await
+        .expect("the urgent one is committed while the queue waits")
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), first)
+        .await
+        .expect("the group it joined is committed with it")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        scratch(&h).await,
+        vec!["first".to_owned(), "urgent".to_owned()],
+        "committed: the one holding the writer and the urgent one"
+    );
+    let_go.send(()).unwrap();
+    queued_first.await.unwrap();
+    assert_eq!(
+        scratch(&h).await,
+        vec!["first".to_owned(), "urgent".to_owned(), "queued".to_owned()]
+    );
+    let after = db.commit_stats().unwrap();
+    assert_eq!(after.transactions - before.transactions, 3);
+    assert_eq!(after.commits - before.commits, 2);
+}
+
 /// A read transaction dropped halfway (its request was) hands its
 /// connection back rolled back: the next reader on it sees what was
 /// written since, not the old snapshot.
