@@ -1,5 +1,15 @@
 //! Storage: one sqlx `Any` pool over SQLite (the embedded default: a file in
 //! WAL mode) or PostgreSQL, one set of SQL for both, and the migrations.
+//!
+//! Each connection keeps its last 100 prepared statements. A statement
+//! whose text depends on its input (ids written in, as many placeholders
+//! as values) is prepared for its one use (`.persistent(false)`): kept, such
+//! texts fill every connection's cache with statements never run again,
+//! pushing out the engine's own (prepared again at their next use) and
+//! holding memory that grows with the process's life. A soak's heap
+//! profile found prepared statements the largest part of what the process
+//! added after its first tenth; the outbox's read of the events it claimed
+//! (their ids written in) was a new text at every claim.
 
 use crate::error::Result;
 use crate::readers::Readers;

@@ -113,7 +113,9 @@ impl Inbound {
             "insert into inbound_requests (request_key, platform, payload, received_at, available_at, attempts) \
              values {rows} on conflict (request_key) do nothing returning request_key"
         );
-        let mut q = sqlx::query(&sql);
+        // one text per number of rows: kept for one row only (see
+        // `crate::db`).
+        let mut q = sqlx::query(&sql).persistent(requests.len() == 1);
         for (platform, key, payload) in requests.iter().take(MAX_BATCH) {
             q = q
                 .bind(*key)
@@ -193,7 +195,7 @@ impl Inbound {
                 "update inbound_requests set available_at = $1 \
                  where request_key in ({list}) and failed_at is null"
             );
-            let mut q = sqlx::query(&sql).bind(until.0);
+            let mut q = sqlx::query(&sql).persistent(chunk.len() == 1).bind(until.0);
             for k in chunk {
                 q = q.bind(k.as_str());
             }

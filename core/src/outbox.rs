@@ -402,6 +402,7 @@ impl Outbox {
         let rows = sqlx::query(&format!(
             "select {EVENT_COLUMNS} from outbox_events where id in ({list}) order by id"
         ))
+        .persistent(false)
         .fetch_all(self.db.pool())
         .await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -881,7 +882,13 @@ impl Outbox {
                and event_id in ({list})"
         );
         self.db
-            .write(sqlx::query(&sql).bind(consumer).bind(now.0).bind(until.0))
+            .write(
+                sqlx::query(&sql)
+                    .persistent(false)
+                    .bind(consumer)
+                    .bind(now.0)
+                    .bind(until.0),
+            )
             .await?;
         Ok(())
     }

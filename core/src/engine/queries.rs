@@ -261,7 +261,7 @@ pub(crate) async fn attachments_of(
         "select id, message_id, name, content_type, size_bytes, url from attachments where message_id in ({}) order by id",
         marks.join(", ")
     );
-    let mut q = sqlx::query(&sql);
+    let mut q = sqlx::query(&sql).persistent(false);
     for id in ids {
         q = q.bind(id.0);
     }
@@ -756,7 +756,7 @@ impl Engine {
                 "select id, display_name, org_id, is_staff, is_company_admin from people where id in ({})",
                 marks.join(", ")
             );
-            let mut q = sqlx::query(&sql);
+            let mut q = sqlx::query(&sql).persistent(false);
             for id in chunk {
                 q = q.bind(*id);
             }

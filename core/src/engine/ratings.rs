@@ -288,7 +288,10 @@ impl Engine {
             "select {COLUMNS} from ratings r where r.ticket_id in ({})",
             ids.join(", ")
         );
-        let rows = sqlx::query(&sql).fetch_all(self.db.pool()).await?;
+        let rows = sqlx::query(&sql)
+            .persistent(false)
+            .fetch_all(self.db.pool())
+            .await?;
         rows.iter()
             .map(|r| rating(r).map(|r| (r.ticket_id, r)))
             .collect()

@@ -420,7 +420,12 @@ impl Engine {
             cols = rows::TICKET_COLUMNS,
         );
         let found = match self.db.backend() {
-            Backend::Sqlite => sqlx::query_with(&sql, args).fetch_all(&mut *conn).await?,
+            Backend::Sqlite => {
+                sqlx::query_with(&sql, args)
+                    .persistent(false)
+                    .fetch_all(&mut *conn)
+                    .await?
+            }
             // a plan for these words: a cached generic plan parses the
             // query text again for every row it tests (in the bench, a
             // customer's search p99 went from 22.3 to 20.4 ms with its
@@ -431,7 +436,10 @@ impl Engine {
                 sqlx::query("set local plan_cache_mode = force_custom_plan")
                     .execute(&mut *tx)
                     .await?;
-                let found = sqlx::query_with(&sql, args).fetch_all(&mut *tx).await?;
+                let found = sqlx::query_with(&sql, args)
+                    .persistent(false)
+                    .fetch_all(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 found
             }
@@ -453,7 +461,7 @@ impl Engine {
                 "select id, body, internal from messages where id in ({})",
                 marks.join(", ")
             );
-            let mut q = sqlx::query(&sql);
+            let mut q = sqlx::query(&sql).persistent(false);
             for h in &hits {
                 q = q.bind(*h);
             }
