@@ -55,6 +55,12 @@ enum Command {
     Migrate,
 }
 
+/// mimalloc rather than glibc's malloc: with a thread per SQLite
+/// connection beside tokio's, glibc's per-thread arenas kept freed memory
+/// and the resident size crept up through a long soak.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let config = match Config::load() {
