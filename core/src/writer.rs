@@ -14,6 +14,11 @@
 //! so the order and the isolation are those of one transaction after the
 //! other; only the syncs are shared.
 //!
+//! One exception to the lock's order: an urgent transaction (storing chat
+//! requests before they are acknowledged, [`crate::Db::begin_urgent`]) is
+//! handed the writer by whoever lets it go next, ahead of the queue, and
+//! its group is committed as soon as it is done.
+//!
 //! Commits and undos run in a task of their own, so that a request dropped
 //! halfway (a client that hung up) never leaves a group open or half done.
 
