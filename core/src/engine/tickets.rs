@@ -701,12 +701,16 @@ impl Engine {
                 ticket.waiting_since,
                 ticket.first_response_at,
             );
+            self.move_auto_close(&mut ticket, from_name.as_deref(), to_name.as_deref());
             sqlx::query(
-                "update tickets set department_id = $2, due_at = $3, version = version + 1 where id = $1",
+                "update tickets set department_id = $2, due_at = $3, auto_close_at = $4, \
+                 auto_close_stage = $5, version = version + 1 where id = $1",
             )
             .bind(ticket.id.0)
             .bind(to.map(|d| d.0))
             .bind(ticket.due_at.map(|t| t.0))
+            .bind(ticket.auto_close_at.map(|t| t.0))
+            .bind(i64::from(ticket.reminded))
             .execute(&mut **tx)
             .await?;
             let event = EventPayload::TicketMoved {
@@ -716,6 +720,39 @@ impl Engine {
             };
             Ok((ticket.clone(), Emit::ticket(ticket.id, actor.id, event)))
         })
+    }
+
+    /// A ticket waiting on its customer, moved from the department `from`
+    /// to `to`: its automatic closing follows the new department's periods,
+    /// counted from the same moment as before (when its customer went
+    /// quiet, or was reminded). A shorter period may make a step due at
+    /// once; a department that never closes by itself clears it; one that
+    /// does gives a ticket moved from one that does not its due time.
+    fn move_auto_close(&self, ticket: &mut Ticket, from: Option<&str>, to: Option<&str>) {
+        if ticket.status != Status::AwaitingClient {
+            return;
+        }
+        let rules = &self.settings.auto_close;
+        let Some(new) = rules.periods(to) else {
+            ticket.auto_close_at = None;
+            ticket.reminded = false;
+            return;
+        };
+        let old = rules.periods(from);
+        ticket.auto_close_at = Some(match (ticket.auto_close_at, old, ticket.reminded) {
+            (Some(at), Some(old), true) => at
+                .plus_minutes(-old.close_after)
+                .plus_minutes(new.close_after),
+            (Some(at), Some(old), false) => at
+                .plus_minutes(-old.remind_after)
+                .plus_minutes(new.remind_after),
+            // no due time before: counted from the last activity, as at
+            // start-up ([`Engine::refresh_auto_close`]).
+            _ => {
+                ticket.reminded = false;
+                ticket.last_activity_at.plus_minutes(new.remind_after)
+            }
+        });
     }
 
     /// Takes the ticket: [`Engine::assign`] to the person asking.

@@ -260,6 +260,93 @@ async fn with_no_periods_configured_nothing_closes_and_start_up_sets_due_times(#
     assert_eq!(h.engine.run_auto_close(10).await.unwrap(), run(0, 0));
 }
 
+#[apply(backends)]
+#[tokio::test]
+async fn a_moved_ticket_closes_by_its_new_departments_periods(#[case] kind: Kind) {
+    let h = harness_with(
+        kind,
+        settings("default=3d/2d, Billing=off, Urgent=1d/1d"),
+        4,
+    )
+    .await;
+    let sam = h.staff("Sam").await;
+    let ann = h.person("Ann").await;
+    let department = |name: &'static str| {
+        let (engine, sam) = (h.engine.clone(), sam);
+        async move {
+            engine
+                .create_department(&Ctx::new(sam), name)
+                .await
+                .unwrap()
+                .id
+        }
+    };
+    let (billing, urgent) = (department("Billing").await, department("Urgent").await);
+    let move_to = |to, ticket| {
+        let (engine, sam) = (h.engine.clone(), sam);
+        async move {
+            engine
+                .move_to_department(&Ctx::new(sam), ticket, to)
+                .await
+                .unwrap()
+        }
+    };
+    let t = h.open(ann, "VPN").await.ticket;
+    let asked = h.reply(sam, t.id, "Which office?").await.unwrap();
+    let quiet_since = asked.message.created_at;
+    assert_eq!(
+        asked.ticket.auto_close_at,
+        Some(quiet_since.plus_minutes(3 * 24 * 60))
+    );
+    // a shorter period, counted from when Ann went quiet.
+    let moved = move_to(Some(urgent), t.id).await;
+    assert_eq!(
+        (moved.auto_close_at, moved.reminded),
+        (Some(quiet_since.plus_minutes(24 * 60)), false)
+    );
+    assert_eq!(
+        h.engine.ticket(sam, t.id).await.unwrap().auto_close_at,
+        moved.auto_close_at,
+        "stored"
+    );
+    h.engine.clock().advance(DAY + MINUTE);
+    let before = h.engine.now();
+    assert_eq!(h.engine.run_auto_close(10).await.unwrap(), run(1, 0));
+    let reminded = h.engine.ticket(sam, t.id).await.unwrap();
+    // Urgent's closing period from the reminder (the clock runs on).
+    let reminded_at = reminded
+        .auto_close_at
+        .expect("closing due")
+        .plus_minutes(-24 * 60);
+    assert!(before <= reminded_at && reminded_at <= h.engine.now());
+    // back: the default's closing period, counted from the reminder.
+    let back = move_to(None, t.id).await;
+    assert_eq!(
+        (back.auto_close_at, back.reminded),
+        (Some(reminded_at.plus_minutes(2 * 24 * 60)), true)
+    );
+    // a department that never closes by itself: nothing is due...
+    let kept = move_to(Some(billing), t.id).await;
+    assert_eq!((kept.auto_close_at, kept.reminded), (None, false));
+    h.engine.clock().advance(30 * DAY);
+    assert_eq!(h.engine.run_auto_close(10).await.unwrap(), run(0, 0));
+    assert!(h.engine.next_auto_close().await.unwrap().is_none());
+    // ...and out of it, the quiet is counted from the last activity, long
+    // past here: the reminder is due at once, then the closing.
+    let out = move_to(Some(urgent), t.id).await;
+    assert_eq!(
+        (out.auto_close_at, out.reminded),
+        (Some(out.last_activity_at.plus_minutes(24 * 60)), false)
+    );
+    assert_eq!(h.engine.run_auto_close(10).await.unwrap(), run(1, 0));
+    h.engine.clock().advance(DAY + MINUTE);
+    assert_eq!(h.engine.run_auto_close(10).await.unwrap(), run(0, 1));
+    // a ticket not waiting on its customer gets no due time by moving.
+    let u = h.open(ann, "Printer").await.ticket;
+    let unanswered = move_to(Some(urgent), u.id).await;
+    assert_eq!(unanswered.auto_close_at, None);
+}
+
 /// `n` tickets of Ann's that Sam answered: they wait on her. Sam, Ann and
 /// the tickets.
 async fn waiting(h: &Harness, n: usize) -> (PersonId, PersonId, Vec<TicketId>) {
