@@ -2,7 +2,9 @@
 //!
 //! 1. the raw baseline: single-row INSERT transactions per second through
 //!    sqlx with the engine's own connection settings and `begin`;
-//! 2. open-ticket and reply operations per second, each as a ratio to it;
+//! 2. open-ticket and reply operations per second, each as a ratio to it,
+//!    and the write-ahead log each writes (`*_log_kib`), which a commit
+//!    waits to be on disk;
 //! 3. p50 and p99 latency of "my active tickets, first page" with
 //!    100 000 tickets stored;
 //! 4. p50 and p99 latency of a full-text search with those tickets and
@@ -26,7 +28,7 @@ use threadesk_core::engine::{
 };
 use threadesk_core::testing::{harness_with, Kind};
 use threadesk_core::time::Timestamp;
-use threadesk_core::{Backend, Ctx, PersonId, Settings, TicketId};
+use threadesk_core::{Backend, Ctx, Engine, PersonId, Settings, TicketId};
 
 /// No phase runs longer than this, whatever `BENCH_OPS` says.
 const PHASE_LIMIT: Duration = Duration::from_secs(30);
@@ -93,6 +95,85 @@ async fn baseline_insert(db: &Db, i: usize) {
     tx.commit().await.expect("commit");
 }
 
+/// Opens a ticket for `who`, as the bench's `i`th.
+async fn open_one(engine: &Engine, who: PersonId, i: usize) -> TicketId {
+    let input = NewTicket {
+        subject: format!("bench ticket {i}"),
+        body: "The VPN drops every hour.".into(),
+        ..Default::default()
+    };
+    engine
+        .open_ticket(&Ctx::new(who).with_key(format!("open-{i}")), input)
+        .await
+        .expect("open")
+        .ticket
+        .id
+}
+
+/// The bench's `i`th reply on a ticket and its requester: staff and
+/// customer alternate, as a conversation does.
+async fn reply_one(engine: &Engine, staff: PersonId, on: (TicketId, PersonId), i: usize) {
+    let (ticket, requester) = on;
+    let who = if i % 2 == 0 { staff } else { requester };
+    let msg = NewMessage::text("a reply of ordinary length, about as long as people write");
+    engine
+        .reply(&Ctx::new(who).with_key(format!("reply-{i}")), ticket, msg)
+        .await
+        .expect("reply");
+}
+
+/// The write-ahead log one operation adds, in KiB, averaged over `n` runs
+/// of `op` one after another (the volume a commit waits to be on disk).
+/// SQLite: a checkpoint before each run lets the log start again, so the
+/// frames in it after are that run's (a frame is a page and a 24-byte
+/// header). PostgreSQL: how far the log's insert position moved.
+async fn log_kib<F, Fut>(db: &Db, n: usize, mut op: F) -> f64
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let bytes = match db.backend() {
+        Backend::Sqlite => {
+            let page: i64 = sqlx::query_scalar("pragma page_size")
+                .fetch_one(db.pool())
+                .await
+                .expect("page size");
+            let checkpoint = || async move {
+                let (busy, frames, _): (i64, i64, i64) =
+                    sqlx::query_as("pragma wal_checkpoint(passive)")
+                        .fetch_one(db.pool())
+                        .await
+                        .expect("checkpoint");
+                assert_eq!(busy, 0, "the checkpoint ran");
+                frames
+            };
+            let mut frames = 0;
+            for i in 0..n {
+                checkpoint().await;
+                op(i).await;
+                frames += checkpoint().await;
+            }
+            (frames * (page + 24)) as f64
+        }
+        Backend::Postgres => {
+            let at = || async move {
+                sqlx::query_scalar::<_, f64>(
+                    "select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::float8",
+                )
+                .fetch_one(db.pool())
+                .await
+                .expect("log position")
+            };
+            let start = at().await;
+            for i in 0..n {
+                op(i).await;
+            }
+            at().await - start
+        }
+    };
+    bytes / n as f64 / 1024.0
+}
+
 /// Stores `total` tickets among 2 000 requesters with plain multi-row
 /// inserts; `me` requests 500 of them (a fifth closed) and 50 more are
 /// shared with `me` as an accepted delegate.
@@ -127,9 +208,12 @@ async fn seed(db: &Db, me: PersonId, total: usize) {
                 } else {
                     first_person + (i % people) as i64
                 };
-                let status = if i % 5 == 0 {
+                // counted per requester: every 200th ticket is `me`'s,
+                // and 200 is a multiple of 5 (all of them were closed).
+                let k = if requester == me.0 { i / 200 } else { i };
+                let status = if k % 5 == 0 {
                     "closed"
-                } else if i % 3 == 0 {
+                } else if k % 3 == 0 {
                     "awaiting_client"
                 } else {
                     "open"
@@ -544,32 +628,14 @@ async fn run(backend: Backend) {
         timed(&mut open_meter, first, per_round, limit, |i| {
             let (engine, who, opened) = (&engine, requesters[i % requesters.len()], &opened);
             async move {
-                let input = NewTicket {
-                    subject: format!("bench ticket {i}"),
-                    body: "The VPN drops every hour.".into(),
-                    ..Default::default()
-                };
-                let t = engine
-                    .open_ticket(&Ctx::new(who).with_key(format!("open-{i}")), input)
-                    .await
-                    .expect("open");
-                opened.borrow_mut().push((t.ticket.id, who));
+                let t = open_one(engine, who, i).await;
+                opened.borrow_mut().push((t, who));
             }
         })
         .await;
         let targets = opened.borrow().clone();
         timed(&mut reply_meter, first, per_round, limit, |i| {
-            let (engine, (ticket, requester)) = (&engine, targets[i % targets.len()]);
-            // alternate customer and staff, as a conversation does.
-            let who = if i % 2 == 0 { staff } else { requester };
-            async move {
-                let msg =
-                    NewMessage::text("a reply of ordinary length, about as long as people write");
-                engine
-                    .reply(&Ctx::new(who).with_key(format!("reply-{i}")), ticket, msg)
-                    .await
-                    .expect("reply");
-            }
+            reply_one(&engine, staff, targets[i % targets.len()], i)
         })
         .await;
     }
@@ -579,6 +645,30 @@ async fn run(backend: Backend) {
         let rate = meter.rate();
         println!("BENCH {name} {what} {rate:.1} ratio={:.2}", rate / base);
     }
+    // what each writes to the log, which a commit waits to be on disk.
+    let n = 200;
+    let base_log = log_kib(&db, n, |i| baseline_insert(&db, 3_000_000 + i)).await;
+    println!("BENCH {name} baseline_log_kib {base_log:.1}");
+    let open_log = log_kib(&db, n, |i| {
+        let (engine, who) = (&engine, requesters[i % requesters.len()]);
+        async move {
+            open_one(engine, who, 1_000_000 + i).await;
+        }
+    })
+    .await;
+    println!(
+        "BENCH {name} open_log_kib {open_log:.1} ratio={:.2}",
+        open_log / base_log
+    );
+    let targets = opened.borrow().clone();
+    let reply_log = log_kib(&db, n, |i| {
+        reply_one(&engine, staff, targets[i % targets.len()], 1_000_000 + i)
+    })
+    .await;
+    println!(
+        "BENCH {name} reply_log_kib {reply_log:.1} ratio={:.2}",
+        reply_log / base_log
+    );
 
     let me = engine
         .ensure_person(&PlatformIdentity::web("bench-me"), "Me")
