@@ -180,6 +180,47 @@ impl Harness {
             .id
     }
 
+    /// How the database would run `sql` with the values `bind` gives it,
+    /// its plan's lines joined by " / ": SQLite's `explain query plan`,
+    /// PostgreSQL's `explain` told to avoid a sequential scan where it has
+    /// any other way (with a few rows it would rightly prefer one).
+    pub async fn query_plan(
+        &self,
+        sql: &str,
+        bind: impl for<'q> FnOnce(
+            sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+        )
+            -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> String {
+        use sqlx::{Executor, Row};
+        let mut conn = self.engine.db().pool().acquire().await.expect("connection");
+        let (explain, column) = match self.engine.db().backend() {
+            crate::Backend::Sqlite => ("explain query plan", "detail"),
+            crate::Backend::Postgres => {
+                conn.execute("set enable_seqscan = off").await.expect("set");
+                ("explain", "QUERY PLAN")
+            }
+        };
+        let explained = format!("{explain} {sql}");
+        bind(sqlx::query(&explained).persistent(false))
+            .fetch_all(&mut *conn)
+            .await
+            .expect("plan")
+            .iter()
+            .map(|r| r.try_get::<String, _>(column).expect("plan line"))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    }
+
+    /// A department (in use), created by the given staff member.
+    pub async fn department(&self, staff: PersonId, name: &str) -> crate::DepartmentId {
+        self.engine
+            .create_department(&Ctx::new(staff), name)
+            .await
+            .expect("department")
+            .id
+    }
+
     /// A person in an organization.
     pub async fn member(&self, staff: PersonId, org: OrgId, name: &str) -> PersonId {
         let id = self.person(name).await;

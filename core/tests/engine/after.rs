@@ -271,17 +271,10 @@ async fn a_moved_ticket_closes_by_its_new_departments_periods(#[case] kind: Kind
     .await;
     let sam = h.staff("Sam").await;
     let ann = h.person("Ann").await;
-    let department = |name: &'static str| {
-        let (engine, sam) = (h.engine.clone(), sam);
-        async move {
-            engine
-                .create_department(&Ctx::new(sam), name)
-                .await
-                .unwrap()
-                .id
-        }
-    };
-    let (billing, urgent) = (department("Billing").await, department("Urgent").await);
+    let (billing, urgent) = (
+        h.department(sam, "Billing").await,
+        h.department(sam, "Urgent").await,
+    );
     let move_to = |to, ticket| {
         let (engine, sam) = (h.engine.clone(), sam);
         async move {

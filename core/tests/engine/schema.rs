@@ -167,31 +167,15 @@ async fn the_history_index_lists_the_history_kinds(#[case] kind: Kind) {
 #[case::postgres(Kind::Postgres)]
 #[tokio::test]
 async fn an_organizations_tickets_are_read_through_its_index(#[case] kind: Kind) {
-    use sqlx::Executor;
     let h = harness(kind).await;
     let def = index_definition(&h, kind, "tickets_org").await;
     assert!(def.to_lowercase().contains("where"), "partial: {def}");
-    let mut conn = h.engine.db().pool().acquire().await.unwrap();
-    let (explain, column) = match kind {
-        Kind::Sqlite => ("explain query plan", "detail"),
-        Kind::Postgres => {
-            conn.execute("set enable_seqscan = off").await.unwrap();
-            ("explain", "QUERY PLAN")
-        }
-    };
-    let sql = format!(
-        "{explain} select t.id from tickets t where t.org_id = $1 and t.is_closed = 0 \
-         order by t.last_activity_at desc, t.id desc limit 25"
-    );
-    let plan = sqlx::query(&sql)
-        .persistent(false)
-        .bind(1_i64)
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.try_get::<String, _>(column).unwrap())
-        .collect::<Vec<_>>()
-        .join(" / ");
+    let plan = h
+        .query_plan(
+            "select t.id from tickets t where t.org_id = $1 and t.is_closed = 0 \
+             order by t.last_activity_at desc, t.id desc limit 25",
+            |q| q.bind(1_i64),
+        )
+        .await;
     assert!(plan.contains("tickets_org"), "{plan}");
 }
