@@ -224,22 +224,11 @@ fn with_discord_credentials_it_connects_the_gateway_and_answers_interactions() {
     use threadesk_discord::testing::{interaction, sign, FakeDiscord, Person, SUPPORT_CHANNEL};
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let fake = runtime.block_on(FakeDiscord::start());
-    let config = fake.config();
     let dir = tempfile::tempdir().expect("dir");
     let ca = dir.path().join("test-ca.pem");
     std::fs::write(&ca, &fake.root_pem).expect("the test certificate");
     let mut child = threadesk(dir.path())
-        .env("DISCORD_TOKEN", "fake-bot-token")
-        .env("DISCORD_APPLICATION_ID", config.application_id.to_string())
-        .env("DISCORD_SUPPORT_CHANNEL", SUPPORT_CHANNEL.to_string())
-        .env(
-            "DISCORD_STAFF_CHANNEL",
-            config.staff_channel.unwrap().to_string(),
-        )
-        .env("DISCORD_STAFF_ROLE", config.staff_role.unwrap().to_string())
-        .env("DISCORD_PUBLIC_KEY", config.public_key.clone().unwrap())
-        .env("DISCORD_API_URL", &fake.api_url)
-        .env("DISCORD_CA_CERT", &ca)
+        .envs(fake.settings(&ca.display().to_string()))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -217,7 +217,6 @@ fn discord(point: Option<&str>, parallel: usize) -> Delivered {
     use threadesk_discord::testing::{FakeDiscord, GUILD, STAFF_CHANNEL, SUPPORT_CHANNEL};
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let fake = rt.block_on(FakeDiscord::start());
-    let config = fake.config();
     let h = rt.block_on(harness(Kind::Sqlite));
     rt.block_on(workload(
         &h,
@@ -227,22 +226,7 @@ fn discord(point: Option<&str>, parallel: usize) -> Delivered {
     let dir = tempfile::tempdir().expect("dir");
     let ca = dir.path().join("test-ca.pem");
     std::fs::write(&ca, &fake.root_pem).expect("the test certificate");
-    let env = [
-        ("DISCORD_TOKEN", "fake-bot-token".to_owned()),
-        ("DISCORD_APPLICATION_ID", config.application_id.to_string()),
-        (
-            "DISCORD_SUPPORT_CHANNEL",
-            config.support_channel.to_string(),
-        ),
-        (
-            "DISCORD_STAFF_CHANNEL",
-            config.staff_channel.unwrap().to_string(),
-        ),
-        ("DISCORD_STAFF_ROLE", config.staff_role.unwrap().to_string()),
-        ("DISCORD_PUBLIC_KEY", config.public_key.clone().unwrap()),
-        ("DISCORD_API_URL", fake.api_url.clone()),
-        ("DISCORD_CA_CERT", ca.display().to_string()),
-    ];
+    let env = fake.settings(&ca.display().to_string());
     let crashes = deliver_through_crashes(&h, &rt, "discord", &env, point, parallel);
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
     // each message: the channel or thread it is in (by name; ids differ

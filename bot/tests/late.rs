@@ -185,24 +185,11 @@ fn discord(point: &str) {
     use threadesk_discord::testing::{interaction, sign, FakeDiscord, Person, SUPPORT_CHANNEL};
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let fake = rt.block_on(FakeDiscord::start());
-    let config = fake.config();
     let h = rt.block_on(harness(Kind::Sqlite));
     let dir = tempfile::tempdir().expect("dir");
     let ca = dir.path().join("test-ca.pem");
     std::fs::write(&ca, &fake.root_pem).expect("the test certificate");
-    let env = [
-        ("DISCORD_TOKEN", "fake-bot-token".to_owned()),
-        ("DISCORD_APPLICATION_ID", config.application_id.to_string()),
-        ("DISCORD_SUPPORT_CHANNEL", SUPPORT_CHANNEL.to_string()),
-        (
-            "DISCORD_STAFF_CHANNEL",
-            config.staff_channel.unwrap().to_string(),
-        ),
-        ("DISCORD_STAFF_ROLE", config.staff_role.unwrap().to_string()),
-        ("DISCORD_PUBLIC_KEY", config.public_key.clone().unwrap()),
-        ("DISCORD_API_URL", fake.api_url.clone()),
-        ("DISCORD_CA_CERT", ca.display().to_string()),
-    ];
+    let env = fake.settings(&ca.display().to_string());
     let bob = Person::new(700000000000000001, "Bob Builder");
     let submit = interaction::modal(
         &bob,

@@ -314,6 +314,24 @@ impl FakeDiscord {
         }
     }
 
+    /// The environment that points a `threadesk` process at this fake:
+    /// [`FakeDiscord::config`] as the binary reads it, with `ca_cert` the
+    /// path (absolute, or from the process's directory) where the caller
+    /// has written [`FakeDiscord::root_pem`].
+    pub fn settings(&self, ca_cert: &str) -> Vec<(&'static str, String)> {
+        let c = self.config();
+        vec![
+            ("DISCORD_TOKEN", c.token.clone()),
+            ("DISCORD_APPLICATION_ID", c.application_id.to_string()),
+            ("DISCORD_SUPPORT_CHANNEL", c.support_channel.to_string()),
+            ("DISCORD_STAFF_CHANNEL", STAFF_CHANNEL.to_string()),
+            ("DISCORD_STAFF_ROLE", STAFF_ROLE.to_string()),
+            ("DISCORD_PUBLIC_KEY", c.public_key.unwrap_or_default()),
+            ("DISCORD_API_URL", self.api_url.clone()),
+            ("DISCORD_CA_CERT", ca_cert.to_owned()),
+        ]
+    }
+
     /// The adapter settings for this fake (staff channel and role set,
     /// HTTP interactions signed by [`FakeDiscord::signing_key`]).
     pub fn config(&self) -> crate::DiscordConfig {

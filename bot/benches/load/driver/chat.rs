@@ -6,9 +6,7 @@
 use super::server::{self, Server};
 use anyhow::{bail, Context};
 use std::time::{Duration, Instant};
-use threadesk_discord::testing::{
-    interaction, sign, FakeDiscord, Person, STAFF_CHANNEL, SUPPORT_CHANNEL,
-};
+use threadesk_discord::testing::{interaction, sign, FakeDiscord, Person, SUPPORT_CHANNEL};
 use threadesk_slack::testing::{form_encode, signature, FakeSlack};
 
 const SLACK_SECRET: &str = "load-signing-secret";
@@ -32,25 +30,17 @@ impl Platforms {
 
     /// The server's settings for both.
     pub fn settings(&self) -> Vec<(String, String)> {
-        let d = self.discord.config();
-        let pairs = [
+        let slack = [
             ("SLACK_BOT_TOKEN", "xoxb-load".to_owned()),
             ("SLACK_SIGNING_SECRET", SLACK_SECRET.to_owned()),
             ("SLACK_API_URL", self.slack.api_url.clone()),
             ("SLACK_STAFF_CHANNEL", "CSTAFF".to_owned()),
-            ("DISCORD_TOKEN", "fake-bot-token".to_owned()),
-            ("DISCORD_APPLICATION_ID", d.application_id.to_string()),
-            ("DISCORD_SUPPORT_CHANNEL", SUPPORT_CHANNEL.to_string()),
-            ("DISCORD_STAFF_CHANNEL", STAFF_CHANNEL.to_string()),
-            (
-                "DISCORD_STAFF_ROLE",
-                d.staff_role.map(|r| r.to_string()).unwrap_or_default(),
-            ),
-            ("DISCORD_PUBLIC_KEY", d.public_key.unwrap_or_default()),
-            ("DISCORD_API_URL", self.discord.api_url.clone()),
-            ("DISCORD_CA_CERT", DISCORD_CA.to_owned()),
         ];
-        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+        slack
+            .into_iter()
+            .chain(self.discord.settings(DISCORD_CA))
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect()
     }
 
     /// The files those settings name.
