@@ -23,6 +23,19 @@ fn starts_with_no_credentials_serves_and_stops_cleanly_on_sigterm() {
     let text = lines.join("\n");
     assert!(text.contains("seeded a demo"), "{text}");
     assert!(text.contains("local mode"), "{text}");
+    // no transparent huge pages, whatever the system's setting: the kernel
+    // would fill what the allocator hands back in again, 2 MiB at a time
+    // (`bot/src/main.rs`). (The status line is there since Linux 5.0.)
+    #[cfg(target_os = "linux")]
+    {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+            .expect("the process's status");
+        let thp = status
+            .lines()
+            .find_map(|l| l.strip_prefix("THP_enabled:"))
+            .map(str::trim);
+        assert_eq!(thp, Some("0"), "{status}");
+    }
     let (status, body) = get(&addr, "/healthz");
     assert!(status.contains("200"), "{status}");
     assert_eq!(body.trim(), "ok");

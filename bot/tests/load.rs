@@ -112,6 +112,11 @@ fn the_load_driver_measures_the_portal_chat_and_a_soak_on_both_backends() {
         );
         for at in [0, 40, 200, 400] {
             assert!(figure(&out, &format!("BENCH {backend} soak_rss_kib_at_{at} ")) > 0.0);
+            // the server runs without transparent huge pages.
+            assert_eq!(
+                figure(&out, &format!("BENCH {backend} soak_huge_kib_at_{at} ")),
+                0.0
+            );
         }
         assert!(
             figure(

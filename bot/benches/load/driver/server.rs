@@ -37,10 +37,21 @@ impl Server {
 
     /// Its resident memory, in KiB.
     pub fn rss_kib(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+        self.proc_kib("status", "VmRSS:")
+    }
+
+    /// How much of its resident memory is in transparent huge pages, in
+    /// KiB: each counts 2 MiB however little of it is in use.
+    pub fn huge_kib(&self) -> u64 {
+        self.proc_kib("smaps_rollup", "AnonHugePages:")
+    }
+
+    /// A `name: N kB` line of one of its `/proc` files (0 if absent).
+    fn proc_kib(&self, file: &str, name: &str) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/{file}", self.child.id()))
             .unwrap_or_default()
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(name))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap_or(0)
     }

@@ -28,17 +28,19 @@ pub async fn run(o: &Options, r: &mut Report) -> anyhow::Result<()> {
     platforms.finish(server, outcome).await
 }
 
-/// One sample: events so far, resident memory, events pending, the oldest
-/// pending one's age.
+/// One sample: events so far, resident memory (and how much of it is in
+/// huge pages), events pending, the oldest pending one's age.
 struct Sample {
     events: u64,
     rss_kib: u64,
+    huge_kib: u64,
     pending: u64,
     oldest_s: f64,
 }
 
 fn print_sample(r: &mut Report, s: &Sample) {
     r.line(&format!("soak_rss_kib_at_{}", s.events), s.rss_kib);
+    r.line(&format!("soak_huge_kib_at_{}", s.events), s.huge_kib);
     r.line(&format!("soak_outbox_pending_at_{}", s.events), s.pending);
     r.line(
         &format!("soak_outbox_oldest_s_at_{}", s.events),
@@ -78,6 +80,7 @@ async fn soak(
         Ok::<_, anyhow::Error>(Sample {
             events,
             rss_kib: server.rss_kib(),
+            huge_kib: server.huge_kib(),
             pending,
             oldest_s,
         })
