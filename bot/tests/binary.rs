@@ -238,10 +238,8 @@ fn with_discord_credentials_it_connects_the_gateway_and_answers_interactions() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let fake = runtime.block_on(FakeDiscord::start());
     let dir = tempfile::tempdir().expect("dir");
-    let ca = dir.path().join("test-ca.pem");
-    std::fs::write(&ca, &fake.root_pem).expect("the test certificate");
     let mut child = threadesk(dir.path())
-        .envs(fake.settings(&ca.display().to_string()))
+        .envs(fake.settings_in(dir.path()))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

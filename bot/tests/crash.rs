@@ -224,9 +224,7 @@ fn discord(point: Option<&str>, parallel: usize) -> Delivered {
         "discord",
     ));
     let dir = tempfile::tempdir().expect("dir");
-    let ca = dir.path().join("test-ca.pem");
-    std::fs::write(&ca, &fake.root_pem).expect("the test certificate");
-    let env = fake.settings(&ca.display().to_string());
+    let env = fake.settings_in(dir.path());
     let crashes = deliver_through_crashes(&h, &rt, "discord", &env, point, parallel);
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
     // each message: the channel or thread it is in (by name; ids differ

@@ -187,9 +187,7 @@ fn discord(point: &str) {
     let fake = rt.block_on(FakeDiscord::start());
     let h = rt.block_on(harness(Kind::Sqlite));
     let dir = tempfile::tempdir().expect("dir");
-    let ca = dir.path().join("test-ca.pem");
-    std::fs::write(&ca, &fake.root_pem).expect("the test certificate");
-    let env = fake.settings(&ca.display().to_string());
+    let env = fake.settings_in(dir.path());
     let bob = Person::new(700000000000000001, "Bob Builder");
     let submit = interaction::modal(
         &bob,

@@ -321,7 +321,7 @@ impl FakeDiscord {
     pub fn settings(&self, ca_cert: &str) -> Vec<(&'static str, String)> {
         let c = self.config();
         vec![
-            ("DISCORD_TOKEN", c.token.clone()),
+            ("DISCORD_TOKEN", c.token),
             ("DISCORD_APPLICATION_ID", c.application_id.to_string()),
             ("DISCORD_SUPPORT_CHANNEL", c.support_channel.to_string()),
             ("DISCORD_STAFF_CHANNEL", STAFF_CHANNEL.to_string()),
@@ -330,6 +330,14 @@ impl FakeDiscord {
             ("DISCORD_API_URL", self.api_url.clone()),
             ("DISCORD_CA_CERT", ca_cert.to_owned()),
         ]
+    }
+
+    /// [`FakeDiscord::settings`], with the certificate written into `dir`
+    /// first (as `test-ca.pem`).
+    pub fn settings_in(&self, dir: &std::path::Path) -> Vec<(&'static str, String)> {
+        let ca = dir.join("test-ca.pem");
+        std::fs::write(&ca, &self.root_pem).expect("the test certificate");
+        self.settings(&ca.display().to_string())
     }
 
     /// The adapter settings for this fake (staff channel and role set,
