@@ -9,23 +9,37 @@ use crate::system::System;
 use crate::time::Timestamp;
 use sqlx::Row;
 
+/// The person of a live session, and what every page's frame shows of
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionPerson {
+    /// Who it is.
+    pub person: Person,
+    /// How many invitations to follow a ticket wait for their answer
+    /// (as [`crate::Engine::invitation_count`]).
+    pub invitations: usize,
+}
+
 impl System<'_> {
     /// The person a session (its nonce, started at `started`) belongs to
     /// while it is still theirs: not signed out, and started after the last
     /// "sign out everywhere"; `None` otherwise, and for an unknown person.
-    /// The check and the person every signed-in page needs, in the one
-    /// round trip each request pays.
+    /// The check, the person and the number of their open invitations
+    /// (every signed-in page shows it), in the one round trip each request
+    /// pays.
     pub async fn session_person(
         &self,
         person: PersonId,
         nonce: &str,
         started: Timestamp,
-    ) -> Result<Option<Person>> {
+    ) -> Result<Option<SessionPerson>> {
         let row = sqlx::query(&format!(
             "select {}, p.sessions_since as since, \
-                    (select count(*) from ended_sessions e where e.nonce = $2) as ended \
+                    (select count(*) from ended_sessions e where e.nonce = $2) as ended, \
+                    (select count(*) {}) as invitations \
              from people p where p.id = $1",
-            crate::engine::rows::PERSON_COLUMNS
+            crate::engine::rows::PERSON_COLUMNS,
+            crate::engine::queries::INVITED,
         ))
         .bind(person.0)
         .bind(nonce)
@@ -36,7 +50,11 @@ impl System<'_> {
         };
         let (since, ended): (i64, i64) = (row.try_get("since")?, row.try_get("ended")?);
         if started.0 >= since && ended == 0 {
-            Ok(Some(crate::engine::rows::person(&row)?))
+            let invitations: i64 = row.try_get("invitations")?;
+            Ok(Some(SessionPerson {
+                person: crate::engine::rows::person(&row)?,
+                invitations: usize::try_from(invitations).unwrap_or(0),
+            }))
         } else {
             Ok(None)
         }

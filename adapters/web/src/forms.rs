@@ -83,7 +83,10 @@ pub(crate) async fn read(
     mut form: Multipart,
 ) -> Result<Submitted, WebError> {
     let mut done = Submitted::default();
-    let mut repeat = false;
+    // the form's idempotency key, and whether it is a repeat: asked at its
+    // first named file (a form without files costs no lookup).
+    let mut key: Option<String> = None;
+    let mut repeat = None;
     // what a form may carry in files; past it, the rest is read and
     // dropped, so that the person gets their page back with their text
     // (the request as a whole is capped at a multiple of it, see
@@ -92,8 +95,15 @@ pub(crate) async fn read(
     let outcome = async {
         while let Some(field) = form.next_field().await.map_err(upload_error)? {
             let name = field.name().unwrap_or_default().to_owned();
-            match field.file_name().map(str::to_owned) {
-                Some(_) if repeat || done.refused.is_some() => skip(field).await?,
+            let file_name = field.file_name().map(str::to_owned);
+            if repeat.is_none() && file_name.as_deref().is_some_and(|f| !f.is_empty()) {
+                repeat = Some(match &key {
+                    Some(key) => portal.engine().key_used(key).await.unwrap_or(false),
+                    None => false,
+                });
+            }
+            match file_name {
+                Some(_) if repeat == Some(true) || done.refused.is_some() => skip(field).await?,
                 Some(file_name) => match store_file(portal, field, &file_name, budget).await {
                     Ok(Some(meta)) => {
                         budget = budget.saturating_sub(meta.size_bytes);
@@ -109,9 +119,7 @@ pub(crate) async fn read(
                 },
                 None if name == "request" => {
                     let value = read_text(field).await?;
-                    if let Some(key) = me.key_for(&value) {
-                        repeat = portal.engine().key_used(&key).await.unwrap_or(false);
-                    }
+                    key = me.key_for(&value);
                     done.fields.insert(name, value);
                 }
                 None => {

@@ -22,6 +22,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::fmt;
 use threadesk_core::domain::Person;
+use threadesk_core::sessions::SessionPerson;
 use threadesk_core::time::Timestamp;
 use threadesk_core::PersonId;
 
@@ -213,7 +214,7 @@ fn from_headers(portal: &Portal, parts: &axum::http::HeaderMap) -> Option<Sessio
 /// The person of a live session, as the session layer read them with its
 /// check (a request extension).
 #[derive(Debug, Clone)]
-struct SignedIn(Person);
+struct SignedIn(SessionPerson);
 
 /// Gives every request a session; a new one is sent back as a cookie
 /// unless the handler started one itself (signing in or out).
@@ -321,6 +322,8 @@ pub(crate) struct Me {
     pub person: Person,
     /// The form's request id, when it carried a well-formed one.
     request: Option<String>,
+    /// Their open invitations, when read with the session's check.
+    pub invitations: Option<usize>,
 }
 
 impl Me {
@@ -362,12 +365,13 @@ impl FromRequestParts<Portal> for Me {
             return Err(WebError::SignIn);
         };
         // read with the session's check, this request.
-        if let Some(SignedIn(person)) = parts.extensions.get::<SignedIn>() {
-            if person.id == id {
+        if let Some(SignedIn(signed)) = parts.extensions.get::<SignedIn>() {
+            if signed.person.id == id {
                 return Ok(Me {
                     session,
-                    person: person.clone(),
+                    person: signed.person.clone(),
                     request: None,
+                    invitations: Some(signed.invitations),
                 });
             }
         }
@@ -383,6 +387,7 @@ impl Me {
                 session,
                 person,
                 request: None,
+                invitations: None,
             }),
             // merged into somebody else, or gone: sign in again.
             Err(threadesk_core::EngineError::NotFound(_)) => Err(WebError::SignIn),

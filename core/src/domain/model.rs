@@ -267,6 +267,16 @@ pub struct Thread {
     pub requester_name: String,
 }
 
+/// What a ticket's page shows, read at one moment
+/// ([`crate::Engine::ticket_page`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketPage {
+    /// A page of the thread.
+    pub thread: Thread,
+    /// The ticket's delegates, when the person may manage them now.
+    pub delegates: Option<Vec<Delegate>>,
+}
+
 /// Which tickets a list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

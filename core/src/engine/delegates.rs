@@ -283,15 +283,7 @@ impl Engine {
         if !role.can(Action::ManageDelegates) {
             return Err(EngineError::NotAllowed(Action::ManageDelegates));
         }
-        let sql = format!(
-            "select {} from delegates d left join people p on p.id = d.person_id where d.ticket_id = $1 order by d.id",
-            rows::DELEGATE_COLUMNS
-        );
-        let found = sqlx::query(&sql)
-            .bind(ticket.0)
-            .fetch_all(&mut *conn)
-            .await?;
-        found.iter().map(rows::delegate).collect()
+        of_ticket(&mut conn, ticket).await
     }
 
     /// Whether an invitation is addressed to the actor: by person, or by an
@@ -346,4 +338,15 @@ impl Engine {
         .await?;
         Ok(found.map(PersonId))
     }
+}
+
+/// A ticket's delegates, in the order they were made (no rights check: the
+/// caller has made it).
+pub(super) async fn of_ticket(conn: &mut AnyConnection, ticket: TicketId) -> Result<Vec<Delegate>> {
+    let sql = format!(
+        "select {} from delegates d left join people p on p.id = d.person_id where d.ticket_id = $1 order by d.id",
+        rows::DELEGATE_COLUMNS
+    );
+    let found = sqlx::query(&sql).bind(ticket.0).fetch_all(conn).await?;
+    found.iter().map(rows::delegate).collect()
 }

@@ -7,7 +7,7 @@ mod delegates;
 mod departments;
 mod link_tokens;
 mod people;
-mod queries;
+pub(crate) mod queries;
 pub(crate) mod ratings;
 pub(crate) mod rows;
 mod saved_replies;
@@ -268,11 +268,12 @@ impl Engine {
         &self,
         tx: &mut Tx,
         actor: PersonId,
-        id: TicketId,
+        ticket: impl Into<TicketKey>,
         next_message: bool,
     ) -> Result<(ActorFacts, Ticket, Role, Option<MessageId>)> {
-        let (facts, ticket, role, next, _) =
-            self.ticket_for(tx, actor, id, next_message, true).await?;
+        let (facts, ticket, role, next, _) = self
+            .ticket_for(tx, actor, ticket, next_message, true)
+            .await?;
         Ok((facts, ticket, role, next))
     }
 
@@ -282,12 +283,12 @@ impl Engine {
         &self,
         conn: &mut AnyConnection,
         actor: PersonId,
-        id: TicketId,
+        ticket: impl Into<TicketKey>,
         next_message: bool,
         lock: bool,
     ) -> Result<(ActorFacts, Ticket, Role, Option<MessageId>, i64)> {
         let r = self
-            .ticket_row(conn, actor, TicketKey::Id(id), next_message, lock)
+            .ticket_row(conn, actor, ticket.into(), next_message, lock)
             .await?;
         Ok((r.facts, r.ticket, r.role, r.next_message, r.version))
     }
@@ -373,6 +374,18 @@ impl Engine {
 pub(crate) enum TicketKey {
     Id(TicketId),
     Number(TicketNumber),
+}
+
+impl From<TicketId> for TicketKey {
+    fn from(id: TicketId) -> Self {
+        TicketKey::Id(id)
+    }
+}
+
+impl From<TicketNumber> for TicketKey {
+    fn from(number: TicketNumber) -> Self {
+        TicketKey::Number(number)
+    }
 }
 
 /// A ticket as one person sees it: [`Engine::view_ticket`]'s answer.

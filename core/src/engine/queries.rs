@@ -305,8 +305,8 @@ async fn page(
 }
 
 /// Where a person's open invitations are (`$1`: the person), for the list
-/// and its count.
-const INVITED: &str =
+/// and its count (also read with a portal session's check).
+pub(crate) const INVITED: &str =
     "from delegates d join tickets t on t.id = d.ticket_id join people p on p.id = d.invited_by \
      where d.person_id = $1 and d.status = 'invited' and t.is_closed = 0";
 
@@ -336,7 +336,10 @@ impl Engine {
     /// One ticket's thread as the asking person may see it: internal notes
     /// only for staff; what they may do now.
     pub async fn thread(&self, actor: PersonId, id: TicketId) -> Result<Thread> {
-        self.thread_window(actor, id, None).await
+        Ok(self
+            .thread_window(actor, TicketKey::Id(id), None, false)
+            .await?
+            .thread)
     }
 
     /// A page of a ticket's thread: the [`THREAD_PAGE`] latest messages
@@ -349,15 +352,44 @@ impl Engine {
         id: TicketId,
         before: Option<MessageId>,
     ) -> Result<Thread> {
-        self.thread_window(actor, id, Some(before)).await
+        Ok(self
+            .thread_window(actor, TicketKey::Id(id), Some(before), false)
+            .await?
+            .thread)
+    }
+
+    /// What a ticket's page shows, found by its number, in one read: the
+    /// page of its thread ([`Engine::thread_page`]) and, for those who may
+    /// manage them now, its delegates ([`Engine::delegates`]). A ticket the
+    /// person may not see is "not found".
+    pub async fn ticket_page(
+        &self,
+        actor: PersonId,
+        number: TicketNumber,
+        before: Option<MessageId>,
+    ) -> Result<TicketPage> {
+        self.thread_window(actor, TicketKey::Number(number), Some(before), true)
+            .await
+    }
+
+    /// [`Engine::ticket_page`] of a ticket already found by its id.
+    pub async fn ticket_page_of(
+        &self,
+        actor: PersonId,
+        id: TicketId,
+        before: Option<MessageId>,
+    ) -> Result<TicketPage> {
+        self.thread_window(actor, TicketKey::Id(id), Some(before), true)
+            .await
     }
 
     async fn thread_window(
         &self,
         actor: PersonId,
-        id: TicketId,
+        key: TicketKey,
         window: Option<Option<MessageId>>,
-    ) -> Result<Thread> {
+        with_delegates: bool,
+    ) -> Result<TicketPage> {
         // a page walks the (ticket_id, id) index backwards and stops.
         let mut conn = super::read_in_order(&self.db).await?;
         let TicketRow {
@@ -365,9 +397,8 @@ impl Engine {
             role,
             requester_name,
             ..
-        } = self
-            .view_ticket(&mut conn, actor, TicketKey::Id(id))
-            .await?;
+        } = self.view_ticket(&mut conn, actor, key).await?;
+        let id = ticket.id;
         let notes = if role == Role::Staff {
             ""
         } else {
@@ -402,20 +433,42 @@ impl Engine {
             messages.truncate(THREAD_PAGE);
             messages.reverse();
         }
-        let ids: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
+        // the files of the page's stretch of the thread: one statement of
+        // one text (a list of ids is prepared again for every length).
         let mut files: HashMap<MessageId, Vec<Attachment>> = HashMap::new();
-        for chunk in ids.chunks(100) {
-            for (mid, a) in attachments_of(&mut conn, chunk).await? {
-                files.entry(mid).or_default().push(a);
+        if let (Some(first), Some(last)) = (messages.first(), messages.last()) {
+            let sql = format!(
+                "select a.id, a.message_id, a.name, a.content_type, a.size_bytes, a.url \
+                 from attachments a join messages m on m.id = a.message_id \
+                 where m.ticket_id = $1 and m.id >= $2 and m.id <= $3{notes}"
+            );
+            let found = sqlx::query(&sql)
+                .bind(id.0)
+                .bind(first.id.0)
+                .bind(last.id.0)
+                .fetch_all(&mut *conn)
+                .await?;
+            for row in &found {
+                let (message, file) = rows::attachment(row)?;
+                files.entry(message).or_default().push(file);
             }
         }
         for m in &mut messages {
             m.attachments = files.remove(&m.id).unwrap_or_default();
+            // in the order they were attached (sorted here: a sort in the
+            // statement would turn PostgreSQL's ordered read, which
+            // `read_in_order` asks for, into a walk of every file).
+            m.attachments.sort_by_key(|a| a.id.0);
         }
-        let allowed = if ticket.status.is_closed() {
+        let allowed: Vec<Action> = if ticket.status.is_closed() {
             vec![Action::View]
         } else {
             Action::ALL.into_iter().filter(|a| role.can(*a)).collect()
+        };
+        let delegates = if with_delegates && allowed.contains(&Action::ManageDelegates) {
+            Some(super::delegates::of_ticket(&mut conn, id).await?)
+        } else {
+            None
         };
         let mut changes = timeline(&mut conn, id, role == Role::Staff).await?;
         // a page shows the changes of its own time: from its first message
@@ -437,14 +490,17 @@ impl Engine {
             }
         }
         conn.commit().await?;
-        Ok(Thread {
-            ticket,
-            role,
-            allowed,
-            messages,
-            changes,
-            earlier,
-            requester_name,
+        Ok(TicketPage {
+            thread: Thread {
+                ticket,
+                role,
+                allowed,
+                messages,
+                changes,
+                earlier,
+                requester_name,
+            },
+            delegates,
         })
     }
 

@@ -2,7 +2,7 @@
 //! edit a message.
 
 use super::command;
-use super::{rows, Change, Ctx, Emit, Engine, Idem};
+use super::{rows, Change, Ctx, Emit, Engine, Idem, TicketKey};
 use crate::db::{Backend, Tx};
 use crate::domain::access::ActorFacts;
 use crate::domain::*;
@@ -406,19 +406,44 @@ impl Engine {
     /// Posts a public reply; moves the status as PRODUCT.md says.
     #[tracing::instrument(skip_all, fields(ticket.id = %ticket))]
     pub async fn reply(&self, ctx: &Ctx, ticket: TicketId, input: NewMessage) -> Result<Posted> {
-        self.post(ctx, ticket, input, false).await
+        self.post(ctx, ticket.into(), input, false).await
     }
 
     /// Posts an internal note (staff only; never shown to customers).
     #[tracing::instrument(skip_all, fields(ticket.id = %ticket))]
     pub async fn note(&self, ctx: &Ctx, ticket: TicketId, input: NewMessage) -> Result<Posted> {
-        self.post(ctx, ticket, input, true).await
+        self.post(ctx, ticket.into(), input, true).await
+    }
+
+    /// [`Engine::reply`] to a ticket found by its number, with the same
+    /// rights check in the same write (no read before it): a ticket the
+    /// actor may not see is "not found".
+    #[tracing::instrument(skip_all, fields(ticket.number = %number))]
+    pub async fn reply_by_number(
+        &self,
+        ctx: &Ctx,
+        number: TicketNumber,
+        input: NewMessage,
+    ) -> Result<Posted> {
+        self.post(ctx, number.into(), input, false).await
+    }
+
+    /// [`Engine::note`] on a ticket found by its number
+    /// ([`Engine::reply_by_number`]).
+    #[tracing::instrument(skip_all, fields(ticket.number = %number))]
+    pub async fn note_by_number(
+        &self,
+        ctx: &Ctx,
+        number: TicketNumber,
+        input: NewMessage,
+    ) -> Result<Posted> {
+        self.post(ctx, number.into(), input, true).await
     }
 
     async fn post(
         &self,
         ctx: &Ctx,
-        ticket_id: TicketId,
+        ticket_key: TicketKey,
         input: NewMessage,
         internal: bool,
     ) -> Result<Posted> {
@@ -431,7 +456,7 @@ impl Engine {
             // the hot path: no lock, no explicit transaction; falls back to
             // the locking path below when the ticket changed meanwhile.
             if let Some(posted) = self
-                .post_unlocked(ctx, ticket_id, &body, internal, op)
+                .post_unlocked(ctx, ticket_key, &body, internal, op)
                 .await?
             {
                 return Ok(posted);
@@ -439,7 +464,7 @@ impl Engine {
         }
         command!(self, ctx.key.as_deref(), op, |tx, idem| {
             let (actor, mut ticket, role, next_id) = self
-                .lock_ticket_for(tx, ctx.actor, ticket_id, plain)
+                .lock_ticket_for(tx, ctx.actor, ticket_key, plain)
                 .await?;
             let now = self.now();
             let previous = decide_post(&mut ticket, role, internal, &body, now)?;
@@ -480,7 +505,7 @@ impl Engine {
     async fn post_unlocked(
         &self,
         ctx: &Ctx,
-        ticket_id: TicketId,
+        ticket_key: TicketKey,
         body: &MessageBody,
         internal: bool,
         op: &'static str,
@@ -489,7 +514,7 @@ impl Engine {
         let attempt = super::typed(async {
             let mut conn = self.db.pool().acquire().await?;
             let (actor, mut ticket, role, next_id, version) = self
-                .ticket_for(&mut conn, ctx.actor, ticket_id, true, false)
+                .ticket_for(&mut conn, ctx.actor, ticket_key, true, false)
                 .await?;
             let now = self.now();
             let previous = decide_post(&mut ticket, role, internal, body, now)?;

@@ -6,8 +6,8 @@ use crate::helpers::*;
 use rstest::rstest;
 use rstest_reuse::apply;
 use threadesk_core::domain::*;
-use threadesk_core::engine::{NewMessage, THREAD_PAGE};
-use threadesk_core::{Ctx, PersonId, TicketId};
+use threadesk_core::engine::{Invitee, NewMessage, THREAD_PAGE};
+use threadesk_core::{Ctx, EngineError, PersonId, TicketId, TicketNumber};
 
 /// Every page of a thread, latest first.
 async fn pages(h: &Harness, who: PersonId, t: TicketId) -> Vec<Thread> {
@@ -72,4 +72,103 @@ async fn pages_of_a_long_ticket_hold_the_whole_thread_once(#[case] kind: Kind) {
         // 121 public messages (and the note for staff): three pages.
         assert_eq!(pages.len(), 3);
     }
+}
+
+fn file(name: &str) -> AttachmentMeta {
+    AttachmentMeta {
+        name: name.into(),
+        content_type: "text/plain".into(),
+        size_bytes: 3,
+        url: format!("https://files.example/{name}"),
+    }
+}
+
+/// Each message's files by name.
+fn files(thread: &Thread) -> Vec<Vec<&str>> {
+    thread
+        .messages
+        .iter()
+        .map(|m| m.attachments.iter().map(|a| a.name.as_str()).collect())
+        .collect()
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn a_tickets_page_by_number_is_its_thread_page_and_delegates_as_each_would_read_them(
+    #[case] kind: Kind,
+) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let ann = h.person("Ann").await;
+    let bob = h.person("Bob").await;
+    let eve = h.person("Eve").await;
+    let t = h.open(ann, "Files").await.ticket;
+    let with = |body: &str, names: &[&str]| NewMessage {
+        body: body.into(),
+        attachments: names.iter().map(|n| file(n)).collect(),
+    };
+    // attached b before a: they come back in the order attached.
+    h.engine
+        .reply(&Ctx::new(ann), t.id, with("logs", &["b.txt", "a.txt"]))
+        .await
+        .unwrap();
+    h.engine
+        .note(&Ctx::new(sam), t.id, with("internal", &["secret.txt"]))
+        .await
+        .unwrap();
+    h.engine
+        .reply(&Ctx::new(sam), t.id, with("fixed", &["c.txt"]))
+        .await
+        .unwrap();
+    h.engine
+        .invite_delegate(&Ctx::new(ann), t.id, Invitee::Person(bob))
+        .await
+        .unwrap();
+    for (who, expected) in [
+        (ann, vec![vec![], vec!["b.txt", "a.txt"], vec!["c.txt"]]),
+        (
+            sam,
+            vec![
+                vec![],
+                vec!["b.txt", "a.txt"],
+                vec!["secret.txt"],
+                vec!["c.txt"],
+            ],
+        ),
+    ] {
+        let page = h.engine.ticket_page(who, t.number, None).await.unwrap();
+        assert_eq!(files(&page.thread), expected, "the note's file is staff's");
+        assert_eq!(
+            page.thread,
+            h.engine.thread_page(who, t.id, None).await.unwrap()
+        );
+        assert_eq!(
+            page.thread.messages,
+            h.engine.thread(who, t.id).await.unwrap().messages
+        );
+        let delegates = page.delegates.clone().expect("they may manage delegates");
+        assert_eq!(delegates, h.engine.delegates(who, t.id).await.unwrap());
+        assert_eq!(delegates.len(), 1);
+        assert_eq!(delegates[0].person_id, Some(bob));
+        assert_eq!(
+            page,
+            h.engine.ticket_page_of(who, t.id, None).await.unwrap()
+        );
+    }
+    // those who may not see it, and numbers of no ticket: "not found".
+    for (who, number) in [(eve, t.number), (ann, TicketNumber(t.number.0 + 100))] {
+        assert!(matches!(
+            h.engine.ticket_page(who, number, None).await,
+            Err(EngineError::NotFound("ticket"))
+        ));
+    }
+    assert!(matches!(
+        h.engine.ticket_page_of(eve, t.id, None).await,
+        Err(EngineError::NotFound("ticket"))
+    ));
+    // a closed ticket's delegates are managed no more: none on its page.
+    h.engine.close(&Ctx::new(ann), t.id).await.unwrap();
+    let closed = h.engine.ticket_page(ann, t.number, None).await.unwrap();
+    assert_eq!(closed.delegates, None);
+    assert_eq!(files(&closed.thread)[1], vec!["b.txt", "a.txt"]);
 }

@@ -638,3 +638,83 @@ async fn files_no_attachment_refers_to_are_swept_after_their_grace(#[case] kind:
     assert!(!store.path_of(&orphan).unwrap().exists());
     drop(half);
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn replies_and_notes_by_number_are_replies_and_notes_with_the_same_rights(
+    #[case] kind: Kind,
+) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let ann = h.person("Ann").await;
+    let eve = h.person("Eve").await;
+    let t = h.open(ann, "By number").await.ticket;
+    let posted = h
+        .engine
+        .reply_by_number(
+            &Ctx::new(ann),
+            t.number,
+            NewMessage::text("asked by number"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(posted.ticket.id, t.id);
+    let note = h
+        .engine
+        .note_by_number(&Ctx::new(sam), t.number, NewMessage::text("staff only"))
+        .await
+        .unwrap();
+    assert!(note.message.internal);
+    let answer = h
+        .engine
+        .reply_by_number(&Ctx::new(sam), t.number, NewMessage::text("answered"))
+        .await
+        .unwrap();
+    assert_eq!(answer.ticket.status, Status::AwaitingClient);
+    let bodies =
+        |thread: Thread| -> Vec<String> { thread.messages.into_iter().map(|m| m.body).collect() };
+    assert_eq!(
+        bodies(h.engine.thread(ann, t.id).await.unwrap())[1..],
+        ["asked by number", "answered"]
+    );
+    assert_eq!(
+        bodies(h.engine.thread(sam, t.id).await.unwrap())[1..],
+        ["asked by number", "staff only", "answered"]
+    );
+    // the same refusals as by id, and nothing written for them.
+    let events = h.events().await;
+    let by_id = h
+        .engine
+        .note(&Ctx::new(ann), t.id, NewMessage::text("mine?"))
+        .await
+        .unwrap_err();
+    let by_number = h
+        .engine
+        .note_by_number(&Ctx::new(ann), t.number, NewMessage::text("mine?"))
+        .await
+        .unwrap_err();
+    assert_eq!(format!("{by_number:?}"), format!("{by_id:?}"));
+    for (who, number) in [(eve, t.number), (ann, TicketNumber(t.number.0 + 7))] {
+        assert!(matches!(
+            h.engine
+                .reply_by_number(&Ctx::new(who), number, NewMessage::text("hello?"))
+                .await,
+            Err(EngineError::NotFound("ticket"))
+        ));
+    }
+    assert_eq!(h.events().await, events);
+    // a repeated request posts once.
+    let ctx = Ctx::new(ann).with_key("by-number-1");
+    let first = h
+        .engine
+        .reply_by_number(&ctx, t.number, NewMessage::text("once"))
+        .await
+        .unwrap();
+    let again = h
+        .engine
+        .reply_by_number(&ctx, t.number, NewMessage::text("once"))
+        .await
+        .unwrap();
+    assert_eq!(first.message.id, again.message.id);
+    assert_eq!(h.events().await, events + 1);
+}

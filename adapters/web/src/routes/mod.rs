@@ -185,7 +185,11 @@ pub(crate) struct Frame {
 
 impl Frame {
     pub async fn load(portal: &Portal, me: &Me) -> Result<Frame, WebError> {
-        let invitations = portal.engine().invitation_count(me.person.id).await?;
+        // read with the session's check when this request made it.
+        let invitations = match me.invitations {
+            Some(n) => n,
+            None => portal.engine().invitation_count(me.person.id).await?,
+        };
         Ok(Frame {
             csrf: me.session.csrf(&portal.config().session_key),
             invitations,

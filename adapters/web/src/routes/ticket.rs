@@ -15,21 +15,26 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use threadesk_core::blobs;
-use threadesk_core::domain::{Action, Status, Ticket};
+use threadesk_core::domain::{Status, Ticket, TicketPage as PageRead};
 use threadesk_core::engine::{Invitee, NewMessage};
 use threadesk_core::{DelegateId, EngineError, MessageId, PersonId, TicketNumber};
 
 /// Finds a ticket by the number in the URL; junk and tickets the person may
 /// not see are both "not found".
 pub(super) async fn find(portal: &Portal, me: &Me, number: &str) -> Result<Ticket, WebError> {
+    Ok(portal
+        .engine()
+        .ticket_by_number(me.person.id, ticket_number(number)?)
+        .await?)
+}
+
+/// The ticket number in a URL; junk is "not found".
+fn ticket_number(number: &str) -> Result<TicketNumber, WebError> {
     let n: i64 = number
         .trim_start_matches('#')
         .parse()
         .map_err(|_| WebError::Engine(EngineError::NotFound("ticket")))?;
-    Ok(portal
-        .engine()
-        .ticket_by_number(me.person.id, TicketNumber(n))
-        .await?)
+    Ok(TicketNumber(n))
 }
 
 /// What a confirmation says, by the `done` query value (never echoed).
@@ -88,21 +93,36 @@ pub(super) async fn render(
         // logged where the error becomes a page; never shown.
         return Err(WebError::Internal(format!("{e:?}")));
     }
-    let engine = portal.engine();
     // a page of the conversation: its cost does not grow with the ticket.
-    let thread = engine
-        .thread_page(me.person.id, ticket.id, drafts.before)
+    let page = portal
+        .engine()
+        .ticket_page_of(me.person.id, ticket.id, drafts.before)
         .await?;
-    let departments = engine.departments(true).await?;
+    render_page(portal, me, page, error, notice, drafts).await
+}
+
+/// [`render`] of a page already read (`error` is not an internal one).
+async fn render_page(
+    portal: &Portal,
+    me: &Me,
+    read: PageRead,
+    error: Option<&EngineError>,
+    notice: Option<&str>,
+    drafts: Drafts<'_>,
+) -> Result<Response, WebError> {
+    let engine = portal.engine();
+    let PageRead { thread, delegates } = read;
+    let ticket = &thread.ticket;
+    // staff move tickets between them; others see the ticket's own.
+    let departments = if me.person.is_staff || thread.ticket.department_id.is_some() {
+        engine.departments(true).await?
+    } else {
+        Vec::new()
+    };
     let department = thread
         .ticket
         .department_id
         .and_then(|id| departments.iter().find(|d| d.id == id));
-    let delegates = if thread.allowed.contains(&Action::ManageDelegates) {
-        Some(engine.delegates(me.person.id, ticket.id).await?)
-    } else {
-        None
-    };
     let (requester, directory, mail_failures, saved) = if me.person.is_staff {
         let directory = engine.people_directory(me.person.id).await?;
         // the directory has everybody; the requester's own read only if
@@ -190,25 +210,30 @@ pub(super) async fn show(
     Path(number): Path<String>,
     Query(q): Query<ShowQuery>,
 ) -> Result<Response, WebError> {
-    let ticket = find(&portal, &me, &number).await?;
+    let before = super::form_id(&q.before, "before")?.map(threadesk_core::MessageId);
+    // the ticket, its rights check and its page: one read.
+    let page = portal
+        .engine()
+        .ticket_page(me.person.id, ticket_number(&number)?, before)
+        .await?;
     let inserted = match super::present(&q.saved) {
         Some(which) if me.person.is_staff => Some(
             portal
                 .engine()
-                .saved_reply_text(me.person.id, ticket.id, which)
+                .saved_reply_text(me.person.id, page.thread.ticket.id, which)
                 .await?,
         ),
         _ => None,
     };
-    render(
+    render_page(
         &portal,
         &me,
-        &ticket,
+        page,
         None,
         notice(&q.done),
         Drafts {
             reply: inserted.as_deref().unwrap_or_default(),
-            before: super::form_id(&q.before, "before")?.map(threadesk_core::MessageId),
+            before,
             ..Drafts::default()
         },
     )
@@ -243,35 +268,17 @@ pub(super) async fn reply(
     let me = me.with_request(form.text("request"));
     let checked = me
         .session
-        .check_csrf(&portal.config().session_key, form.text("csrf"));
-    let ticket = match checked {
-        Ok(()) => find(&portal, &me, &number).await,
-        Err(e) => Err(e),
-    };
-    let ticket = match ticket {
-        Ok(t) => t,
-        Err(WebError::Engine(EngineError::NotFound(_))) if !form.text("body").trim().is_empty() => {
-            // gone, or access revoked while they wrote: keep the text.
-            portal.blobs().forget(&form.links()).await;
-            return super::list::new_form_with(
-                &portal,
-                &me,
-                NewFormAgain {
-                    subject: "",
-                    department: None,
-                    body: form.text("body"),
-                    status: StatusCode::NOT_FOUND,
-                    sentence: "you can no longer reply to that ticket: it is not there, or your access to it was removed. What you wrote is below: send it as a new ticket, or copy it",
-                },
-            )
-            .await;
-        }
-        Err(e) => {
-            portal.blobs().forget(&form.links()).await;
-            return Err(e);
-        }
+        .check_csrf(&portal.config().session_key, form.text("csrf"))
+        .and_then(|()| ticket_number(&number));
+    let number = match checked {
+        Ok(n) => n,
+        Err(e) => return not_posted(&portal, &me, &form, e).await,
     };
     if let Some(refused) = &form.refused {
+        let ticket = match portal.engine().ticket_by_number(me.person.id, number).await {
+            Ok(t) => t,
+            Err(e) => return not_posted(&portal, &me, &form, e.into()).await,
+        };
         let drafts = Drafts {
             reply: form.text("body"),
             refused: Some((StatusCode::PAYLOAD_TOO_LARGE, refused)),
@@ -284,42 +291,84 @@ pub(super) async fn reply(
         body: form.text("body").to_owned(),
         attachments: form.files.clone(),
     };
+    // the post's own rights check finds the ticket: no read before it.
     let engine = portal.engine();
     let posted = if internal {
-        engine.note(&me.ctx(), ticket.id, input).await
+        engine.note_by_number(&me.ctx(), number, input).await
     } else {
-        engine.reply(&me.ctx(), ticket.id, input).await
+        engine.reply_by_number(&me.ctx(), number, input).await
     };
-    match posted {
+    let e = match posted {
         Ok(p) => {
             // a repeat replayed the first post: its own files go.
             portal
                 .blobs()
                 .forget(&form.unused(&p.message.attachments))
                 .await;
-            Ok(see_other(&format!(
+            return Ok(see_other(&format!(
                 "/tickets/{}?done={}#m{}",
-                ticket.number.0,
+                p.ticket.number.0,
                 if internal { "noted" } else { "replied" },
                 p.message.id.0
-            )))
+            )));
         }
-        Err(e) => {
+        Err(e @ EngineError::NotFound(_)) => {
+            return not_posted(&portal, &me, &form, e.into()).await
+        }
+        Err(e) if e.is_internal() => {
             portal.blobs().forget(&form.links()).await;
-            if let EngineError::TicketClosed { unsent, .. } = &e {
-                // closed is final: offer what they wrote as a new ticket.
-                let subject = format!("Follow-up to {}", ticket.subject);
-                let subject: String = subject.chars().take(200).collect();
-                let body = unsent.as_deref().unwrap_or(form.text("body"));
-                return new_form_again(&portal, &me, &subject, ticket.department_id, body, &e)
-                    .await;
-            }
-            let drafts = Drafts {
-                reply: form.text("body"),
-                ..Drafts::default()
-            };
-            render(&portal, &me, &ticket, Some(&e), None, drafts).await
+            // logged where the error becomes a page; never shown.
+            return Err(WebError::Internal(format!("{e:?}")));
         }
+        Err(e) => e,
+    };
+    // refused: the ticket's page again, with what they wrote.
+    let ticket = match engine.ticket_by_number(me.person.id, number).await {
+        Ok(t) => t,
+        Err(gone) => return not_posted(&portal, &me, &form, gone.into()).await,
+    };
+    portal.blobs().forget(&form.links()).await;
+    if let EngineError::TicketClosed { unsent, .. } = &e {
+        // closed is final: offer what they wrote as a new ticket.
+        let subject = format!("Follow-up to {}", ticket.subject);
+        let subject: String = subject.chars().take(200).collect();
+        let body = unsent.as_deref().unwrap_or(form.text("body"));
+        return new_form_again(&portal, &me, &subject, ticket.department_id, body, &e).await;
+    }
+    let drafts = Drafts {
+        reply: form.text("body"),
+        ..Drafts::default()
+    };
+    render(&portal, &me, &ticket, Some(&e), None, drafts).await
+}
+
+/// A reply that reached no ticket: its files go; what they wrote comes back
+/// in a new ticket's form when the ticket is not (or no longer) theirs to
+/// see, and other errors are answered as they are.
+async fn not_posted(
+    portal: &Portal,
+    me: &Me,
+    form: &forms::Submitted,
+    e: WebError,
+) -> Result<Response, WebError> {
+    portal.blobs().forget(&form.links()).await;
+    match e {
+        WebError::Engine(EngineError::NotFound(_)) if !form.text("body").trim().is_empty() => {
+            // gone, or access revoked while they wrote: keep the text.
+            super::list::new_form_with(
+                portal,
+                me,
+                NewFormAgain {
+                    subject: "",
+                    department: None,
+                    body: form.text("body"),
+                    status: StatusCode::NOT_FOUND,
+                    sentence: "you can no longer reply to that ticket: it is not there, or your access to it was removed. What you wrote is below: send it as a new ticket, or copy it",
+                },
+            )
+            .await
+        }
+        e => Err(e),
     }
 }
 

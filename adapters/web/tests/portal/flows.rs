@@ -244,11 +244,22 @@ async fn a_delegate_accepts_replies_and_loses_access_when_revoked(kind: Kind) {
     );
     let inv = d.get("/invitations").await;
     assert!(inv.shows("Renewal"));
+    // every page's frame counts the invitations waiting (read with the
+    // session's check).
+    for page in [&inv, &d.get("/tickets").await] {
+        assert!(page.body.contains("Invitations (1)</a>"), "{}", page.body);
+    }
     let at = inv.body.find("/invitations/").unwrap();
     let accept: String = inv.body[at..].chars().take_while(|c| *c != '"').collect();
     assert!(accept.ends_with("/accept"));
     let accepted = d.post(&accept, &[]).await;
     assert_eq!(accepted.status, StatusCode::SEE_OTHER);
+    let followed = d.get(&format!("/tickets/{n}")).await;
+    assert!(
+        followed.body.contains("Invitations</a>"),
+        "{}",
+        followed.body
+    );
     d.post_files(
         &format!("/tickets/{n}/reply"),
         &[("body", "I can help")],
