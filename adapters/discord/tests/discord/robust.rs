@@ -176,3 +176,51 @@ async fn slow_work_is_deferred_within_three_seconds_and_edited_in(#[case] kind: 
     );
     w.no_violations();
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn rate_limit_buckets_whose_window_is_over_are_forgotten(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let api = w.discord.api();
+    let mut last = api.rate_limit_buckets().await;
+    let mut swept_by_itself = false;
+    // each ticket's thread is a channel of its own: a bucket each, until
+    // the sweep every FORGET_SPENT_EVERY requests lets the spent ones go.
+    for i in 0..150 {
+        let t = w.open_ticket(&bob(), &format!("Ticket {i}"), "Hello").await;
+        let bob_id = w.person(&bob()).await;
+        // closed again: a requester has only so many open at once.
+        w.h.engine
+            .close(&threadesk_core::Ctx::new(bob_id), t.id)
+            .await
+            .unwrap();
+        w.settle().await;
+        let now = api.rate_limit_buckets().await;
+        if now < last {
+            swept_by_itself = true;
+            break;
+        }
+        assert!(now >= 2, "buckets are kept between sweeps: {now}");
+        last = now;
+    }
+    assert!(
+        swept_by_itself,
+        "the buckets grew to {last} and never shrank"
+    );
+    let t = w.open_ticket(&bob(), "After", "Hello").await;
+    assert!(api.rate_limit_buckets().await >= 2);
+    // none of the fake's answers opens a window: all are spent.
+    assert!(api.forget_spent_limits().await >= 2);
+    assert_eq!(api.rate_limit_buckets().await, 0);
+    // and the routes work as before.
+    let bob_id = w.person(&bob()).await;
+    w.h.reply(bob_id, t.id, "Still there?").await.unwrap();
+    w.settle().await;
+    assert!(
+        w.contents(&t.thread)
+            .iter()
+            .any(|c| c.contains("Still there?")),
+        "{:?}",
+        w.contents(&t.thread)
+    );
+}
