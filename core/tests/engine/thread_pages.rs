@@ -74,15 +74,6 @@ async fn pages_of_a_long_ticket_hold_the_whole_thread_once(#[case] kind: Kind) {
     }
 }
 
-fn file(name: &str) -> AttachmentMeta {
-    AttachmentMeta {
-        name: name.into(),
-        content_type: "text/plain".into(),
-        size_bytes: 3,
-        url: format!("https://files.example/{name}"),
-    }
-}
-
 /// Each message's files by name.
 fn files(thread: &Thread) -> Vec<Vec<&str>> {
     thread
@@ -105,7 +96,7 @@ async fn a_tickets_page_by_number_is_its_thread_page_and_delegates_as_each_would
     let t = h.open(ann, "Files").await.ticket;
     let with = |body: &str, names: &[&str]| NewMessage {
         body: body.into(),
-        attachments: names.iter().map(|n| file(n)).collect(),
+        attachments: names.iter().map(|n| file(n, 3)).collect(),
     };
     // attached b before a: they come back in the order attached.
     h.engine

@@ -7,15 +7,6 @@ use threadesk_core::domain::*;
 use threadesk_core::engine::{NewMessage, NewTicket};
 use threadesk_core::{Ctx, EngineError, Settings, TicketNumber};
 
-fn file(name: &str, size: u64) -> AttachmentMeta {
-    AttachmentMeta {
-        name: name.into(),
-        content_type: "text/plain".into(),
-        size_bytes: size,
-        url: format!("https://files.example/{name}"),
-    }
-}
-
 #[apply(backends)]
 #[tokio::test]
 async fn opening_gives_sequential_numbers_an_open_status_and_one_event(#[case] kind: Kind) {
