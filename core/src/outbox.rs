@@ -357,6 +357,22 @@ impl Outbox {
     /// unacknowledged one, so each ticket's events are handled in order.
     /// Each is leased for `lease`; unacknowledged, it is handed out again.
     pub async fn claim(&self, consumer: &str, max: u32, lease: Duration) -> Result<Vec<Delivery>> {
+        self.claim_acking(consumer, max, lease, &mut Vec::new())
+            .await
+    }
+
+    /// [`Outbox::claim`], acknowledging `done` first in the same commit
+    /// (and emptying it once that commit is on disk): a worker's
+    /// acknowledgements ride with its next claim instead of each waiting
+    /// for a commit of its own ([`Outbox::run`]). The claim sees them, so
+    /// a ticket's next event can be claimed in the same step.
+    async fn claim_acking(
+        &self,
+        consumer: &str,
+        max: u32,
+        lease: Duration,
+        done: &mut Vec<i64>,
+    ) -> Result<Vec<Delivery>> {
         let now = self.db.now();
         let until = now.plus_millis(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
         let skip_locked = match self.db.backend() {
@@ -375,6 +391,13 @@ impl Outbox {
              returning event_id, attempts"
         );
         let mut tx = self.db.begin().await?;
+        if !done.is_empty() {
+            sqlx::query(&ack_sql(done))
+                .persistent(false)
+                .bind(consumer)
+                .execute(&mut *tx)
+                .await?;
+        }
         let claimed = sqlx::query(&sql)
             .bind(consumer)
             .bind(now.0)
@@ -383,6 +406,7 @@ impl Outbox {
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
+        done.clear();
         if claimed.is_empty() {
             return Ok(vec![]);
         }
@@ -439,6 +463,19 @@ impl Outbox {
                     .bind(event.0),
             )
             .await?;
+        Ok(())
+    }
+
+    /// [`Outbox::ack`] of several events in one write; empties `done`
+    /// once it is on disk.
+    async fn ack_all(&self, consumer: &str, done: &mut Vec<i64>) -> Result<()> {
+        if !done.is_empty() {
+            let sql = ack_sql(done);
+            self.db
+                .write(sqlx::query(&sql).persistent(false).bind(consumer))
+                .await?;
+            done.clear();
+        }
         Ok(())
     }
 
@@ -651,6 +688,18 @@ fn effect_query<'q>(
     .bind(effect)
 }
 
+/// The statement that acknowledges several events of a consumer (`$1`):
+/// their ids are numbers, written in, so the text is prepared for its one
+/// use (`persistent(false)`).
+fn ack_sql(events: &[i64]) -> String {
+    let list = events
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    format!("delete from outbox_deliveries where consumer = $1 and event_id in ({list})")
+}
+
 /// Closes an intent within a transaction.
 async fn close(tx: &mut crate::db::Tx, consumer: &str, intent: &Intent) -> Result<()> {
     sqlx::query("delete from delivery_intents where consumer = $1 and intent = $2")
@@ -748,31 +797,49 @@ impl Outbox {
         F: Fn(Event) -> Fut,
         Fut: std::future::Future<Output = Attempt>,
     {
-        self.pump_while(consumer, &deliver, || true).await
+        let mut done = Vec::new();
+        let pumped = self
+            .pump_while(consumer, &deliver, || true, &mut done)
+            .await;
+        // what was delivered is acknowledged before this returns, also
+        // when a later step failed.
+        self.ack_all(consumer, &mut done).await?;
+        pumped
     }
 
     /// [`Outbox::pump`], asking `go_on` before each event: once it says
     /// no, the rest of the batch is handed back at once (for another
     /// worker, or this one's next start) and the pump returns.
+    ///
+    /// `done` holds the events delivered but not yet acknowledged: the
+    /// claim acknowledges them in its commit, and the events of this batch
+    /// that are delivered are added to it for the next one (or for
+    /// [`Outbox::ack_all`]). Until then they are still leased (renewed
+    /// with the rest while the batch is worked on); a crash before the
+    /// acknowledgement is on disk hands them out again, and each step of
+    /// a delivery skips what its own record says is done.
     async fn pump_while<F, Fut>(
         &self,
         consumer: &str,
         deliver: &F,
         go_on: impl Fn() -> bool,
+        done: &mut Vec<i64>,
     ) -> Result<usize>
     where
         F: Fn(Event) -> Fut,
         Fut: std::future::Future<Output = Attempt>,
     {
-        let batch = self.claim(consumer, BATCH, lease()).await?;
+        let batch = self.claim_acking(consumer, BATCH, lease(), done).await?;
         if batch.is_empty() {
             return Ok(0);
         }
-        // the events still held, their leases renewed while we work.
-        let held: std::sync::Mutex<std::collections::BTreeSet<i64>> =
-            std::sync::Mutex::new(batch.iter().map(|d| d.event.id.0).collect());
-        let lost = std::sync::atomic::AtomicBool::new(false);
-        let work = self.work(consumer, deliver, go_on, &batch, &held, &lost);
+        let hand = InHand {
+            held: std::sync::Mutex::new(batch.iter().map(|d| d.event.id.0).collect()),
+            lost: std::sync::atomic::AtomicBool::new(false),
+            delivered: std::sync::Mutex::new(Vec::new()),
+        };
+        let (held, lost) = (&hand.held, &hand.lost);
+        let work = self.work(consumer, deliver, go_on, &batch, &hand);
         let heartbeat = async {
             loop {
                 tokio::time::sleep(heartbeat()).await;
@@ -788,14 +855,20 @@ impl Outbox {
             }
         };
         tokio::pin!(work);
-        tokio::select! {
+        let worked = tokio::select! {
             r = &mut work => r,
             () = heartbeat => unreachable!("the heartbeat never ends"),
+        };
+        if let Ok(mut delivered) = hand.delivered.lock() {
+            done.append(&mut delivered);
         }
+        worked
     }
 
-    /// Works through a claimed batch; `held` loses each event as it is
-    /// settled (acknowledged, deferred, given up or handed back). A batch
+    /// Works through a claimed batch; `hand.held` loses each event as it
+    /// is settled (deferred, given up or handed back); one delivered goes
+    /// to `hand.delivered`, to be acknowledged with the next claim, and
+    /// stays held (its lease renewed) until the batch is done. A batch
     /// holds at most one event per ticket (see [`Outbox::claim`]), so up to
     /// [`parallel`] of them are delivered at once (one for a consumer that
     /// goes [`Outbox::one_at_a_time`]): a ticket's events still
@@ -806,8 +879,7 @@ impl Outbox {
         deliver: &F,
         go_on: impl Fn() -> bool,
         batch: &[Delivery],
-        held: &std::sync::Mutex<std::collections::BTreeSet<i64>>,
-        lost: &std::sync::atomic::AtomicBool,
+        hand: &InHand,
     ) -> Result<usize>
     where
         F: Fn(Event) -> Fut,
@@ -815,6 +887,7 @@ impl Outbox {
     {
         use futures_util::stream::{self, TryStreamExt};
         use std::sync::atomic::{AtomicUsize, Ordering};
+        let (held, lost, delivered) = (&hand.held, &hand.lost, &hand.delivered);
         let settle = |id: EventId| {
             if let Ok(mut h) = held.lock() {
                 h.remove(&id.0);
@@ -837,7 +910,12 @@ impl Outbox {
                 handled.fetch_add(1, Ordering::Relaxed);
                 let kind = d.event.payload.kind();
                 match deliver(d.event.clone()).await {
-                    Attempt::Done => self.ack(consumer, d.event.id).await?,
+                    Attempt::Done => {
+                        if let Ok(mut done) = delivered.lock() {
+                            done.push(d.event.id.0);
+                        }
+                        return Ok(());
+                    }
                     Attempt::Permanent(why) => {
                         tracing::warn!(consumer, event.id = %d.event.id, event.kind = kind, error = %why, "delivery given up");
                         self.give_up(consumer, d.event.id, &why).await?;
@@ -927,14 +1005,18 @@ impl Outbox {
         tokio::pin!(shutdown);
         let stopping = std::sync::atomic::AtomicBool::new(false);
         let stopped = || stopping.load(std::sync::atomic::Ordering::Relaxed);
+        // delivered, to be acknowledged with the next claim.
+        let mut done = Vec::new();
         loop {
-            let pumping = self.pump_while(consumer, &deliver, || !stopped());
-            tokio::pin!(pumping);
-            let pumped = loop {
-                tokio::select! {
-                    r = &mut pumping => break r,
-                    () = &mut shutdown, if !stopped() => {
-                        stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+            let pumped = {
+                let pumping = self.pump_while(consumer, &deliver, || !stopped(), &mut done);
+                tokio::pin!(pumping);
+                loop {
+                    tokio::select! {
+                        r = &mut pumping => break r,
+                        () = &mut shutdown, if !stopped() => {
+                            stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+                        }
                     }
                 }
             };
@@ -946,6 +1028,7 @@ impl Outbox {
                 }
             };
             if stopped() {
+                self.ack_before_stopping(consumer, &mut done).await;
                 tracing::info!(consumer, "outbox worker stopped");
                 return;
             }
@@ -953,12 +1036,34 @@ impl Outbox {
                 continue;
             }
             tokio::select! {
-                () = &mut shutdown => return,
+                () = &mut shutdown => {
+                    self.ack_before_stopping(consumer, &mut done).await;
+                    return;
+                }
                 () = wake.notified() => {}
                 () = tokio::time::sleep(POLL) => {}
             }
         }
     }
+
+    /// A stopping worker acknowledges what it delivered; when it cannot
+    /// (the database away), those events are handed out again once their
+    /// leases lapse, and their steps skip what is recorded as done.
+    async fn ack_before_stopping(&self, consumer: &str, done: &mut Vec<i64>) {
+        if let Err(e) = self.ack_all(consumer, done).await {
+            tracing::warn!(consumer, error = %e, events = done.len(), "delivered events not acknowledged; they will be handed out again");
+        }
+    }
+}
+
+/// A claimed batch's events while a worker delivers them.
+struct InHand {
+    /// Still this worker's: their leases are renewed.
+    held: std::sync::Mutex<std::collections::BTreeSet<i64>>,
+    /// The leases could not be renewed: what is left is not started.
+    lost: std::sync::atomic::AtomicBool,
+    /// Delivered, to be acknowledged with the next claim.
+    delivered: std::sync::Mutex<Vec<i64>>,
 }
 
 /// A platform adapter's side of the outbox: its consumer name and how it

@@ -8,9 +8,58 @@ use std::time::Duration;
 use threadesk_core::domain::*;
 use threadesk_core::links::PlatformRef;
 use threadesk_core::outbox::{EventPayload, Outbox, PARALLEL};
-use threadesk_core::{Ctx, EventId};
+use threadesk_core::{Ctx, EventId, PersonId, TicketId};
 
 const LEASE: Duration = Duration::from_secs(60);
+
+/// A harness, its customer Ann, and an outbox with `consumer` registered
+/// before Ann opens `tickets` tickets ("ticket 0", …: an event each).
+async fn worker_setup(kind: Kind, consumer: &str, tickets: usize) -> (Harness, PersonId, Outbox) {
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let outbox = Outbox::new(h.engine.db().clone());
+    outbox.register(consumer).await.unwrap();
+    for i in 0..tickets {
+        h.open(ann, &format!("ticket {i}")).await;
+    }
+    (h, ann, outbox)
+}
+
+/// `n` tickets of `who`, each opened and replied to `replies` times.
+async fn tickets_with_replies(
+    h: &Harness,
+    who: PersonId,
+    n: usize,
+    replies: usize,
+) -> Vec<TicketId> {
+    let mut tickets = vec![];
+    for i in 0..n {
+        let t = h.open(who, &format!("ticket {i}")).await.ticket.id;
+        for r in 0..replies {
+            h.reply(who, t, &format!("reply {r}")).await.unwrap();
+        }
+        tickets.push(t);
+    }
+    tickets
+}
+
+/// Each ticket's `per_ticket` events were seen, each once, in order.
+fn each_once_in_order(
+    seen: &[(Option<TicketId>, EventId)],
+    tickets: &[TicketId],
+    per_ticket: usize,
+) {
+    assert_eq!(seen.len(), tickets.len() * per_ticket, "each event once");
+    for t in tickets {
+        let mine: Vec<EventId> = seen
+            .iter()
+            .filter(|(ticket, _)| *ticket == Some(*t))
+            .map(|(_, e)| *e)
+            .collect();
+        assert_eq!(mine.len(), per_ticket);
+        assert!(mine.windows(2).all(|w| w[0] < w[1]), "in order: {mine:?}");
+    }
+}
 
 #[apply(backends)]
 #[tokio::test]
@@ -249,14 +298,8 @@ async fn platform_links_are_found_both_ways_and_recorded_once(#[case] kind: Kind
 async fn a_stopping_worker_finishes_the_events_in_hand_and_hands_back_the_rest(#[case] kind: Kind) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use threadesk_core::outbox::Attempt;
-    let h = harness(kind).await;
-    let ann = h.person("Ann").await;
-    let outbox = Outbox::new(h.engine.db().clone());
-    outbox.register("slow").await.unwrap();
     // more tickets than a worker delivers at once.
-    for i in 0..PARALLEL + 4 {
-        h.open(ann, &format!("ticket {i}")).await;
-    }
+    let (_h, _, outbox) = worker_setup(kind, "slow", PARALLEL + 4).await;
     let started = AtomicUsize::new(0);
     let finished = AtomicUsize::new(0);
     let stop = tokio::sync::Notify::new();
@@ -300,13 +343,7 @@ async fn a_stopping_worker_finishes_the_events_in_hand_and_hands_back_the_rest(#
 #[tokio::test]
 async fn a_dead_workers_events_are_taken_over_within_seconds(#[case] kind: Kind) {
     use threadesk_core::outbox::{Attempt, LEASE as WORKER_LEASE};
-    let h = harness(kind).await;
-    let ann = h.person("Ann").await;
-    let outbox = Outbox::new(h.engine.db().clone());
-    outbox.register("replica").await.unwrap();
-    for i in 0..3 {
-        h.open(ann, &format!("ticket {i}")).await;
-    }
+    let (_h, _, outbox) = worker_setup(kind, "replica", 3).await;
     // a replica claims them as its worker does, then dies (no ack, no renewal).
     let dead = outbox.claim("replica", 20, WORKER_LEASE).await.unwrap();
     assert_eq!(dead.len(), 3);
@@ -333,14 +370,115 @@ async fn a_dead_workers_events_are_taken_over_within_seconds(#[case] kind: Kind)
 
 #[apply(backends)]
 #[tokio::test]
+async fn a_worker_acknowledges_with_its_next_claim_and_before_it_stops(#[case] kind: Kind) {
+    use std::sync::Mutex;
+    use threadesk_core::outbox::Attempt;
+    let (h, ann, outbox) = worker_setup(kind, "steady", 0).await;
+    // three events on each of 20 tickets: three batches (one per ticket).
+    let tickets = tickets_with_replies(&h, ann, 20, 2).await;
+    let before = h.engine.db().commit_stats();
+    let seen = Mutex::new(Vec::new());
+    let all_seen = tokio::sync::Notify::new();
+    let (stop, wake) = (tokio::sync::Notify::new(), tokio::sync::Notify::new());
+    let worker = outbox.run("steady", &wake, stop.notified(), |e| {
+        let mut seen = seen.lock().unwrap();
+        seen.push((e.ticket_id, e.id));
+        if seen.len() == 60 {
+            all_seen.notify_one();
+        }
+        async { Attempt::Done }
+    });
+    let stopper = async {
+        all_seen.notified().await;
+        stop.notify_one();
+    };
+    tokio::time::timeout(Duration::from_secs(20), async {
+        tokio::join!(worker, stopper)
+    })
+    .await
+    .expect("every event delivered and the worker stopped");
+    // nothing left: the last batch was acknowledged before it stopped.
+    assert_eq!(outbox.lag("steady").await.unwrap().pending, 0);
+    each_once_in_order(&seen.into_inner().unwrap(), &tickets, 3);
+    // on an SQLite file every write waits for the one writer: the 60
+    // acknowledgements rode with the claims (one a batch, and the last
+    // before stopping), not a write transaction each.
+    if let (Some(before), Some(after)) = (before, h.engine.db().commit_stats()) {
+        let txs = after.transactions - before.transactions;
+        assert!(txs <= 12, "{txs} write transactions for 60 events");
+    }
+}
+
+#[apply(backends)]
+#[tokio::test]
+async fn events_delivered_but_not_yet_acknowledged_come_again_after_a_crash(#[case] kind: Kind) {
+    use std::sync::Mutex;
+    use threadesk_core::outbox::{Attempt, LEASE as WORKER_LEASE};
+    // 25 tickets: a batch of 20, then one of 5.
+    let (_h, _, outbox) = worker_setup(kind, "doomed", 25).await;
+    let seen = Mutex::new(Vec::new());
+    let (stop, wake) = (tokio::sync::Notify::new(), tokio::sync::Notify::new());
+    let in_hand = tokio::sync::Notify::new();
+    let worker = outbox.run("doomed", &wake, stop.notified(), |e| {
+        let n = {
+            let mut seen = seen.lock().unwrap();
+            seen.push(e.id);
+            seen.len()
+        };
+        let in_hand = &in_hand;
+        async move {
+            if n == 25 {
+                // the second batch's last event never finishes: the
+                // process dies with it in hand.
+                in_hand.notify_one();
+                std::future::pending::<()>().await;
+            }
+            Attempt::Done
+        }
+    });
+    tokio::select! {
+        () = worker => panic!("the worker stopped on its own"),
+        () = in_hand.notified() => {}
+        () = tokio::time::sleep(Duration::from_secs(20)) => panic!("never reached the second batch"),
+    }
+    // the worker is gone (dropped mid-batch, as a crash would leave it):
+    // the first batch was acknowledged with the second claim; the
+    // second's four delivered events were not, nor the one in hand.
+    let died = std::time::Instant::now();
+    assert_eq!(outbox.lag("doomed").await.unwrap().pending, 5);
+    assert!(
+        outbox.claim("doomed", 20, LEASE).await.unwrap().is_empty(),
+        "still leased"
+    );
+    let again = loop {
+        let again = outbox.claim("doomed", 20, LEASE).await.unwrap();
+        if !again.is_empty() {
+            break again;
+        }
+        assert!(
+            died.elapsed() < WORKER_LEASE + Duration::from_secs(5),
+            "never handed out again"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let seen = seen.into_inner().unwrap();
+    let mut expected: Vec<EventId> = seen[20..].to_vec();
+    expected.sort();
+    let mut got: Vec<EventId> = again.iter().map(|d| d.event.id).collect();
+    got.sort();
+    assert_eq!(
+        got, expected,
+        "the second batch comes again, the first does not"
+    );
+    assert!(again.iter().all(|d| d.attempts == 2), "{again:?}");
+}
+
+#[apply(backends)]
+#[tokio::test]
 async fn a_live_worker_keeps_a_slow_event_past_its_lease(#[case] kind: Kind) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use threadesk_core::outbox::{Attempt, LEASE as WORKER_LEASE};
-    let h = harness(kind).await;
-    let ann = h.person("Ann").await;
-    let outbox = Outbox::new(h.engine.db().clone());
-    outbox.register("slowpoke").await.unwrap();
-    h.open(ann, "slow one").await;
+    let (_h, _, outbox) = worker_setup(kind, "slowpoke", 1).await;
     let deliveries = AtomicUsize::new(0);
     let slow = outbox.pump("slowpoke", |_e| async {
         deliveries.fetch_add(1, Ordering::SeqCst);
@@ -374,19 +512,9 @@ async fn a_worker_delivers_several_tickets_at_once_each_ticket_in_order(#[case] 
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
     use threadesk_core::outbox::Attempt;
-    let h = harness(kind).await;
-    let ann = h.person("Ann").await;
-    let outbox = Outbox::new(h.engine.db().clone());
-    outbox.register("slow").await.unwrap();
+    let (h, ann, outbox) = worker_setup(kind, "slow", 0).await;
     // three events on each of twelve tickets: opened, two replies.
-    let mut tickets = vec![];
-    for i in 0..12 {
-        let t = h.open(ann, &format!("ticket {i}")).await.ticket.id;
-        for r in 0..2 {
-            h.reply(ann, t, &format!("reply {r}")).await.unwrap();
-        }
-        tickets.push(t);
-    }
+    let tickets = tickets_with_replies(&h, ann, 12, 2).await;
     let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
     let seen = Mutex::new(Vec::new());
     let deliver = |e: threadesk_core::outbox::Event| {
@@ -402,22 +530,12 @@ async fn a_worker_delivers_several_tickets_at_once_each_ticket_in_order(#[case] 
     };
     while outbox.pump("slow", deliver).await.unwrap() > 0 {}
     assert_eq!(outbox.lag("slow").await.unwrap().pending, 0);
-    let seen = seen.into_inner().unwrap();
-    assert_eq!(seen.len(), 36, "each event once");
+    each_once_in_order(&seen.into_inner().unwrap(), &tickets, 3);
     assert_eq!(
         most.load(Ordering::SeqCst),
         PARALLEL,
         "{PARALLEL} tickets' events at once"
     );
-    for t in tickets {
-        let mine: Vec<EventId> = seen
-            .iter()
-            .filter(|(ticket, _)| *ticket == Some(t))
-            .map(|(_, e)| *e)
-            .collect();
-        assert_eq!(mine.len(), 3);
-        assert!(mine.windows(2).all(|w| w[0] < w[1]), "in order: {mine:?}");
-    }
 }
 
 #[apply(backends)]
