@@ -587,3 +587,116 @@ async fn a_record_closes_its_intent_in_the_same_commit(#[case] kind: Kind) {
     // another consumer's intent under the same key is its own.
     assert_eq!(outbox.open_intent("discord", &copy).await.unwrap(), None);
 }
+
+/// Within a delivery, the event's attempt says whether a call may have
+/// been made before: the first attempt writes nothing down before its
+/// calls; a later one is told to ask the platform, from when the event
+/// was written; an intent left open (written down outside a delivery)
+/// counts from when it was opened.
+#[apply(backends)]
+#[tokio::test]
+async fn a_first_attempt_writes_no_intent_and_a_retry_asks_since_the_event(#[case] kind: Kind) {
+    use std::sync::Mutex;
+    use threadesk_core::outbox::{Attempt, Intent};
+    use threadesk_core::time::Timestamp;
+    let (h, _, outbox) = worker_setup(kind, "asker", 2).await;
+    let first_id: i64 =
+        sqlx::query_scalar("select min(id) from outbox_events where kind = 'ticket_opened'")
+            .fetch_one(h.engine.db().pool())
+            .await
+            .unwrap();
+    let events = [
+        h.newest_event("ticket_opened").await,
+        outbox.event(EventId(first_id)).await.unwrap(),
+    ];
+    let second = &events[0];
+    // one key per ticket; the second ticket's left open by a call made
+    // outside a delivery (as an earlier version made every call).
+    let key = |t: Option<TicketId>| Intent::new(format!("copy:{}:1", t.unwrap().0));
+    let left = outbox
+        .open_intent("asker", &key(second.ticket_id))
+        .await
+        .unwrap();
+    assert_eq!(left, None, "written down outside a delivery");
+    let left_at: i64 = sqlx::query_scalar("select opened_at from delivery_intents")
+        .fetch_one(h.engine.db().pool())
+        .await
+        .unwrap();
+
+    let told = Mutex::new(Vec::<(EventId, Option<Timestamp>)>::new());
+    let recording = std::sync::atomic::AtomicBool::new(false);
+    let at = |e: EventId| PlatformRef {
+        platform: Platform::Slack,
+        workspace: "T1".into(),
+        channel: "C1".into(),
+        message_id: format!("1700000000.{:06}", e.0),
+    };
+    let deliver = |e: threadesk_core::outbox::Event| {
+        let (outbox, told, recording) = (&outbox, &told, &recording);
+        async move {
+            let intent = key(e.ticket_id);
+            let asked = outbox.open_intent("asker", &intent).await.unwrap();
+            told.lock().unwrap().push((e.id, asked));
+            if !recording.load(std::sync::atomic::Ordering::Relaxed) {
+                // the platform took the call, the answer never came back.
+                return Attempt::Transient("timed out".into());
+            }
+            let ticket = e.ticket_id.unwrap();
+            outbox
+                .record_link("asker", &intent, ticket, None, &at(e.id))
+                .await
+                .unwrap();
+            Attempt::Done
+        }
+    };
+    let intents = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from delivery_intents")
+            .fetch_one(h.engine.db().pool())
+            .await
+            .unwrap()
+    };
+    let before = h.engine.db().commit_stats();
+    assert_eq!(outbox.pump("asker", deliver).await.unwrap(), 2);
+    let mut first = std::mem::take(&mut *told.lock().unwrap());
+    first.sort_by_key(|(e, _)| *e);
+    let (first_ticket, second_ticket) = (&events[1], second);
+    assert_eq!(
+        first,
+        vec![
+            (first_ticket.id, None),
+            (second_ticket.id, Some(Timestamp(left_at)))
+        ],
+        "the first attempt asks only where an intent was left open"
+    );
+    assert_eq!(intents().await, 1, "the first attempt wrote none down");
+    if let (Some(before), Some(after)) = (before, h.engine.db().commit_stats()) {
+        // the claim and the two deferrals: nothing before the calls.
+        let txs = after.transactions - before.transactions;
+        assert!(txs <= 3, "{txs} write transactions for two first attempts");
+    }
+
+    // deferred by a second: the retry is told to ask, and records.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    recording.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(outbox.pump("asker", deliver).await.unwrap(), 2);
+    let mut again = std::mem::take(&mut *told.lock().unwrap());
+    again.sort_by_key(|(e, _)| *e);
+    assert_eq!(
+        again,
+        vec![
+            (first_ticket.id, Some(first_ticket.created_at)),
+            (
+                second_ticket.id,
+                Some(Timestamp(left_at.min(second_ticket.created_at.0)))
+            ),
+        ],
+        "a retry asks from when the event was written (or the intent opened)"
+    );
+    // the retry wrote none down either, and its record closed the one
+    // left open.
+    assert_eq!(intents().await, 0);
+    for e in [first_ticket, second_ticket] {
+        let link = h.engine.system().link_at(&at(e.id)).await.unwrap();
+        assert_eq!(link.map(|l| l.ticket_id), e.ticket_id, "recorded");
+    }
+}
