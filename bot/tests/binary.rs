@@ -146,7 +146,7 @@ fn migrate_applies_the_schema_and_exits() {
 /// A plain HTTP/1.1 POST with extra headers; returns the status line and body.
 #[test]
 fn with_slack_credentials_it_serves_slack_and_posts_from_the_outbox() {
-    use threadesk_slack::testing::{form_encode, signature, FakeSlack};
+    use threadesk_slack::testing::{form_encode, FakeSlack};
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let fake = runtime.block_on(FakeSlack::start());
     fake.add_user("UBOB", "Bob Builder", "T1");
@@ -174,22 +174,7 @@ fn with_slack_credentials_it_serves_slack_and_posts_from_the_outbox() {
             "subject": { "value": { "type": "plain_text_input", "value": "VPN down" } },
             "message": { "value": { "type": "plain_text_input", "value": "since this morning" } } } } } });
     let body = form_encode(&[("payload", &view.to_string())]);
-    let ts = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .to_string();
-    let headers = [
-        ("X-Slack-Request-Timestamp", ts.clone()),
-        ("X-Slack-Signature", signature(secret, &ts, &body)),
-    ];
-    let (status, answer) = post(
-        &addr,
-        "/slack/interactions",
-        "application/x-www-form-urlencoded",
-        &headers,
-        &body,
-    );
+    let (status, answer) = post_slack(&addr, "/slack/interactions", secret, &body);
     assert!(status.contains("200"), "{status}");
     assert!(
         answer.contains("\"response_action\":\"update\""),
@@ -490,8 +475,6 @@ fn a_stalled_client_is_cut_off_and_cannot_hold_up_shutdown() {
 fn two_replicas_on_postgresql_one_killed_mid_burst_lose_and_repeat_nothing() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
-    use threadesk_core::domain::PlatformIdentity;
-    use threadesk_core::outbox::Outbox;
     use threadesk_core::testing::{harness, Kind};
     use threadesk_slack::testing::{signature, FakeSlack};
     const BURST: usize = 200;
@@ -500,16 +483,7 @@ fn two_replicas_on_postgresql_one_killed_mid_burst_lose_and_repeat_nothing() {
     fake.add_user("UBOB", "Bob Builder", "T1");
     let h = rt.block_on(harness(Kind::Postgres));
     rt.block_on(async {
-        Outbox::new(h.engine.db().clone())
-            .register("slack")
-            .await
-            .unwrap();
-        let bob = h
-            .engine
-            .ensure_person(&PlatformIdentity::slack("T1", "UBOB"), "Bob Builder")
-            .await
-            .unwrap()
-            .id;
+        let bob = slack_bob(&h).await;
         h.open(bob, "VPN down").await;
     });
     let secret = "a-signing-secret";

@@ -10,6 +10,8 @@
 //! crashed at once. What the platform holds at the end is
 //! compared with an uninterrupted run of the same workload.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
@@ -532,4 +534,126 @@ fn automatic_closing_killed_before_each_commit() {
 #[test]
 fn automatic_closing_killed_after_each_commit() {
     auto_close_once(threadesk_core::engine::AFTER_COMMIT);
+}
+
+/// A delivery writes nothing down before its calls (its attempt number
+/// says whether one may have been made before), so a step outside it
+/// that makes the same thing must learn of it another way: killed after
+/// Slack took Bob's card, and before the event is handed out again (its
+/// lease still held by the dead process), Bob's `/ticket show` in the
+/// next process makes his card. It asks Slack first (the ticket has an
+/// event claimed and not acknowledged), finds the card and takes it: one
+/// card, each message copied once, and the retry after the lease adds
+/// nothing.
+#[test]
+fn a_follow_after_a_crash_finds_the_card_the_dead_process_posted() {
+    use support::{post_slack, terminate, threadesk, wait_exit, wait_for_portal};
+    use threadesk_core::domain::Platform;
+    use threadesk_core::surfaces::Audience;
+    use threadesk_slack::testing::{form_encode, FakeSlack};
+    const LEASE: &str = "20000";
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let fake = rt.block_on(FakeSlack::start());
+    fake.add_user("UBOB", "Bob Builder", "T1");
+    let h = rt.block_on(harness(Kind::Sqlite));
+    let (bob, ticket) = rt.block_on(async {
+        let bob = support::slack_bob(&h).await;
+        let opened = h.open(bob, "VPN down").await;
+        (bob, opened.ticket)
+    });
+    let secret = "a-signing-secret";
+    let dir = tempfile::tempdir().expect("dir");
+    let start = |crash: bool| {
+        let mut cmd = threadesk(dir.path());
+        cmd.env("DATABASE_URL", &h.url)
+            .env("OUTBOX_LEASE_MS", LEASE)
+            .env("SLACK_BOT_TOKEN", "xoxb-test")
+            .env("SLACK_SIGNING_SECRET", secret)
+            .env("SLACK_API_URL", &fake.api_url)
+            .env("SLACK_STAFF_CHANNEL", "CSTAFF")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if crash {
+            cmd.env(faults::VARIABLE, faults::AFTER_CALL).env(
+                faults::STEP_VARIABLE,
+                format!("card:{}:p{}", ticket.id.0, bob.0),
+            );
+        }
+        cmd.spawn().expect("threadesk starts")
+    };
+    let cards = || fake.posts("DUBOB", None);
+    let attempts = || -> i64 {
+        rt.block_on(
+            sqlx::query_scalar(
+                "select attempts from outbox_deliveries where consumer = 'slack' and ticket_key = $1",
+            )
+            .bind(ticket.id.0)
+            .fetch_one(h.engine.db().pool()),
+        )
+        .expect("the opening still pending")
+    };
+
+    let mut first = start(true);
+    let status = wait_exit(&mut first);
+    assert_eq!(status.signal(), Some(6), "killed after the card: {status}");
+    assert_eq!(cards().len(), 1, "Slack took the card: {:?}", fake.calls());
+    assert_eq!(attempts(), 1);
+
+    let mut second = start(false);
+    let (addr, _) = wait_for_portal(&mut second);
+    let body = form_encode(&[
+        ("team_id", "T1"),
+        ("channel_id", "CGENERAL"),
+        ("user_id", "UBOB"),
+        ("command", "/ticket"),
+        ("text", &format!("show {}", ticket.number)),
+        ("trigger_id", "trigger-1"),
+        ("response_url", &fake.response_url()),
+    ]);
+    let (status, answer) = post_slack(&addr, "/slack/commands", secret, &body);
+    assert!(status.contains("200"), "{status} {answer}");
+    let surface = || {
+        rt.block_on(h.engine.system().surface_for(
+            ticket.id,
+            Platform::Slack,
+            Audience::Person(bob),
+        ))
+        .expect("surface")
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let card = loop {
+        if let Some(s) = surface() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no card: {:?}", fake.calls());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // the follow came before the event was handed out again.
+    assert_eq!(attempts(), 1, "the lease had lapsed: the test was too slow");
+    assert_eq!(cards().len(), 1, "the follow took the dead process's card");
+    assert_eq!(card.card.message_id, cards()[0].answer["ts"]);
+
+    // the retry, once the lease lapses, finds everything done.
+    let pending = || {
+        rt.block_on(Outbox::new(h.engine.db().clone()).lag("slack"))
+            .expect("lag")
+            .pending
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while pending() > 0 {
+        assert!(Instant::now() < deadline, "the retry did not deliver");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    terminate(&second);
+    assert!(wait_exit(&mut second).success());
+    assert_eq!(cards().len(), 1, "one card: {:?}", fake.calls());
+    let copies = counted(
+        fake.posts("DUBOB", Some(&card.card.message_id))
+            .into_iter()
+            .map(|c| c.args["text"].as_str().unwrap_or_default().to_owned()),
+    );
+    assert!(!copies.is_empty(), "the history was copied");
+    assert!(copies.values().all(|n| *n == 1), "each once: {copies:#?}");
+    assert_eq!(fake.posts("CSTAFF", None).len(), 1, "one staff card");
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
 }

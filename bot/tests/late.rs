@@ -63,14 +63,6 @@ fn stopped(child: &mut Child) {
     assert!(wait_exit(child).success());
 }
 
-fn now() -> String {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .to_string()
-}
-
 /// What the platform was shown, each time it was shown.
 type Shown = Box<dyn Fn() -> Vec<String>>;
 
@@ -136,7 +128,7 @@ fn survives(
 }
 
 fn slack(point: &str) {
-    use threadesk_slack::testing::{form_encode, signature, FakeSlack};
+    use threadesk_slack::testing::{form_encode, FakeSlack};
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let fake = rt.block_on(FakeSlack::start());
     fake.add_user("UBOB", "Bob Builder", "T1");
@@ -155,19 +147,8 @@ fn slack(point: &str) {
             "message": { "value": { "type": "plain_text_input", "value": "since this morning" } } } } } });
     let body = form_encode(&[("payload", &view.to_string())]);
     let send = |addr: &str| {
-        let ts = now();
-        let headers = [
-            ("X-Slack-Request-Timestamp", ts.clone()),
-            ("X-Slack-Signature", signature(secret, &ts, &body)),
-        ];
         // the process may be gone before it answers.
-        let _ = try_post(
-            addr,
-            "/slack/interactions",
-            "application/x-www-form-urlencoded",
-            &headers,
-            &body,
-        );
+        let _ = try_post_slack(addr, "/slack/interactions", secret, &body);
     };
     let watched = fake.clone();
     let shown: Shown = Box::new(move || {
@@ -197,7 +178,7 @@ fn discord(point: &str) {
     )
     .to_string();
     let send = |addr: &str| {
-        let ts = now();
+        let ts = unix_now();
         let headers = [
             ("X-Signature-Ed25519", sign(&ts, submit.as_bytes())),
             ("X-Signature-Timestamp", ts),

@@ -9,7 +9,8 @@
 //! passes `<point>` for a step (named by its key) that the file does not
 //! list yet, after adding it: started again and again, processes crash once
 //! at every step's `<point>`, one after the other. Unset, a crash point
-//! costs one atomic load. The points of a delivery step are
+//! costs one atomic load. `THREADESK_CRASH_STEP=<prefix>` narrows it to
+//! the steps whose key starts with `<prefix>` (`card:7:p3`: that card). The points of a delivery step are
 //! [`BEFORE_CALL`] (its intent written down, the platform not called yet),
 //! [`AFTER_CALL`] (the platform accepted it, nothing recorded yet) and
 //! [`AFTER_RECORD`] (recorded; its intent not closed yet).
@@ -21,6 +22,8 @@ use std::sync::OnceLock;
 pub const VARIABLE: &str = "THREADESK_CRASH_AT";
 /// The file of steps already crashed at.
 pub const LOG_VARIABLE: &str = "THREADESK_CRASH_LOG";
+/// The start of the keys of the only steps to crash in.
+pub const STEP_VARIABLE: &str = "THREADESK_CRASH_STEP";
 /// An intent is written down; the platform is about to be called.
 pub const BEFORE_CALL: &str = "delivery.before_call";
 /// The platform accepted the call; its result is not recorded yet.
@@ -34,6 +37,8 @@ struct Armed {
     point: String,
     at: u64,
     passed: AtomicU64,
+    /// Only steps whose key starts with it.
+    step: Option<String>,
     /// The log file and the steps it lists.
     log: Option<(std::path::PathBuf, std::collections::HashSet<String>)>,
 }
@@ -49,10 +54,12 @@ fn armed() -> Option<&'static Armed> {
                 let done = done.lines().map(str::to_owned).collect();
                 (path, done)
             });
+            let step = std::env::var(STEP_VARIABLE).ok().filter(|s| !s.is_empty());
             parse(&value).map(|(point, at)| Armed {
                 point,
                 at,
                 passed: AtomicU64::new(0),
+                step,
                 log,
             })
         })
@@ -73,7 +80,7 @@ pub fn parse(value: &str) -> Option<(String, u64)> {
 /// process if it is armed there and this is the time.
 pub fn crash_point(point: &str, step: &str) {
     let Some(armed) = armed() else { return };
-    if armed.point != point {
+    if armed.point != point || armed.step.as_ref().is_some_and(|s| !step.starts_with(s)) {
         return;
     }
     if let Some((path, done)) = &armed.log {

@@ -99,6 +99,16 @@ pub(crate) async fn insert_posted(
     write_link(tx, ticket, message, at, false).await
 }
 
+/// The statement that records where a call posted (see
+/// [`insert_posted`]), for a write of its own.
+pub(crate) fn posted_query(
+    ticket: TicketId,
+    message: Option<MessageId>,
+    at: &PlatformRef,
+) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    link_query(ticket, message, at, false)
+}
+
 /// Stores a link; a place already recorded keeps its first link.
 async fn write_link(
     conn: &mut AnyConnection,

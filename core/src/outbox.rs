@@ -271,20 +271,40 @@ pub struct Event {
 
 /// A platform call that creates something (a card, a message copy, a
 /// line, an invitation, a mail), named by a key that is the same on every
-/// attempt: [`Outbox::open_intent`] writes it down before the call, and
-/// the call carries [`Intent::token`] where the platform keeps one (a
-/// Discord `nonce`, Slack message `metadata`, a mail's `Message-ID`), so a
-/// retry can find out whether an earlier attempt took effect.
+/// attempt: [`Outbox::open_intent`] says before the call whether an
+/// earlier attempt may have made it, and the call carries
+/// [`Intent::token`] where the platform keeps one (a Discord `nonce`,
+/// Slack message `metadata`, a mail's `Message-ID`), so a retry can find
+/// out whether an earlier attempt took effect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Intent {
     /// The key: what is made and where (`copy:<message>:<surface>`).
     pub key: String,
+    /// The ticket whose thing it makes, when any step but one event's
+    /// delivery may make it too (a card, a ticket's thread, a message's
+    /// copy: a person's follow request makes them as well); `None` for a
+    /// key that names its event (`line:<event>:<surface>`), which only
+    /// that event's delivery makes.
+    pub ticket: Option<TicketId>,
 }
 
 impl Intent {
-    /// An intent under `key`.
+    /// An intent under `key`, a key that names the event whose delivery
+    /// makes it (only that event's attempts use it).
     pub fn new(key: impl Into<String>) -> Self {
-        Intent { key: key.into() }
+        Intent {
+            key: key.into(),
+            ticket: None,
+        }
+    }
+
+    /// An intent under `key` for something of `ticket` that other steps
+    /// may make as well (a card, a thread, a message's copy).
+    pub fn of_ticket(ticket: TicketId, key: impl Into<String>) -> Self {
+        Intent {
+            key: key.into(),
+            ticket: Some(ticket),
+        }
     }
 
     /// A short token for the key: 22 hexadecimal digits of its SHA-256,
@@ -297,6 +317,55 @@ impl Intent {
         out.truncate(22);
         out
     }
+}
+
+/// The delivery attempt a worker is making, as [`Outbox::open_intent`]
+/// reads it: set around each call of a consumer's delivery by the
+/// outbox's loop (a task the delivery spawns does not see it, and writes
+/// its intents down).
+#[derive(Debug)]
+struct AttemptOf {
+    /// 1 the first time the event is handed out.
+    number: i64,
+    /// The event's ticket: only its own things (and those named by the
+    /// event) go unwritten; another ticket's may be made by a step the
+    /// event's attempts do not order with.
+    ticket: Option<TicketId>,
+    /// When the event was written: no call for it was made before.
+    event_written: Timestamp,
+    /// The intents of this attempt not written down and found left open
+    /// nowhere: the record of their call has no intent to close.
+    unwritten: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl AttemptOf {
+    /// Whether this attempt alone orders the calls made under `intent`:
+    /// its key names the event, or the thing is its own ticket's (whose
+    /// events are handed out one at a time, and whose other steps see the
+    /// event claimed: [`Outbox::open_intent`]).
+    fn orders(&self, intent: &Intent) -> bool {
+        match intent.ticket {
+            None => true,
+            Some(t) => self.ticket == Some(t),
+        }
+    }
+}
+
+tokio::task_local! {
+    static ATTEMPT: AttemptOf;
+}
+
+/// Whether `intent` may be written down, so that recording its call
+/// has it to close: outside a delivery, always.
+fn may_be_open(intent: &Intent) -> bool {
+    ATTEMPT
+        .try_with(|a| {
+            a.unwritten
+                .lock()
+                .map(|unwritten| !unwritten.contains(&intent.key))
+                .unwrap_or(true)
+        })
+        .unwrap_or(true)
 }
 
 /// A claimed event, leased to one consumer process until acknowledged.
@@ -418,11 +487,7 @@ impl Outbox {
             );
         }
         // the claimed events in one read (ids are numbers, written in).
-        let list = attempts
-            .keys()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+        let list = id_list(attempts.keys().copied());
         let rows = sqlx::query(&format!(
             "select {EVENT_COLUMNS} from outbox_events where id in ({list}) order by id"
         ))
@@ -522,12 +587,58 @@ impl Outbox {
         Ok(())
     }
 
-    /// Writes down that a platform call is about to be made under
-    /// `intent` (a key stable across attempts). When it was already
-    /// written down, when: an earlier attempt may have made the call and
-    /// crashed or failed before recording its result, so the platform is
-    /// to be asked before calling again.
+    /// Whether a platform call about to be made under `intent` (a key
+    /// stable across attempts) may have been made by an earlier attempt
+    /// that crashed or failed before recording its result: if so, since
+    /// when, and the platform is to be asked before calling again.
+    ///
+    /// Within a worker's delivery (the outbox's own loop), for a thing of
+    /// the event's own ticket or named by the event, the event's attempt
+    /// number answers it and nothing is written: the claim that handed
+    /// the event out counted the attempt in its commit, so on the first
+    /// attempt no call of this event can have been made before (`None`),
+    /// and on any later one every call not yet recorded may have been,
+    /// since the event was written. An intent left open (written down
+    /// outside a delivery, or by an earlier version) still counts, from
+    /// when it was opened. Before, every such call waited for a commit of
+    /// its own before it was made.
+    ///
+    /// Otherwise (outside a delivery, or another ticket's thing) the
+    /// intent is written down, and a second call is told when the first
+    /// was. A fresh one for a ticket that has an event claimed by this
+    /// consumer and not yet acknowledged counts from that event: its
+    /// attempt wrote nothing down and may have made this call before a
+    /// crash.
     pub async fn open_intent(&self, consumer: &str, intent: &Intent) -> Result<Option<Timestamp>> {
+        let opened = || async {
+            sqlx::query_scalar::<_, i64>(
+                "select opened_at from delivery_intents where consumer = $1 and intent = $2",
+            )
+            .bind(consumer)
+            .bind(&intent.key)
+            .fetch_optional(self.db.pool())
+            .await
+            .map(|t| t.map(Timestamp))
+        };
+        let attempt = ATTEMPT
+            .try_with(|a| a.orders(intent).then_some((a.number, a.event_written)))
+            .ok()
+            .flatten();
+        if let Some((number, event_written)) = attempt {
+            let left_open = opened().await?;
+            if left_open.is_none() {
+                let _ = ATTEMPT.try_with(|a| {
+                    if let Ok(mut unwritten) = a.unwritten.lock() {
+                        unwritten.insert(intent.key.clone());
+                    }
+                });
+            }
+            let retry = (number > 1).then_some(event_written);
+            return Ok(match (left_open, retry) {
+                (Some(a), Some(b)) => Some(Timestamp(a.0.min(b.0))),
+                (a, b) => a.or(b),
+            });
+        }
         let done = self.db.write(sqlx::query(
             "insert into delivery_intents (consumer, intent, opened_at) values ($1, $2, $3) on conflict do nothing",
         )
@@ -537,22 +648,34 @@ impl Outbox {
         )
         .await?;
         if done.rows_affected() == 1 {
-            return Ok(None);
+            let Some(ticket) = intent.ticket else {
+                return Ok(None);
+            };
+            // the ticket's events claimed and not acknowledged (given up
+            // ones ran to their end, recording what they made).
+            let claimed: Option<i64> = sqlx::query_scalar(
+                "select min(e.created_at) from outbox_deliveries d \
+                 join outbox_events e on e.id = d.event_id \
+                 where d.consumer = $1 and d.ticket_key = $2 and d.attempts > 0 \
+                 and d.failed_at is null",
+            )
+            .bind(consumer)
+            .bind(ticket.0)
+            .fetch_one(self.db.pool())
+            .await?;
+            return Ok(claimed.map(Timestamp));
         }
-        let opened: Option<i64> = sqlx::query_scalar(
-            "select opened_at from delivery_intents where consumer = $1 and intent = $2",
-        )
-        .bind(consumer)
-        .bind(&intent.key)
-        .fetch_optional(self.db.pool())
-        .await?;
         // closed in between (another worker recorded it): from now.
-        Ok(Some(Timestamp(opened.unwrap_or_else(|| self.db.now().0))))
+        Ok(Some(opened().await?.unwrap_or_else(|| self.db.now())))
     }
 
     /// The call made under `intent` is recorded (a link, a surface, an
     /// effect): its intent is closed.
     pub async fn close_intent(&self, consumer: &str, intent: &Intent) -> Result<()> {
+        if !may_be_open(intent) {
+            // within a delivery that wrote none down and found none open.
+            return Ok(());
+        }
         self.db
             .write(
                 sqlx::query("delete from delivery_intents where consumer = $1 and intent = $2")
@@ -565,7 +688,10 @@ impl Outbox {
 
     /// Records where the call made under `intent` posted (a copy of
     /// `message`, or the ticket's card when `None`) and closes the intent,
-    /// in one commit: a crash leaves either both or neither.
+    /// in one commit: a crash leaves either both or neither. Within a
+    /// delivery that wrote no intent down and found none open, the record
+    /// is one statement (on SQLite it then holds the one writer for one
+    /// round trip instead of four).
     pub async fn record_link(
         &self,
         consumer: &str,
@@ -574,6 +700,12 @@ impl Outbox {
         message: Option<MessageId>,
         at: &crate::links::PlatformRef,
     ) -> Result<()> {
+        if !may_be_open(intent) {
+            self.db
+                .write(crate::links::posted_query(ticket, message, at))
+                .await?;
+            return Ok(());
+        }
         let mut tx = self.db.begin().await?;
         crate::links::insert_posted(&mut tx, ticket, message, at).await?;
         close(&mut tx, consumer, intent).await?;
@@ -582,7 +714,8 @@ impl Outbox {
     }
 
     /// [`Outbox::record_effect`] and the closing of the intent its call
-    /// was made under, in one commit.
+    /// was made under, in one commit (one statement where there is no
+    /// intent to close, as in [`Outbox::record_link`]).
     pub async fn record_effect_closing(
         &self,
         consumer: &str,
@@ -590,6 +723,10 @@ impl Outbox {
         effect: &str,
         intent: &Intent,
     ) -> Result<()> {
+        if !may_be_open(intent) {
+            self.db.write(effect_query(consumer, event, effect)).await?;
+            return Ok(());
+        }
         let mut tx = self.db.begin().await?;
         insert_effect(&mut tx, consumer, event, effect).await?;
         close(&mut tx, consumer, intent).await?;
@@ -692,12 +829,21 @@ fn effect_query<'q>(
 /// their ids are numbers, written in, so the text is prepared for its one
 /// use (`persistent(false)`).
 fn ack_sql(events: &[i64]) -> String {
-    let list = events
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = id_list(events.iter().copied());
     format!("delete from outbox_deliveries where consumer = $1 and event_id in ({list})")
+}
+
+/// Event ids as the text of an `in (...)` list: they are numbers, so they
+/// are written into the statement rather than bound one by one.
+fn id_list(ids: impl Iterator<Item = i64>) -> String {
+    let mut list = String::new();
+    for id in ids {
+        if !list.is_empty() {
+            list.push(',');
+        }
+        list.push_str(&id.to_string());
+    }
+    list
 }
 
 /// Closes an intent within a transaction.
@@ -909,7 +1055,13 @@ impl Outbox {
                 }
                 handled.fetch_add(1, Ordering::Relaxed);
                 let kind = d.event.payload.kind();
-                match deliver(d.event.clone()).await {
+                let attempt = AttemptOf {
+                    number: d.attempts,
+                    ticket: d.event.ticket_id,
+                    event_written: d.event.created_at,
+                    unwritten: Default::default(),
+                };
+                match ATTEMPT.scope(attempt, deliver(d.event.clone())).await {
                     Attempt::Done => {
                         if let Ok(mut done) = delivered.lock() {
                             done.push(d.event.id.0);
@@ -949,11 +1101,7 @@ impl Outbox {
         }
         let now = self.db.now();
         let until = now.plus_millis(i64::try_from(lease().as_millis()).unwrap_or(i64::MAX));
-        let list = events
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+        let list = id_list(events.iter().copied());
         let sql = format!(
             "update outbox_deliveries set available_at = $3 \
              where consumer = $1 and available_at > $2 and available_at < $3 \

@@ -258,10 +258,11 @@ impl ChatPlatform for DiscordAdapter {
             return Ok(t);
         }
         let support = self.config().support_channel.to_string();
-        // a thread takes no nonce: its intent is written down first, and a
-        // retry that finds it open looks among the server's active threads
-        // for the one an earlier attempt made before making another.
-        let intent = Intent::new(format!("thread:{}", ticket.0));
+        // a thread takes no nonce: a retry (any attempt of the event but
+        // its first, or an intent left open) looks among the server's
+        // active threads for the one an earlier attempt made before making
+        // another.
+        let intent = Intent::of_ticket(ticket, format!("thread:{}", ticket.0));
         let outbox = threadesk_core::outbox::Outbox::new(self.engine().db().clone());
         if outbox.open_intent(Self::CONSUMER, &intent).await?.is_some() {
             if let Some(id) = self

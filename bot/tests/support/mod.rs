@@ -127,3 +127,57 @@ pub fn try_post(
         ),
     )
 }
+
+/// Seconds since the epoch, as a platform's request timestamp.
+pub fn unix_now() -> String {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after the epoch")
+        .as_secs()
+        .to_string()
+}
+
+/// A form POST to a Slack endpoint (`/slack/commands`,
+/// `/slack/interactions`), signed with `secret` now as Slack signs it.
+pub fn try_post_slack(
+    addr: &str,
+    path: &str,
+    secret: &str,
+    body: &str,
+) -> std::io::Result<(String, String)> {
+    let ts = unix_now();
+    let signature = threadesk_slack::testing::signature(secret, &ts, body);
+    let headers = [
+        ("X-Slack-Request-Timestamp", ts),
+        ("X-Slack-Signature", signature),
+    ];
+    try_post(
+        addr,
+        path,
+        "application/x-www-form-urlencoded",
+        &headers,
+        body,
+    )
+}
+
+/// [`try_post_slack`], answered.
+pub fn post_slack(addr: &str, path: &str, secret: &str, body: &str) -> (String, String) {
+    try_post_slack(addr, path, secret, body).expect("an answer")
+}
+
+/// The outbox's `slack` consumer registered on `h`'s database, and Bob
+/// (Slack user `UBOB` of workspace `T1`) known to it.
+pub async fn slack_bob(h: &threadesk_core::testing::Harness) -> threadesk_core::PersonId {
+    threadesk_core::outbox::Outbox::new(h.engine.db().clone())
+        .register("slack")
+        .await
+        .expect("registered");
+    h.engine
+        .ensure_person(
+            &threadesk_core::domain::PlatformIdentity::slack("T1", "UBOB"),
+            "Bob Builder",
+        )
+        .await
+        .expect("Bob")
+        .id
+}

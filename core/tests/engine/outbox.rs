@@ -587,3 +587,209 @@ async fn a_record_closes_its_intent_in_the_same_commit(#[case] kind: Kind) {
     // another consumer's intent under the same key is its own.
     assert_eq!(outbox.open_intent("discord", &copy).await.unwrap(), None);
 }
+
+/// Within a delivery, the event's attempt says whether a call may have
+/// been made before: the first attempt writes nothing down before its
+/// calls; a later one is told to ask the platform, from when the event
+/// was written; an intent left open (written down outside a delivery)
+/// counts from when it was opened.
+#[apply(backends)]
+#[tokio::test]
+async fn a_first_attempt_writes_no_intent_and_a_retry_asks_since_the_event(#[case] kind: Kind) {
+    use std::sync::Mutex;
+    use threadesk_core::outbox::{Attempt, Intent};
+    use threadesk_core::time::Timestamp;
+    let (h, _, outbox) = worker_setup(kind, "asker", 2).await;
+    let first_id: i64 =
+        sqlx::query_scalar("select min(id) from outbox_events where kind = 'ticket_opened'")
+            .fetch_one(h.engine.db().pool())
+            .await
+            .unwrap();
+    let events = [
+        h.newest_event("ticket_opened").await,
+        outbox.event(EventId(first_id)).await.unwrap(),
+    ];
+    let second = &events[0];
+    // one key per ticket; the second ticket's left open by a call made
+    // outside a delivery (as an earlier version made every call).
+    let key = |t: Option<TicketId>| {
+        let t = t.unwrap();
+        Intent::of_ticket(t, format!("copy:{}:1", t.0))
+    };
+    let left = outbox
+        .open_intent("asker", &key(second.ticket_id))
+        .await
+        .unwrap();
+    assert_eq!(left, None, "written down outside a delivery");
+    let left_at: i64 = sqlx::query_scalar("select opened_at from delivery_intents")
+        .fetch_one(h.engine.db().pool())
+        .await
+        .unwrap();
+
+    let told = Mutex::new(Vec::<(EventId, Option<Timestamp>)>::new());
+    let recording = std::sync::atomic::AtomicBool::new(false);
+    let at = |e: EventId| PlatformRef {
+        platform: Platform::Slack,
+        workspace: "T1".into(),
+        channel: "C1".into(),
+        message_id: format!("1700000000.{:06}", e.0),
+    };
+    let deliver = |e: threadesk_core::outbox::Event| {
+        let (outbox, told, recording) = (&outbox, &told, &recording);
+        async move {
+            let intent = key(e.ticket_id);
+            let asked = outbox.open_intent("asker", &intent).await.unwrap();
+            told.lock().unwrap().push((e.id, asked));
+            if !recording.load(std::sync::atomic::Ordering::Relaxed) {
+                // the platform took the call, the answer never came back.
+                return Attempt::Transient("timed out".into());
+            }
+            let ticket = e.ticket_id.unwrap();
+            outbox
+                .record_link("asker", &intent, ticket, None, &at(e.id))
+                .await
+                .unwrap();
+            Attempt::Done
+        }
+    };
+    let intents = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from delivery_intents")
+            .fetch_one(h.engine.db().pool())
+            .await
+            .unwrap()
+    };
+    let before = h.engine.db().commit_stats();
+    assert_eq!(outbox.pump("asker", deliver).await.unwrap(), 2);
+    let mut first = std::mem::take(&mut *told.lock().unwrap());
+    first.sort_by_key(|(e, _)| *e);
+    let (first_ticket, second_ticket) = (&events[1], second);
+    assert_eq!(
+        first,
+        vec![
+            (first_ticket.id, None),
+            (second_ticket.id, Some(Timestamp(left_at)))
+        ],
+        "the first attempt asks only where an intent was left open"
+    );
+    assert_eq!(intents().await, 1, "the first attempt wrote none down");
+    if let (Some(before), Some(after)) = (before, h.engine.db().commit_stats()) {
+        // the claim and the two deferrals: nothing before the calls.
+        let txs = after.transactions - before.transactions;
+        assert!(txs <= 3, "{txs} write transactions for two first attempts");
+    }
+
+    // deferred by a second: the retry is told to ask, and records.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    recording.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(outbox.pump("asker", deliver).await.unwrap(), 2);
+    let mut again = std::mem::take(&mut *told.lock().unwrap());
+    again.sort_by_key(|(e, _)| *e);
+    assert_eq!(
+        again,
+        vec![
+            (first_ticket.id, Some(first_ticket.created_at)),
+            (
+                second_ticket.id,
+                Some(Timestamp(left_at.min(second_ticket.created_at.0)))
+            ),
+        ],
+        "a retry asks from when the event was written (or the intent opened)"
+    );
+    // the retry wrote none down either, and its record closed the one
+    // left open.
+    assert_eq!(intents().await, 0);
+    for e in [first_ticket, second_ticket] {
+        let link = h.engine.system().link_at(&at(e.id)).await.unwrap();
+        assert_eq!(link.map(|l| l.ticket_id), e.ticket_id, "recorded");
+    }
+}
+
+/// What a first attempt leaves unwritten is its own ticket's (or named
+/// by its event): another ticket's thing is written down, and a step
+/// outside the delivery (a person's follow request) that would make one
+/// of the ticket's things while the ticket has an event claimed and not
+/// acknowledged is told to ask the platform from that event: its attempt
+/// may have made the call and crashed before recording it.
+#[apply(backends)]
+#[tokio::test]
+async fn a_step_outside_a_delivery_asks_while_its_ticket_has_an_event_claimed(#[case] kind: Kind) {
+    use std::sync::Mutex;
+    use threadesk_core::outbox::{Attempt, Intent};
+    let (h, ann, outbox) = worker_setup(kind, "asker", 1).await;
+    let event = h.newest_event("ticket_opened").await;
+    let mine = event.ticket_id.unwrap();
+    let other = h.open(ann, "another").await.ticket.id;
+    // only the first ticket's event is handed out this time.
+    sqlx::query(
+        "update outbox_deliveries set available_at = available_at + 3600000 where ticket_key = $1",
+    )
+    .bind(other.0)
+    .execute(h.engine.db().pool())
+    .await
+    .unwrap();
+    let card = |t: TicketId| Intent::of_ticket(t, format!("card:{}:p1", t.0));
+    let line = Intent::new(format!("line:{}:1", event.id));
+    let told = Mutex::new(Vec::new());
+    let deliver = |_e: threadesk_core::outbox::Event| {
+        let (outbox, told, line) = (&outbox, &told, &line);
+        async move {
+            for intent in [card(mine), line.clone(), card(other)] {
+                let asked = outbox.open_intent("asker", &intent).await.unwrap();
+                told.lock().unwrap().push((intent.key, asked));
+            }
+            // the calls were made; the process died before recording them.
+            Attempt::Transient("crashed".into())
+        }
+    };
+    assert_eq!(outbox.pump("asker", deliver).await.unwrap(), 1);
+    assert_eq!(
+        told.into_inner().unwrap(),
+        vec![
+            (card(mine).key, None),
+            (line.key.clone(), None),
+            (card(other).key, None),
+        ]
+    );
+    let written: Vec<String> = sqlx::query_scalar("select intent from delivery_intents")
+        .fetch_all(h.engine.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        written,
+        vec![card(other).key],
+        "another ticket's card is written down; the event's own are not"
+    );
+
+    // a follow request making the first ticket's card, before the retry:
+    // told to ask from the event.
+    assert_eq!(
+        outbox.open_intent("asker", &card(mine)).await.unwrap(),
+        Some(event.created_at)
+    );
+    // another consumer's own deliveries are its own.
+    outbox.register("other").await.unwrap();
+    assert_eq!(
+        outbox.open_intent("other", &card(mine)).await.unwrap(),
+        None
+    );
+    // a ticket with nothing claimed: a fresh intent, nothing to ask.
+    let third = h.open(ann, "a third").await.ticket.id;
+    assert_eq!(
+        outbox.open_intent("asker", &card(third)).await.unwrap(),
+        None
+    );
+    // once the event is delivered and acknowledged, the ticket's steps
+    // start afresh.
+    sqlx::query("update outbox_deliveries set available_at = 0")
+        .execute(h.engine.db().pool())
+        .await
+        .unwrap();
+    while outbox
+        .pump("asker", |_| async { Attempt::Done })
+        .await
+        .unwrap()
+        > 0
+    {}
+    let fresh = Intent::of_ticket(mine, "copy:0:1");
+    assert_eq!(outbox.open_intent("asker", &fresh).await.unwrap(), None);
+}

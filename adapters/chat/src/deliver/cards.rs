@@ -195,7 +195,10 @@ impl<P: ChatPlatform> Mirror<P> {
                 }
                 Err(e) => return Err(Failure::Platform(e)),
             }
-            let intent = Intent::new(format!("card:{}:staff:moved:{}", ticket.0, event.id));
+            let intent = Intent::of_ticket(
+                ticket,
+                format!("card:{}:staff:moved:{}", ticket.0, event.id),
+            );
             let card = self
                 .made_once(
                     &intent,
@@ -283,5 +286,5 @@ fn card_intent(ticket: TicketId, audience: Audience) -> Intent {
         Audience::Shared => "shared".to_owned(),
         Audience::Person(p) => format!("p{}", p.0),
     };
-    Intent::new(format!("card:{}:{whose}", ticket.0))
+    Intent::of_ticket(ticket, format!("card:{}:{whose}", ticket.0))
 }

@@ -47,7 +47,7 @@ impl<P: ChatPlatform> Mirror<P> {
         }) {
             return Ok(());
         }
-        let intent = Intent::new(format!("copy:{}:{}", m.id, s.id));
+        let intent = Intent::of_ticket(s.ticket_id, format!("copy:{}:{}", m.id, s.id));
         let id = self
             .made_once(
                 &intent,

@@ -5,12 +5,13 @@
 //! Nothing is posted twice: before each step the mirror looks at what is
 //! already there (a surface, a message link, a recorded effect), so an
 //! event handed out again after a crash or an outage repeats no step. A
-//! step that creates something writes its intent down before the call and
-//! closes it after recording the result; a retry that finds the intent
-//! still open asks the platform whether the earlier call took effect
-//! ([`ChatPlatform::find_posted`], or the platform's own de-duplication)
-//! before calling again, so a crash between the platform's answer and our
-//! record repeats nothing either.
+//! step that creates something not yet recorded, on any attempt of an
+//! event but its first (the outbox counts attempts when it hands the event
+//! out, [`Outbox::open_intent`]; a step outside the delivery writes its
+//! intent down, and asks while the ticket has an event claimed), asks the
+//! platform whether an earlier attempt's call took effect ([`ChatPlatform::find_posted`], or the
+//! platform's own de-duplication) before calling again, so a crash between
+//! the platform's answer and our record repeats nothing either.
 //! A closed ticket's public transcript goes to the platform's transcript
 //! channel, when it has one, as one more step done once per event.
 //! Surfaces fail alone: a channel the bot lost access to is logged and
@@ -84,8 +85,9 @@ impl<P: ChatPlatform> Mirror<P> {
     }
 
     /// Makes a call that creates something (`call`, carrying `intent`)
-    /// once across crashes and replicas: the intent is written down first;
-    /// when an earlier attempt left it open, the platform is asked whether
+    /// once across crashes and replicas: when an earlier attempt may have
+    /// made it ([`Outbox::open_intent`]: this is not the event's first
+    /// attempt, or an intent was left open), the platform is asked whether
     /// that attempt posted at `place`, and what it posted is taken instead
     /// of calling again. The caller records the id, then calls
     /// [`Mirror::recorded`].
