@@ -1,15 +1,19 @@
 //! What every chat adapter holds alike.
 
-use threadesk_core::Engine;
+use threadesk_core::{Engine, TicketId};
 use tokio::sync::{Mutex, Notify};
 
-/// The engine, the outbox worker's wake signal and the lock under which
+/// How many locks cards are made under: a ticket takes one by its id, so
+/// tickets' cards are made side by side and one ticket's one at a time.
+const CARD_LOCKS: usize = 64;
+
+/// The engine, the outbox worker's wake signal and the locks under which
 /// cards are made: the part of a chat adapter the chat layer works with.
 #[derive(Debug)]
 pub struct Hub {
     engine: Engine,
     wake: Notify,
-    cards: Mutex<()>,
+    cards: [Mutex<()>; CARD_LOCKS],
 }
 
 impl Hub {
@@ -18,7 +22,7 @@ impl Hub {
         Hub {
             engine,
             wake: Notify::new(),
-            cards: Mutex::new(()),
+            cards: std::array::from_fn(|_| Mutex::new(())),
         }
     }
 
@@ -37,9 +41,12 @@ impl Hub {
         &self.wake
     }
 
-    /// Held while a card is created, so that one audience gets one card
-    /// even when a follow races the worker.
-    pub fn cards_lock(&self) -> &Mutex<()> {
-        &self.cards
+    /// Held while a card of `ticket` is created, so that one audience
+    /// gets one card even when a follow races the worker. Per ticket (a
+    /// few tickets share one): one platform's openings no longer wait for
+    /// each other's calls (create a thread, add a member, post the card).
+    pub fn cards_lock(&self, ticket: TicketId) -> &Mutex<()> {
+        let at = usize::try_from(ticket.0.rem_euclid(CARD_LOCKS as i64)).unwrap_or(0);
+        &self.cards[at]
     }
 }

@@ -108,7 +108,7 @@ impl<P: ChatPlatform> Mirror<P> {
         rejoin: bool,
     ) -> R<P> {
         let surface = {
-            let _one_at_a_time = self.p().hub().cards_lock().lock().await;
+            let _one_at_a_time = self.p().hub().cards_lock(ticket).lock().await;
             match self.shared_surface(ticket).await? {
                 Some(s) => s,
                 None => {
@@ -229,7 +229,7 @@ impl<P: ChatPlatform> Mirror<P> {
         channel: &str,
         to: CardFor,
     ) -> Result<Surface, Failure<P::Error>> {
-        let _one_at_a_time = self.p().hub().cards_lock().lock().await;
+        let _one_at_a_time = self.p().hub().cards_lock(ticket).lock().await;
         if let Some(s) = self
             .engine()
             .system()
