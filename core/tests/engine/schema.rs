@@ -179,3 +179,22 @@ async fn an_organizations_tickets_are_read_through_its_index(#[case] kind: Kind)
         .await;
     assert!(plan.contains("tickets_org"), "{plan}");
 }
+
+/// On an SQLite file, readers keep a small page cache (they are many, and
+/// the file's pages are in the operating system's cache a read away);
+/// writes keep SQLite's default.
+#[tokio::test]
+async fn sqlite_readers_keep_a_small_page_cache() {
+    let h = harness(Kind::Sqlite).await;
+    let reader: i64 = sqlx::query_scalar("pragma cache_size")
+        .fetch_one(h.engine.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(reader, -512, "512 KiB a reader");
+    let mut tx = h.engine.db().begin().await.unwrap();
+    let writer: i64 = sqlx::query_scalar("pragma cache_size")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(writer, -2000, "SQLite's default for the writer");
+}
