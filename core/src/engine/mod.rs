@@ -21,7 +21,8 @@ pub use link_tokens::{
     LinkKind, LinkPurpose, MailFailure, Redeemed, SIGN_IN_LINKS_PER_WINDOW, SIGN_IN_WINDOW,
 };
 pub use queries::{
-    OwnerFilter, QueueFilter, ServiceFigures, Sort, SortBy, FIRST_RESPONSE_BUCKETS, THREAD_PAGE,
+    OwnerFilter, PeoplePage, QueueFilter, ServiceFigures, Sort, SortBy, FIRST_RESPONSE_BUCKETS,
+    PEOPLE_AT_ONCE, PICK_AT_MOST, THREAD_PAGE,
 };
 pub use ratings::{Counted, RatedTicket, RatingLink, RatingReport, RatingRow, RATING_WINDOW};
 pub use saved_replies::fill as fill_saved_reply;

@@ -17,6 +17,22 @@ const QUEUE_RANK: &str =
     "(case when t.needs_staff = 1 then -coalesce(t.due_at, 4611686018427387904) \
      else -4611686018427387905 end)";
 
+/// How many people the people directory shows at once.
+pub const PEOPLE_AT_ONCE: usize = 50;
+/// The most people a ticket's page offers to pick from.
+pub const PICK_AT_MOST: usize = 200;
+
+/// A page of the people directory ([`Engine::people_page`]).
+#[derive(Debug, Clone)]
+pub struct PeoplePage {
+    /// The people, by name.
+    pub people: Vec<Person>,
+    /// Their e-mail addresses.
+    pub addresses: HashMap<PersonId, Vec<String>>,
+    /// Whether more match after these.
+    pub more: bool,
+}
+
 /// Staff queue filters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct QueueFilter {
@@ -761,14 +777,81 @@ impl Engine {
         Ok(usize::try_from(n).unwrap_or(0))
     }
 
-    /// Everybody, by name: staff only (to link identities, grant company
-    /// admin, or invite an existing person).
-    pub async fn people_directory(&self, actor: PersonId) -> Result<Vec<Person>> {
+    /// A page of the people directory, for staff (to link identities,
+    /// grant company admin, make staff): by name, [`PEOPLE_AT_ONCE`] from
+    /// `offset`, only those whose name or one of whose e-mail addresses
+    /// contains `find` (any case; everybody when it is empty), with their
+    /// e-mail addresses. However many people there are, a page reads and
+    /// shows as many.
+    pub async fn people_page(
+        &self,
+        actor: PersonId,
+        find: &str,
+        offset: usize,
+    ) -> Result<PeoplePage> {
         let mut conn = self.conn().await?;
         if !actor_facts(&mut conn, actor).await?.is_staff {
             return Err(EngineError::StaffOnly("staff"));
         }
-        list_people(&mut conn).await
+        let find = find.trim();
+        let pattern = format!("%{}%", like_escaped(&find.to_lowercase()));
+        let sql = format!(
+            "select {} from people p \
+             where $1 = '' or lower(p.display_name) like $2 escape '\\' \
+                or exists (select 1 from identities i where i.person_id = p.id \
+                           and i.platform = 'email' and lower(i.external_id) like $2 escape '\\') \
+             order by p.display_name, p.id limit $3 offset $4",
+            rows::PERSON_COLUMNS
+        );
+        let at_once = i64::try_from(PEOPLE_AT_ONCE).unwrap_or(50);
+        let found = sqlx::query(&sql)
+            .bind(find)
+            .bind(&pattern)
+            .bind(at_once + 1)
+            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut people = found.iter().map(rows::person).collect::<Result<Vec<_>>>()?;
+        let more = people.len() > PEOPLE_AT_ONCE;
+        people.truncate(PEOPLE_AT_ONCE);
+        let ids: Vec<PersonId> = people.iter().map(|p| p.id).collect();
+        let addresses = addresses_of(&mut conn, &ids).await?;
+        Ok(PeoplePage {
+            people,
+            addresses,
+            more,
+        })
+    }
+
+    /// Whom staff may pick on a ticket's page to invite to it, by name:
+    /// everybody while there are at most [`PICK_AT_MOST`] people, else the
+    /// requester's organization's people (as many at most); anyone else is
+    /// invited by e-mail address. Staff only.
+    pub async fn invite_choices(&self, actor: PersonId, ticket: TicketId) -> Result<Vec<Person>> {
+        let mut conn = self.conn().await?;
+        if !actor_facts(&mut conn, actor).await?.is_staff {
+            return Err(EngineError::StaffOnly("staff"));
+        }
+        let most = i64::try_from(PICK_AT_MOST).unwrap_or(200);
+        let everybody: i64 =
+            sqlx::query_scalar("select count(*) from (select 1 from people limit $1) few")
+                .bind(most + 1)
+                .fetch_one(&mut *conn)
+                .await?;
+        if everybody <= most {
+            return list_people(&mut conn).await;
+        }
+        let found = sqlx::query(&format!(
+            "select {} from tickets t join people r on r.id = t.requester_id \
+             join people p on p.org_id = r.org_id \
+             where t.id = $1 order by p.display_name, p.id limit $2",
+            rows::PERSON_COLUMNS
+        ))
+        .bind(ticket.0)
+        .bind(most)
+        .fetch_all(&mut *conn)
+        .await?;
+        found.iter().map(rows::person).collect()
     }
 
     /// The support team, by name: staff only (to assign tickets, to show
@@ -860,16 +943,6 @@ impl Engine {
             }
         }
         Ok(out)
-    }
-
-    /// Everybody's e-mail addresses, by person: staff only (the people
-    /// page, to invite or link someone by address).
-    pub async fn email_addresses(&self, actor: PersonId) -> Result<HashMap<PersonId, Vec<String>>> {
-        let mut conn = self.conn().await?;
-        if !actor_facts(&mut conn, actor).await?.is_staff {
-            return Err(EngineError::StaffOnly("staff"));
-        }
-        addresses(&mut conn).await
     }
 
     /// The person with an e-mail address, among those the asking person
@@ -1047,6 +1120,44 @@ async fn addresses(conn: &mut AnyConnection) -> Result<HashMap<PersonId, Vec<Str
         out.entry(PersonId(person)).or_default().push(address);
     }
     Ok(out)
+}
+
+/// The e-mail addresses of `people`.
+async fn addresses_of(
+    conn: &mut AnyConnection,
+    people: &[PersonId],
+) -> Result<HashMap<PersonId, Vec<String>>> {
+    let mut out: HashMap<PersonId, Vec<String>> = HashMap::new();
+    if people.is_empty() {
+        return Ok(out);
+    }
+    // ids are numbers: written into the statement.
+    let list: Vec<String> = people.iter().map(|p| p.0.to_string()).collect();
+    let rows: Vec<(i64, String)> = sqlx::query_as(&format!(
+        "select person_id, external_id from identities \
+         where platform = 'email' and person_id in ({}) order by person_id, external_id",
+        list.join(",")
+    ))
+    .persistent(false)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (person, address) in rows {
+        out.entry(PersonId(person)).or_default().push(address);
+    }
+    Ok(out)
+}
+
+/// `text` for a `like` pattern with `\` as its escape: `%`, `_` and `\`
+/// stand for themselves.
+fn like_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 async fn list_people(conn: &mut AnyConnection) -> Result<Vec<Person>> {

@@ -5,7 +5,7 @@ use rstest::rstest;
 use rstest_reuse::apply;
 use threadesk_core::domain::*;
 use threadesk_core::engine::Invitee;
-use threadesk_core::{Ctx, EngineError};
+use threadesk_core::{Ctx, EngineError, PersonId};
 
 #[apply(backends)]
 #[tokio::test]
@@ -359,4 +359,113 @@ async fn only_staff_name_other_organizations_in_a_search(#[case] kind: Kind) {
     assert_eq!(named(mo, "ACME INC").await.as_deref(), Some("Acme Inc"));
     assert_eq!(named(mo, "Globex").await, None, "not theirs: as if unknown");
     assert_eq!(named(mo, "Nowhere").await, None);
+}
+
+/// The people directory is read a page at a time, by name, found by a
+/// piece of a name or an e-mail address in any case (`%` and `_` are
+/// themselves), and only by staff.
+#[apply(backends)]
+#[tokio::test]
+async fn staff_page_through_the_people_directory_and_find_people(#[case] kind: Kind) {
+    use threadesk_core::engine::PEOPLE_AT_ONCE;
+    let h = harness(kind).await;
+    let sam = h.staff("Sam Staff").await;
+    let ann = h.person("Ann").await;
+    let extra = PEOPLE_AT_ONCE + 7;
+    for i in 0..extra {
+        h.person(&format!("Customer {i:03}")).await;
+    }
+    let zoe = h
+        .engine
+        .ensure_person(
+            &PlatformIdentity::email("zoe@acme.example"),
+            "Zoë 100% Sure",
+        )
+        .await
+        .unwrap()
+        .id;
+    let everybody = extra + 3;
+
+    let first = h.engine.people_page(sam, "", 0).await.unwrap();
+    assert_eq!(first.people.len(), PEOPLE_AT_ONCE);
+    assert!(first.more);
+    let names: Vec<&str> = first
+        .people
+        .iter()
+        .map(|p| p.display_name.as_str())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted, "by name");
+    assert_eq!(names[0], "Ann");
+    let rest = h.engine.people_page(sam, "", PEOPLE_AT_ONCE).await.unwrap();
+    assert_eq!(rest.people.len(), everybody - PEOPLE_AT_ONCE);
+    assert!(!rest.more);
+    assert!(first.people.iter().all(|p| !rest.people.contains(p)));
+    assert_eq!(
+        rest.addresses.get(&zoe),
+        Some(&vec!["zoe@acme.example".to_owned()])
+    );
+
+    let find = |what: &'static str| {
+        let h = &h;
+        async move {
+            let page = h.engine.people_page(sam, what, 0).await.unwrap();
+            page.people.into_iter().map(|p| p.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(find("ACME.EX").await, vec![zoe], "by e-mail, any case");
+    assert_eq!(find("0% s").await, vec![zoe], "% is itself");
+    assert_eq!(
+        find("r%0").await,
+        Vec::<PersonId>::new(),
+        "% is no wildcard"
+    );
+    assert_eq!(find("0_").await, Vec::<PersonId>::new(), "_ is no wildcard");
+    assert_eq!(find("  ann ").await, vec![ann], "by name, trimmed");
+    // "Customer 050" to "Customer 056".
+    assert_eq!(find("customer 05").await.len(), 7);
+    assert_eq!(find("nobody like this").await, Vec::<PersonId>::new());
+    assert!(matches!(
+        h.engine.people_page(ann, "", 0).await,
+        Err(EngineError::StaffOnly(_))
+    ));
+}
+
+/// A ticket's page offers staff everybody to invite while there are few
+/// people, and once there are many only the requester's organization's
+/// people: it never lists the whole directory.
+#[apply(backends)]
+#[tokio::test]
+async fn the_people_offered_to_invite_to_a_ticket_are_few(#[case] kind: Kind) {
+    use threadesk_core::engine::PICK_AT_MOST;
+    let h = harness(kind).await;
+    let sam = h.staff("Sam Staff").await;
+    let acme = h.org(sam, "Acme").await;
+    let alice = h.member(sam, acme, "Alice").await;
+    let carol = h.member(sam, acme, "Carol").await;
+    let bob = h.person("Bob").await;
+    let a = h.open(alice, "VPN down").await.ticket.id;
+    let b = h.open(bob, "Printer").await.ticket.id;
+    let few = h.engine.invite_choices(sam, a).await.unwrap();
+    assert_eq!(few.len(), 4, "everybody while few: {few:?}");
+
+    for i in 0..PICK_AT_MOST {
+        h.person(&format!("Customer {i:03}")).await;
+    }
+    let ids = |people: Vec<Person>| people.into_iter().map(|p| p.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(h.engine.invite_choices(sam, a).await.unwrap()),
+        vec![alice, carol],
+        "the requester's organization, by name"
+    );
+    assert_eq!(
+        ids(h.engine.invite_choices(sam, b).await.unwrap()),
+        Vec::<PersonId>::new(),
+        "a requester of no organization: by e-mail only"
+    );
+    assert!(matches!(
+        h.engine.invite_choices(alice, a).await,
+        Err(EngineError::StaffOnly(_))
+    ));
 }

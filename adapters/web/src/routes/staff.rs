@@ -135,28 +135,46 @@ pub(super) struct DoneQuery {
     done: String,
 }
 
+/// The people page's query: what was done, what to find, from where.
+#[derive(Deserialize, Default)]
+pub(super) struct PeopleQuery {
+    #[serde(default)]
+    done: String,
+    #[serde(default)]
+    find: String,
+    #[serde(default)]
+    from: String,
+}
+
 pub(super) async fn people(
     State(portal): State<Portal>,
     me: Me,
-    Query(q): Query<DoneQuery>,
+    Query(q): Query<PeopleQuery>,
 ) -> Result<Response, WebError> {
     let engine = portal.engine();
-    let people = engine.people_directory(me.person.id).await?;
-    let addresses = engine.email_addresses(me.person.id).await?;
+    let from = match present(&q.from) {
+        None => 0,
+        Some(n) => n
+            .parse::<usize>()
+            .map_err(|_| WebError::BadRequest("from: not a number".into()))?,
+    };
+    let find = q.find.trim();
+    let found = engine.people_page(me.person.id, find, from).await?;
     let orgs = engine.organizations().await?;
     let departments = engine.departments(true).await?;
     let frame = Frame::load(&portal, &me).await?;
     let notice = (q.done == "saved").then_some("Saved.");
     Ok(page(
         StatusCode::OK,
-        views::people_page(
-            frame.chrome(&me),
-            &people,
-            &addresses,
-            &orgs,
-            &departments,
+        views::people_page(views::PeoplePageView {
+            chrome: frame.chrome(&me),
+            found: &found,
+            find,
+            from,
+            orgs: &orgs,
+            departments: &departments,
             notice,
-        ),
+        }),
     ))
 }
 

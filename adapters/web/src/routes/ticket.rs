@@ -123,22 +123,25 @@ async fn render_page(
         .ticket
         .department_id
         .and_then(|id| departments.iter().find(|d| d.id == id));
-    let (requester, directory, mail_failures, saved) = if me.person.is_staff {
-        let directory = engine.people_directory(me.person.id).await?;
-        // the directory has everybody; the requester's own read only if
-        // they joined since.
-        let requester = match directory
-            .iter()
-            .find(|p| p.id == thread.ticket.requester_id)
-        {
-            Some(p) => p.clone(),
-            None => engine.person_alone(thread.ticket.requester_id).await?,
-        };
+    // staff: whom they may pick (never the whole directory: a page costs
+    // the same however many people there are), the team, the requester.
+    let (requester, choices, team, mail_failures, saved) = if me.person.is_staff {
+        let choices = engine.invite_choices(me.person.id, ticket.id).await?;
+        let team = engine.staff_members(me.person.id).await?;
+        let requester = engine.person_alone(thread.ticket.requester_id).await?;
         let failures = engine.mail_failures(me.person.id, ticket.id).await?;
         let saved = engine.saved_replies_for(me.person.id, ticket.id).await?;
-        (Some(requester), directory, failures, saved)
+        (Some(requester), choices, team, failures, saved)
     } else {
-        (None, Vec::new(), Vec::new(), Vec::new())
+        (None, Vec::new(), Vec::new(), Vec::new(), Vec::new())
+    };
+    // an owner who left the team is still named.
+    let owner = match thread.ticket.owner_id {
+        Some(o) if me.person.is_staff => match team.iter().find(|p| p.id == o) {
+            Some(p) => Some(p.clone()),
+            None => Some(engine.person_alone(o).await?),
+        },
+        _ => None,
     };
     // who handles it, for customers when the deployment shows it.
     let handled_by = if me.person.is_staff || !engine.settings().show_owner_to_customers {
@@ -174,7 +177,9 @@ async fn render_page(
             departments: &departments,
             delegates: delegates.as_deref(),
             requester: requester.as_ref(),
-            directory: &directory,
+            invite_choices: &choices,
+            team: &team,
+            owner: owner.as_ref(),
             handled_by: handled_by.as_deref(),
             error,
             notice,

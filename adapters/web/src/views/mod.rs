@@ -15,7 +15,9 @@ pub(crate) use ratings::{
 };
 pub(crate) use search::{search_box, search_page, SearchPage};
 pub(crate) use signin::{link_gone, sign_in_link, sign_in_link_form, sign_in_local, use_link};
-pub(crate) use staff::{people_page, queue_page, saved_replies_page, QueuePage, SavedRepliesPage};
+pub(crate) use staff::{
+    people_page, queue_page, saved_replies_page, PeoplePageView, QueuePage, SavedRepliesPage,
+};
 pub(crate) use ticket::{ticket_page, TicketPage};
 
 use axum::http::StatusCode;

@@ -144,22 +144,47 @@ pub(crate) fn queue_page(p: QueuePage<'_>) -> Markup {
     layout("Staff queue", Some(&p.chrome), body)
 }
 
+/// The people page: a page of the directory (what was looked for, from
+/// where), the organizations and the departments.
+pub(crate) struct PeoplePageView<'a> {
+    pub chrome: Chrome<'a>,
+    pub found: &'a threadesk_core::engine::PeoplePage,
+    pub find: &'a str,
+    pub from: usize,
+    pub orgs: &'a [Organization],
+    pub departments: &'a [Department],
+    pub notice: Option<&'a str>,
+}
+
 /// People, organizations and departments, for staff.
-pub(crate) fn people_page(
-    chrome: Chrome<'_>,
-    people: &[Person],
-    addresses: &std::collections::HashMap<PersonId, Vec<String>>,
-    orgs: &[Organization],
-    departments: &[Department],
-    notice: Option<&str>,
-) -> Markup {
+pub(crate) fn people_page(v: PeoplePageView<'_>) -> Markup {
+    let PeoplePageView {
+        chrome,
+        found,
+        find,
+        from,
+        orgs,
+        departments,
+        notice,
+    } = v;
+    let (people, addresses) = (&found.people, &found.addresses);
     let csrf = chrome.csrf;
     let me: PersonId = chrome.me.id;
+    let find_query =
+        percent_encoding::utf8_percent_encode(find, percent_encoding::NON_ALPHANUMERIC).to_string();
     let body = html! {
         h1 { "People & departments" }
         @if let Some(n) = notice { p.notice role="status" { (n) } }
         section.card aria-label="People" {
             h2 { "People" }
+            form.row method="get" action="/staff/people" role="search" {
+                input.narrow type="search" name="find" value=(find) placeholder="Name or e-mail" aria-label="Find people by name or e-mail";
+                button.plain type="submit" { "Find" }
+                @if !find.is_empty() { a href="/staff/people" { "Everybody" } }
+            }
+            @if people.is_empty() {
+                p.muted { @if find.is_empty() { "Nobody yet." } @else { "Nobody's name or e-mail contains “" (find) "”." } }
+            }
             table {
                 thead { tr { th { "Name and e-mail" } th { "Organization" } th { "Company ticket admin" } th { "Staff" } } }
                 tbody {
@@ -211,6 +236,16 @@ pub(crate) fn people_page(
                                 } @else { "Yes (you)" }
                             }
                         }
+                    }
+                }
+            }
+            @if from > 0 || found.more {
+                p.row {
+                    @if from > 0 {
+                        a href={ "/staff/people?find=" (find_query) "&from=" (from.saturating_sub(threadesk_core::engine::PEOPLE_AT_ONCE)) } { "← Earlier" }
+                    }
+                    @if found.more {
+                        a href={ "/staff/people?find=" (find_query) "&from=" (from + people.len()) } { "More →" }
                     }
                 }
             }

@@ -21,8 +21,13 @@ pub(crate) struct TicketPage<'a> {
     pub delegates: Option<&'a [Delegate]>,
     /// Staff only: the requester, for granting company admin.
     pub requester: Option<&'a Person>,
-    /// Staff only: people to invite by name.
-    pub directory: &'a [Person],
+    /// Staff only: people to pick to invite (bounded: see
+    /// [`threadesk_core::Engine::invite_choices`]).
+    pub invite_choices: &'a [Person],
+    /// Staff only: the support team, to assign the ticket to.
+    pub team: &'a [Person],
+    /// Staff only: who owns the ticket.
+    pub owner: Option<&'a Person>,
     /// Customers, when shown: the first name of who handles the ticket.
     pub handled_by: Option<&'a str>,
     /// A refusal to show at the top.
@@ -301,11 +306,11 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                                 "E-mail is off on this deployment: no invitation is mailed; they see it under Invitations once they sign in with that address."
                             }
                         }
-                        @if !p.directory.is_empty() {
+                        @if !p.invite_choices.is_empty() {
                             label for="invite-person" { "…or an existing person" }
                             select #invite-person name="person" {
                                 option value="" { "Choose a person" }
-                                @for person in p.directory {
+                                @for person in p.invite_choices {
                                     option value=(person.id.0) { (person.display_name) }
                                 }
                             }
@@ -319,7 +324,7 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
             section.card aria-label="Staff" {
                 h2 { "Staff" }
                 @if can(Action::Assign) {
-                    @let owner = t.owner_id.and_then(|o| p.directory.iter().find(|x| x.id == o));
+                    @let owner = p.owner;
                     form.row method="post" action={ (base) "/owner" } {
                         (csrf_field(csrf))
                         span { "Owner: " strong { (owner.map_or("nobody yet", |o| o.display_name.as_str())) } }
@@ -336,7 +341,7 @@ pub(crate) fn ticket_page(p: TicketPage<'_>) -> Markup {
                         label.tight for="owner" { "Assign to" }
                         select.narrow #owner name="owner" {
                             option value="" selected[t.owner_id.is_none()] { "Nobody" }
-                            @for s in p.directory.iter().filter(|x| x.is_staff) {
+                            @for s in p.team {
                                 option value=(s.id.0) selected[t.owner_id == Some(s.id)] { (s.display_name) }
                             }
                         }

@@ -1686,3 +1686,54 @@ async fn a_long_ticket_shows_its_latest_messages_and_pages_back(#[case] kind: Ki
     let bad = b.get(&format!("{path}?before=soon")).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
+
+/// With more people than a page shows, the people page shows a page at a
+/// time (found by a piece of a name or an address), and a staff member's
+/// ticket page offers to invite the requester's colleagues, not the
+/// whole directory.
+#[apply(backends)]
+#[tokio::test]
+async fn staff_pages_show_a_page_of_people_however_many_there_are(kind: Kind) {
+    use threadesk_core::engine::{PEOPLE_AT_ONCE, PICK_AT_MOST};
+    let site = Site::new(kind).await;
+    let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
+    site.customer("Alice Colleague", "alice@acme.example", true)
+        .await;
+    for i in 0..PICK_AT_MOST {
+        site.h.person(&format!("Customer {i:03}")).await;
+    }
+    let rows = |body: &str| body.matches("/organization\"").count();
+    let mut s = site.browser(site.staff).await;
+    let first = s.get("/staff/people").await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(rows(&first.body), PEOPLE_AT_ONCE);
+    assert!(first.shows("More →") && !first.shows("← Earlier"));
+    let next = s
+        .get(&format!("/staff/people?find=&from={PEOPLE_AT_ONCE}"))
+        .await;
+    assert_eq!(rows(&next.body), PEOPLE_AT_ONCE);
+    assert!(next.shows("← Earlier"));
+    let found = s.get("/staff/people?find=BOB%40acme").await;
+    assert_eq!(rows(&found.body), 1);
+    assert!(found.shows("Bob Builder") && found.shows("bob@acme.example"));
+    assert!(s
+        .get("/staff/people?find=nobody+at+all")
+        .await
+        .shows("contains “nobody at all”"));
+    assert_eq!(
+        s.get("/staff/people?from=many").await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    let mut b = site.browser(bob).await;
+    let n = b.open("Renewal", "Please renew.").await;
+    let page = s.get(&format!("/tickets/{n}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.shows("Alice Colleague"), "a colleague to invite");
+    assert!(!page.shows("Customer 000"), "not the whole directory");
+    // Bob cannot see the directory, whatever he asks for.
+    assert_eq!(
+        b.get("/staff/people?find=a").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
