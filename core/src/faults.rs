@@ -10,7 +10,8 @@
 //! list yet, after adding it: started again and again, processes crash once
 //! at every step's `<point>`, one after the other. Unset, a crash point
 //! costs one atomic load. `THREADESK_CRASH_STEP=<prefix>` narrows it to
-//! the steps whose key starts with `<prefix>` (`card:7:p3`: that card). The points of a delivery step are
+//! the steps whose key starts with `<prefix>` (`card:7:p3`: that card).
+//! The points of a delivery step are
 //! [`BEFORE_CALL`] (its intent written down, the platform not called yet),
 //! [`AFTER_CALL`] (the platform accepted it, nothing recorded yet) and
 //! [`AFTER_RECORD`] (recorded; its intent not closed yet).

@@ -815,7 +815,7 @@ impl Engine {
         let more = people.len() > PEOPLE_AT_ONCE;
         people.truncate(PEOPLE_AT_ONCE);
         let ids: Vec<PersonId> = people.iter().map(|p| p.id).collect();
-        let addresses = addresses_of(&mut conn, &ids).await?;
+        let addresses = addresses(&mut conn, Some(&ids)).await?;
         Ok(PeoplePage {
             people,
             addresses,
@@ -833,13 +833,16 @@ impl Engine {
             return Err(EngineError::StaffOnly("staff"));
         }
         let most = i64::try_from(PICK_AT_MOST).unwrap_or(200);
-        let everybody: i64 =
-            sqlx::query_scalar("select count(*) from (select 1 from people limit $1) few")
-                .bind(most + 1)
-                .fetch_one(&mut *conn)
-                .await?;
-        if everybody <= most {
-            return list_people(&mut conn).await;
+        // one more than offered: whether there are few.
+        let few = sqlx::query(&format!(
+            "select {} from people p order by p.display_name, p.id limit $1",
+            rows::PERSON_COLUMNS
+        ))
+        .bind(most + 1)
+        .fetch_all(&mut *conn)
+        .await?;
+        if few.len() <= PICK_AT_MOST {
+            return few.iter().map(rows::person).collect();
         }
         let found = sqlx::query(&format!(
             "select {} from tickets t join people r on r.id = t.requester_id \
@@ -977,7 +980,7 @@ impl Engine {
     /// portal's local persona switcher (local mode).
     pub async fn all_email_addresses(&self) -> Result<HashMap<PersonId, Vec<String>>> {
         let mut conn = self.conn().await?;
-        addresses(&mut conn).await
+        addresses(&mut conn, None).await
     }
 
     /// Everybody, by name, for a trusted caller only: the web portal's
@@ -1109,38 +1112,28 @@ impl Engine {
     }
 }
 
-async fn addresses(conn: &mut AnyConnection) -> Result<HashMap<PersonId, Vec<String>>> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(
-        "select person_id, external_id from identities where platform = 'email' order by person_id, external_id",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut out: HashMap<PersonId, Vec<String>> = HashMap::new();
-    for (person, address) in rows {
-        out.entry(PersonId(person)).or_default().push(address);
-    }
-    Ok(out)
-}
-
-/// The e-mail addresses of `people`.
-async fn addresses_of(
+/// E-mail addresses by person: everybody's, or only those of `people`.
+async fn addresses(
     conn: &mut AnyConnection,
-    people: &[PersonId],
+    people: Option<&[PersonId]>,
 ) -> Result<HashMap<PersonId, Vec<String>>> {
-    let mut out: HashMap<PersonId, Vec<String>> = HashMap::new();
-    if people.is_empty() {
-        return Ok(out);
-    }
-    // ids are numbers: written into the statement.
-    let list: Vec<String> = people.iter().map(|p| p.0.to_string()).collect();
+    let only = match people {
+        None => String::new(),
+        Some([]) => return Ok(HashMap::new()),
+        // ids are numbers: written into the statement.
+        Some(ids) => {
+            let list: Vec<String> = ids.iter().map(|p| p.0.to_string()).collect();
+            format!(" and person_id in ({})", list.join(","))
+        }
+    };
     let rows: Vec<(i64, String)> = sqlx::query_as(&format!(
-        "select person_id, external_id from identities \
-         where platform = 'email' and person_id in ({}) order by person_id, external_id",
-        list.join(",")
+        "select person_id, external_id from identities where platform = 'email'{only} \
+         order by person_id, external_id"
     ))
-    .persistent(false)
+    .persistent(people.is_none())
     .fetch_all(&mut *conn)
     .await?;
+    let mut out: HashMap<PersonId, Vec<String>> = HashMap::new();
     for (person, address) in rows {
         out.entry(PersonId(person)).or_default().push(address);
     }

@@ -9,9 +9,10 @@
 //! event but its first (the outbox counts attempts when it hands the event
 //! out, [`Outbox::open_intent`]; a step outside the delivery writes its
 //! intent down, and asks while the ticket has an event claimed), asks the
-//! platform whether an earlier attempt's call took effect ([`ChatPlatform::find_posted`], or the
-//! platform's own de-duplication) before calling again, so a crash between
-//! the platform's answer and our record repeats nothing either.
+//! platform whether an earlier attempt's call took effect
+//! ([`ChatPlatform::find_posted`], or the platform's own de-duplication)
+//! before calling again, so a crash between the platform's answer and our
+//! record repeats nothing either.
 //! A closed ticket's public transcript goes to the platform's transcript
 //! channel, when it has one, as one more step done once per event.
 //! Surfaces fail alone: a channel the bot lost access to is logged and
