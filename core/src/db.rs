@@ -13,7 +13,7 @@
 
 use crate::error::Result;
 use crate::readers::Readers;
-use sqlx::any::{install_default_drivers, AnyPoolOptions};
+use sqlx::any::{install_default_drivers, AnyArguments, AnyPoolOptions, AnyQueryResult, AnyRow};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
@@ -59,6 +59,31 @@ impl Tx {
         }
     }
 
+    /// Runs its last statement (`sql` with `args`) and commits. On an
+    /// SQLite file, when nobody shares its commit, the statement and the
+    /// commit are one round trip to the connection's thread
+    /// ([`crate::writer`]). When the statement fails, the transaction is
+    /// undone and the statement's error returned.
+    pub async fn commit_executing(
+        self,
+        sql: &str,
+        args: AnyArguments<'_>,
+    ) -> Result<AnyQueryResult> {
+        match self.0 {
+            TxKind::Own(mut tx) => match sqlx::query_with(sql, args).execute(&mut *tx).await {
+                Ok(done) => {
+                    tx.commit().await?;
+                    Ok(done)
+                }
+                Err(e) => {
+                    let _ = tx.rollback().await;
+                    Err(e.into())
+                }
+            },
+            TxKind::Grouped(member) => member.commit_executing(sql, args).await,
+        }
+    }
+
     /// Undoes this transaction's writes (and only them).
     pub async fn rollback(self) -> Result<()> {
         match self.0 {
@@ -85,6 +110,19 @@ impl std::ops::DerefMut for Tx {
             TxKind::Grouped(member) => member,
         }
     }
+}
+
+/// The arguments bound to a query, for [`Db::begin_fetching`] and
+/// [`Tx::commit_executing`] (which put a statement of their own around its
+/// text): `sqlx::query(sql).bind(…)` binds them as usual.
+pub fn arguments<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, AnyArguments<'q>>,
+) -> Result<AnyArguments<'q>> {
+    use sqlx::Execute;
+    let args = query
+        .take_arguments()
+        .map_err(|e| crate::error::EngineError::Database(sqlx::Error::Encode(e)))?;
+    Ok(args.unwrap_or_default())
 }
 
 /// Which database is behind the pool.
@@ -306,6 +344,29 @@ impl Db {
     /// [`Db::begin`]. Keep it small and rare: everyone else waits for it.
     pub async fn begin_urgent(&self) -> Result<Tx> {
         self.begin_as(true).await
+    }
+
+    /// A write transaction whose first statement is a read (`sql` with
+    /// `args`), and the read's first row. On an SQLite file the statement
+    /// that opens the transaction and the read are one round trip to the
+    /// connection's thread ([`crate::writer`]).
+    pub async fn begin_fetching(
+        &self,
+        sql: &str,
+        args: AnyArguments<'_>,
+    ) -> Result<(Tx, Option<AnyRow>)> {
+        if let Some(group) = &self.group {
+            let (member, row) = group.begin_fetching(sql, args).await?;
+            return Ok((Tx(TxKind::Grouped(member)), row));
+        }
+        let mut tx = self.begin().await?;
+        match sqlx::query_with(sql, args).fetch_optional(&mut *tx).await {
+            Ok(row) => Ok((tx, row)),
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e.into())
+            }
+        }
     }
 
     async fn begin_as(&self, urgent: bool) -> Result<Tx> {

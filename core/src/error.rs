@@ -129,17 +129,21 @@ impl From<sqlx::Error> for EngineError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => EngineError::NotFound("record"),
-            sqlx::Error::Database(db) => {
-                let code = db.code().unwrap_or_default();
-                // postgres: serialization failure, deadlock; sqlite: busy, locked.
-                if matches!(code.as_ref(), "40001" | "40P01" | "5" | "6" | "517" | "261") {
-                    EngineError::Busy
-                } else {
-                    EngineError::Database(e)
-                }
-            }
+            _ if is_busy(&e) => EngineError::Busy,
             _ => EngineError::Database(e),
         }
+    }
+}
+
+/// Whether a database error is a lock conflict worth trying again:
+/// PostgreSQL's serialization failure or deadlock, SQLite's busy or locked.
+pub(crate) fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => matches!(
+            db.code().unwrap_or_default().as_ref(),
+            "40001" | "40P01" | "5" | "6" | "517" | "261"
+        ),
+        _ => false,
     }
 }
 

@@ -23,7 +23,8 @@
 //! halfway (a client that hung up) never leaves a group open or half done.
 
 use crate::error::{EngineError, Result};
-use sqlx::any::AnyQueryResult;
+use futures_util::stream::TryStreamExt;
+use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
 use std::collections::VecDeque;
@@ -47,10 +48,11 @@ enum Failed {
 type Outcome = std::result::Result<(), Failed>;
 
 impl Failed {
-    fn of(e: sqlx::Error) -> Failed {
-        match EngineError::from(e) {
-            EngineError::Busy => Failed::Busy,
-            other => Failed::Other(format!("{other:?}").into()),
+    fn of(e: &sqlx::Error) -> Failed {
+        if crate::error::is_busy(e) {
+            Failed::Busy
+        } else {
+            Failed::Other(format!("{e:?}").into())
         }
     }
 
@@ -375,11 +377,21 @@ impl GroupWriter {
         } else if own_savepoint {
             state.conn().execute("savepoint member").await?;
         }
-        let open = state.group.as_mut().expect("opened above");
+        Ok(self.count_in(state, urgent))
+    }
+
+    /// Counts a member in the group, opening it here if the statement that
+    /// opened the SQL transaction just ran.
+    fn count_in(&self, state: &mut State, urgent: bool) -> Arc<GroupRef> {
+        let open = state.group.get_or_insert_with(|| Open {
+            outcome: watch::channel(None).0,
+            members: 0,
+            urgent: false,
+        });
         open.members += 1;
         open.urgent |= urgent;
         self.transactions.fetch_add(1, Ordering::Relaxed);
-        Ok(Arc::new(GroupRef(open.outcome.subscribe())))
+        Arc::new(GroupRef(open.outcome.subscribe()))
     }
 
     /// A transaction: the first of a new group, or one more in the open one.
@@ -392,6 +404,58 @@ impl GroupWriter {
     /// wait for them to join its group.
     pub(crate) async fn begin_urgent(self: &Arc<Self>) -> Result<Member> {
         self.begin_as(true).await
+    }
+
+    /// A transaction whose first statement is a read: the statement that
+    /// opens it (the group's `begin immediate`, or this member's savepoint)
+    /// and `sql` go to the connection's thread as one query, one round trip
+    /// instead of two. Gives the read's first row.
+    ///
+    /// When it fails, whether the opening statement ran is not known: the
+    /// first member rolls back whatever it may have begun; a later one
+    /// cannot tell its savepoint from the one before it, so the group is
+    /// rolled back and everyone in it is told (a read fails only when
+    /// SQLite itself does: I/O, memory, a lock another process holds).
+    pub(crate) async fn begin_fetching(
+        self: &Arc<Self>,
+        sql: &str,
+        args: AnyArguments<'_>,
+    ) -> Result<(Member, Option<AnyRow>)> {
+        let mut held = self.take(false).await?;
+        let state = held.state();
+        let first = state.group.is_none();
+        let opening = if first {
+            "begin immediate"
+        } else {
+            "savepoint member"
+        };
+        let text = format!("{opening}; {sql}");
+        // every row (`fetch_optional` would stop at the opening, which has
+        // none): the read is of one row.
+        let row = sqlx::query_with(&text, args)
+            .fetch_all(state.conn())
+            .await
+            .map(|rows| rows.into_iter().next());
+        let row = match row {
+            Ok(row) => row,
+            Err(e) => {
+                let _ = state.conn().execute("rollback").await;
+                if let Some(open) = state.group.take() {
+                    open.outcome.send_replace(Some(Err(Failed::of(&e))));
+                }
+                return Err(e.into());
+            }
+        };
+        let group = self.count_in(state, false);
+        Ok((
+            Member {
+                writer: self.clone(),
+                guard: held.guard.take(),
+                first,
+                outcome: group.0.clone(),
+            },
+            row,
+        ))
     }
 
     async fn begin_as(self: &Arc<Self>, urgent: bool) -> Result<Member> {
@@ -456,7 +520,7 @@ impl GroupWriter {
             Err(e) => {
                 // a failed commit may leave the transaction open.
                 let _ = guard.conn().execute("rollback").await;
-                Err(Failed::of(e))
+                Err(Failed::of(&e))
             }
         };
         open.outcome.send_replace(Some(outcome));
@@ -469,7 +533,7 @@ impl GroupWriter {
         if let Some(open) = guard.group.take() {
             let outcome = match guard.conn().execute("commit").await {
                 Ok(_) => Ok(()),
-                Err(e) => Err(Failed::of(e)),
+                Err(e) => Err(Failed::of(&e)),
             };
             open.outcome.send_replace(Some(outcome));
         }
@@ -504,7 +568,7 @@ impl GroupWriter {
             Ok(_) => return,
             Err(e) => {
                 let _ = guard.conn().execute("rollback").await;
-                Failed::of(e)
+                Failed::of(&e)
             }
         };
         if let Some(open) = guard.group.take() {
@@ -534,6 +598,67 @@ impl Member {
                 .map_err(|e| EngineError::Corrupt(format!("the commit task failed: {e}")))?;
         }
         wait(&mut self.outcome).await
+    }
+
+    /// Its last statement, then done (as [`Member::commit`]). When it is
+    /// the group's only member and nobody is waiting to join, `sql` and the
+    /// commit go to the connection's thread as one query: one round trip
+    /// instead of two. When the statement fails, this member is undone
+    /// (as [`Member::rollback`]) and the error is returned.
+    pub(crate) async fn commit_executing(
+        mut self,
+        sql: &str,
+        args: AnyArguments<'_>,
+    ) -> Result<AnyQueryResult> {
+        let alone = {
+            let guard = self.guard();
+            self.first
+                && guard.group.as_ref().is_some_and(|open| open.members == 1)
+                && !self.writer.joinable(guard)
+        };
+        if !alone {
+            let done = sqlx::query_with(sql, args).execute(&mut *self).await;
+            return match done {
+                Ok(done) => {
+                    self.commit().await?;
+                    Ok(done)
+                }
+                Err(e) => {
+                    self.rollback().await?;
+                    Err(e.into())
+                }
+            };
+        }
+        let mut guard = self.guard.take().expect("a member ends once");
+        let text = format!("{sql}; commit");
+        // each statement's result but the commit's (which repeats the
+        // count of the statement before it).
+        let done = guard
+            .conn()
+            .execute_many(sqlx::query_with(&text, args))
+            .try_collect::<Vec<_>>()
+            .await
+            .map(|mut each| {
+                each.pop();
+                let mut all = AnyQueryResult::default();
+                all.extend(each);
+                all
+            });
+        self.writer.commits.fetch_add(1, Ordering::Relaxed);
+        let outcome = match &done {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // stopped at the statement or at the commit: either way
+                // nothing of it stays.
+                let _ = guard.conn().execute("rollback").await;
+                Err(Failed::of(e))
+            }
+        };
+        if let Some(open) = guard.group.take() {
+            open.outcome.send_replace(Some(outcome));
+        }
+        drop(guard);
+        Ok(done?)
     }
 
     /// Undone: its writes are gone, everyone else's stay. Returns once the

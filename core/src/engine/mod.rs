@@ -43,6 +43,7 @@ use crate::outbox::EventPayload;
 use crate::time::{Clock, Timestamp};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use sqlx::any::AnyArguments;
 use sqlx::{AnyConnection, Row};
 use std::sync::Arc;
 
@@ -315,6 +316,21 @@ impl Engine {
         next_message: bool,
         lock: bool,
     ) -> Result<TicketRow> {
+        let (sql, args) = self.ticket_row_query(actor, key, next_message, lock)?;
+        let row = sqlx::query_with(&sql, args)
+            .fetch_optional(&mut *conn)
+            .await?;
+        self.ticket_row_of(conn, actor, row).await
+    }
+
+    /// [`Engine::ticket_row`]'s query: its text and arguments.
+    pub(crate) fn ticket_row_query(
+        &self,
+        actor: PersonId,
+        key: TicketKey,
+        next_message: bool,
+        lock: bool,
+    ) -> Result<(String, AnyArguments<'static>)> {
         let next = match (next_message, self.db.backend()) {
             (false, _) => "null",
             (true, Backend::Sqlite) => "(select coalesce(max(id), 0) + 1 from messages)",
@@ -334,11 +350,18 @@ impl Engine {
             actor = rows::ACTOR_COLUMNS,
             lock = if lock { self.db.for_update() } else { "" }
         );
-        let row = sqlx::query(&sql)
-            .bind(value)
-            .bind(actor.0)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let args = crate::db::arguments(sqlx::query("").bind(value).bind(actor.0))?;
+        Ok((sql, args))
+    }
+
+    /// [`Engine::ticket_row`] from its query's row (`None`: no ticket, or
+    /// no such person, which `conn` tells apart).
+    pub(crate) async fn ticket_row_of(
+        &self,
+        conn: &mut AnyConnection,
+        actor: PersonId,
+        row: Option<sqlx::any::AnyRow>,
+    ) -> Result<TicketRow> {
         let Some(row) = row else {
             // say which one is missing: an unknown person, or the ticket.
             actor_facts(conn, actor).await?;

@@ -11,7 +11,7 @@ use crate::ids::*;
 use crate::outbox::EventPayload;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::{Execute, Row};
 
 /// What a person fills in to open a ticket.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +71,84 @@ pub(super) fn refuse_if_closed(ticket: &Ticket, unsent: Option<&str>) -> Result<
         });
     }
     Ok(())
+}
+
+/// A write made in two round trips undone after its read: the error that
+/// ended it.
+async fn rolled_back(tx: Tx, e: EngineError) -> EngineError {
+    let _ = tx.rollback().await;
+    e
+}
+
+/// A write made in two round trips ended: its last statement and the
+/// commit. The idempotency key's unique index (the same request, done
+/// meanwhile) is a conflict, answered by the key's first result.
+async fn commit_in_two<'q>(
+    tx: Tx,
+    sql: &str,
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> Result<()> {
+    match tx.commit_executing(sql, crate::db::arguments(query)?).await {
+        Ok(_) => Ok(()),
+        Err(EngineError::Database(e)) if super::is_unique_violation(&e) => Err(EngineError::Busy),
+        Err(e) => Err(e),
+    }
+}
+
+/// A person's open tickets, counted for customers only (staff have no
+/// limit): a column of a read of `people p`.
+const OPEN_TICKETS: &str = "case when p.is_staff = 0 then \
+        (select count(*) from tickets t where t.requester_id = p.id and t.is_closed = 0) \
+    else 0 end as open_tickets";
+
+/// A department chosen for a new ticket: `active` as read (`None`: there is
+/// no such department).
+fn department_takes_tickets(active: Option<i64>) -> Result<()> {
+    match active {
+        None => Err(EngineError::NotFound("department")),
+        Some(0) => Err(EngineError::Conflict(
+            "that department no longer takes new tickets; pick another one".into(),
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+/// A new ticket as opened by `actor` (its id not yet known).
+fn new_ticket(
+    actor: &ActorFacts,
+    subject: &Subject,
+    department: Option<DepartmentId>,
+    number: i64,
+    now: Timestamp,
+) -> Ticket {
+    Ticket {
+        id: TicketId(0),
+        number: TicketNumber(number),
+        subject: subject.as_str().to_owned(),
+        department_id: department,
+        requester_id: actor.id,
+        org_id: actor.org_id,
+        status: Status::Open,
+        created_at: now,
+        last_activity_at: now,
+        closed_at: None,
+        owner_id: None,
+        waiting_since: None,
+        first_response_at: None,
+        due_at: None,
+        auto_close_at: None,
+        reminded: false,
+        auto_close_paused: false,
+    }
+}
+
+/// The one event of an opening.
+fn opened_event(opened: &Opened) -> Emit {
+    let payload = EventPayload::TicketOpened {
+        ticket: opened.ticket.clone(),
+        message: opened.message.clone(),
+    };
+    Emit::ticket(opened.ticket.id, opened.ticket.requester_id, payload)
 }
 
 /// Checks a reply or note against the ticket and the author's role, and
@@ -298,14 +376,15 @@ impl Engine {
         let body = MessageBody::parse(&input.body)?;
         let files =
             AttachmentMeta::parse_all(input.attachments, self.settings.max_attachment_bytes)?;
+        if files.is_empty() && self.db.backend() == Backend::Sqlite {
+            return self
+                .open_in_two(ctx, &subject, &body, input.department)
+                .await;
+        }
         command!(self, ctx.key.as_deref(), "open_ticket", |tx| {
             // the person, and (customers only) their open tickets, at once.
             let row = sqlx::query(&format!(
-                "select {}, \
-                        case when p.is_staff = 0 then \
-                            (select count(*) from tickets t where t.requester_id = p.id and t.is_closed = 0) \
-                        else 0 end as open_tickets \
-                 from people p where p.id = $1",
+                "select {}, {OPEN_TICKETS} from people p where p.id = $1",
                 rows::ACTOR_COLUMNS
             ))
             .bind(ctx.actor.0)
@@ -319,48 +398,16 @@ impl Engine {
                         .bind(dept.0)
                         .fetch_optional(&mut **tx)
                         .await?;
-                match active {
-                    None => return Err(EngineError::NotFound("department")),
-                    Some(0) => {
-                        return Err(EngineError::Conflict(
-                            "that department no longer takes new tickets; pick another one".into(),
-                        ))
-                    }
-                    Some(_) => {}
-                }
+                department_takes_tickets(active)?;
             }
-            if !actor.is_staff {
-                let open: i64 = row.try_get("open_tickets")?;
-                let limit = self.settings.max_open_tickets_per_requester;
-                if open >= i64::from(limit) {
-                    return Err(EngineError::TooManyOpenTickets { open, limit });
-                }
-            }
+            self.within_open_limit(&actor, row.try_get("open_tickets")?)?;
             let number: i64 = sqlx::query_scalar(
                 "update counters set value = value + 1 where name = 'ticket_number' returning value",
             )
             .fetch_one(&mut **tx)
             .await?;
             let now = self.now();
-            let mut ticket = Ticket {
-                id: TicketId(0),
-                number: TicketNumber(number),
-                subject: subject.as_str().to_owned(),
-                department_id: input.department,
-                requester_id: actor.id,
-                org_id: actor.org_id,
-                status: Status::Open,
-                created_at: now,
-                last_activity_at: now,
-                closed_at: None,
-                owner_id: None,
-                waiting_since: None,
-                first_response_at: None,
-                due_at: None,
-                auto_close_at: None,
-                reminded: false,
-                auto_close_paused: false,
-            };
+            let mut ticket = new_ticket(&actor, &subject, input.department, number, now);
             self.run_clocks(tx, &mut ticket, now, false).await?;
             let id: i64 = sqlx::query_scalar(
                 "insert into tickets (number, subject, department_id, requester_id, org_id, status, created_at, last_activity_at, waiting_since, due_at) \
@@ -394,13 +441,157 @@ impl Engine {
                 )
                 .await?;
             let opened = Opened { ticket, message };
-            let event = EventPayload::TicketOpened {
-                ticket: opened.ticket.clone(),
-                message: opened.message.clone(),
-            };
-            let event = Emit::ticket(opened.ticket.id, actor.id, event);
+            let event = opened_event(&opened);
             Ok((opened, event))
         })
+    }
+
+    /// [`Engine::open_ticket`] without files on SQLite, in two round trips
+    /// to the writer's thread: the transaction's opening with the read of
+    /// the person, their open tickets, the department and the next number
+    /// and ids; then (after the checks) the counter, the ticket, its first
+    /// message and the event with the commit. The writer is held from the
+    /// read to the commit, so the number and the ids read are the ones
+    /// written.
+    async fn open_in_two(
+        &self,
+        ctx: &Ctx,
+        subject: &Subject,
+        body: &MessageBody,
+        department: Option<DepartmentId>,
+    ) -> Result<Opened> {
+        const OP: &str = "open_ticket";
+        let key = ctx.key.as_deref();
+        self.in_two(key, OP, || async {
+            let sql = format!(
+                "select {}, {OPEN_TICKETS}, \
+                    (select active from departments where id = $2) as department_active, \
+                    (select value + 1 from counters where name = 'ticket_number') as next_number, \
+                    (select coalesce(max(id), 0) + 1 from tickets) as next_ticket, \
+                    (select coalesce(max(id), 0) + 1 from messages) as next_message \
+                 from people p where p.id = $1",
+                rows::ACTOR_COLUMNS
+            );
+            let args = crate::db::arguments(
+                sqlx::query("")
+                    .bind(ctx.actor.0)
+                    .bind(department.map(|d| d.0)),
+            )?;
+            let (mut tx, row) = self.db.begin_fetching(&sql, args).await?;
+            let decided = super::typed(async {
+                let row = row.ok_or(EngineError::NotFound("person"))?;
+                let actor = rows::actor_columns(&row)?;
+                if department.is_some() {
+                    department_takes_tickets(row.try_get("department_active")?)?;
+                }
+                self.within_open_limit(&actor, row.try_get("open_tickets")?)?;
+                let number: i64 = row.try_get("next_number")?;
+                let now = self.now();
+                let mut ticket = new_ticket(&actor, subject, department, number, now);
+                ticket.id = TicketId(row.try_get("next_ticket")?);
+                self.run_clocks(&mut tx, &mut ticket, now, false).await?;
+                let message = new_message(
+                    MessageId(row.try_get("next_message")?),
+                    &ticket,
+                    &actor,
+                    Role::Requester,
+                    false,
+                    body,
+                    now,
+                )?;
+                let opened = Opened { ticket, message };
+                let event = opened_event(&opened);
+                Ok((opened, event))
+            })
+            .await;
+            let (opened, event) = match decided {
+                Ok(decided) => decided,
+                Err(e) => return Err(rolled_back(tx, e).await),
+            };
+            let (ticket, message) = (&opened.ticket, &opened.message);
+            let response = match key {
+                Some(_) => Some(serde_json::to_string(&opened)?),
+                None => None,
+            };
+            let query = sqlx::query(
+                "update counters set value = $2 where name = 'ticket_number'; \
+                 insert into tickets (id, number, subject, department_id, requester_id, org_id, status, created_at, last_activity_at, waiting_since, due_at) \
+                   values ($1, $2, $3, $4, $5, $6, 'open', $7, $7, $8, $9); \
+                 insert into messages (id, ticket_id, author_id, author_role, internal, body, created_at) \
+                   values ($10, $1, $5, $11, 0, $12, $7); \
+                 insert into outbox_events (ticket_id, kind, actor_id, payload, created_at, idempotency_key, operation, response) \
+                   values ($1, $13, $5, $14, $7, $15, $16, $17)",
+            )
+            .bind(ticket.id.0)
+            .bind(ticket.number.0)
+            .bind(ticket.subject.as_str())
+            .bind(ticket.department_id.map(|d| d.0))
+            .bind(ticket.requester_id.0)
+            .bind(ticket.org_id.map(|o| o.0))
+            .bind(ticket.created_at.0)
+            .bind(ticket.waiting_since.map(|t| t.0))
+            .bind(ticket.due_at.map(|t| t.0))
+            .bind(message.id.0)
+            .bind(message.author_role.as_str())
+            .bind(message.body.as_str())
+            .bind(event.payload.kind())
+            .bind(serde_json::to_string(&event.payload)?)
+            .bind(key)
+            .bind(key.map(|_| OP))
+            .bind(response);
+            let sql = query.sql().to_owned();
+            commit_in_two(tx, &sql, query).await?;
+            Ok(opened)
+        })
+        .await
+    }
+
+    /// Whether a customer may open one more ticket (staff always may).
+    fn within_open_limit(&self, actor: &ActorFacts, open: i64) -> Result<()> {
+        let limit = self.settings.max_open_tickets_per_requester;
+        if !actor.is_staff && open >= i64::from(limit) {
+            return Err(EngineError::TooManyOpenTickets { open, limit });
+        }
+        Ok(())
+    }
+
+    /// Runs a write made in two round trips ([`Engine::post_in_two`],
+    /// [`Engine::open_in_two`]) as a command: a key seen before gives its
+    /// first result, a conflict is tried again from the start, and the
+    /// outcome is counted.
+    async fn in_two<T, F, Fut>(&self, key: Option<&str>, op: &'static str, attempt: F) -> Result<T>
+    where
+        T: serde::de::DeserializeOwned,
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let outcome = match (attempt().await, key) {
+                // a key seen before: its first result, whatever this attempt
+                // ran into (a refusal, or the key's unique index).
+                (Err(e), Some(k)) => match self.replay(k, op).await? {
+                    Some(first) => Ok(first),
+                    None => Err(e),
+                },
+                (other, _) => other,
+            };
+            match outcome {
+                Err(EngineError::Busy) if tries < super::ATTEMPTS => {
+                    tracing::debug!(op, tries, "command retried after a conflict");
+                    super::pause_before_retry(tries).await;
+                }
+                other => {
+                    let result = match &other {
+                        Ok(_) => "ok",
+                        Err(e) => e.kind(),
+                    };
+                    self.metrics().record_command(op, result);
+                    break other;
+                }
+            }
+        }
     }
 
     /// Posts a public reply; moves the status as PRODUCT.md says.
@@ -452,15 +643,21 @@ impl Engine {
             AttachmentMeta::parse_all(input.attachments, self.settings.max_attachment_bytes)?;
         let op = if internal { "note" } else { "reply" };
         let plain = files.is_empty() && ctx.origin.is_none();
-        if plain && self.db.backend() == Backend::Postgres {
+        match self.db.backend() {
             // the hot path: no lock, no explicit transaction; falls back to
             // the locking path below when the ticket changed meanwhile.
-            if let Some(posted) = self
-                .post_unlocked(ctx, ticket_key, &body, internal, op)
-                .await?
-            {
-                return Ok(posted);
+            Backend::Postgres if plain => {
+                if let Some(posted) = self
+                    .post_unlocked(ctx, ticket_key, &body, internal, op)
+                    .await?
+                {
+                    return Ok(posted);
+                }
             }
+            Backend::Sqlite if plain => {
+                return self.post_in_two(ctx, ticket_key, &body, internal, op).await;
+            }
+            _ => {}
         }
         command!(self, ctx.key.as_deref(), op, |tx, idem| {
             let (actor, mut ticket, role, next_id) = self
@@ -547,6 +744,51 @@ impl Engine {
             Ok(None) => {}
         }
         outcome
+    }
+
+    /// A plain reply or note on SQLite in two round trips to the writer's
+    /// thread: the transaction's opening with the read of the ticket and
+    /// the actor, then (after the decision) the message, the ticket and the
+    /// event with the commit ([`crate::Db::begin_fetching`],
+    /// [`crate::db::Tx::commit_executing`]). The writer is held from the
+    /// read to the commit, as on the locking path, so the decision stands.
+    async fn post_in_two(
+        &self,
+        ctx: &Ctx,
+        ticket_key: TicketKey,
+        body: &MessageBody,
+        internal: bool,
+        op: &'static str,
+    ) -> Result<Posted> {
+        let key = ctx.key.as_deref();
+        self.in_two(key, op, || async {
+            let (sql, args) = self.ticket_row_query(ctx.actor, ticket_key, true, false)?;
+            let (mut tx, row) = self.db.begin_fetching(&sql, args).await?;
+            let decided = super::typed(async {
+                let r = self.ticket_row_of(&mut tx, ctx.actor, row).await?;
+                let mut ticket = r.ticket;
+                let now = self.now();
+                let previous = decide_post(&mut ticket, r.role, internal, body, now)?;
+                let answered = !internal && r.role == Role::Staff;
+                self.run_clocks(&mut tx, &mut ticket, now, answered).await?;
+                let id = r
+                    .next_message
+                    .ok_or_else(|| EngineError::Corrupt("no message id".into()))?;
+                let message = new_message(id, &ticket, &r.facts, r.role, internal, body, now)?;
+                let event = post_event(internal, &message, &ticket, previous, r.facts.id);
+                Ok((Posted { ticket, message }, event))
+            })
+            .await;
+            let (posted, event) = match decided {
+                Ok(decided) => decided,
+                Err(e) => return Err(rolled_back(tx, e).await),
+            };
+            let sql = self.post_sql(None);
+            let query = self.post_query(&sql, Idem { key, op }, &posted, &event, None)?;
+            commit_in_two(tx, &sql, query).await?;
+            Ok(posted)
+        })
+        .await
     }
 
     /// Closes a ticket. Closed is final.
@@ -939,6 +1181,19 @@ impl Engine {
         event: &Emit,
         guard: Option<i64>,
     ) -> Result<bool> {
+        let sql = self.post_sql(guard);
+        let query = self.post_query(&sql, idem, posted, event, guard)?;
+        match query.execute(&mut *conn).await {
+            Err(e) if super::is_unique_violation(&e) => Err(EngineError::Busy),
+            Err(e) => Err(e.into()),
+            Ok(done) => Ok(done.rows_affected() > 0),
+        }
+    }
+
+    /// [`Engine::write_post`]'s text: the message, the ticket and the event
+    /// in one query (with `guard`, only if the ticket's version is still
+    /// the one given).
+    fn post_sql(&self, guard: Option<i64>) -> String {
         const MESSAGE: &str = "insert into messages (id, ticket_id, author_id, author_role, internal, body, created_at)";
         const TICKET: &str = "update tickets set status = $8, last_activity_at = $9, \
              waiting_since = $16, first_response_at = $17, due_at = $18, auto_close_at = $19, \
@@ -946,7 +1201,7 @@ impl Engine {
         const EVENT: &str = "insert into outbox_events (ticket_id, kind, actor_id, payload, created_at, idempotency_key, operation, response)";
         const EVENT_VALUES: &str = "$2, $10, $11, $12, $7, $13, $14, $15";
         const VALUES: &str = "$1, $2, $3, $4, $5, $6, $7";
-        let sql = match (self.db.backend(), guard) {
+        match (self.db.backend(), guard) {
             (Backend::Postgres, None) => format!(
                 "with m as ({MESSAGE} overriding system value values ({VALUES})), u as ({TICKET}) {EVENT} values ({EVENT_VALUES})"
             ),
@@ -958,13 +1213,24 @@ impl Engine {
             (Backend::Sqlite, _) => {
                 format!("{MESSAGE} values ({VALUES}); {TICKET}; {EVENT} values ({EVENT_VALUES})")
             }
-        };
+        }
+    }
+
+    /// [`Engine::post_sql`]'s text with its arguments bound.
+    fn post_query<'q>(
+        &self,
+        sql: &'q str,
+        idem: Idem<'q>,
+        posted: &'q Posted,
+        event: &Emit,
+        guard: Option<i64>,
+    ) -> Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>> {
         let (message, ticket) = (&posted.message, &posted.ticket);
         let response = match idem.key {
             Some(_) => Some(serde_json::to_string(posted)?),
             None => None,
         };
-        let mut query = sqlx::query(&sql)
+        let mut query = sqlx::query(sql)
             .bind(message.id.0)
             .bind(ticket.id.0)
             .bind(message.author_id.0)
@@ -988,11 +1254,7 @@ impl Engine {
         if let Some(version) = guard {
             query = query.bind(version);
         }
-        match query.execute(&mut *conn).await {
-            Err(e) if super::is_unique_violation(&e) => Err(EngineError::Busy),
-            Err(e) => Err(e.into()),
-            Ok(done) => Ok(done.rows_affected() > 0),
-        }
+        Ok(query)
     }
 
     /// Inserts a message (and its attachments). With `bump`, the ticket row

@@ -452,3 +452,169 @@ async fn a_dropped_read_transaction_leaves_no_old_snapshot_behind(#[case] kind: 
         .unwrap();
     assert_eq!(again, now);
 }
+
+/// The arguments of a query, as the engine hands them to
+/// `begin_fetching` and `commit_executing`.
+fn args<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> sqlx::any::AnyArguments<'q> {
+    threadesk_core::db::arguments(query).unwrap()
+}
+
+/// Alone, a transaction begun with its read and ended with its write (the
+/// opening and the read in one round trip, the write and the commit in
+/// another) reads inside the transaction and commits once; a write that
+/// fails undoes the whole transaction and leaves the writer free.
+#[apply(backends)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_transaction_begun_with_its_read_and_ended_with_its_write(#[case] kind: Kind) {
+    let h = harness_with(kind, Settings::default(), 4).await;
+    let db = h.engine.db().clone();
+    sqlx::query("create table scratch (id bigint primary key, what text not null)")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let before = db.commit_stats();
+    let next = "select coalesce(max(id), 0) + 1 as next, $1 as asked from scratch";
+    let (tx, row) = db
+        .begin_fetching(next, args(sqlx::query("").bind("one")))
+        .await
+        .unwrap();
+    let row = row.expect("the read's row");
+    let id: i64 = sqlx::Row::get(&row, "next");
+    let asked: String = sqlx::Row::get(&row, "asked");
+    assert_eq!((id, asked.as_str()), (1, "one"));
+    let done = tx
+        .commit_executing(
+            "insert into scratch values ($1, $2), ($3, $2)",
+            args(sqlx::query("").bind(id).bind("written").bind(id + 1)),
+        )
+        .await
+        .expect("written and committed");
+    assert_eq!(done.rows_affected(), 2, "both statements ran");
+    assert_eq!(scratch(&h).await, vec!["written", "written"]);
+    if let (Some(before), Some(after)) = (before, db.commit_stats()) {
+        assert_eq!(after.transactions - before.transactions, 1);
+        assert_eq!(after.commits - before.commits, 1);
+    }
+
+    // the write clashes after writing a row of its own, in a statement
+    // before it (SQLite: several statements in one query) or in the same.
+    let (mut tx, _) = db
+        .begin_fetching(next, args(sqlx::query("").bind("two")))
+        .await
+        .unwrap();
+    let clash = match kind {
+        Kind::Sqlite => "insert into scratch values (10, $1); insert into scratch values (1, $1)",
+        Kind::Postgres => "insert into scratch values (10, $1), (1, $1)",
+    };
+    sqlx::query("insert into scratch values (11, 'before')")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let clash = tx
+        .commit_executing(clash, args(sqlx::query("").bind("clash")))
+        .await;
+    assert!(clash.is_err(), "the primary key refuses it");
+    assert_eq!(scratch(&h).await.len(), 2, "nothing of it stays");
+    // and the writer is free.
+    let mut tx = db.begin().await.unwrap();
+    sqlx::query("insert into scratch values (3, 'next')")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(scratch(&h).await.len(), 3);
+}
+
+/// In a group, a transaction begun with its read opens a savepoint, reads
+/// what the group wrote before it, and ends inside the group's one commit;
+/// when its write fails only its own writes are undone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_transaction_begun_with_its_read_in_a_group_shares_the_commit() {
+    let (h, db, before, first) = first_in_group().await;
+    let joined = |what: &'static str, clash: bool| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let (tx, row) = db
+                .begin_fetching(
+                    "select coalesce(max(id), 0) + 1 as next from scratch",
+                    args(sqlx::query("")),
+                )
+                .await
+                .unwrap();
+            let id: i64 = sqlx::Row::get(&row.unwrap(), "next");
+            let sql = if clash {
+                "insert into scratch values ($1, $2); insert into scratch values (1, $2)"
+            } else {
+                "insert into scratch values ($1, $2)"
+            };
+            tx.commit_executing(sql, args(sqlx::query("").bind(id).bind(what)))
+                .await
+                .map(|_| id)
+        })
+    };
+    let refused = joined("refused", true);
+    queued(&db, 1).await;
+    let second = joined("second", false);
+    queued(&db, 2).await;
+    first.commit().await.expect("the first is committed");
+    assert!(
+        refused.await.unwrap().is_err(),
+        "the primary key refuses it"
+    );
+    assert_eq!(
+        second.await.unwrap().expect("written"),
+        2,
+        "it read the first one's row, written in the same transaction"
+    );
+    assert_eq!(scratch(&h).await, vec!["first", "second"]);
+    let after = db.commit_stats().unwrap();
+    assert_eq!(after.transactions - before.transactions, 3);
+    assert_eq!(
+        after.commits - before.commits,
+        1,
+        "one commit for all three"
+    );
+}
+
+/// A read that fails in a group (here on a table that is not there) may
+/// have opened its savepoint or not: the group is undone and everyone in it
+/// told, rather than undoing to a savepoint that may be another's; the
+/// writer goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_read_at_the_opening_fails_its_group_and_frees_the_writer() {
+    let (h, db, _, first) = first_in_group().await;
+    let failed = tokio::spawn({
+        let db = db.clone();
+        async move {
+            db.begin_fetching("select * from no_such_table", args(sqlx::query("")))
+                .await
+                .map(drop)
+        }
+    });
+    queued(&db, 1).await;
+    let committed = tokio::spawn(first.commit());
+    assert!(failed.await.unwrap().is_err());
+    assert!(
+        tokio::time::timeout(Duration::from_secs(10), committed)
+            .await
+            .expect("told")
+            .unwrap()
+            .is_err(),
+        "the group it was in is not committed"
+    );
+    assert!(scratch(&h).await.is_empty());
+    // alone, the same failure leaves nothing open either.
+    assert!(db
+        .begin_fetching("select * from no_such_table", args(sqlx::query("")))
+        .await
+        .is_err());
+    let mut tx = db.begin().await.unwrap();
+    sqlx::query("insert into scratch values (2, 'after')")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(scratch(&h).await, vec!["after"]);
+}
