@@ -285,10 +285,6 @@ const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 /// any, wins anyway; a retry after that long finds nothing to ask about).
 const INTENT_KEEP: i64 = 7 * 24 * 3600 * 1000;
 
-/// Housekeeping: files in the blob store that no attachment refers to
-/// (a refused form, a crash mid-upload) are removed at start-up and every
-/// hour, once older than an hour; delivery intents a crash left open go
-/// after a week.
 /// The longest the automatic-closing worker sleeps between looks: a step
 /// that another replica made due (a resumed ticket) waits no longer.
 const AUTO_CLOSE_LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
@@ -337,7 +333,17 @@ pub fn auto_close(engine: &Engine) -> Channel {
     }
 }
 
+/// Housekeeping: files in the blob store that no attachment refers to
+/// (a refused form, a crash mid-upload) are removed at start-up and every
+/// hour, once older than an hour; delivery intents a crash left open go
+/// after a week; on SQLite, new words go into the search indexes every
+/// second.
 pub fn housekeeping(engine: &Engine, blobs: &BlobStore) -> Channel {
+    let sqlite = engine.db().backend() == threadesk_core::Backend::Sqlite;
+    let mut tasks = Vec::new();
+    if sqlite {
+        tasks.push(search_indexer(engine));
+    }
     let (engine, blobs) = (engine.clone(), blobs.clone());
     let sweeper = Task::new("blob sweeper", move |stop| async move {
         let stopping = stop.wait();
@@ -364,12 +370,41 @@ pub fn housekeeping(engine: &Engine, blobs: &BlobStore) -> Channel {
             }
         }
     });
+    tasks.push(sweeper);
     Channel {
         name: "Housekeeping",
         router: None,
-        banner: Box::new(|_| {
-            "sweeping unreferenced files and stale delivery intents hourly".to_owned()
+        banner: Box::new(move |_| {
+            let hourly = "sweeping unreferenced files and stale delivery intents hourly";
+            if sqlite {
+                format!("{hourly}, indexing new words for search every second")
+            } else {
+                hourly.to_owned()
+            }
         }),
-        tasks: vec![sweeper],
+        tasks,
     }
+}
+
+/// How often new messages and subjects go into the search indexes on
+/// SQLite (a search indexes whatever is left first: this keeps that
+/// little).
+const INDEX_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Puts the words written since into the search indexes, every second.
+fn search_indexer(engine: &Engine) -> Task {
+    let engine = engine.clone();
+    Task::new("search indexer", move |stop| async move {
+        let stopping = stop.wait();
+        tokio::pin!(stopping);
+        loop {
+            if let Err(e) = engine.index_new_words().await {
+                tracing::warn!(error = %e, "new words not indexed for search");
+            }
+            tokio::select! {
+                () = &mut stopping => return Ok(()),
+                () = tokio::time::sleep(INDEX_EVERY) => {}
+            }
+        }
+    })
 }

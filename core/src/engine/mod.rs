@@ -607,6 +607,13 @@ macro_rules! command {
 }
 pub(crate) use command;
 
+/// A write transaction ended by an error: undone, and the error given
+/// back.
+pub(crate) async fn rolled_back(tx: Tx, e: EngineError) -> EngineError {
+    let _ = tx.rollback().await;
+    e
+}
+
 /// Whether a database error is a unique-constraint violation.
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())

@@ -270,7 +270,72 @@ where
     Ok(*n)
 }
 
+/// Most messages (and most tickets) one batch puts into the search
+/// indexes (SQLite).
+const INDEX_BATCH: i64 = 500;
+
+/// One batch: the words of the messages and subjects after those indexed,
+/// and the marks moved past them, in one transaction (the same rows in
+/// both statements: the writer is held, nothing comes between them).
+const INDEX_NEXT: &str = "insert into messages_fts (rowid, body) \
+       select id, body from messages where id > (select messages from search_indexed) \
+       order by id limit $1; \
+     insert into tickets_fts (rowid, subject) \
+       select id, subject from tickets where id > (select tickets from search_indexed) \
+       order by id limit $1; \
+     update search_indexed set \
+       messages = coalesce((select max(id) from (select id from messages \
+         where id > search_indexed.messages order by id limit $1)), messages), \
+       tickets = coalesce((select max(id) from (select id from tickets \
+         where id > search_indexed.tickets order by id limit $1)), tickets) \
+     returning messages, tickets";
+
 impl Engine {
+    /// Puts the words of messages and subjects written since the last
+    /// batch into the search indexes (SQLite; PostgreSQL indexes them as it
+    /// writes them), until everything written before the call is in them.
+    /// Search does this first, so it never misses anything; the server
+    /// also does it every second, so that little is left for a search to
+    /// do. Returns how many messages and tickets it indexed.
+    pub async fn index_new_words(&self) -> Result<u64> {
+        if self.db.backend() != Backend::Sqlite {
+            return Ok(0);
+        }
+        let mut conn = self.db.pool().acquire().await?;
+        let (mut messages, mut tickets, last_message, last_ticket): (i64, i64, i64, i64) =
+            sqlx::query_as(
+                "select messages, tickets, (select coalesce(max(id), 0) from messages), \
+                    (select coalesce(max(id), 0) from tickets) from search_indexed",
+            )
+            .fetch_one(&mut *conn)
+            .await?;
+        drop(conn);
+        let mut indexed = 0;
+        while messages < last_message || tickets < last_ticket {
+            let mut tx = self.db.begin().await?;
+            // every row (`fetch_one` would stop at the first statement,
+            // which returns none): the update's one.
+            let rows = match sqlx::query(INDEX_NEXT)
+                .bind(INDEX_BATCH)
+                .fetch_all(&mut *tx)
+                .await
+            {
+                Ok(rows) => rows,
+                Err(e) => return Err(super::rolled_back(tx, e.into()).await),
+            };
+            tx.commit().await?;
+            let row = rows.first().ok_or(EngineError::NotFound("search marks"))?;
+            let moved: (i64, i64) = (row.try_get("messages")?, row.try_get("tickets")?);
+            if moved.0 <= messages && moved.1 <= tickets {
+                // somebody else indexed them meanwhile.
+                break;
+            }
+            indexed += u64::try_from(moved.0 - messages + moved.1 - tickets).unwrap_or(0);
+            (messages, tickets) = moved;
+        }
+        Ok(indexed)
+    }
+
     /// Searches the tickets the person may read. Staff search everything,
     /// internal notes included; others their own tickets, those shared
     /// with them, and (company ticket admins) their organization's.
@@ -287,6 +352,10 @@ impl Engine {
                 Err(EngineError::NotFound(_)) => {}
                 Err(e) => return Err(e),
             }
+        }
+        if !query.words.trim().is_empty() {
+            // every message written before the search is found.
+            self.index_new_words().await?;
         }
         let mut conn = self.db.pool().acquire().await?;
         let facts = actor_facts(&mut conn, actor).await?;

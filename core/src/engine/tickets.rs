@@ -73,13 +73,6 @@ pub(super) fn refuse_if_closed(ticket: &Ticket, unsent: Option<&str>) -> Result<
     Ok(())
 }
 
-/// A write made in two round trips undone after its read: the error that
-/// ended it.
-async fn rolled_back(tx: Tx, e: EngineError) -> EngineError {
-    let _ = tx.rollback().await;
-    e
-}
-
 /// A write made in two round trips ended: its last statement and the
 /// commit. The idempotency key's unique index (the same request, done
 /// meanwhile) is a conflict, answered by the key's first result.
@@ -506,7 +499,7 @@ impl Engine {
             .await;
             let (opened, event) = match decided {
                 Ok(decided) => decided,
-                Err(e) => return Err(rolled_back(tx, e).await),
+                Err(e) => return Err(super::rolled_back(tx, e).await),
             };
             let (ticket, message) = (&opened.ticket, &opened.message);
             let response = match key {
@@ -781,7 +774,7 @@ impl Engine {
             .await;
             let (posted, event) = match decided {
                 Ok(decided) => decided,
-                Err(e) => return Err(rolled_back(tx, e).await),
+                Err(e) => return Err(super::rolled_back(tx, e).await),
             };
             let sql = self.post_sql(None);
             let query = self.post_query(&sql, Idem { key, op }, &posted, &event, None)?;

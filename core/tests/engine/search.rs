@@ -349,3 +349,65 @@ async fn a_prefix_finds_every_word_it_starts_however_many_there_are(#[case] kind
         );
     }
 }
+
+/// On SQLite words go into the search indexes in batches after they are
+/// written (at most 500 messages and 500 tickets a batch); a search first
+/// indexes whatever is left, so it finds everything written before it,
+/// however much is waiting. PostgreSQL indexes as it writes.
+#[apply(backends)]
+#[tokio::test]
+async fn a_search_finds_everything_written_before_it_however_much_waits(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let ann = h.person("Ann").await;
+    let t = h.open(ann, "Quarterly report").await.ticket;
+    h.reply(ann, t.id, "the zeppelin numbers are off")
+        .await
+        .unwrap();
+    // 1,200 more, written straight into the table, the last with a word
+    // of its own.
+    sqlx::query(
+        "insert into messages (ticket_id, author_id, author_role, internal, body, created_at) \
+         select $1, $2, 'requester', 0, case when n = 1200 then 'xylophone' else 'filler' end, 0 \
+         from (with recursive c(n) as (select 1 union all select n + 1 from c where n < 1200) \
+               select n from c) counted",
+    )
+    .bind(t.id.0)
+    .bind(ann.0)
+    .execute(h.engine.db().pool())
+    .await
+    .unwrap();
+    let in_index = |word: &'static str| {
+        let db = h.engine.db().clone();
+        async move {
+            let n: i64 =
+                sqlx::query_scalar("select count(*) from messages_fts where messages_fts match $1")
+                    .bind(word)
+                    .fetch_one(db.pool())
+                    .await
+                    .unwrap();
+            n
+        }
+    };
+    if kind == Kind::Sqlite {
+        assert_eq!(in_index("zeppelin").await, 0, "not indexed in the write");
+    }
+    let indexed = h.engine.index_new_words().await.unwrap();
+    match kind {
+        // the opening's message, the reply and the 1,200, and the ticket.
+        Kind::Sqlite => assert_eq!(indexed, 1 + 1 + 1200 + 1),
+        Kind::Postgres => assert_eq!(indexed, 0),
+    }
+    if kind == Kind::Sqlite {
+        assert_eq!(in_index("zeppelin").await, 1);
+        assert_eq!(in_index("xylophone").await, 1);
+    }
+    assert_eq!(h.engine.index_new_words().await.unwrap(), 0, "nothing left");
+    // written after that, found by the next search all the same.
+    let later = h.open(ann, "Yodel club").await.ticket;
+    h.reply(ann, t.id, "a quokka too").await.unwrap();
+    assert_eq!(words(&h, sam, "yodel").await, vec![later.id]);
+    assert_eq!(words(&h, sam, "quokka").await, vec![t.id]);
+    assert_eq!(words(&h, sam, "xylophone").await, vec![t.id]);
+    assert_eq!(h.engine.index_new_words().await.unwrap(), 0);
+}
