@@ -411,11 +411,12 @@ impl GroupWriter {
     /// and `sql` go to the connection's thread as one query, one round trip
     /// instead of two. Gives the read's first row.
     ///
-    /// When it fails, whether the opening statement ran is not known: the
-    /// first member rolls back whatever it may have begun; a later one
-    /// cannot tell its savepoint from the one before it, so the group is
-    /// rolled back and everyone in it is told (a read fails only when
-    /// SQLite itself does: I/O, memory, a lock another process holds).
+    /// When it fails, or is dropped halfway, whether the opening statement
+    /// ran is not known: the first member rolls back whatever it may have
+    /// begun; a later one cannot tell its savepoint from the one before it,
+    /// so the group is rolled back and everyone in it is told (a read
+    /// fails only when SQLite itself does: I/O, memory, a lock another
+    /// process holds).
     pub(crate) async fn begin_fetching(
         self: &Arc<Self>,
         sql: &str,
@@ -430,12 +431,17 @@ impl GroupWriter {
             "savepoint member"
         };
         let text = format!("{opening}; {sql}");
+        // dropped before the answer (its request was), the query may have
+        // opened the transaction or the savepoint, or not: whoever takes
+        // the writer next rolls the transaction back first.
+        state.dirty = Some(true);
         // every row (`fetch_optional` would stop at the opening, which has
         // none): the read is of one row.
         let row = sqlx::query_with(&text, args)
             .fetch_all(state.conn())
             .await
             .map(|rows| rows.into_iter().next());
+        state.dirty = None;
         let row = match row {
             Ok(row) => row,
             Err(e) => {
@@ -629,12 +635,14 @@ impl Member {
                 }
             };
         }
-        let mut guard = self.guard.take().expect("a member ends once");
         let text = format!("{sql}; commit");
+        // the member keeps the writer until the answer: dropped before it
+        // (its request was), it is undone as any member dropped halfway (a
+        // rollback after the commit undoes nothing).
+        let conn: &mut AnyConnection = &mut self;
         // each statement's result but the commit's (which repeats the
         // count of the statement before it).
-        let done = guard
-            .conn()
+        let done = conn
             .execute_many(sqlx::query_with(&text, args))
             .try_collect::<Vec<_>>()
             .await
@@ -644,6 +652,7 @@ impl Member {
                 all.extend(each);
                 all
             });
+        let mut guard = self.guard.take().expect("a member ends once");
         self.writer.commits.fetch_add(1, Ordering::Relaxed);
         let outcome = match &done {
             Ok(_) => Ok(()),

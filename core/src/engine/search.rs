@@ -296,7 +296,8 @@ impl Engine {
     /// writes them), until everything written before the call is in them.
     /// Search does this first, so it never misses anything; the server
     /// also does it every second, so that little is left for a search to
-    /// do. Returns how many messages and tickets it indexed.
+    /// do. Returns how far its marks moved: the messages and tickets it
+    /// indexed, when nothing else indexes at the same time.
     pub async fn index_new_words(&self) -> Result<u64> {
         if self.db.backend() != Backend::Sqlite {
             return Ok(0);

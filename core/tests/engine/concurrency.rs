@@ -618,3 +618,62 @@ async fn a_failed_read_at_the_opening_fails_its_group_and_frees_the_writer() {
     tx.commit().await.unwrap();
     assert_eq!(scratch(&h).await, vec!["after"]);
 }
+
+/// Polls `work` once (far enough to hand its query to the connection's
+/// thread), then drops it, as a request dropped halfway is.
+async fn once_then_dropped<T>(work: impl std::future::Future<Output = T>) {
+    tokio::select! {
+        biased;
+        _ = work => {}
+        () = std::future::ready(()) => {}
+    }
+}
+
+/// Dropped halfway (its request was), a transaction begun with its read,
+/// or ended with its write and commit, leaves nothing half done: whoever
+/// takes the writer next finds no transaction left open, and each write
+/// is there whole or not at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_transaction_dropped_at_its_read_or_its_write_leaves_nothing_half_done() {
+    let h = harness_with(Kind::Sqlite, Settings::default(), 4).await;
+    let db = h.engine.db().clone();
+    sqlx::query("create table scratch (id integer primary key, what text not null)")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let count = "select count(*) as n from scratch";
+    const ROUNDS: i64 = 20;
+    for round in 0..ROUNDS {
+        // dropped while its opening and its read are with the writer.
+        once_then_dropped(db.begin_fetching(count, args(sqlx::query("")))).await;
+        // dropped while its two writes and the commit are.
+        let (tx, _) = db
+            .begin_fetching(count, args(sqlx::query("")))
+            .await
+            .expect("the writer is free again");
+        once_then_dropped(tx.commit_executing(
+            "insert into scratch values ($1, 'a'); insert into scratch values ($2, 'b')",
+            args(sqlx::query("").bind(round * 2).bind(round * 2 + 1)),
+        ))
+        .await;
+        let mut tx = db.begin().await.expect("nothing left open");
+        sqlx::query("insert into scratch values ($1, 'next')")
+            .bind(1000 + round)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.expect("committed");
+    }
+    let ids: Vec<i64> = sqlx::query_scalar("select id from scratch order by id")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    for round in 0..ROUNDS {
+        let pair = ids
+            .iter()
+            .filter(|&&id| id == round * 2 || id == round * 2 + 1)
+            .count();
+        assert!(pair == 0 || pair == 2, "round {round}: {ids:?}");
+        assert!(ids.contains(&(1000 + round)), "round {round}: {ids:?}");
+    }
+}
