@@ -235,6 +235,50 @@ impl Engine {
         }
     }
 
+    /// Runs one attempt of a command after another ([`command!`], and the
+    /// writes made in two round trips): a key seen before gives its first
+    /// result, a conflict is tried again from the start, and the outcome
+    /// is counted.
+    pub(crate) async fn as_command<T, F, Fut>(
+        &self,
+        key: Option<&str>,
+        op: &'static str,
+        attempt: F,
+    ) -> Result<T>
+    where
+        T: serde::de::DeserializeOwned,
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let outcome = match (attempt().await, key) {
+                // a key seen before: its first result, whatever this attempt
+                // ran into (a refusal, or the key's unique index).
+                (Err(e), Some(k)) => match self.replay(k, op).await? {
+                    Some(first) => Ok(first),
+                    None => Err(e),
+                },
+                (other, _) => other,
+            };
+            match outcome {
+                Err(EngineError::Busy) if tries < ATTEMPTS => {
+                    tracing::debug!(op, tries, "command retried after a conflict");
+                    pause_before_retry(tries).await;
+                }
+                other => {
+                    let result = match &other {
+                        Ok(_) => "ok",
+                        Err(e) => e.kind(),
+                    };
+                    self.metrics().record_command(op, result);
+                    break other;
+                }
+            }
+        }
+    }
+
     /// Loads the person acting; an unknown person is "not found".
     pub(crate) async fn actor(&self, tx: &mut Tx, id: PersonId) -> Result<ActorFacts> {
         actor_facts(tx, id).await
@@ -544,10 +588,8 @@ macro_rules! command {
         let engine: &$crate::engine::Engine = $engine;
         let key: Option<&str> = $key;
         let op: &'static str = $op;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let outcome = $crate::engine::typed(async {
+        engine
+            .as_command(key, op, || async {
                 let mut tx = engine.db().begin().await?;
                 let done = $crate::engine::typed(async {
                     let change: $crate::engine::Change<_> = {
@@ -571,38 +613,12 @@ macro_rules! command {
                         tx.commit().await?;
                         Ok(result)
                     }
-                    Err(e) => {
-                        // roll back now, so the connection goes back to the
-                        // pool clean rather than "idle in transaction".
-                        let _ = tx.rollback().await;
-                        // a key seen before: its first result, whatever this
-                        // attempt ran into (a refusal, or the key's unique index).
-                        match key {
-                            Some(k) => match engine.replay(k, op).await? {
-                                Some(first) => Ok(first),
-                                None => Err(e),
-                            },
-                            None => Err(e),
-                        }
-                    }
+                    // rolled back now, so the connection goes back to the
+                    // pool clean rather than "idle in transaction".
+                    Err(e) => Err($crate::engine::rolled_back(tx, e).await),
                 }
             })
-            .await;
-            match outcome {
-                Err($crate::error::EngineError::Busy) if attempt < $crate::engine::ATTEMPTS => {
-                    tracing::debug!(op, attempt, "command retried after a conflict");
-                    $crate::engine::pause_before_retry(attempt).await;
-                }
-                other => {
-                    let outcome = match &other {
-                        Ok(_) => "ok",
-                        Err(e) => e.kind(),
-                    };
-                    engine.metrics().record_command(op, outcome);
-                    break other;
-                }
-            }
-        }
+            .await
     }};
 }
 pub(crate) use command;

@@ -455,7 +455,7 @@ impl Engine {
     ) -> Result<Opened> {
         const OP: &str = "open_ticket";
         let key = ctx.key.as_deref();
-        self.in_two(key, OP, || async {
+        self.as_command(key, OP, || async {
             let sql = format!(
                 "select {}, {OPEN_TICKETS}, \
                     (select active from departments where id = $2) as department_active, \
@@ -546,45 +546,6 @@ impl Engine {
             return Err(EngineError::TooManyOpenTickets { open, limit });
         }
         Ok(())
-    }
-
-    /// Runs a write made in two round trips ([`Engine::post_in_two`],
-    /// [`Engine::open_in_two`]) as a command: a key seen before gives its
-    /// first result, a conflict is tried again from the start, and the
-    /// outcome is counted.
-    async fn in_two<T, F, Fut>(&self, key: Option<&str>, op: &'static str, attempt: F) -> Result<T>
-    where
-        T: serde::de::DeserializeOwned,
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<T>>,
-    {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let outcome = match (attempt().await, key) {
-                // a key seen before: its first result, whatever this attempt
-                // ran into (a refusal, or the key's unique index).
-                (Err(e), Some(k)) => match self.replay(k, op).await? {
-                    Some(first) => Ok(first),
-                    None => Err(e),
-                },
-                (other, _) => other,
-            };
-            match outcome {
-                Err(EngineError::Busy) if tries < super::ATTEMPTS => {
-                    tracing::debug!(op, tries, "command retried after a conflict");
-                    super::pause_before_retry(tries).await;
-                }
-                other => {
-                    let result = match &other {
-                        Ok(_) => "ok",
-                        Err(e) => e.kind(),
-                    };
-                    self.metrics().record_command(op, result);
-                    break other;
-                }
-            }
-        }
     }
 
     /// Posts a public reply; moves the status as PRODUCT.md says.
@@ -754,7 +715,7 @@ impl Engine {
         op: &'static str,
     ) -> Result<Posted> {
         let key = ctx.key.as_deref();
-        self.in_two(key, op, || async {
+        self.as_command(key, op, || async {
             let (sql, args) = self.ticket_row_query(ctx.actor, ticket_key, true, false)?;
             let (mut tx, row) = self.db.begin_fetching(&sql, args).await?;
             let decided = super::typed(async {
