@@ -247,6 +247,11 @@ impl Db {
         };
         let (pool, readers, writer, group) = match backend {
             Backend::Postgres => {
+                // sqlx pings a connection before handing it out, so one the
+                // server closed while it waited (a restart) is replaced,
+                // not given to a request to fail. Pinging only connections
+                // idle for a second measured slower, not faster (engine
+                // reply 720-731 against 805-819 a second, alternated runs).
                 let pool = options()
                     .connect(url)
                     .await

@@ -3,6 +3,7 @@
 
 mod after;
 mod concurrency;
+mod connections;
 mod delegates;
 mod helpers;
 mod model;
