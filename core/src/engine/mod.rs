@@ -388,6 +388,7 @@ impl Engine {
             "select {cols}, \
                  (select d.status from delegates d where d.ticket_id = t.id and d.person_id = p.id) as delegation, \
                  (select r.display_name from people r where r.id = t.requester_id) as requester_name, \
+                 (select dep.name from departments dep where dep.id = t.department_id) as department_name, \
                  {actor}, {next} as next_message_id, t.version as version \
              from tickets t join people p on p.id = $2 where t.{column} = $1{lock}",
             cols = rows::TICKET_COLUMNS,
@@ -433,6 +434,7 @@ impl Engine {
             requester_name: row
                 .try_get::<Option<String>, _>("requester_name")?
                 .unwrap_or_default(),
+            department_name: row.try_get("department_name")?,
         })
     }
 }
@@ -467,6 +469,9 @@ pub(crate) struct TicketRow {
     pub version: i64,
     /// The requester's display name.
     pub requester_name: String,
+    /// The ticket's department's name (its service target and auto-close
+    /// periods are set by name).
+    pub department_name: Option<String>,
 }
 
 /// A read transaction for a page of one ticket's messages, in which

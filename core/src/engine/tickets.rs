@@ -325,27 +325,62 @@ impl Engine {
         now: Timestamp,
         staff_answered: bool,
     ) -> Result<()> {
+        let clocks = self.start_clocks(ticket, now, staff_answered);
+        if clocks.0 || clocks.1 {
+            let name = self.department_name(conn, ticket.department_id).await?;
+            self.set_clocks(ticket, now, clocks, name.as_deref());
+        }
+        Ok(())
+    }
+
+    /// [`Engine::run_clocks`] with the ticket's department's name already
+    /// read (with the ticket: [`super::TicketRow::department_name`]), so
+    /// that it costs no round trip.
+    pub(crate) fn run_clocks_named(
+        &self,
+        ticket: &mut Ticket,
+        now: Timestamp,
+        staff_answered: bool,
+        department: Option<&str>,
+    ) {
+        let clocks = self.start_clocks(ticket, now, staff_answered);
+        self.set_clocks(ticket, now, clocks, department);
+    }
+
+    /// Moves the clocks' marks; whether the due time and the auto-close
+    /// time need the department's settings (the service target, the
+    /// auto-close periods).
+    fn start_clocks(
+        &self,
+        ticket: &mut Ticket,
+        now: Timestamp,
+        staff_answered: bool,
+    ) -> (bool, bool) {
         let wait = run_clock(ticket, now, staff_answered) && self.settings.service.is_on();
         let quiet = run_quiet_clock(ticket, staff_answered) && self.settings.auto_close.is_on();
-        if !(wait || quiet) {
-            return Ok(());
-        }
-        let name = self.department_name(conn, ticket.department_id).await?;
+        (wait, quiet)
+    }
+
+    /// Sets the due time and the auto-close time that
+    /// [`Engine::start_clocks`] said need setting, by the department's
+    /// settings.
+    fn set_clocks(
+        &self,
+        ticket: &mut Ticket,
+        now: Timestamp,
+        (wait, quiet): (bool, bool),
+        name: Option<&str>,
+    ) {
         if wait {
-            ticket.due_at = self.due_in(
-                name.as_deref(),
-                ticket.waiting_since,
-                ticket.first_response_at,
-            );
+            ticket.due_at = self.due_in(name, ticket.waiting_since, ticket.first_response_at);
         }
         if quiet {
             ticket.auto_close_at = self
                 .settings
                 .auto_close
-                .periods(name.as_deref())
+                .periods(name)
                 .map(|p| now.plus_minutes(p.remind_after));
         }
-        Ok(())
     }
 
     /// Whether a new ticket's fields are acceptable as typed (subject,
@@ -664,21 +699,21 @@ impl Engine {
         let key = ctx.key.as_deref();
         let attempt = super::typed(async {
             let mut conn = self.db.pool().acquire().await?;
-            let (actor, mut ticket, role, next_id, version) = self
-                .ticket_for(&mut conn, ctx.actor, ticket_key, true, false)
+            let r = self
+                .ticket_row(&mut conn, ctx.actor, ticket_key, true, false)
                 .await?;
+            let (actor, mut ticket, role, next_id) = (r.facts, r.ticket, r.role, r.next_message);
             let now = self.now();
             let previous = decide_post(&mut ticket, role, internal, body, now)?;
             let answered = !internal && role == Role::Staff;
-            self.run_clocks(&mut conn, &mut ticket, now, answered)
-                .await?;
+            self.run_clocks_named(&mut ticket, now, answered, r.department_name.as_deref());
             let id = next_id.ok_or_else(|| EngineError::Corrupt("no message id".into()))?;
             let message = new_message(id, &ticket, &actor, role, internal, body, now)?;
             let event = post_event(internal, &message, &ticket, previous, actor.id);
             let posted = Posted { ticket, message };
             let idem = Idem { key, op };
             let written = self
-                .write_post(&mut conn, idem, &posted, &event, Some(version))
+                .write_post(&mut conn, idem, &posted, &event, Some(r.version))
                 .await?;
             Ok(written.then_some(posted))
         })
@@ -724,7 +759,7 @@ impl Engine {
                 let now = self.now();
                 let previous = decide_post(&mut ticket, r.role, internal, body, now)?;
                 let answered = !internal && r.role == Role::Staff;
-                self.run_clocks(&mut tx, &mut ticket, now, answered).await?;
+                self.run_clocks_named(&mut ticket, now, answered, r.department_name.as_deref());
                 let id = r
                     .next_message
                     .ok_or_else(|| EngineError::Corrupt("no message id".into()))?;

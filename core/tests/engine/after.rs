@@ -260,6 +260,34 @@ async fn with_no_periods_configured_nothing_closes_and_start_up_sets_due_times(#
     assert_eq!(h.engine.run_auto_close(10).await.unwrap(), run(0, 0));
 }
 
+/// A staff answer on a ticket in a department starts that department's
+/// periods (its name is read with the ticket, in the reply's own round
+/// trips), not the default's.
+#[apply(backends)]
+#[tokio::test]
+async fn a_staff_answer_in_a_department_starts_its_periods(#[case] kind: Kind) {
+    let h = harness_with(kind, settings("default=3d/2d, Urgent=1d/1d"), 4).await;
+    let sam = h.staff("Sam").await;
+    let ann = h.person("Ann").await;
+    let urgent = h.department(sam, "Urgent").await;
+    let t = h.open(ann, "VPN").await.ticket;
+    h.engine
+        .move_to_department(&Ctx::new(sam), t.id, Some(urgent))
+        .await
+        .unwrap();
+    let asked = h.reply(sam, t.id, "Which office?").await.unwrap();
+    let quiet_since = asked.message.created_at;
+    assert_eq!(
+        asked.ticket.auto_close_at,
+        Some(quiet_since.plus_minutes(24 * 60))
+    );
+    assert_eq!(
+        h.engine.ticket(sam, t.id).await.unwrap().auto_close_at,
+        asked.ticket.auto_close_at,
+        "stored"
+    );
+}
+
 #[apply(backends)]
 #[tokio::test]
 async fn a_moved_ticket_closes_by_its_new_departments_periods(#[case] kind: Kind) {

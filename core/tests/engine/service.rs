@@ -90,6 +90,12 @@ async fn a_waiting_ticket_is_due_by_its_departments_target_and_the_clock_stops_o
     let since = reopened.waiting_since.expect("waiting again");
     assert_eq!(reopened.due_at, Some(since.plus_millis(15 * MINUTE)));
     assert_eq!(reopened.first_response_at, Some(first));
+    // answered, then waiting again on a reply: Billing's target.
+    h.reply(sam, t.id, "on it").await.unwrap();
+    let waits = h.reply(ann, t.id, "and now?").await.unwrap();
+    let since = waits.message.created_at;
+    assert_eq!(waits.ticket.due_at, Some(since.plus_millis(15 * MINUTE)));
+    assert_eq!(read(&h).await.due_at, waits.ticket.due_at, "stored");
     let closed = h.engine.close(&Ctx::new(sam), t.id).await.unwrap();
     assert_eq!((closed.waiting_since, closed.due_at), (None, None));
 }
