@@ -178,8 +178,8 @@ impl Matcher {
                 "select * from (select m.ticket_id as tid, m.id as mid from messages m \
                    where m.search @@ to_tsquery('simple', ${n}) order by m.id desc limit {STAFF_SCAN}) msgs \
                  union all \
-                 select * from (select t.id as tid, cast(null as bigint) as mid from tickets t \
-                   where t.search @@ to_tsquery('simple', ${n}) order by t.id desc limit {STAFF_SCAN}) subjects"
+                 select * from (select w.ticket_id as tid, cast(null as bigint) as mid from ticket_words w \
+                   where w.search @@ to_tsquery('simple', ${n}) order by w.ticket_id desc limit {STAFF_SCAN}) subjects"
             ),
             (Backend::Postgres, Some(visible)) => format!(
                 "select * from (select m.ticket_id as tid, m.id as mid from messages m \
@@ -187,8 +187,8 @@ impl Matcher {
                    and m.search @@ to_tsquery('simple', ${n}) \
                    order by m.id desc limit {CUSTOMER_SCAN}) msgs \
                  union all \
-                 select t.id as tid, cast(null as bigint) as mid from tickets t \
-                   where t.id in ({visible}) and t.search @@ to_tsquery('simple', ${n})"
+                 select w.ticket_id as tid, cast(null as bigint) as mid from ticket_words w \
+                   where w.ticket_id in ({visible}) and w.search @@ to_tsquery('simple', ${n})"
             ),
         }
     }
