@@ -88,6 +88,27 @@ async fn commit_in_two<'q>(
     }
 }
 
+/// An opening's writes ([`Engine::open_in_two`]): the counter, the ticket,
+/// its first message and the event. SQLite: four statements in one query.
+const OPEN_WRITES_SQLITE: &str = "update counters set value = $2 where name = 'ticket_number'; \
+     insert into tickets (id, number, subject, department_id, requester_id, org_id, status, created_at, last_activity_at, waiting_since, due_at) \
+       values ($1, $2, $3, $4, $5, $6, 'open', $7, $7, $8, $9); \
+     insert into messages (id, ticket_id, author_id, author_role, internal, body, created_at) \
+       values ($10, $1, $5, $11, 0, $12, $7); \
+     insert into outbox_events (ticket_id, kind, actor_id, payload, created_at, idempotency_key, operation, response) \
+       values ($1, $13, $5, $14, $7, $15, $16, $17)";
+
+/// [`OPEN_WRITES_SQLITE`] on PostgreSQL, which takes one statement a
+/// query: the same writes as one statement (the message's reference to
+/// its ticket is checked at the statement's end, when the ticket is in).
+const OPEN_WRITES_POSTGRES: &str = "with c as (update counters set value = $2 where name = 'ticket_number'), \
+     t as (insert into tickets (id, number, subject, department_id, requester_id, org_id, status, created_at, last_activity_at, waiting_since, due_at) \
+       overriding system value values ($1, $2, $3, $4, $5, $6, 'open', $7, $7, $8, $9)), \
+     m as (insert into messages (id, ticket_id, author_id, author_role, internal, body, created_at) \
+       overriding system value values ($10, $1, $5, $11, 0, $12, $7)) \
+     insert into outbox_events (ticket_id, kind, actor_id, payload, created_at, idempotency_key, operation, response) \
+       values ($1, $13, $5, $14, $7, $15, $16, $17)";
+
 /// A person's open tickets, counted for customers only (staff have no
 /// limit): a column of a read of `people p`.
 const OPEN_TICKETS: &str = "case when p.is_staff = 0 then \
@@ -404,7 +425,7 @@ impl Engine {
         let body = MessageBody::parse(&input.body)?;
         let files =
             AttachmentMeta::parse_all(input.attachments, self.settings.max_attachment_bytes)?;
-        if files.is_empty() && self.db.backend() == Backend::Sqlite {
+        if files.is_empty() {
             return self
                 .open_in_two(ctx, &subject, &body, input.department)
                 .await;
@@ -474,13 +495,18 @@ impl Engine {
         })
     }
 
-    /// [`Engine::open_ticket`] without files on SQLite, in two round trips
-    /// to the writer's thread: the transaction's opening with the read of
-    /// the person, their open tickets, the department and the next number
-    /// and ids; then (after the checks) the counter, the ticket, its first
-    /// message and the event with the commit. The writer is held from the
-    /// read to the commit, so the number and the ids read are the ones
-    /// written.
+    /// [`Engine::open_ticket`] without files, in two steps: the
+    /// transaction's opening with the read of the person, their open
+    /// tickets, the department and the next number and ids; then (after
+    /// the checks) the counter, the ticket, its first message and the
+    /// event with the commit. On SQLite each step is one round trip to the
+    /// writer's thread, and the writer is held from the read to the commit,
+    /// so the number and the ids read are the ones written. On PostgreSQL
+    /// the read locks the counter's row (held to the commit, as the
+    /// locking path's update of it does), the ids come from their
+    /// sequences, and the writes are one statement: begin, read, write,
+    /// commit, four round trips where the locking path takes seven. A
+    /// refused opening rolls back, so it takes no number.
     async fn open_in_two(
         &self,
         ctx: &Ctx,
@@ -491,12 +517,22 @@ impl Engine {
         const OP: &str = "open_ticket";
         let key = ctx.key.as_deref();
         self.as_command(key, OP, || async {
+            let (next_number, next_ids) = match self.db.backend() {
+                Backend::Sqlite => (
+                    "(select value + 1 from counters where name = 'ticket_number')",
+                    "(select coalesce(max(id), 0) + 1 from tickets) as next_ticket, \
+                     (select coalesce(max(id), 0) + 1 from messages) as next_message",
+                ),
+                Backend::Postgres => (
+                    "(select value + 1 from counters where name = 'ticket_number' for update)",
+                    "nextval(pg_get_serial_sequence('tickets', 'id')) as next_ticket, \
+                     nextval('messages_id_seq') as next_message",
+                ),
+            };
             let sql = format!(
                 "select {}, {OPEN_TICKETS}, \
                     (select active from departments where id = $2) as department_active, \
-                    (select value + 1 from counters where name = 'ticket_number') as next_number, \
-                    (select coalesce(max(id), 0) + 1 from tickets) as next_ticket, \
-                    (select coalesce(max(id), 0) + 1 from messages) as next_message \
+                    {next_number} as next_number, {next_ids} \
                  from people p where p.id = $1",
                 rows::ACTOR_COLUMNS
             );
@@ -541,15 +577,10 @@ impl Engine {
                 Some(_) => Some(serde_json::to_string(&opened)?),
                 None => None,
             };
-            let query = sqlx::query(
-                "update counters set value = $2 where name = 'ticket_number'; \
-                 insert into tickets (id, number, subject, department_id, requester_id, org_id, status, created_at, last_activity_at, waiting_since, due_at) \
-                   values ($1, $2, $3, $4, $5, $6, 'open', $7, $7, $8, $9); \
-                 insert into messages (id, ticket_id, author_id, author_role, internal, body, created_at) \
-                   values ($10, $1, $5, $11, 0, $12, $7); \
-                 insert into outbox_events (ticket_id, kind, actor_id, payload, created_at, idempotency_key, operation, response) \
-                   values ($1, $13, $5, $14, $7, $15, $16, $17)",
-            )
+            let query = sqlx::query(match self.db.backend() {
+                Backend::Sqlite => OPEN_WRITES_SQLITE,
+                Backend::Postgres => OPEN_WRITES_POSTGRES,
+            })
             .bind(ticket.id.0)
             .bind(ticket.number.0)
             .bind(ticket.subject.as_str())

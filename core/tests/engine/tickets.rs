@@ -175,7 +175,13 @@ async fn the_open_ticket_cap_is_enforced_and_closing_frees_a_slot(#[case] kind: 
         .close(&Ctx::new(ann), first.ticket.id)
         .await
         .unwrap();
-    h.open(ann, "three").await;
+    // the refused opening took no number: numbers have no gaps.
+    let third = h.open(ann, "three").await;
+    assert_eq!(third.ticket.number.0, first.ticket.number.0 + 2);
+    // and the ids read for it were not taken by anything else.
+    let thread = h.engine.thread(ann, third.ticket.id).await.unwrap();
+    assert_eq!(thread.messages[0].id, third.message.id);
+    assert_eq!(thread.ticket.number, third.ticket.number);
 }
 
 #[apply(backends)]
