@@ -109,6 +109,28 @@ const OPEN_WRITES_POSTGRES: &str = "with c as (update counters set value = $2 wh
      insert into outbox_events (ticket_id, kind, actor_id, payload, created_at, idempotency_key, operation, response) \
        values ($1, $13, $5, $14, $7, $15, $16, $17)";
 
+/// An opening's SQL on `backend` ([`Engine::open_in_two`]): in its read,
+/// the next number and the next ticket's and message's ids; its writes.
+/// SQLite's writer is held from the read to the commit, so the largest ids
+/// and the counter read are the ones written; PostgreSQL locks the
+/// counter's row to the commit and takes the ids from their sequences.
+fn opening_sql(backend: Backend) -> (&'static str, &'static str, &'static str) {
+    match backend {
+        Backend::Sqlite => (
+            "(select value + 1 from counters where name = 'ticket_number')",
+            "(select coalesce(max(id), 0) + 1 from tickets) as next_ticket, \
+             (select coalesce(max(id), 0) + 1 from messages) as next_message",
+            OPEN_WRITES_SQLITE,
+        ),
+        Backend::Postgres => (
+            "(select value + 1 from counters where name = 'ticket_number' for update)",
+            "nextval(pg_get_serial_sequence('tickets', 'id')) as next_ticket, \
+             nextval('messages_id_seq') as next_message",
+            OPEN_WRITES_POSTGRES,
+        ),
+    }
+}
+
 /// A person's open tickets, counted for customers only (staff have no
 /// limit): a column of a read of `people p`.
 const OPEN_TICKETS: &str = "case when p.is_staff = 0 then \
@@ -517,21 +539,11 @@ impl Engine {
         const OP: &str = "open_ticket";
         let key = ctx.key.as_deref();
         self.as_command(key, OP, || async {
-            let (next_number, next_ids) = match self.db.backend() {
-                Backend::Sqlite => (
-                    "(select value + 1 from counters where name = 'ticket_number')",
-                    "(select coalesce(max(id), 0) + 1 from tickets) as next_ticket, \
-                     (select coalesce(max(id), 0) + 1 from messages) as next_message",
-                ),
-                Backend::Postgres => (
-                    "(select value + 1 from counters where name = 'ticket_number' for update)",
-                    "nextval(pg_get_serial_sequence('tickets', 'id')) as next_ticket, \
-                     nextval('messages_id_seq') as next_message",
-                ),
-            };
+            let (next_number, next_ids, writes) = opening_sql(self.db.backend());
             let sql = format!(
                 "select {}, {OPEN_TICKETS}, \
                     (select active from departments where id = $2) as department_active, \
+                    (select name from departments where id = $2) as department_name, \
                     {next_number} as next_number, {next_ids} \
                  from people p where p.id = $1",
                 rows::ACTOR_COLUMNS
@@ -541,7 +553,7 @@ impl Engine {
                     .bind(ctx.actor.0)
                     .bind(department.map(|d| d.0)),
             )?;
-            let (mut tx, row) = self.db.begin_fetching(&sql, args).await?;
+            let (tx, row) = self.db.begin_fetching(&sql, args).await?;
             let decided = super::typed(async {
                 let row = row.ok_or(EngineError::NotFound("person"))?;
                 let actor = rows::actor_columns(&row)?;
@@ -553,7 +565,8 @@ impl Engine {
                 let now = self.now();
                 let mut ticket = new_ticket(&actor, subject, department, number, now);
                 ticket.id = TicketId(row.try_get("next_ticket")?);
-                self.run_clocks(&mut tx, &mut ticket, now, false).await?;
+                let department_name: Option<String> = row.try_get("department_name")?;
+                self.run_clocks_named(&mut ticket, now, false, department_name.as_deref());
                 let message = new_message(
                     MessageId(row.try_get("next_message")?),
                     &ticket,
@@ -577,27 +590,24 @@ impl Engine {
                 Some(_) => Some(serde_json::to_string(&opened)?),
                 None => None,
             };
-            let query = sqlx::query(match self.db.backend() {
-                Backend::Sqlite => OPEN_WRITES_SQLITE,
-                Backend::Postgres => OPEN_WRITES_POSTGRES,
-            })
-            .bind(ticket.id.0)
-            .bind(ticket.number.0)
-            .bind(ticket.subject.as_str())
-            .bind(ticket.department_id.map(|d| d.0))
-            .bind(ticket.requester_id.0)
-            .bind(ticket.org_id.map(|o| o.0))
-            .bind(ticket.created_at.0)
-            .bind(ticket.waiting_since.map(|t| t.0))
-            .bind(ticket.due_at.map(|t| t.0))
-            .bind(message.id.0)
-            .bind(message.author_role.as_str())
-            .bind(message.body.as_str())
-            .bind(event.payload.kind())
-            .bind(serde_json::to_string(&event.payload)?)
-            .bind(key)
-            .bind(key.map(|_| OP))
-            .bind(response);
+            let query = sqlx::query(writes)
+                .bind(ticket.id.0)
+                .bind(ticket.number.0)
+                .bind(ticket.subject.as_str())
+                .bind(ticket.department_id.map(|d| d.0))
+                .bind(ticket.requester_id.0)
+                .bind(ticket.org_id.map(|o| o.0))
+                .bind(ticket.created_at.0)
+                .bind(ticket.waiting_since.map(|t| t.0))
+                .bind(ticket.due_at.map(|t| t.0))
+                .bind(message.id.0)
+                .bind(message.author_role.as_str())
+                .bind(message.body.as_str())
+                .bind(event.payload.kind())
+                .bind(serde_json::to_string(&event.payload)?)
+                .bind(key)
+                .bind(key.map(|_| OP))
+                .bind(response);
             let sql = query.sql().to_owned();
             commit_in_two(tx, &sql, query).await?;
             Ok(opened)

@@ -75,6 +75,15 @@ async fn a_waiting_ticket_is_due_by_its_departments_target_and_the_clock_stops_o
         .await
         .unwrap();
     assert_eq!(moved.due_at, Some(since.plus_millis(15 * MINUTE)));
+    // opened in Billing: its first response target from the start, the
+    // department's name read with the opening's other facts.
+    let opened = h.open_in(ann, "Invoice", billing.id).await.ticket;
+    assert_eq!(
+        opened.due_at,
+        Some(opened.created_at.plus_millis(30 * MINUTE))
+    );
+    let stored = h.engine.ticket(sam, opened.id).await.unwrap();
+    assert_eq!(stored.due_at, opened.due_at, "stored");
     // parked: no clock; opened again by hand: a new wait.
     let held = h
         .engine
