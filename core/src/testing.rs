@@ -243,12 +243,32 @@ impl Harness {
 
     /// Opens a ticket as `who`.
     pub async fn open(&self, who: PersonId, subject: &str) -> Opened {
+        self.open_where(who, subject, None).await
+    }
+
+    /// Opens a ticket as `who` in a department.
+    pub async fn open_in(
+        &self,
+        who: PersonId,
+        subject: &str,
+        department: crate::DepartmentId,
+    ) -> Opened {
+        self.open_where(who, subject, Some(department)).await
+    }
+
+    async fn open_where(
+        &self,
+        who: PersonId,
+        subject: &str,
+        department: Option<crate::DepartmentId>,
+    ) -> Opened {
         self.engine
             .open_ticket(
                 &Ctx::new(who),
                 NewTicket {
                     subject: subject.into(),
                     body: format!("about {subject}"),
+                    department,
                     ..Default::default()
                 },
             )

@@ -200,20 +200,7 @@ async fn a_customer_reply_stops_it_a_staff_answer_starts_it_again_and_staff_can_
         .create_department(&Ctx::new(sam), "Billing")
         .await
         .unwrap();
-    let b = h
-        .engine
-        .open_ticket(
-            &Ctx::new(ann),
-            threadesk_core::engine::NewTicket {
-                subject: "Invoice".into(),
-                body: "wrong amount".into(),
-                department: Some(billing.id),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-        .ticket;
+    let b = h.open_in(ann, "Invoice", billing.id).await.ticket;
     let asked = h.reply(sam, b.id, "Which invoice?").await.unwrap().ticket;
     assert_eq!(asked.auto_close_at, None);
     // set by hand to "awaiting client": the clock starts as on an answer.

@@ -88,19 +88,7 @@ async fn departments_must_exist_and_be_active(#[case] kind: Kind) {
         .create_department(&Ctx::new(sam), "Billing")
         .await
         .unwrap();
-    let opened = h
-        .engine
-        .open_ticket(
-            &Ctx::new(ann),
-            NewTicket {
-                subject: "Invoice".into(),
-                body: "wrong".into(),
-                department: Some(billing.id),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let opened = h.open_in(ann, "Invoice", billing.id).await;
     assert_eq!(opened.ticket.department_id, Some(billing.id));
     h.engine
         .set_department_active(&Ctx::new(sam), billing.id, false)

@@ -5,7 +5,7 @@ use rstest::rstest;
 use rstest_reuse::apply;
 use std::collections::HashSet;
 use threadesk_core::domain::*;
-use threadesk_core::engine::{Invitee, NewTicket, OwnerFilter, QueueFilter, Sort, SortBy};
+use threadesk_core::engine::{Invitee, OwnerFilter, QueueFilter, Sort, SortBy};
 use threadesk_core::{Ctx, EngineError, PersonId, Settings, TicketId};
 
 /// Every item of a paged list, asking for each page with the cursor the
@@ -162,20 +162,7 @@ async fn the_staff_queue_puts_unanswered_first_and_filters(#[case] kind: Kind) {
         .unwrap();
     let answered = h.open(ann, "answered").await.ticket;
     let waiting = h.open(ann, "waiting").await.ticket;
-    let billed = h
-        .engine
-        .open_ticket(
-            &Ctx::new(ann),
-            NewTicket {
-                subject: "invoice".into(),
-                body: "x".into(),
-                department: Some(billing.id),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-        .ticket;
+    let billed = h.open_in(ann, "invoice", billing.id).await.ticket;
     // the answered one has the newest activity, yet comes after the unanswered.
     h.reply(sam, answered.id, "done?").await.unwrap();
     let page = h
