@@ -89,7 +89,8 @@ impl Engine {
             Backend::Sqlite => "",
         };
         let sql = format!(
-            "select {} from tickets t where t.auto_close_at <= $1 and t.auto_close_paused = 0 \
+            "select {}, (select d.name from departments d where d.id = t.department_id) \
+             as department_name from tickets t where t.auto_close_at <= $1 and t.auto_close_paused = 0 \
              and t.status = 'awaiting_client' order by t.auto_close_at, t.id limit 1{lock}",
             rows::TICKET_COLUMNS
         );
@@ -102,7 +103,7 @@ impl Engine {
             return Ok(None);
         };
         let mut ticket = rows::ticket(&row)?;
-        let department = self.department_name(&mut tx, ticket.department_id).await?;
+        let department: Option<String> = sqlx::Row::try_get(&row, "department_name")?;
         let Some(periods) = self.settings.auto_close.periods(department.as_deref()) else {
             sqlx::query(
                 "update tickets set auto_close_at = null, auto_close_stage = 0 where id = $1",
@@ -133,7 +134,7 @@ impl Engine {
             ticket.status = Status::Closed;
             ticket.closed_at = Some(now);
             ticket.last_activity_at = now;
-            self.run_clocks(&mut tx, &mut ticket, now, false).await?;
+            self.run_clocks(&mut ticket, now, false, department.as_deref());
             sqlx::query(
                 "update tickets set status = 'closed', last_activity_at = $2, closed_at = $2, \
                  waiting_since = $3, due_at = $4, auto_close_at = $5, auto_close_stage = 0, \
@@ -188,7 +189,8 @@ impl Engine {
         paused: bool,
     ) -> Result<Ticket> {
         command!(self, ctx.key.as_deref(), "pause_auto_close", |tx| {
-            let (actor, mut ticket, role) = self.lock_ticket(tx, ctx.actor, ticket).await?;
+            let row = self.lock_ticket_row(tx, ctx.actor, ticket, false).await?;
+            let (actor, mut ticket, role) = (row.facts, row.ticket, row.role);
             refuse_if_closed(&ticket, None)?;
             if !role.can(Action::SetStatus) {
                 return Err(EngineError::StaffOnly("staff"));
@@ -206,7 +208,7 @@ impl Engine {
                 ticket.auto_close_at = None;
                 ticket.reminded = false;
                 let now = self.now();
-                self.run_clocks(tx, &mut ticket, now, false).await?;
+                self.run_clocks(&mut ticket, now, false, row.department_name.as_deref());
             }
             sqlx::query(
                 "update tickets set auto_close_paused = $2, auto_close_at = $3, auto_close_stage = $4, \

@@ -303,40 +303,24 @@ impl Engine {
         actor: PersonId,
         id: TicketId,
     ) -> Result<(ActorFacts, Ticket, Role)> {
-        let (facts, ticket, role, _) = self.lock_ticket_for(tx, actor, id, false).await?;
-        Ok((facts, ticket, role))
+        let row = self.lock_ticket_row(tx, actor, id, false).await?;
+        Ok((row.facts, row.ticket, row.role))
     }
 
-    /// [`Engine::lock_ticket`], and with `next_message` the id the next
-    /// message will take, in the same round trip (SQLite: the write lock is
-    /// held, so `max(id) + 1` is safe; PostgreSQL: the identity's sequence).
-    pub(crate) async fn lock_ticket_for(
+    /// [`Engine::lock_ticket`] with the whole row read: its department's
+    /// name as well (for the clocks, without a read of its own), and with
+    /// `next_message` the id the next message will take, in the same round
+    /// trip (SQLite: the write lock is held, so `max(id) + 1` is safe;
+    /// PostgreSQL: the identity's sequence).
+    pub(crate) async fn lock_ticket_row(
         &self,
         tx: &mut Tx,
         actor: PersonId,
         ticket: impl Into<TicketKey>,
         next_message: bool,
-    ) -> Result<(ActorFacts, Ticket, Role, Option<MessageId>)> {
-        let (facts, ticket, role, next, _) = self
-            .ticket_for(tx, actor, ticket, next_message, true)
-            .await?;
-        Ok((facts, ticket, role, next))
-    }
-
-    /// [`Engine::lock_ticket_for`]'s read, locking the row or not; also
-    /// gives the ticket's version (for a write guarded by it).
-    pub(crate) async fn ticket_for(
-        &self,
-        conn: &mut AnyConnection,
-        actor: PersonId,
-        ticket: impl Into<TicketKey>,
-        next_message: bool,
-        lock: bool,
-    ) -> Result<(ActorFacts, Ticket, Role, Option<MessageId>, i64)> {
-        let r = self
-            .ticket_row(conn, actor, ticket.into(), next_message, lock)
-            .await?;
-        Ok((r.facts, r.ticket, r.role, r.next_message, r.version))
+    ) -> Result<TicketRow> {
+        self.ticket_row(tx, actor, ticket.into(), next_message, true)
+            .await
     }
 
     /// Reads a ticket, by id or by number, and the actor's role on it,

@@ -282,23 +282,6 @@ fn run_quiet_clock(ticket: &mut Ticket, staff_answered: bool) -> bool {
 }
 
 impl Engine {
-    /// The name of a department, if any.
-    pub(crate) async fn department_name(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        department: Option<crate::ids::DepartmentId>,
-    ) -> Result<Option<String>> {
-        match department {
-            None => Ok(None),
-            Some(d) => Ok(
-                sqlx::query_scalar("select name from departments where id = $1")
-                    .bind(d.0)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            ),
-        }
-    }
-
     /// When staff should answer a ticket waiting since `waiting_since`
     /// (`None`: not waiting) in the department named, first or next
     /// response by `first_response_at`.
@@ -360,26 +343,10 @@ impl Engine {
 
     /// Runs the service clock ([`run_clock`]) and the automatic-closing
     /// clock ([`run_quiet_clock`]) after a change, and sets the due times
-    /// of what starts now (the department's name is read only then).
-    pub(crate) async fn run_clocks(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        ticket: &mut Ticket,
-        now: Timestamp,
-        staff_answered: bool,
-    ) -> Result<()> {
-        let clocks = self.start_clocks(ticket, now, staff_answered);
-        if clocks.0 || clocks.1 {
-            let name = self.department_name(conn, ticket.department_id).await?;
-            self.set_clocks(ticket, now, clocks, name.as_deref());
-        }
-        Ok(())
-    }
-
-    /// [`Engine::run_clocks`] with the ticket's department's name already
-    /// read (with the ticket: [`super::TicketRow::department_name`]), so
-    /// that it costs no round trip.
-    pub(crate) fn run_clocks_named(
+    /// of what starts now by the settings of the ticket's `department`,
+    /// named as read with the ticket ([`super::TicketRow::department_name`]):
+    /// the clocks never cost a round trip of their own.
+    pub(crate) fn run_clocks(
         &self,
         ticket: &mut Ticket,
         now: Timestamp,
@@ -463,13 +430,16 @@ impl Engine {
             .await?
             .ok_or(EngineError::NotFound("person"))?;
             let actor = rows::actor_columns(&row)?;
+            // the department's state, and its name for the clocks.
+            let mut department_name = None;
             if let Some(dept) = input.department {
-                let active: Option<i64> =
-                    sqlx::query_scalar("select active from departments where id = $1")
+                let found: Option<(i64, String)> =
+                    sqlx::query_as("select active, name from departments where id = $1")
                         .bind(dept.0)
                         .fetch_optional(&mut **tx)
                         .await?;
-                department_takes_tickets(active)?;
+                department_takes_tickets(found.as_ref().map(|(active, _)| *active))?;
+                department_name = found.map(|(_, name)| name);
             }
             self.within_open_limit(&actor, row.try_get("open_tickets")?)?;
             let number: i64 = sqlx::query_scalar(
@@ -479,7 +449,7 @@ impl Engine {
             .await?;
             let now = self.now();
             let mut ticket = new_ticket(&actor, &subject, input.department, number, now);
-            self.run_clocks(tx, &mut ticket, now, false).await?;
+            self.run_clocks(&mut ticket, now, false, department_name.as_deref());
             let id: i64 = sqlx::query_scalar(
                 "insert into tickets (number, subject, department_id, requester_id, org_id, status, created_at, last_activity_at, waiting_since, due_at) \
                  values ($1, $2, $3, $4, $5, 'open', $6, $6, $7, $8) returning id",
@@ -542,10 +512,9 @@ impl Engine {
             let (next_number, next_ids, writes) = opening_sql(self.db.backend());
             let sql = format!(
                 "select {}, {OPEN_TICKETS}, \
-                    (select active from departments where id = $2) as department_active, \
-                    (select name from departments where id = $2) as department_name, \
+                    d.active as department_active, d.name as department_name, \
                     {next_number} as next_number, {next_ids} \
-                 from people p where p.id = $1",
+                 from people p left join departments d on d.id = $2 where p.id = $1",
                 rows::ACTOR_COLUMNS
             );
             let args = crate::db::arguments(
@@ -566,7 +535,7 @@ impl Engine {
                 let mut ticket = new_ticket(&actor, subject, department, number, now);
                 ticket.id = TicketId(row.try_get("next_ticket")?);
                 let department_name: Option<String> = row.try_get("department_name")?;
-                self.run_clocks_named(&mut ticket, now, false, department_name.as_deref());
+                self.run_clocks(&mut ticket, now, false, department_name.as_deref());
                 let message = new_message(
                     MessageId(row.try_get("next_message")?),
                     &ticket,
@@ -690,14 +659,15 @@ impl Engine {
             _ => {}
         }
         command!(self, ctx.key.as_deref(), op, |tx, idem| {
-            let (actor, mut ticket, role, next_id) = self
-                .lock_ticket_for(tx, ctx.actor, ticket_key, plain)
+            let row = self
+                .lock_ticket_row(tx, ctx.actor, ticket_key, plain)
                 .await?;
+            let (actor, mut ticket, role) = (row.facts, row.ticket, row.role);
             let now = self.now();
             let previous = decide_post(&mut ticket, role, internal, &body, now)?;
             let answered = !internal && role == Role::Staff;
-            self.run_clocks(tx, &mut ticket, now, answered).await?;
-            match next_id {
+            self.run_clocks(&mut ticket, now, answered, row.department_name.as_deref());
+            match row.next_message {
                 // the message, the ticket and the event in one round trip.
                 Some(id) => {
                     let message = new_message(id, &ticket, &actor, role, internal, &body, now)?;
@@ -747,7 +717,7 @@ impl Engine {
             let now = self.now();
             let previous = decide_post(&mut ticket, role, internal, body, now)?;
             let answered = !internal && role == Role::Staff;
-            self.run_clocks_named(&mut ticket, now, answered, r.department_name.as_deref());
+            self.run_clocks(&mut ticket, now, answered, r.department_name.as_deref());
             let id = next_id.ok_or_else(|| EngineError::Corrupt("no message id".into()))?;
             let message = new_message(id, &ticket, &actor, role, internal, body, now)?;
             let event = post_event(internal, &message, &ticket, previous, actor.id);
@@ -800,7 +770,7 @@ impl Engine {
                 let now = self.now();
                 let previous = decide_post(&mut ticket, r.role, internal, body, now)?;
                 let answered = !internal && r.role == Role::Staff;
-                self.run_clocks_named(&mut ticket, now, answered, r.department_name.as_deref());
+                self.run_clocks(&mut ticket, now, answered, r.department_name.as_deref());
                 let id = r
                     .next_message
                     .ok_or_else(|| EngineError::Corrupt("no message id".into()))?;
@@ -825,10 +795,10 @@ impl Engine {
     #[tracing::instrument(skip_all, fields(ticket.id = %ticket))]
     pub async fn close(&self, ctx: &Ctx, ticket: TicketId) -> Result<Ticket> {
         command!(self, ctx.key.as_deref(), "close", |tx| {
-            let (actor, ticket, role) = self.lock_ticket(tx, ctx.actor, ticket).await?;
-            refuse_if_closed(&ticket, None)?;
-            require(role, Action::Close)?;
-            self.change_status(tx, &actor, ticket, Status::Closed).await
+            let row = self.lock_ticket_row(tx, ctx.actor, ticket, false).await?;
+            refuse_if_closed(&row.ticket, None)?;
+            require(row.role, Action::Close)?;
+            self.change_status(tx, row, Status::Closed).await
         })
     }
 
@@ -836,23 +806,25 @@ impl Engine {
     #[tracing::instrument(skip_all, fields(ticket.id = %ticket))]
     pub async fn set_status(&self, ctx: &Ctx, ticket: TicketId, status: Status) -> Result<Ticket> {
         command!(self, ctx.key.as_deref(), "set_status", |tx| {
-            let (actor, ticket, role) = self.lock_ticket(tx, ctx.actor, ticket).await?;
-            refuse_if_closed(&ticket, None)?;
-            require(role, Action::SetStatus)?;
-            if ticket.status == status {
+            let row = self.lock_ticket_row(tx, ctx.actor, ticket, false).await?;
+            refuse_if_closed(&row.ticket, None)?;
+            require(row.role, Action::SetStatus)?;
+            if row.ticket.status == status {
                 return Err(EngineError::SameStatus(status));
             }
-            self.change_status(tx, &actor, ticket, status).await
+            self.change_status(tx, row, status).await
         })
     }
 
+    /// Sets the status of the ticket `row` locked (its department's name
+    /// read with it, for the clocks).
     async fn change_status(
         &self,
         tx: &mut Tx,
-        actor: &ActorFacts,
-        mut ticket: Ticket,
+        row: super::TicketRow,
         to: Status,
     ) -> Result<(Ticket, Emit)> {
+        let (actor, mut ticket) = (&row.facts, row.ticket);
         let now = self.now();
         let from = ticket.status;
         ticket.status = to;
@@ -860,7 +832,7 @@ impl Engine {
         if to.is_closed() {
             ticket.closed_at = Some(now);
         }
-        self.run_clocks(tx, &mut ticket, now, false).await?;
+        self.run_clocks(&mut ticket, now, false, row.department_name.as_deref());
         sqlx::query(
             "update tickets set status = $2, last_activity_at = $3, closed_at = $4, \
              waiting_since = $5, due_at = $6, auto_close_at = $7, auto_close_stage = $8, \
@@ -958,19 +930,19 @@ impl Engine {
         to: Option<DepartmentId>,
     ) -> Result<Ticket> {
         command!(self, ctx.key.as_deref(), "move_to_department", |tx| {
-            let (actor, mut ticket, role) = self.lock_ticket(tx, ctx.actor, ticket).await?;
+            let row = self.lock_ticket_row(tx, ctx.actor, ticket, false).await?;
+            let (actor, mut ticket, role) = (row.facts, row.ticket, row.role);
             refuse_if_closed(&ticket, None)?;
             require(role, Action::Move)?;
-            let name_of = |row: Option<(String, i64)>| row.map(|(n, _)| n);
-            let department = |id: DepartmentId| {
-                sqlx::query_as::<_, (String, i64)>(
+            let to_name = match to {
+                None => None,
+                Some(id) => match sqlx::query_as::<_, (String, i64)>(
                     "select name, active from departments where id = $1",
                 )
                 .bind(id.0)
-            };
-            let to_name = match to {
-                None => None,
-                Some(id) => match department(id).fetch_optional(&mut **tx).await? {
+                .fetch_optional(&mut **tx)
+                .await?
+                {
                     Some((name, 1)) => Some(name),
                     Some((name, _)) => {
                         return Err(EngineError::Conflict(format!(
@@ -986,10 +958,8 @@ impl Engine {
                     ticket.number
                 )));
             }
-            let from_name = match ticket.department_id {
-                None => None,
-                Some(id) => name_of(department(id).fetch_optional(&mut **tx).await?),
-            };
+            // the department it leaves: read with the ticket.
+            let from_name = row.department_name;
             ticket.department_id = to;
             // the new department's target, from when the wait began (its
             // name is in hand: no second read).

@@ -84,6 +84,28 @@ async fn a_waiting_ticket_is_due_by_its_departments_target_and_the_clock_stops_o
     );
     let stored = h.engine.ticket(sam, opened.id).await.unwrap();
     assert_eq!(stored.due_at, opened.due_at, "stored");
+    // with a file (the other way in): the name read with the department's
+    // state.
+    let with_file = h
+        .engine
+        .open_ticket(
+            &Ctx::new(ann),
+            threadesk_core::engine::NewTicket {
+                subject: "Receipt".into(),
+                department: Some(billing.id),
+                body: "attached".into(),
+                attachments: vec![file("receipt.pdf", 2048)],
+            },
+        )
+        .await
+        .unwrap()
+        .ticket;
+    assert_eq!(
+        with_file.due_at,
+        Some(with_file.created_at.plus_millis(30 * MINUTE))
+    );
+    let stored = h.engine.ticket(sam, with_file.id).await.unwrap();
+    assert_eq!(stored.due_at, with_file.due_at, "stored");
     // parked: no clock; opened again by hand: a new wait.
     let held = h
         .engine
