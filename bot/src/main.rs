@@ -64,6 +64,7 @@ enum Command {
 /// has written, is allocated again at its next read, so each connection's
 /// glibc arena grew through a soak (20 MiB across 12 arenas at 600,000
 /// events, more than mimalloc held for all of Rust).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
