@@ -219,7 +219,7 @@ fn with_slack_credentials_it_serves_slack_and_posts_from_the_outbox() {
 
 #[test]
 fn with_discord_credentials_it_connects_the_gateway_and_answers_interactions() {
-    use threadesk_discord::testing::{interaction, sign, FakeDiscord, Person, SUPPORT_CHANNEL};
+    use threadesk_discord::testing::{interaction, FakeDiscord, Person, SUPPORT_CHANNEL};
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let fake = runtime.block_on(FakeDiscord::start());
     let dir = tempfile::tempdir().expect("dir");
@@ -250,22 +250,7 @@ fn with_discord_credentials_it_connects_the_gateway_and_answers_interactions() {
         &[("subject", "VPN down"), ("message", "since this morning")],
     )
     .to_string();
-    let ts = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .to_string();
-    let headers = [
-        ("X-Signature-Ed25519", sign(&ts, submit.as_bytes())),
-        ("X-Signature-Timestamp", ts),
-    ];
-    let (status, answer) = post(
-        &addr,
-        "/discord/interactions",
-        "application/json",
-        &headers,
-        &submit,
-    );
+    let (status, answer) = try_post_discord(&addr, &submit).expect("an answer");
     assert!(status.contains("200"), "{status}");
     // acknowledged first: a private deferral, the answer edited into it.
     assert!(answer.contains("\"type\":5"), "{answer}");
@@ -496,11 +481,18 @@ fn two_replicas_on_postgresql_one_killed_mid_burst_lose_and_repeat_nothing() {
             .env("SLACK_API_URL", &fake.api_url)
             .env("SLACK_STAFF_CHANNEL", "CSTAFF")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("stderr.log")).expect("a log file"))
             .spawn()
             .expect("threadesk starts");
         let (addr, _) = wait_for_portal(&mut child);
         (child, addr)
+    };
+    // what the replicas warned of, for a failure's message.
+    let warnings = || {
+        dirs.iter()
+            .map(|d| std::fs::read_to_string(d.path().join("stderr.log")).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
     };
     let (mut a, a_addr) = start(dirs[0].path());
     let (mut b, b_addr) = start(dirs[1].path());
@@ -602,8 +594,23 @@ fn two_replicas_on_postgresql_one_killed_mid_burst_lose_and_repeat_nothing() {
     while copies(&fake) < BURST {
         assert!(
             Instant::now() < deadline,
-            "only {} of {BURST} messages mirrored",
-            copies(&fake)
+            "only {} of {BURST} messages mirrored (missing: {:?}); the replicas said:\n{}",
+            copies(&fake),
+            (0..BURST)
+                .filter(|i| {
+                    let needle = format!("burst message {i}.");
+                    !fake
+                        .posts("CSTAFF", Some(&card_of_staff(&fake)))
+                        .iter()
+                        .any(|c| {
+                            c.args["text"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .contains(&needle)
+                        })
+                })
+                .collect::<Vec<_>>(),
+            warnings()
         );
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -619,7 +626,7 @@ fn two_replicas_on_postgresql_one_killed_mid_burst_lose_and_repeat_nothing() {
     for i in 0..BURST {
         let needle = format!("burst message {i}.");
         let n = texts.iter().filter(|t| t.contains(&needle)).count();
-        assert_eq!(n, 1, "message {i} mirrored {n} times");
+        assert_eq!(n, 1, "message {i} mirrored {n} times: {}", warnings());
     }
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
     println!(

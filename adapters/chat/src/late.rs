@@ -55,6 +55,24 @@ pub trait LateAnswers: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), String>> + Send;
 }
 
+/// What became of a request given [`AckFirst::within`] its budget.
+#[derive(Debug)]
+pub enum Within<A> {
+    /// Handled in time: answer with this.
+    Answered(A),
+    /// Stored and handled on: acknowledge it now; its answer is shown late.
+    Later,
+    /// Neither handled in time nor stored (or its handler failed): do not
+    /// acknowledge it, so that the platform delivers it again, or finish
+    /// it as before (`running`, when it is still going on).
+    Failed {
+        /// Why.
+        why: String,
+        /// The handling, still going on, when storing failed.
+        running: Option<tokio::task::JoinHandle<A>>,
+    },
+}
+
 /// A request that could not be stored: it was not acknowledged and will
 /// not be handled late (the adapter handles it before answering).
 #[derive(Debug, thiserror::Error)]
@@ -197,6 +215,63 @@ impl AckFirst {
         Ok(())
     }
 
+    /// Waits up to `budget` for a request already being handled
+    /// (`running`); past it, stores the request and takes over the rest:
+    /// the handling goes on, its answer is shown late, and should the
+    /// process die first, the stored request is taken up again like any
+    /// other. For requests answered at once when they can be, whose
+    /// acknowledgement must not come before they are durable.
+    pub async fn within<L: LateAnswers>(
+        &self,
+        late: &L,
+        key: &str,
+        payload: String,
+        mut running: tokio::task::JoinHandle<L::Answer>,
+        budget: Duration,
+    ) -> Within<L::Answer> {
+        match tokio::time::timeout(budget, &mut running).await {
+            Ok(Ok(answer)) => return Within::Answered(answer),
+            Ok(Err(e)) => {
+                return Within::Failed {
+                    why: format!("the handler failed: {e}"),
+                    running: None,
+                }
+            }
+            Err(_) => {}
+        }
+        let fresh = match self.store(L::PLATFORM, key, &payload).await {
+            Ok(fresh) => fresh,
+            Err(why) => {
+                return Within::Failed {
+                    why,
+                    running: Some(running),
+                }
+            }
+        };
+        crash_point(STORED, key);
+        // stored already: a redelivery of one a process holds, or one that
+        // is taken up again; this handling acts once all the same.
+        if fresh && self.hold(key) {
+            let me = self.clone();
+            let late = late.clone();
+            let key = key.to_owned();
+            tokio::spawn(async move {
+                let _held = Held {
+                    runner: &me,
+                    key: &key,
+                };
+                match running.await {
+                    Ok(answer) => me.conclude(&late, &key, &payload, answer, 1).await,
+                    // left stored: taken up again once its lease lapses.
+                    Err(e) => {
+                        tracing::error!(platform = L::PLATFORM, key, error = %e, "a chat request's handler failed")
+                    }
+                }
+            });
+        }
+        Within::Later
+    }
+
     /// Stores a request with whatever else is waiting to be: the first to
     /// find nobody storing starts a task that writes the waiting ones, up
     /// to [`MAX_BATCH`] a statement, until none are left.
@@ -287,9 +362,22 @@ impl AckFirst {
         let _held = Held { runner: self, key };
         let permit = self.permits.acquire().await;
         let answer = late.handle(payload).await;
+        self.conclude(late, key, payload, answer, attempts).await;
+        drop(permit);
+    }
+
+    /// Shows a handled request's answer, then forgets the request; a
+    /// failed answer is tried again later.
+    async fn conclude<L: LateAnswers>(
+        &self,
+        late: &L,
+        key: &str,
+        payload: &str,
+        answer: L::Answer,
+        attempts: i64,
+    ) {
         crash_point(HANDLED, key);
         let outcome = late.answer(payload, answer).await;
-        drop(permit);
         let stored = match outcome {
             Ok(()) => {
                 crash_point(ANSWERED, key);
@@ -430,6 +518,58 @@ mod tests {
         recovering.await.unwrap();
         assert!(renewed > leased, "the lease was renewed");
         assert_eq!(read().await.1, 1, "not taken up again");
+    }
+
+    /// Counts the answers it is asked to show.
+    #[derive(Clone, Default)]
+    struct Counting(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl LateAnswers for Counting {
+        type Answer = &'static str;
+        const PLATFORM: &'static str = "test";
+        async fn handle(&self, _: &str) -> &'static str {
+            "handled again"
+        }
+        async fn answer(&self, _: &str, _: &'static str) -> Result<(), String> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_past_its_budget_is_stored_then_answered_and_forgotten() {
+        let h = harness(Kind::Sqlite).await;
+        let late = AckFirst::new(&h.engine);
+        let counting = Counting::default();
+        let budget = Duration::from_millis(50);
+        // in time: answered by the caller, nothing stored.
+        let quick = tokio::spawn(async { "quick" });
+        let within = late.within(&counting, "k-quick", "{}".to_owned(), quick, budget);
+        assert!(matches!(within.await, Within::Answered("quick")));
+        assert_eq!(late.inbound().backlog("test").await.unwrap().pending, 0);
+        // past it: stored while the handling goes on, answered when done.
+        let (finish, finished) = tokio::sync::oneshot::channel::<()>();
+        let slow = tokio::spawn(async move {
+            let _ = finished.await;
+            "slow"
+        });
+        let within = late.within(&counting, "k-slow", "{}".to_owned(), slow, budget);
+        assert!(matches!(within.await, Within::Later));
+        assert_eq!(late.inbound().backlog("test").await.unwrap().pending, 1);
+        assert_eq!(counting.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+        // a redelivery past its budget too: acknowledged, not answered twice.
+        let again = tokio::spawn(std::future::pending::<&'static str>());
+        let within = late.within(&counting, "k-slow", "{}".to_owned(), again, budget);
+        assert!(matches!(within.await, Within::Later));
+        finish.send(()).unwrap();
+        for _ in 0..200 {
+            if late.inbound().backlog("test").await.unwrap().pending == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(late.inbound().backlog("test").await.unwrap().pending, 0);
+        assert_eq!(counting.0.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod text;
 pub mod verify;
 
 pub use config::SlackConfig;
+pub use inbound::ANSWER_BUDGET;
 pub use routes::router;
 
 use api::{ApiError, SlackApi};

@@ -4,7 +4,11 @@
 //! Slack wants an answer within 3 seconds. The engine's work is quick, so a
 //! handler normally answers with its result; if it takes longer than
 //! [`inbound::ANSWER_BUDGET`], Slack gets a plain acknowledgement and the work goes
-//! on (a redelivery would find it done: every command is idempotent).
+//! on (a redelivery would find it done: every command is idempotent). An
+//! event, which Slack delivers again only when it was not acknowledged, is
+//! acknowledged past the budget only once it is stored for late handling
+//! ([`SlackAdapter::on_event`]); one not handled for a reason on our side
+//! gets `503`, so that Slack delivers it again.
 
 use crate::inbound::{self, Answer};
 use crate::verify::{signed, Verifier};
@@ -40,6 +44,7 @@ fn respond(answer: Answer) -> Response {
     match answer {
         Answer::Ack => StatusCode::OK.into_response(),
         Answer::Json(v) => Json(v).into_response(),
+        Answer::Again => StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
 }
 
@@ -64,5 +69,6 @@ async fn interactions(
 }
 
 async fn events(State(adapter): State<SlackAdapter>, Json(envelope): Json<Value>) -> Response {
-    within_budget(async move { adapter.on_event(&envelope).await }).await
+    // within the budget, or not acknowledged before it is durable.
+    respond(adapter.on_event(&envelope).await)
 }

@@ -90,7 +90,7 @@ impl SlackAdapter {
         let payload = envelope["payload"].clone();
         let me = self.clone();
         let answer = match envelope["type"].as_str()? {
-            "events_api" => within_budget(async move { me.on_event(&payload).await }).await,
+            "events_api" => me.on_event(&payload).await,
             "slash_commands" => {
                 within_budget(async move {
                     let form: HashMap<String, String> = payload
@@ -106,9 +106,11 @@ impl SlackAdapter {
             "interactive" => within_budget(async move { me.on_interaction(&payload).await }).await,
             _ => Answer::Ack,
         };
-        Some(match answer {
-            Answer::Ack => json!({ "envelope_id": id }),
-            Answer::Json(p) => json!({ "envelope_id": id, "payload": p }),
-        })
+        match answer {
+            Answer::Ack => Some(json!({ "envelope_id": id })),
+            Answer::Json(p) => Some(json!({ "envelope_id": id, "payload": p })),
+            // unacknowledged: Slack sends the envelope again.
+            Answer::Again => None,
+        }
     }
 }

@@ -60,5 +60,6 @@ async fn messages(
     match adapter.on_activity(activity).await {
         Answer::Ok => StatusCode::OK.into_response(),
         Answer::Json(v) => Json(v).into_response(),
+        Answer::Again => StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
 }

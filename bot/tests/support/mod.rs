@@ -160,6 +160,26 @@ pub fn try_post_slack(
     )
 }
 
+/// An interaction POSTed to `/discord/interactions`, signed now as
+/// Discord signs it (with the fake's key).
+pub fn try_post_discord(addr: &str, body: &str) -> std::io::Result<(String, String)> {
+    let ts = unix_now();
+    let headers = [
+        (
+            "X-Signature-Ed25519",
+            threadesk_discord::testing::sign(&ts, body.as_bytes()),
+        ),
+        ("X-Signature-Timestamp", ts),
+    ];
+    try_post(
+        addr,
+        "/discord/interactions",
+        "application/json",
+        &headers,
+        body,
+    )
+}
+
 /// [`try_post_slack`], answered.
 pub fn post_slack(addr: &str, path: &str, secret: &str, body: &str) -> (String, String) {
     try_post_slack(addr, path, secret, body).expect("an answer")

@@ -7,7 +7,9 @@
 //!
 //! Buttons and menus are still handled before they are answered: theirs
 //! is to update the message they are on, or to open a form, which only
-//! the first answer can do.
+//! the first answer can do. One still being handled past
+//! [`ANSWER_BUDGET`] is deferred, and stored then, so that its change and
+//! answer survive the process as an acknowledged one's do.
 
 use super::*;
 use crate::api::ApiError;
@@ -28,7 +30,7 @@ pub(super) fn thinking() -> Value {
 
 impl DiscordAdapter {
     /// The runner, when this adapter acknowledges first.
-    fn late(&self) -> Option<&AckFirst> {
+    pub(super) fn late(&self) -> Option<&AckFirst> {
         self.inner.late.get()
     }
 

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use serenity::http::{LightMethod, Route};
 use serenity::model::id::{ApplicationId, ChannelId};
 use std::time::Duration;
+use threadesk_chat::late::Within;
 use threadesk_chat::ChatPlatform;
 use threadesk_core::domain::{Person, Platform, Status};
 use threadesk_core::engine::{Invitee, NewTicket};
@@ -76,6 +77,11 @@ impl DiscordAdapter {
             return answer;
         }
         let token = i["token"].as_str().unwrap_or_default().to_owned();
+        let key = i["id"]
+            .as_str()
+            .filter(|id| !id.is_empty() && !token.is_empty())
+            .map(|id| format!("discord:interaction:{id}"));
+        let payload = i.to_string();
         let me = self.clone();
         let mut work = tokio::spawn(async move { me.interaction(&i).await });
         match tokio::time::timeout(ANSWER_BUDGET, &mut work).await {
@@ -87,13 +93,48 @@ impl DiscordAdapter {
             Err(_) => {
                 tracing::warn!("discord interaction still working; deferred");
                 let me = self.clone();
-                tokio::spawn(async move {
-                    if let Ok(answer) = work.await {
-                        me.finish_deferred(&token, answer).await;
-                    }
-                });
+                tokio::spawn(async move { me.finish_late(key, payload, &token, work).await });
                 late::thinking()
             }
+        }
+    }
+
+    /// Finishes an interaction deferred past [`ANSWER_BUDGET`]: stored
+    /// first (with the binary's settings), so that should the process die
+    /// before its change commits or its answer is edited in, another takes
+    /// it up again; else, or if it cannot be stored, edited in from here.
+    async fn finish_late(
+        &self,
+        key: Option<String>,
+        payload: String,
+        token: &str,
+        work: tokio::task::JoinHandle<Value>,
+    ) {
+        let work = match (self.late(), key) {
+            (Some(late), Some(key)) => {
+                match late.within(self, &key, payload, work, Duration::ZERO).await {
+                    Within::Answered(answer) => {
+                        self.finish_deferred(token, answer).await;
+                        return;
+                    }
+                    Within::Later => return,
+                    Within::Failed {
+                        why,
+                        running: Some(work),
+                    } => {
+                        tracing::warn!(why, "deferred interaction not stored; edited in from here");
+                        work
+                    }
+                    Within::Failed { why, running: None } => {
+                        tracing::error!(why, "deferred interaction failed");
+                        return;
+                    }
+                }
+            }
+            (_, _) => work,
+        };
+        if let Ok(answer) = work.await {
+            self.finish_deferred(token, answer).await;
         }
     }
 

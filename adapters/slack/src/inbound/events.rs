@@ -1,7 +1,7 @@
 //! Events API: thread replies, edits, ✅ reactions and App Home.
 
 use super::parse::{Edited, Ignored, SlackEvent, Written};
-use super::sentence;
+use super::{sentence, Answer};
 use crate::render::{self, ids};
 use crate::text::clip;
 use crate::SlackAdapter;
@@ -22,7 +22,9 @@ impl SlackAdapter {
         self.me().is_some_and(|me| me.user_id == user)
     }
 
-    pub(super) async fn event(&self, envelope: &Value) {
+    /// Handles an event; [`Answer::Again`] when it was not, for a reason
+    /// on our side (to be delivered or taken up again).
+    pub(super) async fn event(&self, envelope: &Value) -> Answer {
         let key = format!(
             "slack:event:{}",
             envelope["event_id"].as_str().unwrap_or_default()
@@ -31,7 +33,7 @@ impl SlackAdapter {
             Ok(e) => e,
             Err(Ignored(why)) => {
                 tracing::debug!(why, "slack event ignored");
-                return;
+                return Answer::Ack;
             }
         };
         let outcome = match event {
@@ -56,10 +58,19 @@ impl SlackAdapter {
                 Ok(())
             }
         };
-        if let Err(e) = outcome {
-            tracing::warn!(error = %e, "slack event not handled");
-        }
+        let answer = match outcome {
+            Ok(()) => Answer::Ack,
+            Err(e) if e.is_internal() => {
+                tracing::warn!(error = %e, "slack event not handled; to be tried again");
+                Answer::Again
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "slack event not handled");
+                Answer::Ack
+            }
+        };
         self.wake();
+        answer
     }
 
     async fn message(&self, w: Written, key: &str) -> Result<(), EngineError> {

@@ -21,6 +21,11 @@
 //!
 //! Other modal submissions are handled before they are answered: their
 //! refusals belong beside their fields, which only the first answer can do.
+//!
+//! An event (a message in a ticket's thread, an edit, a ✅) is handled
+//! before it is acknowledged, and stored here only when that takes longer
+//! than [`super::ANSWER_BUDGET`] ([`SlackAdapter::on_event`]): Slack would
+//! not deliver an acknowledged event again, so it must be durable first.
 
 use super::interactions::{new_ticket, submission_id};
 use super::Answer;
@@ -108,7 +113,7 @@ impl SlackAdapter {
     }
 
     /// The runner, when this adapter acknowledges first.
-    fn late(&self) -> Option<&AckFirst> {
+    pub(super) fn late(&self) -> Option<&AckFirst> {
         self.inner.late.get()
     }
 
@@ -192,7 +197,9 @@ impl LateAnswers for SlackAdapter {
             tracing::error!("a stored slack request is not JSON; dropped");
             return Answer::Ack;
         };
-        if let Some(form) = stored.get("command") {
+        if let Some(envelope) = stored.get("event") {
+            self.event(envelope).await
+        } else if let Some(form) = stored.get("command") {
             let form: HashMap<String, String> =
                 serde_json::from_value(form.clone()).unwrap_or_default();
             self.handle_command(&form).await
@@ -202,7 +209,15 @@ impl LateAnswers for SlackAdapter {
     }
 
     async fn answer(&self, stored: &str, answer: Answer) -> Result<(), String> {
+        if answer == Answer::Again {
+            // not handled: tried again later.
+            return Err("not handled, for a reason on our side".to_owned());
+        }
         let stored: Value = serde_json::from_str(stored).unwrap_or_default();
+        if stored.get("event").is_some() {
+            // an event has nobody to answer: what it changed shows itself.
+            return Ok(());
+        }
         not_before(&stored).await;
         if let Some(form) = stored.get("command") {
             let Some(url) = form["response_url"].as_str().filter(|u| !u.is_empty()) else {
@@ -215,7 +230,7 @@ impl LateAnswers for SlackAdapter {
                     a
                 }
                 // a form opened (or nothing to say): "Working on it…" goes.
-                Answer::Ack => json!({ "delete_original": true }),
+                Answer::Ack | Answer::Again => json!({ "delete_original": true }),
             };
             return outcome("late command answer", self.api().respond(url, body).await);
         }

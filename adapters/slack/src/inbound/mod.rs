@@ -11,6 +11,7 @@ mod parse;
 use crate::render;
 use crate::SlackAdapter;
 use serde_json::{json, Value};
+use threadesk_chat::late::Within;
 use threadesk_core::domain::ValidationError;
 use threadesk_core::EngineError;
 
@@ -46,6 +47,10 @@ pub enum Answer {
     Ack,
     /// `200` with this JSON body (an ephemeral reply, a `response_action`).
     Json(Value),
+    /// Not handled for a reason on our side (the database out of reach):
+    /// not acknowledged (`503`; in Socket Mode, no acknowledgement), so
+    /// that Slack delivers it again.
+    Again,
 }
 
 /// A request's context: the idempotency key is Slack's own id of the
@@ -91,14 +96,44 @@ pub(crate) fn modal_errors(block: &str, message: &str) -> Answer {
 
 impl SlackAdapter {
     /// An Events API envelope (`event_callback` or `url_verification`).
+    ///
+    /// Slack delivers an event again only when it was not acknowledged, so
+    /// an event is acknowledged once its change is durable: handled within
+    /// [`ANSWER_BUDGET`], or stored for late handling past it (with the
+    /// binary's settings, [`SlackAdapter::acknowledge_first`]); without a
+    /// store, the answer waits for the handling. An event that could not be
+    /// handled for a reason on our side is not acknowledged.
     pub async fn on_event(&self, envelope: &Value) -> Answer {
         if envelope["type"] == "url_verification" {
             return Answer::Json(json!({ "challenge": envelope["challenge"] }));
         }
-        if envelope["type"] == "event_callback" {
-            self.event(envelope).await;
+        if envelope["type"] != "event_callback" {
+            return Answer::Ack;
         }
-        Answer::Ack
+        let me = self.clone();
+        let event = envelope.clone();
+        let running = tokio::spawn(async move { me.event(&event).await });
+        let id = envelope["event_id"].as_str().unwrap_or_default();
+        let Some(late) = self.late().filter(|_| !id.is_empty()) else {
+            return running.await.unwrap_or(Answer::Again);
+        };
+        let stored = json!({ "event": envelope }).to_string();
+        let key = format!("slack:event:{id}");
+        match late
+            .within(self, &key, stored, running, ANSWER_BUDGET)
+            .await
+        {
+            Within::Answered(answer) => answer,
+            Within::Later => Answer::Ack,
+            // the handling may go on; acknowledged or not, it acts once.
+            Within::Failed { why, .. } => {
+                tracing::warn!(
+                    why,
+                    "slack event neither handled in time nor stored; not acknowledged"
+                );
+                Answer::Again
+            }
+        }
     }
 
     /// Shows a short message to one person in a channel, logging a failure.

@@ -203,3 +203,103 @@ async fn a_form_refused_after_its_acknowledgement_comes_back_as_typed_with_why(#
     w.nothing_stored().await;
     assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
 }
+
+impl World {
+    /// Messages in all tickets whose text contains `needle`.
+    async fn messages_saying(&self, needle: &str) -> i64 {
+        sqlx::query_scalar("select count(*) from messages where body like $1")
+            .bind(format!("%{needle}%"))
+            .fetch_one(self.h.engine.db().pool())
+            .await
+            .unwrap()
+    }
+
+    /// Sam's reply in the staff thread of `opened`, as Slack delivers it.
+    fn sam_replies(opened: &Opened, text: &str) -> Value {
+        json!({ "type": "message", "channel": STAFF_CHANNEL, "user": SAM, "text": text,
+            "ts": format!("1800000000.{}", unique("")), "thread_ts": opened.staff_ts,
+            "channel_type": "channel" })
+    }
+}
+
+/// Slack delivers an event again only when it was not acknowledged: one
+/// still being handled when the answer is due is stored first, and the
+/// handling goes on to a single message.
+#[apply(backends)]
+#[tokio::test]
+async fn an_event_handled_past_the_budget_is_stored_before_it_is_acknowledged(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let opened = w.open_ticket(BOB, "Printer jams", "tray 2").await;
+    w.slack.acknowledge_first();
+    // Sam is new to the bot: his profile is read first, and Slack is slow.
+    let slow = threadesk_slack::ANSWER_BUDGET * 3;
+    w.fake.delay_next("users.info", slow);
+    let asked = std::time::Instant::now();
+    let (status, body) = w
+        .event_with_id(
+            "EvSlow1",
+            World::sam_replies(&opened, "Try the other tray."),
+        )
+        .await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{body}");
+    assert!(asked.elapsed() < slow, "acknowledged before it was handled");
+    // acknowledged while still being handled: durable in the store.
+    let inbound = Inbound::new(w.h.engine.db().clone());
+    assert_eq!(inbound.backlog("slack").await.unwrap().pending, 1);
+    assert_eq!(w.messages_saying("Try the other tray").await, 0);
+    // the handling goes on; then the request is forgotten.
+    for _ in 0..400 {
+        if w.messages_saying("Try the other tray").await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(w.messages_saying("Try the other tray").await, 1);
+    w.nothing_stored().await;
+    w.drain().await;
+    let mirrored = w
+        .fake
+        .posts(&opened.dm, Some(&opened.card_ts))
+        .iter()
+        .filter(|p| p.args["text"].to_string().contains("Try the other tray"))
+        .count();
+    assert_eq!(mirrored, 1, "{:?}", w.fake.calls());
+    assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
+}
+
+/// An event handled within the budget is answered at once and never stored.
+#[apply(backends)]
+#[tokio::test]
+async fn an_event_handled_in_time_is_acknowledged_without_being_stored(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let opened = w.open_ticket(BOB, "Printer jams", "tray 2").await;
+    w.slack.acknowledge_first();
+    let (status, body) = w
+        .event_with_id("EvQuick1", World::sam_replies(&opened, "On my way."))
+        .await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{body}");
+    assert_eq!(w.messages_saying("On my way").await, 1);
+    let stored: i64 = sqlx::query_scalar("select count(*) from inbound_requests")
+        .fetch_one(w.h.engine.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "nothing stored for an event answered in time");
+}
+
+/// An event that could not be handled for a reason on our side is not
+/// acknowledged: Slack delivers it again (a `503`), and nothing is lost.
+#[apply(backends)]
+#[tokio::test]
+async fn an_event_not_handled_for_our_sake_is_not_acknowledged(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let opened = w.open_ticket(BOB, "Printer jams", "tray 2").await;
+    let event = World::sam_replies(&opened, "Rebooting it now.");
+    // the database out of reach.
+    w.h.engine.db().pool().close().await;
+    let (status, body) = w.event_with_id("EvDown1", event.clone()).await;
+    assert_eq!(
+        status,
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "{body}"
+    );
+}

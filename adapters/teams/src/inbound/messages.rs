@@ -4,8 +4,8 @@
 //! asks which, keeping the text in the question. Edits edit.
 
 use super::commands::command_text;
-use super::ctx;
 use super::parse::{Activity, Place};
+use super::{ctx, Answer};
 use crate::platform::split_thread;
 use crate::render;
 use crate::TeamsAdapter;
@@ -22,9 +22,11 @@ enum Target {
 }
 
 impl TeamsAdapter {
-    pub(super) async fn message(&self, a: &Activity) {
+    /// Handles a message; [`Answer::Again`] when it was not, for a reason
+    /// on our side.
+    pub(super) async fn message(&self, a: &Activity) -> Answer {
         if a.from.id == self.bot_id() {
-            return;
+            return Answer::Ok;
         }
         let outcome = match a.place {
             Place::Channel => self.channel_message(a).await,
@@ -38,8 +40,16 @@ impl TeamsAdapter {
                 Ok(())
             }
         };
-        if let Err(e) = outcome {
-            tracing::warn!(error = %threadesk_chat::reply::sentence(&e, "teams message"), "teams message not handled");
+        match outcome {
+            Ok(()) => Answer::Ok,
+            Err(e) => {
+                tracing::warn!(error = %threadesk_chat::reply::sentence(&e, "teams message"), "teams message not handled");
+                if e.is_internal() {
+                    Answer::Again
+                } else {
+                    Answer::Ok
+                }
+            }
         }
     }
 

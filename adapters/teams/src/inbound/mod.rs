@@ -23,6 +23,10 @@ pub enum Answer {
     Ok,
     /// `200` with this body (an invoke's answer).
     Json(Value),
+    /// Not handled for a reason on our side (the database out of reach):
+    /// `503`, so that the channel delivers it again rather than think it
+    /// taken in.
+    Again,
 }
 
 /// A request's context keyed by the activity's id.
@@ -50,10 +54,7 @@ impl TeamsAdapter {
         }
         self.saw_service_url(&a.service_url);
         let answer = match a.kind.as_str() {
-            "message" => {
-                self.message(&a).await;
-                Answer::Ok
-            }
+            "message" => self.message(&a).await,
             "messageUpdate" => {
                 self.message_update(&a).await;
                 Answer::Ok

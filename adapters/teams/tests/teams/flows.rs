@@ -684,3 +684,26 @@ async fn staff_choose_a_saved_reply_from_a_card(#[case] kind: Kind) {
     );
     w.no_violations();
 }
+
+/// A message that could not be taken in for a reason on our side (the
+/// database out of reach) is answered `503`, so that the channel delivers
+/// it again, and never `200` as though it were kept.
+#[apply(backends)]
+#[tokio::test]
+async fn a_message_not_taken_in_for_our_sake_is_refused_for_redelivery(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w
+        .open_ticket(&ann(), "VPN down", "since this morning")
+        .await;
+    let activity = w.make.in_thread(&sam(), &t.thread, "Rebooting it now.");
+    w.h.engine.db().pool().close().await;
+    let token = w.fake.sign(KEY_ID, &activity, json!({}));
+    let (status, answer) = w
+        .post_raw(&activity.to_string(), Some(&format!("Bearer {token}")))
+        .await;
+    assert_eq!(
+        status,
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "{answer}"
+    );
+}
