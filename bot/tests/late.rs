@@ -328,7 +328,7 @@ fn slack_event_acknowledged_past_the_budget_survives_a_kill() {
 }
 
 /// A Discord button still being handled past the budget (the ticket's row
-/// held by another writer) is deferred, then stored; the process dies
+/// held by another writer) is stored, then deferred; the process dies
 /// right after storing it, before the close commits. The next process
 /// takes it up: the ticket is closed once and the answer is edited into
 /// the deferral.
@@ -375,9 +375,11 @@ fn discord_button_deferred_past_the_budget_survives_a_crash() {
         None,
     )
     .to_string();
-    let (status, answer) = try_post_discord(&addr, &press).expect("an answer");
-    assert!(status.contains("200"), "{status}");
-    assert!(answer.contains("\"type\":5"), "a deferral: {answer}");
+    // it is stored before it is deferred, so the process may die first.
+    if let Ok((status, answer)) = try_post_discord(&addr, &press) {
+        assert!(status.contains("200"), "{status}");
+        assert!(answer.contains("\"type\":5"), "a deferral: {answer}");
+    }
     aborted(&mut first);
     let inbound = Inbound::new(h.engine.db().clone());
     assert_eq!(

@@ -544,7 +544,8 @@ mod tests {
         let budget = Duration::from_millis(50);
         // in time: answered by the caller, nothing stored.
         let quick = tokio::spawn(async { "quick" });
-        let within = late.within(&counting, "k-quick", "{}".to_owned(), quick, budget);
+        let ample = Duration::from_secs(30);
+        let within = late.within(&counting, "k-quick", "{}".to_owned(), quick, ample);
         assert!(matches!(within.await, Within::Answered("quick")));
         assert_eq!(late.inbound().backlog("test").await.unwrap().pending, 0);
         // past it: stored while the handling goes on, answered when done.

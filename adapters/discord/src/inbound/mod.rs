@@ -22,6 +22,10 @@ use threadesk_core::{Ctx, DelegateId, DepartmentId, EngineError, TicketId, Ticke
 /// wants an answer within 3 seconds).
 pub const ANSWER_BUDGET: Duration = Duration::from_millis(2500);
 
+/// How long a deferral past [`ANSWER_BUDGET`] waits for its interaction to
+/// be stored: within Discord's 3 seconds.
+const STORE_WAIT: Duration = Duration::from_millis(400);
+
 /// A request's context keyed by Discord's id of it (`discord:<kind>:<id>`).
 fn ctx(person: &Person, kind: &str, id: &str) -> Ctx {
     let ctx = Ctx::new(person.id);
@@ -93,7 +97,13 @@ impl DiscordAdapter {
             Err(_) => {
                 tracing::warn!("discord interaction still working; deferred");
                 let me = self.clone();
-                tokio::spawn(async move { me.finish_late(key, payload, &token, work).await });
+                let (decided, told) = tokio::sync::oneshot::channel();
+                tokio::spawn(
+                    async move { me.finish_late(key, payload, &token, work, decided).await },
+                );
+                // deferred once it is stored (Discord never delivers an
+                // interaction again), or when Discord's 3 seconds near.
+                let _ = tokio::time::timeout(STORE_WAIT, told).await;
                 late::thinking()
             }
         }
@@ -103,16 +113,20 @@ impl DiscordAdapter {
     /// first (with the binary's settings), so that should the process die
     /// before its change commits or its answer is edited in, another takes
     /// it up again; else, or if it cannot be stored, edited in from here.
+    /// `decided` is told once it is stored (or will not be).
     async fn finish_late(
         &self,
         key: Option<String>,
         payload: String,
         token: &str,
         work: tokio::task::JoinHandle<Value>,
+        decided: tokio::sync::oneshot::Sender<()>,
     ) {
         let work = match (self.late(), key) {
             (Some(late), Some(key)) => {
-                match late.within(self, &key, payload, work, Duration::ZERO).await {
+                let within = late.within(self, &key, payload, work, Duration::ZERO).await;
+                let _ = decided.send(());
+                match within {
                     Within::Answered(answer) => {
                         self.finish_deferred(token, answer).await;
                         return;
@@ -131,7 +145,10 @@ impl DiscordAdapter {
                     }
                 }
             }
-            (_, _) => work,
+            (_, _) => {
+                let _ = decided.send(());
+                work
+            }
         };
         if let Ok(answer) = work.await {
             self.finish_deferred(token, answer).await;
