@@ -303,3 +303,35 @@ async fn an_event_not_handled_for_our_sake_is_not_acknowledged(#[case] kind: Kin
         "{body}"
     );
 }
+
+/// An event still being handled when the budget runs out, and that cannot
+/// be stored then (the database gone), is not acknowledged: `503`, so
+/// that Slack delivers it again.
+#[apply(backends)]
+#[tokio::test]
+async fn an_event_past_the_budget_that_cannot_be_stored_is_not_acknowledged(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let opened = w.open_ticket(BOB, "Printer jams", "tray 2").await;
+    w.slack.acknowledge_first();
+    // Sam is new to the bot, and Slack is slow to say who he is.
+    w.fake
+        .delay_next("users.info", threadesk_slack::ANSWER_BUDGET * 3);
+    let db = w.h.engine.db().clone();
+    let closing = tokio::spawn(async move {
+        // the database goes away while the event is being handled.
+        tokio::time::sleep(threadesk_slack::ANSWER_BUDGET / 2).await;
+        db.close().await;
+    });
+    let (status, body) = w
+        .event_with_id(
+            "EvLost1",
+            World::sam_replies(&opened, "Try the other tray."),
+        )
+        .await;
+    closing.await.unwrap();
+    assert_eq!(
+        status,
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "{body}"
+    );
+}
