@@ -80,10 +80,7 @@ impl DiscordAdapter {
 /// The key of an interaction that can be answered late: a `/ticket`
 /// command that does not open a form, or a submitted New ticket form.
 fn deferrable(i: &Value) -> Option<String> {
-    let id = i["id"].as_str().filter(|id| !id.is_empty())?;
-    if i["token"].as_str().unwrap_or_default().is_empty() {
-        return None;
-    }
+    let key = interaction_key(i)?;
     let data = &i["data"];
     let late = match i["type"].as_u64() {
         Some(2) => {
@@ -93,7 +90,7 @@ fn deferrable(i: &Value) -> Option<String> {
         Some(5) => ids::split(data["custom_id"].as_str().unwrap_or_default()).0 == ids::OPEN,
         _ => false,
     };
-    late.then(|| format!("discord:interaction:{id}"))
+    late.then_some(key)
 }
 
 impl LateAnswers for DiscordAdapter {

@@ -36,6 +36,14 @@ fn ctx(person: &Person, kind: &str, id: &str) -> Ctx {
     }
 }
 
+/// The key of an interaction Discord can be answered late for (it has an
+/// id, and a token to answer with): the key its engine commands carry.
+fn interaction_key(i: &Value) -> Option<String> {
+    let id = i["id"].as_str().filter(|id| !id.is_empty())?;
+    let token = i["token"].as_str().unwrap_or_default();
+    (!token.is_empty()).then(|| format!("discord:interaction:{id}"))
+}
+
 fn help(staff: bool) -> String {
     let mut text = String::from(
         "**/ticket open** opens a ticket: a private thread with you and the support team.\n\
@@ -81,10 +89,7 @@ impl DiscordAdapter {
             return answer;
         }
         let token = i["token"].as_str().unwrap_or_default().to_owned();
-        let key = i["id"]
-            .as_str()
-            .filter(|id| !id.is_empty() && !token.is_empty())
-            .map(|id| format!("discord:interaction:{id}"));
+        let key = interaction_key(&i);
         let payload = i.to_string();
         let me = self.clone();
         let mut work = tokio::spawn(async move { me.interaction(&i).await });

@@ -128,7 +128,7 @@ impl SlackAdapter {
         let command = Command::from_text(&slash.text, &SlackText).ok()?;
         let form_first = matches!(command, Command::Open { .. } | Command::PickSaved(_));
         (answerable && !form_first && !slash.trigger.is_empty())
-            .then(|| format!("slack:cmd:{}", slash.trigger))
+            .then(|| super::request_key("cmd", &slash.trigger))
     }
 
     /// A command's answer as Slack shows it.

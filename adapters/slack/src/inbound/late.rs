@@ -135,7 +135,7 @@ impl SlackAdapter {
             // a button that opens a form must do it within the trigger's 3
             // seconds: those are handled before they are answered.
             "block_actions" if !trigger.is_empty() && !opens_a_form(p) => {
-                Some((format!("slack:interaction:{trigger}"), Answer::Ack))
+                Some((super::request_key("interaction", trigger), Answer::Ack))
             }
             "view_submission" if p["view"]["callback_id"] == ids::NEW_TICKET_VIEW => {
                 let view = &p["view"];
@@ -145,7 +145,7 @@ impl SlackAdapter {
                 (!id.is_empty() && checked.is_ok()).then(|| {
                     let ack =
                         json!({ "response_action": "update", "view": render::opening_modal() });
-                    (format!("slack:view:{id}"), Answer::Json(ack))
+                    (super::request_key("view", &id), Answer::Json(ack))
                 })
             }
             _ => None,

@@ -61,8 +61,13 @@ pub(crate) fn ctx(person: threadesk_core::PersonId, kind: &str, id: &str) -> thr
     if id.is_empty() {
         ctx
     } else {
-        ctx.with_key(format!("slack:{kind}:{id}"))
+        ctx.with_key(request_key(kind, id))
     }
+}
+
+/// Slack's id of a request as a key, `slack:<kind>:<id>`.
+pub(crate) fn request_key(kind: &str, id: &str) -> String {
+    format!("slack:{kind}:{id}")
 }
 
 /// A sentence for the person, from an engine refusal; an internal error
@@ -118,7 +123,7 @@ impl SlackAdapter {
             return running.await.unwrap_or(Answer::Again);
         };
         let stored = json!({ "event": envelope }).to_string();
-        let key = format!("slack:event:{id}");
+        let key = request_key("event", id);
         match late
             .within(self, &key, stored, running, ANSWER_BUDGET)
             .await
