@@ -25,10 +25,9 @@ impl SlackAdapter {
     /// Handles an event; [`Answer::Again`] when it was not, for a reason
     /// on our side (to be delivered or taken up again).
     pub(super) async fn event(&self, envelope: &Value) -> Answer {
-        let key = format!(
-            "slack:event:{}",
-            envelope["event_id"].as_str().unwrap_or_default()
-        );
+        // Slack's event id (`ctx` makes it `slack:event:<id>`); an event
+        // without one gets no key rather than one shared by all such events.
+        let key = envelope["event_id"].as_str().unwrap_or_default();
         let event = match SlackEvent::try_from(&envelope["event"]) {
             Ok(e) => e,
             Err(Ignored(why)) => {
@@ -37,15 +36,15 @@ impl SlackAdapter {
             }
         };
         let outcome = match event {
-            SlackEvent::Wrote(w) => self.message(w, &key).await,
-            SlackEvent::Edited(e) => self.edited(e, &key).await,
+            SlackEvent::Wrote(w) => self.message(w, key).await,
+            SlackEvent::Edited(e) => self.edited(e, key).await,
             SlackEvent::Reacted {
                 user,
                 channel,
                 ts,
                 reaction,
             } if input::is_closing(&reaction) && !self.is_me(&user) => {
-                self.reaction(&user, &channel, &ts, &key).await
+                self.reaction(&user, &channel, &ts, key).await
             }
             SlackEvent::Reacted { .. } => Ok(()),
             SlackEvent::Membership { channel, user } => {

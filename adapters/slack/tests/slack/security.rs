@@ -121,6 +121,49 @@ async fn four_deliveries_of_one_event_give_one_reply(#[case] kind: Kind) {
     assert!(w.fake.violations().is_empty(), "{:?}", w.fake.violations());
 }
 
+/// An event without an id has no idempotency key: two such events are two
+/// replies, not one replayed.
+#[apply(backends)]
+#[tokio::test]
+async fn two_events_without_an_id_are_two_replies(#[case] kind: Kind) {
+    let w = world(kind).await;
+    let t = w.open_ticket(BOB, "VPN down", "It drops every hour").await;
+    for (ts, text) in [
+        ("1800000000.000011", "First words"),
+        ("1800000000.000012", "Second words"),
+    ] {
+        let event = json!({ "type": "message", "channel": t.dm, "user": BOB, "text": text, "ts": ts,
+            "thread_ts": t.card_ts, "channel_type": "im" });
+        let (s, body) = w.event_with_id("", event).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+    w.drain().await;
+    let bob = w.person(BOB).await;
+    let thread =
+        w.h.engine
+            .thread(bob, threadesk_core::TicketId(1))
+            .await
+            .unwrap();
+    for text in ["First words", "Second words"] {
+        assert_eq!(
+            thread.messages.iter().filter(|m| m.body == text).count(),
+            1,
+            "{text}"
+        );
+    }
+    let copies = w.fake.posts(STAFF_CHANNEL, Some(&t.staff_ts));
+    for text in ["First words", "Second words"] {
+        assert_eq!(
+            copies
+                .iter()
+                .filter(|c| c.args["text"].as_str().unwrap().contains(text))
+                .count(),
+            1,
+            "{text}"
+        );
+    }
+}
+
 #[apply(backends)]
 #[tokio::test]
 async fn mirrored_text_can_never_ping_a_channel_or_hide_a_link(#[case] kind: Kind) {
