@@ -245,6 +245,18 @@ impl World {
         panic!("the outbox did not drain");
     }
 
+    /// The bodies of a ticket's messages as a Slack user sees them.
+    pub async fn bodies(&self, user: &str, ticket: i64) -> Vec<String> {
+        let person = self.person(user).await;
+        let thread = self
+            .h
+            .engine
+            .thread(person, threadesk_core::TicketId(ticket))
+            .await
+            .unwrap();
+        thread.messages.into_iter().map(|m| m.body).collect()
+    }
+
     /// The engine person of a Slack user (who says `/ticket help` first
     /// if the bot has not met them yet).
     pub async fn person(&self, user: &str) -> PersonId {

@@ -96,20 +96,8 @@ async fn four_deliveries_of_one_event_give_one_reply(#[case] kind: Kind) {
         assert_eq!(s, StatusCode::OK);
     }
     w.drain().await;
-    let bob = w.person(BOB).await;
-    let thread =
-        w.h.engine
-            .thread(bob, threadesk_core::TicketId(1))
-            .await
-            .unwrap();
-    assert_eq!(
-        thread
-            .messages
-            .iter()
-            .filter(|m| m.body == "Still down")
-            .count(),
-        1
-    );
+    let bodies = w.bodies(BOB, 1).await;
+    assert_eq!(bodies.iter().filter(|b| *b == "Still down").count(), 1);
     let copies = w.fake.posts(STAFF_CHANNEL, Some(&t.staff_ts));
     assert_eq!(
         copies
@@ -138,18 +126,9 @@ async fn two_events_without_an_id_are_two_replies(#[case] kind: Kind) {
         assert_eq!(s, StatusCode::OK, "{body}");
     }
     w.drain().await;
-    let bob = w.person(BOB).await;
-    let thread =
-        w.h.engine
-            .thread(bob, threadesk_core::TicketId(1))
-            .await
-            .unwrap();
+    let bodies = w.bodies(BOB, 1).await;
     for text in ["First words", "Second words"] {
-        assert_eq!(
-            thread.messages.iter().filter(|m| m.body == text).count(),
-            1,
-            "{text}"
-        );
+        assert_eq!(bodies.iter().filter(|b| *b == text).count(), 1, "{text}");
     }
     let copies = w.fake.posts(STAFF_CHANNEL, Some(&t.staff_ts));
     for text in ["First words", "Second words"] {

@@ -76,13 +76,8 @@ async fn socket_mode_carries_commands_and_events_and_acknowledges_each(#[case] k
         got.iter().any(|a| a["envelope_id"] == "E2"),
         "the event is acknowledged"
     );
-    let bob = w.person(BOB).await;
-    let thread =
-        w.h.engine
-            .thread(bob, threadesk_core::TicketId(1))
-            .await
-            .unwrap();
-    assert_eq!(thread.messages.last().unwrap().body, "over the socket");
+    let bodies = w.bodies(BOB, 1).await;
+    assert_eq!(bodies.last().unwrap(), "over the socket");
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(5), client)
         .await
