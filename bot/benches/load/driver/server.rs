@@ -40,6 +40,17 @@ impl Server {
         self.proc_kib("status", "VmRSS:")
     }
 
+    /// Of its resident memory, how much is its own (anonymous: heap,
+    /// stacks) and how much is mapped from files (its code, chiefly), in
+    /// KiB: code counts once it has run, so the second can grow with no
+    /// memory in use behind it.
+    pub fn rss_parts_kib(&self) -> (u64, u64) {
+        (
+            self.proc_kib("status", "RssAnon:"),
+            self.proc_kib("status", "RssFile:"),
+        )
+    }
+
     /// How much of its resident memory is in transparent huge pages, in
     /// KiB: each counts 2 MiB however little of it is in use.
     pub fn huge_kib(&self) -> u64 {

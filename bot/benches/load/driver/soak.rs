@@ -28,11 +28,14 @@ pub async fn run(o: &Options, r: &mut Report) -> anyhow::Result<()> {
     platforms.finish(server, outcome).await
 }
 
-/// One sample: events so far, resident memory (and how much of it is in
-/// huge pages), events pending, the oldest pending one's age.
+/// One sample: events so far, resident memory (its own and mapped from
+/// files, and how much is in huge pages), events pending, the oldest
+/// pending one's age.
 struct Sample {
     events: u64,
     rss_kib: u64,
+    anon_kib: u64,
+    file_kib: u64,
     huge_kib: u64,
     pending: u64,
     oldest_s: f64,
@@ -40,6 +43,8 @@ struct Sample {
 
 fn print_sample(r: &mut Report, s: &Sample) {
     r.line(&format!("soak_rss_kib_at_{}", s.events), s.rss_kib);
+    r.line(&format!("soak_rss_anon_kib_at_{}", s.events), s.anon_kib);
+    r.line(&format!("soak_rss_file_kib_at_{}", s.events), s.file_kib);
     r.line(&format!("soak_huge_kib_at_{}", s.events), s.huge_kib);
     r.line(&format!("soak_outbox_pending_at_{}", s.events), s.pending);
     r.line(
@@ -80,10 +85,13 @@ async fn soak(
     // of the sample's own making, about 1.3 MiB read just after it.
     let sample = move |events: u64| async move {
         let (rss_kib, huge_kib) = (server.rss_kib(), server.huge_kib());
+        let (anon_kib, file_kib) = server.rss_parts_kib();
         let (pending, oldest_s, _) = outbox(http, &server.base).await?;
         Ok::<_, anyhow::Error>(Sample {
             events,
             rss_kib,
+            anon_kib,
+            file_kib,
             huge_kib,
             pending,
             oldest_s,
@@ -186,6 +194,20 @@ async fn soak(
     r.line(
         "soak_rss_max_vs_first_tenth",
         format!("{:.3}", most / settled),
+    );
+    // the same for its own memory alone (code mapped in later is no memory
+    // in use).
+    let settled_anon = samples.get(1).unwrap_or(&end).anon_kib.max(1) as f64;
+    let most_anon = samples
+        .iter()
+        .skip(1)
+        .chain([&end])
+        .map(|s| s.anon_kib)
+        .max()
+        .unwrap_or(0) as f64;
+    r.line(
+        "soak_rss_anon_max_vs_first_tenth",
+        format!("{:.3}", most_anon / settled_anon),
     );
     let worst = samples
         .iter()
