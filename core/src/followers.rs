@@ -26,6 +26,73 @@ pub struct InvitationTo {
     pub person: Option<PersonId>,
 }
 
+/// What [`role_in`] reads of a ticket `t` and a person `p`.
+const ROLE_COLUMNS: &str = "t.requester_id, t.org_id, \
+     (select d.status from delegates d where d.ticket_id = t.id and d.person_id = p.id) as delegation, \
+     p.id as actor_id, p.display_name as actor_name, p.is_staff as actor_staff, \
+     p.org_id as actor_org, p.is_company_admin as actor_admin";
+
+/// A person's role on a ticket from a row of [`ROLE_COLUMNS`].
+fn role_in(row: &sqlx::any::AnyRow) -> Result<Role> {
+    let facts = crate::engine::rows::actor_columns(row)?;
+    let delegation = row
+        .try_get::<Option<String>, _>("delegation")?
+        .map(|d| d.parse::<DelegateStatus>())
+        .transpose()
+        .map_err(|e| EngineError::Corrupt(e.to_string()))?;
+    Ok(Role::of(
+        &facts,
+        PersonId(row.try_get("requester_id")?),
+        row.try_get::<Option<i64>, _>("org_id")?
+            .map(crate::ids::OrgId),
+        delegation,
+    ))
+}
+
+/// What a surface's reader may see, read once ([`System::reader`]), so
+/// that the messages of one delivery are judged by the access it checked
+/// (and a person's role is not read again for each of them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reader {
+    kind: crate::domain::SurfaceKind,
+    role: Option<Role>,
+    live: bool,
+}
+
+impl Reader {
+    /// The reader of `surface`, given the role of its person (a person's
+    /// card) as read.
+    fn of(surface: &Surface, person_role: Option<Role>) -> Reader {
+        let live = surface.is_live();
+        let role = match surface.audience {
+            Audience::Person(_) if live => person_role,
+            Audience::Person(_) | Audience::Staff => None,
+            // read by its members, each of whom may view the ticket (those
+            // who may not are removed first): a reader's rights apply.
+            Audience::Shared => Some(Role::Requester),
+        };
+        Reader {
+            kind: surface.audience.kind(),
+            role,
+            live,
+        }
+    }
+
+    /// Whether whoever reads the surface may view the ticket: a person's
+    /// card, while that person may; the staff side and a shared thread
+    /// (whose members are checked one by one) always.
+    pub fn views(&self) -> bool {
+        self.role.is_some_and(|r| r.can(Action::View))
+            || self.kind != crate::domain::SurfaceKind::OwnCard
+    }
+
+    /// Whether the surface may show `shown`: as [`System::may_show`]
+    /// answered when this was read.
+    pub fn may_show(&self, shown: Shown) -> bool {
+        self.live && may_show(self.kind, self.role, shown)
+    }
+}
+
 impl System<'_> {
     /// The invitation to a ticket sent to an address (or held by the person
     /// who has that address now), if there is one. Checks no rights: for
@@ -67,31 +134,14 @@ impl System<'_> {
     pub async fn role_on(&self, person: PersonId, ticket: TicketId) -> Result<Option<Role>> {
         // one round trip: the outbox asks this for every person's card.
         let row = sqlx::query(&format!(
-            "select t.requester_id, t.org_id, \
-                    (select d.status from delegates d where d.ticket_id = t.id and d.person_id = p.id) as delegation, \
-                    {} \
-             from tickets t join people p on p.id = $2 where t.id = $1",
-            crate::engine::rows::ACTOR_COLUMNS
+            "select {ROLE_COLUMNS} from tickets t join people p on p.id = $2 where t.id = $1"
         ))
         .bind(ticket.0)
         .bind(person.0)
         .fetch_optional(self.db().pool())
         .await?;
         // an unknown person, like an unknown ticket, has no role.
-        let Some(row) = row else { return Ok(None) };
-        let facts = crate::engine::rows::actor_columns(&row)?;
-        let delegation = row
-            .try_get::<Option<String>, _>("delegation")?
-            .map(|d| d.parse::<DelegateStatus>())
-            .transpose()
-            .map_err(|e| EngineError::Corrupt(e.to_string()))?;
-        Ok(Some(Role::of(
-            &facts,
-            PersonId(row.try_get("requester_id")?),
-            row.try_get::<Option<i64>, _>("org_id")?
-                .map(crate::ids::OrgId),
-            delegation,
-        )))
+        row.as_ref().map(role_in).transpose()
     }
 
     /// Whether a live surface may show `shown` now: the staff side
@@ -100,17 +150,53 @@ impl System<'_> {
     /// [`System::members_without_access`]). A surface that is no longer
     /// live shows nothing.
     pub async fn may_show(&self, surface: &Surface, shown: Shown) -> Result<bool> {
-        if !surface.is_live() {
-            return Ok(false);
+        Ok(self.reader(surface).await?.may_show(shown))
+    }
+
+    /// A ticket's surfaces on a platform, oldest first, each with who
+    /// reads it ([`System::reader`]), in one round trip.
+    pub async fn surfaces_with_readers(
+        &self,
+        ticket: TicketId,
+        platform: Platform,
+    ) -> Result<Vec<(Surface, Reader)>> {
+        let sql = format!(
+            "select {cols}, {ROLE_COLUMNS} from surfaces s join tickets t on t.id = s.ticket_id \
+             left join people p on p.id = s.person_id \
+             where s.ticket_id = $1 and s.platform = $2 order by s.id",
+            cols = crate::surfaces::qualified_columns("s")
+        );
+        let rows = sqlx::query(&sql)
+            .bind(ticket.0)
+            .bind(platform.as_str())
+            .fetch_all(self.db().pool())
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let surface = crate::surfaces::surface(row)?;
+            // an unknown person has no role.
+            let role = match surface.audience {
+                Audience::Person(_) if surface.is_live() => row
+                    .try_get::<Option<i64>, _>("actor_id")?
+                    .map(|_| role_in(row))
+                    .transpose()?,
+                _ => None,
+            };
+            let reader = Reader::of(&surface, role);
+            out.push((surface, reader));
         }
+        Ok(out)
+    }
+
+    /// Who reads a surface, as [`System::may_show`] judges it: a person's
+    /// card, that person's role on the ticket read now (one round trip);
+    /// the staff side and a shared thread need no read.
+    pub async fn reader(&self, surface: &Surface) -> Result<Reader> {
         let role = match surface.audience {
-            Audience::Person(p) => self.role_on(p, surface.ticket_id).await?,
-            Audience::Staff => None,
-            // read by its members, each of whom may view the ticket (those
-            // who may not are removed first): a reader's rights apply.
-            Audience::Shared => Some(Role::Requester),
+            Audience::Person(p) if surface.is_live() => self.role_on(p, surface.ticket_id).await?,
+            _ => None,
         };
-        Ok(may_show(surface.audience.kind(), role, shown))
+        Ok(Reader::of(surface, role))
     }
 
     /// Records that a person is in a shared surface's thread (the bot added
@@ -161,10 +247,20 @@ impl System<'_> {
     /// (a revoked delegate, a company admin revoked or moved, staff who
     /// left): to be removed before anything further is posted there.
     pub async fn members_without_access(&self, surface: &Surface) -> Result<Vec<PersonId>> {
+        // one round trip: the outbox asks this for every shared thread.
+        let rows = sqlx::query(&format!(
+            "select {ROLE_COLUMNS} from surface_members m join people p on p.id = m.person_id \
+             join tickets t on t.id = $2 \
+             where m.surface_id = $1 and m.removed_at is null order by m.added_at, m.person_id"
+        ))
+        .bind(surface.id.0)
+        .bind(surface.ticket_id.0)
+        .fetch_all(self.db().pool())
+        .await?;
         let mut out = vec![];
-        for p in self.surface_members(surface.id).await? {
-            if !self.reads(p, surface.ticket_id).await? {
-                out.push(p);
+        for row in &rows {
+            if !role_in(row)?.can(Action::View) {
+                out.push(PersonId(row.try_get("actor_id")?));
             }
         }
         Ok(out)

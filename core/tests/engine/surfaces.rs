@@ -339,3 +339,80 @@ async fn a_consumers_steps_are_remembered_until_the_event_is_acknowledged(#[case
     assert!(!outbox.effect_done("c", e, "line:C1").await.unwrap());
     assert!(outbox.effect_done("d", e, "line:C1").await.unwrap());
 }
+
+/// The delivery's one read of a ticket's surfaces with their readers
+/// judges each surface as a read of its own would, and a shared thread's
+/// members who may not read the ticket are found in one read too.
+#[apply(backends)]
+#[tokio::test]
+async fn surfaces_read_with_their_readers_judge_as_each_read_alone(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let bob = h.person("Bob").await;
+    let cay = h.person("Cay").await;
+    let t = h.open(ann, "VPN").await.ticket.id;
+    let system = h.engine.system();
+    let staff = system
+        .put_surface(t, &card("C1", "1.1"), Audience::Staff)
+        .await
+        .unwrap();
+    let anns = system
+        .put_surface(t, &card("D1", "2.1"), Audience::Person(ann))
+        .await
+        .unwrap();
+    let bobs = system
+        .put_surface(t, &card("D2", "3.1"), Audience::Person(bob))
+        .await
+        .unwrap();
+    system
+        .put_surface(t, &card("D3", "4.1"), Audience::Person(cay))
+        .await
+        .unwrap();
+    system.close_surface(&card("D3", "4.1")).await.unwrap();
+    let shared = system
+        .put_surface(t, &card("G1", "5.1"), Audience::Shared)
+        .await
+        .unwrap();
+    for p in [ann, bob] {
+        system.add_surface_member(shared.id, p).await.unwrap();
+    }
+
+    let read = system
+        .surfaces_with_readers(t, Platform::Slack)
+        .await
+        .unwrap();
+    let surfaces: Vec<_> = read.iter().map(|(s, _)| s.clone()).collect();
+    assert_eq!(
+        surfaces,
+        system.surfaces_of_ticket(t, Platform::Slack).await.unwrap()
+    );
+    for (s, reader) in &read {
+        assert_eq!(reader, &system.reader(s).await.unwrap(), "{s:?}");
+        for shown in [Shown::PublicReply, Shown::InternalNote] {
+            assert_eq!(
+                reader.may_show(shown),
+                system.may_show(s, shown).await.unwrap(),
+                "{s:?} {shown:?}"
+            );
+        }
+    }
+    let judged = |id| {
+        let (_, r) = read.iter().find(|(s, _)| s.id == id).unwrap();
+        (
+            r.views(),
+            r.may_show(Shown::PublicReply),
+            r.may_show(Shown::InternalNote),
+        )
+    };
+    assert_eq!(judged(staff.id), (true, true, true));
+    assert_eq!(judged(anns.id), (true, true, false));
+    // Bob may not read Ann's ticket; Cay's card is closed.
+    assert_eq!(judged(bobs.id), (false, false, false));
+    let (_, cays) = read.iter().find(|(s, _)| !s.is_live()).unwrap();
+    assert!(!cays.may_show(Shown::PublicReply));
+    assert_eq!(judged(shared.id), (true, true, false));
+    assert_eq!(
+        system.members_without_access(&shared).await.unwrap(),
+        vec![bob]
+    );
+}

@@ -10,6 +10,8 @@ pub(super) struct Surfaces {
     pub all: Vec<Surface>,
     /// Those that may get messages now ([`Mirror::live`]).
     pub live: Vec<Surface>,
+    /// What each of `live` may show, as read when its access was checked.
+    pub readers: Vec<Reader>,
 }
 
 impl<P: ChatPlatform> Mirror<P> {
@@ -25,10 +27,10 @@ impl<P: ChatPlatform> Mirror<P> {
     /// the cards reads them no second time.
     pub(super) async fn surfaces(&self, ticket: TicketId) -> Result<Surfaces, Failure<P::Error>> {
         let mut seen = Surfaces::default();
-        for s in self
+        for (s, reader) in self
             .engine()
             .system()
-            .surfaces_of_ticket(ticket, P::PLATFORM)
+            .surfaces_with_readers(ticket, P::PLATFORM)
             .await?
         {
             if !s.is_live() {
@@ -36,14 +38,8 @@ impl<P: ChatPlatform> Mirror<P> {
                 continue;
             }
             match s.audience {
-                Audience::Person(p) => {
-                    if self
-                        .engine()
-                        .system()
-                        .role_on(p, ticket)
-                        .await?
-                        .is_none_or(|r| !r.can(threadesk_core::domain::Action::View))
-                    {
+                Audience::Person(_) => {
+                    if !reader.views() {
                         self.close_card(&s).await?;
                         seen.all.push(Surface {
                             closed_at: Some(threadesk_core::time::Timestamp::now()),
@@ -68,6 +64,7 @@ impl<P: ChatPlatform> Mirror<P> {
             }
             seen.all.push(s.clone());
             seen.live.push(s);
+            seen.readers.push(reader);
         }
         Ok(seen)
     }

@@ -3,35 +3,26 @@
 use super::*;
 
 impl<P: ChatPlatform> Mirror<P> {
-    /// The surfaces among `live` that may show `message` now.
-    pub(super) async fn showing<'a>(
-        &self,
-        live: &'a [Surface],
-        message: &Message,
-    ) -> Result<Vec<&'a Surface>, Failure<P::Error>> {
-        let mut out = vec![];
-        for s in live {
-            if self
-                .engine()
-                .system()
-                .may_show(s, Shown::of(message))
-                .await?
-            {
-                out.push(s);
-            }
-        }
-        Ok(out)
+    /// The live surfaces that may show `message`, as their access was
+    /// checked when the delivery took off them who lost it.
+    pub(super) fn showing<'a>(seen: &'a access::Surfaces, message: &Message) -> Vec<&'a Surface> {
+        seen.live
+            .iter()
+            .zip(&seen.readers)
+            .filter(|(_, r)| r.may_show(Shown::of(message)))
+            .map(|(s, _)| s)
+            .collect()
     }
 
     /// Copies a message to every live surface that may show it and lacks it.
     pub(super) async fn mirror(
         &self,
         steps: &mut Steps<Failure<P::Error>>,
-        live: &[Surface],
+        seen: &access::Surfaces,
         message: &Message,
     ) -> R<P> {
         let links = self.engine().system().links_of_message(message.id).await?;
-        for s in self.showing(live, message).await? {
+        for s in Self::showing(seen, message) {
             steps.take("mirror", self.copy_once(s, message, &links).await);
         }
         Ok(())

@@ -33,6 +33,7 @@ use crate::platform::{
 use threadesk_core::domain::{Message, Shown};
 use threadesk_core::engine::TranscriptFormat;
 use threadesk_core::faults;
+use threadesk_core::followers::Reader;
 use threadesk_core::links::{Link, PlatformRef};
 use threadesk_core::outbox::{
     attempt, Attempt, Consumer, Event, EventPayload, Intent, Outbox, Steps,
@@ -278,7 +279,7 @@ impl<P: ChatPlatform> Mirror<P> {
             }
             EventPayload::ReplyPosted { message, .. }
             | EventPayload::NotePosted { message, .. } => {
-                self.mirror(&mut steps, live, message).await?;
+                self.mirror(&mut steps, &seen, message).await?;
                 let facts = self.redraw(&mut steps, ticket, &seen.all).await?;
                 if !message.internal && message.author_role != "staff" {
                     steps.take(
@@ -291,9 +292,7 @@ impl<P: ChatPlatform> Mirror<P> {
                 // only where the message may still be shown: a closed card
                 // or a thread someone who lost access is still in keeps its
                 // old copy.
-                let showing: Vec<String> = self
-                    .showing(live, message)
-                    .await?
+                let showing: Vec<String> = Self::showing(&seen, message)
                     .into_iter()
                     .map(|s| self.p().thread_of(s))
                     .collect();
