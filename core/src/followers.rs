@@ -26,11 +26,15 @@ pub struct InvitationTo {
     pub person: Option<PersonId>,
 }
 
-/// What [`role_in`] reads of a ticket `t` and a person `p`.
-const ROLE_COLUMNS: &str = "t.requester_id, t.org_id, \
-     (select d.status from delegates d where d.ticket_id = t.id and d.person_id = p.id) as delegation, \
-     p.id as actor_id, p.display_name as actor_name, p.is_staff as actor_staff, \
-     p.org_id as actor_org, p.is_company_admin as actor_admin";
+/// What [`role_in`] reads of a ticket `t` and a person `p` (the person's
+/// columns as the engine reads an actor's).
+static ROLE_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "t.requester_id, t.org_id, \
+         (select d.status from delegates d where d.ticket_id = t.id and d.person_id = p.id) as delegation, {}",
+        crate::engine::rows::ACTOR_COLUMNS
+    )
+});
 
 /// A person's role on a ticket from a row of [`ROLE_COLUMNS`].
 fn role_in(row: &sqlx::any::AnyRow) -> Result<Role> {
@@ -132,9 +136,9 @@ impl System<'_> {
     /// Checks no rights: it is how the chat layer decides what a surface
     /// may show.
     pub async fn role_on(&self, person: PersonId, ticket: TicketId) -> Result<Option<Role>> {
-        // one round trip: the outbox asks this for every person's card.
         let row = sqlx::query(&format!(
-            "select {ROLE_COLUMNS} from tickets t join people p on p.id = $2 where t.id = $1"
+            "select {} from tickets t join people p on p.id = $2 where t.id = $1",
+            *ROLE_COLUMNS
         ))
         .bind(ticket.0)
         .bind(person.0)
@@ -161,10 +165,11 @@ impl System<'_> {
         platform: Platform,
     ) -> Result<Vec<(Surface, Reader)>> {
         let sql = format!(
-            "select {cols}, {ROLE_COLUMNS} from surfaces s join tickets t on t.id = s.ticket_id \
+            "select {cols}, {role} from surfaces s join tickets t on t.id = s.ticket_id \
              left join people p on p.id = s.person_id \
              where s.ticket_id = $1 and s.platform = $2 order by s.id",
-            cols = crate::surfaces::qualified_columns("s")
+            cols = crate::surfaces::qualified_columns("s"),
+            role = *ROLE_COLUMNS
         );
         let rows = sqlx::query(&sql)
             .bind(ticket.0)
@@ -249,9 +254,10 @@ impl System<'_> {
     pub async fn members_without_access(&self, surface: &Surface) -> Result<Vec<PersonId>> {
         // one round trip: the outbox asks this for every shared thread.
         let rows = sqlx::query(&format!(
-            "select {ROLE_COLUMNS} from surface_members m join people p on p.id = m.person_id \
+            "select {} from surface_members m join people p on p.id = m.person_id \
              join tickets t on t.id = $2 \
-             where m.surface_id = $1 and m.removed_at is null order by m.added_at, m.person_id"
+             where m.surface_id = $1 and m.removed_at is null order by m.added_at, m.person_id",
+            *ROLE_COLUMNS
         ))
         .bind(surface.id.0)
         .bind(surface.ticket_id.0)
