@@ -265,13 +265,12 @@ impl<P: ChatPlatform> Mirror<P> {
             .system()
             .links_of_ticket(surface.ticket_id)
             .await?;
+        // who reads the surface is read once: its role does not change
+        // within a copy (a change of access has its own event, which takes
+        // the person off before anything after it is posted).
+        let reader = self.engine().system().reader(surface).await?;
         for m in history {
-            if self
-                .engine()
-                .system()
-                .may_show(surface, Shown::of(m))
-                .await?
-            {
+            if reader.may_show(Shown::of(m)) {
                 self.copy_once(surface, m, &links).await?;
             }
         }
