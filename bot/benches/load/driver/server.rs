@@ -57,7 +57,14 @@ impl Server {
         self.proc_kib("smaps_rollup", "AnonHugePages:")
     }
 
-    /// A `name: N kB` line of one of its `/proc` files (0 if absent).
+    /// How many threads it runs now (tokio's, the blocking pool's, one
+    /// per SQLite connection).
+    pub fn threads(&self) -> u64 {
+        self.proc_kib("status", "Threads:")
+    }
+
+    /// A `name: N kB` (or `name: N`) line of one of its `/proc` files (0
+    /// if absent).
     fn proc_kib(&self, file: &str, name: &str) -> u64 {
         std::fs::read_to_string(format!("/proc/{}/{file}", self.child.id()))
             .unwrap_or_default()

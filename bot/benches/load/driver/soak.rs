@@ -29,7 +29,8 @@ pub async fn run(o: &Options, r: &mut Report) -> anyhow::Result<()> {
 }
 
 /// One sample: events so far, resident memory (its own and mapped from
-/// files, and how much is in huge pages), events pending, the oldest
+/// files, and how much is in huge pages), the server's threads, events
+/// pending, the oldest
 /// pending one's age.
 struct Sample {
     events: u64,
@@ -37,6 +38,7 @@ struct Sample {
     anon_kib: u64,
     file_kib: u64,
     huge_kib: u64,
+    threads: u64,
     pending: u64,
     oldest_s: f64,
 }
@@ -46,6 +48,7 @@ fn print_sample(r: &mut Report, s: &Sample) {
     r.line(&format!("soak_rss_anon_kib_at_{}", s.events), s.anon_kib);
     r.line(&format!("soak_rss_file_kib_at_{}", s.events), s.file_kib);
     r.line(&format!("soak_huge_kib_at_{}", s.events), s.huge_kib);
+    r.line(&format!("soak_threads_at_{}", s.events), s.threads);
     r.line(&format!("soak_outbox_pending_at_{}", s.events), s.pending);
     r.line(
         &format!("soak_outbox_oldest_s_at_{}", s.events),
@@ -86,6 +89,7 @@ async fn soak(
     let sample = move |events: u64| async move {
         let (rss_kib, huge_kib) = (server.rss_kib(), server.huge_kib());
         let (anon_kib, file_kib) = server.rss_parts_kib();
+        let threads = server.threads();
         let (pending, oldest_s, _) = outbox(http, &server.base).await?;
         Ok::<_, anyhow::Error>(Sample {
             events,
@@ -93,6 +97,7 @@ async fn soak(
             anon_kib,
             file_kib,
             huge_kib,
+            threads,
             pending,
             oldest_s,
         })
