@@ -573,6 +573,154 @@ mod tests {
         assert_eq!(counting.0.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
+    /// Fails to show its first `failing` answers (the platform down), then
+    /// shows them; counts both.
+    #[derive(Clone)]
+    struct Flaky {
+        failing: usize,
+        tries: Arc<std::sync::atomic::AtomicUsize>,
+        shown: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl Flaky {
+        fn failing(failing: usize) -> Flaky {
+            Flaky {
+                failing,
+                tries: Arc::default(),
+                shown: Arc::default(),
+            }
+        }
+
+        fn tries(&self) -> usize {
+            self.tries.load(std::sync::atomic::Ordering::SeqCst)
+        }
+
+        fn shown(&self) -> usize {
+            self.shown.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    impl LateAnswers for Flaky {
+        type Answer = ();
+        const PLATFORM: &'static str = "test";
+        async fn handle(&self, _: &str) {}
+        async fn answer(&self, _: &str, (): ()) -> Result<(), String> {
+            let n = self.tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n < self.failing {
+                return Err(format!("platform down (try {})", n + 1));
+            }
+            self.shown.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    /// A stored request's row: when it may be taken up again (microseconds
+    /// from now, by the engine's clock), its tries, its last error, and
+    /// whether it was set aside; `None` once forgotten.
+    async fn row_of(
+        h: &threadesk_core::testing::Harness,
+        key: &str,
+    ) -> Option<(i64, i64, String, bool)> {
+        let row: Option<(i64, i64, Option<String>, Option<i64>)> = sqlx::query_as(
+            "select available_at, attempts, last_error, failed_at from inbound_requests \
+             where request_key = $1",
+        )
+        .bind(key)
+        .fetch_optional(h.engine.db().pool())
+        .await
+        .unwrap();
+        let now = h.engine.now().0;
+        row.map(|(at, attempts, error, failed)| {
+            (
+                at - now,
+                attempts,
+                error.unwrap_or_default(),
+                failed.is_some(),
+            )
+        })
+    }
+
+    /// Takes up what is due, as recovery does, and handles it to the end.
+    async fn take_up(late: &AckFirst, flaky: &Flaky) -> usize {
+        let taken = late.inbound().claim("test", 32, lease()).await.unwrap();
+        for s in &taken {
+            assert!(late.hold(&s.key));
+            late.work(flaky, &s.key, &s.payload, s.attempts).await;
+        }
+        taken.len()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_answer_that_fails_is_tried_again_after_a_growing_wait_then_set_aside() {
+        let h = harness(Kind::Sqlite).await;
+        let clock = h.engine.clock().clone();
+        let late = AckFirst::new(&h.engine);
+        let second = 1_000_000;
+
+        // shown at its third try.
+        let flaky = Flaky::failing(2);
+        late.accept(&flaky, "k1", "{}".to_owned()).await.unwrap();
+        for _ in 0..500 {
+            if flaky.tries() == 1 && !late.held_keys().contains(&"k1".to_owned()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let (wait, attempts, error, aside) = row_of(&h, "k1").await.expect("kept");
+        assert_eq!((attempts, aside), (1, false));
+        assert_eq!(error, "platform down (try 1)");
+        assert!(
+            (second - 100_000..=second).contains(&wait),
+            "waits 1 s: {wait}"
+        );
+        // not before its wait is over.
+        assert_eq!(take_up(&late, &flaky).await, 0);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(take_up(&late, &flaky).await, 1);
+        let (wait, attempts, error, _) = row_of(&h, "k1").await.expect("kept");
+        assert_eq!(attempts, 2);
+        assert_eq!(error, "platform down (try 2)");
+        assert!(
+            (2 * second - 100_000..=2 * second).contains(&wait),
+            "waits 2 s: {wait}"
+        );
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(take_up(&late, &flaky).await, 0);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(take_up(&late, &flaky).await, 1);
+        assert_eq!((flaky.tries(), flaky.shown()), (3, 1));
+        assert_eq!(row_of(&h, "k1").await, None, "forgotten once shown");
+
+        // never shown: set aside after its last try, kept for a look.
+        let down = Flaky::failing(usize::MAX);
+        late.accept(&down, "k2", "{}".to_owned()).await.unwrap();
+        for _ in 0..500 {
+            if down.tries() == 1 && !late.held_keys().contains(&"k2".to_owned()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mut waits = vec![];
+        loop {
+            let (wait, attempts, _, aside) = row_of(&h, "k2").await.expect("kept");
+            if aside {
+                assert_eq!(attempts, MAX_ATTEMPTS);
+                break;
+            }
+            // (whole seconds: the wait was set a moment before now.)
+            waits.push((wait + second / 2) / second);
+            clock.advance(Duration::from_micros(u64::try_from(wait).unwrap()));
+            assert_eq!(take_up(&late, &down).await, 1);
+        }
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60]);
+        assert_eq!(down.tries(), usize::try_from(MAX_ATTEMPTS).unwrap());
+        clock.advance(Duration::from_secs(3600));
+        assert_eq!(take_up(&late, &down).await, 0, "never taken up again");
+        let backlog = late.inbound().backlog("test").await.unwrap();
+        assert_eq!((backlog.pending, backlog.failed), (0, 1));
+        assert_eq!(down.shown(), 0);
+    }
+
     #[test]
     fn retries_wait_longer_each_time_up_to_a_minute() {
         let waits: Vec<u64> = (1..=9).map(|a| backoff(a).as_secs()).collect();
