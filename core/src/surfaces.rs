@@ -8,7 +8,7 @@ use crate::domain::SurfaceKind;
 use crate::domain::{Platform, Ticket};
 use crate::engine::rows;
 use crate::error::{EngineError, Result};
-use crate::ids::{PersonId, SurfaceId, TicketId};
+use crate::ids::{EventId, PersonId, SurfaceId, TicketId};
 use crate::links::PlatformRef;
 use crate::system::System;
 use crate::time::Timestamp;
@@ -109,6 +109,66 @@ pub(crate) fn surface(row: &AnyRow) -> Result<Surface> {
     })
 }
 
+/// Card facts lately read for deliveries ([`System::card_facts_since`]):
+/// by ticket, the event they were read for, when, and the facts; at most
+/// [`RecentFacts::KEPT`] tickets.
+#[derive(Debug, Default)]
+pub(crate) struct RecentFacts(std::sync::Mutex<std::collections::HashMap<TicketId, Read>>);
+
+#[derive(Debug)]
+struct Read {
+    read_for: EventId,
+    at: std::time::Instant,
+    facts: CardFacts,
+}
+
+impl RecentFacts {
+    /// Tickets whose facts are kept: the map is emptied when it is full.
+    const KEPT: usize = 1024;
+    /// How long facts serve other deliveries: consumers that keep up
+    /// deliver an event within moments of each other; one that is far
+    /// behind reads for itself, so a name changed meanwhile (which has no
+    /// event of the ticket's) is what it shows, as before.
+    const FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<TicketId, Read>> {
+        // a poisoned map is still a map of facts each read whole.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The ticket's facts if they were read for `event` or a later event,
+    /// lately.
+    fn since(&self, ticket: TicketId, event: EventId) -> Option<CardFacts> {
+        match self.map().get(&ticket) {
+            Some(r) if r.read_for >= event && r.at.elapsed() < Self::FRESH => Some(r.facts.clone()),
+            _ => None,
+        }
+    }
+
+    /// Keeps facts read for `event`, unless facts read for a later event
+    /// are kept already (and fresh).
+    fn keep(&self, ticket: TicketId, event: EventId, facts: &CardFacts) {
+        let mut map = self.map();
+        if map
+            .get(&ticket)
+            .is_some_and(|r| r.read_for > event && r.at.elapsed() < Self::FRESH)
+        {
+            return;
+        }
+        if map.len() >= Self::KEPT && !map.contains_key(&ticket) {
+            map.clear();
+        }
+        map.insert(
+            ticket,
+            Read {
+                read_for: event,
+                at: std::time::Instant::now(),
+                facts: facts.clone(),
+            },
+        );
+    }
+}
+
 /// What a card shows: the ticket and the names around it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardFacts {
@@ -190,6 +250,26 @@ impl System<'_> {
             rate_until,
         }
         .with_handled_by(self.settings().show_owner_to_customers))
+    }
+
+    /// A ticket's card facts at least as new as `event`, one of its events
+    /// that has committed (the one a delivery is handling): facts read for
+    /// this event or a later one of the ticket by any consumer of this
+    /// engine in the last few seconds are taken as they are; otherwise
+    /// they are read now, and kept for the others. Every outbox consumer
+    /// redraws cards after each event, so each event's facts were read
+    /// once per consumer. Read after the event committed, they hold it and
+    /// everything before it (a ticket's events take their ids in commit
+    /// order), and a change of the ticket after them has an event of its
+    /// own, whose delivery reads them again.
+    pub async fn card_facts_since(&self, ticket: TicketId, event: EventId) -> Result<CardFacts> {
+        let recent = self.engine().recent_facts();
+        if let Some(facts) = recent.since(ticket, event) {
+            return Ok(facts);
+        }
+        let facts = self.card_facts(ticket).await?;
+        recent.keep(ticket, event, &facts);
+        Ok(facts)
     }
 
     /// Records a ticket's card for an audience. If that audience already has

@@ -344,7 +344,7 @@ impl EmailAdapter {
         let subject = self
             .engine()
             .system()
-            .card_facts(ticket)
+            .card_facts_since(ticket, event.id)
             .await?
             .ticket
             .subject;
@@ -463,7 +463,11 @@ impl EmailAdapter {
         let Some(ticket) = event.ticket_id else {
             return Ok(());
         };
-        let facts = self.engine().system().card_facts(ticket).await?;
+        let facts = self
+            .engine()
+            .system()
+            .card_facts_since(ticket, event.id)
+            .await?;
         let Some(owner) = facts.ticket.owner_id.filter(|o| *o != message.author_id) else {
             return Ok(());
         };

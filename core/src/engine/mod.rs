@@ -119,6 +119,9 @@ pub struct Engine {
     db: Db,
     settings: Settings,
     metrics: Arc<Metrics>,
+    /// Card facts read while delivering an event, shared by the outbox's
+    /// consumers ([`crate::System::card_facts_since`]).
+    recent_facts: Arc<crate::surfaces::RecentFacts>,
 }
 
 /// How often a command is retried after a transient conflict.
@@ -131,6 +134,7 @@ impl Engine {
             db,
             settings,
             metrics: Arc::default(),
+            recent_facts: Arc::default(),
         }
     }
 
@@ -159,6 +163,11 @@ impl Engine {
     /// The database.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Card facts lately read for deliveries (shared by clones).
+    pub(crate) fn recent_facts(&self) -> &crate::surfaces::RecentFacts {
+        &self.recent_facts
     }
 
     /// The limits in force.

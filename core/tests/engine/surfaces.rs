@@ -416,3 +416,70 @@ async fn surfaces_read_with_their_readers_judge_as_each_read_alone(#[case] kind:
         vec![bob]
     );
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn card_facts_read_for_an_event_serve_that_event_and_earlier_ones(#[case] kind: Kind) {
+    let h = harness(kind).await;
+    let ann = h.person("Ann").await;
+    let t = h.open(ann, "VPN").await.ticket.id;
+    let opened = h.newest_event("ticket_opened").await;
+    assert_eq!(opened.ticket_id, Some(t));
+    let other = h.open(ann, "Printer").await.ticket.id;
+    // a clone of the engine (another consumer's) shares what was read.
+    let consumer = h.engine.clone();
+    let first = h
+        .engine
+        .system()
+        .card_facts_since(t, opened.id)
+        .await
+        .unwrap();
+    assert_eq!(first.ticket.subject, "VPN");
+
+    h.engine
+        .edit_subject(&Ctx::new(ann), t, "VPN drops")
+        .await
+        .unwrap();
+    let edited = h.newest_event("subject_edited").await;
+    assert!(edited.id > opened.id);
+    // for the opening (delivered by a consumer behind the first), the
+    // facts read for it are taken as they are: no second read.
+    assert_eq!(
+        consumer
+            .system()
+            .card_facts_since(t, opened.id)
+            .await
+            .unwrap(),
+        first
+    );
+    // for the edit, read again: they hold it.
+    let after = consumer
+        .system()
+        .card_facts_since(t, edited.id)
+        .await
+        .unwrap();
+    assert_eq!(after.ticket.subject, "VPN drops");
+    assert_eq!(after, h.engine.system().card_facts(t).await.unwrap());
+    // and from then on those serve the opening too, on either clone.
+    assert_eq!(
+        h.engine
+            .system()
+            .card_facts_since(t, opened.id)
+            .await
+            .unwrap()
+            .ticket
+            .subject,
+        "VPN drops"
+    );
+    // another ticket's facts are its own.
+    assert_eq!(
+        h.engine
+            .system()
+            .card_facts_since(other, edited.id)
+            .await
+            .unwrap()
+            .ticket
+            .subject,
+        "Printer"
+    );
+}

@@ -148,18 +148,25 @@ impl<P: ChatPlatform> Mirror<P> {
             .system()
             .surfaces_of_ticket(ticket, P::PLATFORM)
             .await?;
-        self.redraw(steps, ticket, &all).await.map(drop)
+        self.redraw(steps, ticket, None, &all).await.map(drop)
     }
 
     /// Redraws these cards of a ticket (all of its surfaces here, as just
-    /// read) with its facts read now; gives the facts.
+    /// read) with its facts: read now, or, delivering one of its events,
+    /// as read for that event or a later one by any consumer
+    /// ([`threadesk_core::System::card_facts_since`]); gives the facts.
     pub(super) async fn redraw(
         &self,
         steps: &mut Steps<Failure<P::Error>>,
         ticket: TicketId,
+        delivering: Option<EventId>,
         all: &[Surface],
     ) -> Result<CardFacts, Failure<P::Error>> {
-        let facts = self.engine().system().card_facts(ticket).await?;
+        let system = self.engine().system();
+        let facts = match delivering {
+            Some(event) => system.card_facts_since(ticket, event).await?,
+            None => system.card_facts(ticket).await?,
+        };
         for s in all {
             let to = match s.audience {
                 Audience::Staff => CardFor::Staff,

@@ -252,7 +252,11 @@ impl<P: ChatPlatform> Mirror<P> {
         let live = &seen.live;
         match &event.payload {
             EventPayload::TicketOpened { ticket: t, message } => {
-                let facts = self.engine().system().card_facts(t.id).await?;
+                let facts = self
+                    .engine()
+                    .system()
+                    .card_facts_since(t.id, event.id)
+                    .await?;
                 let first = std::slice::from_ref(message);
                 if let Some(channel) = self.p().staff_channel(facts.department.as_deref()) {
                     steps.take("staff card", self.staff_card(t.id, &channel, first).await);
@@ -280,7 +284,7 @@ impl<P: ChatPlatform> Mirror<P> {
             EventPayload::ReplyPosted { message, .. }
             | EventPayload::NotePosted { message, .. } => {
                 self.mirror(&mut steps, &seen, message).await?;
-                let facts = self.redraw(&mut steps, ticket, &seen.all).await?;
+                let facts = self.redraw(&mut steps, ticket, id, &seen.all).await?;
                 if !message.internal && message.author_role != "staff" {
                     steps.take(
                         "owner told",
@@ -313,7 +317,7 @@ impl<P: ChatPlatform> Mirror<P> {
                 }
             }
             EventPayload::SubjectEdited { .. } => {
-                let facts = self.redraw(&mut steps, ticket, &seen.all).await?;
+                let facts = self.redraw(&mut steps, ticket, id, &seen.all).await?;
                 for s in live {
                     steps.take(
                         "thread name",
@@ -325,17 +329,17 @@ impl<P: ChatPlatform> Mirror<P> {
             | EventPayload::OwnerChanged { .. }
             | EventPayload::TicketRated { .. }
             | EventPayload::AutoClosePaused { .. } => {
-                self.redraw(&mut steps, ticket, &seen.all).await?;
+                self.redraw(&mut steps, ticket, id, &seen.all).await?;
             }
             EventPayload::TicketMoved { to, .. } => {
-                self.redraw(&mut steps, ticket, &seen.all).await?;
+                self.redraw(&mut steps, ticket, id, &seen.all).await?;
                 steps.take(
                     "staff card moved",
                     self.move_staff_card(event, ticket, to.as_deref()).await,
                 );
             }
             EventPayload::TicketClosed { number, reason, .. } => {
-                self.redraw(&mut steps, ticket, &seen.all).await?;
+                self.redraw(&mut steps, ticket, id, &seen.all).await?;
                 let by = match event.actor_id {
                     Some(a) => self.engine().person_alone(a).await?.display_name,
                     None => "Threadesk".to_owned(),
