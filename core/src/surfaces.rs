@@ -111,47 +111,67 @@ pub(crate) fn surface(row: &AnyRow) -> Result<Surface> {
 
 /// Card facts lately read for deliveries ([`System::card_facts_since`]):
 /// by ticket, the event they were read for, when, and the facts; at most
-/// [`RecentFacts::KEPT`] tickets.
+/// [`RecentFacts::KEPT`] tickets. Forgotten whenever this engine commits
+/// a change of no ticket (a person, a department, people merged), which
+/// can change what a card shows without an event of the ticket's.
 #[derive(Debug, Default)]
-pub(crate) struct RecentFacts(std::sync::Mutex<std::collections::HashMap<TicketId, Read>>);
+pub(crate) struct RecentFacts {
+    map: std::sync::Mutex<std::collections::HashMap<TicketId, Read>>,
+    /// Counts the forgettings: a read that began before one is not kept.
+    forgotten: std::sync::atomic::AtomicU64,
+}
 
 #[derive(Debug)]
 struct Read {
     read_for: EventId,
-    at: std::time::Instant,
+    at: Timestamp,
     facts: CardFacts,
 }
 
 impl RecentFacts {
     /// Tickets whose facts are kept: the map is emptied when it is full.
     const KEPT: usize = 1024;
-    /// How long facts serve other deliveries: consumers that keep up
-    /// deliver an event within moments of each other; one that is far
-    /// behind reads for itself, so a name changed meanwhile (which has no
-    /// event of the ticket's) is what it shows, as before.
-    const FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+    /// How long facts serve other deliveries (by the engine's clock), in
+    /// milliseconds: consumers that keep up deliver an event within
+    /// moments of each other; one that is far behind reads for itself.
+    const FRESH_MS: i64 = 5_000;
 
     fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<TicketId, Read>> {
         // a poisoned map is still a map of facts each read whole.
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn fresh(read: &Read, now: Timestamp) -> bool {
+        now < read.at.plus_millis(Self::FRESH_MS)
     }
 
     /// The ticket's facts if they were read for `event` or a later event,
     /// lately.
-    fn since(&self, ticket: TicketId, event: EventId) -> Option<CardFacts> {
+    fn since(&self, ticket: TicketId, event: EventId, now: Timestamp) -> Option<CardFacts> {
         match self.map().get(&ticket) {
-            Some(r) if r.read_for >= event && r.at.elapsed() < Self::FRESH => Some(r.facts.clone()),
+            Some(r) if r.read_for >= event && Self::fresh(r, now) => Some(r.facts.clone()),
             _ => None,
         }
     }
 
-    /// Keeps facts read for `event`, unless facts read for a later event
-    /// are kept already (and fresh).
-    fn keep(&self, ticket: TicketId, event: EventId, facts: &CardFacts) {
+    /// Where the forgettings stand: taken before a read, given to
+    /// [`RecentFacts::keep`].
+    fn mark(&self) -> u64 {
+        self.forgotten.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Keeps facts read for `event` (begun at `mark`, at `at`), unless
+    /// they were forgotten since the read began or facts read for a later
+    /// event are kept already.
+    fn keep(&self, ticket: TicketId, event: EventId, mark: u64, at: Timestamp, facts: &CardFacts) {
         let mut map = self.map();
+        // (checked under the lock [`RecentFacts::forget`] takes.)
+        if self.mark() != mark {
+            return;
+        }
         if map
             .get(&ticket)
-            .is_some_and(|r| r.read_for > event && r.at.elapsed() < Self::FRESH)
+            .is_some_and(|r| r.read_for > event && Self::fresh(r, at))
         {
             return;
         }
@@ -162,10 +182,18 @@ impl RecentFacts {
             ticket,
             Read {
                 read_for: event,
-                at: std::time::Instant::now(),
+                at,
                 facts: facts.clone(),
             },
         );
+    }
+
+    /// Forgets every ticket's facts: a change of no ticket committed.
+    pub(crate) fn forget(&self) {
+        let mut map = self.map();
+        self.forgotten
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        map.clear();
     }
 }
 
@@ -260,15 +288,20 @@ impl System<'_> {
     /// redraws cards after each event, so each event's facts were read
     /// once per consumer. Read after the event committed, they hold it and
     /// everything before it (a ticket's events take their ids in commit
-    /// order), and a change of the ticket after them has an event of its
-    /// own, whose delivery reads them again.
+    /// order, under the ticket's lock), and a change of the ticket after
+    /// them has an event of its own, whose delivery reads them again. A
+    /// change of no ticket (a name, a department, people merged) makes
+    /// this engine forget them; another process's change reaches them
+    /// within those few seconds, as it reaches a card no event redraws.
     pub async fn card_facts_since(&self, ticket: TicketId, event: EventId) -> Result<CardFacts> {
         let recent = self.engine().recent_facts();
-        if let Some(facts) = recent.since(ticket, event) {
+        let now = self.db().now();
+        if let Some(facts) = recent.since(ticket, event, now) {
             return Ok(facts);
         }
+        let mark = recent.mark();
         let facts = self.card_facts(ticket).await?;
-        recent.keep(ticket, event, &facts);
+        recent.keep(ticket, event, mark, now, &facts);
         Ok(facts)
     }
 

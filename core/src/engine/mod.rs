@@ -599,16 +599,20 @@ macro_rules! command {
                     match change {
                         $crate::engine::Change::Made(result, event) => {
                             engine.emit(&mut tx, &event, key, op, &result).await?;
-                            Ok(result)
+                            Ok((result, event.ticket.is_none()))
                         }
                         $crate::engine::Change::Unchanged(result)
-                        | $crate::engine::Change::Written(result) => Ok(result),
+                        | $crate::engine::Change::Written(result) => Ok((result, false)),
                     }
                 })
                 .await;
                 match done {
-                    Ok(result) => {
+                    Ok((result, of_no_ticket)) => {
                         tx.commit().await?;
+                        if of_no_ticket {
+                            // a person or a department: cards may show it.
+                            engine.recent_facts().forget();
+                        }
                         Ok(result)
                     }
                     // rolled back now, so the connection goes back to the

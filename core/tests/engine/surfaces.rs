@@ -483,3 +483,41 @@ async fn card_facts_read_for_an_event_serve_that_event_and_earlier_ones(#[case] 
         "Printer"
     );
 }
+
+#[apply(backends)]
+#[tokio::test]
+async fn card_facts_kept_for_deliveries_go_stale_in_seconds_and_with_a_change_of_no_ticket(
+    #[case] kind: Kind,
+) {
+    let h = harness(kind).await;
+    let sam = h.staff("Sam").await;
+    let ann = h.person("Ann").await;
+    let billing = h.department(sam, "Billing").await;
+    let t = h.open_in(ann, "Invoice", billing).await.ticket.id;
+    let opened = h.newest_event("ticket_opened").await;
+    let system = h.engine.system();
+    let read = system.card_facts_since(t, opened.id).await.unwrap();
+    assert_eq!(read.department.as_deref(), Some("Billing"));
+
+    // a department renamed has no event of the ticket's: what was kept is
+    // forgotten when it commits.
+    h.engine
+        .rename_department(&Ctx::new(sam), billing, "Accounts")
+        .await
+        .unwrap();
+    let after = system.card_facts_since(t, opened.id).await.unwrap();
+    assert_eq!(after.department.as_deref(), Some("Accounts"));
+
+    // kept facts serve for a few seconds only: a consumer far behind reads
+    // for itself (here a requester's name changed with no event at all).
+    sqlx::query("update people set display_name = 'Ann Lee' where id = $1")
+        .bind(ann.0)
+        .execute(h.engine.db().pool())
+        .await
+        .unwrap();
+    let kept = system.card_facts_since(t, opened.id).await.unwrap();
+    assert_eq!(kept.requester_name, "Ann", "kept for a moment");
+    h.engine.clock().advance(std::time::Duration::from_secs(6));
+    let later = system.card_facts_since(t, opened.id).await.unwrap();
+    assert_eq!(later.requester_name, "Ann Lee");
+}

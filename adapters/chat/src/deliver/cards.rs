@@ -265,9 +265,10 @@ impl<P: ChatPlatform> Mirror<P> {
             .system()
             .links_of_ticket(surface.ticket_id)
             .await?;
-        // who reads the surface is read once: its role does not change
-        // within a copy (a change of access has its own event, which takes
-        // the person off before anything after it is posted).
+        // who reads the surface is read once for the whole copy, as a
+        // delivery judges all its messages by one read (the history was
+        // read with the same rights a moment before); access lost during
+        // the copy has its own event, whose delivery takes the person off.
         let reader = self.engine().system().reader(surface).await?;
         for m in history {
             if reader.may_show(Shown::of(m)) {
