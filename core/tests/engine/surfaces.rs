@@ -428,12 +428,8 @@ async fn card_facts_read_for_an_event_serve_that_event_and_earlier_ones(#[case] 
     let other = h.open(ann, "Printer").await.ticket.id;
     // a clone of the engine (another consumer's) shares what was read.
     let consumer = h.engine.clone();
-    let first = h
-        .engine
-        .system()
-        .card_facts_since(t, opened.id)
-        .await
-        .unwrap();
+    let mine = h.engine.system();
+    let first = mine.card_facts_since(t, opened.id).await.unwrap();
     assert_eq!(first.ticket.subject, "VPN");
 
     h.engine
@@ -459,29 +455,12 @@ async fn card_facts_read_for_an_event_serve_that_event_and_earlier_ones(#[case] 
         .await
         .unwrap();
     assert_eq!(after.ticket.subject, "VPN drops");
-    assert_eq!(after, h.engine.system().card_facts(t).await.unwrap());
+    assert_eq!(after, mine.card_facts(t).await.unwrap());
     // and from then on those serve the opening too, on either clone.
-    assert_eq!(
-        h.engine
-            .system()
-            .card_facts_since(t, opened.id)
-            .await
-            .unwrap()
-            .ticket
-            .subject,
-        "VPN drops"
-    );
+    let subject = |t, e| async move { mine.card_facts_since(t, e).await.unwrap().ticket.subject };
+    assert_eq!(subject(t, opened.id).await, "VPN drops");
     // another ticket's facts are its own.
-    assert_eq!(
-        h.engine
-            .system()
-            .card_facts_since(other, edited.id)
-            .await
-            .unwrap()
-            .ticket
-            .subject,
-        "Printer"
-    );
+    assert_eq!(subject(other, edited.id).await, "Printer");
 }
 
 #[apply(backends)]

@@ -37,7 +37,7 @@ impl Server {
 
     /// Its resident memory, in KiB.
     pub fn rss_kib(&self) -> u64 {
-        self.proc_kib("status", "VmRSS:")
+        self.proc_number("status", "VmRSS:")
     }
 
     /// Of its resident memory, how much is its own (anonymous: heap,
@@ -46,26 +46,26 @@ impl Server {
     /// memory in use behind it.
     pub fn rss_parts_kib(&self) -> (u64, u64) {
         (
-            self.proc_kib("status", "RssAnon:"),
-            self.proc_kib("status", "RssFile:"),
+            self.proc_number("status", "RssAnon:"),
+            self.proc_number("status", "RssFile:"),
         )
     }
 
     /// How much of its resident memory is in transparent huge pages, in
     /// KiB: each counts 2 MiB however little of it is in use.
     pub fn huge_kib(&self) -> u64 {
-        self.proc_kib("smaps_rollup", "AnonHugePages:")
+        self.proc_number("smaps_rollup", "AnonHugePages:")
     }
 
     /// How many threads it runs now (tokio's, the blocking pool's, one
     /// per SQLite connection).
     pub fn threads(&self) -> u64 {
-        self.proc_kib("status", "Threads:")
+        self.proc_number("status", "Threads:")
     }
 
-    /// A `name: N kB` (or `name: N`) line of one of its `/proc` files (0
-    /// if absent).
-    fn proc_kib(&self, file: &str, name: &str) -> u64 {
+    /// The number on a `name: N kB` (or `name: N`) line of one of its
+    /// `/proc` files (0 if absent).
+    fn proc_number(&self, file: &str, name: &str) -> u64 {
         std::fs::read_to_string(format!("/proc/{}/{file}", self.child.id()))
             .unwrap_or_default()
             .lines()

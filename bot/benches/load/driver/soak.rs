@@ -30,8 +30,7 @@ pub async fn run(o: &Options, r: &mut Report) -> anyhow::Result<()> {
 
 /// One sample: events so far, resident memory (its own and mapped from
 /// files, and how much is in huge pages), the server's threads, events
-/// pending, the oldest
-/// pending one's age.
+/// pending, the oldest pending one's age.
 struct Sample {
     events: u64,
     rss_kib: u64,
