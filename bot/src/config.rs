@@ -88,6 +88,12 @@ pub struct Config {
     /// How many outbox events (each of another ticket) a worker delivers
     /// at once (`OUTBOX_PARALLEL`, default 8, 1 to 20).
     pub outbox_parallel: usize,
+    /// The most connections that read the database at once
+    /// (`DATABASE_MAX_CONNECTIONS`, 1 to 100): on SQLite the reading
+    /// connections beside the one that writes, on PostgreSQL the pool's.
+    /// Unset: the backend's default
+    /// (`threadesk_core::db::DbOptions::default_max_connections`).
+    pub database_max_connections: Option<u32>,
     /// Which platforms have credentials (by name).
     pub platforms: Vec<&'static str>,
     /// The Slack adapter's settings, when `SLACK_BOT_TOKEN` is set.
@@ -119,6 +125,7 @@ impl fmt::Debug for Config {
             .field("session_max", &self.session_max)
             .field("outbox_lease", &self.outbox_lease)
             .field("outbox_parallel", &self.outbox_parallel)
+            .field("database_max_connections", &self.database_max_connections)
             .field("show_owner_to_customers", &self.show_owner_to_customers)
             .field("service", &self.service)
             .field("auto_close", &self.auto_close)
@@ -368,6 +375,21 @@ impl Config {
                     )
                 })?,
         };
+        let database_max_connections = match value("DATABASE_MAX_CONNECTIONS") {
+            None => None,
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .ok_or_else(|| {
+                    invalid(
+                        "DATABASE_MAX_CONNECTIONS",
+                        format!("{v:?} is not a number from 1 to 100"),
+                    )
+                })
+                .map(Some)?,
+        };
         let platforms = PLATFORM_VARIABLES
             .iter()
             .filter(|(_, var)| value(var).is_some())
@@ -404,6 +426,7 @@ impl Config {
             session_max,
             outbox_lease,
             outbox_parallel,
+            database_max_connections,
             show_owner_to_customers,
             service,
             auto_close,
@@ -858,6 +881,21 @@ mod tests {
                 ("OUTBOX_PARALLEL", "0"),
                 ("OUTBOX_PARALLEL", "21"),
                 ("OUTBOX_PARALLEL", "many"),
+            ],
+        );
+        assert_eq!(load(&[]).unwrap().database_max_connections, None);
+        assert_eq!(
+            load(&[("DATABASE_MAX_CONNECTIONS", " 4 ")])
+                .unwrap()
+                .database_max_connections,
+            Some(4)
+        );
+        each_refused_by_name(
+            &[],
+            &[
+                ("DATABASE_MAX_CONNECTIONS", "0"),
+                ("DATABASE_MAX_CONNECTIONS", "101"),
+                ("DATABASE_MAX_CONNECTIONS", "few"),
             ],
         );
         assert!(!load(&[]).unwrap().show_owner_to_customers);

@@ -154,7 +154,11 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         ),
     };
     let shown_url = redact_url(&config.database_url);
-    let db = Db::connect(&config.database_url, DbOptions::default())
+    let db_options = DbOptions {
+        max_connections: config.database_max_connections,
+        ..DbOptions::default()
+    };
+    let db = Db::connect(&config.database_url, db_options)
         .await
         .with_context(|| format!("cannot open DATABASE_URL ({shown_url})"))?;
     db.migrate()

@@ -26,8 +26,8 @@ const SQLITE_SETUP: &str =
     "pragma synchronous = full; pragma foreign_keys = on; pragma wal_autocheckpoint = 10000;";
 
 /// A reader's settings: as every connection's, with a page cache of
-/// 512 KiB instead of SQLite's 2 MiB. The readers are many (one per
-/// request at once), the pages they use most (indexes' upper levels) are
+/// 512 KiB instead of SQLite's 2 MiB. The readers are several (one per
+/// read at once), the pages they use most (indexes' upper levels) are
 /// few, and the rest is in the operating system's file cache a read call
 /// away: so their memory stops growing with the database early on.
 const SQLITE_READER_SETUP: &str = "pragma synchronous = full; pragma foreign_keys = on; \
@@ -158,8 +158,10 @@ impl Backend {
 /// Connection settings.
 #[derive(Debug, Clone)]
 pub struct DbOptions {
-    /// Most connections in the pool.
-    pub max_connections: u32,
+    /// Most connections that read at once: PostgreSQL's pool (which also
+    /// writes), SQLite's reading connections beside its one writer. `None`
+    /// takes the backend's default ([`DbOptions::default_max_connections`]).
+    pub max_connections: Option<u32>,
     /// How long to wait for a free connection.
     pub acquire_timeout: Duration,
 }
@@ -167,8 +169,29 @@ pub struct DbOptions {
 impl Default for DbOptions {
     fn default() -> Self {
         DbOptions {
-            max_connections: 10,
+            max_connections: None,
             acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl DbOptions {
+    /// The most connections for `backend` when none is set: PostgreSQL
+    /// 10, its server doing the work; SQLite twice the cores (2 to 10).
+    /// Each SQLite connection is a thread of the process doing the reading
+    /// itself: more of them than the cores can run add no reading, and
+    /// each keeps its own memory. On two cores, ten readers against three
+    /// (alternated runs of the load driver): the soak's own memory grew
+    /// 3.3 MiB over 200,000 events against 0.9, and 200 chat requests at
+    /// once beside 8 writers were acknowledged in p99 52.6 ms against
+    /// 22.9, portal replies the same or faster.
+    pub fn default_max_connections(backend: Backend) -> u32 {
+        match backend {
+            Backend::Postgres => 10,
+            Backend::Sqlite => std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .saturating_mul(2)
+                .clamp(2, 10) as u32,
         }
     }
 }
@@ -233,9 +256,12 @@ impl Db {
         let backend = Backend::of_url(url).ok_or_else(|| {
             ConnectError::UnsupportedUrl(url.split(':').next().unwrap_or_default().to_owned())
         })?;
+        let max_connections = opts
+            .max_connections
+            .unwrap_or_else(|| DbOptions::default_max_connections(backend));
         let options = || {
             AnyPoolOptions::new()
-                .max_connections(opts.max_connections)
+                .max_connections(max_connections)
                 .acquire_timeout(opts.acquire_timeout)
         };
         let sqlite_settings = |pool: AnyPoolOptions| {
@@ -288,7 +314,7 @@ impl Db {
                     .map_err(ConnectError::Connect)?;
                 let readers = Readers::own(
                     url,
-                    opts.max_connections,
+                    max_connections,
                     opts.acquire_timeout,
                     SQLITE_READER_SETUP,
                 )

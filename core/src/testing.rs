@@ -50,7 +50,7 @@ impl Drop for Harness {
                     let db = Db::connect(
                         &postgres_url(),
                         DbOptions {
-                            max_connections: 1,
+                            max_connections: Some(1),
                             ..Default::default()
                         },
                     )
@@ -83,7 +83,7 @@ pub async fn harness(kind: Kind) -> Harness {
 /// A fresh engine with these settings and pool size.
 pub async fn harness_with(kind: Kind, settings: Settings, max_connections: u32) -> Harness {
     let opts = DbOptions {
-        max_connections,
+        max_connections: Some(max_connections),
         ..Default::default()
     };
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -103,7 +103,7 @@ pub async fn harness_with(kind: Kind, settings: Settings, max_connections: u32) 
             let admin = Db::connect(
                 &postgres_url(),
                 DbOptions {
-                    max_connections: 1,
+                    max_connections: Some(1),
                     ..Default::default()
                 },
             )

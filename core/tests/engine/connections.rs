@@ -7,7 +7,7 @@ use threadesk_core::Db;
 
 async fn one_connection() -> Db {
     let opts = DbOptions {
-        max_connections: 1,
+        max_connections: Some(1),
         ..Default::default()
     };
     Db::connect(&postgres_url(), opts)
