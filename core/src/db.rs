@@ -180,11 +180,11 @@ impl DbOptions {
     /// 10, its server doing the work; SQLite twice the cores (2 to 10).
     /// Each SQLite connection is a thread of the process doing the reading
     /// itself: more of them than the cores can run add no reading, and
-    /// each keeps its own memory. On two cores, ten readers against three
-    /// (alternated runs of the load driver): the soak's own memory grew
-    /// 3.3 MiB over 200,000 events against 0.9, and 200 chat requests at
-    /// once beside 8 writers were acknowledged in p99 52.6 ms against
-    /// 22.9, portal replies the same or faster.
+    /// each keeps its own memory. On two cores, ten readers against four
+    /// (the load driver's soak, side by side): the server's own memory
+    /// grew 3.3 MiB over 180,000 events against 0.4; portal writes and
+    /// chat acknowledgements were the same within the runs' spread, the
+    /// outbox's drain after a burst 15-20 % slower (README).
     pub fn default_max_connections(backend: Backend) -> u32 {
         match backend {
             Backend::Postgres => 10,

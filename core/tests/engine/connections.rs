@@ -1,7 +1,8 @@
-//! PostgreSQL's connections: one the server closed is replaced, not used.
+//! Connections: PostgreSQL's, one the server closed is replaced, not
+//! used; SQLite's readers, as many as the machine's default or the setting.
 
 use std::time::Duration;
-use threadesk_core::db::DbOptions;
+use threadesk_core::db::{Backend, DbOptions};
 use threadesk_core::testing::postgres_url;
 use threadesk_core::Db;
 
@@ -46,4 +47,50 @@ async fn a_connection_the_server_closed_while_it_waited_is_replaced_not_used() {
     assert_eq!(backend_pid(&db).await.expect("third query"), second);
     db.close().await;
     admin.close().await;
+}
+
+/// An SQLite file's reading connections are bounded by the default for
+/// the machine (twice the cores, 2 to 10) unless a number is set: that
+/// many are held at once, and one more waits until one is handed back.
+#[tokio::test]
+async fn sqlite_readers_are_bounded_by_the_machines_default_or_the_setting() {
+    let expected = DbOptions::default_max_connections(Backend::Sqlite);
+    assert!(
+        (2..=10).contains(&expected),
+        "twice the cores, 2 to 10: {expected}"
+    );
+    assert_eq!(DbOptions::default_max_connections(Backend::Postgres), 10);
+    for (set, bound) in [(None, expected), (Some(3), 3)] {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}/threadesk.db?mode=rwc", dir.path().display());
+        let db = Db::connect(
+            &url,
+            DbOptions {
+                max_connections: set,
+                acquire_timeout: Duration::from_millis(300),
+            },
+        )
+        .await
+        .expect("sqlite opens");
+        let mut held = Vec::new();
+        for i in 0..bound {
+            held.push(
+                db.pool()
+                    .acquire()
+                    .await
+                    .unwrap_or_else(|e| panic!("reader {i} of {bound} ({set:?}): {e}")),
+            );
+        }
+        assert!(
+            matches!(db.pool().acquire().await, Err(sqlx::Error::PoolTimedOut)),
+            "one reader more than {bound} ({set:?}) waits"
+        );
+        held.pop();
+        db.pool()
+            .acquire()
+            .await
+            .expect("a reader handed back is taken again");
+        drop(held);
+        db.close().await;
+    }
 }
