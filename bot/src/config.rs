@@ -154,6 +154,31 @@ fn on_off(name: &'static str, raw: &str) -> Result<bool, ConfigError> {
     }
 }
 
+/// A whole number within `range`.
+fn number_from<T>(
+    name: &'static str,
+    raw: &str,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + fmt::Display,
+{
+    raw.trim()
+        .parse::<T>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            invalid(
+                name,
+                format!(
+                    "{raw:?} is not a number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        })
+}
+
 /// `127.0.0.1:8080`, `[::1]:8080`, or a host name with a port
 /// (`localhost:8080`), resolved once; IPv4 first where a name has both.
 fn listen_address(text: &str) -> Option<SocketAddr> {
@@ -363,33 +388,11 @@ impl Config {
         let most = threadesk_core::outbox::BATCH as usize;
         let outbox_parallel = match value("OUTBOX_PARALLEL") {
             None => threadesk_core::outbox::PARALLEL,
-            Some(v) => v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=most).contains(n))
-                .ok_or_else(|| {
-                    invalid(
-                        "OUTBOX_PARALLEL",
-                        format!("{v:?} is not a number from 1 to {most}"),
-                    )
-                })?,
+            Some(v) => number_from("OUTBOX_PARALLEL", &v, 1..=most)?,
         };
-        let database_max_connections = match value("DATABASE_MAX_CONNECTIONS") {
-            None => None,
-            Some(v) => v
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=100).contains(n))
-                .ok_or_else(|| {
-                    invalid(
-                        "DATABASE_MAX_CONNECTIONS",
-                        format!("{v:?} is not a number from 1 to 100"),
-                    )
-                })
-                .map(Some)?,
-        };
+        let database_max_connections = value("DATABASE_MAX_CONNECTIONS")
+            .map(|v| number_from("DATABASE_MAX_CONNECTIONS", &v, 1..=100))
+            .transpose()?;
         let platforms = PLATFORM_VARIABLES
             .iter()
             .filter(|(_, var)| value(var).is_some())
