@@ -195,12 +195,8 @@ async fn a_customer_reply_stops_it_a_staff_answer_starts_it_again_and_staff_can_
         "{ann_view:?}"
     );
     // a department that never closes by itself.
-    let billing = h
-        .engine
-        .create_department(&Ctx::new(sam), "Billing")
-        .await
-        .unwrap();
-    let b = h.open_in(ann, "Invoice", billing.id).await.ticket;
+    let billing = h.department(sam, "Billing").await;
+    let b = h.open_in(ann, "Invoice", billing).await.ticket;
     let asked = h.reply(sam, b.id, "Which invoice?").await.unwrap().ticket;
     assert_eq!(asked.auto_close_at, None);
     // set by hand to "awaiting client": the clock starts as on an answer.
@@ -646,11 +642,7 @@ async fn the_report_counts_ratings_per_department_and_owner_over_a_period(#[case
     let sam = h.staff("Sam").await;
     let kim = h.staff("Kim").await;
     let ann = h.person("Ann").await;
-    let billing = h
-        .engine
-        .create_department(&Ctx::new(sam), "Billing")
-        .await
-        .unwrap();
+    let billing = h.department(sam, "Billing").await;
     let start = h.engine.now();
     let rate = |owner: Option<threadesk_core::PersonId>, department, score| {
         let h = &h;
@@ -684,9 +676,9 @@ async fn the_report_counts_ratings_per_department_and_owner_over_a_period(#[case
             t.number
         }
     };
-    rate(Some(sam), Some(billing.id), 5).await;
+    rate(Some(sam), Some(billing), 5).await;
     rate(Some(sam), None, 4).await;
-    let slow = rate(Some(kim), Some(billing.id), 1).await;
+    let slow = rate(Some(kim), Some(billing), 1).await;
     rate(None, None, 3).await;
     let end = h.engine.now().plus_millis(1);
     let report = h.engine.rating_report(sam, start, end).await.unwrap();

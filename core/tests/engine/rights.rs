@@ -235,12 +235,7 @@ async fn cast(h: &Harness) -> Cast {
         newcomer: h.person("Ned Newcomer").await,
         colleague: h.staff("Cal Colleague").await,
 
-        billing: h
-            .engine
-            .create_department(&Ctx::new(staff), "Billing")
-            .await
-            .unwrap()
-            .id,
+        billing: h.department(staff, "Billing").await,
     }
 }
 

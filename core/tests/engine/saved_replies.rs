@@ -12,11 +12,7 @@ async fn staff_save_change_use_and_remove_replies_and_customers_cannot(#[case] k
     let h = harness(kind).await;
     let sam = h.staff("Sam").await;
     let ann = h.person("Ann Archer").await;
-    let billing = h
-        .engine
-        .create_department(&Ctx::new(sam), "Billing")
-        .await
-        .unwrap();
+    let billing = h.department(sam, "Billing").await;
     let events = h.events().await;
     let thanks = h
         .engine
@@ -29,7 +25,7 @@ async fn staff_save_change_use_and_remove_replies_and_customers_cannot(#[case] k
             &Ctx::new(sam),
             "Thanks",
             "Thanks {name}, billing has {ticket}.",
-            Some(billing.id),
+            Some(billing),
         )
         .await
         .unwrap();
@@ -55,7 +51,7 @@ async fn staff_save_change_use_and_remove_replies_and_customers_cannot(#[case] k
         1
     );
     h.engine
-        .move_to_department(&Ctx::new(sam), t.id, Some(billing.id))
+        .move_to_department(&Ctx::new(sam), t.id, Some(billing))
         .await
         .unwrap();
     let posted = h

@@ -203,18 +203,14 @@ async fn filters_narrow_a_search_and_pages_follow_each_other(#[case] kind: Kind)
     let acme = h.org(sam, "Acme").await;
     let ann = h.member(sam, acme, "Ann").await;
     let bob = h.person("Bob").await;
-    let billing = h
-        .engine
-        .create_department(&Ctx::new(sam), "Billing")
-        .await
-        .unwrap();
+    let billing = h.department(sam, "Billing").await;
     let mut all = Vec::new();
     for i in 0..7 {
         let who = if i % 2 == 0 { ann } else { bob };
         all.push(h.open(who, &format!("Refund request {i}")).await.ticket);
     }
     h.engine
-        .move_to_department(&Ctx::new(sam), all[1].id, Some(billing.id))
+        .move_to_department(&Ctx::new(sam), all[1].id, Some(billing))
         .await
         .unwrap();
     h.engine.claim(&Ctx::new(kim), all[2].id).await.unwrap();
@@ -231,7 +227,7 @@ async fn filters_narrow_a_search_and_pages_follow_each_other(#[case] kind: Kind)
     );
     assert_eq!(found(&h, sam, q(|q| q.view = View::Active)).await.len(), 6);
     let mut by_dept = SearchQuery::words("refund");
-    by_dept.department = Some(billing.id);
+    by_dept.department = Some(billing);
     assert_eq!(found(&h, sam, by_dept).await, vec![all[1].id]);
     let mut by_owner = SearchQuery::words("refund");
     by_owner.owner = Some(OwnerFilter::Person(kim));

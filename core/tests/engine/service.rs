@@ -64,20 +64,16 @@ async fn a_waiting_ticket_is_due_by_its_departments_target_and_the_clock_stops_o
         .unwrap();
     assert_eq!(read(&h).await.due_at, Some(since.plus_millis(HOUR)));
     // moved: the new department's target, from when the wait began.
-    let billing = h
-        .engine
-        .create_department(&Ctx::new(sam), "Billing")
-        .await
-        .unwrap();
+    let billing = h.department(sam, "Billing").await;
     let moved = h
         .engine
-        .move_to_department(&Ctx::new(sam), t.id, Some(billing.id))
+        .move_to_department(&Ctx::new(sam), t.id, Some(billing))
         .await
         .unwrap();
     assert_eq!(moved.due_at, Some(since.plus_millis(15 * MINUTE)));
     // opened in Billing: its first response target from the start, the
     // department's name read with the opening's other facts.
-    let opened = h.open_in(ann, "Invoice", billing.id).await.ticket;
+    let opened = h.open_in(ann, "Invoice", billing).await.ticket;
     // with a file (the other way in): the name read with the department's
     // state.
     let with_file = h
@@ -86,7 +82,7 @@ async fn a_waiting_ticket_is_due_by_its_departments_target_and_the_clock_stops_o
             &Ctx::new(ann),
             threadesk_core::engine::NewTicket {
                 subject: "Receipt".into(),
-                department: Some(billing.id),
+                department: Some(billing),
                 body: "attached".into(),
                 attachments: vec![file("receipt.pdf", 2048)],
             },
@@ -133,15 +129,11 @@ async fn the_queue_puts_the_soonest_due_first_and_targets_follow_a_restart(#[cas
     let h = harness_with(kind, settings("default=4h/1h, Billing=30m"), 4).await;
     let sam = h.staff("Sam").await;
     let ann = h.person("Ann").await;
-    let billing = h
-        .engine
-        .create_department(&Ctx::new(sam), "Billing")
-        .await
-        .unwrap();
+    let billing = h.department(sam, "Billing").await;
     let later = h.open(ann, "due in four hours").await.ticket;
     let soon = h.open(ann, "due in thirty minutes").await.ticket;
     h.engine
-        .move_to_department(&Ctx::new(sam), soon.id, Some(billing.id))
+        .move_to_department(&Ctx::new(sam), soon.id, Some(billing))
         .await
         .unwrap();
     let answered = h.open(ann, "answered").await.ticket;
@@ -222,15 +214,11 @@ async fn overdue_tickets_and_first_responses_are_counted_per_department(#[case] 
     let h = harness_with(kind, settings("default=4h/1h, Billing=30m"), 4).await;
     let sam = h.staff("Sam").await;
     let ann = h.person("Ann").await;
-    let billing = h
-        .engine
-        .create_department(&Ctx::new(sam), "Billing")
-        .await
-        .unwrap();
+    let billing = h.department(sam, "Billing").await;
     let a = h.open(ann, "plain").await.ticket;
     let b = h.open(ann, "billing").await.ticket;
     h.engine
-        .move_to_department(&Ctx::new(sam), b.id, Some(billing.id))
+        .move_to_department(&Ctx::new(sam), b.id, Some(billing))
         .await
         .unwrap();
     let answered = h.open(ann, "answered at once").await.ticket;

@@ -83,15 +83,11 @@ async fn departments_must_exist_and_be_active(#[case] kind: Kind) {
     let h = harness(kind).await;
     let sam = h.staff("Sam").await;
     let ann = h.person("Ann").await;
-    let billing = h
-        .engine
-        .create_department(&Ctx::new(sam), "Billing")
-        .await
-        .unwrap();
-    let opened = h.open_in(ann, "Invoice", billing.id).await;
-    assert_eq!(opened.ticket.department_id, Some(billing.id));
+    let billing = h.department(sam, "Billing").await;
+    let opened = h.open_in(ann, "Invoice", billing).await;
+    assert_eq!(opened.ticket.department_id, Some(billing));
     h.engine
-        .set_department_active(&Ctx::new(sam), billing.id, false)
+        .set_department_active(&Ctx::new(sam), billing, false)
         .await
         .unwrap();
     let err = h
@@ -101,7 +97,7 @@ async fn departments_must_exist_and_be_active(#[case] kind: Kind) {
             NewTicket {
                 subject: "Again".into(),
                 body: "x".into(),
-                department: Some(billing.id),
+                department: Some(billing),
                 ..Default::default()
             },
         )

@@ -18,11 +18,7 @@ async fn every_change_is_in_the_history_and_customers_do_not_see_internal_ones(#
     let dee = h.person("Dee").await;
     let eve = h.person("Eve").await;
     let t = h.open(ann, "Printer").await.ticket;
-    let billing = h
-        .engine
-        .create_department(&Ctx::new(sam), "Billing")
-        .await
-        .unwrap();
+    let billing = h.department(sam, "Billing").await;
     h.engine
         .set_status(&Ctx::new(sam), t.id, Status::OnHold)
         .await
@@ -37,7 +33,7 @@ async fn every_change_is_in_the_history_and_customers_do_not_see_internal_ones(#
         .await
         .unwrap();
     h.engine
-        .move_to_department(&Ctx::new(kim), t.id, Some(billing.id))
+        .move_to_department(&Ctx::new(kim), t.id, Some(billing))
         .await
         .unwrap();
     let d = h

@@ -155,14 +155,10 @@ async fn the_staff_queue_puts_unanswered_first_and_filters(#[case] kind: Kind) {
     let h = harness(kind).await;
     let sam = h.staff("Sam").await;
     let ann = h.person("Ann").await;
-    let billing = h
-        .engine
-        .create_department(&Ctx::new(sam), "Billing")
-        .await
-        .unwrap();
+    let billing = h.department(sam, "Billing").await;
     let answered = h.open(ann, "answered").await.ticket;
     let waiting = h.open(ann, "waiting").await.ticket;
-    let billed = h.open_in(ann, "invoice", billing.id).await.ticket;
+    let billed = h.open_in(ann, "invoice", billing).await.ticket;
     // the answered one has the newest activity, yet comes after the unanswered.
     h.reply(sam, answered.id, "done?").await.unwrap();
     let page = h
@@ -205,7 +201,7 @@ async fn the_staff_queue_puts_unanswered_first_and_filters(#[case] kind: Kind) {
         .staff_queue(
             sam,
             QueueFilter {
-                department: Some(billing.id),
+                department: Some(billing),
                 ..QueueFilter::default()
             },
             PageRequest::first(View::All),
@@ -418,31 +414,23 @@ async fn lists_sort_by_any_column_both_ways_across_pages(#[case] kind: Kind) {
     let sam = h.staff("Sam Support").await;
     let kim = h.staff("Kim Keeper").await;
     let ann = h.person("Ann").await;
-    let zeta = h
-        .engine
-        .create_department(&Ctx::new(sam), "Zeta")
-        .await
-        .unwrap();
-    let alpha = h
-        .engine
-        .create_department(&Ctx::new(sam), "alpha")
-        .await
-        .unwrap();
+    let zeta = h.department(sam, "Zeta").await;
+    let alpha = h.department(sam, "alpha").await;
     let mut tickets = Vec::new();
     for i in 0..7 {
         tickets.push(h.open(ann, &format!("ticket {i}")).await.ticket);
     }
     let t = |i: usize| tickets[i].id;
     h.engine
-        .move_to_department(&Ctx::new(sam), t(0), Some(zeta.id))
+        .move_to_department(&Ctx::new(sam), t(0), Some(zeta))
         .await
         .unwrap();
     h.engine
-        .move_to_department(&Ctx::new(sam), t(1), Some(alpha.id))
+        .move_to_department(&Ctx::new(sam), t(1), Some(alpha))
         .await
         .unwrap();
     h.engine
-        .move_to_department(&Ctx::new(sam), t(2), Some(alpha.id))
+        .move_to_department(&Ctx::new(sam), t(2), Some(alpha))
         .await
         .unwrap();
     h.engine.claim(&Ctx::new(sam), t(3)).await.unwrap();
@@ -471,7 +459,7 @@ async fn lists_sort_by_any_column_both_ways_across_pages(#[case] kind: Kind) {
     };
     let dept_name = |t: &Ticket| match t.department_id {
         None => String::new(),
-        Some(d) if d == zeta.id => "zeta".into(),
+        Some(d) if d == zeta => "zeta".into(),
         Some(_) => "alpha".into(),
     };
     let owner_name = |t: &Ticket| match t.owner_id {

@@ -46,10 +46,7 @@ async fn connecting_registers_ticket_with_the_departments(#[case] kind: Kind) {
         ]
     );
     let sam = w.h.staff("Sam").await;
-    w.h.engine
-        .create_department(&threadesk_core::Ctx::new(sam), "Billing")
-        .await
-        .unwrap();
+    w.h.department(sam, "Billing").await;
     // a department made anywhere (here: the engine, as the portal does)
     // reaches the choices through the outbox.
     w.settle().await;

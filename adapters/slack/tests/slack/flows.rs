@@ -27,10 +27,7 @@ async fn slash_ticket_opens_the_new_ticket_modal(#[case] kind: Kind) {
     );
 
     let sam = w.person(SAM).await;
-    w.h.engine
-        .create_department(&Ctx::new(sam), "Billing")
-        .await
-        .unwrap();
+    w.h.department(sam, "Billing").await;
     w.command(BOB, "open Printer on fire").await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let views = w.fake.calls_of("views.open");

@@ -149,11 +149,7 @@ async fn a_departments_tickets_go_to_its_own_triage_channel(#[case] kind: Kind) 
     .await;
     let (h, slack, fake) = (&w.h, &w.slack, &w.fake);
     let sam = h.staff("Sam").await;
-    let billing = h
-        .engine
-        .create_department(&Ctx::new(sam), "Billing")
-        .await
-        .unwrap();
+    let billing = h.department(sam, "Billing").await;
     let bob = h
         .engine
         .ensure_person(&PlatformIdentity::slack("T1", BOB), "Bob Builder")
@@ -162,7 +158,7 @@ async fn a_departments_tickets_go_to_its_own_triage_channel(#[case] kind: Kind) 
         .id;
     let input = NewTicket {
         subject: "Invoice".into(),
-        department: Some(billing.id),
+        department: Some(billing),
         body: "twice charged".into(),
         attachments: vec![],
     };
@@ -540,10 +536,7 @@ async fn a_ticket_moved_to_another_department_moves_its_triage_card_there(#[case
     w.fake.set_members("CBILL", &[SAM, "UBOT"]);
     let t = w.open_ticket(BOB, "Invoice", "charged twice").await;
     let sam = w.person(SAM).await;
-    w.h.engine
-        .create_department(&Ctx::new(sam), "Billing")
-        .await
-        .unwrap();
+    w.h.department(sam, "Billing").await;
     w.say(SAM, STAFF_CHANNEL, &t.staff_ts, "note: looks like billing")
         .await;
     let moved = w.command(SAM, "department #1001 Billing").await;

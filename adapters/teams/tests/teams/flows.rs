@@ -13,12 +13,7 @@ async fn a_customer_opens_a_ticket_in_a_dialog_and_talks_with_staff_in_its_threa
 ) {
     let w = world(kind).await;
     let e = w.h.engine.clone();
-    e.create_department(
-        &threadesk_core::Ctx::new(w.h.staff("Root").await),
-        "Billing",
-    )
-    .await
-    .unwrap();
+    w.h.department(w.h.staff("Root").await, "Billing").await;
     // the New ticket button asks for the dialog: subject, department, message.
     let form = w
         .send(&w.make.task_fetch(&ann(), json!({ "dialog": "new" })))

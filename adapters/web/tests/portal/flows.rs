@@ -900,12 +900,7 @@ async fn a_get_on_a_form_address_goes_to_the_page_of_the_form(kind: Kind) {
 #[tokio::test]
 async fn staff_move_a_ticket_to_another_department_in_the_portal(kind: Kind) {
     let site = Site::new(kind).await;
-    let billing = site
-        .h
-        .engine
-        .create_department(&threadesk_core::Ctx::new(site.staff), "Billing")
-        .await
-        .unwrap();
+    let billing = site.h.department(site.staff, "Billing").await;
     let bob = site
         .customer("Bob Builder", "bob@acme.example", false)
         .await;
@@ -915,13 +910,13 @@ async fn staff_move_a_ticket_to_another_department_in_the_portal(kind: Kind) {
     let moved = s
         .post(
             &format!("/tickets/{n}/department"),
-            &[("department", &billing.id.0.to_string())],
+            &[("department", &billing.0.to_string())],
         )
         .await;
     assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
     let page = s.get(moved.location.as_deref().unwrap()).await;
     assert!(page.shows("Department: Billing"), "{}", page.body);
-    let queue = s.get(&format!("/staff?department={}", billing.id.0)).await;
+    let queue = s.get(&format!("/staff?department={}", billing.0)).await;
     assert!(queue.shows("Invoice"));
     let refused = b
         .post(&format!("/tickets/{n}/department"), &[("department", "")])

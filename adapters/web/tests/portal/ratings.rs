@@ -429,16 +429,11 @@ async fn the_report_counts_per_department_and_per_owner_and_an_empty_period_says
     let sam = site.staff;
     let kim = site.h.staff("Kim Keeper").await;
     let bob = site.customer("Bob Builder", "bob@acme.example", true).await;
-    let billing = site
-        .h
-        .engine
-        .create_department(&Ctx::new(sam), "Billing")
-        .await
-        .unwrap();
+    let billing = site.h.department(sam, "Billing").await;
     let start = site.h.engine.now();
     let cases = [
-        (Some(billing.id), Some(sam), 5, None),
-        (Some(billing.id), Some(kim), 3, Some("Slow but fine")),
+        (Some(billing), Some(sam), 5, None),
+        (Some(billing), Some(kim), 3, Some("Slow but fine")),
         (
             None,
             None,
