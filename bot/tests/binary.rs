@@ -507,6 +507,26 @@ fn two_replicas_on_postgresql_one_killed_mid_burst_lose_and_repeat_nothing() {
         assert!(Instant::now() < deadline, "no cards: {:?}", fake.calls());
         std::thread::sleep(Duration::from_millis(50));
     };
+    // the replica that posted the card writes down where it is once Slack
+    // has answered: a reply in its thread before that finds no ticket there
+    // (a person cannot reply to a card within those milliseconds; a test
+    // can). The burst starts once it is written down.
+    let recorded = |card: &str| -> i64 {
+        rt.block_on(
+            sqlx::query_scalar("select count(*) from surfaces where channel = $1 and card_id = $2")
+                .bind("DUBOB")
+                .bind(card)
+                .fetch_one(h.engine.db().pool()),
+        )
+        .expect("count")
+    };
+    while recorded(&card) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the card's place never written down"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let send = move |addr: &str, i: usize| {
         let event = serde_json::json!({ "token": "x", "team_id": "T1", "api_app_id": "A1",
             "type": "event_callback", "event_id": format!("EvBurst{i}"), "event_time": 1800000000,

@@ -460,13 +460,8 @@ async fn chat_phases(
     let mut tasks = tokio::task::JoinSet::new();
     let answered_before = platforms.late_answers();
     for (p, who) in people.iter().enumerate() {
-        let (http, base, who, gate, hook) = (
-            http.clone(),
-            server.base.clone(),
-            who.clone(),
-            gate.clone(),
-            hook.clone(),
-        );
+        let (http, base, who, gate) =
+            (http.clone(), server.base.clone(), who.clone(), gate.clone());
         let i = seq.fetch_add(1, Ordering::Relaxed);
         let ask = if p % 2 == 0 {
             chat::Ask::Open
